@@ -1,0 +1,118 @@
+"""The verify agent: yes/no questions about an image, as RealUnify's judge asks them.
+
+It serves two masters with one prompt: the UEG judge (questions from the data) and the refine
+loop (questions the reasoner derives from the prompt, then checks before accepting an image).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from composer.core.errors import AgentOutputError
+from composer.core.images import ImageRef
+from composer.core.instance import Check
+from composer.specialists.base import Understander
+
+JUDGE_PROMPT = (
+    "Please answer the following question based on the image:\n"
+    "Question: {question}\n\n"
+    "You should only reply yes or no, and do not provide any other extra content."
+)
+"""RealUnify's UEG judge prompt, word for word; shown after the image."""
+
+DERIVE_CHECKS_PROMPT = (
+    "Write verification questions for this image generation prompt: {prompt}\n"
+    "List the yes/no questions that an image must pass to match the prompt exactly, one per "
+    "line, each ending with the expected answer in parentheses, for example:\n"
+    "Are there exactly three circles? (yes)"
+)
+
+
+def judge_request(question: str) -> str:
+    """Fill the judge prompt with one question."""
+    return JUDGE_PROMPT.format(question=question)
+
+
+def question_of_judge_request(text: str) -> str | None:
+    """The question inside a filled judge prompt, or None if `text` is not one."""
+    match = re.match(r"Please answer the following question based on the image:\nQuestion: (.*)\n\n", text, re.S)
+    return match.group(1) if match else None
+
+
+def parse_yes_no_official(reply: str) -> str | None:
+    """RealUnify's released reader: 'yes' anywhere wins, else 'no' anywhere ('know' too)."""
+    text = reply.lower()
+    if "yes" in text:
+        return "yes"
+    if "no" in text:
+        return "no"
+    return None
+
+
+def parse_yes_no_strict(reply: str) -> str | None:
+    """A leading yes/no word, or None (unscored)."""
+    match = re.match(r"^\W*(yes|no)\b", reply.strip().lower())
+    return match.group(1) if match else None
+
+
+class Verdict(BaseModel):
+    """One question put to an image: the raw reply and its reading under both parsers."""
+
+    question: str
+    expected: str
+    reply: str
+    official: str | None
+    strict: str | None
+
+    @property
+    def passed(self) -> bool:
+        """Whether the official reading matches the expected answer."""
+        return self.official == self.expected
+
+
+async def ask(understander: Understander, image: ImageRef, check: Check) -> Verdict:
+    """Put one yes/no check to `understander` about `image`, as the judge prompt asks it."""
+    reply = await understander.understand(judge_request(check.question), [image])
+    return Verdict(
+        question=check.question,
+        expected=check.answer,
+        reply=reply.text,
+        official=parse_yes_no_official(reply.text),
+        strict=parse_yes_no_strict(reply.text),
+    )
+
+
+def derive_request(prompt: str) -> str:
+    """Fill the derive-checks prompt."""
+    return DERIVE_CHECKS_PROMPT.format(prompt=prompt)
+
+
+_CHECK_LINE = re.compile(r"^\s*(?:[-*\d.)]+\s*)?(.+?\?)\s*\(\s*(yes|no)\s*\)\s*$", re.I)
+
+
+def parse_checks(text: str) -> tuple[Check, ...]:
+    """Read `Question? (yes|no)` lines; other lines are ignored, none at all is an error."""
+    checks = []
+    for line in text.splitlines():
+        match = _CHECK_LINE.match(line)
+        if match:
+            checks.append(Check(question=match.group(1).strip(), answer=match.group(2).lower()))  # type: ignore[arg-type]
+    if not checks:
+        raise AgentOutputError("verify", "no 'Question? (yes|no)' line in the reply.", text)
+    return tuple(checks)
+
+
+async def derive_checks(reasoner: Understander, prompt: str) -> tuple[Check, ...]:
+    """Ask `reasoner` which yes/no checks an image for `prompt` must pass."""
+    reply = await reasoner.understand(derive_request(prompt))
+    return parse_checks(reply.text)
+
+
+async def verify(
+    reasoner: Understander, image: ImageRef, checks: Sequence[Check]
+) -> list[Verdict]:
+    """Put every check to `reasoner` about `image`."""
+    return [await ask(reasoner, image, check) for check in checks]

@@ -1,0 +1,1 @@
+"""Instance loaders: RealUnify folders, the built-in synthetic suite, JSONL."""

@@ -1,0 +1,168 @@
+"""The three capability protocols every model adapter implements, and their shared types.
+
+A *specialist* is one model behind one or more of `Understander`, `Generator` and `Editor`. A
+unified model implements all three. Adapters translate requests and replies; the call layer
+(`composer.evaluation.calls`) adds caching, retries, limits and accounting around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from composer.core.images import ImageRef, ImageStore
+
+
+class Capability(StrEnum):
+    """What a specialist can do; one per protocol."""
+
+    UNDERSTAND = "understand"
+    GENERATE = "generate"
+    EDIT = "edit"
+
+
+class Usage(BaseModel):
+    """What one call consumed, for the accounting columns of the run store."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    images: int = 0
+    cost_usd: float | None = None
+
+
+class TextReply(BaseModel):
+    """A text answer from an `Understander`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    usage: Usage = Usage()
+    request_id: str | None = None
+
+
+CallOptions = Mapping[str, Any]
+
+
+@runtime_checkable
+class Understander(Protocol):
+    """Answers a text prompt about zero or more images."""
+
+    async def understand(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef] = (),
+        *,
+        options: CallOptions | None = None,
+    ) -> TextReply:
+        """Return the model's text reply to `prompt` shown after `images`."""
+        ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Draws one image from a text prompt."""
+
+    async def generate(
+        self, prompt: str, *, seed: int, options: CallOptions | None = None
+    ) -> ImageRef:
+        """Return a reference to the image drawn for `prompt` with `seed`."""
+        ...
+
+
+@runtime_checkable
+class Editor(Protocol):
+    """Edits one or more input images according to a text instruction."""
+
+    async def edit(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef],
+        *,
+        seed: int,
+        options: CallOptions | None = None,
+    ) -> ImageRef:
+        """Return a reference to the edited image."""
+        ...
+
+
+PROTOCOL_CAPABILITY: dict[type, Capability] = {
+    Understander: Capability.UNDERSTAND,
+    Generator: Capability.GENERATE,
+    Editor: Capability.EDIT,
+}
+
+
+class Options(BaseModel):
+    """Base of every adapter's options: strict, so a misspelt option is an error at start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Specialist:
+    """Base class of model adapters.
+
+    Subclasses set `provider`, `Options` and `capabilities`, implement the protocol methods of
+    what they can do, and build themselves in `from_name`.
+
+    Example:
+        >>> class EchoSpecialist(Specialist):
+        ...     provider = "echo"
+        ...     async def understand(self, prompt, images=(), *, options=None):
+        ...         return TextReply(text=prompt)
+        ...     @classmethod
+        ...     def from_name(cls, model, options, *, images):
+        ...         return cls(model, cls.Options(**options), images=images,
+        ...                    capabilities={Capability.UNDERSTAND})
+    """
+
+    provider: ClassVar[str] = ""
+    extra: ClassVar[str | None] = None
+    """The `unify-composer[...]` extra that installs what this provider imports."""
+    Options: ClassVar[type[Options]] = Options
+
+    def __init__(
+        self,
+        model: str,
+        options: Options,
+        *,
+        images: ImageStore,
+        capabilities: set[Capability] | frozenset[Capability],
+        endpoint: str | None = None,
+    ) -> None:
+        """Keep the model id (the part after `provider/`), options and image store."""
+        self.model = model
+        self.options = options
+        self.images = images
+        self.capabilities = frozenset(capabilities)
+        self.endpoint = endpoint or f"{self.provider}/{model}"
+
+    @property
+    def name(self) -> str:
+        """The full `provider/model` name."""
+        return f"{self.provider}/{self.model}"
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether this model can be bound to a role that needs `capability`."""
+        return capability in self.capabilities
+
+    async def load(self) -> None:
+        """Prepare before the run (local models load weights here); hosted ones do nothing."""
+
+    def describe(self) -> dict[str, Any]:
+        """What identifies this model's behaviour, for the run record and the cache key."""
+        return {"name": self.name, "options": self.options.model_dump(mode="json")}
+
+    @classmethod
+    def from_name(
+        cls, model: str, options: Mapping[str, Any], *, images: ImageStore
+    ) -> Specialist:
+        """Build the specialist for `provider/<model>` with its `[models]` options."""
+        raise NotImplementedError(f"{cls.__name__} must implement from_name")
+
+    def __repr__(self) -> str:
+        """Show the name and capabilities."""
+        caps = ",".join(sorted(self.capabilities))
+        return f"<{type(self).__name__} {self.name} [{caps}]>"

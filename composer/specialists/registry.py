@@ -1,0 +1,99 @@
+"""The registry of providers: `provider/model` names to adapter classes, loaded lazily.
+
+Built-in providers and plugins register the same way: a `module:Class` path under a provider
+name. Plugins declare theirs as entry points in the `composer.providers` group. A provider's
+module (and its SDK) is imported only when a configured name asks for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from typing import Any
+
+from composer.core.errors import ConfigError, PrerequisiteError, UnknownNameError
+from composer.core.images import ImageStore
+from composer.specialists.base import Specialist
+
+BUILTIN_PROVIDERS: dict[str, str] = {
+    "mock": "composer.specialists.mock:MockSpecialist",
+    "symbolic": "composer.specialists.symbolic:SymbolicSpecialist",
+}
+
+_EXTRA_OF_MODULE = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google": "gemini",
+    "torch": "local",
+    "diffusers": "local",
+    "transformers": "local",
+}
+
+_custom: dict[str, str | type[Specialist]] = {}
+
+
+def register_provider(name: str, target: str | type[Specialist]) -> None:
+    """Register a provider under `name`, as a class or a lazy `module:Class` path.
+
+    Example:
+        >>> register_provider("echo", "my_package.echo:EchoSpecialist")
+    """
+    _custom[name] = target
+
+
+def providers() -> dict[str, str]:
+    """All known provider names and where each class lives."""
+    found: dict[str, str] = dict(BUILTIN_PROVIDERS)
+    for entry in entry_points(group="composer.providers"):
+        found.setdefault(entry.name, entry.value)
+    for name, target in _custom.items():
+        found[name] = target if isinstance(target, str) else target.__qualname__
+    return found
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Split `provider/rest` at its first `/` (so `diffusers//data/sd` keeps its path)."""
+    provider, sep, rest = name.partition("/")
+    if not sep or not provider or not rest:
+        raise ConfigError(
+            f"model {name!r}",
+            "is not of the form 'provider/model'.",
+            "Write e.g. 'openai/gpt-4.1' or 'mock/echo'.",
+        )
+    return provider, rest
+
+
+def provider_class(provider: str) -> type[Specialist]:
+    """Import and return the adapter class registered under `provider`."""
+    custom = _custom.get(provider)
+    if isinstance(custom, type):
+        return custom
+    target = providers().get(provider)
+    if target is None:
+        known = ", ".join(sorted(providers()))
+        raise UnknownNameError(
+            f"provider {provider!r}", "is not registered.", f"Known providers: {known}."
+        )
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        extra = _EXTRA_OF_MODULE.get(missing)
+        if extra is None:
+            raise
+        raise PrerequisiteError(
+            f"provider {provider!r}",
+            f"needs the Python package {missing!r}, which is not installed.",
+            f"Install it with: pip install 'unify-composer[{extra}]'",
+        ) from exc
+    cls: type[Specialist] = getattr(module, class_name)
+    return cls
+
+
+def create(name: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
+    """Build the specialist for a `provider/model` name with its options."""
+    provider, model = split_name(name)
+    cls = provider_class(provider)
+    return cls.from_name(model, dict(options), images=images)

@@ -1,0 +1,125 @@
+"""`symbolic/<name>`: offline specialists that really solve the synthetic suite from pixels and text.
+
+- `symbolic/reasoner`: an Understander. Rewrites UEG prompts into explicit scene descriptions
+  by computing (arithmetic, a fact table, constraint solving, a restricted Python evaluator);
+  answers GEU questions and yes/no judge questions by reading the pixels.
+- `symbolic/painter`: a Generator and Editor. Renders explicit scene descriptions; edits by
+  restoring shuffled patches, applying recolourings, marking targets and tracing paths.
+- `symbolic/naive-unified`: all three capabilities, behaving like the unified models in the
+  paper: draws the literal words of a prompt, answers from the unedited image, rewrites and
+  edits imperfectly.
+
+They see only what a real model sees: the request text and the image pixels (PNG metadata is
+dropped before they look), never the instance record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from composer.agents.answer import LETTERS
+from composer.agents.revise import REVISE_PROMPT
+from composer.agents.rewrite import prompt_of_refine_request
+from composer.agents.verify import DERIVE_CHECKS_PROMPT, question_of_judge_request
+from composer.core.errors import ConfigError
+from composer.core.images import ImageRef, ImageStore
+from composer.specialists.base import CallOptions, Capability, Options, Specialist, TextReply, Usage
+from composer.specialists.symbolic import geu, ueg
+
+MODELS: dict[str, frozenset[Capability]] = {
+    "reasoner": frozenset({Capability.UNDERSTAND}),
+    "painter": frozenset({Capability.GENERATE, Capability.EDIT}),
+    "naive-unified": frozenset(Capability),
+}
+
+UNKNOWN_REQUEST_REPLY = "I cannot help with that request."
+
+
+class SymbolicOptions(Options):
+    """Symbolic specialists take no options."""
+
+
+class SymbolicSpecialist(Specialist):
+    """One of the three symbolic models; see the module docstring."""
+
+    provider = "symbolic"
+    Options = SymbolicOptions
+
+    @classmethod
+    def from_name(
+        cls, model: str, options: Mapping[str, Any], *, images: ImageStore
+    ) -> SymbolicSpecialist:
+        """Build `symbolic/reasoner`, `symbolic/painter` or `symbolic/naive-unified`."""
+        if model not in MODELS:
+            raise ConfigError(
+                f"model 'symbolic/{model}'",
+                "is not a symbolic model.",
+                f"Use one of: {', '.join('symbolic/' + m for m in MODELS)}.",
+            )
+        return cls(model, SymbolicOptions(**options), images=images, capabilities=MODELS[model])
+
+    @property
+    def is_naive(self) -> bool:
+        """Whether this is the naive unified model."""
+        return self.model == "naive-unified"
+
+    def _pixels(self, refs: Sequence[ImageRef]) -> list[np.ndarray]:
+        # Pixels only: converting to an RGB array drops every PNG text chunk.
+        return [np.asarray(self.images.open(ref).convert("RGB")) for ref in refs]
+
+    async def understand(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef] = (),
+        *,
+        options: CallOptions | None = None,
+    ) -> TextReply:
+        """Dispatch on the request: refine, judge question, derive checks, revise, or choice."""
+        return TextReply(text=self._reply(prompt, self._pixels(images)), usage=Usage(input_tokens=len(prompt.split())))
+
+    def _reply(self, prompt: str, pixels: list[np.ndarray]) -> str:
+        original = prompt_of_refine_request(prompt)
+        if original is not None:
+            return ueg.rewrite(original, naive=self.is_naive)
+        question = question_of_judge_request(prompt)
+        if question is not None:
+            if not pixels:
+                return "There is no image to look at."
+            return ueg.answer_yes_no(question, pixels[0])
+        derive_head = DERIVE_CHECKS_PROMPT.split("{prompt}")[0]
+        if prompt.startswith(derive_head):
+            target = prompt[len(derive_head) :].split("\n", 1)[0]
+            return "\n".join(f"{q} ({a})" for q, a in ueg.derive_checks(target))
+        revise_head = REVISE_PROMPT.split("\n", 1)[0]
+        if prompt.startswith(revise_head):
+            return ueg.revise_from_request(prompt, naive=self.is_naive)
+        choice = geu.parse_choice_request(prompt)
+        if choice is not None:
+            question, options = choice
+            if not pixels:
+                return "There is no image to look at."
+            letter_index = geu.answer_choice(question, options, pixels, naive=self.is_naive)
+            return LETTERS[letter_index]
+        return UNKNOWN_REQUEST_REPLY
+
+    async def generate(
+        self, prompt: str, *, seed: int, options: CallOptions | None = None
+    ) -> ImageRef:
+        """Render the scene `prompt` describes."""
+        return self.images.put(ueg.render(prompt, seed, naive=self.is_naive), text={})
+
+    async def edit(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef],
+        *,
+        seed: int,
+        options: CallOptions | None = None,
+    ) -> ImageRef:
+        """Edit the first image as the instruction asks."""
+        pixels = self._pixels(images[:1])
+        edited = geu.edit(prompt, pixels[0], seed, naive=self.is_naive)
+        return self.images.put(edited, text={})
