@@ -1,0 +1,247 @@
+"""The `composer` command: parse arguments, build a config, call the library, print."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from composer.core.errors import ComposerError
+
+app = typer.Typer(
+    name="composer",
+    help="Compose specialist models as graphs and compare them with unified models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+if not out.is_terminal:
+    out = Console(width=200)  # a report piped to a file keeps every column
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    """Report formats."""
+
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    markdown = "markdown"
+    csv = "csv"
+
+
+class ListWhat(StrEnum):
+    """What `composer list` lists."""
+
+    graphs = "graphs"
+    providers = "providers"
+    benchmarks = "benchmarks"
+
+
+def _fail(error: ComposerError) -> None:
+    err.print(f"[bold red]error[/] {error}", highlight=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _run(config: Any, run_dir: Path, *, quiet: bool) -> Any:
+    from composer.evaluation.runner import Runner
+    from composer.report.progress import RunProgress
+
+    runner = Runner(config, run_dir)
+    progress = RunProgress(runner, err, enabled=not quiet)
+    runner.on_progress = progress.advance
+    try:
+        with progress:
+            return asyncio.run(runner.run())
+    except KeyboardInterrupt:
+        done = sum(1 for _ in runner.store.results())
+        err.print(
+            f"\n[yellow]stopped[/]: {done} results are saved in {run_dir}. "
+            "Run the same command again to resume."
+        )
+        raise typer.Exit(130) from None
+    finally:
+        runner.close()
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Argument(help="A TOML run file (see examples/).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<config name>).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most N instances per category.")] = None,
+    systems: Annotated[str | None, typer.Option(help="Comma-separated systems to run.")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Instances in flight at once.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+) -> None:
+    """Run the systems of CONFIG; rerunning on the same run directory resumes it."""
+    from composer.core.config import load_config
+
+    try:
+        cfg = load_config(config)
+        if systems:
+            cfg = cfg.select([s.strip() for s in systems.split(",") if s.strip()])
+        if limit is not None:
+            cfg = cfg.model_copy(update={"benchmark": cfg.benchmark.model_copy(update={"limit": limit})})
+        if concurrency is not None:
+            cfg = cfg.model_copy(update={"concurrency": concurrency})
+        run_dir = out_dir or Path("runs") / config.stem
+        summary = _run(cfg, run_dir, quiet=quiet)
+        _print_table(run_dir)
+    except ComposerError as error:
+        _fail(error)
+    statuses = ", ".join(f"{v} {k}" for k, v in sorted(summary.statuses.items())) or "nothing new"
+    err.print(
+        f"{summary.tasks} tasks run ({statuses}), {summary.skipped} already done; "
+        f"{summary.calls_sent} calls sent, {summary.calls_cached} from cache; "
+        f"{summary.seconds:.1f} s. Run directory: {run_dir}"
+    )
+
+
+def _print_table(run_dir: Path, parser: str | None = None) -> None:
+    from composer.evaluation.store import RunStore
+    from composer.report.tables import summarize, table_rows
+
+    store = RunStore(run_dir)
+    try:
+        report = summarize(store, parser)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    header, rows = table_rows(report)
+    table = Table(title=f"accuracy % (parser: {report['parser']}, judge: {report['judge']})")
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i < 3 else "right")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    for c in report["comparisons"]:
+        out.print(f"  {c['comparison']}: [bold]{c['a']}[/] vs {c['b']}, {c['axis']} {c['delta']:+.1f}", highlight=False)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    output: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+    parser: Annotated[str | None, typer.Option(help="Headline parser: official or strict (default: the run's).")] = None,
+) -> None:
+    """Summarise a run: accuracy per system, axis and category, and the comparisons."""
+    from composer.core.errors import ConfigError
+    from composer.evaluation.store import RunStore
+    from composer.report.tables import render, summarize
+
+    try:
+        if not (run_dir / "run.db").exists():
+            raise ConfigError(str(run_dir), "holds no run.db.", "Pass a folder written by composer run.")
+        if parser not in (None, "official", "strict"):
+            raise ConfigError("--parser", f"must be official or strict (got {parser!r}).")
+        if fmt is Format.table and output is None:
+            _print_table(run_dir, parser)
+            return
+        store = RunStore(run_dir)
+        try:
+            text = render(summarize(store, parser), "markdown" if fmt is Format.table else fmt.value, store)  # type: ignore[arg-type]
+        finally:
+            store.close()
+    except ComposerError as error:
+        _fail(error)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@app.command("list")
+def list_(what: Annotated[ListWhat, typer.Argument(help="graphs, providers or benchmarks.")]) -> None:
+    """List the registered graphs, providers or benchmarks."""
+    if what is ListWhat.graphs:
+        from composer.graphs.base import graphs
+
+        for name, entry in sorted(graphs().items()):
+            axes = ",".join(sorted(a.value for a in entry.axes))
+            out.print(f"{name:<26} {axes:<8} {entry.description.split(': ', 1)[-1]}", highlight=False)
+    elif what is ListWhat.providers:
+        from composer.specialists.registry import providers
+
+        for name, target in sorted(providers().items()):
+            out.print(f"{name:<20} {target}", highlight=False)
+    else:
+        from composer.benchmarks.loaders import BENCHMARKS
+
+        for name, (_, description) in BENCHMARKS.items():
+            out.print(f"{name:<12} {description}", highlight=False)
+
+
+@app.command()
+def graph(
+    name: Annotated[str, typer.Argument(help="A graph name or path/to/strategy.py:build.")],
+    axis: Annotated[str | None, typer.Option(help="UEG or GEU (default: the graph's first).")] = None,
+) -> None:
+    """Print a graph's Mermaid drawing and the roles it needs."""
+    from composer.core.errors import ConfigError
+    from composer.core.instance import Axis
+    from composer.graphs.base import build_strategy, get_graph
+
+    try:
+        entry = get_graph(name)
+        if axis is not None and axis.upper() not in ("UEG", "GEU"):
+            raise ConfigError("--axis", f"must be UEG or GEU (got {axis!r}).")
+        chosen = Axis(axis.upper()) if axis else sorted(entry.axes, reverse=True)[0]
+        strategy = build_strategy(name, chosen, {})
+    except ComposerError as error:
+        _fail(error)
+    sys.stdout.write(strategy.mermaid())
+    roles = ", ".join(f"{r} ({c.value})" for r, c in strategy.required_roles().items())
+    err.print(f"{name} [{chosen.value}] roles: {roles}", highlight=False)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the suite into.")],
+    n_per_category: Annotated[int, typer.Option(help="Instances per category.")] = 10,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
+    difficulty: Annotated[str, typer.Option(help="easy, medium, hard or mixed.")] = "mixed",
+) -> None:
+    """Write the synthetic suite in RealUnify's file format."""
+    from composer.benchmarks.synthetic import write_suite
+    from composer.core.errors import ConfigError
+
+    if difficulty not in ("easy", "medium", "hard", "mixed"):
+        _fail(ConfigError("--difficulty", f"must be easy, medium, hard or mixed (got {difficulty!r})."))
+    write_suite(out_dir, n_per_category=n_per_category, seed=seed, difficulty=difficulty)  # type: ignore[arg-type]
+    out.print(f"wrote {n_per_category * 10} instances to {out_dir}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("composer-demo"),
+    n_per_category: Annotated[int, typer.Option(help="Synthetic instances per category.")] = 10,
+    seed: Annotated[int, typer.Option(help="Suite and run seed.")] = 0,
+    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+) -> None:
+    """Run composed and unified systems on the synthetic suite, offline, and compare them."""
+    from composer.demo import demo_config
+
+    try:
+        cfg = demo_config(n_per_category=n_per_category, seed=seed)
+        summary = _run(cfg, out_dir, quiet=quiet)
+        _print_table(out_dir)
+    except ComposerError as error:
+        _fail(error)
+    err.print(
+        f"{summary.tasks} tasks in {summary.seconds:.1f} s. Run directory: {out_dir} "
+        f"(suite in {out_dir / 'suite'}). See `composer report {out_dir} --format json`."
+    )
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

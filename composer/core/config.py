@@ -1,0 +1,156 @@
+"""The run file: a TOML document parsed into `RunConfig`, with errors that name the table."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from composer.core.errors import ConfigError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BenchmarkConfig(_Strict):
+    """`[benchmark]`: which instances to run."""
+
+    name: str = "realunify"
+    path: str | None = None
+    """A folder in the RealUnify file format (relative paths start at the config's folder)."""
+    categories: tuple[str, ...] | None = None
+    limit: int | None = Field(default=None, ge=1)
+    """At most this many instances per category."""
+    n_per_category: int = Field(default=10, ge=1)
+    """Synthetic suite only, when no `path` is given: instances per category to generate."""
+    seed: int = 0
+    """Synthetic suite only: the generator seed."""
+    difficulty: Literal["easy", "medium", "hard", "mixed"] = "mixed"
+    """Synthetic suite only."""
+
+
+class JudgeConfig(_Strict):
+    """`[judge]`: the UEG judge model and the headline parser."""
+
+    model: str | None = None
+    parser: Literal["official", "strict"] = "official"
+
+
+class GraphRef(_Strict):
+    """A graph name (or `path/to/file.py:build`) with the options its `build` accepts."""
+
+    graph: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SystemConfig(_Strict):
+    """`[systems.NAME]`: graphs per axis plus role bindings."""
+
+    ueg: GraphRef | None = None
+    geu: GraphRef | None = None
+    roles: dict[str, str] = Field(default_factory=dict)
+    """Role name to model name; the key `model` binds every role not bound explicitly."""
+
+    @field_validator("ueg", "geu", mode="before")
+    @classmethod
+    def _graph_ref(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"graph": value}
+        if isinstance(value, dict) and "graph" in value:
+            options = {k: v for k, v in value.items() if k != "graph"}
+            return {"graph": value["graph"], "options": options}
+        return value
+
+    @model_validator(mode="after")
+    def _has_an_axis(self) -> SystemConfig:
+        if self.ueg is None and self.geu is None:
+            raise ValueError("names no graph: give 'ueg' and/or 'geu' (e.g. ueg = \"direct\")")
+        return self
+
+
+class RunConfig(_Strict):
+    """A whole run file.
+
+    Example:
+        >>> RunConfig.model_validate({"systems": {"s": {"ueg": "direct",
+        ...     "roles": {"model": "mock/m"}}}, "judge": {"model": "mock/j"}}).systems["s"].ueg.graph
+        'direct'
+    """
+
+    seed: int = 0
+    concurrency: int = Field(default=16, ge=1)
+    """Instances in flight at once (each model's endpoint has its own limit too)."""
+    benchmark: BenchmarkConfig = BenchmarkConfig()
+    judge: JudgeConfig = JudgeConfig()
+    systems: dict[str, SystemConfig]
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per-model options, keyed by the full model name."""
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    """The folder relative paths in the file start from."""
+
+    @field_validator("systems")
+    @classmethod
+    def _some_systems(cls, value: dict[str, SystemConfig]) -> dict[str, SystemConfig]:
+        if not value:
+            raise ValueError("is empty: define at least one [systems.NAME] table")
+        return value
+
+    def resolve(self, path: str) -> Path:
+        """A path from the file, made absolute against the file's folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    def select(self, names: list[str]) -> RunConfig:
+        """A copy with only the named systems."""
+        unknown = [n for n in names if n not in self.systems]
+        if unknown:
+            raise ConfigError(
+                "--systems",
+                f"no system named {', '.join(map(repr, unknown))}.",
+                f"Defined: {', '.join(self.systems)}.",
+            )
+        return self.model_copy(update={"systems": {n: self.systems[n] for n in names}})
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    tables: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            tables[-1:] = [f"{tables[-1]}[{part}]"] if tables else [f"[{part}]"]
+        elif part not in ("function-after[_has_an_axis(), SystemConfig]",):
+            tables.append(str(part))
+    return ".".join(tables)
+
+
+def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunConfig:
+    """Validate a parsed TOML document; the first problem becomes one `ConfigError`."""
+    try:
+        return RunConfig.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _location(first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "is not a known setting"
+        value = first.get("input")
+        shown = "" if isinstance(value, dict) or first["type"] == "missing" else f" (got {value!r})"
+        raise ConfigError(
+            f"{source}: [{where}]" if where else source,
+            f"{message}{shown}.",
+            "See examples/ for working run files.",
+        ) from None
+
+
+def load_config(path: Path | str) -> RunConfig:
+    """Read and validate a TOML run file."""
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(file), "does not exist.", "Pass the path of a .toml run file.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(file), f"is not valid TOML ({exc}).", "Fix the syntax.") from None
+    return parse_config(data, source=str(file), base_dir=file.resolve().parent)

@@ -1,0 +1,47 @@
+"""The embedded default: the run `composer demo` makes, offline, with symbolic specialists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from composer.core.config import RunConfig, parse_config
+
+JUDGE = "symbolic/reasoner"
+
+
+def demo_systems() -> dict[str, Any]:
+    """The demo's systems: a naive unified model direct and stepwise, the oracle, and more."""
+    naive = {"model": "symbolic/naive-unified"}
+    oracle = {
+        "reasoner": "symbolic/reasoner",
+        "generator": "symbolic/painter",
+        "editor": "symbolic/painter",
+    }
+    return {
+        "naive-direct": {"ueg": "direct", "geu": "direct", "roles": naive},
+        "naive-stepwise": {
+            "ueg": "decompose-then-generate",
+            "geu": "generate-then-reason",
+            "roles": naive,
+        },
+        "oracle": {"ueg": "decompose-then-generate", "geu": "generate-then-reason", "roles": oracle},
+        "oracle-refine": {
+            "ueg": {"graph": "refine", "max_rounds": 3},
+            "roles": {"reasoner": "symbolic/reasoner", "generator": "symbolic/painter"},
+        },
+        "painter-alone": {"ueg": "direct", "roles": {"model": "symbolic/painter"}},
+        "reasoner-alone": {"geu": "direct", "roles": {"model": "symbolic/reasoner"}},
+    }
+
+
+def demo_config(*, n_per_category: int = 10, seed: int = 0) -> RunConfig:
+    """The demo run: the synthetic suite generated into the run folder, judged symbolically."""
+    data = {
+        "seed": seed,
+        "concurrency": 8,
+        "benchmark": {"name": "synthetic", "n_per_category": n_per_category, "seed": seed},
+        "judge": {"model": JUDGE, "parser": "official"},
+        "systems": demo_systems(),
+    }
+    return parse_config(data, source="composer demo", base_dir=Path.cwd())

@@ -1,0 +1,312 @@
+"""The call layer: every model call goes through here, never through an adapter directly.
+
+It adds, once for every provider: a content-keyed cache in the run store (a rerun replays a
+call for free), retries with tenacity on retryable errors (honouring Retry-After), an adaptive
+concurrency limit per endpoint, and accounting (latency, usage, cost) attributed to the
+(system, instance, node) that made the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity.wait import wait_base
+
+from composer.core.callsite import current_site
+from composer.core.errors import RefusalError, SpecialistError
+from composer.core.images import ImageRef, ImageStore
+from composer.evaluation.store import RunStore
+from composer.specialists.base import CallOptions, Capability, Specialist, TextReply, Usage
+
+
+class CallSettings(BaseModel):
+    """Call-layer settings of one model, from its `[models."name"]` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_concurrency: int = Field(default=8, ge=1)
+    """Ceiling of calls in flight to this model's endpoint."""
+    initial_concurrency: int | None = Field(default=None, ge=1)
+    """Where the adaptive limit starts (default: half the ceiling, at least 1)."""
+    max_attempts: int = Field(default=5, ge=1)
+    timeout_s: float = Field(default=300.0, gt=0)
+    retry_initial_s: float = Field(default=1.0, ge=0)
+    retry_max_s: float = Field(default=60.0, ge=0)
+
+    @classmethod
+    def split(cls, options: Mapping[str, Any]) -> tuple[CallSettings, dict[str, Any]]:
+        """Separate call-layer keys from the adapter's own options."""
+        own = {k: v for k, v in options.items() if k in cls.model_fields}
+        rest = {k: v for k, v in options.items() if k not in cls.model_fields}
+        return cls(**own), rest
+
+
+class AdaptiveLimit:
+    """A concurrency limit that grows while calls succeed and halves on a rate limit (AIMD)."""
+
+    def __init__(self, ceiling: int, initial: int | None = None) -> None:
+        """Start at `initial` (default half the ceiling), never above `ceiling`."""
+        self.ceiling = ceiling
+        self.limit = float(min(ceiling, initial or max(1, ceiling // 2)))
+        self.in_flight = 0
+        self._changed = asyncio.Condition()
+
+    @property
+    def current(self) -> int:
+        """The limit now, as a whole number of calls."""
+        return max(1, int(self.limit))
+
+    async def __aenter__(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight < self.current)
+            self.in_flight += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
+
+    def succeeded(self) -> None:
+        """Grow by one call per `limit` successes."""
+        self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+
+    def rate_limited(self) -> None:
+        """Halve after a 429."""
+        self.limit = max(1.0, self.limit / 2)
+
+
+class _WaitRetryAfter(wait_base):
+    """Wait what the server asked (Retry-After), else jittered exponential backoff."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self.fallback = wait_exponential_jitter(initial=initial, max=maximum)
+        self.maximum = maximum
+
+    def __call__(self, retry_state: Any) -> float:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, SpecialistError) and error.retry_after is not None:
+            return float(min(error.retry_after, max(self.maximum, error.retry_after)))
+        return float(self.fallback(retry_state))
+
+
+def _retryable(error: BaseException) -> bool:
+    return (
+        isinstance(error, SpecialistError)
+        and error.is_retryable
+        and not isinstance(error, RefusalError)
+    )
+
+
+def _key(payload: Mapping[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class CallStats(BaseModel):
+    """Counts for the progress display and the end-of-run summary."""
+
+    sent: int = 0
+    cached: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class CallLayer:
+    """Wraps specialists so that each call is cached, retried, limited and accounted."""
+
+    def __init__(self, store: RunStore, images: ImageStore) -> None:
+        """Record calls in `store`; cached image replies must still be in `images`."""
+        self.store = store
+        self.images = images
+        self.limits: dict[str, AdaptiveLimit] = {}
+        self.stats = CallStats()
+        self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
+        """A stand-in for `specialist` whose calls go through this layer."""
+        limit = self.limits.setdefault(
+            specialist.endpoint, AdaptiveLimit(settings.max_concurrency, settings.initial_concurrency)
+        )
+        return TrackedSpecialist(self, specialist, settings, limit)
+
+    async def call(
+        self,
+        specialist: Specialist,
+        settings: CallSettings,
+        limit: AdaptiveLimit,
+        method: str,
+        request: dict[str, Any],
+        send: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Return the reply of `send()`, from the cache when this exact request was made."""
+        key = _key({"model": specialist.describe(), "method": method, **request})
+        site = current_site.get()
+        site.tally.calls += 1
+        cached = self.store.get_call(key)
+        if cached is not None and self._usable(cached):
+            self.stats.cached += 1
+            return self._replay(cached)
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            self.stats.cached += 1
+            return self._replay(await asyncio.shield(pending))
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            reply = await self._send(specialist, settings, limit, send)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        else:
+            future.set_result(reply)
+            usage = reply.get("usage", {})
+            cost = usage.get("cost_usd")
+            if cost is not None:
+                site.tally.cost_usd += cost
+                site.tally.has_cost = True
+                site.tally.by_node[site.node] = site.tally.by_node.get(site.node, 0.0) + cost
+            site.tally.sent += 1
+            self.store.put_call(
+                key, model=specialist.name, method=method, request=_summary(request),
+                reply=reply, usage=usage, latency_s=reply["latency_s"], cost_usd=cost,
+                site=(site.system, site.instance, site.node),
+            )
+            return self._replay(reply)
+        finally:
+            del self._in_flight[key]
+
+    def _usable(self, cached: dict[str, Any]) -> bool:
+        image = cached.get("image")
+        return image is None or ImageRef.parse(image) in self.images
+
+    def _replay(self, reply: dict[str, Any]) -> dict[str, Any]:
+        if reply.get("refused"):
+            raise RefusalError("cached call", str(reply["refused"]))
+        return reply
+
+    async def _send(
+        self,
+        specialist: Specialist,
+        settings: CallSettings,
+        limit: AdaptiveLimit,
+        send: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(settings.max_attempts),
+            wait=_WaitRetryAfter(settings.retry_initial_s, settings.retry_max_s),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    self.stats.retried += 1
+                async with limit:
+                    started = time.perf_counter()
+                    try:
+                        async with asyncio.timeout(settings.timeout_s):
+                            reply = await send()
+                    except TimeoutError as exc:
+                        raise SpecialistError(
+                            specialist.name, f"no reply within {settings.timeout_s:g} s.",
+                            "Raise timeout_s in its [models] table if it is just slow.",
+                            is_retryable=True,
+                        ) from exc
+                    except RefusalError as exc:
+                        self.stats.sent += 1
+                        return {"refused": str(exc), "latency_s": time.perf_counter() - started}
+                    except SpecialistError as exc:
+                        if exc.is_rate_limit:
+                            limit.rate_limited()
+                        if not _retryable(exc):
+                            self.stats.failed += 1
+                        raise
+                    self.stats.sent += 1
+                    limit.succeeded()
+                    reply["latency_s"] = time.perf_counter() - started
+                    return reply
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+
+def _summary(request: Mapping[str, Any]) -> dict[str, Any]:
+    summary = dict(request)
+    prompt = summary.get("prompt")
+    if isinstance(prompt, str) and len(prompt) > 2000:
+        summary["prompt"] = prompt[:2000] + "..."
+    return summary
+
+
+def _options(options: CallOptions | None) -> dict[str, Any]:
+    return dict(options or {})
+
+
+class TrackedSpecialist:
+    """A specialist seen through the call layer; it supports what the wrapped one supports."""
+
+    def __init__(
+        self, layer: CallLayer, specialist: Specialist, settings: CallSettings, limit: AdaptiveLimit
+    ) -> None:
+        """Wrap `specialist`; use `CallLayer.wrap` rather than this."""
+        self.layer = layer
+        self.specialist = specialist
+        self.settings = settings
+        self.limit = limit
+        self.capabilities = specialist.capabilities
+        self.name = specialist.name
+
+    def supports(self, capability: Capability) -> bool:
+        """Whether the wrapped specialist has `capability`."""
+        return capability in self.capabilities
+
+    async def understand(
+        self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None
+    ) -> TextReply:
+        """Cached, retried, limited `understand`."""
+
+        async def send() -> dict[str, Any]:
+            reply = await self.specialist.understand(prompt, images, options=options)
+            return {"text": reply.text, "usage": reply.usage.model_dump(), "request_id": reply.request_id}
+
+        request = {"prompt": prompt, "images": [i.uri for i in images], "options": _options(options)}
+        reply = await self.layer.call(self.specialist, self.settings, self.limit, "understand", request, send)
+        return TextReply(text=reply["text"], usage=Usage(**reply.get("usage", {})))
+
+    async def generate(
+        self, prompt: str, *, seed: int, options: CallOptions | None = None
+    ) -> ImageRef:
+        """Cached, retried, limited `generate`."""
+
+        async def send() -> dict[str, Any]:
+            ref = await self.specialist.generate(prompt, seed=seed, options=options)
+            return {"image": ref.uri, "usage": {"images": 1}}
+
+        request = {"prompt": prompt, "seed": seed, "options": _options(options)}
+        reply = await self.layer.call(self.specialist, self.settings, self.limit, "generate", request, send)
+        return ImageRef.parse(reply["image"])
+
+    async def edit(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef],
+        *,
+        seed: int,
+        options: CallOptions | None = None,
+    ) -> ImageRef:
+        """Cached, retried, limited `edit`."""
+
+        async def send() -> dict[str, Any]:
+            ref = await self.specialist.edit(prompt, images, seed=seed, options=options)
+            return {"image": ref.uri, "usage": {"images": 1}}
+
+        request = {"prompt": prompt, "images": [i.uri for i in images], "seed": seed, "options": _options(options)}
+        reply = await self.layer.call(self.specialist, self.settings, self.limit, "edit", request, send)
+        return ImageRef.parse(reply["image"])

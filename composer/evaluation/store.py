@@ -1,0 +1,251 @@
+"""The run store: one SQLite file (WAL) per run directory, written as results arrive.
+
+Tables: `runs` (config, versions, seed per invocation), `systems` (each system's definition,
+so a resumed run cannot silently change one), `instances`, `results` (one row per system and
+instance), `calls` (the model-call cache and trace) and `judgments` (every judge question and
+raw reply).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from composer.core.errors import ConfigError
+from composer.core.instance import Instance
+
+Status = Literal["ok", "failed", "refused", "unscored"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL, config TEXT, versions TEXT, seed INTEGER
+);
+CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, definition TEXT);
+CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, axis TEXT, category TEXT, record TEXT);
+CREATE TABLE IF NOT EXISTS results (
+    system TEXT, instance TEXT, axis TEXT, category TEXT, status TEXT, output TEXT,
+    correct_official INTEGER, correct_strict INTEGER, error TEXT, latency_s REAL,
+    cost_usd REAL, judge TEXT, updated REAL, PRIMARY KEY (system, instance)
+);
+CREATE TABLE IF NOT EXISTS calls (
+    key TEXT PRIMARY KEY, model TEXT, method TEXT, request TEXT, reply TEXT, usage TEXT,
+    latency_s REAL, cost_usd REAL, system TEXT, instance TEXT, node TEXT, sent INTEGER,
+    created REAL
+);
+CREATE TABLE IF NOT EXISTS judgments (
+    system TEXT, instance TEXT, position INTEGER, question TEXT, expected TEXT, reply TEXT,
+    official TEXT, strict TEXT, judge TEXT, prompt_version TEXT,
+    PRIMARY KEY (system, instance, position)
+);
+"""
+
+
+class Result(BaseModel):
+    """The outcome of one system on one instance."""
+
+    system: str
+    instance: str
+    axis: str
+    category: str
+    status: Status
+    output: dict[str, Any] = {}
+    correct_official: bool | None = None
+    correct_strict: bool | None = None
+    error: str | None = None
+    latency_s: float = 0.0
+    cost_usd: float | None = None
+    judge: str | None = None
+
+
+class Judgment(BaseModel):
+    """One judge question put about one output, with the raw reply and both readings."""
+
+    position: int
+    question: str
+    expected: str
+    reply: str
+    official: str | None
+    strict: str | None
+
+
+def _bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+class RunStore:
+    """The SQLite store of one run directory; every write is committed at once."""
+
+    def __init__(self, run_dir: Path | str) -> None:
+        """Open (or create) `run_dir/run.db`."""
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.run_dir / "run.db"
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # runs and systems
+
+    def record_run(self, config: dict[str, Any], versions: dict[str, Any], seed: int) -> None:
+        """Append one invocation's configuration and library versions."""
+        self.db.execute(
+            "INSERT INTO runs (started, config, versions, seed) VALUES (?, ?, ?, ?)",
+            (time.time(), json.dumps(config), json.dumps(versions), seed),
+        )
+
+    def latest_run(self) -> dict[str, Any] | None:
+        """The last recorded invocation's config and versions, or None."""
+        row = self.db.execute(
+            "SELECT config, versions, seed FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return {"config": json.loads(row[0]), "versions": json.loads(row[1]), "seed": row[2]}
+
+    def check_systems(self, definitions: dict[str, dict[str, Any]]) -> None:
+        """Store new system definitions; a changed one is a configuration error."""
+        for name, definition in definitions.items():
+            text = json.dumps(definition, sort_keys=True)
+            row = self.db.execute("SELECT definition FROM systems WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                self.db.execute("INSERT INTO systems VALUES (?, ?)", (name, text))
+            elif row[0] != text:
+                raise ConfigError(
+                    f"system {name!r}",
+                    f"differs from the one already run in {self.run_dir} "
+                    f"(stored: {row[0]}; now: {text}).",
+                    "Rename the system, or run into a new --out folder.",
+                )
+
+    def system_definitions(self) -> dict[str, dict[str, Any]]:
+        """Every system definition this run has seen."""
+        rows = self.db.execute("SELECT name, definition FROM systems").fetchall()
+        return {name: json.loads(text) for name, text in rows}
+
+    # instances
+
+    def put_instances(self, instances: list[Instance]) -> None:
+        """Record the instances of the run (kept for reports)."""
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
+            [(i.id, i.axis.value, i.category, i.model_dump_json()) for i in instances],
+        )
+        self.db.execute("COMMIT")
+
+    def instances(self) -> dict[str, Instance]:
+        """The recorded instances by id."""
+        rows = self.db.execute("SELECT record FROM instances").fetchall()
+        return {i.id: i for i in (Instance.model_validate_json(r[0]) for r in rows)}
+
+    # results
+
+    def put_result(self, result: Result, judgments: list[Judgment] = ()) -> None:  # type: ignore[assignment]
+        """Write one result and its judgments atomically."""
+        self.db.execute("BEGIN")
+        self.db.execute(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                result.system,
+                result.instance,
+                result.axis,
+                result.category,
+                result.status,
+                json.dumps(result.output),
+                result.correct_official,
+                result.correct_strict,
+                result.error,
+                result.latency_s,
+                result.cost_usd,
+                result.judge,
+                time.time(),
+            ),
+        )
+        self.db.execute(
+            "DELETE FROM judgments WHERE system = ? AND instance = ?",
+            (result.system, result.instance),
+        )
+        self.db.executemany(
+            "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (result.system, result.instance, j.position, j.question, j.expected, j.reply,
+                 j.official, j.strict, result.judge, "realunify-v1")
+                for j in judgments
+            ],
+        )
+        self.db.execute("COMMIT")
+
+    def results(self, system: str | None = None) -> Iterator[Result]:
+        """Every stored result (of one system, if named), in insertion order."""
+        query = "SELECT * FROM results" + (" WHERE system = ?" if system else "") + " ORDER BY rowid"
+        for row in self.db.execute(query, (system,) if system else ()):
+            yield Result(
+                system=row[0], instance=row[1], axis=row[2], category=row[3], status=row[4],
+                output=json.loads(row[5]), correct_official=_bool(row[6]),
+                correct_strict=_bool(row[7]), error=row[8], latency_s=row[9],
+                cost_usd=row[10], judge=row[11],
+            )
+
+    def finished(self) -> set[tuple[str, str]]:
+        """(system, instance) pairs that need no rerun: every status but `failed`."""
+        rows = self.db.execute("SELECT system, instance FROM results WHERE status != 'failed'")
+        return {(s, i) for s, i in rows}
+
+    def judgments(self, system: str, instance: str) -> list[Judgment]:
+        """The judge questions and replies of one result."""
+        rows = self.db.execute(
+            "SELECT position, question, expected, reply, official, strict FROM judgments "
+            "WHERE system = ? AND instance = ? ORDER BY position",
+            (system, instance),
+        )
+        return [
+            Judgment(position=r[0], question=r[1], expected=r[2], reply=r[3], official=r[4], strict=r[5])
+            for r in rows
+        ]
+
+    # calls
+
+    def get_call(self, key: str) -> dict[str, Any] | None:
+        """The cached reply of a call, or None."""
+        row = self.db.execute("SELECT reply FROM calls WHERE key = ?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put_call(
+        self,
+        key: str,
+        *,
+        model: str,
+        method: str,
+        request: dict[str, Any],
+        reply: dict[str, Any],
+        usage: dict[str, Any],
+        latency_s: float,
+        cost_usd: float | None,
+        site: tuple[str, str, str],
+    ) -> None:
+        """Record a call that was sent; `sent` counts how often the same key was sent."""
+        self.db.execute(
+            "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
+            "ON CONFLICT(key) DO UPDATE SET sent = sent + 1, reply = excluded.reply",
+            (key, model, method, json.dumps(request), json.dumps(reply), json.dumps(usage),
+             latency_s, cost_usd, *site, time.time()),
+        )
+
+    def call_rows(self) -> list[dict[str, Any]]:
+        """Every recorded call (for reports and tests)."""
+        cursor = self.db.execute(
+            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd FROM calls"
+        )
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -1,0 +1,190 @@
+"""The graph registry: strategies by kebab-case name, built per axis into a compiled LangGraph.
+
+A strategy module registers a `build(axis, options) -> Strategy` function. The `Strategy` holds
+the compiled graph and its `Roles` dataclass, whose protocol-typed fields are the roles a
+system must bind. A strategy can also come from a user's file, as `path/to/strategy.py:build`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import importlib.util
+import sys
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from composer.core.callsite import current_site
+from composer.core.errors import ConfigError, UnknownNameError
+from composer.core.instance import Axis
+from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A graph built for one axis, with the roles it needs."""
+
+    name: str
+    axis: Axis
+    graph: Any
+    """The compiled LangGraph (`CompiledStateGraph`); invoked with `context=Roles(...)`."""
+    roles: type
+    """A frozen dataclass; each field is a role typed with the protocol it needs."""
+
+    def required_roles(self) -> dict[str, Capability]:
+        """Role name to the capability it needs."""
+        hints = typing.get_type_hints(self.roles)
+        return {
+            f.name: PROTOCOL_CAPABILITY[hints[f.name]] for f in dataclasses.fields(self.roles)
+        }
+
+    def mermaid(self) -> str:
+        """The graph drawn as a Mermaid flowchart."""
+        return str(self.graph.get_graph().draw_mermaid())
+
+
+Build = Callable[[Axis, Mapping[str, Any]], Strategy]
+
+
+@dataclass(frozen=True)
+class GraphEntry:
+    """A registered strategy: its name, the axes it serves, and its build function."""
+
+    name: str
+    axes: frozenset[Axis]
+    build: Build
+    description: str
+
+
+_REGISTRY: dict[str, GraphEntry] = {}
+_BUILTIN_MODULES = (
+    "composer.graphs.direct",
+    "composer.graphs.decompose_then_generate",
+    "composer.graphs.generate_then_reason",
+    "composer.graphs.refine",
+)
+
+
+def register_graph(name: str, *, axes: tuple[Axis, ...]) -> Callable[[Build], Build]:
+    """Register a strategy's `build` under a kebab-case name.
+
+    Example:
+        >>> @register_graph("sketch-first", axes=(Axis.UEG,))
+        ... def build(axis, options):
+        ...     ...
+    """
+
+    def decorate(build: Build) -> Build:
+        doc = (sys.modules[build.__module__].__doc__ or "").strip().splitlines()
+        _REGISTRY[name] = GraphEntry(name, frozenset(axes), build, doc[0] if doc else "")
+        return build
+
+    return decorate
+
+
+def _load_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def graphs() -> dict[str, GraphEntry]:
+    """All registered strategies."""
+    _load_builtins()
+    return dict(_REGISTRY)
+
+
+def _from_file(ref: str) -> GraphEntry:
+    path_text, _, attr = ref.rpartition(":")
+    path = Path(path_text).expanduser().resolve()
+    if not path.is_file():
+        raise UnknownNameError(f"graph {ref!r}", f"file {str(path)!r} does not exist.", "Give 'path/to/strategy.py:build'.")
+    spec = importlib.util.spec_from_file_location(f"composer_user_graph_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UnknownNameError(f"graph {ref!r}", "is not an importable Python file.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    build = getattr(module, attr, None)
+    if not callable(build):
+        raise UnknownNameError(f"graph {ref!r}", f"{path.name} has no function {attr!r}.", "Define build(axis, options) -> Strategy.")
+    axes = getattr(build, "axes", (Axis.UEG, Axis.GEU))
+    return GraphEntry(ref, frozenset(axes), build, (module.__doc__ or "").strip().split("\n")[0])
+
+
+def get_graph(name: str, *, base_dir: Path | None = None) -> GraphEntry:
+    """The strategy registered as `name`, or loaded from `path.py:build`."""
+    if ".py:" in name:
+        path, _, attr = name.rpartition(":")
+        if base_dir is not None and not Path(path).is_absolute():
+            path = str(base_dir / path)
+        return _from_file(f"{path}:{attr}")
+    registry = graphs()
+    if name not in registry:
+        raise UnknownNameError(
+            f"graph {name!r}",
+            "is not registered.",
+            f"Known graphs: {', '.join(sorted(registry))}; or give 'path/to/strategy.py:build'.",
+        )
+    return registry[name]
+
+
+def build_strategy(name: str, axis: Axis, options: Mapping[str, Any], *, base_dir: Path | None = None) -> Strategy:
+    """Build the strategy `name` for `axis`, checking that it serves that axis."""
+    entry = get_graph(name, base_dir=base_dir)
+    if axis not in entry.axes:
+        serves = ", ".join(sorted(a.value for a in entry.axes))
+        raise ConfigError(
+            f"graph {name!r}",
+            f"does not run the {axis.value} axis (it serves {serves}).",
+            f"Bind it as {'ueg' if Axis.UEG in entry.axes else 'geu'} = {name!r}, or pick another graph.",
+        )
+    strategy = entry.build(axis, options)
+    if not isinstance(strategy, Strategy):
+        raise ConfigError(f"graph {name!r}", "build() did not return a Strategy.", "Return Strategy(name, axis, graph, roles).")
+    return strategy
+
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+class GraphOptions(BaseModel):
+    """Base of a strategy's options: unknown keys are configuration errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_options(graph: str, model: type[OptionsT], options: Mapping[str, Any]) -> OptionsT:
+    """Validate a strategy's options with an error that names the graph and the key."""
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"graph {graph!r} option {key!r}",
+            first["msg"] + ".",
+            f"Known options: {', '.join(model.model_fields) or 'none'}.",
+        ) from None
+
+
+NodeFn = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def node(fn: NodeFn) -> NodeFn:
+    """Mark a node function so the calls it makes are recorded under its name."""
+
+    @functools.wraps(fn)
+    async def traced(state: Any, runtime: Any) -> dict[str, Any]:
+        token = current_site.set(replace(current_site.get(), node=fn.__name__))
+        try:
+            return await fn(state, runtime)
+        finally:
+            current_site.reset(token)
+
+    return traced

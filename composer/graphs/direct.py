@@ -1,0 +1,75 @@
+"""direct: one call does the whole task, as RealUnify's direct evaluation.
+
+    UEG:  START -> draw -> END        model: Generator draws the prompt as given
+    GEU:  START -> answer -> END      model: Understander answers from the input image
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from composer.agents.answer import answer as answer_agent
+from composer.agents.answer import choice_request
+from composer.core.images import ImageRef
+from composer.core.instance import Axis, Instance
+from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
+from composer.specialists.base import Generator, Understander
+
+
+class State(TypedDict, total=False):
+    """Inputs (`instance`, `seed`) and the output of either axis."""
+
+    instance: Instance
+    seed: int
+    image: ImageRef
+    response: str
+
+
+@dataclass(frozen=True)
+class UEGRoles:
+    """One generator draws the prompt."""
+
+    model: Generator
+
+
+@dataclass(frozen=True)
+class GEURoles:
+    """One understander answers the question."""
+
+    model: Understander
+
+
+@node
+async def draw(state: State, runtime: Runtime[UEGRoles]) -> dict[str, Any]:
+    """Draw the instance prompt as it is."""
+    instance = state["instance"]
+    image = await runtime.context.model.generate(instance.prompt or "", seed=state["seed"])
+    return {"image": image}
+
+
+@node
+async def answer(state: State, runtime: Runtime[GEURoles]) -> dict[str, Any]:
+    """Answer the multiple-choice question from the input image."""
+    instance = state["instance"]
+    request = instance.evaluation_prompt or choice_request(instance.question or "", instance.options)
+    assert instance.image is not None
+    reply = await answer_agent(runtime.context.model, [instance.image], request)
+    return {"response": reply.text}
+
+
+@register_graph("direct", axes=(Axis.UEG, Axis.GEU))
+def build(axis: Axis, options: Mapping[str, Any]) -> Strategy:
+    """Build the one-step graph for `axis`."""
+    parse_options("direct", GraphOptions, options)
+    roles: type = UEGRoles if axis is Axis.UEG else GEURoles
+    step = draw if axis is Axis.UEG else answer
+    builder = StateGraph(State, context_schema=roles)
+    builder.add_node(step.__name__, step)
+    builder.add_edge(START, step.__name__)
+    builder.add_edge(step.__name__, END)
+    return Strategy("direct", axis, builder.compile(), roles)

@@ -1,0 +1,88 @@
+"""generate-then-reason: generation first, then understanding (RealUnify's GEU step).
+
+    START -> edit -> answer -> END
+
+The editor edits the input image with the per-category edit prompt; the reasoner answers the
+question from the edited image (option `show_original`: from both images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from composer.agents.answer import answer as answer_agent
+from composer.agents.answer import choice_request, edit_request
+from composer.core.images import ImageRef
+from composer.core.instance import Axis, Instance
+from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
+from composer.specialists.base import Editor, Understander
+
+
+class State(TypedDict, total=False):
+    """The instance, its seed, the edited image and the answer."""
+
+    instance: Instance
+    seed: int
+    edited_image: ImageRef
+    response: str
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The editor edits, the reasoner answers."""
+
+    editor: Editor
+    reasoner: Understander
+
+
+class Options(GraphOptions):
+    """Options of generate-then-reason."""
+
+    show_original: bool = False
+    """Show the reasoner the input image before the edited one (not the official protocol)."""
+
+
+@node
+async def edit(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
+    """Edit the input image as the category's edit prompt asks."""
+    instance = state["instance"]
+    assert instance.image is not None
+    prompt = instance.edit_prompt or edit_request(instance.category, instance.question or "")
+    image = await runtime.context.editor.edit(prompt, [instance.image], seed=state["seed"])
+    return {"edited_image": image}
+
+
+def _build_answer(options: Options) -> Any:
+    @node
+    async def answer(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
+        """Answer the question from the edited image."""
+        instance = state["instance"]
+        assert instance.image is not None
+        images = [state["edited_image"]]
+        if options.show_original:
+            images.insert(0, instance.image)
+        request = instance.evaluation_prompt or choice_request(
+            instance.question or "", instance.options
+        )
+        reply = await answer_agent(runtime.context.reasoner, images, request)
+        return {"response": reply.text}
+
+    return answer
+
+
+@register_graph("generate-then-reason", axes=(Axis.GEU,))
+def build(axis: Axis, options: Mapping[str, Any]) -> Strategy:
+    """Build edit -> answer."""
+    parsed = parse_options("generate-then-reason", Options, options)
+    builder = StateGraph(State, context_schema=Roles)
+    builder.add_node("edit", edit)
+    builder.add_node("answer", _build_answer(parsed))
+    builder.add_edge(START, "edit")
+    builder.add_edge("edit", "answer")
+    builder.add_edge("answer", END)
+    return Strategy("generate-then-reason", axis, builder.compile(), Roles)

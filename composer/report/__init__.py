@@ -1,0 +1,1 @@
+"""Reports: per-system accuracy tables, comparisons, and their text, JSON and CSV forms."""

@@ -1,0 +1,226 @@
+"""Accuracy per system, axis and category, under both parsers, and the cross-system deltas.
+
+Category accuracy is correct / instances of that category the system ran (a failed, refused
+or unscored instance counts in the denominator and is shown in `counts`); an axis is the mean
+of its categories; Total is 0.6 UEG + 0.4 GEU, as RealUnify defines it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.evaluation.store import Result, RunStore
+
+Parser = Literal["official", "strict"]
+AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
+_ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
+
+
+def _percent(correct: int, n: int) -> float:
+    return 100.0 * correct / n if n else 0.0
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else 0.0
+
+
+def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
+    """Accuracy of one system on one axis, by category and overall, with counts."""
+    by_category: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_category[result.category].append(result)
+    categories = sorted(by_category, key=lambda c: _ORDER.get(c, 99))
+
+    def correct(rs: list[Result], which: Parser) -> int:
+        return sum(1 for r in rs if (r.correct_official if which == "official" else r.correct_strict))
+
+    per_cat = {c: _percent(correct(by_category[c], parser), len(by_category[c])) for c in categories}
+    other: Parser = "strict" if parser == "official" else "official"
+    per_cat_other = {c: _percent(correct(by_category[c], other), len(by_category[c])) for c in categories}
+    counts = {"n": len(results), "correct": correct(results, parser)}
+    for status in ("failed", "refused", "unscored"):
+        counts[status] = sum(1 for r in results if r.status == status)
+    return {
+        "accuracy": _mean(per_cat.values()),
+        "accuracy_official": _mean((per_cat if parser == "official" else per_cat_other).values()),
+        "accuracy_strict": _mean((per_cat if parser == "strict" else per_cat_other).values()),
+        "by_category": per_cat,
+        "by_category_strict" if parser == "official" else "by_category_official": per_cat_other,
+        "counts": counts,
+        "cost_usd": _cost(results),
+        "latency_s": _mean(r.latency_s for r in results),
+    }
+
+
+def _cost(results: list[Result]) -> float | None:
+    costs = [r.cost_usd for r in results if r.cost_usd is not None]
+    return sum(costs) if costs else None
+
+
+def _kind_and_mode(definition: dict[str, Any]) -> tuple[str, str]:
+    models = {m for axis in definition.values() for m in axis.get("roles", {}).values()}
+    graphs = {axis.get("graph") for axis in definition.values()}
+    kind = "unified" if len(models) == 1 else "composed"
+    mode = "direct" if graphs == {"direct"} else "stepwise"
+    return kind, mode
+
+
+def summarize(store: RunStore, parser: Parser | None = None) -> dict[str, Any]:
+    """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`."""
+    latest = store.latest_run()
+    headline: Parser = parser or (latest["config"]["judge"]["parser"] if latest else "official")
+    definitions = store.system_definitions()
+    grouped: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
+    for result in store.results():
+        grouped[result.system][result.axis].append(result)
+    systems: dict[str, Any] = {}
+    for name in definitions:
+        if name not in grouped:
+            continue
+        entry: dict[str, Any] = {}
+        for axis in ("UEG", "GEU"):
+            if grouped[name].get(axis):
+                entry[axis] = axis_summary(grouped[name][axis], headline)
+        entry["total"] = (
+            sum(AXIS_WEIGHT[a] * entry[a]["accuracy"] for a in AXIS_WEIGHT)
+            if all(a in entry for a in AXIS_WEIGHT)
+            else None
+        )
+        kind, mode = _kind_and_mode(definitions[name])
+        entry["kind"], entry["mode"] = kind, mode
+        entry["models"] = sorted({m for a in definitions[name].values() for m in a["roles"].values()})
+        entry["graphs"] = {a: d["graph"] for a, d in definitions[name].items()}
+        systems[name] = entry
+    judge = latest["config"]["judge"]["model"] if latest else None
+    return {
+        "parser": headline,
+        "judge": judge,
+        "systems": systems,
+        "comparisons": comparisons(systems),
+    }
+
+
+def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stepwise minus direct for the same unified model, and composed minus unified, per axis."""
+    rows: list[dict[str, Any]] = []
+    unified = {n: s for n, s in systems.items() if s["kind"] == "unified"}
+    for name, stepwise in unified.items():
+        for other, direct in unified.items():
+            if stepwise["mode"] == "stepwise" and direct["mode"] == "direct" and stepwise["models"] == direct["models"]:
+                rows.extend(_deltas("integration gap (stepwise - direct)", name, other, stepwise, direct))
+    for name, composed in systems.items():
+        if composed["kind"] != "composed":
+            continue
+        for other, uni in unified.items():
+            rows.extend(_deltas("composition gain (composed - unified)", name, other, composed, uni))
+    return rows
+
+
+def _deltas(label: str, a: str, b: str, sa: dict[str, Any], sb: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for axis in ("UEG", "GEU"):
+        if axis in sa and axis in sb:
+            cats = {c: sa[axis]["by_category"][c] - sb[axis]["by_category"][c] for c in sa[axis]["by_category"] if c in sb[axis]["by_category"]}
+            out.append({"comparison": label, "a": a, "b": b, "axis": axis, "delta": sa[axis]["accuracy"] - sb[axis]["accuracy"], "by_category": cats})
+    return out
+
+
+def result_rows(store: RunStore) -> list[dict[str, Any]]:
+    """One JSON-ready row per (system, instance), for `--format jsonl`."""
+    return [
+        {
+            "system": r.system,
+            "instance": r.instance,
+            "axis": r.axis,
+            "category": r.category,
+            "status": r.status,
+            "correct_official": r.correct_official,
+            "correct_strict": r.correct_strict,
+            "output": r.output,
+            "error": r.error,
+            "latency_s": r.latency_s,
+            "cost_usd": r.cost_usd,
+        }
+        for r in store.results()
+    ]
+
+
+def _columns(report: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(header, axis, category or None for the axis mean) for every column that has data."""
+    seen: dict[str, set[str]] = {"UEG": set(), "GEU": set()}
+    for entry in report["systems"].values():
+        for axis in seen:
+            if axis in entry:
+                seen[axis].update(entry[axis]["by_category"])
+    columns: list[tuple[str, str, str | None]] = []
+    for axis, cats in (("UEG", UEG_CATEGORIES), ("GEU", GEU_CATEGORIES)):
+        present = [c for c in cats if c in seen[axis]] + sorted(seen[axis] - set(cats))
+        columns += [(CATEGORY_ABBREV.get(c, c), axis, c) for c in present]
+        if present:
+            columns.append((axis, axis, None))
+    return columns
+
+
+def _cell(entry: dict[str, Any], axis: str, category: str | None) -> str:
+    if axis not in entry:
+        return "-"
+    value = entry[axis]["accuracy"] if category is None else entry[axis]["by_category"].get(category)
+    return "-" if value is None else f"{value:.1f}"
+
+
+def table_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The headline table as header and rows of strings."""
+    columns = _columns(report)
+    header = ["system", "kind", "mode", *[c[0] for c in columns], "Total", "n", "failed", "unscored"]
+    rows = []
+    for name, entry in report["systems"].items():
+        counts = [entry[a]["counts"] for a in ("UEG", "GEU") if a in entry]
+        total = entry["total"]
+        rows.append(
+            [
+                name,
+                entry["kind"],
+                entry["mode"],
+                *[_cell(entry, axis, cat) for _, axis, cat in columns],
+                "-" if total is None else f"{total:.1f}",
+                str(sum(c["n"] for c in counts)),
+                str(sum(c["failed"] + c["refused"] for c in counts)),
+                str(sum(c["unscored"] for c in counts)),
+            ]
+        )
+    return header, rows
+
+
+def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> str:
+    """Render the report as `json`, `jsonl` (needs `store`), `markdown` or `csv` text."""
+    if fmt == "json":
+        return json.dumps(report, indent=2)
+    if fmt == "jsonl":
+        assert store is not None
+        return "".join(json.dumps(row) + "\n" for row in result_rows(store))
+    header, rows = table_rows(report)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines.append("")
+        lines.append(f"Parser: {report['parser']}; judge: {report['judge']}.")
+        for comparison in report["comparisons"]:
+            lines.append(
+                f"- {comparison['comparison']}: {comparison['a']} vs {comparison['b']}, "
+                f"{comparison['axis']} {comparison['delta']:+.1f}"
+            )
+        return "\n".join(lines) + "\n"
+    raise ValueError(f"unknown format {fmt!r}")
