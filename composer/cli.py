@@ -50,11 +50,11 @@ def _fail(error: ComposerError) -> None:
     raise typer.Exit(error.exit_code)
 
 
-def _run(config: Any, run_dir: Path, *, quiet: bool) -> Any:
+def _run(config: Any, run_dir: Path, *, quiet: bool, retry_failed: bool = False) -> Any:
     from composer.evaluation.runner import Runner
     from composer.report.progress import RunProgress
 
-    runner = Runner(config, run_dir)
+    runner = Runner(config, run_dir, retry_failed=retry_failed)
     progress = RunProgress(runner, err, enabled=not quiet)
     runner.on_progress = progress.advance
     try:
@@ -79,6 +79,9 @@ def run(
     systems: Annotated[str | None, typer.Option(help="Comma-separated systems to run.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Instances in flight at once.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option(help="On resume, run failed instances again (cached calls replay).")
+    ] = False,
 ) -> None:
     """Run the systems of CONFIG; rerunning on the same run directory resumes it."""
     from composer.core.config import load_config
@@ -92,7 +95,7 @@ def run(
         if concurrency is not None:
             cfg = cfg.model_copy(update={"concurrency": concurrency})
         run_dir = out_dir or Path("runs") / config.stem
-        summary = _run(cfg, run_dir, quiet=quiet)
+        summary = _run(cfg, run_dir, quiet=quiet, retry_failed=retry_failed)
         _print_table(run_dir)
     except ComposerError as error:
         _fail(error)
@@ -245,3 +248,7 @@ def demo(
 def main() -> None:
     """Entry point of the console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import platform
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -111,11 +112,14 @@ class Runner:
         run_dir: Path | str,
         *,
         on_progress: Callable[[str, Result], None] | None = None,
+        retry_failed: bool = False,
     ) -> None:
         """Validate everything that can be checked without a model call; raise `ConfigError`."""
         self.config = config
         self.run_dir = Path(run_dir)
         self.on_progress = on_progress
+        self.retry_failed = retry_failed
+        is_new = not self.run_dir.exists()
         self.store = RunStore(self.run_dir)
         self.images = ImageStore(self.run_dir / "images")
         self.layer = CallLayer(self.store, self.images)
@@ -127,6 +131,8 @@ class Runner:
             self.judge = self._bind_judge()
         except BaseException:
             self.store.close()
+            if is_new:  # a configuration error leaves no half-made run folder behind
+                shutil.rmtree(self.run_dir, ignore_errors=True)
             raise
 
     def _load_instances(self) -> list[Instance]:
@@ -227,7 +233,7 @@ class Runner:
         self.store.check_systems({s.name: s.definition() for s in self.systems})
         self.store.record_run(self.config.model_dump(mode="json"), versions(), self.config.seed)
         self.store.put_instances(self.instances)
-        finished = self.store.finished()
+        finished = self.store.finished(retry_failed=self.retry_failed)
         tasks = [
             (system, instance)
             for system in self.systems

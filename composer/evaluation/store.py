@@ -197,9 +197,10 @@ class RunStore:
                 cost_usd=row[10], judge=row[11],
             )
 
-    def finished(self) -> set[tuple[str, str]]:
-        """(system, instance) pairs that need no rerun: every status but `failed`."""
-        rows = self.db.execute("SELECT system, instance FROM results WHERE status != 'failed'")
+    def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str]]:
+        """(system, instance) pairs that need no rerun (with `retry_failed`, failures do)."""
+        where = " WHERE status != 'failed'" if retry_failed else ""
+        rows = self.db.execute("SELECT system, instance FROM results" + where)
         return {(s, i) for s, i in rows}
 
     def judgments(self, system: str, instance: str) -> list[Judgment]:

@@ -31,7 +31,7 @@ class RunProgress:
         )
         self.bars: dict[str, Any] = {}
         self.failures: Counter[str] = Counter()
-        finished = runner.store.finished()
+        finished = runner.store.finished(retry_failed=runner.retry_failed)
         for system in runner.systems:
             total = sum(1 for i in runner.instances if i.axis in system.strategies)
             done = sum(1 for i in runner.instances if (system.name, i.id) in finished)

@@ -1,0 +1,97 @@
+"""The symbolic specialists' UEG skills: rewrite, revise, derive checks, paint and judge.
+
+- `rewrite`: the reasoner turns a prompt that needs reasoning into an explicit scene
+  description by computing (`ueg_reason`); the naive unified model does the same with slips.
+- `revise_from_request`: recompute after a failed verification, asking for more spacing when
+  counts came out wrong.
+- `derive_checks`: the yes/no questions an image must pass, from the reasoner's own scene.
+- `render`: the painter (`ueg_paint`): explicit descriptions exactly, anything else literally.
+- `answer_yes_no`: the pixel-reading judge (`ueg_vision`).
+
+Everything here sees only the request text and the pixels.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from PIL import Image
+
+from composer.specialists.symbolic.ueg_paint import paint
+from composer.specialists.symbolic.ueg_reason import Mind, ReasoningError, solve
+from composer.specialists.symbolic.ueg_vision import answer_question
+from composer.specialists.symbolic.ueg_vocab import (
+    COLOURS,
+    describe,
+    parse_description,
+    q_any,
+    scene_checks,
+)
+
+__all__ = ["answer_yes_no", "derive_checks", "render", "revise_from_request", "rewrite"]
+
+
+def rewrite(prompt: str, *, naive: bool) -> str:
+    """Refine a UEG prompt into an explicit scene description, or say why it cannot.
+
+    Example:
+        >>> rewrite("Draw 2 red circles and twice as many blue squares.", naive=False)
+        'Draw on a white canvas, scattered: 2 red circles, 4 blue squares.'
+    """
+    if parse_description(prompt) is not None:
+        return prompt.strip()
+    try:
+        return describe(solve(prompt, Mind(prompt, naive=naive)))
+    except ReasoningError as exc:
+        return str(exc)
+
+
+_ORIGINAL = re.compile(r"Original prompt: (.*?)\nRefined prompt used: (.*?)\nThe image drawn", re.S)
+_COUNT_WORDS = ("exactly", "more", "any")
+
+
+def revise_from_request(request: str, *, naive: bool) -> str:
+    """Answer a revise request: recompute the scene, spaced out if counts failed.
+
+    The naive model thinks again with fresh slips, so a second try may fix its own mistake.
+    """
+    m = _ORIGINAL.search(request)
+    if m is None:
+        return "I cannot find the original prompt in this request."
+    original, used = m.group(1).strip(), m.group(2).strip()
+    failures = request[m.end() :].lower()
+    try:
+        scene = solve(original, Mind(original, naive=naive, salt=f"revise/{used}"))
+    except ReasoningError as exc:
+        return str(exc)
+    if any(word in failures for word in _COUNT_WORDS) and not scene.in_row:
+        scene = type(scene)(scene.groups, in_row=False, spaced=True)
+    return describe(scene)
+
+
+def derive_checks(prompt: str) -> list[tuple[str, str]]:
+    """The yes/no checks (question, expected answer) an image for `prompt` must pass.
+
+    Computed from the reasoner's own scene; a prompt it cannot work out gets one check that
+    something was drawn at all.
+    """
+    scene = parse_description(prompt)
+    if scene is None:
+        try:
+            scene = solve(prompt, Mind(prompt, naive=False))
+        except ReasoningError:
+            return [(q_any(), "yes")]
+    used = {g.colour for g in scene.groups}
+    absent = next(c for c in COLOURS if c not in used)
+    return scene_checks(scene, absent_colour=absent)
+
+
+def render(prompt: str, seed: int, *, naive: bool) -> Image.Image:
+    """Paint `prompt` (256x256 RGB, white background); see `ueg_paint.paint`."""
+    return paint(prompt, seed, naive=naive)
+
+
+def answer_yes_no(question: str, pixels: np.ndarray) -> str:
+    """Answer a yes/no verification question from the pixels: 'Yes', 'No' or 'Unclear.'."""
+    return answer_question(question, pixels)
