@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from composer.core.errors import ComposerError
@@ -46,7 +47,7 @@ class ListWhat(StrEnum):
 
 
 def _fail(error: ComposerError) -> None:
-    err.print(f"[bold red]error[/] {error}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
 
@@ -121,7 +122,7 @@ def _print_table(run_dir: Path, parser: str | None = None) -> None:
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i < 3 else "right")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*map(escape, row))
     out.print(table)
     for c in report["comparisons"]:
         out.print(f"  {c['comparison']}: [bold]{c['a']}[/] vs {c['b']}, {c['axis']} {c['delta']:+.1f}", highlight=False)

@@ -86,7 +86,7 @@ class _WaitRetryAfter(wait_base):
     """Wait what the server asked (Retry-After), else jittered exponential backoff."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self.fallback = wait_exponential_jitter(initial=initial, max=maximum)
+        self.fallback = wait_exponential_jitter(multiplier=initial, max=maximum)
         self.maximum = maximum
 
     def __call__(self, retry_state: Any) -> float:

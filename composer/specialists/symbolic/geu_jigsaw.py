@@ -47,14 +47,13 @@ def _seam_jumps(img: Floats, k: int) -> list[bool]:
         for x in xs[1:-1]:
             if x < 4 or x + 4 > arr.shape[1]:
                 continue
+            before = _smooth(arr[:, x - 2 : x].mean(axis=1))
+            jump = np.abs(before - _smooth(arr[:, x : x + 2].mean(axis=1))).mean(axis=1)
+            base = np.abs(_smooth(arr[:, x - 4 : x - 2].mean(axis=1)) - before).mean(axis=1)
             for y0, y1 in zip(ys, ys[1:], strict=False):
-                part = arr[y0:y1]
-                before = _smooth(part[:, x - 2 : x].mean(axis=1))
-                after = _smooth(part[:, x : x + 2].mean(axis=1))
-                inside = _smooth(part[:, x - 4 : x - 2].mean(axis=1))
-                jump = float(np.abs(before - after).mean())
-                base = float(np.abs(inside - before).mean())
-                out.append(jump > max(6.0, 2.5 * base))
+                b0, b1 = y0 // 4 + 1, max(y0 // 4 + 2, y1 // 4 - 1)
+                j, b = float(jump[b0:b1].mean()), float(base[b0:b1].mean())
+                out.append(j > max(6.0, 2.5 * b))
     return out
 
 

@@ -1,0 +1,135 @@
+"""The call layer: cache, retries, refusals, concurrency limits and call-site accounting."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from composer.core.callsite import CallSite, current_site
+from composer.core.errors import RefusalError, SpecialistError
+from composer.core.images import ImageStore
+from composer.evaluation.calls import AdaptiveLimit, CallLayer, CallSettings
+from composer.evaluation.store import RunStore
+from composer.specialists.mock import MockSpecialist
+
+FAST = CallSettings(retry_initial_s=0, retry_max_s=0, max_attempts=3)
+
+
+@pytest.fixture
+def layer(tmp_path: Path) -> CallLayer:
+    return CallLayer(RunStore(tmp_path), ImageStore(tmp_path / "images"))
+
+
+def mock(layer: CallLayer, **options: object) -> MockSpecialist:
+    return MockSpecialist.from_name("m", options, images=layer.images)
+
+
+async def test_same_request_is_sent_once_and_replayed(layer: CallLayer) -> None:
+    model = mock(layer, default="hello")
+    tracked = layer.wrap(model, FAST)
+    replies = await asyncio.gather(*(tracked.understand("hi") for _ in range(5)))
+    assert {r.text for r in replies} == {"hello"}
+    assert len(model.requests) == 1
+    again = await tracked.understand("hi")
+    assert again.text == "hello" and len(model.requests) == 1
+    assert [row["sent"] for row in layer.store.call_rows()] == [1]
+
+
+async def test_images_are_part_of_the_key_and_survive_as_refs(layer: CallLayer) -> None:
+    model = mock(layer)
+    tracked = layer.wrap(model, FAST)
+    first = await tracked.generate("a red circle", seed=1)
+    second = await tracked.generate("a red circle", seed=2)
+    assert first != second
+    assert await tracked.generate("a red circle", seed=1) == first
+    assert len(model.requests) == 2
+    assert layer.images.open(first).info["caption"] == "a red circle"
+
+
+async def test_retryable_errors_are_retried_then_succeed(layer: CallLayer) -> None:
+    model = mock(layer, flaky="x", flaky_times=2, default="ok")
+    tracked = layer.wrap(model, FAST)
+    assert (await tracked.understand("x")).text == "ok"
+    assert len(model.requests) == 3
+    assert layer.stats.retried == 2
+
+
+async def test_retries_are_bounded(layer: CallLayer) -> None:
+    model = mock(layer, flaky="x", flaky_times=10)
+    with pytest.raises(SpecialistError, match="transient"):
+        await layer.wrap(model, FAST).understand("x")
+    assert len(model.requests) == 3
+
+
+async def test_non_retryable_errors_fail_at_once(layer: CallLayer) -> None:
+    model = mock(layer, fail="x")
+    with pytest.raises(SpecialistError, match="scripted"):
+        await layer.wrap(model, FAST).understand("x")
+    assert len(model.requests) == 1
+    assert layer.store.call_rows() == []
+
+
+async def test_refusals_are_cached_and_raised(layer: CallLayer) -> None:
+    model = mock(layer, refuse="x")
+    tracked = layer.wrap(model, FAST)
+    for _ in range(2):
+        with pytest.raises(RefusalError):
+            await tracked.understand("x")
+    assert len(model.requests) == 1
+
+
+async def test_concurrency_limit_per_endpoint(layer: CallLayer) -> None:
+    model = mock(layer, latency_s=0.02, default="ok")
+    tracked = layer.wrap(model, CallSettings(max_concurrency=3, initial_concurrency=2))
+    peak = 0
+
+    async def watch() -> None:
+        nonlocal peak
+        for _ in range(40):
+            peak = max(peak, tracked.limit.in_flight)
+            await asyncio.sleep(0.005)
+
+    await asyncio.gather(watch(), *(tracked.understand(f"q{i}") for i in range(12)))
+    assert 2 <= peak <= 3
+
+
+def test_adaptive_limit_halves_on_rate_limit_and_grows_back() -> None:
+    limit = AdaptiveLimit(ceiling=16, initial=8)
+    limit.rate_limited()
+    assert limit.current == 4
+    for _ in range(200):
+        limit.succeeded()
+    assert limit.current == 16
+
+
+async def test_rate_limit_honours_retry_after(layer: CallLayer) -> None:
+    calls = 0
+
+    class Limited(MockSpecialist):
+        async def understand(self, prompt, images=(), *, options=None):  # type: ignore[no-untyped-def]
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise SpecialistError("m", "429", is_rate_limit=True, retry_after=0.2)
+            return await super().understand(prompt, images, options=options)
+
+    model = Limited.from_name("m", {"default": "ok"}, images=layer.images)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    tracked = layer.wrap(model, CallSettings(retry_initial_s=0, retry_max_s=0.01, initial_concurrency=4))
+    assert (await tracked.understand("x")).text == "ok"
+    assert loop.time() - started >= 0.2
+    assert tracked.limit.current == 2
+
+
+async def test_calls_are_attributed_to_their_site(layer: CallLayer) -> None:
+    tracked = layer.wrap(mock(layer), FAST)
+    site = CallSite("sys", "UEG-1", "draw")
+    token = current_site.set(site)
+    try:
+        await tracked.generate("p", seed=0)
+    finally:
+        current_site.reset(token)
+    row = layer.store.call_rows()[0]
+    assert (row["system"], row["instance"], row["node"], row["method"]) == ("sys", "UEG-1", "draw", "generate")
+    assert site.tally.sent == 1
