@@ -86,7 +86,7 @@ class _WaitRetryAfter(wait_base):
     """Wait what the server asked (Retry-After), else jittered exponential backoff."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self.fallback = wait_exponential_jitter(multiplier=initial, max=maximum)
+        self.fallback = wait_exponential_jitter(multiplier=initial, jitter=initial, max=maximum)
         self.maximum = maximum
 
     def __call__(self, retry_state: Any) -> float:
@@ -129,6 +129,8 @@ class CallLayer:
         self.limits: dict[str, AdaptiveLimit] = {}
         self.stats = CallStats()
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._known = store.call_keys()
+        self._identity: dict[int, dict[str, Any]] = {}
 
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
         """A stand-in for `specialist` whose calls go through this layer."""
@@ -147,10 +149,13 @@ class CallLayer:
         send: Callable[[], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
         """Return the reply of `send()`, from the cache when this exact request was made."""
-        key = _key({"model": specialist.describe(), "method": method, **request})
+        identity = self._identity.get(id(specialist))
+        if identity is None:
+            identity = self._identity[id(specialist)] = specialist.describe()
+        key = _key({"model": identity, "method": method, **request})
         site = current_site.get()
         site.tally.calls += 1
-        cached = self.store.get_call(key)
+        cached = self.store.get_call(key) if key in self._known else None
         if cached is not None and self._usable(cached):
             self.stats.cached += 1
             return self._replay(cached)
@@ -175,6 +180,7 @@ class CallLayer:
                 site.tally.has_cost = True
                 site.tally.by_node[site.node] = site.tally.by_node.get(site.node, 0.0) + cost
             site.tally.sent += 1
+            self._known.add(key)
             self.store.put_call(
                 key, model=specialist.name, method=method, request=_summary(request),
                 reply=reply, usage=usage, latency_s=reply["latency_s"], cost_usd=cost,

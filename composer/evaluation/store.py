@@ -243,6 +243,10 @@ class RunStore:
              latency_s, cost_usd, *site, time.time()),
         )
 
+    def call_keys(self) -> set[str]:
+        """The keys of every recorded call."""
+        return {row[0] for row in self.db.execute("SELECT key FROM calls")}
+
     def call_rows(self) -> list[dict[str, Any]]:
         """Every recorded call (for reports and tests)."""
         cursor = self.db.execute(

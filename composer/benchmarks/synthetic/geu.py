@@ -128,7 +128,9 @@ def mental_tracking(rng: random.Random, level: str) -> GEUItem:
     wrong = [reading(states[0]), reading(states[min(2, n_steps - 1)]), reading(states[1])]
     wrong = [w for w in wrong if w != target]
     while len(set(wrong)) < 3:
-        wrong.append("".join(rng.choice("0123456789") for _ in range(n_digits)))
+        extra = "".join(rng.choice("0123456789") for _ in range(n_digits))
+        if extra != target:
+            wrong.append(extra)
     return _finish(rng, image, question, target, wrong, "recolouring")
 
 

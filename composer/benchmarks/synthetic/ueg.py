@@ -49,6 +49,7 @@ def make_item(category: str, rng: random.Random, level: str) -> UEGItem:
         return UEGItem(*logical_item(rng, level))
     elif category == "scientific_reasoning":
         prompt, scene, distractors, subtask = scientific_item(rng, level)
+        return UEGItem(prompt, checks_for(scene, rng, distractors, must_lack=True), subtask)
     elif category == "code_to_image":
         return UEGItem(*code_item(rng, level))
     else:
@@ -74,7 +75,7 @@ def _fact_item(
     category: str, rng: random.Random, level: str
 ) -> tuple[str, Scene, list[str], str]:
     n_groups = {"easy": 1, "medium": 2, "hard": rng.choice((2, 3))}[level]
-    p_rare = {"easy": 0.0, "medium": 0.08, "hard": 0.25}[level]
+    p_rare = {"easy": 0.0, "medium": 0.03, "hard": 0.08}[level]
     sentences: list[str] = []
     groups: list[Group] = []
     used_colours: set[str] = set()
@@ -143,7 +144,7 @@ def _math_item(rng: random.Random, level: str) -> tuple[str, Scene, list[str], s
     elif kind == "ratio":
         word = rng.choice(list(_WORDS.values()))
         factor = next(k for k, v in _WORDS.items() if v == word)
-        base = rng.choice((2, 4, 6)) if factor == 0.5 else rng.randint(2, 4)
+        base = rng.choice((4, 6)) if factor == 0.5 else rng.randint(2, 4)
         prompt = (
             f"Draw {base} {colours[0]} {shapes[0]}s and {word} as many {colours[1]} {shapes[1]}s."
         )

@@ -24,8 +24,14 @@ Item = tuple[str, list[tuple[str, str]], str]
 Obj = tuple[str, str]
 
 
-def checks_for(scene: Scene, rng: random.Random, distractors: list[str]) -> list[tuple[str, str]]:
-    """Count checks for every group (yes) and one or two checks expected 'no'."""
+def checks_for(
+    scene: Scene, rng: random.Random, distractors: list[str], *, must_lack: bool = False
+) -> list[tuple[str, str]]:
+    """Count checks for every group (yes) and one or two checks expected 'no'.
+
+    `must_lack` always asks about the first distractor colour the scene lacks (for prompts that
+    name other colours which must not appear).
+    """
     checks = [(q_count(g.count, g.colour, g.shape), "yes") for g in scene.groups]
     used = {g.colour for g in scene.groups}
     absent = [c for c in distractors if c not in used]
@@ -35,6 +41,8 @@ def checks_for(scene: Scene, rng: random.Random, distractors: list[str]) -> list
     if absent:
         options.append((q_any(absent[0]), "no"))
     rng.shuffle(options)
+    if must_lack and absent:
+        options.sort(key=lambda c: not c[0].startswith("Is there any"))
     n_no = 2 if len(checks) <= 3 and len(options) > 1 and rng.random() < 0.5 else 1
     return checks + options[:n_no]
 
@@ -97,9 +105,10 @@ def _row_rules(order: list[Obj], rng: random.Random, *, unusual: bool) -> list[R
     truth = {obj: i for i, obj in enumerate(order)}
     true_rules = [r for r in rules if r[1](truth)]
     rng.shuffle(true_rules)
-    if unusual:
-        # Prefer the unusual wordings so that hard items really lean on them.
-        true_rules.sort(key=lambda r: not ("between" in r[0] or "not next" in r[0] or "right." in r[0]))
+    odd = [r for r in true_rules if "between" in r[0] or "not next" in r[0] or "right." in r[0]]
+    true_rules = [r for r in true_rules if r not in odd]
+    # Hard items lead with one or two unusual wordings, so the row leans on them.
+    return odd[: rng.choice((1, 2))] + true_rules
     return true_rules
 
 
@@ -154,7 +163,8 @@ def scientific_item(rng: random.Random, level: str) -> tuple[str, Scene, list[st
         "hard": ["phase", "magnet", "floating", "mixing", "litmus"],
     }[level]
     subtask = rng.choice(subtasks)
-    p_rare = {"easy": 0.0, "medium": 0.05, "hard": 0.3}[level]
+    p_rare = {"easy": 0.0, "medium": 0.03, "hard": 0.1}[level]
+    p_special = 0.35 if level == "hard" else 0.0
     colours = rng.sample([c for c in COLOURS if c not in ("red", "blue")], 3)
     shapes = rng.sample(list(SHAPES), 3)
     n = rng.randint(2, 5)
@@ -164,7 +174,7 @@ def scientific_item(rng: random.Random, level: str) -> tuple[str, Scene, list[st
         pool = facts.ACIDS if is_acid else facts.BASES
         rare = [s for s, c in pool if not c]
         substance = rng.choice(
-            rare if rng.random() < p_rare else [s for s, c in pool if c]
+            rare if rng.random() < p_special else [s for s, c in pool if c]
         )
         colour = "red" if is_acid else "blue"
         prompt = (
@@ -179,7 +189,7 @@ def scientific_item(rng: random.Random, level: str) -> tuple[str, Scene, list[st
             "solid": Group(rng.randint(2, 5), colours[0], shapes[1]),
             "gas": Group(rng.randint(2, 5), colours[1], shapes[2]),
         }
-        everest = level == "hard" and rng.random() < p_rare * 2
+        everest = rng.random() < p_special
         phase = rng.choice(list(branches))
         if everest:
             phase, celsius, place = "gas", rng.randint(75, 95), "at the summit of Mount Everest"
@@ -201,7 +211,7 @@ def scientific_item(rng: random.Random, level: str) -> tuple[str, Scene, list[st
         others = [g.colour for k, g in branches.items() if k != phase]
         return prompt, Scene((branches[phase],)), others, subtask
     if subtask == "mixing":
-        light = level == "hard" and rng.random() < p_rare * 2
+        light = rng.random() < p_special
         first, second, colour = rng.choice(facts.LIGHT if light else facts.PAINT)
         if light:
             source = f"Shine a {first} light and a {second} light on the same spot of a white wall"

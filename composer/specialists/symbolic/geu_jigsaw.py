@@ -63,7 +63,7 @@ def patches_per_side(pixels: Pixels) -> int:
     best = 1
     for k in range(2, MAX_PATCHES_PER_SIDE + 1):
         jumps = _seam_jumps(img, k)
-        if jumps and sum(jumps) / len(jumps) >= 0.6:
+        if jumps and sum(jumps) / len(jumps) >= 0.5:
             best = k
     return best
 

@@ -283,7 +283,7 @@ def _solve_counts(sentences: list[str], mind: Mind) -> Scene | None:
                 colour = _lookup(kb.COLOUR_FACTS, a.group(2), "black", mind)
             else:
                 colour = _lookup(kb.COLOUR_FACTS, attrs.removeprefix("the colour of "), "black", mind)
-            groups[shape] = Group(count, colour, shape)
+            groups[f"{shape}/{len(groups)}"] = Group(count, colour, shape)
             continue
         m = re.match(rf"^Draw as many ({_C}) ({_S})s as the value of (.+)$", s)
         if m is not None:

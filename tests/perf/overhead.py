@@ -1,0 +1,106 @@
+"""Orchestration overhead per instance: composer's runner against a plain asyncio loop.
+
+Both make the same mock calls on the same 1,000 instances (500 UEG through
+decompose-then-generate plus a two-question judge, 500 GEU through generate-then-reason), with
+the same concurrency. The difference is what composer adds: graph execution, call-layer cache
+lookups and writes, result writes, bookkeeping. Target: under 3 ms per instance on 2 cores.
+
+    python tests/perf/overhead.py [--instances 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from composer.core.config import parse_config
+from composer.core.images import ImageStore
+from composer.evaluation.runner import Runner
+from composer.specialists.mock import MockSpecialist
+
+CONCURRENCY = 16
+
+
+def write_suite(root: Path, n: int) -> None:
+    ueg, geu = [], []
+    for i in range(n // 2):
+        ueg.append({"index": i, "task_type": "mathematical_reasoning", "prompt": f"draw {i}+1 stars",
+                    "question_list": [{"question": f"Are there {i + 1} stars?", "answer": "yes"},
+                                      {"question": "Is there a moon?", "answer": "no"}]})
+        path = f"image/mental_tracking/t/images/{i}.png"
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8), (i % 256, 0, 0)).save(root / path)
+        geu.append({"index": i, "task_type": "mental_tracking", "input_image": path, "question": f"q{i}?",
+                    "option": ["a", "b", "c", "d"], "answer": "ABCD"[i % 4], "evaluation_prompt": f"q{i}?"})
+    (root / "UEG_direct.json").write_text(json.dumps(ueg))
+    (root / "GEU_direct.json").write_text(json.dumps(geu))
+
+
+async def plain_loop(runner: Runner, images: ImageStore) -> float:
+    """The same calls with bare MockSpecialists, no graph, no store."""
+    model = MockSpecialist.from_name("m", {"default": "A"}, images=images)
+    for instance in runner.instances:
+        if instance.image is not None:
+            images.put_png(runner.images.read_bytes(instance.image))
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(instance) -> None:  # type: ignore[no-untyped-def]
+        async with semaphore:
+            if instance.axis.value == "UEG":
+                rewrite = await model.understand(instance.step_prompt or instance.prompt)
+                image = await model.generate(rewrite.text, seed=1)
+                for check in instance.checks:
+                    await model.understand(check.question, [image])
+            else:
+                edited = await model.edit(instance.question, [instance.image], seed=1)
+                await model.understand(instance.evaluation_prompt, [edited])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in runner.instances))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_suite(root / "data", args.instances)
+        config = parse_config(
+            {
+                "concurrency": CONCURRENCY,
+                "benchmark": {"path": str(root / "data")},
+                "judge": {"model": "mock/judge"},
+                "systems": {"step": {"ueg": "decompose-then-generate", "geu": "generate-then-reason",
+                                      "roles": {"model": "mock/m"}}},
+                "models": {"mock/m": {"default": "A", "max_concurrency": CONCURRENCY},
+                           "mock/judge": {"default": "yes", "max_concurrency": CONCURRENCY}},
+            },
+            source="overhead",
+            base_dir=root,
+        )
+        runner = Runner(config, root / "run")
+        baseline = asyncio.run(plain_loop(runner, ImageStore(root / "plain-images")))
+        started = time.perf_counter()
+        summary = asyncio.run(runner.run())
+        composer_s = time.perf_counter() - started
+        runner.close()
+    n = len(runner.instances)
+    assert summary.tasks == n, summary
+    per_instance_ms = (composer_s - baseline) / n * 1000
+    print(f"instances: {n}, calls per instance: {summary.calls_sent / n:.1f}")
+    print(f"plain asyncio loop: {baseline:.2f} s ({baseline / n * 1000:.2f} ms/instance)")
+    print(f"composer runner:    {composer_s:.2f} s ({composer_s / n * 1000:.2f} ms/instance)")
+    print(f"ratio composer/plain: {composer_s / baseline:.2f}")
+    print(f"orchestration overhead: {per_instance_ms:.2f} ms/instance (target < 3 ms)")
+
+
+if __name__ == "__main__":
+    main()
