@@ -6,7 +6,7 @@ import asyncio
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from composer.core.errors import ComposerError
+
+if TYPE_CHECKING:
+    from composer.report.tables import Parser
 
 app = typer.Typer(
     name="composer",
@@ -75,7 +78,9 @@ def _run(config: Any, run_dir: Path, *, quiet: bool, retry_failed: bool = False)
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="A TOML run file (see examples/).")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory (default runs/<config name>).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default runs/<config name>).")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="At most N instances per category.")] = None,
     systems: Annotated[str | None, typer.Option(help="Comma-separated systems to run.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Instances in flight at once.")] = None,
@@ -92,7 +97,9 @@ def run(
         if systems:
             cfg = cfg.select([s.strip() for s in systems.split(",") if s.strip()])
         if limit is not None:
-            cfg = cfg.model_copy(update={"benchmark": cfg.benchmark.model_copy(update={"limit": limit})})
+            cfg = cfg.model_copy(
+                update={"benchmark": cfg.benchmark.model_copy(update={"limit": limit})}
+            )
         if concurrency is not None:
             cfg = cfg.model_copy(update={"concurrency": concurrency})
         run_dir = out_dir or Path("runs") / config.stem
@@ -114,7 +121,7 @@ def _print_table(run_dir: Path, parser: str | None = None) -> None:
 
     store = RunStore(run_dir)
     try:
-        report = summarize(store, parser)  # type: ignore[arg-type]
+        report = summarize(store, cast("Parser | None", parser))
     finally:
         store.close()
     header, rows = table_rows(report)
@@ -125,15 +132,22 @@ def _print_table(run_dir: Path, parser: str | None = None) -> None:
         table.add_row(*map(escape, row))
     out.print(table)
     for c in report["comparisons"]:
-        out.print(f"  {c['comparison']}: [bold]{c['a']}[/] vs {c['b']}, {c['axis']} {c['delta']:+.1f}", highlight=False)
+        out.print(
+            f"  {c['comparison']}: [bold]{c['a']}[/] vs {c['b']}, {c['axis']} {c['delta']:+.1f}",
+            highlight=False,
+        )
 
 
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    output: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
-    parser: Annotated[str | None, typer.Option(help="Headline parser: official or strict (default: the run's).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of standard output.")
+    ] = None,
+    parser: Annotated[
+        str | None, typer.Option(help="Headline parser: official or strict (default: the run's).")
+    ] = None,
 ) -> None:
     """Summarise a run: accuracy per system, axis and category, and the comparisons."""
     from composer.core.errors import ConfigError
@@ -142,7 +156,9 @@ def report(
 
     try:
         if not (run_dir / "run.db").exists():
-            raise ConfigError(str(run_dir), "holds no run.db.", "Pass a folder written by composer run.")
+            raise ConfigError(
+                str(run_dir), "holds no run.db.", "Pass a folder written by composer run."
+            )
         if parser not in (None, "official", "strict"):
             raise ConfigError("--parser", f"must be official or strict (got {parser!r}).")
         if fmt is Format.table and output is None:
@@ -150,7 +166,8 @@ def report(
             return
         store = RunStore(run_dir)
         try:
-            text = render(summarize(store, parser), "markdown" if fmt is Format.table else fmt.value, store)  # type: ignore[arg-type]
+            report_data = summarize(store, cast("Parser | None", parser))
+            text = render(report_data, "markdown" if fmt is Format.table else fmt.value, store)
         finally:
             store.close()
     except ComposerError as error:
@@ -164,14 +181,18 @@ def report(
 
 
 @app.command("list")
-def list_(what: Annotated[ListWhat, typer.Argument(help="graphs, providers or benchmarks.")]) -> None:
+def list_(
+    what: Annotated[ListWhat, typer.Argument(help="graphs, providers or benchmarks.")],
+) -> None:
     """List the registered graphs, providers or benchmarks."""
     if what is ListWhat.graphs:
         from composer.graphs.base import graphs
 
         for name, entry in sorted(graphs().items()):
             axes = ",".join(sorted(a.value for a in entry.axes))
-            out.print(f"{name:<26} {axes:<8} {entry.description.split(': ', 1)[-1]}", highlight=False)
+            out.print(
+                f"{name:<26} {axes:<8} {entry.description.split(': ', 1)[-1]}", highlight=False
+            )
     elif what is ListWhat.providers:
         from composer.specialists.registry import providers
 
@@ -187,7 +208,9 @@ def list_(what: Annotated[ListWhat, typer.Argument(help="graphs, providers or be
 @app.command()
 def graph(
     name: Annotated[str, typer.Argument(help="A graph name or path/to/strategy.py:build.")],
-    axis: Annotated[str | None, typer.Option(help="UEG or GEU (default: the graph's first).")] = None,
+    axis: Annotated[
+        str | None, typer.Option(help="UEG or GEU (default: the graph's first).")
+    ] = None,
 ) -> None:
     """Print a graph's Mermaid drawing and the roles it needs."""
     from composer.core.errors import ConfigError
@@ -219,7 +242,11 @@ def synth(
     from composer.core.errors import ConfigError
 
     if difficulty not in ("easy", "medium", "hard", "mixed"):
-        _fail(ConfigError("--difficulty", f"must be easy, medium, hard or mixed (got {difficulty!r})."))
+        _fail(
+            ConfigError(
+                "--difficulty", f"must be easy, medium, hard or mixed (got {difficulty!r})."
+            )
+        )
     write_suite(out_dir, n_per_category=n_per_category, seed=seed, difficulty=difficulty)  # type: ignore[arg-type]
     out.print(f"wrote {n_per_category * 10} instances to {out_dir}")
 

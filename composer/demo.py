@@ -25,7 +25,11 @@ def demo_systems() -> dict[str, Any]:
             "geu": "generate-then-reason",
             "roles": naive,
         },
-        "oracle": {"ueg": "decompose-then-generate", "geu": "generate-then-reason", "roles": oracle},
+        "oracle": {
+            "ueg": "decompose-then-generate",
+            "geu": "generate-then-reason",
+            "roles": oracle,
+        },
         "oracle-refine": {
             "ueg": {"graph": "refine", "max_rounds": 3},
             "roles": {"reasoner": "symbolic/reasoner", "generator": "symbolic/painter"},

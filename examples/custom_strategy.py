@@ -70,7 +70,9 @@ async def edit(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
 async def answer(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     """Answer from the edited image."""
     instance = state["instance"]
-    request = instance.evaluation_prompt or choice_request(instance.question or "", instance.options)
+    request = instance.evaluation_prompt or choice_request(
+        instance.question or "", instance.options
+    )
     reply = await answer_agent(runtime.context.reasoner, [state["edited_image"]], request)
     return {"response": reply.text}
 

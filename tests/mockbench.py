@@ -69,12 +69,16 @@ def _rewrite_rules(correct_ks: set[int]) -> list[dict[str, str]]:
         for k in range(4):
             prompt, n, shape = ueg_prompt(ci, k)
             reply = f"draw {n} {shape}" if k in correct_ks else f"draw {k} {shape}"
-            rules.append({"match": f"generation: {prompt.replace('+', '[+]')} Please", "reply": reply})
+            rules.append(
+                {"match": f"generation: {prompt.replace('+', '[+]')} Please", "reply": reply}
+            )
     return rules
 
 
 def toml_rules(rules: list[dict[str, str]]) -> str:
-    items = ", ".join(f"{{ match = {json.dumps(r['match'])}, reply = {json.dumps(r['reply'])} }}" for r in rules)
+    items = ", ".join(
+        f"{{ match = {json.dumps(r['match'])}, reply = {json.dumps(r['reply'])} }}" for r in rules
+    )
     return f"[{items}]"
 
 
@@ -86,7 +90,9 @@ def config_text(data: Path, *, latency_s: float = 0.0) -> str:
     reasoner_rules = _rewrite_rules({0, 1, 2, 3})
     for category in GEU_CATEGORIES:
         for k in range(3):
-            reasoner_rules.append({"match": f"question {category} {k}[?]", "reply": f"The answer is {'ABCD'[k]}."})
+            reasoner_rules.append(
+                {"match": f"question {category} {k}[?]", "reply": f"The answer is {'ABCD'[k]}."}
+            )
     judge_rules = [
         {"match": "caption: draw 5 triangles\\].*dragon", "reply": "I do not know"},
         {"match": "caption: draw (\\d+) (\\w+)\\].*Are there \\1 \\2[?]", "reply": "Yes."},

@@ -79,7 +79,9 @@ def test_escaping_image_path(tmp_path: Path, data: Path) -> None:
 
 
 def test_unknown_setting_and_bad_toml(tmp_path: Path, data: Path) -> None:
-    code, output, out = run(tmp_path, config_text(data).replace("concurrency = 4", "concurrence = 4"))
+    code, output, out = run(
+        tmp_path, config_text(data).replace("concurrency = 4", "concurrence = 4")
+    )
     assert_clean_stop(code, output, out)
     assert "[concurrence]" in output and "not a known setting" in output
     code, output, out = run(tmp_path, "[systems.a\nueg=1")
@@ -88,7 +90,10 @@ def test_unknown_setting_and_bad_toml(tmp_path: Path, data: Path) -> None:
 
 
 def test_role_name_typo(tmp_path: Path, data: Path) -> None:
-    text = config_text(data).replace("reasoner = \"mock/reasoner\", generator", "reasonr = \"mock/reasoner\", reasoner = \"mock/reasoner\", generator")
+    text = config_text(data).replace(
+        'reasoner = "mock/reasoner", generator',
+        'reasonr = "mock/reasoner", reasoner = "mock/reasoner", generator',
+    )
     code, output, out = run(tmp_path, text)
     assert_clean_stop(code, output, out)
     assert "reasonr" in output and "no graph of this system has" in output

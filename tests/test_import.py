@@ -10,5 +10,7 @@ def test_import_composer_stays_light() -> None:
         "composer.evaluation, composer.report, composer.benchmarks; "
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert loaded.stdout.strip() == ""

@@ -112,9 +112,7 @@ def parse_choice_strict(reply: str) -> str | None:
     return None
 
 
-async def answer(
-    reasoner: Understander, images: Sequence[ImageRef], request: str
-) -> Answer:
+async def answer(reasoner: Understander, images: Sequence[ImageRef], request: str) -> Answer:
     """Ask `reasoner` the filled multiple-choice `request` about `images` and parse the reply."""
     reply = await reasoner.understand(request, images)
     return Answer(

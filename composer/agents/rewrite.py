@@ -53,7 +53,8 @@ async def rewrite(reasoner: Understander, prompt: str, *, request: str | None = 
     """Ask `reasoner` to refine `prompt` (or send `request`, a ready step prompt, as it is).
 
     Example:
-        >>> (await rewrite(reasoner, "as many circles as a spider has legs")).prompt  # doctest: +SKIP
+        >>> reply = await rewrite(reasoner, "as many circles as a spider has")  # doctest: +SKIP
+        >>> reply.prompt  # doctest: +SKIP
         'eight circles'
     """
     reply = await reasoner.understand(request or refine_request(prompt))

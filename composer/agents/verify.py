@@ -38,7 +38,9 @@ def judge_request(question: str) -> str:
 
 def question_of_judge_request(text: str) -> str | None:
     """The question inside a filled judge prompt, or None if `text` is not one."""
-    match = re.match(r"Please answer the following question based on the image:\nQuestion: (.*)\n\n", text, re.S)
+    match = re.match(
+        r"Please answer the following question based on the image:\nQuestion: (.*)\n\n", text, re.S
+    )
     return match.group(1) if match else None
 
 
@@ -99,7 +101,7 @@ def parse_checks(text: str) -> tuple[Check, ...]:
     for line in text.splitlines():
         match = _CHECK_LINE.match(line)
         if match:
-            checks.append(Check(question=match.group(1).strip(), answer=match.group(2).lower()))  # type: ignore[arg-type]
+            checks.append(Check(question=match.group(1).strip(), answer=match.group(2).lower()))
     if not checks:
         raise AgentOutputError("verify", "no 'Question? (yes|no)' line in the reply.", text)
     return tuple(checks)
@@ -111,8 +113,6 @@ async def derive_checks(reasoner: Understander, prompt: str) -> tuple[Check, ...
     return parse_checks(reply.text)
 
 
-async def verify(
-    reasoner: Understander, image: ImageRef, checks: Sequence[Check]
-) -> list[Verdict]:
+async def verify(reasoner: Understander, image: ImageRef, checks: Sequence[Check]) -> list[Verdict]:
     """Put every check to `reasoner` about `image`."""
     return [await ask(reasoner, image, check) for check in checks]

@@ -23,9 +23,11 @@ def _realunify(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
             "is not set; RealUnify is not redistributed with composer.",
             "Download the DogNeverSleep/RealUnify dataset (huggingface-cli download "
             "DogNeverSleep/RealUnify --repo-type dataset --local-dir data/realunify) "
-            "and set path = \"data/realunify\".",
+            'and set path = "data/realunify".',
         )
-    return load_folder(config.resolve(bench.path), images, categories=bench.categories, limit=bench.limit)
+    return load_folder(
+        config.resolve(bench.path), images, categories=bench.categories, limit=bench.limit
+    )
 
 
 def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
@@ -38,13 +40,21 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
     else:
         folder = run_dir / "suite"
         if not (folder / "UEG_direct.json").exists():
-            write_suite(folder, n_per_category=bench.n_per_category, seed=bench.seed, difficulty=bench.difficulty)
+            write_suite(
+                folder,
+                n_per_category=bench.n_per_category,
+                seed=bench.seed,
+                difficulty=bench.difficulty,
+            )
     return load_folder(folder, images, categories=bench.categories, limit=bench.limit)
 
 
 BENCHMARKS: dict[str, tuple[Loader, str]] = {
     "realunify": (_realunify, "RealUnify's four JSON files and images, from a local folder"),
-    "synthetic": (_synthetic, "the built-in offline suite (generated into the run folder, or a `composer synth` folder)"),
+    "synthetic": (
+        _synthetic,
+        "the built-in offline suite (generated into the run folder, or a `composer synth` folder)",
+    ),
 }
 
 
@@ -53,6 +63,8 @@ def load_benchmark(config: RunConfig, images: ImageStore, run_dir: Path) -> list
     name = config.benchmark.name
     if name not in BENCHMARKS:
         raise UnknownNameError(
-            f"[benchmark] name {name!r}", "is not a known benchmark.", f"Known: {', '.join(BENCHMARKS)}."
+            f"[benchmark] name {name!r}",
+            "is not a known benchmark.",
+            f"Known: {', '.join(BENCHMARKS)}.",
         )
     return BENCHMARKS[name][0](config, images, run_dir)

@@ -58,7 +58,9 @@ class _Record:
         category = normalize_category(raw)
         if category is None or category_axis(category) != axis:
             raise self.fail(
-                "task_type", f"is not a {axis.value} category ({raw!r}).", "See composer list benchmarks."
+                "task_type",
+                f"is not a {axis.value} category ({raw!r}).",
+                "See composer list benchmarks.",
             )
         return category
 
@@ -74,7 +76,7 @@ class _Record:
                 raise self.fail(
                     f"question_list[{i}]", f"needs a question and answer yes/no (got {item!r})."
                 )
-            checks.append(Check(question=question, answer=answer))  # type: ignore[arg-type]
+            checks.append(Check(question=question, answer=answer))
         return tuple(checks)
 
     def options(self) -> tuple[str, ...]:
@@ -100,9 +102,13 @@ def _resolve_image(root: Path, record: _Record, field: str) -> Path:
     relative = record.text(field) or ""
     path = (root / relative).resolve()
     if not path.is_relative_to(root.resolve()):
-        raise record.fail(field, f"escapes the dataset folder ({relative!r}).", "Paths must stay inside it.")
+        raise record.fail(
+            field, f"escapes the dataset folder ({relative!r}).", "Paths must stay inside it."
+        )
     if not path.is_file():
-        raise record.fail(field, f"names a missing image ({relative!r}).", f"Expected it at {path}.")
+        raise record.fail(
+            field, f"names a missing image ({relative!r}).", f"Expected it at {path}."
+        )
     return path
 
 
@@ -156,7 +162,11 @@ def load_folder(
     """
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"benchmark path {str(root)!r}", "is not a folder.", "Point [benchmark] path at the folder holding UEG_direct.json and GEU_direct.json.")
+        raise DataError(
+            f"benchmark path {str(root)!r}",
+            "is not a folder.",
+            "Point [benchmark] path at the folder holding UEG_direct.json and GEU_direct.json.",
+        )
     wanted = _wanted_categories(categories)
     instances: list[Instance] = []
     for axis, (direct_name, step_name) in FILES.items():
@@ -188,7 +198,8 @@ def load_folder(
     if not instances:
         raise DataError(
             f"benchmark path {str(root)!r}",
-            "holds no instances (no UEG_direct.json or GEU_direct.json, or none left after the category filter).",
+            "holds no instances (no UEG_direct.json or GEU_direct.json, "
+            "or none left after the category filter).",
         )
     return instances
 
@@ -201,7 +212,9 @@ def _wanted_categories(categories: Iterable[str] | None) -> set[str] | None:
         canonical = normalize_category(name)
         if canonical is None:
             raise DataError(
-                "[benchmark] categories", f"unknown category {name!r}.", "Use a RealUnify task_type such as 'world_knowledge' or its abbreviation ('WK')."
+                "[benchmark] categories",
+                f"unknown category {name!r}.",
+                "Use a RealUnify task_type such as 'world_knowledge' or its abbreviation ('WK').",
             )
         wanted.add(canonical)
     return wanted

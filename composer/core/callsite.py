@@ -27,5 +27,5 @@ class CallSite:
     tally: Tally = field(default_factory=Tally, compare=False)
 
 
-current_site: ContextVar[CallSite] = ContextVar("composer_call_site", default=CallSite())
+current_site: ContextVar[CallSite] = ContextVar("composer_call_site", default=CallSite())  # noqa: B039
 """Set by the runner per task and by the graph layer per node; read by the call layer."""

@@ -75,8 +75,10 @@ class RunConfig(_Strict):
     """A whole run file.
 
     Example:
-        >>> RunConfig.model_validate({"systems": {"s": {"ueg": "direct",
-        ...     "roles": {"model": "mock/m"}}}, "judge": {"model": "mock/j"}}).systems["s"].ueg.graph
+        >>> config = RunConfig.model_validate(
+        ...     {"systems": {"s": {"ueg": "direct", "roles": {"model": "mock/m"}}}}
+        ... )
+        >>> config.systems["s"].ueg.graph
         'direct'
     """
 
@@ -150,7 +152,9 @@ def load_config(path: Path | str) -> RunConfig:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(str(file), "does not exist.", "Pass the path of a .toml run file.") from None
+        raise ConfigError(
+            str(file), "does not exist.", "Pass the path of a .toml run file."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), f"is not valid TOML ({exc}).", "Fix the syntax.") from None
     return parse_config(data, source=str(file), base_dir=file.resolve().parent)

@@ -1,4 +1,4 @@
-"""The error hierarchy: every message reads *where: what (the value). How to fix.*"""
+"""The error hierarchy: every message reads *where: what (the value). How to fix.*."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,7 @@ class ImageStore:
         """Use (and create) the folder `root`."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._folders: set[str] = set()
 
     def path(self, ref: ImageRef) -> Path:
         """Where the PNG of `ref` lives (it may not exist)."""
@@ -75,9 +76,12 @@ class ImageStore:
         ref = ImageRef(sha256=hashlib.sha256(data).hexdigest())
         target = self.path(ref)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
+            if ref.sha256[:2] not in self._folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(ref.sha256[:2])
+            # Written under a unique name, then renamed: a killed run leaves no partial PNG.
+            tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+            with open(tmp, "xb") as handle:
                 handle.write(data)
             os.replace(tmp, target)
         return ref

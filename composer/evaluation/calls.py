@@ -13,7 +13,7 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -23,7 +23,16 @@ from composer.core.callsite import current_site
 from composer.core.errors import RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.store import RunStore
-from composer.specialists.base import CallOptions, Capability, Specialist, TextReply, Usage
+from composer.specialists.base import (
+    CallOptions,
+    Capability,
+    Editor,
+    Generator,
+    Specialist,
+    TextReply,
+    Understander,
+    Usage,
+)
 
 
 class CallSettings(BaseModel):
@@ -135,7 +144,8 @@ class CallLayer:
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
         """A stand-in for `specialist` whose calls go through this layer."""
         limit = self.limits.setdefault(
-            specialist.endpoint, AdaptiveLimit(settings.max_concurrency, settings.initial_concurrency)
+            specialist.endpoint,
+            AdaptiveLimit(settings.max_concurrency, settings.initial_concurrency),
         )
         return TrackedSpecialist(self, specialist, settings, limit)
 
@@ -182,8 +192,14 @@ class CallLayer:
             site.tally.sent += 1
             self._known.add(key)
             self.store.put_call(
-                key, model=specialist.name, method=method, request=_summary(request),
-                reply=reply, usage=usage, latency_s=reply["latency_s"], cost_usd=cost,
+                key,
+                model=specialist.name,
+                method=method,
+                request=_summary(request),
+                reply=reply,
+                usage=usage,
+                latency_s=reply["latency_s"],
+                cost_usd=cost,
                 site=(site.system, site.instance, site.node),
             )
             return self._replay(reply)
@@ -223,7 +239,8 @@ class CallLayer:
                             reply = await send()
                     except TimeoutError as exc:
                         raise SpecialistError(
-                            specialist.name, f"no reply within {settings.timeout_s:g} s.",
+                            specialist.name,
+                            f"no reply within {settings.timeout_s:g} s.",
                             "Raise timeout_s in its [models] table if it is just slow.",
                             is_retryable=True,
                         ) from exc
@@ -279,11 +296,23 @@ class TrackedSpecialist:
         """Cached, retried, limited `understand`."""
 
         async def send() -> dict[str, Any]:
-            reply = await self.specialist.understand(prompt, images, options=options)
-            return {"text": reply.text, "usage": reply.usage.model_dump(), "request_id": reply.request_id}
+            reply = await cast(Understander, self.specialist).understand(
+                prompt, images, options=options
+            )
+            return {
+                "text": reply.text,
+                "usage": reply.usage.model_dump(),
+                "request_id": reply.request_id,
+            }
 
-        request = {"prompt": prompt, "images": [i.uri for i in images], "options": _options(options)}
-        reply = await self.layer.call(self.specialist, self.settings, self.limit, "understand", request, send)
+        request = {
+            "prompt": prompt,
+            "images": [i.uri for i in images],
+            "options": _options(options),
+        }
+        reply = await self.layer.call(
+            self.specialist, self.settings, self.limit, "understand", request, send
+        )
         return TextReply(text=reply["text"], usage=Usage(**reply.get("usage", {})))
 
     async def generate(
@@ -292,11 +321,15 @@ class TrackedSpecialist:
         """Cached, retried, limited `generate`."""
 
         async def send() -> dict[str, Any]:
-            ref = await self.specialist.generate(prompt, seed=seed, options=options)
+            ref = await cast(Generator, self.specialist).generate(
+                prompt, seed=seed, options=options
+            )
             return {"image": ref.uri, "usage": {"images": 1}}
 
         request = {"prompt": prompt, "seed": seed, "options": _options(options)}
-        reply = await self.layer.call(self.specialist, self.settings, self.limit, "generate", request, send)
+        reply = await self.layer.call(
+            self.specialist, self.settings, self.limit, "generate", request, send
+        )
         return ImageRef.parse(reply["image"])
 
     async def edit(
@@ -310,9 +343,18 @@ class TrackedSpecialist:
         """Cached, retried, limited `edit`."""
 
         async def send() -> dict[str, Any]:
-            ref = await self.specialist.edit(prompt, images, seed=seed, options=options)
+            ref = await cast(Editor, self.specialist).edit(
+                prompt, images, seed=seed, options=options
+            )
             return {"image": ref.uri, "usage": {"images": 1}}
 
-        request = {"prompt": prompt, "images": [i.uri for i in images], "seed": seed, "options": _options(options)}
-        reply = await self.layer.call(self.specialist, self.settings, self.limit, "edit", request, send)
+        request = {
+            "prompt": prompt,
+            "images": [i.uri for i in images],
+            "seed": seed,
+            "options": _options(options),
+        }
+        reply = await self.layer.call(
+            self.specialist, self.settings, self.limit, "edit", request, send
+        )
         return ImageRef.parse(reply["image"])

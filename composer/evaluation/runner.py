@@ -31,8 +31,16 @@ from composer.evaluation.store import Result, RunStore, Status
 from composer.specialists.base import Capability, Specialist
 from composer.specialists.registry import create
 
-_VERB = {Capability.UNDERSTAND: "understand images and text", Capability.GENERATE: "generate images", Capability.EDIT: "edit images"}
-_KIND = {Capability.UNDERSTAND: "an Understander", Capability.GENERATE: "a Generator", Capability.EDIT: "an Editor"}
+_VERB = {
+    Capability.UNDERSTAND: "understand images and text",
+    Capability.GENERATE: "generate images",
+    Capability.EDIT: "edit images",
+}
+_KIND = {
+    Capability.UNDERSTAND: "an Understander",
+    Capability.GENERATE: "a Generator",
+    Capability.EDIT: "an Editor",
+}
 
 
 @dataclass
@@ -184,8 +192,9 @@ class Runner:
                 if model_name is None:
                     raise ConfigError(
                         where,
-                        f"is not bound (graph {ref.graph!r} needs {', '.join(f'{r} ({_KIND[c]})' for r, c in needed.items())}).",
-                        f"Add {role} = \"provider/model\" to [systems.{name}.roles], or model = \"...\" to bind every role to one model.",
+                        f"is not bound (graph {ref.graph!r} needs {_describe_roles(needed)}).",
+                        f'Add {role} = "provider/model" to [systems.{name}.roles], '
+                        'or model = "..." to bind every role to one model.',
                     )
                 model = self._model(model_name)
                 if not model.supports(capability):
@@ -218,7 +227,8 @@ class Runner:
             raise ConfigError(
                 "[judge] model",
                 "is not set, and UEG outputs need a judge.",
-                'Add [judge] model = "gemini/gemini-2.5-pro" (the paper\'s judge) or an offline one such as "symbolic/reasoner".',
+                'Add [judge] model = "gemini/gemini-2.5-pro" (the paper\'s judge) '
+                'or an offline one such as "symbolic/reasoner".',
             )
         judge = self._model(name)
         if not judge.supports(Capability.UNDERSTAND):
@@ -254,7 +264,10 @@ class Runner:
                 if self.on_progress is not None:
                     self.on_progress(system.name, result)
 
-        workers = [asyncio.create_task(worker()) for _ in range(min(self.config.concurrency, len(tasks)) or 1)]
+        workers = [
+            asyncio.create_task(worker())
+            for _ in range(min(self.config.concurrency, len(tasks)) or 1)
+        ]
         try:
             await asyncio.gather(*workers)
         finally:
@@ -318,13 +331,23 @@ class Runner:
         if instance.axis is Axis.GEU:
             response = state.get("response")
             if not isinstance(response, str):
-                raise ConfigError("graph output", "has no 'response' text for a GEU instance.", "A GEU graph must set state['response'].")
+                raise ConfigError(
+                    "graph output",
+                    "has no 'response' text for a GEU instance.",
+                    "A GEU graph must set state['response'].",
+                )
             return score_geu(response, instance.answer or "")
         image = state.get("image")
         if not isinstance(image, ImageRef):
-            raise ConfigError("graph output", "has no 'image' for a UEG instance.", "A UEG graph must set state['image'].")
+            raise ConfigError(
+                "graph output",
+                "has no 'image' for a UEG instance.",
+                "A UEG graph must set state['image'].",
+            )
         assert self.judge is not None
-        token = current_site.set(CallSite(current_site.get().system, instance.id, "judge", current_site.get().tally))
+        token = current_site.set(
+            CallSite(current_site.get().system, instance.id, "judge", current_site.get().tally)
+        )
         try:
             return await judge_ueg(self.judge, image, instance.checks)
         finally:
@@ -333,6 +356,10 @@ class Runner:
     def close(self) -> None:
         """Close the run store."""
         self.store.close()
+
+
+def _describe_roles(needed: Mapping[str, Capability]) -> str:
+    return ", ".join(f"{role} ({_KIND[capability]})" for role, capability in needed.items())
 
 
 _EXAMPLE = {

@@ -117,7 +117,9 @@ class RunStore:
         """Store new system definitions; a changed one is a configuration error."""
         for name, definition in definitions.items():
             text = json.dumps(definition, sort_keys=True)
-            row = self.db.execute("SELECT definition FROM systems WHERE name = ?", (name,)).fetchone()
+            row = self.db.execute(
+                "SELECT definition FROM systems WHERE name = ?", (name,)
+            ).fetchone()
             if row is None:
                 self.db.execute("INSERT INTO systems VALUES (?, ?)", (name, text))
             elif row[0] != text:
@@ -179,8 +181,18 @@ class RunStore:
         self.db.executemany(
             "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (result.system, result.instance, j.position, j.question, j.expected, j.reply,
-                 j.official, j.strict, result.judge, "realunify-v1")
+                (
+                    result.system,
+                    result.instance,
+                    j.position,
+                    j.question,
+                    j.expected,
+                    j.reply,
+                    j.official,
+                    j.strict,
+                    result.judge,
+                    "realunify-v1",
+                )
                 for j in judgments
             ],
         )
@@ -188,13 +200,23 @@ class RunStore:
 
     def results(self, system: str | None = None) -> Iterator[Result]:
         """Every stored result (of one system, if named), in insertion order."""
-        query = "SELECT * FROM results" + (" WHERE system = ?" if system else "") + " ORDER BY rowid"
+        query = (
+            "SELECT * FROM results" + (" WHERE system = ?" if system else "") + " ORDER BY rowid"
+        )
         for row in self.db.execute(query, (system,) if system else ()):
             yield Result(
-                system=row[0], instance=row[1], axis=row[2], category=row[3], status=row[4],
-                output=json.loads(row[5]), correct_official=_bool(row[6]),
-                correct_strict=_bool(row[7]), error=row[8], latency_s=row[9],
-                cost_usd=row[10], judge=row[11],
+                system=row[0],
+                instance=row[1],
+                axis=row[2],
+                category=row[3],
+                status=row[4],
+                output=json.loads(row[5]),
+                correct_official=_bool(row[6]),
+                correct_strict=_bool(row[7]),
+                error=row[8],
+                latency_s=row[9],
+                cost_usd=row[10],
+                judge=row[11],
             )
 
     def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str]]:
@@ -211,7 +233,9 @@ class RunStore:
             (system, instance),
         )
         return [
-            Judgment(position=r[0], question=r[1], expected=r[2], reply=r[3], official=r[4], strict=r[5])
+            Judgment(
+                position=r[0], question=r[1], expected=r[2], reply=r[3], official=r[4], strict=r[5]
+            )
             for r in rows
         ]
 
@@ -239,8 +263,18 @@ class RunStore:
         self.db.execute(
             "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
             "ON CONFLICT(key) DO UPDATE SET sent = sent + 1, reply = excluded.reply",
-            (key, model, method, json.dumps(request), json.dumps(reply), json.dumps(usage),
-             latency_s, cost_usd, *site, time.time()),
+            (
+                key,
+                model,
+                method,
+                json.dumps(request),
+                json.dumps(reply),
+                json.dumps(usage),
+                latency_s,
+                cost_usd,
+                *site,
+                time.time(),
+            ),
         )
 
     def call_keys(self) -> set[str]:
@@ -250,7 +284,8 @@ class RunStore:
     def call_rows(self) -> list[dict[str, Any]]:
         """Every recorded call (for reports and tests)."""
         cursor = self.db.execute(
-            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd FROM calls"
+            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd "
+            "FROM calls"
         )
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]

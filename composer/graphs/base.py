@@ -40,9 +40,7 @@ class Strategy:
     def required_roles(self) -> dict[str, Capability]:
         """Role name to the capability it needs."""
         hints = typing.get_type_hints(self.roles)
-        return {
-            f.name: PROTOCOL_CAPABILITY[hints[f.name]] for f in dataclasses.fields(self.roles)
-        }
+        return {f.name: PROTOCOL_CAPABILITY[hints[f.name]] for f in dataclasses.fields(self.roles)}
 
     def mermaid(self) -> str:
         """The graph drawn as a Mermaid flowchart."""
@@ -103,7 +101,11 @@ def _from_file(ref: str) -> GraphEntry:
     path_text, _, attr = ref.rpartition(":")
     path = Path(path_text).expanduser().resolve()
     if not path.is_file():
-        raise UnknownNameError(f"graph {ref!r}", f"file {str(path)!r} does not exist.", "Give 'path/to/strategy.py:build'.")
+        raise UnknownNameError(
+            f"graph {ref!r}",
+            f"file {str(path)!r} does not exist.",
+            "Give 'path/to/strategy.py:build'.",
+        )
     spec = importlib.util.spec_from_file_location(f"composer_user_graph_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise UnknownNameError(f"graph {ref!r}", "is not an importable Python file.")
@@ -112,7 +114,11 @@ def _from_file(ref: str) -> GraphEntry:
     spec.loader.exec_module(module)
     build = getattr(module, attr, None)
     if not callable(build):
-        raise UnknownNameError(f"graph {ref!r}", f"{path.name} has no function {attr!r}.", "Define build(axis, options) -> Strategy.")
+        raise UnknownNameError(
+            f"graph {ref!r}",
+            f"{path.name} has no function {attr!r}.",
+            "Define build(axis, options) -> Strategy.",
+        )
     axes = getattr(build, "axes", (Axis.UEG, Axis.GEU))
     return GraphEntry(ref, frozenset(axes), build, (module.__doc__ or "").strip().split("\n")[0])
 
@@ -134,7 +140,9 @@ def get_graph(name: str, *, base_dir: Path | None = None) -> GraphEntry:
     return registry[name]
 
 
-def build_strategy(name: str, axis: Axis, options: Mapping[str, Any], *, base_dir: Path | None = None) -> Strategy:
+def build_strategy(
+    name: str, axis: Axis, options: Mapping[str, Any], *, base_dir: Path | None = None
+) -> Strategy:
     """Build the strategy `name` for `axis`, checking that it serves that axis."""
     entry = get_graph(name, base_dir=base_dir)
     if axis not in entry.axes:
@@ -142,11 +150,16 @@ def build_strategy(name: str, axis: Axis, options: Mapping[str, Any], *, base_di
         raise ConfigError(
             f"graph {name!r}",
             f"does not run the {axis.value} axis (it serves {serves}).",
-            f"Bind it as {'ueg' if Axis.UEG in entry.axes else 'geu'} = {name!r}, or pick another graph.",
+            f"Bind it as {'ueg' if Axis.UEG in entry.axes else 'geu'} = {name!r}, "
+            "or pick another graph.",
         )
     strategy = entry.build(axis, options)
     if not isinstance(strategy, Strategy):
-        raise ConfigError(f"graph {name!r}", "build() did not return a Strategy.", "Return Strategy(name, axis, graph, roles).")
+        raise ConfigError(
+            f"graph {name!r}",
+            "build() did not return a Strategy.",
+            "Return Strategy(name, axis, graph, roles).",
+        )
     return strategy
 
 

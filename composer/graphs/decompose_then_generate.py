@@ -52,7 +52,9 @@ def _build_rewrite(options: Options) -> Any:
         """Refine the prompt into an explicit one."""
         instance = state["instance"]
         request = instance.step_prompt if options.use_step_prompt else None
-        result = await rewrite_agent(runtime.context.reasoner, instance.prompt or "", request=request)
+        result = await rewrite_agent(
+            runtime.context.reasoner, instance.prompt or "", request=request
+        )
         return {"rewrite": result.prompt}
 
     return rewrite

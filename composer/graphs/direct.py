@@ -1,7 +1,7 @@
 """direct: one call does the whole task, as RealUnify's direct evaluation.
 
-    UEG:  START -> draw -> END        model: Generator draws the prompt as given
-    GEU:  START -> answer -> END      model: Understander answers from the input image
+UEG:  START -> draw -> END        model: Generator draws the prompt as given
+GEU:  START -> answer -> END      model: Understander answers from the input image
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ async def draw(state: State, runtime: Runtime[UEGRoles]) -> dict[str, Any]:
 async def answer(state: State, runtime: Runtime[GEURoles]) -> dict[str, Any]:
     """Answer the multiple-choice question from the input image."""
     instance = state["instance"]
-    request = instance.evaluation_prompt or choice_request(instance.question or "", instance.options)
+    request = instance.evaluation_prompt or choice_request(
+        instance.question or "", instance.options
+    )
     assert instance.image is not None
     reply = await answer_agent(runtime.context.model, [instance.image], request)
     return {"response": reply.text}

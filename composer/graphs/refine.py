@@ -22,7 +22,8 @@ from langgraph.runtime import Runtime
 
 from composer.agents.revise import revise as revise_agent
 from composer.agents.rewrite import rewrite as rewrite_agent
-from composer.agents.verify import derive_checks, verify as verify_agent
+from composer.agents.verify import derive_checks
+from composer.agents.verify import verify as verify_agent
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Check, Instance
 from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph

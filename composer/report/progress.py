@@ -35,7 +35,9 @@ class RunProgress:
         for system in runner.systems:
             total = sum(1 for i in runner.instances if i.axis in system.strategies)
             done = sum(1 for i in runner.instances if (system.name, i.id) in finished)
-            self.bars[system.name] = self.progress.add_task(system.name, total=total, completed=done, note="")
+            self.bars[system.name] = self.progress.add_task(
+                system.name, total=total, completed=done, note=""
+            )
         self.calls = self.progress.add_task("calls", total=None, note="")
 
     def advance(self, system: str, result: Result) -> None:
@@ -47,7 +49,8 @@ class RunProgress:
         stats = self.runner.layer.stats
         limits = " ".join(f"{k}≤{v.current}" for k, v in self.runner.layer.limits.items())
         self.progress.update(
-            self.calls, note=f"{stats.sent} sent, {stats.cached} cached, {stats.retried} retried  {limits}"
+            self.calls,
+            note=f"{stats.sent} sent, {stats.cached} cached, {stats.retried} retried  {limits}",
         )
 
     def __enter__(self) -> RunProgress:

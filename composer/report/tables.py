@@ -39,11 +39,17 @@ def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
     categories = sorted(by_category, key=lambda c: _ORDER.get(c, 99))
 
     def correct(rs: list[Result], which: Parser) -> int:
-        return sum(1 for r in rs if (r.correct_official if which == "official" else r.correct_strict))
+        return sum(
+            1 for r in rs if (r.correct_official if which == "official" else r.correct_strict)
+        )
 
-    per_cat = {c: _percent(correct(by_category[c], parser), len(by_category[c])) for c in categories}
+    per_cat = {
+        c: _percent(correct(by_category[c], parser), len(by_category[c])) for c in categories
+    }
     other: Parser = "strict" if parser == "official" else "official"
-    per_cat_other = {c: _percent(correct(by_category[c], other), len(by_category[c])) for c in categories}
+    per_cat_other = {
+        c: _percent(correct(by_category[c], other), len(by_category[c])) for c in categories
+    }
     counts = {"n": len(results), "correct": correct(results, parser)}
     for status in ("failed", "refused", "unscored"):
         counts[status] = sum(1 for r in results if r.status == status)
@@ -95,7 +101,9 @@ def summarize(store: RunStore, parser: Parser | None = None) -> dict[str, Any]:
         )
         kind, mode = _kind_and_mode(definitions[name])
         entry["kind"], entry["mode"] = kind, mode
-        entry["models"] = sorted({m for a in definitions[name].values() for m in a["roles"].values()})
+        entry["models"] = sorted(
+            {m for a in definitions[name].values() for m in a["roles"].values()}
+        )
         entry["graphs"] = {a: d["graph"] for a, d in definitions[name].items()}
         systems[name] = entry
     judge = latest["config"]["judge"]["model"] if latest else None
@@ -113,22 +121,45 @@ def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
     unified = {n: s for n, s in systems.items() if s["kind"] == "unified"}
     for name, stepwise in unified.items():
         for other, direct in unified.items():
-            if stepwise["mode"] == "stepwise" and direct["mode"] == "direct" and stepwise["models"] == direct["models"]:
-                rows.extend(_deltas("integration gap (stepwise - direct)", name, other, stepwise, direct))
+            if (
+                stepwise["mode"] == "stepwise"
+                and direct["mode"] == "direct"
+                and stepwise["models"] == direct["models"]
+            ):
+                rows.extend(
+                    _deltas("integration gap (stepwise - direct)", name, other, stepwise, direct)
+                )
     for name, composed in systems.items():
         if composed["kind"] != "composed":
             continue
         for other, uni in unified.items():
-            rows.extend(_deltas("composition gain (composed - unified)", name, other, composed, uni))
+            rows.extend(
+                _deltas("composition gain (composed - unified)", name, other, composed, uni)
+            )
     return rows
 
 
-def _deltas(label: str, a: str, b: str, sa: dict[str, Any], sb: dict[str, Any]) -> list[dict[str, Any]]:
+def _deltas(
+    label: str, a: str, b: str, sa: dict[str, Any], sb: dict[str, Any]
+) -> list[dict[str, Any]]:
     out = []
     for axis in ("UEG", "GEU"):
         if axis in sa and axis in sb:
-            cats = {c: sa[axis]["by_category"][c] - sb[axis]["by_category"][c] for c in sa[axis]["by_category"] if c in sb[axis]["by_category"]}
-            out.append({"comparison": label, "a": a, "b": b, "axis": axis, "delta": sa[axis]["accuracy"] - sb[axis]["accuracy"], "by_category": cats})
+            cats = {
+                c: sa[axis]["by_category"][c] - sb[axis]["by_category"][c]
+                for c in sa[axis]["by_category"]
+                if c in sb[axis]["by_category"]
+            }
+            out.append(
+                {
+                    "comparison": label,
+                    "a": a,
+                    "b": b,
+                    "axis": axis,
+                    "delta": sa[axis]["accuracy"] - sb[axis]["accuracy"],
+                    "by_category": cats,
+                }
+            )
     return out
 
 
@@ -171,14 +202,25 @@ def _columns(report: dict[str, Any]) -> list[tuple[str, str, str | None]]:
 def _cell(entry: dict[str, Any], axis: str, category: str | None) -> str:
     if axis not in entry:
         return "-"
-    value = entry[axis]["accuracy"] if category is None else entry[axis]["by_category"].get(category)
+    value = (
+        entry[axis]["accuracy"] if category is None else entry[axis]["by_category"].get(category)
+    )
     return "-" if value is None else f"{value:.1f}"
 
 
 def table_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """The headline table as header and rows of strings."""
     columns = _columns(report)
-    header = ["system", "kind", "mode", *[c[0] for c in columns], "Total", "n", "failed", "unscored"]
+    header = [
+        "system",
+        "kind",
+        "mode",
+        *[c[0] for c in columns],
+        "Total",
+        "n",
+        "failed",
+        "unscored",
+    ]
     rows = []
     for name, entry in report["systems"].items():
         counts = [entry[a]["counts"] for a in ("UEG", "GEU") if a in entry]

@@ -95,10 +95,13 @@ PROTOCOL_CAPABILITY: dict[type, Capability] = {
 }
 
 
-class Options(BaseModel):
+class SpecialistOptions(BaseModel):
     """Base of every adapter's options: strict, so a misspelt option is an error at start."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Options = SpecialistOptions
 
 
 class Specialist:
@@ -121,12 +124,12 @@ class Specialist:
     provider: ClassVar[str] = ""
     extra: ClassVar[str | None] = None
     """The `unify-composer[...]` extra that installs what this provider imports."""
-    Options: ClassVar[type[Options]] = Options
+    Options: ClassVar[type[SpecialistOptions]] = SpecialistOptions
 
     def __init__(
         self,
         model: str,
-        options: Options,
+        options: SpecialistOptions,
         *,
         images: ImageStore,
         capabilities: set[Capability] | frozenset[Capability],
@@ -156,9 +159,7 @@ class Specialist:
         return {"name": self.name, "options": self.options.model_dump(mode="json")}
 
     @classmethod
-    def from_name(
-        cls, model: str, options: Mapping[str, Any], *, images: ImageStore
-    ) -> Specialist:
+    def from_name(cls, model: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
         """Build the specialist for `provider/<model>` with its `[models]` options."""
         raise NotImplementedError(f"{cls.__name__} must implement from_name")
 

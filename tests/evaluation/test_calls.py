@@ -116,7 +116,9 @@ async def test_rate_limit_honours_retry_after(layer: CallLayer) -> None:
     model = Limited.from_name("m", {"default": "ok"}, images=layer.images)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    tracked = layer.wrap(model, CallSettings(retry_initial_s=0, retry_max_s=0.01, initial_concurrency=4))
+    tracked = layer.wrap(
+        model, CallSettings(retry_initial_s=0, retry_max_s=0.01, initial_concurrency=4)
+    )
     assert (await tracked.understand("x")).text == "ok"
     assert loop.time() - started >= 0.2
     assert tracked.limit.current == 2
@@ -131,5 +133,10 @@ async def test_calls_are_attributed_to_their_site(layer: CallLayer) -> None:
     finally:
         current_site.reset(token)
     row = layer.store.call_rows()[0]
-    assert (row["system"], row["instance"], row["node"], row["method"]) == ("sys", "UEG-1", "draw", "generate")
+    assert (row["system"], row["instance"], row["node"], row["method"]) == (
+        "sys",
+        "UEG-1",
+        "draw",
+        "generate",
+    )
     assert site.tally.sent == 1

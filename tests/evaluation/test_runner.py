@@ -54,7 +54,12 @@ def test_three_systems_match_hand_computed_numbers(bench: Path, tmp_path: Path) 
 def test_jsonl_rows_keep_outputs_and_both_parsers(bench: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     assert cli.invoke(app, ["run", str(bench), "--out", str(run_dir), "--quiet"]).exit_code == 0
-    rows = [json.loads(line) for line in cli.invoke(app, ["report", str(run_dir), "--format", "jsonl"]).stdout.splitlines()]
+    rows = [
+        json.loads(line)
+        for line in cli.invoke(
+            app, ["report", str(run_dir), "--format", "jsonl"]
+        ).stdout.splitlines()
+    ]
     assert len(rows) == 120
     step = {(r["system"], r["instance"]): r for r in rows}
     # "Based on the image, D": official reads B, strict reads D.
@@ -89,7 +94,9 @@ def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path: Path) ->
     command = [sys.executable, "-m", "composer.cli", "run", str(slow), "--quiet", "--out"]
     subprocess.run([*command, str(clean_dir)], check=True, capture_output=True)
 
-    process = subprocess.Popen([*command, str(killed_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*command, str(killed_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         time.sleep(0.05)
@@ -109,8 +116,18 @@ def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path: Path) ->
 
     subprocess.run([*command, str(killed_dir)], check=True, capture_output=True)
     clean, resumed = RunStore(clean_dir), RunStore(killed_dir)
-    fields = ("system", "instance", "status", "output", "correct_official", "correct_strict", "error")
-    as_rows = lambda store: sorted(tuple(json.dumps(getattr(r, f)) for f in fields) for r in store.results())  # noqa: E731
+    fields = (
+        "system",
+        "instance",
+        "status",
+        "output",
+        "correct_official",
+        "correct_strict",
+        "error",
+    )
+    def as_rows(store: RunStore) -> list[tuple[str, ...]]:
+        return sorted(tuple(json.dumps(getattr(r, f)) for f in fields) for r in store.results())
+
     assert as_rows(resumed) == as_rows(clean)
     rows = resumed.call_rows()
     assert {row["key"] for row in rows} == {row["key"] for row in clean.call_rows()}
@@ -122,8 +139,19 @@ def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path: Path) ->
 
 def test_results_record_per_node_call_sites(bench: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    assert cli.invoke(app, ["run", str(bench), "--out", str(run_dir), "--quiet", "--systems", "composed"]).exit_code == 0
+    assert (
+        cli.invoke(
+            app, ["run", str(bench), "--out", str(run_dir), "--quiet", "--systems", "composed"]
+        ).exit_code
+        == 0
+    )
     store = RunStore(run_dir)
     nodes = {(row["system"], row["node"]) for row in store.call_rows()}
     store.close()
-    assert {("composed", "rewrite"), ("composed", "draw"), ("composed", "judge"), ("composed", "edit"), ("composed", "answer")} <= nodes
+    assert {
+        ("composed", "rewrite"),
+        ("composed", "draw"),
+        ("composed", "judge"),
+        ("composed", "edit"),
+        ("composed", "answer"),
+    } <= nodes

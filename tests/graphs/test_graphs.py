@@ -28,11 +28,16 @@ def test_mermaid_snapshot(name: str, axis: Axis) -> None:
 
 
 def test_roles_declare_protocols() -> None:
-    assert {r: c.value for r, c in build_strategy("refine", Axis.UEG, {}).required_roles().items()} == {
+    assert {
+        r: c.value for r, c in build_strategy("refine", Axis.UEG, {}).required_roles().items()
+    } == {
         "reasoner": "understand",
         "generator": "generate",
     }
-    assert set(build_strategy("generate-then-reason", Axis.GEU, {}).required_roles()) == {"editor", "reasoner"}
+    assert set(build_strategy("generate-then-reason", Axis.GEU, {}).required_roles()) == {
+        "editor",
+        "reasoner",
+    }
     assert set(build_strategy("direct", Axis.GEU, {}).required_roles()) == {"model"}
 
 
@@ -76,7 +81,8 @@ async def test_refine_revises_until_its_checks_pass(store: ImageStore) -> None:
     )
     strategy = build_strategy("refine", Axis.UEG, {"max_rounds": 3})
     state = await strategy.graph.ainvoke(
-        {"instance": UEG, "seed": 0}, context=strategy.roles(reasoner=reasoner, generator=model(store))
+        {"instance": UEG, "seed": 0},
+        context=strategy.roles(reasoner=reasoner, generator=model(store)),
     )
     assert [r["rewrite"] for r in state["rounds"]] == ["stars", "exactly 5 stars"]
     assert state["failures"] == []
@@ -94,7 +100,8 @@ async def test_refine_stops_after_max_rounds(store: ImageStore) -> None:
     )
     strategy = build_strategy("refine", Axis.UEG, {"max_rounds": 2})
     state = await strategy.graph.ainvoke(
-        {"instance": UEG, "seed": 0}, context=strategy.roles(reasoner=reasoner, generator=model(store))
+        {"instance": UEG, "seed": 0},
+        context=strategy.roles(reasoner=reasoner, generator=model(store)),
     )
     assert len(state["rounds"]) == 2 and state["failures"]
 

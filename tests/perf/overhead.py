@@ -30,14 +30,31 @@ CONCURRENCY = 16
 def write_suite(root: Path, n: int) -> None:
     ueg, geu = [], []
     for i in range(n // 2):
-        ueg.append({"index": i, "task_type": "mathematical_reasoning", "prompt": f"draw {i}+1 stars",
-                    "question_list": [{"question": f"Are there {i + 1} stars?", "answer": "yes"},
-                                      {"question": "Is there a moon?", "answer": "no"}]})
+        ueg.append(
+            {
+                "index": i,
+                "task_type": "mathematical_reasoning",
+                "prompt": f"draw {i}+1 stars",
+                "question_list": [
+                    {"question": f"Are there {i + 1} stars?", "answer": "yes"},
+                    {"question": "Is there a moon?", "answer": "no"},
+                ],
+            }
+        )
         path = f"image/mental_tracking/t/images/{i}.png"
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (8, 8), (i % 256, 0, 0)).save(root / path)
-        geu.append({"index": i, "task_type": "mental_tracking", "input_image": path, "question": f"q{i}?",
-                    "option": ["a", "b", "c", "d"], "answer": "ABCD"[i % 4], "evaluation_prompt": f"q{i}?"})
+        geu.append(
+            {
+                "index": i,
+                "task_type": "mental_tracking",
+                "input_image": path,
+                "question": f"q{i}?",
+                "option": ["a", "b", "c", "d"],
+                "answer": "ABCD"[i % 4],
+                "evaluation_prompt": f"q{i}?",
+            }
+        )
     (root / "UEG_direct.json").write_text(json.dumps(ueg))
     (root / "GEU_direct.json").write_text(json.dumps(geu))
 
@@ -78,10 +95,17 @@ def main() -> None:
                 "concurrency": CONCURRENCY,
                 "benchmark": {"path": str(root / "data")},
                 "judge": {"model": "mock/judge"},
-                "systems": {"step": {"ueg": "decompose-then-generate", "geu": "generate-then-reason",
-                                      "roles": {"model": "mock/m"}}},
-                "models": {"mock/m": {"default": "A", "max_concurrency": CONCURRENCY},
-                           "mock/judge": {"default": "yes", "max_concurrency": CONCURRENCY}},
+                "systems": {
+                    "step": {
+                        "ueg": "decompose-then-generate",
+                        "geu": "generate-then-reason",
+                        "roles": {"model": "mock/m"},
+                    }
+                },
+                "models": {
+                    "mock/m": {"default": "A", "max_concurrency": CONCURRENCY},
+                    "mock/judge": {"default": "yes", "max_concurrency": CONCURRENCY},
+                },
             },
             source="overhead",
             base_dir=root,

@@ -50,10 +50,17 @@ def write_suite(
             if category in UEG_CATEGORIES:
                 item = ueg.make_item(category, rng, level)
                 index = len(ueg_direct)
-                base = {"index": index, "task_type": category, "subtask": item.subtask, "difficulty": level}
+                base = {
+                    "index": index,
+                    "task_type": category,
+                    "subtask": item.subtask,
+                    "difficulty": level,
+                }
                 checks = [{"question": q, "answer": a} for q, a in item.checks]
                 ueg_direct.append({**base, "prompt": item.prompt, "question_list": checks})
-                ueg_step.append({**base, "new_prompt": refine_request(item.prompt), "question_list": checks})
+                ueg_step.append(
+                    {**base, "new_prompt": refine_request(item.prompt), "question_list": checks}
+                )
             else:
                 item_g = geu.make_item(category, rng, level)
                 index = len(geu_direct)

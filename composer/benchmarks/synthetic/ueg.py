@@ -71,9 +71,7 @@ def _pick_named(
     return rng.choice(rare if rare and rng.random() < p_rare else common)
 
 
-def _fact_item(
-    category: str, rng: random.Random, level: str
-) -> tuple[str, Scene, list[str], str]:
+def _fact_item(category: str, rng: random.Random, level: str) -> tuple[str, Scene, list[str], str]:
     n_groups = {"easy": 1, "medium": 2, "hard": rng.choice((2, 3))}[level]
     p_rare = {"easy": 0.0, "medium": 0.03, "hard": 0.08}[level]
     sentences: list[str] = []
@@ -148,7 +146,10 @@ def _math_item(rng: random.Random, level: str) -> tuple[str, Scene, list[str], s
         prompt = (
             f"Draw {base} {colours[0]} {shapes[0]}s and {word} as many {colours[1]} {shapes[1]}s."
         )
-        groups += [Group(base, colours[0], shapes[0]), Group(int(base * factor), *_cs(colours, shapes, 1))]
+        groups += [
+            Group(base, colours[0], shapes[0]),
+            Group(int(base * factor), *_cs(colours, shapes, 1)),
+        ]
         subtask = "proportion"
     else:
         small = rng.randint(2, 4)

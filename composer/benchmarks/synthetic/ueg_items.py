@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import operator
 import random
 from collections.abc import Callable
+from functools import partial
 
 from composer.benchmarks.synthetic import ueg_facts as facts
 from composer.specialists.symbolic.ueg_vocab import (
@@ -48,7 +50,9 @@ def checks_for(
 
 
 def _objects(rng: random.Random, n: int) -> list[Obj]:
-    return list(zip(rng.sample(list(COLOURS), n), [rng.choice(SHAPES) for _ in range(n)], strict=True))
+    return list(
+        zip(rng.sample(list(COLOURS), n), [rng.choice(SHAPES) for _ in range(n)], strict=True)
+    )
 
 
 def _name(obj: Obj) -> str:
@@ -64,9 +68,9 @@ def _row_rules(order: list[Obj], rng: random.Random, *, unusual: bool) -> list[R
     for x, y in itertools.permutations(order, 2):
         a, b = _name(x), _name(y)
 
-        def rel(test: Callable[[int, int], bool], x: Obj = x, y: Obj = y) -> Callable[
-            [dict[Obj, int]], bool
-        ]:
+        def rel(
+            test: Callable[[int, int], bool], x: Obj = x, y: Obj = y
+        ) -> Callable[[dict[Obj, int]], bool]:
             return lambda w: test(w[x], w[y])
 
         candidates: list[Rule] = [
@@ -99,7 +103,7 @@ def _row_rules(order: list[Obj], rng: random.Random, *, unusual: bool) -> list[R
             rules += [
                 (
                     f"The {a} is the {ORDINALS[n - 1 - order.index(x)]} shape from the right.",
-                    at(lambda p, k=order.index(x): p == k),
+                    at(partial(operator.eq, order.index(x))),
                 )
             ]
     truth = {obj: i for i, obj in enumerate(order)}
@@ -173,9 +177,7 @@ def scientific_item(rng: random.Random, level: str) -> tuple[str, Scene, list[st
         is_acid = rng.random() < 0.5
         pool = facts.ACIDS if is_acid else facts.BASES
         rare = [s for s, c in pool if not c]
-        substance = rng.choice(
-            rare if rng.random() < p_special else [s for s, c in pool if c]
-        )
+        substance = rng.choice(rare if rng.random() < p_special else [s for s, c in pool if c])
         colour = "red" if is_acid else "blue"
         prompt = (
             f"A strip of {paper} litmus paper is dipped into {substance}. Draw {n} {shapes[0]}s "
@@ -199,8 +201,10 @@ def scientific_item(rng: random.Random, level: str) -> tuple[str, Scene, list[st
             )
             place = "at sea level"
         fahrenheit = level != "easy" and rng.random() < 0.5 and not everest
-        temperature = f"{round(celsius * 9 / 5 + 32)} degrees Fahrenheit" if fahrenheit else (
-            f"{celsius} degrees Celsius"
+        temperature = (
+            f"{round(celsius * 9 / 5 + 32)} degrees Fahrenheit"
+            if fahrenheit
+            else (f"{celsius} degrees Celsius")
         )
         lines = {k: f"draw {g.count} {g.colour} {g.shape}s" for k, g in branches.items()}
         prompt = (
@@ -245,7 +249,9 @@ def scientific_item(rng: random.Random, level: str) -> tuple[str, Scene, list[st
         f"{colours[0]} {shapes[0]} for each item that floats and one {colours[1]} {shapes[1]} for "
         "each item that sinks."
     )
-    scene = Scene((Group(floats, colours[0], shapes[0]), Group(size - floats, colours[1], shapes[1])))
+    scene = Scene(
+        (Group(floats, colours[0], shapes[0]), Group(size - floats, colours[1], shapes[1]))
+    )
     return prompt, scene, [colours[2]], "floating"
 
 
@@ -271,15 +277,15 @@ def code_item(rng: random.Random, level: str) -> Item:
         op, value = rng.choice([("+", a + b), ("*", a * b), ("-", a - b)])
         if value < 2 or value > 10:
             op, value = "+", a + b
-        code = f"a = {a}\nb = {b}\nprint(a {op} b, \"{colours[0]} {shapes[0]}s\")\n"
+        code = f'a = {a}\nb = {b}\nprint(a {op} b, "{colours[0]} {shapes[0]}s")\n'
         groups.append(Group(value, colours[0], shapes[0]))
     elif level == "medium":
         n, m, k = rng.randint(6, 12), rng.randint(2, 3), rng.randint(1, 3)
         count = len(range(0, n, m))
         code = (
             f"count = 0\nfor i in range({n}):\n    if i % {m} == 0:\n        count = count + 1\n"
-            f"print(count, \"{colours[0]} {shapes[0]}s\")\n"
-            f"print(count - {k}, \"{colours[1]} {shapes[1]}s\")\n"
+            f'print(count, "{colours[0]} {shapes[0]}s")\n'
+            f'print(count - {k}, "{colours[1]} {shapes[1]}s")\n'
         )
         groups += [Group(count, colours[0], shapes[0]), Group(count - k, colours[1], shapes[1])]
     else:
@@ -291,9 +297,9 @@ def code_item(rng: random.Random, level: str) -> Item:
         extra = rng.randint(2, 4)
         code = (
             f"total = {start}\nfor i in range({steps}):\n    total = (total * {mul} + i) % {mod}\n"
-            f"print(total + 2, \"{colours[0]} {shapes[0]}s\")\n"
-            f"items = [\"{colours[1]}\", \"{colours[2]}\"]\n"
-            f"print({extra}, items[total % 2], \"{shapes[1]}s\")\n"
+            f'print(total + 2, "{colours[0]} {shapes[0]}s")\n'
+            f'items = ["{colours[1]}", "{colours[2]}"]\n'
+            f'print({extra}, items[total % 2], "{shapes[1]}s")\n'
         )
         groups += [
             Group(total + 2, colours[0], shapes[0]),
@@ -309,8 +315,8 @@ def code_item(rng: random.Random, level: str) -> Item:
 def _code_row(rng: random.Random, colours: list[str], shapes: list[str]) -> Item:
     n, step = rng.randint(3, 5), rng.choice((1, 2))
     code = (
-        f"colours = [\"{colours[0]}\", \"{colours[1]}\", \"{colours[2]}\"]\n"
-        f"shapes = [\"{shapes[0]}\", \"{shapes[1]}\", \"{shapes[2]}\"]\n"
+        f'colours = ["{colours[0]}", "{colours[1]}", "{colours[2]}"]\n'
+        f'shapes = ["{shapes[0]}", "{shapes[1]}", "{shapes[2]}"]\n'
         f"for i in range({n}):\n    print(colours[(i * {step}) % 3], shapes[(i + 1) % 3])\n"
     )
     order = [(colours[(i * step) % 3], shapes[(i + 1) % 3]) for i in range(n)]

@@ -1,4 +1,4 @@
-"""`symbolic/<name>`: offline specialists that really solve the synthetic suite from pixels and text.
+"""`symbolic/<name>`: offline specialists that solve the synthetic suite from pixels and text.
 
 - `symbolic/reasoner`: an Understander. Rewrites UEG prompts into explicit scene descriptions
   by computing (arithmetic, a fact table, constraint solving, a restricted Python evaluator);
@@ -78,7 +78,10 @@ class SymbolicSpecialist(Specialist):
         options: CallOptions | None = None,
     ) -> TextReply:
         """Dispatch on the request: refine, judge question, derive checks, revise, or choice."""
-        return TextReply(text=self._reply(prompt, self._pixels(images)), usage=Usage(input_tokens=len(prompt.split())))
+        return TextReply(
+            text=self._reply(prompt, self._pixels(images)),
+            usage=Usage(input_tokens=len(prompt.split())),
+        )
 
     def _reply(self, prompt: str, pixels: list[np.ndarray]) -> str:
         original = prompt_of_refine_request(prompt)

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from composer.specialists.symbolic.geu_pixels import COLOUR_NAMES, Blob, Pixels, blobs, colour_map, pick
+from composer.specialists.symbolic.geu_pixels import (
+    COLOUR_NAMES,
+    Blob,
+    Pixels,
+    blobs,
+    colour_map,
+    pick,
+)
 from composer.specialists.symbolic.geu_vocab import DIGIT_SEGMENTS, PALETTE
 
 MENTAL_STEPS = 2

@@ -124,7 +124,7 @@ def _plain_targets(node: ast.Assign | ast.For) -> bool:
 
 
 def run_snippet(code: str, *, max_steps: int = DEFAULT_MAX_STEPS) -> list[str]:
-    """Run `code` in the restricted evaluator and return its printed lines.
+    r"""Run `code` in the restricted evaluator and return its printed lines.
 
     Example:
         >>> run_snippet("n = 2 + 3\\nprint(n, 'red circles')")
@@ -285,7 +285,11 @@ class _Machine:
             raise SnippetError(f"the operator {type(op).__name__} is not allowed")
         if isinstance(op, ast.Pow) and (not isinstance(right, int) or abs(right) > 64):
             raise SnippetError("exponents above 64 are not allowed")
-        if isinstance(op, ast.Mult) and isinstance(left, str | list) or isinstance(right, str | list):
+        if (
+            isinstance(op, ast.Mult)
+            and isinstance(left, str | list)
+            or isinstance(right, str | list)
+        ):
             size = len(left if isinstance(left, str | list) else right)
             factor = right if isinstance(left, str | list) else left
             if isinstance(factor, int) and size * factor > _MAX_LEN:

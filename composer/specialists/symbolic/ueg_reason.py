@@ -182,7 +182,8 @@ def _split_items(text: str) -> list[str]:
 def _solve_science(sentences: list[str], mind: Mind) -> Scene | None:
     text = " ".join(sentences)
     m = re.search(
-        rf"strip of (red|blue) litmus paper is dipped into (.+?)\. Draw (\d+) ({_S})s in the colour",
+        rf"strip of (red|blue) litmus paper is dipped into (.+?)\. "
+        rf"Draw (\d+) ({_S})s in the colour",
         text,
     )
     if m is not None:
@@ -217,9 +218,7 @@ def _solve_science(sentences: list[str], mind: Mind) -> Scene | None:
         if mind.slips():
             colour = sorted(pair)[0]
         return Scene((Group(int(m.group(5)), colour, m.group(6)),))
-    m = re.search(
-        rf"A magnet is passed over (.+?)\. Draw one ({_C}) ({_S}) for each item", text
-    )
+    m = re.search(rf"A magnet is passed over (.+?)\. Draw one ({_C}) ({_S}) for each item", text)
     if m is not None:
         items = _split_items(m.group(1))
         count = sum(
@@ -233,10 +232,11 @@ def _solve_science(sentences: list[str], mind: Mind) -> Scene | None:
     )
     if m is not None:
         items = _split_items(re.sub(r"^(?:An?|The) ", "", m.group(1)))
-        floats = sum(
-            _material_rule(i, kb.FLOATS, kb.SINKS, True) != mind.slips() for i in items
+        floats = sum(_material_rule(i, kb.FLOATS, kb.SINKS, True) != mind.slips() for i in items)
+        groups = (
+            Group(floats, m.group(2), m.group(3)),
+            Group(len(items) - floats, *m.groups()[3:]),
         )
-        groups = (Group(floats, m.group(2), m.group(3)), Group(len(items) - floats, *m.groups()[3:]))
         return Scene(tuple(g for g in groups if g.count > 0))
     return None
 
@@ -282,14 +282,18 @@ def _solve_counts(sentences: list[str], mind: Mind) -> Scene | None:
                 shape = _lookup(kb.SHAPE_FACTS, a.group(1), "circle", mind)
                 colour = _lookup(kb.COLOUR_FACTS, a.group(2), "black", mind)
             else:
-                colour = _lookup(kb.COLOUR_FACTS, attrs.removeprefix("the colour of "), "black", mind)
+                colour = _lookup(
+                    kb.COLOUR_FACTS, attrs.removeprefix("the colour of "), "black", mind
+                )
             groups[f"{shape}/{len(groups)}"] = Group(count, colour, shape)
             continue
         m = re.match(rf"^Draw as many ({_C}) ({_S})s as the value of (.+)$", s)
         if m is not None:
             groups[m.group(2)] = Group(_arith(m.group(3), mind), m.group(1), m.group(2))
             continue
-        m = re.match(rf"^Draw (\d+) ({_C}) ({_S})s? and (twice|three times|half) as many ({_C}) ({_S})s$", s)
+        m = re.match(
+            rf"^Draw (\d+) ({_C}) ({_S})s? and (twice|three times|half) as many ({_C}) ({_S})s$", s
+        )
         if m is not None:
             base = int(m.group(1))
             other = base if mind.slips() else int(base * _RATIOS[m.group(4)])
