@@ -28,7 +28,7 @@ app = typer.Typer(
 out = Console()
 if not out.is_terminal:
     out = Console(width=200)  # a report piped to a file keeps every column
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Format(StrEnum):

@@ -81,12 +81,15 @@ def provider_class(provider: str) -> type[Specialist]:
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").split(".")[0]
         extra = _EXTRA_OF_MODULE.get(missing)
-        if extra is None:
-            raise
+        fix = (
+            f"Install it with: pip install 'unify-composer[{extra}]'"
+            if extra
+            else f"Install the package that provides {missing!r}."
+        )
         raise PrerequisiteError(
             f"provider {provider!r}",
-            f"needs the Python package {missing!r}, which is not installed.",
-            f"Install it with: pip install 'unify-composer[{extra}]'",
+            f"needs the Python module {exc.name!r}, which is not installed.",
+            fix,
         ) from exc
     cls: type[Specialist] = getattr(module, class_name)
     return cls

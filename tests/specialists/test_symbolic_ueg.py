@@ -36,7 +36,9 @@ SOLVER_DIR = Path(ueg.__file__).parent
 
 
 def items(category: str, level: str, n: int = N) -> list[UEGItem]:
-    return [make_item(category, random.Random(f"test/{category}/{level}/{i}"), level) for i in range(n)]
+    return [
+        make_item(category, random.Random(f"test/{category}/{level}/{i}"), level) for i in range(n)
+    ]
 
 
 def passes(pixels: np.ndarray, checks: list[tuple[str, str]]) -> bool:
@@ -169,7 +171,9 @@ def test_unknown_question_is_not_answered() -> None:
 
 
 def test_painter_draws_literal_words_without_computing() -> None:
-    pixels = np.asarray(ueg.render("Draw as many circles as there are legs on a spider.", 0, naive=False))
+    pixels = np.asarray(
+        ueg.render("Draw as many circles as there are legs on a spider.", 0, naive=False)
+    )
     assert ueg.answer_yes_no(q_count(8, shape="circle"), pixels) == "No"
     pixels = np.asarray(ueg.render("Draw 3 red squares.", 0, naive=False))
     assert ueg.answer_yes_no(q_count(3, "red", "square"), pixels) == "Yes"
@@ -177,12 +181,20 @@ def test_painter_draws_literal_words_without_computing() -> None:
 
 @pytest.mark.parametrize(
     "code",
-    ["import os", "__import__('os')", "x = ().__class__", "open('/etc/passwd')", "while True:\n    pass"],
+    [
+        "import os",
+        "__import__('os')",
+        "x = ().__class__",
+        "open('/etc/passwd')",
+        "while True:\n    pass",
+    ],
 )
 def test_restricted_evaluator_rejects_unsafe_code(code: str) -> None:
     with pytest.raises(SnippetError):
         run_snippet(code)
-    prompt = f"Run this Python program in your head and draw what it prints.\n```python\n{code}\n```"
+    prompt = (
+        f"Run this Python program in your head and draw what it prints.\n```python\n{code}\n```"
+    )
     assert ueg.rewrite(prompt, naive=False).startswith("I cannot run this code")
     assert ueg.derive_checks(prompt) == [(q_any(), "yes")]
 
@@ -197,7 +209,9 @@ def test_restricted_evaluator_runs_the_allowed_subset() -> None:
 
 def test_rewrite_is_an_explicit_description() -> None:
     refined = ueg.rewrite("Draw 2 red circles and three times as many blue squares.", naive=False)
-    assert parse_description(refined) == Scene((Group(2, "red", "circle"), Group(6, "blue", "square")))
+    assert parse_description(refined) == Scene(
+        (Group(2, "red", "circle"), Group(6, "blue", "square"))
+    )
 
 
 def test_derive_checks_match_the_pipeline_image() -> None:

@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+
+from composer.core.errors import ConfigError, PrerequisiteError, UnknownNameError
+from composer.core.images import ImageStore
+from composer.specialists import Capability, create, register_provider
+from composer.specialists.mock import MockSpecialist
+from composer.specialists.registry import providers, split_name
+
+
+def test_names_split_at_the_first_slash() -> None:
+    assert split_name("diffusers//data/sd-turbo") == ("diffusers", "/data/sd-turbo")
+    assert split_name("openai/gpt-4.1") == ("openai", "gpt-4.1")
+    with pytest.raises(ConfigError, match="provider/model"):
+        split_name("gpt-4.1")
+
+
+def test_unknown_provider_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError, match="Known providers: .*mock"):
+        create("nope/model", {}, images=ImageStore(tmp_path))
+
+
+def test_missing_sdk_names_the_extra(tmp_path: Path) -> None:
+    register_provider("needs-openai", "composer.tests_missing_openai:Nothing")
+    with pytest.raises(PrerequisiteError, match="needs the Python module"):
+        create("needs-openai/x", {}, images=ImageStore(tmp_path))
+
+
+def test_a_plugin_class_registers_like_a_builtin(tmp_path: Path) -> None:
+    class Echo(MockSpecialist):
+        provider = "echo"
+
+    register_provider("echo", Echo)
+    model = create("echo/e", {"default": "hi"}, images=ImageStore(tmp_path))
+    assert isinstance(model, Echo) and model.name == "echo/e"
+    assert "echo" in providers()
+
+
+def test_mock_options_are_strict_and_capabilities_checked(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        create("mock/m", {"defualt": "x"}, images=ImageStore(tmp_path))
+    model = create("mock/m", {"capabilities": ["generate"]}, images=ImageStore(tmp_path))
+    assert model.supports(Capability.GENERATE) and not model.supports(Capability.EDIT)

@@ -1,0 +1,69 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mockbench import config_text, write_fixture
+from typer.testing import CliRunner
+
+from composer.cli import app
+from composer.evaluation.store import RunStore
+
+cli = CliRunner()
+
+
+def test_list_and_graph() -> None:
+    graphs = cli.invoke(app, ["list", "graphs"])
+    assert graphs.exit_code == 0
+    for name in ("direct", "decompose-then-generate", "generate-then-reason", "refine"):
+        assert name in graphs.stdout
+    assert "symbolic" in cli.invoke(app, ["list", "providers"]).stdout
+    assert "realunify" in cli.invoke(app, ["list", "benchmarks"]).stdout
+    drawing = cli.invoke(app, ["graph", "refine"])
+    assert drawing.exit_code == 0 and "verify -.-> revise" in drawing.stdout
+    assert cli.invoke(app, ["graph", "nope"]).exit_code == 2
+
+
+def test_report_formats_to_stdout_and_files(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(config_text(write_fixture(tmp_path / "data")))
+    run_dir = tmp_path / "run"
+    assert cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet", "--limit", "1"]).exit_code == 0
+    markdown = cli.invoke(app, ["report", str(run_dir), "--format", "markdown"]).stdout
+    assert markdown.startswith("| system | kind | mode | WK |")
+    csv_path = tmp_path / "out" / "report.csv"
+    assert cli.invoke(app, ["report", str(run_dir), "--format", "csv", "--output", str(csv_path)]).exit_code == 0
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("system,kind,mode,WK") and len(lines) == 4
+    strict = json.loads(cli.invoke(app, ["report", str(run_dir), "--format", "json", "--parser", "strict"]).stdout)
+    assert strict["parser"] == "strict"
+    table = cli.invoke(app, ["report", str(run_dir)])
+    assert table.exit_code == 0 and "uni-direct" in table.stdout
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path) -> None:
+    config = tmp_path / "slow.toml"
+    config.write_text(config_text(write_fixture(tmp_path / "data"), latency_s=0.05).replace("concurrency = 4", "concurrency = 1"))
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "composer", "run", str(config), "--quiet", "--out", str(run_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        time.sleep(0.1)
+        if (run_dir / "run.db").exists():
+            store = RunStore(run_dir)
+            done = sum(1 for _ in store.results())
+            store.close()
+            if done >= 5:
+                break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "Run the same command again to resume" in stderr
+    resumed = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert "already done" in resumed.stderr
+    store = RunStore(run_dir)
+    assert sum(1 for _ in store.results()) == 120
+    store.close()
