@@ -1,92 +1,105 @@
-"""think-edit-answer: a GEU strategy of our own, plugged in from a file.
+"""best-of-n: a UEG strategy of our own, plugged in from a file.
 
-    START -> plan -> edit -> answer -> END
+    START -> rewrite --\
+    START -> derive ----+-> draw_candidates -> select -> END
 
-The reasoner first says what edit would make the answer visible, the editor performs that
-edit (instead of the fixed per-category prompt), and the reasoner answers from the result.
-Use it with `geu = "examples/custom_strategy.py:build"`; no change to composer is needed.
+The reasoner rewrites the prompt and derives yes/no checks from it; the generator draws `n`
+candidates from the rewrite with different seeds; the reasoner verifies every candidate and
+the one that passes most checks is the output. Bind it with
+`ueg = { graph = "examples/custom_strategy.py:build", n = 4 }`; composer itself is unchanged.
 """
 
 from __future__ import annotations
 
+import asyncio
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from composer.agents.answer import answer as answer_agent
-from composer.agents.answer import choice_request
+from composer.agents.rewrite import rewrite as rewrite_agent
+from composer.agents.verify import derive_checks, verify
 from composer.core.images import ImageRef
-from composer.core.instance import Axis, Instance
-from composer.graphs.base import Strategy, node
-from composer.specialists.base import Editor, Understander
-
-PLAN_PROMPT = (
-    "Here is a question about the image: {question}\n"
-    "Describe in one sentence an edit of the image that would make the answer obvious. "
-    "Respond only with the edit instruction."
-)
+from composer.core.instance import Axis, Check, Instance
+from composer.graphs.base import GraphOptions, Strategy, node, parse_options
+from composer.specialists.base import Generator, Understander
 
 
 class State(TypedDict, total=False):
     instance: Instance
     seed: int
-    instruction: str
-    edited_image: ImageRef
-    response: str
+    rewrite: str
+    checks: tuple[Check, ...]
+    candidates: list[ImageRef]
+    scores: Annotated[list[int], operator.add]
+    image: ImageRef
 
 
 @dataclass(frozen=True)
 class Roles:
     reasoner: Understander
-    editor: Editor
+    generator: Generator
+
+
+class Options(GraphOptions):
+    n: int = 4
 
 
 @node
-async def plan(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
-    """Ask the reasoner which edit would help."""
+async def rewrite(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
+    """Refine the prompt."""
     instance = state["instance"]
-    assert instance.image is not None
-    reply = await runtime.context.reasoner.understand(
-        PLAN_PROMPT.format(question=instance.question), [instance.image]
-    )
-    return {"instruction": reply.text.strip()}
+    result = await rewrite_agent(runtime.context.reasoner, instance.prompt or "")
+    return {"rewrite": result.prompt}
 
 
 @node
-async def edit(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
-    """Perform the planned edit."""
-    instance = state["instance"]
-    assert instance.image is not None
-    image = await runtime.context.editor.edit(
-        state["instruction"], [instance.image], seed=state["seed"]
-    )
-    return {"edited_image": image}
+async def derive(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
+    """Derive checks from the prompt alone."""
+    return {"checks": await derive_checks(runtime.context.reasoner, state["instance"].prompt or "")}
+
+
+def _draw_candidates(n: int) -> Any:
+    @node
+    async def draw_candidates(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
+        """Draw n candidates with consecutive seeds, concurrently."""
+        draws = [
+            runtime.context.generator.generate(state["rewrite"], seed=state["seed"] + i)
+            for i in range(n)
+        ]
+        return {"candidates": list(await asyncio.gather(*draws))}
+
+    return draw_candidates
 
 
 @node
-async def answer(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
-    """Answer from the edited image."""
-    instance = state["instance"]
-    request = instance.evaluation_prompt or choice_request(
-        instance.question or "", instance.options
-    )
-    reply = await answer_agent(runtime.context.reasoner, [state["edited_image"]], request)
-    return {"response": reply.text}
+async def select(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
+    """Keep the candidate that passes most checks (the first one on a tie)."""
+    passed = []
+    for image in state["candidates"]:
+        verdicts = await verify(runtime.context.reasoner, image, state["checks"])
+        passed.append(sum(v.passed for v in verdicts))
+    best = max(range(len(passed)), key=lambda i: (passed[i], -i))
+    return {"image": state["candidates"][best], "scores": passed}
 
 
 def build(axis: Axis, options: Mapping[str, Any]) -> Strategy:
-    """Build plan -> edit -> answer (GEU only)."""
+    """Build best-of-n (UEG only)."""
+    parsed = parse_options("best-of-n", Options, options)
     builder = StateGraph(State, context_schema=Roles)
-    for step in (plan, edit, answer):
-        builder.add_node(step.__name__, step)
-    builder.add_edge(START, "plan")
-    builder.add_edge("plan", "edit")
-    builder.add_edge("edit", "answer")
-    builder.add_edge("answer", END)
-    return Strategy("think-edit-answer", axis, builder.compile(), Roles)
+    builder.add_node("rewrite", rewrite)
+    builder.add_node("derive", derive)
+    builder.add_node("draw_candidates", _draw_candidates(parsed.n))
+    builder.add_node("select", select)
+    builder.add_edge(START, "rewrite")
+    builder.add_edge(START, "derive")
+    builder.add_edge(["rewrite", "derive"], "draw_candidates")
+    builder.add_edge("draw_candidates", "select")
+    builder.add_edge("select", END)
+    return Strategy("best-of-n", axis, builder.compile(), Roles)
 
 
-build.axes = (Axis.GEU,)  # type: ignore[attr-defined]
+build.axes = (Axis.UEG,)  # type: ignore[attr-defined]

@@ -60,6 +60,8 @@ class MockOptions(Options):
     """Regex: matching requests are refused (content policy)."""
     latency_s: float = 0.0
     size: int = 16
+    caption_seed: bool = False
+    """Add `(seed N)` to the captions of drawn images, so a scripted judge can tell them apart."""
 
 
 class MockSpecialist(Specialist):
@@ -131,7 +133,7 @@ class MockSpecialist(Specialist):
     ) -> ImageRef:
         """Draw a flat image captioned with the prompt."""
         await self._gate(prompt)
-        return self._draw(prompt, seed)
+        return self._draw(f"{prompt} (seed {seed})" if self.opts.caption_seed else prompt, seed)
 
     async def edit(
         self,

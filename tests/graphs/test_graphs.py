@@ -1,5 +1,6 @@
 """Each graph: a snapshot of its Mermaid drawing and an end-to-end run on scripted specialists."""
 
+import json
 import os
 from pathlib import Path
 
@@ -115,9 +116,11 @@ def test_unknown_graph_option_is_a_config_error() -> None:
 
 def test_a_strategy_from_a_users_file_runs_end_to_end(tmp_path: Path) -> None:
     data = write_fixture(tmp_path / "data")
+    # The reasoner's check passes only for images drawn with an odd seed.
     reasoner_rules = [
-        {"match": "Describe in one sentence", "reply": "circle the answer"},
-        {"match": "caption: edit\\(circle the answer\\).*question (\\w+) 2[?]", "reply": "C"},
+        {"match": "^Write verification questions", "reply": "Is this the one? (yes)"},
+        {"match": "caption: rewritten [(]seed \\d*[13579][)]\\].*Is this the one", "reply": "Yes"},
+        {"match": "^Here is the prompt for image generation: (draw \\S+ \\w+)", "reply": "rewritten"},
     ]
     config = tmp_path / "custom.toml"
     config.write_text(
@@ -125,12 +128,19 @@ def test_a_strategy_from_a_users_file_runs_end_to_end(tmp_path: Path) -> None:
             [
                 "[benchmark]",
                 f'path = "{data}"',
+                "categories = ['WK']",
+                "[judge]",
+                'model = "mock/judge"',
                 "[systems.custom]",
-                f'geu = "{EXAMPLES / "custom_strategy.py"}:build"',
-                'roles = { reasoner = "mock/r", editor = "mock/e" }',
+                f'ueg = {{ graph = "{EXAMPLES / "custom_strategy.py"}:build", n = 3 }}',
+                'roles = { reasoner = "mock/r", generator = "mock/g" }',
                 '[models."mock/r"]',
                 f"rules = {toml_rules(reasoner_rules)}",
-                'default = "A"',
+                'default = "No"',
+                '[models."mock/judge"]',
+                'default = "No"',
+                '[models."mock/g"]',
+                "caption_seed = true",
             ]
         )
     )
@@ -138,9 +148,11 @@ def test_a_strategy_from_a_users_file_runs_end_to_end(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     result = cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
     assert result.exit_code == 0, result.output
-    report = cli.invoke(app, ["report", str(run_dir), "--format", "json"])
-    import json
-
-    geu = json.loads(report.stdout)["systems"]["custom"]["GEU"]
-    assert geu["accuracy"] == pytest.approx(50.0)  # k=0 by default "A", k=2 via the edit
-    assert "UEG" not in json.loads(report.stdout)["systems"]["custom"]
+    rows = [json.loads(line) for line in cli.invoke(app, ["report", str(run_dir), "--format", "jsonl"]).stdout.splitlines()]
+    assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
+    for row in rows:
+        assert row["output"]["rewrite"] == "rewritten"
+        scores = row["output"]["scores"]
+        assert len(row["output"]["candidates"]) == 3 and scores in ([1, 0, 1], [0, 1, 0])
+        assert row["output"]["image"] == row["output"]["candidates"][scores.index(1)]
+    assert cli.invoke(app, ["graph", f"{EXAMPLES / 'custom_strategy.py'}:build"]).exit_code == 0

@@ -94,7 +94,8 @@ class SymbolicSpecialist(Specialist):
             return ueg.answer_yes_no(question, pixels[0])
         derive_head = DERIVE_CHECKS_PROMPT.split("{prompt}")[0]
         if prompt.startswith(derive_head):
-            target = prompt[len(derive_head) :].split("\n", 1)[0]
+            # The prompt may span lines (code-to-image programs); the instructions follow it.
+            target = prompt[len(derive_head) :].rsplit("\nList the yes/no questions", 1)[0]
             return "\n".join(f"{q} ({a})" for q, a in ueg.derive_checks(target))
         revise_head = REVISE_PROMPT.split("\n", 1)[0]
         if prompt.startswith(revise_head):
