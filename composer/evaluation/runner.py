@@ -52,10 +52,11 @@ class BoundSystem:
     contexts: dict[Axis, Any] = field(default_factory=dict)
     bindings: dict[Axis, dict[str, str]] = field(default_factory=dict)
     graphs: dict[Axis, GraphRef] = field(default_factory=dict)
+    kind: str = "composed"
 
     def definition(self) -> dict[str, Any]:
         """What makes this system what it is, for the run store."""
-        return {
+        axes: dict[str, Any] = {
             axis.value: {
                 "graph": self.graphs[axis].graph,
                 "options": self.graphs[axis].options,
@@ -63,6 +64,7 @@ class BoundSystem:
             }
             for axis in self.strategies
         }
+        return {"kind": self.kind, "axes": axes}
 
 
 class RunSummary(BaseModel):
@@ -210,6 +212,13 @@ class Runner:
             bound.contexts[axis] = strategy.roles(**models)
             bound.bindings[axis] = binding
             bound.graphs[axis] = ref
+        models = {m for binding in bound.bindings.values() for m in binding.values()}
+        if len(models) > 1:
+            bound.kind = "composed"
+        elif models and self.tracked[models.pop()].capabilities == frozenset(Capability):
+            bound.kind = "unified"
+        else:
+            bound.kind = "specialist"
         unknown = set(system.roles) - used_roles
         if unknown:
             raise ConfigError(

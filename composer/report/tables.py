@@ -70,12 +70,9 @@ def _cost(results: list[Result]) -> float | None:
     return sum(costs) if costs else None
 
 
-def _kind_and_mode(definition: dict[str, Any]) -> tuple[str, str]:
-    models = {m for axis in definition.values() for m in axis.get("roles", {}).values()}
-    graphs = {axis.get("graph") for axis in definition.values()}
-    kind = "unified" if len(models) == 1 else "composed"
-    mode = "direct" if graphs == {"direct"} else "stepwise"
-    return kind, mode
+def _mode(definition: dict[str, Any]) -> str:
+    graphs = {axis["graph"] for axis in definition["axes"].values()}
+    return "direct" if graphs == {"direct"} else "stepwise"
 
 
 def summarize(store: RunStore, parser: Parser | None = None) -> dict[str, Any]:
@@ -99,12 +96,10 @@ def summarize(store: RunStore, parser: Parser | None = None) -> dict[str, Any]:
             if all(a in entry for a in AXIS_WEIGHT)
             else None
         )
-        kind, mode = _kind_and_mode(definitions[name])
-        entry["kind"], entry["mode"] = kind, mode
-        entry["models"] = sorted(
-            {m for a in definitions[name].values() for m in a["roles"].values()}
-        )
-        entry["graphs"] = {a: d["graph"] for a, d in definitions[name].items()}
+        axes = definitions[name]["axes"]
+        entry["kind"], entry["mode"] = definitions[name]["kind"], _mode(definitions[name])
+        entry["models"] = sorted({m for a in axes.values() for m in a["roles"].values()})
+        entry["graphs"] = {a: d["graph"] for a, d in axes.items()}
         systems[name] = entry
     judge = latest["config"]["judge"]["model"] if latest else None
     return {

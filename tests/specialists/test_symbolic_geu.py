@@ -22,7 +22,7 @@ CATEGORIES = (
     "cognitive_navigation",
 )
 LEVELS = ("easy", "medium", "hard")
-N = 40
+N = 32
 
 
 @dataclass
@@ -171,7 +171,9 @@ def test_edit_ignores_unknown_instructions() -> None:
 def test_tracking_edit_leaves_digits_readable() -> None:
     item = make_item("mental_tracking", random.Random(3), "medium")
     raw = np.asarray(item.image)
-    painted = np.asarray(geu.edit(edit_request("mental_tracking", item.question), raw, 0, naive=False))
+    painted = np.asarray(
+        geu.edit(edit_request("mental_tracking", item.question), raw, 0, naive=False)
+    )
     assert len(read_digits(raw)) == len(read_digits(painted)) == 3
 
 

@@ -158,10 +158,7 @@ def cognitive_navigation(rng: random.Random, level: str) -> GEUItem:
     n = (5, 8, 11)[LEVEL_INDEX[level]]
     maze = maze_layout(rng, n)
     image = draw_maze(maze)
-    head = (
-        "The image shows a maze with a green start disc and four exits marked by coloured "
-        "cells."
-    )
+    head = "The image shows a maze with a green start disc and four exits marked by coloured cells."
     if rng.random() < 0.6:
         question = (
             f"{head} Following the open corridors from the green start, which exit do you reach?"

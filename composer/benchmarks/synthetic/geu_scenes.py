@@ -31,7 +31,9 @@ def _np_rng(rng: random.Random) -> np.random.Generator:
     return np.random.default_rng(rng.getrandbits(64))
 
 
-def draw_shape(draw: ImageDraw.ImageDraw, colour: str, kind: str, cx: float, cy: float, size: float) -> None:
+def draw_shape(
+    draw: ImageDraw.ImageDraw, colour: str, kind: str, cx: float, cy: float, size: float
+) -> None:
     """Draw a filled shape whose bounding box is `size` pixels wide, centred on (cx, cy)."""
     h = size / 2
     box = (cx - h, cy - h, cx + h - 1, cy + h - 1)
@@ -46,13 +48,16 @@ def draw_shape(draw: ImageDraw.ImageDraw, colour: str, kind: str, cx: float, cy:
 
 def _background(rng: random.Random) -> np.ndarray:
     """A smooth pastel field, different everywhere, so that patch edges can be matched."""
-    y, x = np.mgrid[0:SIZE, 0:SIZE] / SIZE
+    axis = np.arange(SIZE, dtype=np.float32) / SIZE
     channels = []
     for _ in range(3):
-        field = np.zeros((SIZE, SIZE))
+        field = np.zeros((SIZE, SIZE), dtype=np.float32)
         for _ in range(3):
             fx, fy = rng.uniform(-2.5, 2.5), rng.uniform(-2.5, 2.5)
-            field += rng.uniform(6, 14) * np.sin(2 * math.pi * (fx * x + fy * y) + rng.uniform(0, 6.3))
+            amp, phase = rng.uniform(6, 14), rng.uniform(0, 6.3)
+            # sin(u + v) = sin u cos v + cos u sin v, as two outer products.
+            u, v = 2 * math.pi * fx * axis + phase, 2 * math.pi * fy * axis
+            field += amp * (np.outer(np.cos(v), np.sin(u)) + np.outer(np.sin(v), np.cos(u)))
         channels.append(205 + field)
     return np.clip(np.stack(channels, axis=2), 160, 250)
 
@@ -64,7 +69,11 @@ def _derangement(rng: random.Random, k: int) -> list[int]:
         order = list(range(n))
         rng.shuffle(order)
         ok = all(
-            not (c + 1 < k and order[r * k + c + 1] == order[r * k + c] + 1 and order[r * k + c] % k != k - 1)
+            not (
+                c + 1 < k
+                and order[r * k + c + 1] == order[r * k + c] + 1
+                and order[r * k + c] % k != k - 1
+            )
             and not (r + 1 < k and order[(r + 1) * k + c] == order[r * k + c] + k)
             and order[r * k + c] != r * k + c
             for r in range(k)
@@ -88,15 +97,17 @@ def draw_reconstruction(
         cx = (i % LAYOUT + 0.5) * cell + rng.uniform(-slack, slack)
         cy = (i // LAYOUT + 0.5) * cell + rng.uniform(-slack, slack)
         draw_shape(draw, colour, kind, cx, cy, size)
-    pixels = np.asarray(image).astype(np.float64)
-    pixels = pixels + _np_rng(rng).normal(0.0, noise, pixels.shape)
+    pixels = np.asarray(image).astype(np.float32)
+    pixels += noise * _np_rng(rng).standard_normal(pixels.shape, dtype=np.float32)
     whole = np.clip(pixels, 0, 255).astype(np.uint8)
     p = SIZE // k
     order = _derangement(rng, k)
     out = np.empty_like(whole)
     for pos, src in enumerate(order):
         r, c, sr, sc = pos // k, pos % k, src // k, src % k
-        out[r * p : (r + 1) * p, c * p : (c + 1) * p] = whole[sr * p : (sr + 1) * p, sc * p : (sc + 1) * p]
+        out[r * p : (r + 1) * p, c * p : (c + 1) * p] = whole[
+            sr * p : (sr + 1) * p, sc * p : (sc + 1) * p
+        ]
     return Image.fromarray(out)
 
 
@@ -184,9 +195,17 @@ def draw_focus_scene(
         if r < 0.3:
             spec = (colour, kind, rng.randint(32, 44))
         elif r < 0.5:
-            spec = (colour, rng.choice([k for k in SHAPE_KINDS if k != kind]), small + rng.randint(-1, 1))
+            spec = (
+                colour,
+                rng.choice([k for k in SHAPE_KINDS if k != kind]),
+                small + rng.randint(-1, 1),
+            )
         elif r < 0.7:
-            spec = (rng.choice([c for c in colours if c != colour]), kind, small + rng.randint(-1, 1))
+            spec = (
+                rng.choice([c for c in colours if c != colour]),
+                kind,
+                small + rng.randint(-1, 1),
+            )
         else:
             size = rng.choice((small, rng.randint(32, 44)))
             spec = (rng.choice(colours), rng.choice(SHAPE_KINDS), size)
@@ -198,7 +217,8 @@ def draw_focus_scene(
         for _ in range(400 if i < count else 60):
             cx, cy = rng.uniform(size, SIZE - size), rng.uniform(size, SIZE - size)
             if all(
-                math.hypot(cx - px, cy - py) >= 0.6 * (size + ps) + gap for _, _, ps, px, py in placed
+                math.hypot(cx - px, cy - py) >= 0.6 * (size + ps) + gap
+                for _, _, ps, px, py in placed
             ):
                 placed.append((c, k, size, cx, cy))
                 break
@@ -243,7 +263,9 @@ def _neighbours(cell: Cell, n: int, right: set[Cell], down: set[Cell]) -> list[C
     return out
 
 
-def _tree_path(start: Cell, goal: Cell, n: int, right: set[Cell], down: set[Cell]) -> list[Cell] | None:
+def _tree_path(
+    start: Cell, goal: Cell, n: int, right: set[Cell], down: set[Cell]
+) -> list[Cell] | None:
     parent: dict[Cell, Cell | None] = {start: None}
     queue = deque([start])
     while queue:
@@ -343,9 +365,19 @@ def draw_maze(maze: Maze) -> Image.Image:
     for r in range(n):
         for c in range(n):
             x, y = o + c * cell, o + r * cell
-            if c == n - 1 and (r, c) not in exit_cells or c < n - 1 and (r, c) not in maze.open_right:
+            if (
+                c == n - 1
+                and (r, c) not in exit_cells
+                or c < n - 1
+                and (r, c) not in maze.open_right
+            ):
                 line(x + cell, y, x + cell, y + cell)
-            if r == n - 1 and (r, c) not in exit_cells or r < n - 1 and (r, c) not in maze.open_down:
+            if (
+                r == n - 1
+                and (r, c) not in exit_cells
+                or r < n - 1
+                and (r, c) not in maze.open_down
+            ):
                 line(x, y + cell, x + cell, y + cell)
             if c == 0 and (r, c) not in exit_cells:
                 line(x, y, x, y + cell)

@@ -11,7 +11,6 @@ image the painter has edited can be read directly.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image

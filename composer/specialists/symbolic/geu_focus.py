@@ -76,7 +76,9 @@ def answer(question: str, options: Sequence[str], images: Sequence[Pixels], *, n
     if marked:
         count = marks(marked[-1])
     elif naive:
-        count = len([b for b in blobs(downsample(images[0], COARSE), min_area=2) if b.colour == colour])
+        count = len(
+            [b for b in blobs(downsample(images[0], COARSE), min_area=2) if b.colour == colour]
+        )
     else:
         count = len(targets(images[0], size, colour, kind, factor=COARSE))
     return pick(options, str(count), question, images[0])

@@ -10,6 +10,7 @@ small patches on a noisy field, edges match by chance and the solver can go wron
 from __future__ import annotations
 
 import re
+from typing import Any
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,14 +19,16 @@ from numpy.typing import NDArray
 from composer.specialists.symbolic.geu_pixels import Pixels, blobs, pick
 from composer.specialists.symbolic.geu_vocab import DIRECTIONS, LAYOUT, POSITIONS, shape_name
 
-MAX_PATCHES_PER_SIDE = 6
+MAX_PATCHES_PER_SIDE = 5
 MENTAL_PATCHES_PER_SIDE = 2
 """The reasoner can re-order a 2 x 2 jigsaw in its head, not a finer one."""
 
 _POSITION = re.compile(r"which shape is in the ([a-z-]+) position", re.I)
-_RELATION = re.compile(r"which shape is directly (right of|left of|above|below) the (\w+) (\w+)", re.I)
+_RELATION = re.compile(
+    r"which shape is directly (right of|left of|above|below) the (\w+) (\w+)", re.I
+)
 
-Floats = NDArray[np.float64]
+Floats = NDArray[np.floating[Any]]
 
 
 def _bounds(size: int, k: int) -> list[int]:
@@ -44,22 +47,26 @@ def _seam_jumps(img: Floats, k: int) -> list[bool]:
     out: list[bool] = []
     for arr in (img, img.transpose(1, 0, 2)):
         ys, xs = _bounds(arr.shape[0], k), _bounds(arr.shape[1], k)
-        for x in xs[1:-1]:
-            if x < 4 or x + 4 > arr.shape[1]:
-                continue
-            before = _smooth(arr[:, x - 2 : x].mean(axis=1))
-            jump = np.abs(before - _smooth(arr[:, x : x + 2].mean(axis=1))).mean(axis=1)
-            base = np.abs(_smooth(arr[:, x - 4 : x - 2].mean(axis=1)) - before).mean(axis=1)
-            for y0, y1 in zip(ys, ys[1:], strict=False):
-                b0, b1 = y0 // 4 + 1, max(y0 // 4 + 2, y1 // 4 - 1)
-                j, b = float(jump[b0:b1].mean()), float(base[b0:b1].mean())
-                out.append(j > max(6.0, 2.5 * b))
+        seams = [x for x in xs[1:-1] if 4 <= x <= arr.shape[1] - 4]
+        if not seams:
+            continue
+        at = np.array(seams)
+        strips = [_smooth(arr[:, at + d].transpose(1, 0, 2)) for d in (-4, -3, -2, -1, 0, 1)]
+        inside = (strips[0] + strips[1]) / 2
+        before = (strips[2] + strips[3]) / 2
+        after = (strips[4] + strips[5]) / 2
+        jump = np.abs(before - after).mean(axis=2)
+        base = np.abs(inside - before).mean(axis=2)
+        for y0, y1 in zip(ys, ys[1:], strict=False):
+            b0, b1 = y0 // 4 + 1, max(y0 // 4 + 2, y1 // 4 - 1)
+            j, b = jump[:, b0:b1].mean(axis=1), base[:, b0:b1].mean(axis=1)
+            out.extend(bool(v) for v in j > np.maximum(6.0, 2.5 * b))
     return out
 
 
 def patches_per_side(pixels: Pixels) -> int:
     """The finest k x k grid whose seams mostly jump; 1 when the image looks unshuffled."""
-    img = pixels.astype(np.float64)
+    img = pixels.astype(np.float32)
     best = 1
     for k in range(2, MAX_PATCHES_PER_SIDE + 1):
         jumps = _seam_jumps(img, k)

@@ -1,8 +1,8 @@
 """Cognitive navigation: read a maze from pixels, follow its corridors, trace and read paths.
 
 The grid is found from the walls themselves: the finest n x n lattice whose every vertex is
-dark, since walls meet (or a post stands) at every grid vertex. Walls between cells are probed at edge midpoints,
-the start is the green disc and exits are cells filled with an exit colour. The reasoner can
+dark, since walls meet (or a post stands) at every grid vertex. Walls between cells are probed
+at edge midpoints, the start is the green disc and exits are cells filled with an exit colour. The reasoner can
 follow a corridor only a dozen cells in its head; the painter traces the whole path but its
 stroke can slip into a side corridor where corridors are narrow.
 """
@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from composer.specialists.symbolic.geu_pixels import Pixels, blobs, marker_mask, pick
 from composer.specialists.symbolic.geu_vocab import EXIT_COLOURS, MARKER, START_COLOUR
 
 MENTAL_PATH = 12
 """Cells of corridor the reasoner can follow in its head."""
-STEADY_CORRIDOR = 40.0
+STEADY_CORRIDOR = 44.0
 """Corridors narrower than this (pixels) make the painter's stroke slip at junctions."""
 
 Cell = tuple[int, int]
@@ -85,7 +86,7 @@ def _lattice(dark: np.ndarray, x0: int, y0: int, span: float, t: int) -> int | N
 
 def read_maze(pixels: Pixels) -> MazeView | None:
     """Parse the maze, or None when the image shows no readable maze."""
-    dark = (pixels < 90).all(axis=2)
+    dark: NDArray[np.bool_] = np.asarray((pixels < 90).all(axis=2))
     cols, rows = dark.sum(axis=0), dark.sum(axis=1)
     if dark.sum() < 200:
         return None
@@ -266,7 +267,11 @@ def edit(pixels: Pixels, seed: int, *, naive: bool) -> Pixels:
     drawn = [path[0]]
     for i, cell in enumerate(path[1:], start=1):
         drawn.append(cell)
-        side = [c for c in view.neighbours(cell) if c != path[i - 1] and (i + 1 >= len(path) or c != path[i + 1])]
+        side = [
+            c
+            for c in view.neighbours(cell)
+            if c != path[i - 1] and (i + 1 >= len(path) or c != path[i + 1])
+        ]
         if side and i + 1 < len(path) and rng.random() < slip:
             seen = set(drawn)
             nxt: Cell | None = rng.choice(side)

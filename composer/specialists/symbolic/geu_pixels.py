@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from composer.specialists.symbolic.geu_vocab import MARKER, PALETTE
+from composer.specialists.symbolic.geu_vocab import PALETTE
 
 Pixels = NDArray[np.uint8]
 IntArray = NDArray[np.int64]
@@ -74,10 +74,10 @@ def colour_map(pixels: Pixels, *, tolerance: int = 70) -> IntArray:
     return np.asarray(_colour_table(tolerance)[(q[..., 0] << 10) | (q[..., 1] << 5) | q[..., 2]])
 
 
-def marker_mask(pixels: Pixels, *, tolerance: int = 60) -> NDArray[np.bool_]:
-    """Pixels in the editor's marker colour."""
-    diff = pixels.astype(np.int32) - np.array(MARKER, dtype=np.int32)
-    return np.asarray((diff * diff).sum(axis=2) <= tolerance * tolerance)
+def marker_mask(pixels: Pixels) -> NDArray[np.bool_]:
+    """Pixels in the editor's marker colour (magenta: red and blue high, green low)."""
+    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    return np.asarray((r >= 200) & (g <= 70) & (b >= 200))
 
 
 def components(values: IntArray) -> list[tuple[int, int, int, int, int, int, float, float]]:

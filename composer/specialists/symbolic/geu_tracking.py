@@ -58,7 +58,11 @@ def _name(blob: Blob, x0: int, y0: int, x1: int, y1: int) -> str:
 
 def read_digits(pixels: Pixels) -> list[Digit]:
     """Every digit figure, left to right, as a segment-to-colour map (empty if none is seen)."""
-    found = [b for b in blobs(pixels, min_area=20) if max(b.width, b.height) >= 3 * min(b.width, b.height)]
+    found = [
+        b
+        for b in blobs(pixels, min_area=20)
+        if max(b.width, b.height) >= 3 * min(b.width, b.height)
+    ]
     found.sort(key=lambda b: b.x0)
     groups: list[list[Blob]] = []
     for blob in found:

@@ -1,0 +1,193 @@
+"""The embedded default end to end: the suite, the symbolic specialists, the runner, the report.
+
+The side-channel tests prove the symbolic specialists see only the request text and pixels:
+permuting the options leaves accuracy unchanged, blank images bring GEU to chance, and negated
+UEG checks bring UEG to about zero.
+"""
+
+import json
+import random
+import tomllib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from composer.agents.answer import choice_request
+from composer.benchmarks.realunify import load_folder
+from composer.benchmarks.synthetic import write_suite
+from composer.cli import app
+from composer.core.config import parse_config
+from composer.core.images import ImageStore
+from composer.demo import demo_config, demo_systems
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+cli = CliRunner()
+
+
+def report_of(run_dir: Path) -> dict:
+    result = cli.invoke(app, ["report", str(run_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def run_on(suite: Path, run_dir: Path, systems: dict, seed: int = 0) -> dict:
+    from composer.evaluation.runner import Runner
+    import asyncio
+
+    config = parse_config(
+        {
+            "seed": seed,
+            "benchmark": {"name": "synthetic", "path": str(suite)},
+            "judge": {"model": "symbolic/reasoner"},
+            "systems": systems,
+        },
+        source="test",
+        base_dir=suite,
+    )
+    runner = Runner(config, run_dir)
+    asyncio.run(runner.run())
+    runner.close()
+    return report_of(run_dir)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("demo") / "run"
+    result = cli.invoke(app, ["demo", "--out", str(run_dir), "--n-per-category", "6", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "oracle" in result.stdout and "Total" in result.stdout
+    return run_dir
+
+
+def test_demo_compares_composed_and_unified(demo_run: Path) -> None:
+    report = report_of(demo_run)
+    systems = report["systems"]
+    assert set(systems) == set(demo_systems())
+    assert systems["oracle"]["kind"] == "composed" and systems["naive-direct"]["kind"] == "unified"
+    assert systems["painter-alone"]["kind"] == "specialist"
+    assert systems["naive-stepwise"]["mode"] == "stepwise" and systems["naive-direct"]["mode"] == "direct"
+    # Reasoning before drawing is what UEG rewards: the oracle computes, the naive model does not.
+    assert systems["oracle"]["UEG"]["accuracy"] > systems["naive-stepwise"]["UEG"]["accuracy"]
+    assert systems["naive-stepwise"]["UEG"]["accuracy"] > systems["naive-direct"]["UEG"]["accuracy"]
+    assert systems["oracle"]["UEG"]["counts"]["n"] == 36 and systems["oracle"]["GEU"]["counts"]["n"] == 24
+    gaps = [c for c in report["comparisons"] if c["comparison"].startswith("integration gap")]
+    assert {(c["a"], c["b"]) for c in gaps} == {("naive-stepwise", "naive-direct")}
+
+
+def test_the_example_run_file_is_the_demo() -> None:
+    example = tomllib.loads((EXAMPLES / "demo.toml").read_text())
+    parsed = parse_config(example, source="demo.toml", base_dir=EXAMPLES)
+    assert parsed.systems == demo_config().systems
+
+
+def test_run_on_the_suite_folder_gives_the_demo_numbers(demo_run: Path, tmp_path: Path) -> None:
+    systems = {name: demo_systems()[name] for name in ("oracle", "naive-direct", "reasoner-alone")}
+    again = run_on(demo_run / "suite", tmp_path / "again", systems)
+    demo = report_of(demo_run)
+    def scores(system: dict) -> dict:
+        return {axis: {k: v for k, v in system[axis].items() if k != "latency_s"} for axis in ("UEG", "GEU") if axis in system}
+
+    for name in systems:
+        assert scores(again["systems"][name]) == scores(demo["systems"][name])
+        assert again["systems"][name]["total"] == demo["systems"][name]["total"]
+
+
+def test_suite_is_deterministic_and_round_trips(tmp_path: Path) -> None:
+    a = write_suite(tmp_path / "a", n_per_category=3, seed=5)
+    b = write_suite(tmp_path / "b", n_per_category=3, seed=5)
+    c = write_suite(tmp_path / "c", n_per_category=3, seed=6)
+    for name in ("UEG_direct.json", "UEG_step.json", "GEU_direct.json", "GEU_step.json"):
+        assert (a / name).read_text() == (b / name).read_text()
+    assert (a / "UEG_direct.json").read_text() != (c / "UEG_direct.json").read_text()
+    instances = load_folder(a, ImageStore(tmp_path / "images"))
+    assert len(instances) == 30
+    assert {i.category for i in instances if i.axis.value == "UEG"} == {
+        "world_knowledge", "commonsense_reasoning", "mathematical_reasoning",
+        "logical_reasoning", "scientific_reasoning", "code_to_image",
+    }
+    for instance in instances:
+        if instance.axis.value == "UEG":
+            assert instance.step_prompt and instance.prompt in instance.step_prompt
+            assert any(c.answer == "no" for c in instance.checks)
+        else:
+            assert instance.image is not None and len(instance.options) == 4
+            assert instance.edit_prompt and instance.evaluation_prompt
+
+
+def _rewrite_records(suite: Path, change) -> None:  # type: ignore[no-untyped-def]
+    for name in ("UEG_direct.json", "UEG_step.json", "GEU_direct.json", "GEU_step.json"):
+        records = json.loads((suite / name).read_text())
+        for record in records:
+            change(name, record)
+        (suite / name).write_text(json.dumps(records))
+
+
+SIDE = {name: demo_systems()[name] for name in ("oracle", "naive-stepwise", "reasoner-alone", "naive-direct")}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("side")
+    suite = write_suite(root / "suite", n_per_category=8, seed=3)
+    return suite, run_on(suite, root / "run", SIDE)
+
+
+def test_permuting_options_leaves_accuracy_unchanged(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    suite, report = baseline
+    permuted = tmp_path / "suite"
+    import shutil
+
+    shutil.copytree(suite, permuted)
+
+    def permute(name: str, record: dict) -> None:
+        if not name.startswith("GEU"):
+            return
+        order = list(range(len(record["option"])))
+        random.Random(record["index"]).shuffle(order)
+        right = "ABCD".index(record["answer"])
+        record["option"] = [record["option"][i] for i in order]
+        record["answer"] = "ABCD"[order.index(right)]
+        record["evaluation_prompt"] = choice_request(record["question"], record["option"])
+
+    _rewrite_records(permuted, permute)
+    again = run_on(permuted, tmp_path / "run", SIDE)
+    for name in ("oracle", "naive-stepwise", "reasoner-alone", "naive-direct"):
+        assert again["systems"][name]["GEU"]["by_category"] == report["systems"][name]["GEU"]["by_category"]
+
+
+def test_blank_images_bring_geu_to_chance(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    suite, report = baseline
+    import shutil
+
+    blank = tmp_path / "suite"
+    shutil.copytree(suite, blank)
+    for path in blank.rglob("*.png"):
+        with Image.open(path) as image:
+            size = image.size
+        Image.new("RGB", size, "white").save(path)
+    again = run_on(blank, tmp_path / "run", SIDE)
+    for name in ("oracle", "reasoner-alone"):
+        assert report["systems"][name]["GEU"]["accuracy"] > 45
+        assert again["systems"][name]["GEU"]["accuracy"] <= 45, name
+    mean = sum(again["systems"][n]["GEU"]["accuracy"] for n in SIDE) / len(SIDE)
+    assert mean <= 40
+
+
+def test_negated_checks_bring_ueg_to_about_zero(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    suite, report = baseline
+    import shutil
+
+    negated = tmp_path / "suite"
+    shutil.copytree(suite, negated)
+
+    def negate(name: str, record: dict) -> None:
+        for check in record.get("question_list", []):
+            check["answer"] = "no" if check["answer"] == "yes" else "yes"
+
+    _rewrite_records(negated, negate)
+    again = run_on(negated, tmp_path / "run", {k: v for k, v in SIDE.items() if "ueg" in v})
+    assert report["systems"]["oracle"]["UEG"]["accuracy"] > 60
+    for name in ("oracle", "naive-stepwise", "naive-direct"):
+        assert again["systems"][name]["UEG"]["accuracy"] <= 5, name
