@@ -10,8 +10,8 @@ small patches on a noisy field, edges match by chance and the solver can go wron
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray

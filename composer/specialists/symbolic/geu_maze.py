@@ -2,9 +2,9 @@
 
 The grid is found from the walls themselves: the finest n x n lattice whose every vertex is
 dark, since walls meet (or a post stands) at every grid vertex. Walls between cells are probed
-at edge midpoints, the start is the green disc and exits are cells filled with an exit colour. The reasoner can
-follow a corridor only a dozen cells in its head; the painter traces the whole path but its
-stroke can slip into a side corridor where corridors are narrow.
+at edge midpoints, the start is the green disc and exits are cells filled with an exit colour.
+The reasoner can follow a corridor only a dozen cells in its head; the painter traces the
+whole path, but its stroke can slip into a side corridor where corridors are narrow.
 """
 
 from __future__ import annotations

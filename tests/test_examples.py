@@ -1,0 +1,42 @@
+"""Every example run file parses, and the offline ones run (one instance per category)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from composer.cli import app
+from composer.core.config import load_config
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+cli = CliRunner()
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_example_parses(path: Path) -> None:
+    assert load_config(path).systems
+
+
+@pytest.mark.parametrize("name", ["unified_direct_and_stepwise.toml", "custom_strategy.toml"])
+def test_offline_example_runs(name: str, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(EXAMPLES / name), "--out", str(run_dir), "--limit", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(cli.invoke(app, ["report", str(run_dir), "--format", "json"]).stdout)
+    for system in report["systems"].values():
+        assert system["UEG"]["counts"]["failed"] == 0
+
+
+def test_hosted_example_stops_before_any_call_without_its_providers(tmp_path: Path) -> None:
+    data = tmp_path / "data" / "realunify"
+    data.mkdir(parents=True)
+    (data / "UEG_direct.json").write_text(
+        json.dumps([{"index": 0, "task_type": "world_knowledge", "prompt": "p", "question_list": [{"question": "q?", "answer": "yes"}]}])
+    )
+    config = tmp_path / "examples" / "oracle.toml"
+    config.parent.mkdir()
+    config.write_text((EXAMPLES / "oracle_realunify.toml").read_text())
+    result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2
+    assert "provider" in result.output and not (tmp_path / "run").exists()
