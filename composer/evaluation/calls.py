@@ -16,7 +16,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 from tenacity.wait import wait_base
 
 from composer.core.callsite import current_site
@@ -101,9 +107,16 @@ class _WaitRetryAfter(wait_base):
     def __call__(self, retry_state: Any) -> float:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
+        # Attempt numbers continue from the first, untracked attempt.
+        return self.after(error, attempt=retry_state.attempt_number + 1)
+
+    def after(self, error: BaseException | None, *, attempt: int) -> float:
+        """Seconds to wait after `error` ended attempt number `attempt`."""
         if isinstance(error, SpecialistError) and error.retry_after is not None:
-            return float(min(error.retry_after, max(self.maximum, error.retry_after)))
-        return float(self.fallback(retry_state))
+            return float(error.retry_after)
+        state = RetryCallState(None, None, (), {})
+        state.attempt_number = attempt
+        return float(self.fallback(state))
 
 
 def _retryable(error: BaseException) -> bool:
@@ -191,7 +204,7 @@ class CallLayer:
                 site.tally.by_node[site.node] = site.tally.by_node.get(site.node, 0.0) + cost
             site.tally.sent += 1
             self._known.add(key)
-            self.store.put_call(
+            await self.store.put_call(
                 key,
                 model=specialist.name,
                 method=method,
@@ -222,42 +235,58 @@ class CallLayer:
         limit: AdaptiveLimit,
         send: Callable[[], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
+        # Most calls succeed at once: tenacity is set up only after a retryable failure.
+        try:
+            return await self._attempt(specialist, settings, limit, send)
+        except SpecialistError as exc:
+            if not _retryable(exc) or settings.max_attempts == 1:
+                raise
+            wait = _WaitRetryAfter(settings.retry_initial_s, settings.retry_max_s)
+            await asyncio.sleep(wait.after(exc, attempt=1))
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(settings.max_attempts),
-            wait=_WaitRetryAfter(settings.retry_initial_s, settings.retry_max_s),
+            stop=stop_after_attempt(settings.max_attempts - 1),
+            wait=wait,
             retry=retry_if_exception(_retryable),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    self.stats.retried += 1
-                async with limit:
-                    started = time.perf_counter()
-                    try:
-                        async with asyncio.timeout(settings.timeout_s):
-                            reply = await send()
-                    except TimeoutError as exc:
-                        raise SpecialistError(
-                            specialist.name,
-                            f"no reply within {settings.timeout_s:g} s.",
-                            "Raise timeout_s in its [models] table if it is just slow.",
-                            is_retryable=True,
-                        ) from exc
-                    except RefusalError as exc:
-                        self.stats.sent += 1
-                        return {"refused": str(exc), "latency_s": time.perf_counter() - started}
-                    except SpecialistError as exc:
-                        if exc.is_rate_limit:
-                            limit.rate_limited()
-                        if not _retryable(exc):
-                            self.stats.failed += 1
-                        raise
-                    self.stats.sent += 1
-                    limit.succeeded()
-                    reply["latency_s"] = time.perf_counter() - started
-                    return reply
+                self.stats.retried += 1
+                return await self._attempt(specialist, settings, limit, send)
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        specialist: Specialist,
+        settings: CallSettings,
+        limit: AdaptiveLimit,
+        send: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        async with limit:
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(settings.timeout_s):
+                    reply = await send()
+            except TimeoutError as exc:
+                raise SpecialistError(
+                    specialist.name,
+                    f"no reply within {settings.timeout_s:g} s.",
+                    "Raise timeout_s in its [models] table if it is just slow.",
+                    is_retryable=True,
+                ) from exc
+            except RefusalError as exc:
+                self.stats.sent += 1
+                return {"refused": str(exc), "latency_s": time.perf_counter() - started}
+            except SpecialistError as exc:
+                if exc.is_rate_limit:
+                    limit.rate_limited()
+                if not _retryable(exc):
+                    self.stats.failed += 1
+                raise
+            self.stats.sent += 1
+            limit.succeeded()
+            reply["latency_s"] = time.perf_counter() - started
+            return reply
 
 
 def _summary(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -333,7 +333,7 @@ class Runner:
             cost_usd=site.tally.cost_usd if site.tally.has_cost else None,
             judge=self.config.judge.model if axis is Axis.UEG else "exact-match",
         )
-        self.store.put_result(result, score.judgments if score else [])
+        await self.store.aput_result(result, score.judgments if score else [])
         return result
 
     async def _score(self, instance: Instance, state: Mapping[str, Any]) -> Score:

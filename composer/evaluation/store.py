@@ -8,10 +8,11 @@ raw reply).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,15 @@ CREATE TABLE IF NOT EXISTS judgments (
     PRIMARY KEY (system, instance, position)
 );
 """
+
+
+PROMPT_VERSION = "realunify-v1"
+"""The judge prompt's version, stored with every judgment."""
+
+_PUT_CALL = (
+    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
+    "ON CONFLICT(key) DO UPDATE SET sent = sent + 1, reply = excluded.reply"
+)
 
 
 class Result(BaseModel):
@@ -86,14 +96,47 @@ class RunStore:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "run.db"
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db = self._connect()
         self.db.executescript(SCHEMA)
+        self._pending: list[tuple[str, Sequence[Any]]] = []
+        self._committed: asyncio.Future[None] | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=10000")
+        return db
 
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    async def _commit_soon(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        # Group commit: writes queued in the same event-loop turn share one transaction, and
+        # each writer resumes only once its rows are committed, so nothing is reported done
+        # before it is on disk.
+        self._pending.extend(statements)
+        if self._committed is None:
+            loop = asyncio.get_running_loop()
+            self._committed = loop.create_future()
+            loop.call_soon(self._commit_pending)
+        await asyncio.shield(self._committed)
+
+    def _commit_pending(self) -> None:
+        pending, committed = self._pending, self._committed
+        self._pending, self._committed = [], None
+        assert committed is not None
+        try:
+            self.db.execute("BEGIN")
+            for statement, params in pending:
+                self.db.execute(statement, params)
+            self.db.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting writer
+            self.db.execute("ROLLBACK")
+            committed.set_exception(exc)
+        else:
+            committed.set_result(None)
 
     # runs and systems
 
@@ -153,50 +196,62 @@ class RunStore:
 
     # results
 
-    def put_result(self, result: Result, judgments: list[Judgment] = ()) -> None:  # type: ignore[assignment]
-        """Write one result and its judgments atomically."""
+    def put_result(self, result: Result, judgments: Sequence[Judgment] = ()) -> None:
+        """Write one result and its judgments in one transaction."""
         self.db.execute("BEGIN")
-        self.db.execute(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                result.system,
-                result.instance,
-                result.axis,
-                result.category,
-                result.status,
-                json.dumps(result.output),
-                result.correct_official,
-                result.correct_strict,
-                result.error,
-                result.latency_s,
-                result.cost_usd,
-                result.judge,
-                time.time(),
-            ),
-        )
-        self.db.execute(
-            "DELETE FROM judgments WHERE system = ? AND instance = ?",
-            (result.system, result.instance),
-        )
-        self.db.executemany(
-            "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    result.system,
-                    result.instance,
-                    j.position,
-                    j.question,
-                    j.expected,
-                    j.reply,
-                    j.official,
-                    j.strict,
-                    result.judge,
-                    "realunify-v1",
-                )
-                for j in judgments
-            ],
-        )
+        for statement, params in self._result_statements(result, judgments):
+            self.db.execute(statement, params)
         self.db.execute("COMMIT")
+
+    async def aput_result(self, result: Result, judgments: Sequence[Judgment] = ()) -> None:
+        """`put_result`, committed together with the other writes of this event-loop turn."""
+        await self._commit_soon(self._result_statements(result, judgments))
+
+    @staticmethod
+    def _result_statements(
+        result: Result, judgments: Sequence[Judgment]
+    ) -> list[tuple[str, Sequence[Any]]]:
+        row = (
+            result.system,
+            result.instance,
+            result.axis,
+            result.category,
+            result.status,
+            json.dumps(result.output),
+            result.correct_official,
+            result.correct_strict,
+            result.error,
+            result.latency_s,
+            result.cost_usd,
+            result.judge,
+            time.time(),
+        )
+        statements: list[tuple[str, Sequence[Any]]] = [
+            ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
+            (
+                "DELETE FROM judgments WHERE system = ? AND instance = ?",
+                (result.system, result.instance),
+            ),
+        ]
+        for j in judgments:
+            statements.append(
+                (
+                    "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        result.system,
+                        result.instance,
+                        j.position,
+                        j.question,
+                        j.expected,
+                        j.reply,
+                        j.official,
+                        j.strict,
+                        result.judge,
+                        PROMPT_VERSION,
+                    ),
+                )
+            )
+        return statements
 
     def results(self, system: str | None = None) -> Iterator[Result]:
         """Every stored result (of one system, if named), in insertion order."""
@@ -246,7 +301,7 @@ class RunStore:
         row = self.db.execute("SELECT reply FROM calls WHERE key = ?", (key,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    def put_call(
+    async def put_call(
         self,
         key: str,
         *,
@@ -260,22 +315,19 @@ class RunStore:
         site: tuple[str, str, str],
     ) -> None:
         """Record a call that was sent; `sent` counts how often the same key was sent."""
-        self.db.execute(
-            "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
-            "ON CONFLICT(key) DO UPDATE SET sent = sent + 1, reply = excluded.reply",
-            (
-                key,
-                model,
-                method,
-                json.dumps(request),
-                json.dumps(reply),
-                json.dumps(usage),
-                latency_s,
-                cost_usd,
-                *site,
-                time.time(),
-            ),
+        row = (
+            key,
+            model,
+            method,
+            json.dumps(request),
+            json.dumps(reply),
+            json.dumps(usage),
+            latency_s,
+            cost_usd,
+            *site,
+            time.time(),
         )
+        await self._commit_soon([(_PUT_CALL, row)])
 
     def call_keys(self) -> set[str]:
         """The keys of every recorded call."""

@@ -14,13 +14,13 @@ import importlib.util
 import sys
 import typing
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from composer.core.callsite import current_site
+from composer.core.callsite import CallSite, current_site
 from composer.core.errors import ConfigError, UnknownNameError
 from composer.core.instance import Axis
 from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
@@ -194,7 +194,8 @@ def node(fn: NodeFn) -> NodeFn:
 
     @functools.wraps(fn)
     async def traced(state: Any, runtime: Any) -> dict[str, Any]:
-        token = current_site.set(replace(current_site.get(), node=fn.__name__))
+        site = current_site.get()
+        token = current_site.set(CallSite(site.system, site.instance, fn.__name__, site.tally))
         try:
             return await fn(state, runtime)
         finally:
