@@ -30,14 +30,26 @@ def test_report_formats_to_stdout_and_files(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(config_text(write_fixture(tmp_path / "data")))
     run_dir = tmp_path / "run"
-    assert cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet", "--limit", "1"]).exit_code == 0
+    assert (
+        cli.invoke(
+            app, ["run", str(config), "--out", str(run_dir), "--quiet", "--limit", "1"]
+        ).exit_code
+        == 0
+    )
     markdown = cli.invoke(app, ["report", str(run_dir), "--format", "markdown"]).stdout
     assert markdown.startswith("| system | kind | mode | WK |")
     csv_path = tmp_path / "out" / "report.csv"
-    assert cli.invoke(app, ["report", str(run_dir), "--format", "csv", "--output", str(csv_path)]).exit_code == 0
+    assert (
+        cli.invoke(
+            app, ["report", str(run_dir), "--format", "csv", "--output", str(csv_path)]
+        ).exit_code
+        == 0
+    )
     lines = csv_path.read_text().splitlines()
     assert lines[0].startswith("system,kind,mode,WK") and len(lines) == 4
-    strict = json.loads(cli.invoke(app, ["report", str(run_dir), "--format", "json", "--parser", "strict"]).stdout)
+    strict = json.loads(
+        cli.invoke(app, ["report", str(run_dir), "--format", "json", "--parser", "strict"]).stdout
+    )
     assert strict["parser"] == "strict"
     table = cli.invoke(app, ["report", str(run_dir)])
     assert table.exit_code == 0 and "uni-direct" in table.stdout
@@ -45,9 +57,22 @@ def test_report_formats_to_stdout_and_files(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path) -> None:
     config = tmp_path / "slow.toml"
-    config.write_text(config_text(write_fixture(tmp_path / "data"), latency_s=0.05).replace("concurrency = 4", "concurrency = 1"))
+    config.write_text(
+        config_text(write_fixture(tmp_path / "data"), latency_s=0.05).replace(
+            "concurrency = 4", "concurrency = 1"
+        )
+    )
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "composer", "run", str(config), "--quiet", "--out", str(run_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "composer",
+        "run",
+        str(config),
+        "--quiet",
+        "--out",
+        str(run_dir),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while time.time() < deadline:

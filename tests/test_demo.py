@@ -33,8 +33,9 @@ def report_of(run_dir: Path) -> dict:
 
 
 def run_on(suite: Path, run_dir: Path, systems: dict, seed: int = 0) -> dict:
-    from composer.evaluation.runner import Runner
     import asyncio
+
+    from composer.evaluation.runner import Runner
 
     config = parse_config(
         {
@@ -67,11 +68,17 @@ def test_demo_compares_composed_and_unified(demo_run: Path) -> None:
     assert set(systems) == set(demo_systems())
     assert systems["oracle"]["kind"] == "composed" and systems["naive-direct"]["kind"] == "unified"
     assert systems["painter-alone"]["kind"] == "specialist"
-    assert systems["naive-stepwise"]["mode"] == "stepwise" and systems["naive-direct"]["mode"] == "direct"
+    assert (
+        systems["naive-stepwise"]["mode"] == "stepwise"
+        and systems["naive-direct"]["mode"] == "direct"
+    )
     # Reasoning before drawing is what UEG rewards: the oracle computes, the naive model does not.
     assert systems["oracle"]["UEG"]["accuracy"] > systems["naive-stepwise"]["UEG"]["accuracy"]
     assert systems["naive-stepwise"]["UEG"]["accuracy"] > systems["naive-direct"]["UEG"]["accuracy"]
-    assert systems["oracle"]["UEG"]["counts"]["n"] == 36 and systems["oracle"]["GEU"]["counts"]["n"] == 24
+    assert (
+        systems["oracle"]["UEG"]["counts"]["n"] == 36
+        and systems["oracle"]["GEU"]["counts"]["n"] == 24
+    )
     gaps = [c for c in report["comparisons"] if c["comparison"].startswith("integration gap")]
     assert {(c["a"], c["b"]) for c in gaps} == {("naive-stepwise", "naive-direct")}
 
@@ -86,8 +93,13 @@ def test_run_on_the_suite_folder_gives_the_demo_numbers(demo_run: Path, tmp_path
     systems = {name: demo_systems()[name] for name in ("oracle", "naive-direct", "reasoner-alone")}
     again = run_on(demo_run / "suite", tmp_path / "again", systems)
     demo = report_of(demo_run)
+
     def scores(system: dict) -> dict:
-        return {axis: {k: v for k, v in system[axis].items() if k != "latency_s"} for axis in ("UEG", "GEU") if axis in system}
+        return {
+            axis: {k: v for k, v in system[axis].items() if k != "latency_s"}
+            for axis in ("UEG", "GEU")
+            if axis in system
+        }
 
     for name in systems:
         assert scores(again["systems"][name]) == scores(demo["systems"][name])
@@ -104,8 +116,12 @@ def test_suite_is_deterministic_and_round_trips(tmp_path: Path) -> None:
     instances = load_folder(a, ImageStore(tmp_path / "images"))
     assert len(instances) == 30
     assert {i.category for i in instances if i.axis.value == "UEG"} == {
-        "world_knowledge", "commonsense_reasoning", "mathematical_reasoning",
-        "logical_reasoning", "scientific_reasoning", "code_to_image",
+        "world_knowledge",
+        "commonsense_reasoning",
+        "mathematical_reasoning",
+        "logical_reasoning",
+        "scientific_reasoning",
+        "code_to_image",
     }
     for instance in instances:
         if instance.axis.value == "UEG":
@@ -124,7 +140,10 @@ def _rewrite_records(suite: Path, change) -> None:  # type: ignore[no-untyped-de
         (suite / name).write_text(json.dumps(records))
 
 
-SIDE = {name: demo_systems()[name] for name in ("oracle", "naive-stepwise", "reasoner-alone", "naive-direct")}
+SIDE = {
+    name: demo_systems()[name]
+    for name in ("oracle", "naive-stepwise", "reasoner-alone", "naive-direct")
+}
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +153,9 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return suite, run_on(suite, root / "run", SIDE)
 
 
-def test_permuting_options_leaves_accuracy_unchanged(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+def test_permuting_options_leaves_accuracy_unchanged(
+    baseline: tuple[Path, dict], tmp_path: Path
+) -> None:
     suite, report = baseline
     permuted = tmp_path / "suite"
     import shutil
@@ -154,7 +175,10 @@ def test_permuting_options_leaves_accuracy_unchanged(baseline: tuple[Path, dict]
     _rewrite_records(permuted, permute)
     again = run_on(permuted, tmp_path / "run", SIDE)
     for name in ("oracle", "naive-stepwise", "reasoner-alone", "naive-direct"):
-        assert again["systems"][name]["GEU"]["by_category"] == report["systems"][name]["GEU"]["by_category"]
+        assert (
+            again["systems"][name]["GEU"]["by_category"]
+            == report["systems"][name]["GEU"]["by_category"]
+        )
 
 
 def test_blank_images_bring_geu_to_chance(baseline: tuple[Path, dict], tmp_path: Path) -> None:
@@ -175,7 +199,9 @@ def test_blank_images_bring_geu_to_chance(baseline: tuple[Path, dict], tmp_path:
     assert mean <= 40
 
 
-def test_negated_checks_bring_ueg_to_about_zero(baseline: tuple[Path, dict], tmp_path: Path) -> None:
+def test_negated_checks_bring_ueg_to_about_zero(
+    baseline: tuple[Path, dict], tmp_path: Path
+) -> None:
     suite, report = baseline
     import shutil
 

@@ -21,7 +21,9 @@ def test_example_parses(path: Path) -> None:
 @pytest.mark.parametrize("name", ["unified_direct_and_stepwise.toml", "custom_strategy.toml"])
 def test_offline_example_runs(name: str, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    result = cli.invoke(app, ["run", str(EXAMPLES / name), "--out", str(run_dir), "--limit", "1", "--quiet"])
+    result = cli.invoke(
+        app, ["run", str(EXAMPLES / name), "--out", str(run_dir), "--limit", "1", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(cli.invoke(app, ["report", str(run_dir), "--format", "json"]).stdout)
     for system in report["systems"].values():
@@ -32,7 +34,16 @@ def test_hosted_example_stops_before_any_call_without_its_providers(tmp_path: Pa
     data = tmp_path / "data" / "realunify"
     data.mkdir(parents=True)
     (data / "UEG_direct.json").write_text(
-        json.dumps([{"index": 0, "task_type": "world_knowledge", "prompt": "p", "question_list": [{"question": "q?", "answer": "yes"}]}])
+        json.dumps(
+            [
+                {
+                    "index": 0,
+                    "task_type": "world_knowledge",
+                    "prompt": "p",
+                    "question_list": [{"question": "q?", "answer": "yes"}],
+                }
+            ]
+        )
     )
     config = tmp_path / "examples" / "oracle.toml"
     config.parent.mkdir()

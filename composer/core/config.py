@@ -142,7 +142,9 @@ def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunCon
         fix = "See examples/ for working run files."
         if first["type"] == "extra_forbidden" and len(first["loc"]) >= 3:
             fix = 'A name with dots must be quoted in TOML, e.g. [systems."gpt-4.1"]. ' + fix
-        raise ConfigError(f"{source}: [{where}]" if where else source, f"{message}{shown}.", fix) from None
+        raise ConfigError(
+            f"{source}: [{where}]" if where else source, f"{message}{shown}.", fix
+        ) from None
 
 
 def load_config(path: Path | str) -> RunConfig:

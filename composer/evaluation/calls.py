@@ -114,7 +114,7 @@ class _WaitRetryAfter(wait_base):
         """Seconds to wait after `error` ended attempt number `attempt`."""
         if isinstance(error, SpecialistError) and error.retry_after is not None:
             return float(error.retry_after)
-        state = RetryCallState(None, None, (), {})
+        state = RetryCallState(cast(Any, None), None, (), {})
         state.attempt_number = attempt
         return float(self.fallback(state))
 

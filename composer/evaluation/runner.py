@@ -212,10 +212,10 @@ class Runner:
             bound.contexts[axis] = strategy.roles(**models)
             bound.bindings[axis] = binding
             bound.graphs[axis] = ref
-        models = {m for binding in bound.bindings.values() for m in binding.values()}
-        if len(models) > 1:
+        names = sorted({m for binding in bound.bindings.values() for m in binding.values()})
+        if len(names) > 1:
             bound.kind = "composed"
-        elif models and self.tracked[models.pop()].capabilities == frozenset(Capability):
+        elif names and self.tracked[names[0]].capabilities == frozenset(Capability):
             bound.kind = "unified"
         else:
             bound.kind = "specialist"

@@ -20,7 +20,10 @@ def load(data: Path, tmp_path: Path, **kwargs: object):  # type: ignore[no-untyp
 
 
 def test_direct_and_step_records_merge_by_index(data: Path, tmp_path: Path) -> None:
-    step = [{**r, "new_prompt": f"refine: {r['prompt']}"} for r in json.loads((data / "UEG_direct.json").read_text())]
+    step = [
+        {**r, "new_prompt": f"refine: {r['prompt']}"}
+        for r in json.loads((data / "UEG_direct.json").read_text())
+    ]
     step.reverse()  # order must not matter, the index does
     for r in step:
         del r["prompt"]
@@ -32,7 +35,11 @@ def test_direct_and_step_records_merge_by_index(data: Path, tmp_path: Path) -> N
     assert first.step_prompt == f"refine: {first.prompt}"
     assert [c.answer for c in first.checks] == ["yes", "no"]
     geu = next(i for i in instances if i.id == "GEU-5")
-    assert geu.subtask == "sub1" and geu.answer == "B" and geu.options == ("one", "two", "three", "four")
+    assert (
+        geu.subtask == "sub1"
+        and geu.answer == "B"
+        and geu.options == ("one", "two", "three", "four")
+    )
     assert geu.edit_prompt == "edit for mental_tracking 1"
     assert geu.image is not None
 
@@ -56,10 +63,22 @@ def test_categories_by_alias_and_limit_per_category(data: Path, tmp_path: Path) 
     [
         ("UEG_direct.json", 3, "task_type", "painting", "field 'task_type' is not a UEG category"),
         ("UEG_direct.json", 4, "prompt", "", "field 'prompt' must be a non-empty string"),
-        ("UEG_direct.json", 2, "question_list", [], "field 'question_list' must be a non-empty list"),
+        (
+            "UEG_direct.json",
+            2,
+            "question_list",
+            [],
+            "field 'question_list' must be a non-empty list",
+        ),
         ("GEU_direct.json", 1, "answer", "E", "field 'answer' must be one of the option letters"),
         ("GEU_direct.json", 6, "option", "A,B", "field 'option' must be a list"),
-        ("GEU_direct.json", 0, "input_image", "image/none.png", "field 'input_image' names a missing image"),
+        (
+            "GEU_direct.json",
+            0,
+            "input_image",
+            "image/none.png",
+            "field 'input_image' names a missing image",
+        ),
     ],
 )
 def test_a_bad_record_names_file_index_and_field(

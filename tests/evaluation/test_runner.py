@@ -125,6 +125,7 @@ def test_sigkill_half_way_then_resume_gives_identical_results(tmp_path: Path) ->
         "correct_strict",
         "error",
     )
+
     def as_rows(store: RunStore) -> list[tuple[str, ...]]:
         return sorted(tuple(json.dumps(getattr(r, f)) for f in fields) for r in store.results())
 

@@ -120,7 +120,10 @@ def test_a_strategy_from_a_users_file_runs_end_to_end(tmp_path: Path) -> None:
     reasoner_rules = [
         {"match": "^Write verification questions", "reply": "Is this the one? (yes)"},
         {"match": "caption: rewritten [(]seed \\d*[13579][)]\\].*Is this the one", "reply": "Yes"},
-        {"match": "^Here is the prompt for image generation: (draw \\S+ \\w+)", "reply": "rewritten"},
+        {
+            "match": "^Here is the prompt for image generation: (draw \\S+ \\w+)",
+            "reply": "rewritten",
+        },
     ]
     config = tmp_path / "custom.toml"
     config.write_text(
@@ -148,7 +151,12 @@ def test_a_strategy_from_a_users_file_runs_end_to_end(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     result = cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in cli.invoke(app, ["report", str(run_dir), "--format", "jsonl"]).stdout.splitlines()]
+    rows = [
+        json.loads(line)
+        for line in cli.invoke(
+            app, ["report", str(run_dir), "--format", "jsonl"]
+        ).stdout.splitlines()
+    ]
     assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
     for row in rows:
         assert row["output"]["rewrite"] == "rewritten"

@@ -133,7 +133,9 @@ def main() -> None:
     overheads = sorted((r[1] - r[0]) / n * 1000 for r in rounds)
     print(f"instances: {n}, calls per instance: {rounds[0][2] / n:.1f}, rounds: {args.rounds}")
     print(f"plain asyncio loop: {baseline:.2f} s ({baseline / n * 1000:.2f} ms/instance, median)")
-    print(f"composer runner:    {composer_s:.2f} s ({composer_s / n * 1000:.2f} ms/instance, median)")
+    print(
+        f"composer runner:    {composer_s:.2f} s ({composer_s / n * 1000:.2f} ms/instance, median)"
+    )
     print(f"ratio composer/plain: {composer_s / baseline:.2f}")
     print(f"per-round overhead: {', '.join(f'{o:.2f}' for o in overheads)} ms/instance")
     print(
