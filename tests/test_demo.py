@@ -217,3 +217,34 @@ def test_negated_checks_bring_ueg_to_about_zero(
     assert report["systems"]["oracle"]["UEG"]["accuracy"] > 60
     for name in ("oracle", "naive-stepwise", "naive-direct"):
         assert again["systems"][name]["UEG"]["accuracy"] <= 5, name
+
+
+def test_a_changed_suite_under_a_run_directory_is_refused(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    first = cli.invoke(app, ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet"])
+    assert first.exit_code == 0, first.output
+    again = cli.invoke(app, ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet"])
+    assert again.exit_code == 0 and "0 tasks" in again.output
+    changed = cli.invoke(
+        app, ["demo", "--out", str(run_dir), "--n-per-category", "1", "--seed", "9", "--quiet"]
+    )
+    assert changed.exit_code == 2
+    assert "the benchmark changed" in changed.output and "new --out" in changed.output
+
+
+def test_synth_writes_the_realunify_files(tmp_path: Path) -> None:
+    result = cli.invoke(
+        app,
+        ["synth", "--out", str(tmp_path / "s"), "--n-per-category", "2", "--difficulty", "easy"],
+    )
+    assert result.exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "s").glob("*.json")) == [
+        "GEU_direct.json",
+        "GEU_step.json",
+        "UEG_direct.json",
+        "UEG_step.json",
+    ]
+    assert (
+        cli.invoke(app, ["synth", "--out", str(tmp_path / "t"), "--difficulty", "brutal"]).exit_code
+        == 2
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,13 +40,16 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
         folder = config.resolve(bench.path)
     else:
         folder = run_dir / "suite"
-        if not (folder / "UEG_direct.json").exists():
-            write_suite(
-                folder,
-                n_per_category=bench.n_per_category,
-                seed=bench.seed,
-                difficulty=bench.difficulty,
-            )
+        settings = {
+            "n_per_category": bench.n_per_category,
+            "seed": bench.seed,
+            "difficulty": bench.difficulty,
+        }
+        manifest = folder / "suite.json"
+        if not manifest.exists() or json.loads(manifest.read_text()) != settings:
+            # Deterministic: the same settings always write the same suite.
+            write_suite(folder, **settings)  # type: ignore[arg-type]
+            manifest.write_text(json.dumps(settings))
     return load_folder(folder, images, categories=bench.categories, limit=bench.limit)
 
 

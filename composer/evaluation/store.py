@@ -181,7 +181,22 @@ class RunStore:
     # instances
 
     def put_instances(self, instances: list[Instance]) -> None:
-        """Record the instances of the run (kept for reports)."""
+        """Record the instances of the run; an id already stored with other content is an error.
+
+        Raises:
+            ConfigError: the benchmark changed under this run directory, so finished results
+                would be attributed to instances they were not computed on.
+        """
+        stored = dict(self.db.execute("SELECT id, record FROM instances").fetchall())
+        for instance in instances:
+            before = stored.get(instance.id)
+            if before is not None and before != instance.model_dump_json():
+                raise ConfigError(
+                    f"instance {instance.id!r}",
+                    f"differs from the one this run directory ({self.run_dir}) was run on: "
+                    "the benchmark changed.",
+                    "Run into a new --out folder.",
+                )
         self.db.execute("BEGIN")
         self.db.executemany(
             "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
