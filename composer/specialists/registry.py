@@ -19,6 +19,12 @@ from composer.specialists.base import Specialist
 BUILTIN_PROVIDERS: dict[str, str] = {
     "mock": "composer.specialists.mock:MockSpecialist",
     "symbolic": "composer.specialists.symbolic:SymbolicSpecialist",
+    "openai": "composer.specialists.openai_api:OpenAISpecialist",
+    "openai-compatible": "composer.specialists.openai_api:OpenAICompatibleSpecialist",
+    "anthropic": "composer.specialists.anthropic_api:AnthropicSpecialist",
+    "gemini": "composer.specialists.gemini_api:GeminiSpecialist",
+    "diffusers": "composer.specialists.diffusers_local:DiffusersSpecialist",
+    "transformers": "composer.specialists.transformers_local:TransformersSpecialist",
 }
 
 _EXTRA_OF_MODULE = {
@@ -79,6 +85,12 @@ def provider_class(provider: str) -> type[Specialist]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            raise UnknownNameError(
+                f"provider {provider!r}",
+                f"is registered, but its adapter module {module_name!r} is not installed.",
+                "Use a provider that `composer list providers` shows as available.",
+            ) from exc
         missing = (exc.name or "").split(".")[0]
         extra = _EXTRA_OF_MODULE.get(missing)
         fix = (
