@@ -21,10 +21,28 @@ def test_unknown_provider_lists_the_known_ones(tmp_path: Path) -> None:
         create("nope/model", {}, images=ImageStore(tmp_path))
 
 
-def test_missing_sdk_names_the_extra(tmp_path: Path) -> None:
-    register_provider("needs-openai", "composer.tests_missing_openai:Nothing")
-    with pytest.raises(PrerequisiteError, match="needs the Python module"):
-        create("needs-openai/x", {}, images=ImageStore(tmp_path))
+def test_missing_sdk_names_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "composer_fake_adapter.py").write_text("import diffusers_not_installed_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    register_provider("needs-sdk", "composer_fake_adapter:Nothing")
+    with pytest.raises(
+        PrerequisiteError, match="'diffusers_not_installed_here', which is not installed"
+    ):
+        create("needs-sdk/x", {}, images=ImageStore(tmp_path))
+
+
+def test_known_sdks_map_to_their_extra() -> None:
+    from composer.specialists.registry import _EXTRA_OF_MODULE
+
+    assert _EXTRA_OF_MODULE["openai"] == "openai" and _EXTRA_OF_MODULE["diffusers"] == "local"
+
+
+def test_a_registered_provider_without_its_module(tmp_path: Path) -> None:
+    register_provider("ghost", "composer.specialists.ghost_adapter:Ghost")
+    with pytest.raises(
+        UnknownNameError, match="adapter module 'composer.specialists.ghost_adapter'"
+    ):
+        create("ghost/x", {}, images=ImageStore(tmp_path))
 
 
 def test_a_plugin_class_registers_like_a_builtin(tmp_path: Path) -> None:
