@@ -23,8 +23,11 @@ FILES = {
 
 
 def _read_records(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise DataError(str(path), "is empty.", "It must hold a JSON list of records.")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(str(path), f"is not valid JSON ({exc}).", "Check the file.") from exc
     if isinstance(data, dict):
@@ -41,6 +44,14 @@ class _Record:
         self.path = path
         self.raw = raw
         self.index = raw.get("index", position)
+        if isinstance(self.index, bool) or not isinstance(self.index, int | str):
+            self.index = position
+            raise self.fail("index", f"must be an integer or a string (got {raw['index']!r}).")
+
+    def meta(self) -> dict[str, Any]:
+        """The record's own identity and any extra fields, kept for export."""
+        extra = {k: v for k, v in self.raw.items() if k not in _KNOWN_FIELDS}
+        return {"index": self.index, "task_type": self.raw.get("task_type"), **extra}
 
     def fail(self, field: str, what: str, fix: str = "") -> DataError:
         return DataError(f"{self.path.name} index {self.index}", f"field '{field}' {what}", fix)
@@ -86,6 +97,25 @@ class _Record:
         return tuple(str(v) for v in value)
 
 
+_KNOWN_FIELDS = {
+    "index",
+    "task_type",
+    "prompt",
+    "new_prompt",
+    "question_list",
+    "input_image",
+    "question",
+    "option",
+    "options",
+    "answer",
+    "evaluation_prompt",
+    "edit_prompt",
+    "generated_image",
+    "response",
+    "edit_image",
+}
+
+
 def _subtask_of(record: Mapping[str, Any], image_path: str | None) -> str | None:
     for key in ("subtask", "sub_task", "subtask_type"):
         if isinstance(record.get(key), str):
@@ -123,6 +153,7 @@ def _ueg(root: Path, direct: _Record, step: _Record | None) -> Instance:
         step_prompt=step.text("new_prompt") if step else None,
         checks=direct.checks(),
         source=str(root),
+        meta=direct.meta(),
     )
 
 
@@ -145,6 +176,7 @@ def _geu(root: Path, direct: _Record, step: _Record | None, images: ImageStore) 
         evaluation_prompt=direct.text("evaluation_prompt"),
         edit_prompt=step.text("edit_prompt") if step else None,
         source=str(root),
+        meta={**direct.meta(), "input_image": direct.raw["input_image"]},
     )
 
 
@@ -178,10 +210,16 @@ def load_folder(
         if step_path.exists():
             for i, raw in enumerate(_read_records(step_path)):
                 record = _Record(step_path, i, raw)
+                if record.index in steps:
+                    raise record.fail("index", "repeats an earlier record's index.")
                 steps[record.index] = record
         per_category: dict[str, int] = {}
+        seen: set[Any] = set()
         for i, raw in enumerate(_read_records(direct_path)):
             record = _Record(direct_path, i, raw)
+            if record.index in seen:
+                raise record.fail("index", "repeats an earlier record's index.")
+            seen.add(record.index)
             category = record.category(axis)
             if wanted is not None and category not in wanted:
                 continue

@@ -47,12 +47,21 @@ class GraphRef(_Strict):
 
 
 class SystemConfig(_Strict):
-    """`[systems.NAME]`: graphs per axis plus role bindings."""
+    """`[systems.NAME]`: graphs per axis plus role bindings, or outputs imported from files.
+
+    A run system names `ueg` and/or `geu` graphs and binds their roles. An imported system
+    names a folder of RealUnify result files instead (`import = "DIR"`, `mode = "direct"` or
+    `"step"`): its outputs were computed elsewhere and are judged like any other.
+    """
 
     ueg: GraphRef | None = None
     geu: GraphRef | None = None
     roles: dict[str, str] = Field(default_factory=dict)
     """Role name to model name; the key `model` binds every role not bound explicitly."""
+    import_dir: str | None = Field(default=None, alias="import")
+    """A folder of filled-in RealUnify result files (relative to the run file)."""
+    mode: Literal["direct", "step"] | None = None
+    """For an imported system: which result files to read."""
 
     @field_validator("ueg", "geu", mode="before")
     @classmethod
@@ -66,6 +75,16 @@ class SystemConfig(_Strict):
 
     @model_validator(mode="after")
     def _has_an_axis(self) -> SystemConfig:
+        if self.import_dir is not None:
+            if self.ueg is not None or self.geu is not None or self.roles:
+                raise ValueError(
+                    "imports outputs, so it takes no graphs or roles: keep import and mode only"
+                )
+            if self.mode is None:
+                raise ValueError('imports outputs: say which files with mode = "direct" or "step"')
+            return self
+        if self.mode is not None:
+            raise ValueError("sets mode, which only an imported system (import = \"DIR\") takes")
         if self.ueg is None and self.geu is None:
             raise ValueError("names no graph: give 'ueg' and/or 'geu' (e.g. ueg = \"direct\")")
         return self

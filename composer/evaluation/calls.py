@@ -11,18 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base
 
 from composer.core.callsite import current_site
@@ -39,6 +34,7 @@ from composer.specialists.base import (
     Understander,
     Usage,
 )
+from composer.specialists.pricing import metering
 
 
 class CallSettings(BaseModel):
@@ -101,7 +97,7 @@ class _WaitRetryAfter(wait_base):
     """Wait what the server asked (Retry-After), else jittered exponential backoff."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self.fallback = wait_exponential_jitter(multiplier=initial, jitter=initial, max=maximum)
+        self.initial = initial
         self.maximum = maximum
 
     def __call__(self, retry_state: Any) -> float:
@@ -114,9 +110,8 @@ class _WaitRetryAfter(wait_base):
         """Seconds to wait after `error` ended attempt number `attempt`."""
         if isinstance(error, SpecialistError) and error.retry_after is not None:
             return float(error.retry_after)
-        state = RetryCallState(cast(Any, None), None, (), {})
-        state.attempt_number = attempt
-        return float(self.fallback(state))
+        backoff = min(self.maximum, self.initial * 2 ** (attempt - 1))
+        return float(backoff + random.uniform(0, self.initial))
 
 
 def _retryable(error: BaseException) -> bool:
@@ -297,6 +292,13 @@ def _summary(request: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def _image_usage(usage: Usage | None) -> dict[str, Any]:
+    """What an image call reported through `record_usage`, else one image of unknown cost."""
+    if usage is None:
+        return {"images": 1}
+    return usage.model_dump(exclude_none=True)
+
+
 def _options(options: CallOptions | None) -> dict[str, Any]:
     return dict(options or {})
 
@@ -350,10 +352,11 @@ class TrackedSpecialist:
         """Cached, retried, limited `generate`."""
 
         async def send() -> dict[str, Any]:
-            ref = await cast(Generator, self.specialist).generate(
-                prompt, seed=seed, options=options
-            )
-            return {"image": ref.uri, "usage": {"images": 1}}
+            with metering() as meter:
+                ref = await cast(Generator, self.specialist).generate(
+                    prompt, seed=seed, options=options
+                )
+            return {"image": ref.uri, "usage": _image_usage(meter.usage)}
 
         request = {"prompt": prompt, "seed": seed, "options": _options(options)}
         reply = await self.layer.call(
@@ -372,10 +375,11 @@ class TrackedSpecialist:
         """Cached, retried, limited `edit`."""
 
         async def send() -> dict[str, Any]:
-            ref = await cast(Editor, self.specialist).edit(
-                prompt, images, seed=seed, options=options
-            )
-            return {"image": ref.uri, "usage": {"images": 1}}
+            with metering() as meter:
+                ref = await cast(Editor, self.specialist).edit(
+                    prompt, images, seed=seed, options=options
+                )
+            return {"image": ref.uri, "usage": _image_usage(meter.usage)}
 
         request = {
             "prompt": prompt,

@@ -26,6 +26,7 @@ from composer.core.errors import ComposerError, ConfigError, RefusalError
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
 from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
+from composer.evaluation.imported import ImportedOutputs, read_imported
 from composer.evaluation.judges import Score, judge_ueg, score_geu
 from composer.evaluation.store import Result, RunStore, Status
 from composer.specialists.base import Capability, Specialist
@@ -53,9 +54,23 @@ class BoundSystem:
     bindings: dict[Axis, dict[str, str]] = field(default_factory=dict)
     graphs: dict[Axis, GraphRef] = field(default_factory=dict)
     kind: str = "composed"
+    imported: ImportedOutputs | None = None
+
+    @property
+    def axes(self) -> set[Axis]:
+        """The axes this system answers."""
+        return set(self.imported.axes) if self.imported else set(self.strategies)
 
     def definition(self) -> dict[str, Any]:
         """What makes this system what it is, for the run store."""
+        if self.imported is not None:
+            source = {"dir": str(self.imported.folder), "mode": self.imported.mode}
+            imported_axes = {
+                axis.value: {"graph": "imported", "options": source, "roles": {}}
+                for axis in sorted(self.imported.axes)
+            }
+            mode = "direct" if self.imported.mode == "direct" else "stepwise"
+            return {"kind": "unified", "mode": mode, "imported": True, "axes": imported_axes}
         axes: dict[str, Any] = {
             axis.value: {
                 "graph": self.graphs[axis].graph,
@@ -64,7 +79,13 @@ class BoundSystem:
             }
             for axis in self.strategies
         }
-        return {"kind": self.kind, "axes": axes}
+        graphs = {ref.graph for ref in self.graphs.values()}
+        mode = "direct" if graphs == {"direct"} else "stepwise"
+        return {"kind": self.kind, "mode": mode, "axes": axes}
+
+
+class MissingOutputError(ComposerError):
+    """An imported system has no usable output for an instance: a `failed` result."""
 
 
 class RunSummary(BaseModel):
@@ -177,6 +198,11 @@ class Runner:
 
         present = {i.axis for i in self.instances}
         bound = BoundSystem(name)
+        if system.import_dir is not None:
+            assert system.mode is not None
+            folder = self.config.resolve(system.import_dir)
+            bound.imported = read_imported(folder, system.mode, self.images, self.instances)
+            return bound
         used_roles = {"model"}
         for axis, ref in ((Axis.UEG, system.ueg), (Axis.GEU, system.geu)):
             if ref is None:
@@ -229,7 +255,7 @@ class Runner:
         return bound
 
     def _bind_judge(self) -> TrackedSpecialist | None:
-        if not any(Axis.UEG in s.strategies for s in self.systems):
+        if not any(Axis.UEG in s.axes for s in self.systems):
             return None
         name = self.config.judge.model
         if name is None:
@@ -257,9 +283,9 @@ class Runner:
             (system, instance)
             for system in self.systems
             for instance in self.instances
-            if instance.axis in system.strategies and (system.name, instance.id) not in finished
+            if instance.axis in system.axes and (system.name, instance.id) not in finished
         ]
-        total = sum(1 for s in self.systems for i in self.instances if i.axis in s.strategies)
+        total = sum(1 for s in self.systems for i in self.instances if i.axis in s.axes)
         statuses: dict[str, int] = {}
         queue: asyncio.Queue[tuple[BoundSystem, Instance]] = asyncio.Queue()
         for task in tasks:
@@ -302,11 +328,17 @@ class Runner:
         score: Score | None = None
         error: str | None = None
         try:
-            inputs = {"instance": instance, "seed": instance_seed(self.config.seed, instance.id)}
-            async for chunk in system.strategies[axis].graph.astream(
-                inputs, context=system.contexts[axis], stream_mode="values"
-            ):
-                state = chunk
+            if system.imported is not None:
+                state = self._imported_state(system.imported, instance)
+            else:
+                inputs = {
+                    "instance": instance,
+                    "seed": instance_seed(self.config.seed, instance.id),
+                }
+                async for chunk in system.strategies[axis].graph.astream(
+                    inputs, context=system.contexts[axis], stream_mode="values"
+                ):
+                    state = chunk
             score = await self._score(instance, state)
             headline = score.official if self.config.judge.parser == "official" else score.strict
             status = "unscored" if headline is None else "ok"
@@ -335,6 +367,14 @@ class Runner:
         )
         await self.store.aput_result(result, score.judgments if score else [])
         return result
+
+    @staticmethod
+    def _imported_state(imported: ImportedOutputs, instance: Instance) -> dict[str, Any]:
+        if instance.id in imported.missing:
+            raise MissingOutputError(
+                f"imported output of {instance.id}", imported.missing[instance.id]
+            )
+        return dict(imported.outputs[instance.id])
 
     async def _score(self, instance: Instance, state: Mapping[str, Any]) -> Score:
         if instance.axis is Axis.GEU:

@@ -84,6 +84,13 @@ class Judgment(BaseModel):
     strict: str | None
 
 
+def _content(record: str) -> dict[str, Any]:
+    """An instance record without where it was loaded from (a moved dataset is the same)."""
+    data = dict(json.loads(record))
+    data.pop("source", None)
+    return data
+
+
 def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
@@ -190,7 +197,7 @@ class RunStore:
         stored = dict(self.db.execute("SELECT id, record FROM instances").fetchall())
         for instance in instances:
             before = stored.get(instance.id)
-            if before is not None and before != instance.model_dump_json():
+            if before is not None and _content(before) != _content(instance.model_dump_json()):
                 raise ConfigError(
                     f"instance {instance.id!r}",
                     f"differs from the one this run directory ({self.run_dir}) was run on: "

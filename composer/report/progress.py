@@ -33,7 +33,7 @@ class RunProgress:
         self.failures: Counter[str] = Counter()
         finished = runner.store.finished(retry_failed=runner.retry_failed)
         for system in runner.systems:
-            total = sum(1 for i in runner.instances if i.axis in system.strategies)
+            total = sum(1 for i in runner.instances if i.axis in system.axes)
             done = sum(1 for i in runner.instances if (system.name, i.id) in finished)
             self.bars[system.name] = self.progress.add_task(
                 system.name, total=total, completed=done, note=""

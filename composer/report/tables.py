@@ -2,7 +2,8 @@
 
 Category accuracy is correct / instances of that category the system ran (a failed, refused
 or unscored instance counts in the denominator and is shown in `counts`); an axis is the mean
-of its categories; Total is 0.6 UEG + 0.4 GEU, as RealUnify defines it.
+of its categories; Total is 0.6 UEG + 0.4 GEU, as RealUnify defines it. The summary also holds
+the paired tests, stage attribution and costs of `composer.report.stats`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.evaluation.store import Result, RunStore
+from composer.report import stats
 
 Parser = Literal["official", "strict"]
 AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
@@ -53,6 +55,15 @@ def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
     counts = {"n": len(results), "correct": correct(results, parser)}
     for status in ("failed", "refused", "unscored"):
         counts[status] = sum(1 for r in results if r.status == status)
+    category_counts = {
+        c: {
+            "n": len(by_category[c]),
+            "correct_official": correct(by_category[c], "official"),
+            "correct_strict": correct(by_category[c], "strict"),
+            "not_ok": sum(1 for r in by_category[c] if r.status != "ok"),
+        }
+        for c in categories
+    }
     return {
         "accuracy": _mean(per_cat.values()),
         "accuracy_official": _mean((per_cat if parser == "official" else per_cat_other).values()),
@@ -60,6 +71,7 @@ def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
         "by_category": per_cat,
         "by_category_strict" if parser == "official" else "by_category_official": per_cat_other,
         "counts": counts,
+        "category_counts": category_counts,
         "cost_usd": _cost(results),
         "latency_s": _mean(r.latency_s for r in results),
     }
@@ -71,6 +83,8 @@ def _cost(results: list[Result]) -> float | None:
 
 
 def _mode(definition: dict[str, Any]) -> str:
+    if "mode" in definition:
+        return str(definition["mode"])
     graphs = {axis["graph"] for axis in definition["axes"].values()}
     return "direct" if graphs == {"direct"} else "stepwise"
 
@@ -79,9 +93,11 @@ def summarize(store: RunStore, parser: Parser | None = None) -> dict[str, Any]:
     """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`."""
     latest = store.latest_run()
     headline: Parser = parser or (latest["config"]["judge"]["parser"] if latest else "official")
+    seed = int(latest["seed"]) if latest else 0
     definitions = store.system_definitions()
+    everything = list(store.results())
     grouped: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
-    for result in store.results():
+    for result in everything:
         grouped[result.system][result.axis].append(result)
     systems: dict[str, Any] = {}
     for name in definitions:
@@ -102,16 +118,30 @@ def summarize(store: RunStore, parser: Parser | None = None) -> dict[str, Any]:
         entry["graphs"] = {a: d["graph"] for a, d in axes.items()}
         systems[name] = entry
     judge = latest["config"]["judge"]["model"] if latest else None
+    by_instance = stats.by_system(everything)
+    ran = {n: d for n, d in definitions.items() if n in systems}
     return {
         "parser": headline,
         "judge": judge,
+        "seed": seed,
         "systems": systems,
         "comparisons": comparisons(systems),
+        "paired": [
+            p.as_dict()
+            for p in stats.all_pairs(list(systems), by_instance, parser=headline, seed=seed)
+        ],
+        "attribution": stats.attribution(ran, by_instance, parser=headline, seed=seed),
+        "costs": stats.costs(store.call_rows(), everything),
     }
 
 
 def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
-    """Stepwise minus direct for the same unified model, and composed minus unified, per axis."""
+    """The cross-system deltas per axis, as rows of `{comparison, a, b, axis, delta, ...}`.
+
+    Stepwise minus direct for the same unified model (the integration gap), each composed minus
+    each unified system (composition gain), and the best composed minus the best unified
+    system (oracle headroom, also on Total).
+    """
     rows: list[dict[str, Any]] = []
     unified = {n: s for n, s in systems.items() if s["kind"] == "unified"}
     for name, stepwise in unified.items():
@@ -130,6 +160,43 @@ def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
         for other, uni in unified.items():
             rows.extend(
                 _deltas("composition gain (composed - unified)", name, other, composed, uni)
+            )
+    rows.extend(headroom(systems))
+    return rows
+
+
+def _score(entry: dict[str, Any], axis: str) -> float | None:
+    if axis == "Total":
+        return None if entry["total"] is None else float(entry["total"])
+    return float(entry[axis]["accuracy"]) if axis in entry else None
+
+
+def headroom(systems: dict[str, Any]) -> list[dict[str, Any]]:
+    """The best composed system minus the best unified one, per axis and on Total."""
+    label = "oracle headroom (best composed - best unified)"
+    rows: list[dict[str, Any]] = []
+    for axis in ("UEG", "GEU", "Total"):
+        best: dict[str, tuple[float, str]] = {}
+        for name, entry in systems.items():
+            value = _score(entry, axis)
+            if value is not None and entry["kind"] in ("composed", "unified"):
+                if entry["kind"] not in best or value > best[entry["kind"]][0]:
+                    best[entry["kind"]] = (value, name)
+        if "composed" in best and "unified" in best:
+            (va, a), (vb, b) = best["composed"], best["unified"]
+            cats: dict[str, float] = {}
+            if axis != "Total":
+                ca, cb = systems[a][axis]["by_category"], systems[b][axis]["by_category"]
+                cats = {c: ca[c] - cb[c] for c in ca if c in cb}
+            rows.append(
+                {
+                    "comparison": label,
+                    "a": a,
+                    "b": b,
+                    "axis": axis,
+                    "delta": va - vb,
+                    "by_category": cats,
+                }
             )
     return rows
 
@@ -235,6 +302,84 @@ def table_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def _p(value: float) -> str:
+    return f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
+
+
+def paired_rows(
+    report: dict[str, Any], scope: str | None = "all"
+) -> tuple[list[str], list[list[str]]]:
+    """The paired comparisons (of one scope: all, UEG or GEU; None for every scope)."""
+    header = ["A", "B", "scope", "n", "both", "only A", "only B", "neither", "A - B", "95% CI", "p"]
+    rows = [
+        [
+            p["a"],
+            p["b"],
+            p["scope"],
+            str(p["n"]),
+            str(p["both"]),
+            str(p["only_a"]),
+            str(p["only_b"]),
+            str(p["neither"]),
+            f"{p['difference']:+.1f}",
+            f"[{p['ci95'][0]:+.1f}, {p['ci95'][1]:+.1f}]",
+            _p(p["p_value"]),
+        ]
+        for p in report.get("paired", [])
+        if scope is None or p["scope"] == scope
+    ]
+    return header, rows
+
+
+def attribution_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Stage attribution: one row per pair of systems that differ in one role's binding."""
+    header = ["axis", "role", "A", "B", "A binds", "B binds", "A - B", "by category", "p"]
+    rows = [
+        [
+            r["axis"],
+            r["role"],
+            r["a"],
+            r["b"],
+            r["a_model"],
+            r["b_model"],
+            f"{r['delta']:+.1f}",
+            " ".join(
+                f"{CATEGORY_ABBREV.get(c, c)} {v:+.0f}" for c, v in r["by_category"].items()
+            ),
+            _p(r["p_value"]),
+        ]
+        for r in report.get("attribution", [])
+    ]
+    return header, rows
+
+
+def cost_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Latency and cost per system, then per graph node."""
+    header = ["system", "node", "tasks or calls", "mean s", "total s", "cost $"]
+    rows: list[list[str]] = []
+    for system, entry in report.get("costs", {}).items():
+        parts = [("(whole task)", entry, entry["tasks"])]
+        parts += [(node, n, n["calls"]) for node, n in entry["nodes"].items()]
+        for name, part, count in parts:
+            cost = part["cost_usd"]
+            rows.append(
+                [
+                    system,
+                    name,
+                    str(count),
+                    f"{part['latency_s']:.3f}",
+                    f"{part['total_latency_s']:.2f}",
+                    "-" if cost is None else f"{cost:.4f}",
+                ]
+            )
+    return header, rows
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
 def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> str:
     """Render the report as `json`, `jsonl` (needs `store`), `markdown` or `csv` text."""
     if fmt == "json":
@@ -250,8 +395,7 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
         writer.writerows(rows)
         return buffer.getvalue()
     if fmt == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines = _markdown(header, rows)
         lines.append("")
         lines.append(f"Parser: {report['parser']}; judge: {report['judge']}.")
         for comparison in report["comparisons"]:
@@ -259,5 +403,12 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
                 f"- {comparison['comparison']}: {comparison['a']} vs {comparison['b']}, "
                 f"{comparison['axis']} {comparison['delta']:+.1f}"
             )
+        for title, (head, body) in (
+            ("Paired comparisons (shared instances; exact McNemar p)", paired_rows(report, None)),
+            ("Stage attribution", attribution_rows(report)),
+            ("Latency and cost", cost_rows(report)),
+        ):
+            if body:
+                lines += ["", f"### {title}", "", *_markdown(head, body)]
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}")

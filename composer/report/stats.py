@@ -1,0 +1,340 @@
+"""Paired statistics between systems: McNemar, bootstrap intervals, stage attribution, costs.
+
+Two systems are compared on the instances both ran. An instance counts as right for a system
+when that system's result is correct under the chosen parser; a failed, refused or unscored
+result counts as not right, as it does in the accuracy tables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.evaluation.store import Result
+
+Parser = Literal["official", "strict"]
+_ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
+BOOTSTRAP_RESAMPLES = 2000
+"""Resamples of the paired bootstrap; 2,000 keeps the 95% bounds stable to about 0.3 points."""
+
+
+def is_right(result: Result | None, parser: Parser) -> bool:
+    """Whether `result` is correct under `parser` (a missing or failed result is not)."""
+    if result is None:
+        return False
+    return bool(result.correct_official if parser == "official" else result.correct_strict)
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value from the discordant counts.
+
+    Under the null each discordant instance is equally likely to favour either system, so the
+    smaller count is Binomial(only_a + only_b, 1/2); the p-value doubles its lower tail.
+
+    Example:
+        >>> mcnemar_exact(1, 8)
+        0.0390625
+    """
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    k = min(only_a, only_b)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2.0 * tail)
+
+
+def bootstrap_interval(
+    a: Sequence[bool],
+    b: Sequence[bool],
+    *,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of accuracy(a) - accuracy(b), in points, over paired items.
+
+    Instances are resampled with replacement, keeping each instance's pair of outcomes together.
+    The same `seed` gives the same interval.
+
+    Example:
+        >>> bootstrap_interval([True, True, False, True], [False, True, False, False], seed=1)
+        (0.0, 100.0)
+    """
+    import numpy as np
+
+    if len(a) != len(b):
+        raise ValueError(f"paired samples differ in length ({len(a)} and {len(b)})")
+    if not a:
+        return (0.0, 0.0)
+    diff = np.asarray(a, dtype=np.int8) - np.asarray(b, dtype=np.int8)
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    chunk = max(1, 2_000_000 // len(diff))  # bounds memory at about 16 MB of indices
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        index = rng.integers(0, len(diff), size=(stop - start, len(diff)))
+        means[start:stop] = diff[index].mean(axis=1)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return (round(100.0 * float(low), 10), round(100.0 * float(high), 10))
+
+
+@dataclass
+class Paired:
+    """Two systems on their shared instances: the 2 x 2 table, McNemar and a bootstrap interval.
+
+    `differing` lists (instance, category, a right, b right) for the discordant instances.
+    """
+
+    a: str
+    b: str
+    scope: str
+    parser: Parser
+    n: int = 0
+    both: int = 0
+    only_a: int = 0
+    only_b: int = 0
+    neither: int = 0
+    accuracy_a: float = 0.0
+    accuracy_b: float = 0.0
+    p_value: float = 1.0
+    ci_low: float = 0.0
+    ci_high: float = 0.0
+    differing: list[tuple[str, str, bool, bool]] = field(default_factory=list)
+
+    @property
+    def difference(self) -> float:
+        """Accuracy of a minus accuracy of b, in points, on the shared instances."""
+        return self.accuracy_a - self.accuracy_b
+
+    def as_dict(self, *, with_instances: bool = False) -> dict[str, Any]:
+        """A JSON-ready form; the differing instances only when asked."""
+        data: dict[str, Any] = {
+            "a": self.a,
+            "b": self.b,
+            "scope": self.scope,
+            "parser": self.parser,
+            "n": self.n,
+            "both": self.both,
+            "only_a": self.only_a,
+            "only_b": self.only_b,
+            "neither": self.neither,
+            "accuracy_a": self.accuracy_a,
+            "accuracy_b": self.accuracy_b,
+            "difference": self.difference,
+            "p_value": self.p_value,
+            "ci95": [self.ci_low, self.ci_high],
+        }
+        if with_instances:
+            data["differing"] = [
+                {"instance": i, "category": c, "a": ra, "b": rb} for i, c, ra, rb in self.differing
+            ]
+        return data
+
+
+def paired(
+    a: str,
+    b: str,
+    results_a: Mapping[str, Result],
+    results_b: Mapping[str, Result],
+    *,
+    parser: Parser = "official",
+    scope: str = "all",
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> Paired:
+    """Compare systems `a` and `b` on the instance ids present in both result maps."""
+    shared = [i for i in results_a if i in results_b]
+    right_a = [is_right(results_a[i], parser) for i in shared]
+    right_b = [is_right(results_b[i], parser) for i in shared]
+    out = Paired(a=a, b=b, scope=scope, parser=parser, n=len(shared))
+    for instance, ra, rb in zip(shared, right_a, right_b, strict=True):
+        if ra and rb:
+            out.both += 1
+        elif ra:
+            out.only_a += 1
+        elif rb:
+            out.only_b += 1
+        else:
+            out.neither += 1
+        if ra != rb:
+            out.differing.append((instance, results_a[instance].category, ra, rb))
+    if shared:
+        out.accuracy_a = 100.0 * (out.both + out.only_a) / out.n
+        out.accuracy_b = 100.0 * (out.both + out.only_b) / out.n
+    out.p_value = mcnemar_exact(out.only_a, out.only_b)
+    if out.only_a or out.only_b:
+        out.ci_low, out.ci_high = bootstrap_interval(
+            right_a, right_b, seed=seed, resamples=resamples
+        )
+    return out
+
+
+def by_system(results: Iterable[Result]) -> dict[str, dict[str, Result]]:
+    """Group results as system -> instance id -> result."""
+    grouped: dict[str, dict[str, Result]] = defaultdict(dict)
+    for result in results:
+        grouped[result.system][result.instance] = result
+    return dict(grouped)
+
+
+def compare(
+    a: str,
+    b: str,
+    grouped: Mapping[str, Mapping[str, Result]],
+    *,
+    parser: Parser = "official",
+    seed: int = 0,
+) -> list[Paired]:
+    """`a` against `b` on all shared instances, then on each axis they share."""
+    ra, rb = grouped.get(a, {}), grouped.get(b, {})
+    rows = [paired(a, b, ra, rb, parser=parser, scope="all", seed=seed)]
+    for axis in ("UEG", "GEU"):
+        axis_a = {i: r for i, r in ra.items() if r.axis == axis}
+        axis_b = {i: r for i, r in rb.items() if r.axis == axis}
+        if any(i in axis_b for i in axis_a):
+            rows.append(paired(a, b, axis_a, axis_b, parser=parser, scope=axis, seed=seed))
+    return rows
+
+
+def all_pairs(
+    systems: Sequence[str],
+    grouped: Mapping[str, Mapping[str, Result]],
+    *,
+    parser: Parser = "official",
+    seed: int = 0,
+) -> list[Paired]:
+    """Every pair of `systems` (in the given order) that shares at least one instance."""
+    rows: list[Paired] = []
+    for i, a in enumerate(systems):
+        for b in systems[i + 1 :]:
+            rows.extend(p for p in compare(a, b, grouped, parser=parser, seed=seed) if p.n)
+    return rows
+
+
+def single_role_swaps(
+    definitions: Mapping[str, Mapping[str, Any]],
+) -> list[tuple[str, str, str, str]]:
+    """(a, b, axis, role) for systems that run the same graph on `axis` and bind one role apart.
+
+    Example: with a 2 x 2 grid of reasoner in {unified, specialist} by generator in {unified,
+    specialist}, the four UEG edges are the pairs that differ only in the reasoner or only in
+    the generator.
+    """
+    names = list(definitions)
+    swaps: list[tuple[str, str, str, str]] = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            axes_a, axes_b = definitions[a]["axes"], definitions[b]["axes"]
+            for axis in ("UEG", "GEU"):
+                if axis not in axes_a or axis not in axes_b:
+                    continue
+                da, db = axes_a[axis], axes_b[axis]
+                if da["graph"] != db["graph"] or da.get("options") != db.get("options"):
+                    continue
+                roles_a, roles_b = da["roles"], db["roles"]
+                if set(roles_a) != set(roles_b):
+                    continue
+                changed = [r for r in roles_a if roles_a[r] != roles_b[r]]
+                if len(changed) == 1:
+                    swaps.append((a, b, axis, changed[0]))
+    return swaps
+
+
+def _category_accuracy(results: Iterable[Result], parser: Parser) -> dict[str, list[int]]:
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for result in results:
+        tally[result.category][0] += is_right(result, parser)
+        tally[result.category][1] += 1
+    return tally
+
+
+def attribution(
+    definitions: Mapping[str, Mapping[str, Any]],
+    grouped: Mapping[str, Mapping[str, Result]],
+    *,
+    parser: Parser = "official",
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Attribute accuracy differences to the one role two systems bind differently.
+
+    For each single-role swap (see `single_role_swaps`), the difference a - b on the shared
+    instances of that axis, overall and per category, with its paired test. Both systems run
+    the same graph with the same other bindings, so the whole difference belongs to that role.
+    """
+    rows: list[dict[str, Any]] = []
+    for a, b, axis, role in single_role_swaps(definitions):
+        ra = {i: r for i, r in grouped.get(a, {}).items() if r.axis == axis}
+        rb = {i: r for i, r in grouped.get(b, {}).items() if r.axis == axis}
+        test = paired(a, b, ra, rb, parser=parser, scope=axis, seed=seed)
+        if not test.n:
+            continue
+        shared = [i for i in ra if i in rb]
+        cat_a = _category_accuracy((ra[i] for i in shared), parser)
+        cat_b = _category_accuracy((rb[i] for i in shared), parser)
+        by_category = {
+            c: 100.0 * (cat_a[c][0] - cat_b[c][0]) / cat_a[c][1]
+            for c in sorted(cat_a, key=lambda c: _ORDER.get(c, len(_ORDER)))
+        }
+        rows.append(
+            {
+                "axis": axis,
+                "role": role,
+                "a": a,
+                "b": b,
+                "a_model": definitions[a]["axes"][axis]["roles"][role],
+                "b_model": definitions[b]["axes"][axis]["roles"][role],
+                "graph": definitions[a]["axes"][axis]["graph"],
+                "delta": test.difference,
+                "by_category": by_category,
+                "p_value": test.p_value,
+                "ci95": [test.ci_low, test.ci_high],
+                "n": test.n,
+            }
+        )
+    return rows
+
+
+def costs(
+    call_rows: Iterable[Mapping[str, Any]], results: Iterable[Result]
+) -> dict[str, dict[str, Any]]:
+    """Latency and cost per system, and per graph node, from the call trace and the results.
+
+    Per system: `tasks`, the mean and total wall time of its (system, instance) tasks, and
+    their summed cost. Per node: `calls` counts distinct recorded calls with the mean and total
+    of their latencies. A call is recorded once, under the first system that sent it, so a
+    call two systems share (the same judge question about the same image) is not repeated and
+    a replay from the cache costs nothing. Costs are None where none was recorded.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for result in results:
+        entry = out.setdefault(
+            result.system,
+            {"tasks": 0, "total_latency_s": 0.0, "cost_usd": None, "nodes": {}},
+        )
+        entry["tasks"] += 1
+        entry["total_latency_s"] += result.latency_s
+        if result.cost_usd is not None:
+            entry["cost_usd"] = (entry["cost_usd"] or 0.0) + result.cost_usd
+    for row in call_rows:
+        system = row.get("system")
+        if not system or system not in out:
+            continue
+        nodes = out[system]["nodes"]
+        node = nodes.setdefault(
+            row.get("node") or "-", {"calls": 0, "total_latency_s": 0.0, "cost_usd": None}
+        )
+        node["calls"] += 1
+        node["total_latency_s"] += float(row.get("latency_s") or 0.0)
+        if row.get("cost_usd") is not None:
+            node["cost_usd"] = (node["cost_usd"] or 0.0) + float(row["cost_usd"])
+    for entry in out.values():
+        entry["latency_s"] = entry["total_latency_s"] / entry["tasks"]
+        for node in entry["nodes"].values():
+            node["latency_s"] = node["total_latency_s"] / node["calls"]
+        entry["nodes"] = dict(sorted(entry["nodes"].items()))
+    return out

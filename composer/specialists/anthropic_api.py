@@ -1,0 +1,162 @@
+"""`anthropic/<model>`: Claude models as Understanders over the Messages API.
+
+Images go as base64 PNG blocks before the prompt in one user message. Claude does not draw, so
+these models bind only to understanding roles (reasoner, judge).
+
+    [models."anthropic/claude-sonnet-4-5"]
+    max_tokens = 1024
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from composer.core.errors import RefusalError, SpecialistError
+from composer.core.images import ImageRef, ImageStore
+from composer.specialists.base import CallOptions, Capability, TextReply, Usage
+from composer.specialists.hosted import (
+    HostedOptions,
+    HostedSpecialist,
+    b64,
+    malformed_reply,
+    resolve_key,
+    scrub,
+    status_error,
+    transport_error,
+)
+from composer.specialists.pricing import price_of, priced
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+    from anthropic.types import Message
+
+DEFAULT_MAX_TOKENS = 1024
+"""The Messages API requires a cap on the reply; enough for a rewrite or an answer."""
+
+
+class AnthropicOptions(HostedOptions):
+    """Options of an `anthropic/...` model."""
+
+    max_tokens: int | None = Field(default=DEFAULT_MAX_TOKENS, ge=1)
+
+
+def to_request(
+    model: str,
+    prompt: str,
+    images: Sequence[bytes] = (),
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    temperature: float | None = None,
+) -> dict[str, Any]:
+    """The Messages request: one user turn, base64 PNG image blocks first, then the text."""
+    content: list[dict[str, Any]] = [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": b64(d)}}
+        for d in images
+    ]
+    content.append({"type": "text", "text": prompt})
+    request: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": [{"role": "user", "content": content}],
+    }
+    if temperature is not None:
+        request["temperature"] = temperature
+    return request
+
+
+def from_reply(where: str, reply: Message) -> TextReply:
+    """The text blocks of a reply, joined; `stop_reason == "refusal"` raises `RefusalError`."""
+    request_id = getattr(reply, "_request_id", None)
+    if getattr(reply, "stop_reason", None) == "refusal":
+        raise RefusalError(where, "refused the request (stop_reason 'refusal').", request_id=request_id)
+    content = getattr(reply, "content", None)
+    if content is None:
+        raise malformed_reply(where, "no content in the reply", request_id)
+    text = "".join(block.text for block in content if block.type == "text")
+    usage = Usage()
+    if getattr(reply, "usage", None) is not None:
+        usage = Usage(
+            input_tokens=reply.usage.input_tokens or 0,
+            output_tokens=reply.usage.output_tokens or 0,
+        )
+    return TextReply(text=text, usage=usage, request_id=request_id)
+
+
+def translate_error(where: str, exc: Exception, secret: str | None) -> SpecialistError:
+    """An Anthropic SDK exception in the call layer's terms, with the key masked out."""
+    import anthropic
+
+    if isinstance(exc, anthropic.APITimeoutError):
+        return transport_error(where, is_timeout=True)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return transport_error(where, is_timeout=False, detail=scrub(str(exc), secret))
+    if isinstance(exc, anthropic.APIStatusError):
+        message = exc.api_message or exc.message
+        return status_error(
+            where,
+            exc.status_code,
+            scrub(str(message), secret),
+            headers=exc.response.headers,
+            request_id=exc.request_id,
+        )
+    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
+        return malformed_reply(where, scrub(f"{type(exc).__name__}: {exc}", secret))
+    return SpecialistError(where, scrub(f"{type(exc).__name__}: {exc}", secret))
+
+
+class AnthropicSpecialist(HostedSpecialist):
+    """A Claude model over the official SDK.
+
+    Example:
+        >>> judge = create("anthropic/claude-sonnet-4-5", {}, images=store)  # doctest: +SKIP
+    """
+
+    provider = "anthropic"
+    extra = "anthropic"
+    Options = AnthropicOptions
+
+    def __init__(
+        self, model: str, options: AnthropicOptions, client: AsyncAnthropic, *, images: ImageStore
+    ) -> None:
+        """Wrap a ready `AsyncAnthropic` client (its own retries should be 0)."""
+        super().__init__(model, options, images=images, capabilities={Capability.UNDERSTAND})
+        self.opts = options
+        self.client = client
+        self.price = price_of(self.name, options.price)
+        key = getattr(client, "api_key", None)
+        self._secret = key if isinstance(key, str) else None
+
+    @classmethod
+    def from_name(
+        cls, model: str, options: Mapping[str, Any], *, images: ImageStore
+    ) -> AnthropicSpecialist:
+        """Build the SDK client from `base_url` (or ANTHROPIC_BASE_URL) and the key."""
+        from anthropic import AsyncAnthropic
+
+        opts = AnthropicOptions(**options)
+        key = resolve_key(f"{cls.provider}/{model}", opts, ("ANTHROPIC_API_KEY",))
+        client = AsyncAnthropic(api_key=key, base_url=opts.base_url, max_retries=0, timeout=600.0)
+        return cls(model, opts, client, images=images)
+
+    async def understand(
+        self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None
+    ) -> TextReply:
+        """Ask Claude about `images` (per-call `max_tokens`/`temperature` override)."""
+        request = to_request(
+            self.model,
+            prompt,
+            [self.images.read_bytes(ref) for ref in images],
+            max_tokens=self.per_call(options, "max_tokens") or DEFAULT_MAX_TOKENS,
+            temperature=self.per_call(options, "temperature"),
+        )
+        try:
+            reply = await self.client.messages.create(**request)
+            text = from_reply(self.name, reply)
+        except SpecialistError:
+            raise
+        except Exception as exc:
+            raise translate_error(self.name, exc, self._secret) from None
+        return text.model_copy(update={"usage": priced(text.usage, self.price)})

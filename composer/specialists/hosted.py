@@ -1,0 +1,240 @@
+"""What the hosted-API adapters share: key and URL options, HTTP error translation, encodings.
+
+Each provider module (`openai_api`, `anthropic_api`, `gemini_api`) keeps its own request and
+reply translation; this module holds only what would otherwise be written three times. It
+imports no SDK.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from composer.core.errors import PrerequisiteError, RefusalError, SpecialistError
+from composer.specialists.base import Capability, Options, Specialist
+from composer.specialists.pricing import Price
+
+_TRANSPORT_KEYS = frozenset({"base_url", "api_key_env", "api_key_file", "price", "capabilities"})
+
+
+class HostedOptions(Options):
+    """Options every hosted provider accepts in its `[models."provider/model"]` table."""
+
+    base_url: str | None = None
+    """Where to send requests (a proxy, a self-hosted server, a test fake)."""
+    api_key_env: str | None = None
+    """The environment variable that holds the key (default: the provider's usual one)."""
+    api_key_file: str | None = None
+    """A file whose first line is the key; it takes precedence over the environment."""
+    price: Price | None = None
+    """Overrides the package's price table for this model."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Cap on the reply's tokens (understanding calls)."""
+    temperature: float | None = Field(default=None, ge=0)
+
+
+def resolve_key(
+    where: str,
+    options: HostedOptions,
+    default_envs: Sequence[str],
+    *,
+    required: bool = True,
+) -> str | None:
+    """Read the API key from `options.api_key_file`, `options.api_key_env` or `default_envs`.
+
+    Raises:
+        PrerequisiteError: No key was found and `required` is set; the message names the
+            variable (never a value).
+    """
+    if options.api_key_file is not None:
+        path = Path(options.api_key_file).expanduser()
+        try:
+            lines = path.read_text().strip().splitlines()
+        except OSError:
+            raise PrerequisiteError(
+                where,
+                f"cannot read its key file {str(path)!r}.",
+                "Fix api_key_file, or remove it to read the key from the environment.",
+            ) from None
+        if lines and lines[0].strip():
+            return lines[0].strip()
+        raise PrerequisiteError(
+            where, f"its key file {str(path)!r} is empty.", "Put the key in it."
+        )
+    envs = [options.api_key_env] if options.api_key_env else list(default_envs)
+    for name in envs:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    if not required:
+        return None
+    names = " or ".join(envs)
+    return _missing_key(where, names)
+
+
+def _missing_key(where: str, names: str) -> str:
+    raise PrerequisiteError(
+        where,
+        f"needs an API key, and {names} is not set.",
+        f"Export {names.split(' or ')[0]}=..., or set api_key_env or api_key_file in "
+        f'[models."{where}"].',
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from a `Retry-After` (seconds or HTTP date) or `retry-after-ms` header."""
+    if not headers:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def scrub(text: str, secret: str | None, limit: int = 300) -> str:
+    """`text` shortened to `limit` characters, with `secret` (an API key) masked out."""
+    if secret:
+        text = text.replace(secret, "***")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _suffix(request_id: str | None) -> str:
+    return f" (request id {request_id})" if request_id else ""
+
+
+def status_error(
+    where: str,
+    status: int,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+    is_refusal: bool = False,
+) -> SpecialistError:
+    """Translate an HTTP error status into the call layer's terms.
+
+    429 is a rate limit (retryable, honouring Retry-After); 408, 409 and 5xx are retryable; any
+    other 4xx is final. `is_refusal` marks a content-policy rejection, which is never retried.
+    """
+    rid = _suffix(request_id)
+    if is_refusal:
+        return RefusalError(where, f"refused the request: {message}{rid}.", request_id=request_id)
+    if status == 429:
+        wait = retry_after_seconds(headers)
+        return SpecialistError(
+            where,
+            f"rate limited (HTTP 429){rid}.",
+            "The call layer retries; lower max_concurrency if this persists.",
+            is_rate_limit=True,
+            retry_after=wait,
+            request_id=request_id,
+        )
+    if status >= 500 or status in (408, 409):
+        return SpecialistError(
+            where,
+            f"server error (HTTP {status}): {message}{rid}.",
+            is_retryable=True,
+            request_id=request_id,
+        )
+    fix = "Check the key." if status in (401, 403) else "Check the model name and its options."
+    return SpecialistError(
+        where, f"rejected the request (HTTP {status}): {message}{rid}.", fix, request_id=request_id
+    )
+
+
+def transport_error(where: str, *, is_timeout: bool, detail: str = "") -> SpecialistError:
+    """A timeout or connection failure: retryable."""
+    what = "timed out waiting for a reply" if is_timeout else "could not reach the server"
+    return SpecialistError(where, f"{what}{': ' + detail if detail else ''}.", is_retryable=True)
+
+
+def malformed_reply(where: str, detail: str, request_id: str | None = None) -> SpecialistError:
+    """A reply the adapter cannot read (bad JSON, a missing field): retryable, as a glitch."""
+    return SpecialistError(
+        where,
+        f"sent a malformed reply: {detail}{_suffix(request_id)}.",
+        is_retryable=True,
+        request_id=request_id,
+    )
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 text of `data`."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def png_data_url(data: bytes) -> str:
+    """A `data:image/png;base64,...` URL of PNG bytes."""
+    return f"data:image/png;base64,{b64(data)}"
+
+
+def decode_b64(where: str, text: str | None, request_id: str | None = None) -> bytes:
+    """Decode base64 image data from a reply, as a malformed-reply error when it is not."""
+    if not text:
+        raise malformed_reply(where, "no image data", request_id)
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise malformed_reply(where, "image data is not base64", request_id) from None
+
+
+def as_png(where: str, data: bytes) -> bytes:
+    """`data` as PNG bytes: passed through when it is PNG already, converted otherwise."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return data
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+    except (OSError, UnidentifiedImageError):
+        raise malformed_reply(where, "image data is not a readable image") from None
+    return buffer.getvalue()
+
+
+class HostedSpecialist(Specialist):
+    """Base of the hosted adapters: per-call option merging and a transport-free identity."""
+
+    def describe(self) -> dict[str, Any]:
+        """Identity for the cache key: the model and what shapes its replies.
+
+        Where the requests go (base URL), which key pays and the price do not change a reply,
+        so a rerun through a different proxy or with another key still replays the cache.
+        """
+        options = self.options.model_dump(mode="json", exclude=set(_TRANSPORT_KEYS))
+        return {"name": self.name, "options": options}
+
+    @staticmethod
+    def capability_list(value: Sequence[Capability] | None) -> frozenset[Capability] | None:
+        """A configured capability override as a set, or None when not configured."""
+        return None if value is None else frozenset(value)
+
+    def per_call(self, options: Mapping[str, Any] | None, key: str) -> Any:
+        """A per-call override of option `key`, else the model's configured value."""
+        if options and options.get(key) is not None:
+            return options[key]
+        return getattr(self.options, key, None)
