@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from composer.core.config import BenchmarkConfig, RunConfig
-from composer.core.errors import ConfigError, UnknownNameError
+from composer.core.errors import ConfigError, PrerequisiteError, UnknownNameError
 from composer.core.images import ImageStore
 from composer.core.instance import Instance
 
@@ -18,15 +18,62 @@ def _realunify(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
     from composer.benchmarks.realunify import load_folder
 
     bench = config.benchmark
+    folder = config.resolve(bench.path) if bench.path is not None else download_realunify()
+    return load_folder(folder, images, categories=bench.categories, limit=bench.limit)
+
+
+REALUNIFY_REPO = "DogNeverSleep/RealUnify"
+_DOWNLOAD_HELP = (
+    "Download it once with: huggingface-cli download DogNeverSleep/RealUnify "
+    "--repo-type dataset --local-dir data/realunify, then set [benchmark] path = "
+    '"data/realunify". (Its licence allows academic research only and forbids '
+    "redistribution; composer never copies it.)"
+)
+
+
+def download_realunify() -> Path:
+    """The RealUnify folder from the Hugging Face cache, fetched through huggingface_hub.
+
+    Raises:
+        PrerequisiteError: offline (or the hub unreachable) and not cached, with how to fix.
+    """
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot = Path(
+            snapshot_download(REALUNIFY_REPO, repo_type="dataset", local_files_only=True)
+        )
+    except Exception:  # noqa: BLE001 - not cached (the hub library raises several kinds)
+        try:
+            snapshot = Path(snapshot_download(REALUNIFY_REPO, repo_type="dataset"))
+        except Exception as exc:  # noqa: BLE001 - offline, unreachable, gated: one message
+            raise PrerequisiteError(
+                "[benchmark] realunify",
+                "is not in the Hugging Face cache and could not be downloaded "
+                f"({type(exc).__name__}).",
+                _DOWNLOAD_HELP,
+            ) from None
+    found = sorted(p.parent for p in snapshot.rglob("UEG_direct.json")) or sorted(
+        p.parent for p in snapshot.rglob("GEU_direct.json")
+    )
+    if not found:
+        raise PrerequisiteError(
+            "[benchmark] realunify",
+            f"the cached dataset at {snapshot} holds no UEG_direct.json.",
+            _DOWNLOAD_HELP,
+        )
+    return found[0]
+
+
+def _jsonl(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
+    from composer.benchmarks.jsonl import load_jsonl
+
+    bench = config.benchmark
     if bench.path is None:
         raise ConfigError(
-            "[benchmark] path",
-            "is not set; RealUnify is not redistributed with composer.",
-            "Download the DogNeverSleep/RealUnify dataset (huggingface-cli download "
-            "DogNeverSleep/RealUnify --repo-type dataset --local-dir data/realunify) "
-            'and set path = "data/realunify".',
+            "[benchmark] path", "is not set.", "Point it at a .jsonl file of instances."
         )
-    return load_folder(
+    return load_jsonl(
         config.resolve(bench.path), images, categories=bench.categories, limit=bench.limit
     )
 
@@ -55,6 +102,10 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
 
 BENCHMARKS: dict[str, tuple[Loader, str]] = {
     "realunify": (_realunify, "RealUnify's four JSON files and images, from a local folder"),
+    "jsonl": (
+        _jsonl,
+        "one instance per line, the Instance fields (see composer/benchmarks/jsonl.py)",
+    ),
     "synthetic": (
         _synthetic,
         "the built-in offline suite (generated into the run folder, or a `composer synth` folder)",

@@ -1,0 +1,133 @@
+"""The JSONL instance format: bring any benchmark in without code, one instance per line.
+
+Each line is a JSON object with the `Instance` fields:
+
+    {"id": "wise-1", "axis": "UEG", "category": "culture", "prompt": "...",
+     "checks": [{"question": "Is ...?", "answer": "yes"}]}
+    {"id": "mmmu-7", "axis": "GEU", "category": "geometry", "image": "images/7.png",
+     "question": "...", "options": ["3", "4", "5", "6"], "answer": "B"}
+
+Required: `id` (unique), `axis` (UEG or GEU), `category` (any name; RealUnify's are
+normalised). UEG also needs `prompt` and `checks`; GEU needs `image` (a path relative to the
+file, inside its folder), `question`, 2-4 `options` and `answer` (a letter among them).
+Optional: `subtask`, `step_prompt`, `evaluation_prompt`, `edit_prompt`, `meta` (any object).
+Blank lines and lines starting with `//` are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from composer.core.errors import DataError
+from composer.core.images import ImageStore
+from composer.core.instance import Instance, normalize_category
+
+_FIELDS = set(Instance.model_fields) - {"source"}
+
+
+def _fail(path: Path, line: int, field: str, what: str, fix: str = "") -> DataError:
+    return DataError(f"{path.name} line {line}", f"field '{field}' {what}", fix)
+
+
+def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -> Instance:
+    unknown = set(data) - _FIELDS
+    if unknown:
+        field = sorted(unknown)[0]
+        raise _fail(
+            path, line, field, "is not an instance field.", f"Known: {', '.join(sorted(_FIELDS))}."
+        )
+    for field in ("id", "axis", "category"):
+        if not isinstance(data.get(field), str) or not data[field].strip():
+            raise _fail(path, line, field, f"must be a non-empty string (got {data.get(field)!r}).")
+    if data["axis"] not in ("UEG", "GEU"):
+        raise _fail(path, line, "axis", f"must be UEG or GEU (got {data['axis']!r}).")
+    record = dict(data)
+    record["category"] = normalize_category(data["category"]) or data["category"]
+    if data["axis"] == "UEG":
+        for field in ("prompt", "checks"):
+            if not data.get(field):
+                raise _fail(path, line, field, "is required for a UEG instance.")
+    else:
+        for field in ("image", "question", "options", "answer"):
+            if not data.get(field):
+                raise _fail(path, line, field, "is required for a GEU instance.")
+        relative = data["image"]
+        if not isinstance(relative, str):
+            raise _fail(path, line, "image", f"must be a path (got {relative!r}).")
+        root = path.parent.resolve()
+        image = (root / relative).resolve()
+        if not image.is_relative_to(root):
+            raise _fail(path, line, "image", f"escapes the file's folder ({relative!r}).")
+        if not image.is_file():
+            raise _fail(path, line, "image", f"names a missing image ({relative!r}).")
+        options = data["options"]
+        if not isinstance(options, list) or not 2 <= len(options) <= 4:
+            raise _fail(
+                path, line, "options", f"must be a list of 2 to 4 options (got {options!r})."
+            )
+        if data["answer"] not in "ABCD"[: len(options)] or len(str(data["answer"])) != 1:
+            raise _fail(
+                path, line, "answer", f"must be one of the option letters (got {data['answer']!r})."
+            )
+        record["image"] = images.put_file(image)
+        record["meta"] = {**data.get("meta", {}), "input_image": relative}
+    try:
+        return Instance.model_validate({**record, "source": str(path)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise _fail(
+            path, line, field, f"{first['msg'].lower()} (got {first.get('input')!r})."
+        ) from None
+
+
+def load_jsonl(
+    path: Path | str,
+    images: ImageStore,
+    *,
+    categories: Iterable[str] | None = None,
+    limit: int | None = None,
+) -> list[Instance]:
+    """Read a JSONL instance file; `limit` caps the instances kept per category."""
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(
+            f"benchmark path {str(file)!r}",
+            "is not a file.",
+            "Point [benchmark] path at a .jsonl file.",
+        )
+    wanted = None if categories is None else {normalize_category(c) or c for c in categories}
+    instances: list[Instance] = []
+    seen: set[str] = set()
+    per_category: dict[str, int] = {}
+    for number, text in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip() or text.lstrip().startswith("//"):
+            continue
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{file.name} line {number}", f"is not valid JSON ({exc.msg})."
+            ) from None
+        if not isinstance(data, dict):
+            raise DataError(f"{file.name} line {number}", "must be a JSON object.")
+        instance = _instance(file, number, data, images)
+        if instance.id in seen:
+            raise _fail(file, number, "id", f"repeats an earlier id ({instance.id!r}).")
+        seen.add(instance.id)
+        if wanted is not None and instance.category not in wanted:
+            continue
+        if limit is not None and per_category.get(instance.category, 0) >= limit:
+            continue
+        per_category[instance.category] = per_category.get(instance.category, 0) + 1
+        instances.append(instance)
+    if not instances:
+        raise DataError(
+            f"benchmark path {str(file)!r}", "holds no instances (after the category filter)."
+        )
+    return instances

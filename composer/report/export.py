@@ -1,0 +1,113 @@
+"""Export a run's outputs as RealUnify result files, one folder per system.
+
+Each folder holds the result files of the system's mode (`UEG_direct.json` and
+`GEU_direct.json` for a direct system, the step files otherwise) with the benchmark's fields
+and the outputs filled in (`generated_image`, `response`, `edit_image`), plus the images under
+`images/`, referenced by paths relative to the folder. The released RealUnify evaluation
+scripts read these files, and `import = "DIR"` reads them back into composer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from composer.agents.rewrite import refine_request
+from composer.core.errors import ConfigError
+from composer.core.images import ImageRef
+from composer.core.instance import Axis, Instance
+from composer.evaluation.store import Result, RunStore
+
+
+def _index(instance: Instance) -> Any:
+    return instance.meta.get("index", instance.id.split("-", 1)[-1])
+
+
+def base_record(instance: Instance, mode: str) -> dict[str, Any]:
+    """The benchmark fields of `instance` as its RealUnify record of `mode` has them."""
+    record: dict[str, Any] = {
+        "index": _index(instance),
+        "task_type": instance.meta.get("task_type") or instance.category,
+    }
+    if instance.axis is Axis.UEG:
+        if mode == "step":
+            record["new_prompt"] = instance.step_prompt or refine_request(instance.prompt or "")
+        else:
+            record["prompt"] = instance.prompt
+        record["question_list"] = [c.model_dump() for c in instance.checks]
+        return record
+    record.update(
+        {
+            "input_image": instance.meta.get("input_image"),
+            "question": instance.question,
+            "option": list(instance.options),
+            "answer": instance.answer,
+            "evaluation_prompt": instance.evaluation_prompt,
+        }
+    )
+    if mode == "step":
+        record["edit_prompt"] = instance.edit_prompt
+    return record
+
+
+def _copy_image(store: RunStore, uri: Any, folder: Path, name: str) -> str | None:
+    if not isinstance(uri, str):
+        return None
+    source = store.run_dir / "images"
+    ref = ImageRef.parse(uri)
+    path = source / ref.sha256[:2] / f"{ref.sha256}.png"
+    if not path.exists():
+        return None
+    target = folder / "images" / f"{name}.png"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    return f"images/{name}.png"
+
+
+def _filled(
+    store: RunStore, result: Result, instance: Instance, mode: str, folder: Path
+) -> dict[str, Any]:
+    record = base_record(instance, mode)
+    output = result.output
+    if instance.axis is Axis.UEG:
+        if mode == "step":
+            record["response"] = output.get("rewrite")
+        record["generated_image"] = _copy_image(store, output.get("image"), folder, instance.id)
+    else:
+        if mode == "step":
+            record["edit_image"] = _copy_image(
+                store, output.get("edited_image"), folder, f"{instance.id}-edit"
+            )
+        record["response"] = output.get("response")
+    return record
+
+
+def export_realunify(store: RunStore, output: Path, systems: list[str] | None = None) -> list[Path]:
+    """Write each system's result files into `output/<system>/`; return the folders."""
+    definitions = store.system_definitions()
+    names = systems or list(definitions)
+    unknown = [n for n in names if n not in definitions]
+    if unknown:
+        raise ConfigError(
+            "--systems",
+            f"no system named {', '.join(map(repr, unknown))} in this run.",
+            f"It has: {', '.join(definitions)}.",
+        )
+    instances = store.instances()
+    folders = []
+    for name in names:
+        mode = "direct" if definitions[name].get("mode") == "direct" else "step"
+        folder = output / name
+        folder.mkdir(parents=True, exist_ok=True)
+        files: dict[str, list[dict[str, Any]]] = {}
+        for result in store.results(name):
+            instance = instances[result.instance]
+            file = f"{instance.axis.value}_{mode}.json"
+            files.setdefault(file, []).append(_filled(store, result, instance, mode, folder))
+        for file, records in files.items():
+            records.sort(key=lambda r: (isinstance(r["index"], str), r["index"]))
+            (folder / file).write_text(json.dumps(records, indent=1), encoding="utf-8")
+        folders.append(folder)
+    return folders
