@@ -120,9 +120,9 @@ roles = { model = "mock/vlm" }
     exported = json.loads((tmp_path / "export" / "stepwise" / "UEG_step.json").read_text())
     assert exported[0]["new_prompt"].startswith("Here is the prompt for image generation: prompt 0")
     assert exported[0]["generated_image"] == "images/UEG-0.png" and "response" in exported[0]
+    modes = {"model": "direct", "stepwise": "step"}
     imported = "\n".join(
-        f'[systems.{folder.name}-imported]\nimport = "{folder}"\nmode = "{"direct" if folder.name == "model" else "step"}"'
-        for folder in folders
+        f'[systems.{f.name}-imported]\nimport = "{f}"\nmode = "{modes[f.name]}"' for f in folders
     )
     second = run(tmp_path, config(data, imported), "second")
     before, after = rows(first), rows(second)
