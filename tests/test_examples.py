@@ -30,7 +30,11 @@ def test_offline_example_runs(name: str, tmp_path: Path) -> None:
         assert system["UEG"]["counts"]["failed"] == 0
 
 
-def test_hosted_example_stops_before_any_call_without_its_providers(tmp_path: Path) -> None:
+def test_hosted_example_stops_before_any_call_without_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
     data = tmp_path / "data" / "realunify"
     data.mkdir(parents=True)
     (data / "UEG_direct.json").write_text(
@@ -50,4 +54,5 @@ def test_hosted_example_stops_before_any_call_without_its_providers(tmp_path: Pa
     config.write_text((EXAMPLES / "oracle_realunify.toml").read_text())
     result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 2
-    assert "provider" in result.output and not (tmp_path / "run").exists()
+    assert "API key" in result.output and "_API_KEY" in result.output
+    assert not (tmp_path / "run").exists()
