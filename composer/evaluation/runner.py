@@ -121,11 +121,23 @@ def _jsonable(value: Any) -> Any:
 def versions() -> dict[str, str]:
     """Versions of composer and the libraries whose behaviour a result may depend on."""
     found = {"python": platform.python_version()}
-    for package in ("unify-composer", "langgraph", "pydantic", "pillow", "numpy"):
+    for package in (
+        "unify-composer",
+        "langgraph",
+        "pydantic",
+        "pillow",
+        "numpy",
+        "torch",
+        "diffusers",
+        "transformers",
+        "openai",
+        "anthropic",
+        "google-genai",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
-            found[package] = "not installed"
+            continue
     return found
 
 
@@ -183,6 +195,7 @@ class Runner:
                     f'[models."{name}"] {key}', f"{first['msg']}.", "Fix or remove that option."
                 ) from None
             self.specialists[name] = specialist
+            settings = _batch_aware(settings, specialist, self.config.models.get(name, {}))
             self.tracked[name] = self.layer.wrap(specialist, settings)
         return self.tracked[name]
 
@@ -403,8 +416,22 @@ class Runner:
             current_site.reset(token)
 
     def close(self) -> None:
-        """Close the run store."""
+        """Release the models and close the run store."""
+        for specialist in self.specialists.values():
+            specialist.close()
         self.store.close()
+
+
+def _batch_aware(
+    settings: CallSettings, specialist: Specialist, options: Mapping[str, Any]
+) -> CallSettings:
+    """Let a batching local model see enough requests at once to fill its batches."""
+    max_batch = getattr(specialist.options, "max_batch", None)
+    if not isinstance(max_batch, int) or "max_concurrency" in options:
+        return settings
+    return settings.model_copy(
+        update={"max_concurrency": 2 * max_batch, "initial_concurrency": 2 * max_batch}
+    )
 
 
 def _describe_roles(needed: Mapping[str, Capability]) -> str:

@@ -154,6 +154,9 @@ class Specialist:
     async def load(self) -> None:
         """Prepare before the run (local models load weights here); hosted ones do nothing."""
 
+    def close(self) -> None:
+        """Release what `load` took (worker threads, GPU memory); called when the run ends."""
+
     def describe(self) -> dict[str, Any]:
         """What identifies this model's behaviour, for the run record and the cache key."""
         return {"name": self.name, "options": self.options.model_dump(mode="json")}

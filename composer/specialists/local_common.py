@@ -1,0 +1,147 @@
+"""What the local-model adapters share: their options, finding weights, device and dtype.
+
+A local model name is `provider/<hub-id-or-path>`: a path (absolute, or relative to the working
+folder) is used as it is; anything else is a Hugging Face hub id, looked up in the local cache
+first. Nothing here imports torch at module level.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from composer.core.errors import ConfigError, PrerequisiteError
+from composer.specialists.base import SpecialistOptions
+
+if TYPE_CHECKING:
+    import torch
+
+
+class LocalOptions(SpecialistOptions):
+    """Options every local model takes, in its `[models."provider/..."]` table."""
+
+    device: str = "auto"
+    """`auto` (cuda, then mps, then cpu) or a torch device such as `cuda:1`."""
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    """`auto`: bfloat16 on cuda, float32 elsewhere."""
+    max_batch: int = Field(default=8, ge=1)
+    """At most this many concurrent requests run as one forward pass."""
+    batch_window_ms: float = Field(default=5.0, ge=0)
+    """How long the first request of a batch waits for others to join it."""
+    trust_remote_code: bool = False
+    """Run the model repository's own Python code (only for repositories you trust)."""
+    local_files_only: bool = False
+    """Never reach the hub: weights must be a path or already in the Hugging Face cache."""
+    revision: str | None = None
+
+
+BATCHING_FIELDS = frozenset({"max_batch", "batch_window_ms"})
+"""Options that change speed, not results: left out of the cache identity."""
+
+
+def is_offline(options: LocalOptions) -> bool:
+    """Whether the hub must not be contacted (the option or `HF_HUB_OFFLINE`)."""
+    from huggingface_hub import constants
+
+    return options.local_files_only or bool(constants.HF_HUB_OFFLINE)
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
+
+
+def resolve_source(where: str, model: str, marker: str, options: LocalOptions) -> str:
+    """Return the folder (or hub id) to load `model` from, after checking `marker` exists.
+
+    `marker` is the file that every such model has (`model_index.json` for a diffusers
+    pipeline, `config.json` for a transformers model). Raises `PrerequisiteError` with the fix:
+    a path that does not exist, a folder without the marker, a hub id missing from the cache
+    while offline.
+    """
+    if _looks_like_path(model):
+        folder = Path(model).expanduser()
+        if not folder.is_dir():
+            raise PrerequisiteError(
+                where, f"no such folder ({str(folder)!r}).", "Check the path in the model name."
+            )
+        if not (folder / marker).is_file():
+            raise PrerequisiteError(
+                where,
+                f"the folder {str(folder)!r} has no {marker}, so it is not a saved model of "
+                "this kind.",
+                "Point the name at the folder that save_pretrained wrote.",
+            )
+        return str(folder)
+    read_marker(where, model, marker, options)
+    return model
+
+
+def read_marker(where: str, model: str, marker: str, options: LocalOptions) -> dict[str, Any]:
+    """Read the JSON file `marker` of a path or hub id (cache first, then the hub if allowed)."""
+    if _looks_like_path(model):
+        path = Path(model).expanduser() / marker
+    else:
+        path = Path(_from_hub(where, model, marker, options))
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PrerequisiteError(where, f"cannot read {path} ({exc}).") from exc
+    return data
+
+
+def _from_hub(where: str, model: str, marker: str, options: LocalOptions) -> str:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HFValidationError
+
+    download = f"Download it first with: hf download {model}  (or give a local path)."
+    try:
+        return str(hf_hub_download(model, marker, revision=options.revision, local_files_only=True))
+    except HFValidationError as exc:
+        raise ConfigError(
+            where, f"{model!r} is neither an existing folder nor a hub id.", str(exc)
+        ) from exc
+    except Exception as exc:  # not in the cache: any of several hub errors
+        if is_offline(options):
+            raise PrerequisiteError(
+                where, "is not in the Hugging Face cache and the hub is off (offline).", download
+            ) from exc
+    try:
+        return str(hf_hub_download(model, marker, revision=options.revision, etag_timeout=10))
+    except Exception as exc:  # network, gated or missing repository
+        raise PrerequisiteError(
+            where,
+            f"could not fetch {marker} from the hub ({type(exc).__name__}: {exc}).",
+            download,
+        ) from exc
+
+
+def pick_device(spec: str) -> torch.device:
+    """The torch device for an options `device` value."""
+    import torch
+
+    if spec != "auto":
+        return torch.device(spec)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def pick_dtype(spec: str, device: torch.device) -> torch.dtype:
+    """The torch dtype for an options `dtype` value on `device`."""
+    import torch
+
+    if spec == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    dtype: torch.dtype = getattr(torch, spec)
+    return dtype
+
+
+def describe_local(name: str, options: LocalOptions, **extra: Any) -> dict[str, Any]:
+    """The cache identity of a local model: its name and the options that change results."""
+    kept = options.model_dump(mode="json", exclude=set(BATCHING_FIELDS))
+    return {"name": name, "options": kept, **extra}

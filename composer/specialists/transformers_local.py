@@ -1,0 +1,294 @@
+"""`transformers/<hub-id-or-path>`: a local VLM (or text-only LM) as an Understander.
+
+A model whose type transformers lists for image-text-to-text (Qwen2.5-VL, LLaVA, InternVL,
+Janus, ...) loads through `AutoProcessor` and `AutoModelForImageTextToText`; a text-only causal
+LM through `AutoTokenizer` and `AutoModelForCausalLM` (it can rewrite prompts, not look at
+images). Prompts go through the model's own chat template; decoding is greedy unless
+`temperature` is set.
+
+    [models."transformers/Qwen/Qwen2.5-VL-7B-Instruct"]
+    max_new_tokens = 512
+    max_batch = 32
+
+Concurrent requests are batched (`composer.specialists.batching`) into one left-padded
+`generate` call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+import transformers
+from pydantic import BaseModel, ConfigDict, Field
+from transformers.models.auto import modeling_auto
+
+from composer.core.errors import ComposerError, ConfigError, PrerequisiteError, SpecialistError
+from composer.core.images import ImageRef, ImageStore
+from composer.specialists.base import CallOptions, Capability, Specialist, TextReply, Usage
+from composer.specialists.batching import BatchStats, MicroBatcher
+from composer.specialists.local_common import (
+    LocalOptions,
+    describe_local,
+    pick_device,
+    pick_dtype,
+    read_marker,
+    resolve_source,
+)
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+class TransformersOptions(LocalOptions):
+    """Options of a `transformers/...` model (all optional)."""
+
+    max_new_tokens: int = Field(default=256, ge=1)
+    min_new_tokens: int = Field(default=0, ge=0)
+    temperature: float = Field(default=0.0, ge=0)
+    """0 decodes greedily (the default); above 0 samples."""
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    system_prompt: str | None = None
+
+
+class _PerCall(BaseModel):
+    """The options a single call may override; other call option keys only vary the cache key."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    max_new_tokens: int
+    min_new_tokens: int
+    temperature: float
+    top_p: float | None
+
+
+@dataclass(frozen=True)
+class _Ask:
+    prompt: str
+    images: tuple[Image.Image, ...]
+    settings: _PerCall
+
+
+def model_kind(where: str, config: Mapping[str, Any]) -> str:
+    """`vlm` or `text` from a config.json; raise for a model type that cannot answer prompts."""
+    model_type = str(config.get("model_type", ""))
+    if model_type in modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+        return "vlm"
+    if model_type in modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return "text"
+    raise ConfigError(
+        where,
+        f"model type {model_type or '(none)'!r} is neither an image-text-to-text model nor a "
+        f"causal LM in transformers {transformers.__version__}.",
+        "Use a VLM such as 'transformers/Qwen/Qwen2.5-VL-7B-Instruct'.",
+    )
+
+
+class TransformersSpecialist(Specialist):
+    """A transformers model behind `Understander`, batched across concurrent calls."""
+
+    provider = "transformers"
+    extra = "local"
+    Options = TransformersOptions
+
+    def __init__(
+        self,
+        model: str,
+        options: TransformersOptions,
+        *,
+        images: ImageStore,
+        source: str,
+        kind: str,
+    ) -> None:
+        """Prepare (no weights are read until `load`)."""
+        super().__init__(model, options, images=images, capabilities={Capability.UNDERSTAND})
+        self.opts = options
+        self.source = source
+        self.kind = kind
+        self.processor: Any = None
+        self.tokenizer: Any = None
+        self.lm: Any = None
+        self.device = torch.device("cpu")
+        self.batcher: MicroBatcher[_Ask, TextReply] = MicroBatcher(
+            self._run,
+            max_batch=options.max_batch,
+            window_s=options.batch_window_ms / 1000,
+            name=f"transformers-{kind}",
+        )
+
+    @classmethod
+    def from_name(
+        cls, model: str, options: Mapping[str, Any], *, images: ImageStore
+    ) -> TransformersSpecialist:
+        """Find the model and its kind for `transformers/<model>`; raise if it cannot load."""
+        opts = TransformersOptions(**options)
+        where = f"transformers/{model}"
+        source = resolve_source(where, model, "config.json", opts)
+        kind = model_kind(where, read_marker(where, source, "config.json", opts))
+        return cls(model, opts, images=images, source=source, kind=kind)
+
+    def describe(self) -> dict[str, Any]:
+        """Name and the options that change results (not the batching ones)."""
+        return describe_local(self.name, self.opts)
+
+    @property
+    def stats(self) -> BatchStats:
+        """The batcher's counts: batches run and their sizes."""
+        return self.batcher.stats
+
+    def close(self) -> None:
+        """Stop the micro-batcher's worker thread."""
+        self.batcher.close()
+
+    async def load(self) -> None:
+        """Read the processor and weights onto the device (once)."""
+        if self.lm is None:
+            await asyncio.to_thread(self._load)
+
+    def _load(self) -> None:
+        self.device = pick_device(self.opts.device)
+        common: dict[str, Any] = {
+            "trust_remote_code": self.opts.trust_remote_code,
+            "local_files_only": self.opts.local_files_only,
+            "revision": self.opts.revision,
+        }
+        try:
+            if self.kind == "vlm":
+                processor = transformers.AutoProcessor.from_pretrained(self.source, **common)
+                tokenizer = getattr(processor, "tokenizer", None)
+                model_cls: Any = transformers.AutoModelForImageTextToText
+            else:
+                processor = tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    self.source, **common
+                )
+                model_cls = transformers.AutoModelForCausalLM
+            lm = model_cls.from_pretrained(
+                self.source, dtype=pick_dtype(self.opts.dtype, self.device), **common
+            )
+        except ComposerError:
+            raise
+        except (OSError, ValueError, RuntimeError, KeyError, ImportError) as exc:
+            raise PrerequisiteError(
+                self.name,
+                f"could not load the model ({type(exc).__name__}: {str(exc).strip()[:400]}).",
+                "Check that the folder holds the weights, the config and the processor files, "
+                f"or download it again: hf download {self.model}",
+            ) from exc
+        if tokenizer is None or getattr(processor, "chat_template", None) is None:
+            raise PrerequisiteError(
+                self.name,
+                "has no chat template (it is a base model, or its processor files are missing).",
+                "Use an instruction-tuned model, or add a chat_template.jinja to its folder.",
+            )
+        # Batched generation appends new tokens on the right, so prompts are padded on the left.
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        lm.to(self.device)
+        lm.eval()
+        self.processor, self.tokenizer, self.lm = processor, tokenizer, lm
+
+    def _settings(self, options: CallOptions | None) -> _PerCall:
+        merged = {key: getattr(self.opts, key) for key in _PerCall.model_fields} | {
+            k: v for k, v in (options or {}).items() if k in _PerCall.model_fields
+        }
+        return _PerCall(**merged)
+
+    async def understand(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef] = (),
+        *,
+        options: CallOptions | None = None,
+    ) -> TextReply:
+        """Answer `prompt` about `images` (in that order) through the chat template."""
+        if self.lm is None:
+            raise SpecialistError(
+                self.name, "is not loaded.", "Await load() before the first call (the runner does)."
+            )
+        if images and self.kind == "text":
+            raise SpecialistError(
+                self.name,
+                f"is a text-only model and was shown {len(images)} image(s).",
+                "Bind a VLM to roles that look at images.",
+            )
+        pictures = tuple(self.images.open(ref).convert("RGB") for ref in images)
+        settings = self._settings(options)
+        key: Hashable = settings.model_dump_json()
+        return await self.batcher.submit(_Ask(prompt, pictures, settings), key=key)
+
+    def _messages(self, ask: _Ask) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        if self.opts.system_prompt:
+            messages.append({"role": "system", "content": self.opts.system_prompt})
+        if self.kind == "text":
+            messages.append({"role": "user", "content": ask.prompt})
+        else:
+            content: list[dict[str, Any]] = [{"type": "image"} for _ in ask.images]
+            content.append({"type": "text", "text": ask.prompt})
+            messages.append({"role": "user", "content": content})
+        return messages
+
+    def _run(self, asks: Sequence[_Ask]) -> list[TextReply]:
+        settings = asks[0].settings  # one batch shares one key, so one set of settings
+        try:
+            texts = [
+                self.processor.apply_chat_template(
+                    self._messages(a), add_generation_prompt=True, tokenize=False
+                )
+                for a in asks
+            ]
+            pictures = [image for a in asks for image in a.images]
+            if self.kind == "vlm":
+                inputs = self.processor(
+                    text=texts, images=pictures or None, padding=True, return_tensors="pt"
+                )
+            else:
+                inputs = self.tokenizer(
+                    texts, padding=True, return_tensors="pt", add_special_tokens=False
+                )
+            inputs = inputs.to(self.device)
+            sampling: dict[str, Any] = {"do_sample": settings.temperature > 0}
+            if settings.temperature > 0:
+                sampling["temperature"] = settings.temperature
+                if settings.top_p is not None:
+                    sampling["top_p"] = settings.top_p
+            with torch.inference_mode():
+                output = self.lm.generate(
+                    **inputs,
+                    max_new_tokens=settings.max_new_tokens,
+                    min_new_tokens=settings.min_new_tokens or None,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                    **sampling,
+                )
+        except Exception as exc:
+            raise SpecialistError(
+                self.name,
+                f"generation failed on a batch of {len(asks)} ({type(exc).__name__}: {exc}).",
+            ) from exc
+        prompt_length = inputs["input_ids"].shape[1]
+        new_tokens = output[:, prompt_length:]
+        replies = []
+        for row, mask in zip(new_tokens, inputs["attention_mask"], strict=True):
+            count = _generated_length(row.tolist(), self._stop_ids())
+            text = self.tokenizer.decode(row[:count], skip_special_tokens=True)
+            usage = Usage(input_tokens=int(mask.sum()), output_tokens=count)
+            replies.append(TextReply(text=text.strip(), usage=usage))
+        return replies
+
+    def _stop_ids(self) -> set[int]:
+        ids = {self.tokenizer.pad_token_id}
+        eos = self.lm.generation_config.eos_token_id
+        ids.update(eos if isinstance(eos, list) else [eos])
+        return {i for i in ids if i is not None}
+
+
+def _generated_length(tokens: list[int], stop: set[int]) -> int:
+    """Tokens up to and including the first stop token (later ones are padding)."""
+    for index, token in enumerate(tokens):
+        if token in stop:
+            return index + 1
+    return len(tokens)
