@@ -39,6 +39,7 @@ class Format(StrEnum):
     jsonl = "jsonl"
     markdown = "markdown"
     csv = "csv"
+    html = "html"
 
 
 class ListWhat(StrEnum):
@@ -143,24 +144,26 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
     output: Annotated[
-        Path | None, typer.Option(help="Write to this file instead of standard output.")
+        Path | None,
+        typer.Option(
+            help="Write to this file instead of standard output "
+            "(html: to this folder, default RUN_DIR/report)."
+        ),
     ] = None,
     parser: Annotated[
         str | None, typer.Option(help="Headline parser: official or strict (default: the run's).")
     ] = None,
 ) -> None:
     """Summarise a run: accuracy per system, axis and category, and the comparisons."""
-    from composer.core.errors import ConfigError
     from composer.evaluation.store import RunStore
     from composer.report.tables import render, summarize
 
     try:
-        if not (run_dir / "run.db").exists():
-            raise ConfigError(
-                str(run_dir), "holds no run.db.", "Pass a folder written by composer run."
-            )
-        if parser not in (None, "official", "strict"):
-            raise ConfigError("--parser", f"must be official or strict (got {parser!r}).")
+        _check_run(run_dir, parser)
+        if fmt is Format.html:
+            index = _write_html(run_dir, output or run_dir / "report", parser)
+            out.print(str(index), highlight=False, soft_wrap=True)
+            return
         if fmt is Format.table and output is None:
             _print_table(run_dir, parser)
             return
@@ -178,6 +181,115 @@ def report(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
+
+
+def _check_run(run_dir: Path, parser: str | None) -> None:
+    from composer.core.errors import ConfigError
+
+    if not (run_dir / "run.db").exists():
+        raise ConfigError(
+            str(run_dir), "holds no run.db.", "Pass a folder written by composer run."
+        )
+    if parser not in (None, "official", "strict"):
+        raise ConfigError("--parser", f"must be official or strict (got {parser!r}).")
+
+
+def _write_html(run_dir: Path, folder: Path, parser: str | None = None) -> Path:
+    from composer.evaluation.store import RunStore
+    from composer.report.html import write_html
+
+    store = RunStore(run_dir)
+    try:
+        return write_html(store, folder, parser=cast("Parser | None", parser))
+    finally:
+        store.close()
+
+
+@app.command()
+def compare(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    a: Annotated[str, typer.Argument(help="System A.")],
+    b: Annotated[str, typer.Argument(help="System B.")],
+    parser: Annotated[
+        str | None, typer.Option(help="official or strict (default: the run's).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Bootstrap seed (default: the run's seed).")
+    ] = None,
+    show: Annotated[int, typer.Option(help="List at most N differing instances.")] = 50,
+) -> None:
+    """Compare two systems instance by instance: the paired table, McNemar, and what differs."""
+    from composer.core.errors import ConfigError
+    from composer.evaluation.store import RunStore
+    from composer.report import stats
+
+    try:
+        _check_run(run_dir, parser)
+        store = RunStore(run_dir)
+        try:
+            latest = store.latest_run()
+            chosen = cast(
+                "Parser", parser or (latest["config"]["judge"]["parser"] if latest else "official")
+            )
+            grouped = stats.by_system(store.results())
+            definitions = store.system_definitions()
+        finally:
+            store.close()
+        for name in (a, b):
+            if name not in grouped:
+                known = ", ".join(sorted(grouped)) or "none"
+                raise ConfigError(
+                    f"system {name!r}", "has no results in this run.", f"Systems: {known}."
+                )
+        run_seed = int(latest["seed"]) if latest and seed is None else (seed or 0)
+        rows = stats.compare(a, b, grouped, parser=chosen, seed=run_seed)
+        swaps = [s for s in stats.single_role_swaps(definitions) if {s[0], s[1]} == {a, b}]
+    except ComposerError as error:
+        _fail(error)
+    table = Table(title=f"{a} (A) vs {b} (B), parser {chosen}, bootstrap seed {run_seed}")
+    for i, name in enumerate(
+        ["scope", "n", "both", "only A", "only B", "neither", "A %", "B %", "A - B", "95% CI", "p"]
+    ):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for p in rows:
+        table.add_row(
+            p.scope,
+            str(p.n),
+            str(p.both),
+            str(p.only_a),
+            str(p.only_b),
+            str(p.neither),
+            f"{p.accuracy_a:.1f}",
+            f"{p.accuracy_b:.1f}",
+            f"{p.difference:+.1f}",
+            f"[{p.ci_low:+.1f}, {p.ci_high:+.1f}]",
+            f"{p.p_value:.4g}",
+        )
+    out.print(table)
+    for a_sys, b_sys, axis, role in swaps:
+        bound = (
+            definitions[a_sys]["axes"][axis]["roles"][role],
+            definitions[b_sys]["axes"][axis]["roles"][role],
+        )
+        out.print(
+            f"  {axis}: the systems differ only in role {escape(role)!r} "
+            f"({escape(a_sys)}: {escape(bound[0])}, {escape(b_sys)}: {escape(bound[1])}), "
+            "so the difference is that role's.",
+            highlight=False,
+        )
+    differing = rows[0].differing
+    out.print(
+        f"{len(differing)} instances differ (A right, B not: {rows[0].only_a}; "
+        f"B right, A not: {rows[0].only_b})" + (":" if differing else "."),
+        highlight=False,
+    )
+    for instance, category, right_a, _ in differing[:show]:
+        winner = "A" if right_a else "B"
+        out.print(
+            f"  {escape(instance):<24} {escape(category):<26} only {winner} right", highlight=False
+        )
+    if len(differing) > show:
+        out.print(f"  ... and {len(differing) - show} more (--show N)", highlight=False)
 
 
 @app.command("list")
@@ -265,12 +377,15 @@ def demo(
         cfg = demo_config(n_per_category=n_per_category, seed=seed)
         summary = _run(cfg, out_dir, quiet=quiet)
         _print_table(out_dir)
+        index = _write_html(out_dir, out_dir / "report")
     except ComposerError as error:
         _fail(error)
     err.print(
         f"{summary.tasks} tasks in {summary.seconds:.1f} s. Run directory: {out_dir} "
-        f"(suite in {out_dir / 'suite'}). See `composer report {out_dir} --format json`."
+        f"(suite in {out_dir / 'suite'}). Compare two systems with "
+        f"`composer compare {out_dir} oracle naive-stepwise`. HTML report:"
     )
+    out.print(str(index), highlight=False, soft_wrap=True)
 
 
 def main() -> None:

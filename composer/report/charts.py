@@ -26,11 +26,9 @@ def accuracy_chart(report: dict[str, Any], axis: str, path: Path) -> Path | None
     systems = {n: e[axis] for n, e in report["systems"].items() if axis in e}
     if not systems:
         return None
-    seen = {c for entry in systems.values() for c in entry["by_category"]}
-    categories = [c for c in _CATEGORIES[axis] if c in seen] + sorted(
-        seen - set(_CATEGORIES[axis])
-    )
-    labels = [CATEGORY_ABBREV.get(c, c) for c in categories] + [f"{axis} mean"]
+    seen: set[str] = {str(c) for entry in systems.values() for c in entry["by_category"]}
+    categories = [c for c in _CATEGORIES[axis] if c in seen] + sorted(seen - set(_CATEGORIES[axis]))
+    labels: list[str] = [CATEGORY_ABBREV.get(c, c) for c in categories] + [f"{axis} mean"]
 
     from matplotlib.figure import Figure
 

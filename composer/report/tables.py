@@ -89,13 +89,18 @@ def _mode(definition: dict[str, Any]) -> str:
     return "direct" if graphs == {"direct"} else "stepwise"
 
 
-def summarize(store: RunStore, parser: Parser | None = None) -> dict[str, Any]:
-    """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`."""
+def summarize(
+    store: RunStore, parser: Parser | None = None, results: list[Result] | None = None
+) -> dict[str, Any]:
+    """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`.
+
+    `results` saves a second read when the caller already holds `list(store.results())`.
+    """
     latest = store.latest_run()
     headline: Parser = parser or (latest["config"]["judge"]["parser"] if latest else "official")
     seed = int(latest["seed"]) if latest else 0
     definitions = store.system_definitions()
-    everything = list(store.results())
+    everything = list(store.results()) if results is None else results
     grouped: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
     for result in everything:
         grouped[result.system][result.axis].append(result)
@@ -261,18 +266,24 @@ def _columns(report: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return columns
 
 
-def _cell(entry: dict[str, Any], axis: str, category: str | None) -> str:
+def _cell(entry: dict[str, Any], axis: str, category: str | None, suffix: str = "") -> str:
     if axis not in entry:
         return "-"
+    data = entry[axis]
     value = (
-        entry[axis]["accuracy"] if category is None else entry[axis]["by_category"].get(category)
+        data["accuracy" + (suffix or "")]
+        if category is None
+        else data["by_category" + suffix].get(category)
     )
     return "-" if value is None else f"{value:.1f}"
 
 
-def table_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """The headline table as header and rows of strings."""
+def table_rows(
+    report: dict[str, Any], parser: Parser | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The headline table as header and rows of strings (under `parser`, default the report's)."""
     columns = _columns(report)
+    suffix = "" if parser in (None, report["parser"]) else f"_{parser}"
     header = [
         "system",
         "kind",
@@ -287,12 +298,18 @@ def table_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     for name, entry in report["systems"].items():
         counts = [entry[a]["counts"] for a in ("UEG", "GEU") if a in entry]
         total = entry["total"]
+        if suffix:
+            total = (
+                sum(AXIS_WEIGHT[a] * entry[a]["accuracy" + suffix] for a in AXIS_WEIGHT)
+                if all(a in entry for a in AXIS_WEIGHT)
+                else None
+            )
         rows.append(
             [
                 name,
                 entry["kind"],
                 entry["mode"],
-                *[_cell(entry, axis, cat) for _, axis, cat in columns],
+                *[_cell(entry, axis, cat, suffix) for _, axis, cat in columns],
                 "-" if total is None else f"{total:.1f}",
                 str(sum(c["n"] for c in counts)),
                 str(sum(c["failed"] + c["refused"] for c in counts)),
@@ -343,9 +360,7 @@ def attribution_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]
             r["a_model"],
             r["b_model"],
             f"{r['delta']:+.1f}",
-            " ".join(
-                f"{CATEGORY_ABBREV.get(c, c)} {v:+.0f}" for c, v in r["by_category"].items()
-            ),
+            " ".join(f"{CATEGORY_ABBREV.get(c, c)} {v:+.0f}" for c, v in r["by_category"].items()),
             _p(r["p_value"]),
         ]
         for r in report.get("attribution", [])

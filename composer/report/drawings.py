@@ -1,0 +1,120 @@
+"""The slow, independent parts of the HTML report: thumbnails, Mermaid drawings, charts.
+
+Each costs seconds on a large run (decoding thousands of PNGs; importing langgraph and
+matplotlib). `executor` runs them beside the page writing when the report is large, or inline
+for a small one. This module imports nothing heavy at load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, TypeVar
+
+THUMB = 64
+"""Edge of the square box thumbnails are fitted into, in pixels."""
+
+T = TypeVar("T")
+
+
+def make_thumb(source: Path, target: Path) -> bool:
+    """Write a JPEG thumbnail of `source` fitted into THUMB x THUMB; False if unreadable."""
+    from PIL import Image
+
+    if target.exists():
+        return True
+    try:
+        with Image.open(source) as opened:
+            opened.draft("RGB", (THUMB, THUMB))  # JPEG sources decode at reduced size
+            opened.load()
+            image: Image.Image = opened
+            # reduce() is an integer box filter in C: nearly free next to the decode.
+            factor = max(1, max(image.size) // THUMB)
+            if factor > 1:
+                image = image.reduce(factor)
+            image.thumbnail((THUMB, THUMB))
+            if image.mode in ("RGBA", "LA", "P", "PA"):
+                rgba = image.convert("RGBA")
+                image = Image.new("RGB", rgba.size, (255, 255, 255))
+                image.paste(rgba, mask=rgba.getchannel("A"))
+            elif image.mode != "RGB":
+                image = image.convert("RGB")
+            tmp = target.with_suffix(".tmp")
+            image.save(tmp, format="JPEG", quality=85)
+            tmp.replace(target)  # a report killed midway leaves no truncated thumbnail
+    except OSError:
+        return False
+    return True
+
+
+def make_thumbs(jobs: Sequence[tuple[Path, Path]]) -> list[bool]:
+    """`make_thumb` over a batch of (source, target) pairs (one round trip to a worker)."""
+    return [make_thumb(source, target) for source, target in jobs]
+
+
+def graph_key(graph: str, axis: str, options: Mapping[str, Any] | None) -> str:
+    """The identity of a drawn graph: its name, axis and options."""
+    return json.dumps([graph, axis, dict(options or {})], sort_keys=True)
+
+
+def mermaid_sources(
+    definitions: Mapping[str, Mapping[str, Any]], base_dir: str | None
+) -> dict[str, str]:
+    """Mermaid source per distinct graph of the systems (see `graph_key`), or why it is missing."""
+    from composer.core.instance import Axis
+    from composer.graphs.base import build_strategy
+
+    drawings: dict[str, str] = {}
+    for definition in definitions.values():
+        for axis, d in definition["axes"].items():
+            key = graph_key(d["graph"], axis, d.get("options"))
+            if key in drawings:
+                continue
+            try:
+                strategy = build_strategy(
+                    d["graph"],
+                    Axis(axis),
+                    d.get("options") or {},
+                    base_dir=Path(base_dir) if base_dir else None,
+                )
+                drawings[key] = strategy.mermaid()
+            except Exception as exc:  # noqa: BLE001 - a user graph that no longer loads
+                drawings[key] = f"(drawing unavailable: {type(exc).__name__}: {exc})"
+    return drawings
+
+
+def outcome_of(future: Future[T], fn: Callable[..., T], *args: Any) -> T:
+    """The future's result; if a worker process pool broke, `fn(*args)` run here instead."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        return fn(*args)
+
+
+class _Inline(Executor):
+    """An executor that runs each job at once, in the calling thread."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed back through the future
+            future.set_exception(exc)
+        return future
+
+
+def executor(parallel: bool) -> Executor:
+    """A thread pool (one thread per core, at most 8) when `parallel`, else inline.
+
+    Threads, not processes: a spawned worker re-imports the caller's main module, which runs
+    any unguarded script (or a notebook cell) again. Pillow's decoders release the GIL for
+    part of their work, so threads still overlap thumbnails with page writing.
+    """
+    workers = min(8, os.cpu_count() or 1)
+    if not parallel or workers < 2:
+        return _Inline()
+    return ThreadPoolExecutor(workers)

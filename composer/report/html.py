@@ -1,0 +1,421 @@
+"""The static HTML report: an index of tables, charts and graphs, and a page per instance.
+
+`write_html(store, out_dir)` writes a folder that opens from disk with no server and no
+network: `index.html` (accuracy under both parsers, comparisons, paired tests, attribution,
+cost, bar charts, each graph's Mermaid source, and the filterable instance list with
+thumbnails), `instances/<id>.html` (every system side by side: input, rewritten prompt, edited
+and output images, judge questions and replies, verdicts, errors), `thumbs/`, `charts/` and
+`assets/`. Full-size images are linked from the run's content-addressed `images/` folder by
+relative path, so the report stays small; keep it next to (or inside) its run folder.
+
+Every text from models and data goes through jinja2 with autoescaping on, so a reply that
+contains markup is shown as text.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from composer.core.images import ImageRef, ImageStore
+from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Instance
+from composer.evaluation.store import Judgment, Result, RunStore
+from composer.report import stats
+from composer.report.charts import accuracy_chart
+from composer.report.drawings import (
+    THUMB,
+    executor,
+    graph_key,
+    make_thumbs,
+    mermaid_sources,
+    outcome_of,
+)
+from composer.report.tables import (
+    Parser,
+    attribution_rows,
+    cost_rows,
+    paired_rows,
+    summarize,
+    table_rows,
+)
+
+_ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
+_SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
+_MAIN_IMAGES = (("edited_image", "edited image"), ("image", "output image"))
+_SHOWN = {"rewrite", "response", "edited_image", "image"}
+_STATUS_CLASS = {"failed": "f", "refused": "f", "unscored": "f"}
+
+
+@dataclass
+class _Context:
+    """What every page needs: paths, the image store, the systems in order, and thumbnails."""
+
+    out: Path
+    images: ImageStore
+    systems: list[str]
+    definitions: Mapping[str, Any]
+    report: dict[str, Any]
+    parser: Parser
+    thumbs: dict[str, str] = field(default_factory=dict)
+    """sha256 -> thumbnail file name, for images that need one."""
+
+
+def _slug(instance_id: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", instance_id)[:80]
+    if safe != instance_id:  # keep ids that differ only in unsafe characters apart
+        safe += "-" + hashlib.sha256(instance_id.encode()).hexdigest()[:8]
+    return safe
+
+
+@functools.cache
+def _environment() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("composer.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _ref(value: Any) -> ImageRef | None:
+    return ImageRef.parse(value) if isinstance(value, str) and _SHA.match(value) else None
+
+
+def _outcome(result: Result | None, parser: Parser) -> str:
+    """`r` right, `x` ran but not right, `f` failed, refused or unscored, `` did not run."""
+    if result is None:
+        return ""
+    if result.status in _STATUS_CLASS:
+        return "f"
+    return "r" if stats.is_right(result, parser) else "x"
+
+
+def _main_image(result: Result | None) -> ImageRef | None:
+    if result is None:
+        return None
+    return _ref(result.output.get("image")) or _ref(result.output.get("edited_image"))
+
+
+def _snippet(instance: Instance, limit: int = 90) -> str:
+    text = instance.prompt or instance.question or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _index_rows(
+    ctx: _Context,
+    instances: list[Instance],
+    results: Mapping[str, Mapping[str, Result]],
+) -> list[dict[str, Any]]:
+    rows = []
+    for instance in instances:
+        ran = results.get(instance.id, {})
+        outcomes = [_outcome(ran.get(s), ctx.parser) for s in ctx.systems]
+        present = [o for o in outcomes if o]
+        tokens = [f"{o}{i}" for i, o in enumerate(outcomes) if o]
+        tokens += [f"x{i}" for i, o in enumerate(outcomes) if o == "f"]
+        if present and all(o == "r" for o in present):
+            tokens.append("all-r")
+        if present and "r" not in present:
+            tokens.append("none-r")
+        if "f" in present:
+            tokens.append("has-f")
+        cells = []
+        for system, outcome in zip(ctx.systems, outcomes, strict=True):
+            result = ran.get(system)
+            ref = _main_image(result)
+            answer = result.output.get("response") if result else None
+            cells.append(
+                {
+                    "answer": answer[:12] if isinstance(answer, str) else None,
+                    "cls": outcome,
+                    "mark": {"r": "✓", "x": "✗", "f": ran[system].status if outcome else ""}.get(
+                        outcome, ""
+                    ),
+                    "thumb": ctx.thumbs.get(ref.sha256) if ref else None,
+                }
+            )
+        rows.append(
+            {
+                "id": instance.id,
+                "href": f"instances/{_slug(instance.id)}.html",
+                "category": instance.category,
+                "abbrev": CATEGORY_ABBREV.get(instance.category, instance.category),
+                "text": _snippet(instance),
+                "thumb": ctx.thumbs.get(instance.image.sha256) if instance.image else None,
+                "tokens": " ".join(tokens),
+                "disagree": "1" if "r" in present and len(set(present)) > 1 else "0",
+                "cells": cells,
+            }
+        )
+    return rows
+
+
+def _image_src(ctx: _Context, ref: ImageRef | None, base: str) -> str | None:
+    if ref is None or ref not in ctx.images:
+        return None
+    return f"{base}/{ref.sha256[:2]}/{ref.sha256}.png"
+
+
+def _verdict(given: str | None, expected: str) -> str:
+    if given is None:
+        return "f"
+    return "r" if given == expected else "x"
+
+
+def _card(
+    ctx: _Context, system: str, result: Result, judgments: list[Judgment], base: str
+) -> dict[str, Any]:
+    definition = ctx.definitions.get(system, {})
+    axis_def = definition.get("axes", {}).get(result.axis, {})
+    entry = ctx.report["systems"].get(system, {})
+    output = result.output
+    images = [
+        (label, _image_src(ctx, _ref(output[key]), base))
+        for key, label in _MAIN_IMAGES
+        if _ref(output.get(key))
+    ]
+    extra = {k: v for k, v in output.items() if k not in _SHOWN}
+
+    def verdict(value: bool | None) -> str:
+        return "-" if value is None else ("right" if value else "wrong")
+
+    response = output.get("response")
+    return {
+        "name": system,
+        "kind": entry.get("kind", definition.get("kind", "")),
+        "mode": entry.get("mode", ""),
+        "graph": axis_def.get("graph", ""),
+        "cls": _outcome(result, ctx.parser),
+        "status": result.status,
+        "official": verdict(result.correct_official),
+        "strict": verdict(result.correct_strict),
+        "latency": result.latency_s,
+        "cost": result.cost_usd,
+        "error": result.error,
+        "rewrite": output.get("rewrite") if isinstance(output.get("rewrite"), str) else None,
+        "images": images,
+        "response": response if isinstance(response, str) else None,
+        "judgments": [
+            {
+                "question": j.question,
+                "expected": j.expected,
+                "reply": j.reply,
+                "official": j.official,
+                "strict": j.strict,
+                "official_cls": _verdict(j.official, j.expected),
+                "strict_cls": _verdict(j.strict, j.expected),
+            }
+            for j in judgments
+        ],
+        "extra": json.dumps(extra, indent=1, ensure_ascii=False) if extra else "",
+    }
+
+
+def _system_rows(
+    report: dict[str, Any], definitions: Mapping[str, Any], graphs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    ids = {g["key"]: g["id"] for g in graphs}
+    rows = []
+    for name in report["systems"]:
+        definition = definitions[name]
+        for axis, d in definition["axes"].items():
+            key = graph_key(d["graph"], axis, d.get("options"))
+            rows.append(
+                {
+                    "name": name,
+                    "kind": report["systems"][name]["kind"],
+                    "mode": report["systems"][name]["mode"],
+                    "axis": axis,
+                    "graph": d["graph"],
+                    "graph_id": ids[key],
+                    "roles": ", ".join(f"{r}={m}" for r, m in d["roles"].items()),
+                }
+            )
+    return rows
+
+
+def _write_pages(
+    ctx: _Context,
+    store: RunStore,
+    instances: list[Instance],
+    results: Mapping[str, Mapping[str, Result]],
+) -> None:
+    """Write `instances/<id>.html` for every instance: all systems side by side."""
+    page = _environment().get_template("instance.html")
+    base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
+    image_base = base.as_posix()
+    for k, instance in enumerate(instances):
+        ran = results[instance.id]
+        cards = [
+            _card(ctx, s, ran[s], store.judgments(s, instance.id), image_base)
+            for s in ctx.systems
+            if s in ran
+        ]
+        neighbours = [
+            f"{_slug(instances[j].id)}.html" if 0 <= j < len(instances) else None
+            for j in (k - 1, k + 1)
+        ]
+        (ctx.out / "instances" / f"{_slug(instance.id)}.html").write_text(
+            page.render(
+                root="../",
+                i=instance,
+                image=_image_src(ctx, instance.image, image_base),
+                cards=cards,
+                prev=neighbours[0],
+                next=neighbours[1],
+            ),
+            "utf-8",
+        )
+
+
+PARALLEL_FROM = 300
+"""From this many images on, thumbnails, charts and drawings run in worker threads."""
+
+
+def _graphs(
+    definitions: Mapping[str, Any], systems: list[str], drawings: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Each distinct (graph, axis, options) of the systems, with its Mermaid source."""
+    seen: dict[str, dict[str, Any]] = {}
+    for name in systems:
+        for axis, d in definitions[name]["axes"].items():
+            key = graph_key(d["graph"], axis, d.get("options"))
+            if key not in seen:
+                seen[key] = {
+                    "id": f"g{len(seen)}",
+                    "name": d["graph"],
+                    "axis": axis,
+                    "options": json.dumps(d.get("options")) if d.get("options") else "",
+                    "mermaid": drawings.get(key, ""),
+                    "key": key,
+                }
+    return list(seen.values())
+
+
+def _comparison_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    rows = [
+        [
+            c["comparison"],
+            c["a"],
+            c["b"],
+            c["axis"],
+            f"{c['delta']:+.1f}",
+            " ".join(f"{CATEGORY_ABBREV.get(k, k)} {v:+.0f}" for k, v in c["by_category"].items()),
+        ]
+        for c in report["comparisons"]
+    ]
+    return ["comparison", "A", "B", "axis", "A - B", "by category"], rows
+
+
+def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = None) -> Path:
+    """Write the HTML report of `store` into `out_dir`; return the path of its `index.html`.
+
+    Writing again into the same folder reuses its thumbnails.
+
+    Example:
+        >>> index = write_html(RunStore("runs/demo"), "runs/demo/report")  # doctest: +SKIP
+    """
+    out = Path(out_dir)
+    for folder in ("instances", "thumbs", "charts", "assets"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    everything = list(store.results())
+    report = summarize(store, parser, everything)
+    headline: Parser = report["parser"]
+    definitions = store.system_definitions()
+    systems = list(report["systems"])
+    ctx = _Context(
+        out, ImageStore(store.run_dir / "images"), systems, definitions, report, headline
+    )
+    instances = sorted(
+        store.instances().values(),
+        key=lambda i: (i.axis.value != "UEG", _ORDER.get(i.category, 99), i.category, i.id),
+    )
+    results: dict[str, dict[str, Result]] = {}
+    for result in everything:
+        results.setdefault(result.instance, {})[result.system] = result
+    instances = [i for i in instances if i.id in results]
+    wanted = {i.image.sha256 for i in instances if i.image}
+    for ran in results.values():
+        wanted.update(ref.sha256 for ref in map(_main_image, ran.values()) if ref)
+    jobs = sorted(
+        (sha, ctx.images.path(ImageRef(sha256=sha)), out / "thumbs" / f"{sha[:20]}.jpg")
+        for sha in wanted
+    )
+    latest = store.latest_run()
+    found = (latest or {}).get("config", {}).get("base_dir")
+    base_dir = str(found) if found else None
+    chosen = {n: definitions[n] for n in systems}
+
+    def chart_path(axis: str) -> Path:
+        return out / "charts" / f"{axis.lower()}.png"
+
+    with executor(len(jobs) >= PARALLEL_FROM) as pool:
+        batch = max(16, len(jobs) // (4 * (os.cpu_count() or 1)) + 1)
+        pairs = [(src, dst) for _, src, dst in jobs]
+        thumbs = [
+            pool.submit(make_thumbs, pairs[i : i + batch]) for i in range(0, len(pairs), batch)
+        ]
+        charts = [
+            pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
+        ]
+        drawings = pool.submit(mermaid_sources, chosen, base_dir)
+        _write_pages(ctx, store, instances, results)  # meanwhile, in this process
+        made = [
+            ok
+            for k, future in enumerate(thumbs)
+            for ok in outcome_of(future, make_thumbs, pairs[k * batch : (k + 1) * batch])
+        ]
+        ctx.thumbs = {
+            sha: f"thumbs/{dst.name}" for (sha, _, dst), ok in zip(jobs, made, strict=True) if ok
+        }
+        chart_paths = [
+            f"charts/{c.name}"
+            for axis, f in zip(("UEG", "GEU"), charts, strict=True)
+            if (c := outcome_of(f, accuracy_chart, report, axis, chart_path(axis))) is not None
+        ]
+        drawn: dict[str, str] = outcome_of(drawings, mermaid_sources, chosen, base_dir)
+        graphs = _graphs(definitions, systems, drawn)
+
+    templates = resources.files("composer.report") / "templates"
+    for name in ("style.css", "report.js"):
+        (out / "assets" / name).write_text(templates.joinpath(name).read_text("utf-8"), "utf-8")
+    other: Parser = "strict" if headline == "official" else "official"
+    categories = sorted({i.category for i in instances}, key=lambda c: (_ORDER.get(c, 99), c))
+    index = out / "index.html"
+    index.write_text(
+        _environment()
+        .get_template("index.html")
+        .render(
+            root="",
+            run_name=store.run_dir.resolve().name,
+            report=report,
+            systems=systems,
+            n_instances=len(instances),
+            accuracy_tables=[
+                (f"Accuracy % ({headline} parser, headline)", table_rows(report)),
+                (f"Accuracy % ({other} parser)", table_rows(report, other)),
+            ],
+            charts=chart_paths,
+            comparisons=_comparison_table(report),
+            paired=paired_rows(report, None),
+            attribution=attribution_rows(report),
+            costs=cost_rows(report),
+            graphs=graphs,
+            system_rows=_system_rows(report, definitions, graphs),
+            category_options=[(c, CATEGORY_ABBREV.get(c, c)) for c in categories],
+            rows=_index_rows(ctx, instances, results),
+            thumb=THUMB,
+        ),
+        "utf-8",
+    )
+    return index

@@ -1,0 +1,254 @@
+"""Scale of the HTML report: 1,000 instances x 6 systems, rendered in under 10 s, index < 2 MB.
+
+Builds a run store synthetically (rows written through RunStore's own APIs, images through
+ImageStore): 600 UEG and 400 GEU instances, six systems (a unified model direct and stepwise,
+a composed system, the two single-role swaps between them, and a refine system), about 6,000
+distinct images, three judge questions per UEG result and a call trace with nodes, latency and
+cost. Then it times `write_html` (cold: thumbnails made; warm: thumbnails already there) and,
+as the in-process baseline, `summarize` + the Markdown report of the same store.
+
+    python tests/perf/report_scale.py [--instances 1000] [--image-size 256] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from composer.core.images import ImageRef, ImageStore
+from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Axis, Check, Instance
+from composer.evaluation.store import Judgment, Result, RunStore
+
+U, R, G = "mock/unified", "mock/reasoner", "mock/generator"
+STEP = {"UEG": "decompose-then-generate", "GEU": "generate-then-reason"}
+
+
+def _axes(graphs: dict[str, str], roles: dict[str, dict[str, str]]) -> dict[str, object]:
+    return {a: {"graph": g, "options": {}, "roles": roles[a]} for a, g in graphs.items()}
+
+
+def systems() -> dict[str, dict[str, object]]:
+    def step(reasoner: str, generator: str) -> dict[str, dict[str, str]]:
+        return {
+            "UEG": {"reasoner": reasoner, "generator": generator},
+            "GEU": {"reasoner": reasoner, "editor": generator},
+        }
+
+    direct = {"UEG": {"model": U}, "GEU": {"model": U}}
+    return {
+        "unified-direct": {
+            "kind": "unified",
+            "axes": _axes({"UEG": "direct", "GEU": "direct"}, direct),
+        },
+        "unified-step": {"kind": "unified", "axes": _axes(STEP, step(U, U))},
+        "composed": {"kind": "composed", "axes": _axes(STEP, step(R, G))},
+        "swap-reasoner": {"kind": "composed", "axes": _axes(STEP, step(R, U))},
+        "swap-generator": {"kind": "composed", "axes": _axes(STEP, step(U, G))},
+        "composed-refine": {
+            "kind": "composed",
+            "axes": _axes({"UEG": "refine", "GEU": "generate-then-reason"}, step(R, G)),
+        },
+    }
+
+
+def picture(rng: random.Random, size: int) -> Image.Image:
+    image = Image.new("RGB", (size, size), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y, w = rng.randrange(size), rng.randrange(size), rng.randrange(8, size // 3)
+        draw.ellipse((x, y, x + w, y + w), fill=tuple(rng.randrange(256) for _ in range(3)))
+    return image
+
+
+def build(run_dir: Path, n: int, image_size: int) -> None:
+    rng = random.Random(0)
+    store = RunStore(run_dir)
+    images = ImageStore(run_dir / "images")
+
+    def put(image: Image.Image) -> ImageRef:
+        return images.put(image, text={})
+
+    store.record_run(
+        {"judge": {"model": "mock/judge", "parser": "official"}}, {"python": sys.version}, 0
+    )
+    store.check_systems(systems())  # type: ignore[arg-type]
+    instances: list[Instance] = []
+    n_ueg = n * 6 // 10
+    for k in range(n):
+        if k < n_ueg:
+            instances.append(
+                Instance(
+                    id=f"UEG-{k}",
+                    axis=Axis.UEG,
+                    category=UEG_CATEGORIES[k % 6],
+                    prompt=f"Draw as many circles as {k} <b>bold</b> & friends, then more text.",
+                    step_prompt=f"Rewrite: draw {k} circles.",
+                    checks=(
+                        Check(question=f"Are there {k} circles?", answer="yes"),
+                        Check(question="Is there a square?", answer="no"),
+                        Check(question="Are the circles red?", answer="yes"),
+                    ),
+                )
+            )
+        else:
+            instances.append(
+                Instance(
+                    id=f"GEU-{k - n_ueg}",
+                    axis=Axis.GEU,
+                    category=GEU_CATEGORIES[k % 4],
+                    image=put(picture(rng, image_size)),
+                    question=f"Which way leads out of maze {k}?",
+                    options=("up", "down", "left", "right"),
+                    answer="ABCD"[k % 4],
+                    evaluation_prompt="Question: ...\nThe best answer is:",
+                    edit_prompt="Draw the path.",
+                )
+            )
+    store.put_instances(instances)
+    calls: list[tuple[str, str, str, str, float]] = []
+    for number, (name, definition) in enumerate(systems().items()):
+        skill = 0.3 + 0.1 * number
+        for instance in instances:
+            axis = instance.axis.value
+            graph = definition["axes"][axis]["graph"]  # type: ignore[index]
+            right = rng.random() < skill
+            status = "failed" if rng.random() < 0.02 else "ok"
+            output: dict[str, object] = {}
+            judgments: list[Judgment] = []
+            if axis == "UEG":
+                if graph != "direct":
+                    output["rewrite"] = f"Draw {instance.id} circles <script>alert(1)</script>"
+                    calls.append((name, instance.id, "rewrite", R, 0.8))
+                output["image"] = put(picture(rng, image_size)).uri
+                calls.append((name, instance.id, "draw", G, 4.0))
+                for p, check in enumerate(instance.checks):
+                    reply = check.answer if right else "no"
+                    judgments.append(
+                        Judgment(
+                            position=p,
+                            question=check.question,
+                            expected=check.answer,
+                            reply=f"{reply.capitalize()}.",
+                            official=reply,
+                            strict=reply,
+                        )
+                    )
+                    calls.append((name, instance.id, "judge", "mock/judge", 0.5))
+            else:
+                if graph != "direct":
+                    output["edited_image"] = put(picture(rng, image_size)).uri
+                    calls.append((name, instance.id, "edit", G, 5.0))
+                letter = instance.answer if right else "A"
+                output["response"] = f"The answer is {letter}."
+                calls.append((name, instance.id, "answer", R, 1.2))
+            if status == "failed":
+                output, judgments = {}, []
+            store.put_result(
+                Result(
+                    system=name,
+                    instance=instance.id,
+                    axis=axis,
+                    category=instance.category,
+                    status=status,  # type: ignore[arg-type]
+                    output=output,
+                    correct_official=right if status == "ok" else None,
+                    correct_strict=right if status == "ok" else None,
+                    error="SpecialistError: timed out" if status == "failed" else None,
+                    latency_s=rng.uniform(1, 10),
+                    cost_usd=rng.uniform(0.001, 0.05),
+                    judge="mock/judge",
+                ),
+                judgments,
+            )
+
+    async def put_calls() -> None:
+        for start in range(0, len(calls), 2000):
+            await asyncio.gather(
+                *(
+                    store.put_call(
+                        f"{start + i}",
+                        model=model,
+                        method="m",
+                        request={},
+                        reply={},
+                        usage={},
+                        latency_s=latency * rng.uniform(0.5, 1.5),
+                        cost_usd=0.001,
+                        site=(system, instance, node),
+                    )
+                    for i, (system, instance, node, model, latency) in enumerate(
+                        calls[start : start + 2000]
+                    )
+                )
+            )
+
+    asyncio.run(put_calls())
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--keep", type=Path, default=None, help="Build the run here and keep it.")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="report-scale-"))
+    run_dir = root / "run"
+    started = time.perf_counter()
+    if not (run_dir / "run.db").exists():
+        build(run_dir, args.instances, args.image_size)
+    n_images = sum(1 for _ in (run_dir / "images").rglob("*.png"))
+    print(
+        f"store: {args.instances} instances x 6 systems, {n_images} images "
+        f"({args.image_size} px), built in {time.perf_counter() - started:.1f} s"
+    )
+
+    # The whole command, as a user runs it: a fresh process, imports included.
+    out = root / "report-cli"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-m", "composer", "report", str(run_dir), "--format", "html"]
+    t0 = time.perf_counter()
+    subprocess.run([*command, "--output", str(out)], check=True, capture_output=True)
+    cli_cold = time.perf_counter() - t0
+
+    from composer.report.html import write_html
+    from composer.report.tables import render, summarize
+
+    store = RunStore(run_dir)
+    t0 = time.perf_counter()
+    render(summarize(store), "markdown")
+    baseline = time.perf_counter() - t0
+    html = root / "report"
+    shutil.rmtree(html, ignore_errors=True)
+    t0 = time.perf_counter()
+    index = write_html(store, html)
+    cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    write_html(store, html)
+    warm = time.perf_counter() - t0
+    store.close()
+    size = index.stat().st_size
+    pages = sum(1 for _ in (html / "instances").glob("*.html"))
+    print(f"composer report --format html (new process, imports included): {cli_cold:.2f} s")
+    print(f"write_html in process: {cold:.2f} s with thumbnails, {warm:.2f} s reusing them")
+    print(
+        f"baseline summarize + markdown: {baseline:.2f} s; html/baseline = {cold / baseline:.1f}x"
+    )
+    print(f"index.html: {size / 1e6:.2f} MB; {pages} instance pages")
+    ok = cli_cold < 10 and size < 2e6
+    print("target (< 10 s, index < 2 MB):", "met" if ok else "NOT met")
+    if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

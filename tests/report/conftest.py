@@ -1,0 +1,1 @@
+from chromium import browser  # noqa: F401 - the session fixture

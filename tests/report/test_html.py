@@ -1,0 +1,135 @@
+"""The HTML report: written from a mock run, opened in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chromium import has_alert, images_loaded, open_page
+from mockbench import config_text, write_fixture
+from typer.testing import CliRunner
+
+from composer.cli import app
+
+cli = CliRunner()
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=\"document.title='pwned'\">"
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("html")
+    config = root / "c.toml"
+    text = config_text(write_fixture(root / "data"))
+    # The unified model answers every unmatched request with markup; so does the reasoner.
+    text = text.replace('default = "A"', f"default = {json.dumps(SCRIPT + ' A')}")
+    text = text.replace('default = "E"', f"default = {json.dumps(IMG + ' E')}")
+    config.write_text(text)
+    run_dir = root / "run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    out = root / "site"
+    result = cli.invoke(app, ["report", str(run_dir), "--format", "html", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out / "index.html")
+    return out
+
+
+def test_the_folder_holds_index_pages_thumbnails_and_charts(report_dir: Path) -> None:
+    assert (report_dir / "index.html").stat().st_size > 1000
+    assert len(list((report_dir / "instances").glob("*.html"))) == 40
+    assert (report_dir / "charts" / "ueg.png").exists() and (
+        report_dir / "charts" / "geu.png"
+    ).exists()
+    assert list((report_dir / "thumbs").glob("*.jpg"))
+    index = (report_dir / "index.html").read_text()
+    assert "http://" not in index and "https://" not in index  # nothing fetched from a network
+    assert "graph TD" in index or "flowchart" in index  # the Mermaid source of each graph
+    for page in report_dir.rglob("*.html"):
+        text = page.read_text()
+        assert SCRIPT not in text and 'onerror="document' not in text, page
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;"
+        in (report_dir / "instances" / "GEU-0.html").read_text()
+    )
+
+
+def test_index_renders_the_table_and_filters(
+    browser: Any, report_dir: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    errors = open_page(browser, report_dir / "index.html")
+    assert errors == []
+    assert not has_alert(browser)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#systems-1 tbody tr")
+    assert [r.find_element(By.TAG_NAME, "td").text for r in rows] == [
+        "uni-direct",
+        "uni-step",
+        "composed",
+    ]
+    assert "Total" in browser.find_element(By.ID, "systems-1").text
+    assert all(images_loaded(browser))
+    count = browser.find_element(By.ID, "f-count")
+    assert count.text == "40"
+    Select(browser.find_element(By.ID, "f-category")).select_by_value("mental_tracking")
+    assert count.text == "4"
+    Select(browser.find_element(By.ID, "f-category")).select_by_value("")
+    Select(browser.find_element(By.ID, "f-outcome")).select_by_value("f2")  # composed failed
+    assert count.text == "2"  # the scripted failure and the refusal
+    Select(browser.find_element(By.ID, "f-outcome")).select_by_value("")
+    browser.find_element(By.ID, "f-disagree").click()
+    shown = int(count.text)
+    assert 0 < shown < 40
+    visible = [
+        r
+        for r in browser.find_elements(By.CSS_SELECTOR, "#instances-table tbody tr")
+        if r.is_displayed()
+    ]
+    assert len(visible) == shown
+    shot = tmp_path / "index.png"
+    assert browser.save_screenshot(str(shot)) and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert open_page(browser, report_dir / "index.html") == []
+
+
+def test_an_instance_page_shows_every_system_and_its_images(
+    browser: Any, report_dir: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    assert open_page(browser, report_dir / "instances" / "GEU-1.html") == []
+    loaded = images_loaded(browser)
+    assert len(loaded) == 3 and all(loaded)  # the input and two edited images
+    cards = browser.find_elements(By.CSS_SELECTOR, "article.card h2")
+    assert [c.text for c in cards] == ["uni-direct", "uni-step", "composed"]
+    assert "expected answer: B" in browser.find_element(By.TAG_NAME, "body").text
+    assert open_page(browser, report_dir / "instances" / "UEG-1.html") == []
+    assert all(images_loaded(browser))
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "rewritten prompt" in body and "Are there" in body  # a rewrite and judge questions
+    assert browser.find_elements(By.CSS_SELECTOR, "table.judge tbody tr")
+    assert browser.save_screenshot(str(tmp_path / "instance.png"))
+
+
+def test_model_markup_is_shown_as_text_and_runs_nothing(browser: Any, report_dir: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    assert open_page(browser, report_dir / "instances" / "GEU-0.html") == []
+    assert not has_alert(browser)
+    assert browser.execute_script("return document.scripts.length") == 0
+    assert browser.title != "pwned"
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert SCRIPT in body
+    page = report_dir / "instances" / "GEU-3.html"  # the reasoner's markup ("E" default)
+    assert open_page(browser, page) == []
+    assert browser.title != "pwned" and IMG in browser.find_element(By.TAG_NAME, "body").text
+    assert not has_alert(browser)
+    open_page(browser, report_dir / "index.html")
+    assert not has_alert(browser)
+    assert [
+        s.get_attribute("src").rsplit("/", 1)[-1]
+        for s in browser.find_elements(By.TAG_NAME, "script")
+    ] == ["report.js"]
