@@ -292,6 +292,40 @@ def compare(
         out.print(f"  ... and {len(differing) - show} more (--show N)", highlight=False)
 
 
+class ExportFormat(StrEnum):
+    """Export formats."""
+
+    realunify = "realunify"
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    output: Annotated[Path, typer.Option(help="Folder to write into (one subfolder per system).")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Export format.")] = (
+        ExportFormat.realunify
+    ),
+    systems: Annotated[str | None, typer.Option(help="Comma-separated systems to export.")] = None,
+) -> None:
+    """Write a run's outputs as RealUnify result files, for the released scripts or `import`."""
+    from composer.evaluation.store import RunStore
+    from composer.report.export import export_realunify
+
+    try:
+        _check_run(run_dir, None)
+        store = RunStore(run_dir)
+        try:
+            names = [s.strip() for s in systems.split(",")] if systems else None
+            folders = export_realunify(store, output, names)
+        finally:
+            store.close()
+    except ComposerError as error:
+        _fail(error)
+    for folder in folders:
+        files = ", ".join(sorted(p.name for p in folder.glob("*.json")))
+        out.print(f"{folder}: {files}", highlight=False)
+
+
 @app.command("list")
 def list_(
     what: Annotated[ListWhat, typer.Argument(help="graphs, providers or benchmarks.")],

@@ -163,3 +163,18 @@ def test_an_imported_instance_without_output_is_failed_and_shown(
     report = json.loads(cli.invoke(app, ["report", str(run_dir), "--format", "json"]).stdout)
     counts = report["systems"]["bagel"]["UEG"]["counts"]
     assert counts["n"] == 7 and counts["failed"] == 6
+
+
+def test_export_command(data: Path, tmp_path: Path) -> None:
+    run_dir = run(tmp_path, config(data, RUN_SYSTEMS))
+    result = cli.invoke(
+        app, ["export", str(run_dir), "--format", "realunify", "--output", str(tmp_path / "x")]
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads((tmp_path / "x" / "model" / "GEU_direct.json").read_text())
+    assert records[0]["response"] == "Based on the image, D"
+    assert records[0]["input_image"] == "image/mental_reconstruction/jigsaw_2x2/images/img_001.jpg"
+    bad = cli.invoke(
+        app, ["export", str(run_dir), "--output", str(tmp_path / "y"), "--systems", "nope"]
+    )
+    assert bad.exit_code == 2 and "no system named 'nope'" in bad.output
