@@ -67,6 +67,8 @@ class AdaptiveLimit:
         self.ceiling = ceiling
         self.limit = float(min(ceiling, initial or max(1, ceiling // 2)))
         self.in_flight = 0
+        self.cooldown_s = 1.0
+        self._last_cut: float | None = None
         self._changed = asyncio.Condition()
 
     @property
@@ -89,7 +91,15 @@ class AdaptiveLimit:
         self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
 
     def rate_limited(self) -> None:
-        """Halve after a 429."""
+        """Halve after a 429, at most once per `cooldown_s`.
+
+        The calls in flight when a limit is hit all come back 429 together; that burst is one
+        signal, and halving once per call in it would collapse the limit to 1.
+        """
+        now = time.monotonic()
+        if self._last_cut is not None and now - self._last_cut < self.cooldown_s:
+            return
+        self._last_cut = now
         self.limit = max(1.0, self.limit / 2)
 
 

@@ -71,7 +71,9 @@ def from_reply(where: str, reply: Message) -> TextReply:
     """The text blocks of a reply, joined; `stop_reason == "refusal"` raises `RefusalError`."""
     request_id = getattr(reply, "_request_id", None)
     if getattr(reply, "stop_reason", None) == "refusal":
-        raise RefusalError(where, "refused the request (stop_reason 'refusal').", request_id=request_id)
+        raise RefusalError(
+            where, "refused the request (stop_reason 'refusal').", request_id=request_id
+        )
     content = getattr(reply, "content", None)
     if content is None:
         raise malformed_reply(where, "no content in the reply", request_id)
@@ -140,6 +142,10 @@ class AnthropicSpecialist(HostedSpecialist):
         key = resolve_key(f"{cls.provider}/{model}", opts, ("ANTHROPIC_API_KEY",))
         client = AsyncAnthropic(api_key=key, base_url=opts.base_url, max_retries=0, timeout=600.0)
         return cls(model, opts, client, images=images)
+
+    async def aclose(self) -> None:
+        """Close the SDK client's connections (call once the run is over)."""
+        await self.client.close()
 
     async def understand(
         self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None

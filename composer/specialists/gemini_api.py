@@ -214,6 +214,10 @@ class GeminiSpecialist(HostedSpecialist):
         )
         return cls(model, opts, Client(api_key=key, http_options=http), images=images)
 
+    async def aclose(self) -> None:
+        """Close the SDK client's connections (call once the run is over)."""
+        await self.client.aio.aclose()
+
     async def _send(self, request: dict[str, Any]) -> GenerateContentResponse:
         try:
             return await self.client.aio.models.generate_content(**request)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field
 
 from composer.core.errors import PrerequisiteError, RefusalError, SpecialistError
-from composer.specialists.base import Capability, Options, Specialist
+from composer.specialists.base import Options, Specialist
 from composer.specialists.pricing import Price
 
 _TRANSPORT_KEYS = frozenset({"base_url", "api_key_env", "api_key_file", "price", "capabilities"})
@@ -114,8 +114,9 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
 
 def scrub(text: str, secret: str | None, limit: int = 300) -> str:
     """`text` shortened to `limit` characters, with `secret` (an API key) masked out."""
-    if secret:
+    if secret and len(secret) >= 8:  # real keys are long; a short one would mask letters
         text = text.replace(secret, "***")
+    text = text.strip().rstrip(".")
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -166,6 +167,7 @@ def status_error(
 def transport_error(where: str, *, is_timeout: bool, detail: str = "") -> SpecialistError:
     """A timeout or connection failure: retryable."""
     what = "timed out waiting for a reply" if is_timeout else "could not reach the server"
+    detail = detail.strip().rstrip(".")
     return SpecialistError(where, f"{what}{': ' + detail if detail else ''}.", is_retryable=True)
 
 
@@ -227,11 +229,6 @@ class HostedSpecialist(Specialist):
         """
         options = self.options.model_dump(mode="json", exclude=set(_TRANSPORT_KEYS))
         return {"name": self.name, "options": options}
-
-    @staticmethod
-    def capability_list(value: Sequence[Capability] | None) -> frozenset[Capability] | None:
-        """A configured capability override as a set, or None when not configured."""
-        return None if value is None else frozenset(value)
 
     def per_call(self, options: Mapping[str, Any] | None, key: str) -> Any:
         """A per-call override of option `key`, else the model's configured value."""

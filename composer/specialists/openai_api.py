@@ -242,6 +242,10 @@ class OpenAISpecialist(HostedSpecialist):
         )
         return cls(model, opts, client, images=images, capabilities=cls._capabilities(model, opts))
 
+    async def aclose(self) -> None:
+        """Close the SDK client's connections (call once the run is over)."""
+        await self.client.close()
+
     async def understand(
         self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None
     ) -> TextReply:
