@@ -84,7 +84,7 @@ class SystemConfig(_Strict):
                 raise ValueError('imports outputs: say which files with mode = "direct" or "step"')
             return self
         if self.mode is not None:
-            raise ValueError("sets mode, which only an imported system (import = \"DIR\") takes")
+            raise ValueError('sets mode, which only an imported system (import = "DIR") takes')
         if self.ueg is None and self.geu is None:
             raise ValueError("names no graph: give 'ueg' and/or 'geu' (e.g. ueg = \"direct\")")
         return self

@@ -218,6 +218,7 @@ class CallLayer:
                 usage=usage,
                 latency_s=reply["latency_s"],
                 cost_usd=cost,
+                attempts=reply.get("attempts", 1),
                 site=(site.system, site.instance, site.node),
             )
             return self._replay(reply)
@@ -242,7 +243,9 @@ class CallLayer:
     ) -> dict[str, Any]:
         # Most calls succeed at once: tenacity is set up only after a retryable failure.
         try:
-            return await self._attempt(specialist, settings, limit, send)
+            reply = await self._attempt(specialist, settings, limit, send)
+            reply["attempts"] = 1
+            return reply
         except SpecialistError as exc:
             if not _retryable(exc) or settings.max_attempts == 1:
                 raise
@@ -257,7 +260,9 @@ class CallLayer:
         async for attempt in retrying:
             with attempt:
                 self.stats.retried += 1
-                return await self._attempt(specialist, settings, limit, send)
+                reply = await self._attempt(specialist, settings, limit, send)
+                reply["attempts"] = attempt.retry_state.attempt_number + 1
+                return reply
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _attempt(

@@ -321,6 +321,8 @@ class Runner:
         finally:
             for w in workers:
                 w.cancel()
+            for specialist in self.specialists.values():
+                await specialist.aclose()
         return RunSummary(
             run_dir=str(self.run_dir),
             tasks=len(tasks),

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS results (
 CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY, model TEXT, method TEXT, request TEXT, reply TEXT, usage TEXT,
     latency_s REAL, cost_usd REAL, system TEXT, instance TEXT, node TEXT, sent INTEGER,
-    created REAL
+    created REAL, attempts INTEGER
 );
 CREATE TABLE IF NOT EXISTS judgments (
     system TEXT, instance TEXT, position INTEGER, question TEXT, expected TEXT, reply TEXT,
@@ -51,7 +51,7 @@ PROMPT_VERSION = "realunify-v1"
 """The judge prompt's version, stored with every judgment."""
 
 _PUT_CALL = (
-    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
+    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
     "ON CONFLICT(key) DO UPDATE SET sent = sent + 1, reply = excluded.reply"
 )
 
@@ -335,8 +335,12 @@ class RunStore:
         latency_s: float,
         cost_usd: float | None,
         site: tuple[str, str, str],
+        attempts: int = 1,
     ) -> None:
-        """Record a call that was sent; `sent` counts how often the same key was sent."""
+        """Record a call that was sent; `sent` counts how often the same key was sent.
+
+        `attempts` is how many tries it took (more than one after retried faults).
+        """
         row = (
             key,
             model,
@@ -348,6 +352,7 @@ class RunStore:
             cost_usd,
             *site,
             time.time(),
+            attempts,
         )
         await self._commit_soon([(_PUT_CALL, row)])
 
@@ -358,8 +363,8 @@ class RunStore:
     def call_rows(self) -> list[dict[str, Any]]:
         """Every recorded call (for reports and tests)."""
         cursor = self.db.execute(
-            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd "
-            "FROM calls"
+            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd, "
+            "attempts FROM calls"
         )
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]

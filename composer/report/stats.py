@@ -305,9 +305,10 @@ def costs(
 ) -> dict[str, dict[str, Any]]:
     """Latency and cost per system, and per graph node, from the call trace and the results.
 
-    Per system: `tasks`, the mean and total wall time of its (system, instance) tasks, and
-    their summed cost. Per node: `calls` counts distinct recorded calls with the mean and total
-    of their latencies. A call is recorded once, under the first system that sent it, so a
+    Per system: `tasks`, the mean and total wall time of its (system, instance) tasks, their
+    summed cost, and `calls` (recorded calls) with `retries` (extra attempts after 429s, 5xx,
+    timeouts and malformed replies). Per node: `calls` counts distinct recorded calls with the
+    mean and total of their latencies. A call is recorded once, under the first system that sent it, so a
     call two systems share (the same judge question about the same image) is not repeated and
     a replay from the cache costs nothing. Costs are None where none was recorded.
     """
@@ -315,7 +316,14 @@ def costs(
     for result in results:
         entry = out.setdefault(
             result.system,
-            {"tasks": 0, "total_latency_s": 0.0, "cost_usd": None, "nodes": {}},
+            {
+                "tasks": 0,
+                "total_latency_s": 0.0,
+                "cost_usd": None,
+                "calls": 0,
+                "retries": 0,
+                "nodes": {},
+            },
         )
         entry["tasks"] += 1
         entry["total_latency_s"] += result.latency_s
@@ -325,6 +333,8 @@ def costs(
         system = row.get("system")
         if not system or system not in out:
             continue
+        out[system]["calls"] += 1
+        out[system]["retries"] += max(0, int(row.get("attempts") or 1) - 1)
         nodes = out[system]["nodes"]
         node = nodes.setdefault(
             row.get("node") or "-", {"calls": 0, "total_latency_s": 0.0, "cost_usd": None}

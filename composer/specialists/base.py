@@ -157,6 +157,9 @@ class Specialist:
     def close(self) -> None:
         """Release what `load` took (worker threads, GPU memory); called when the run ends."""
 
+    async def aclose(self) -> None:
+        """Close network clients while the run's event loop is still running."""
+
     def describe(self) -> dict[str, Any]:
         """What identifies this model's behaviour, for the run record and the cache key."""
         return {"name": self.name, "options": self.options.model_dump(mode="json")}

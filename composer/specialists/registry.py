@@ -108,7 +108,14 @@ def provider_class(provider: str) -> type[Specialist]:
 
 
 def create(name: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
-    """Build the specialist for a `provider/model` name with its options."""
+    """Build the specialist for a `provider/model` name with its options.
+
+    A `backend` option (`"ray"`) serves the model elsewhere: see `composer.specialists.ray_backend`.
+    """
+    if "backend" in options:
+        from composer.specialists.ray_backend import with_backend
+
+        return with_backend(name, options, images=images)
     provider, model = split_name(name)
     cls = provider_class(provider)
     return cls.from_name(model, dict(options), images=images)

@@ -17,7 +17,6 @@ from composer.cli import app
 from composer.core.config import load_config
 from composer.evaluation.runner import Runner
 
-pytest_plugins = ("fakes.guard",)
 
 CANARY = "sk-canary-7f3e9a0c5b2d4e6f8a1b"
 cli = CliRunner()
@@ -157,6 +156,10 @@ def test_faults_change_no_score_and_are_counted(
     assert sum(summary.statuses.values()) == 40
     assert scores(report(faulty_dir)) == scores(report(clean_dir))
     assert scores(report(clean_dir))["oracle"]["total"] == pytest.approx(75.0)
+    # The report counts the retries the faults cost, per system.
+    faulty_costs = report(faulty_dir)["costs"]
+    assert sum(entry["retries"] for entry in faulty_costs.values()) == faulty.layer.stats.retried
+    assert all(entry["retries"] == 0 for entry in report(clean_dir)["costs"].values())
 
 
 def test_the_key_reaches_no_file_of_the_run(

@@ -5,8 +5,6 @@ import socket
 import pytest
 from fakes.guard import NetworkBlocked, is_loopback
 
-pytest_plugins = ("fakes.guard",)
-
 
 def test_loopback_names() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")

@@ -1,0 +1,534 @@
+"""Local specialists served by Ray Serve: the same model on many GPUs and machines.
+
+A `[models."..."]` table with `backend = "ray"` makes the registry build a `RaySpecialist`: a
+driver-side proxy with the protocols of the model it serves. Each Serve replica builds that same
+specialist (same name, same options minus the Ray keys, same micro-batcher) and returns plain
+data, PNG bytes for images; the proxy puts them in the run's `ImageStore` and returns the
+`ImageRef`. So the cache, retries, accounting and run store stay in the one driver process, and a
+result is the same as in-process (the cache identity is the served model's own).
+
+    [models."diffusers/stabilityai/stable-diffusion-xl-base-1.0"]
+    backend = "ray"
+    replicas = 4
+    gpus_per_replica = 1
+    # address = "auto"          # an existing cluster; default: start a local one
+    steps = 30                  # the model's own options, as in-process
+    max_batch = 8
+
+    driver: runner -> call layer -> RaySpecialist --handle--> replica 1: specialist + batcher
+                                                          +-> replica 2: specialist + batcher
+
+A request on a replica that dies raises a retryable `SpecialistError`, so the call layer sends
+it again and Serve routes it to a live replica. A deployment that cannot be placed or whose model
+fails to load stops the run in `load()`, before the first call. Ray is imported only there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from composer.core.errors import ConfigError, PrerequisiteError, SpecialistError
+from composer.core.images import ImageRef, ImageStore
+from composer.specialists.base import CallOptions, Specialist, SpecialistOptions, TextReply
+from composer.specialists.ray_replica import START_MARK, SpecialistReplica, rebuild_error
+
+NAMESPACE_VARIABLE = "COMPOSER_RAY_NAMESPACE"
+"""Set to 1 only inside a loopback-only network namespace; tests and CI need it to start Ray."""
+
+
+class RayOptions(SpecialistOptions):
+    """The Ray keys of a `[models."..."]` table; every other key goes to the served model."""
+
+    backend: Literal["ray"] = "ray"
+    replicas: int = Field(default=1, ge=1)
+    """Replicas to start (the initial number when autoscaling bounds are set)."""
+    gpus_per_replica: float = Field(default=1.0, ge=0)
+    """GPUs Ray reserves for each replica (fractions share a GPU; 0 runs on CPU)."""
+    cpus_per_replica: float = Field(default=1.0, ge=0)
+    accelerator_type: str | None = None
+    """Only nodes with this GPU kind, as Ray names it (e.g. `H100`, `A100`)."""
+    min_replicas: int | None = Field(default=None, ge=0)
+    """Autoscaling lower bound; with `max_replicas`, Serve scales on queued requests."""
+    max_replicas: int | None = Field(default=None, ge=1)
+    target_ongoing_requests: float | None = Field(default=None, gt=0)
+    """Autoscaling target per replica (default: the model's `max_batch`)."""
+    max_ongoing_requests: int | None = Field(default=None, ge=1)
+    """Requests one replica holds at once (default: twice `max_batch`, so batches stay full)."""
+    address: str | None = None
+    """An existing cluster (`auto`, `ray://head:10001`); default: start a local Ray."""
+    deployment: str | None = None
+    """The Serve application name (default: derived from the model name and its options)."""
+    keep_deployment: bool = False
+    """Leave the deployment running on an `address` cluster after the run, for the next one."""
+    start_timeout_s: float = Field(default=900.0, gt=0)
+    """How long the replicas may take to start (load weights) before the run stops."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RayOptions:
+        low = self.min_replicas if self.min_replicas is not None else self.replicas
+        high = self.max_replicas if self.max_replicas is not None else self.replicas
+        if not low <= self.replicas <= high:
+            raise ValueError(
+                f"replicas ({self.replicas}) must lie within min_replicas..max_replicas "
+                f"({low}..{high})"
+            )
+        return self
+
+    @property
+    def is_autoscaling(self) -> bool:
+        """Whether autoscaling bounds are set."""
+        return self.min_replicas is not None or self.max_replicas is not None
+
+
+RAY_KEYS = frozenset(RayOptions.model_fields)
+
+
+def with_backend(name: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
+    """Build `name` on the backend its `backend` option names: `ray`, or `local` (in-process)."""
+    from composer.specialists.registry import create
+
+    backend = options.get("backend")
+    if backend == "local":  # the Ray keys may stay, so switching back is a one-word change
+        return create(name, {k: v for k, v in options.items() if k not in RAY_KEYS}, images=images)
+    if backend == "ray":
+        return RaySpecialist.from_config(name, options, images=images)
+    raise ConfigError(
+        f'[models."{name}"] backend',
+        f"is {backend!r}.",
+        "Use 'ray' to serve the model with Ray Serve, or 'local' (the default) to run it here.",
+    )
+
+
+def check_network_isolation() -> None:
+    """Refuse to start Ray in tests or CI outside a loopback-only network namespace.
+
+    At start Ray probes cloud metadata addresses and binds to the external interface. Under
+    pytest or CI it may only run where `COMPOSER_RAY_NAMESPACE=1` and the only interface is
+    loopback: `unshare -n sh -c 'ip link set lo up && COMPOSER_RAY_NAMESPACE=1 ...'`.
+    """
+    isolated = os.environ.get(NAMESPACE_VARIABLE) == "1"
+    if isolated:
+        others = [i for i in _interfaces() if i != "lo"]
+        if others:
+            raise PrerequisiteError(
+                NAMESPACE_VARIABLE,
+                f"is 1, but this process sees network interfaces {', '.join(others)}.",
+                "Set it only inside `unshare -n` (a loopback-only network namespace).",
+            )
+        return
+    if "pytest" in sys.modules or os.environ.get("CI"):
+        raise PrerequisiteError(
+            "Ray backend",
+            "refuses to start Ray in tests or CI outside a loopback-only network namespace.",
+            "Run inside: unshare -n sh -c 'ip link set lo up && RAY_USAGE_STATS_ENABLED=0 "
+            f"{NAMESPACE_VARIABLE}=1 <command>'",
+        )
+
+
+def _interfaces() -> list[str]:
+    try:
+        lines = Path("/proc/self/net/dev").read_text().splitlines()[2:]
+    except OSError:
+        return []
+    return [line.split(":", 1)[0].strip() for line in lines if ":" in line]
+
+
+def _app_name(name: str, options: Any) -> str:
+    """A Serve application name per model and deployment shape: an equal config reuses it."""
+    digest = hashlib.sha256(json.dumps([name, options], sort_keys=True, default=str).encode())
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name)[-40:].strip("-")
+    return f"composer-{slug}-{digest.hexdigest()[:8]}"
+
+
+class RaySpecialist(Specialist):
+    """A driver-side proxy for a specialist served by Ray Serve; see the module docstring.
+
+    Example:
+        >>> spec = create("diffusers//models/sd", {"backend": "ray", "replicas": 2},
+        ...               images=store)  # doctest: +SKIP
+        >>> await spec.load()  # starts (or joins) Ray and the deployment  # doctest: +SKIP
+        >>> spec.stats()["replicas"]  # doctest: +SKIP
+        2
+    """
+
+    provider = "ray"
+    extra = "ray"
+    Options = RayOptions
+
+    def __init__(
+        self, served: Specialist, ray_options: RayOptions, served_options: Mapping[str, Any]
+    ) -> None:
+        """Proxy `served` (built here, never loaded) with its deployment options."""
+        super().__init__(
+            served.model,
+            ray_options,
+            images=served.images,
+            capabilities=served.capabilities,
+            endpoint=f"ray/{served.name}",
+        )
+        self.served = served
+        self.ray_options = ray_options
+        self.served_options = dict(served_options)
+        shape = ray_options.model_dump(exclude={"deployment", "keep_deployment", "start_timeout_s"})
+        self.app = ray_options.deployment or _app_name(served.name, [shape, self.served_options])
+        self._handle: Any = None
+        self._queued = 0
+        self._sent = 0
+        self._failovers = 0
+        self._per_replica: dict[str, dict[str, Any]] = {}
+        self._status: tuple[float, dict[str, int]] = (0.0, {})
+
+    @classmethod
+    def from_config(
+        cls, name: str, options: Mapping[str, Any], *, images: ImageStore
+    ) -> RaySpecialist:
+        """Split `options` into Ray keys and the model's own, and build the served model here.
+
+        The served model is built (not loaded) in the driver too: that checks its options and
+        gives its capabilities and cache identity before anything starts.
+        """
+        from composer.specialists.registry import create
+
+        ray_options = RayOptions(**{k: v for k, v in options.items() if k in RAY_KEYS})
+        served_options = {k: v for k, v in options.items() if k not in RAY_KEYS}
+        if importlib.util.find_spec("ray") is None or importlib.util.find_spec("ray.serve") is None:
+            raise PrerequisiteError(
+                f'[models."{name}"] backend',
+                "is 'ray', but Ray Serve is not installed.",
+                "Install it with: pip install 'unify-composer[ray]'",
+            )
+        served = create(name, served_options, images=images)
+        return cls(served, ray_options, served_options)
+
+    @property
+    def name(self) -> str:
+        """The served model's name: a Ray-served model keeps its own name."""
+        return self.served.name
+
+    def describe(self) -> dict[str, Any]:
+        """The served model's identity: results (and cache entries) equal the in-process ones."""
+        return self.served.describe()
+
+    async def load(self) -> None:
+        """Join or start Ray, deploy the replicas and wait until every one has loaded its model.
+
+        Raises:
+            PrerequisiteError: outside a network namespace in tests; no node can hold a replica;
+                the cluster has too few GPUs; a replica failed to load its model; the replicas
+                did not start within `start_timeout_s`.
+        """
+        if self._handle is not None:
+            return
+        check_network_isolation()
+        from ray import serve
+
+        _connect(self.ray_options.address)
+        self._check_placement()
+        status = serve.status().applications.get(self.app)
+        if status is None or _name(status.status) != "RUNNING":
+            self._deploy()
+            await self._wait_running()
+        self._handle = serve.get_app_handle(self.app)
+        if self.ray_options.address is not None and not self.ray_options.keep_deployment:
+            import atexit
+
+            atexit.register(_delete, self.app)
+
+    def _deployment_options(self) -> dict[str, Any]:
+        opts = self.ray_options
+        max_batch = int(self.served_options.get("max_batch", 8))
+        actor: dict[str, Any] = {
+            "num_cpus": opts.cpus_per_replica,
+            "num_gpus": opts.gpus_per_replica,
+        }
+        if opts.accelerator_type:
+            actor["accelerator_type"] = opts.accelerator_type
+        deployment: dict[str, Any] = {
+            "name": "specialist",
+            "ray_actor_options": actor,
+            "max_ongoing_requests": opts.max_ongoing_requests or 2 * max_batch,
+            "max_constructor_retry_count": opts.replicas,
+            "logging_config": {"log_level": "WARNING", "enable_access_log": False},
+        }
+        if opts.is_autoscaling:
+            deployment["autoscaling_config"] = {
+                "min_replicas": opts.min_replicas if opts.min_replicas is not None else 1,
+                "initial_replicas": opts.replicas,
+                "max_replicas": opts.max_replicas or opts.replicas,
+                "target_ongoing_requests": opts.target_ongoing_requests or max_batch,
+            }
+        else:
+            deployment["num_replicas"] = opts.replicas
+        return deployment
+
+    def _deploy(self) -> None:
+        from ray import serve
+
+        deployment = serve.deployment(SpecialistReplica, **self._deployment_options())
+        app = deployment.bind(self.name, self.served_options, type(self.served))
+        serve.run_many(
+            [serve.RunTarget(app, name=self.app, route_prefix=None)],
+            wait_for_applications_running=False,
+        )
+
+    async def _wait_running(self) -> None:
+        from ray import serve
+
+        deadline = time.monotonic() + self.ray_options.start_timeout_s
+        while True:
+            status = serve.status().applications.get(self.app)
+            state = _name(status.status) if status is not None else "NOT_STARTED"
+            if state == "RUNNING":
+                return
+            if state == "DEPLOY_FAILED" or time.monotonic() > deadline:
+                assert status is not None or state == "NOT_STARTED"
+                text = _status_text(status)
+                _delete(self.app)
+                found = re.search(
+                    re.escape(START_MARK) + r"(.*?)" + re.escape(START_MARK), text, re.S
+                )
+                if found:
+                    what = f"a replica could not load the model: {found.group(1).strip()}"
+                elif state == "DEPLOY_FAILED":
+                    what = f"the Ray deployment failed: {text.strip()[-600:]}"
+                else:
+                    what = (
+                        f"the replicas did not start within {self.ray_options.start_timeout_s:g} "
+                        f"s ({text.strip()[-300:] or state})."
+                    )
+                raise PrerequisiteError(
+                    f'[models."{self.name}"] backend = "ray"',
+                    what,
+                    "Check the model loads in-process first (backend = 'local'), and that every "
+                    "node can read its weights.",
+                )
+            await asyncio.sleep(0.25)
+
+    def _check_placement(self) -> None:
+        import ray
+
+        opts = self.ray_options
+        need: dict[str, float] = {"CPU": opts.cpus_per_replica, "GPU": opts.gpus_per_replica}
+        if opts.accelerator_type:
+            need[f"accelerator_type:{opts.accelerator_type}"] = 0.001
+        need = {k: v for k, v in need.items() if v > 0}
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+        fits = sum(_how_many(node, need) for node in nodes)
+        wanted = opts.min_replicas if opts.min_replicas is not None else opts.replicas
+        if fits >= max(wanted, 1) or not need:
+            return
+        gpus = sum(node.get("GPU", 0.0) for node in nodes)
+        kinds = sorted(
+            {k.split(":", 1)[1] for n in nodes for k in n if k.startswith("accelerator_type:")}
+        )
+        ask = (
+            f"{max(wanted, 1)} replica(s) x {opts.gpus_per_replica:g} GPU, "
+            f"{opts.cpus_per_replica:g} CPU"
+        )
+        if opts.accelerator_type:
+            ask += f" of kind {opts.accelerator_type!r}"
+        have = f"{len(nodes)} node(s), {gpus:g} GPU(s)"
+        if kinds:
+            have += f" ({', '.join(kinds)})"
+        raise PrerequisiteError(
+            f'[models."{self.name}"] backend = "ray"',
+            f"the deployment cannot be placed: it asks for {ask}, and the Ray cluster has "
+            f"{have}, room for {fits}.",
+            "Lower replicas or gpus_per_replica, or add nodes to the cluster.",
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Progress figures of this deployment: replicas, queue depth and batch sizes.
+
+        `queue` is the requests sent and not yet answered; `batch_sizes` counts the batches of
+        each size the replicas' micro-batchers ran; `failovers` the requests retried after a
+        replica died.
+        """
+        sizes: Counter[int] = Counter()
+        for replica in self._per_replica.values():
+            sizes.update(replica["batch_sizes"])
+        return {
+            "deployment": self.app,
+            "replicas": self._replica_states(),
+            "queue": self._queued,
+            "sent": self._sent,
+            "failovers": self._failovers,
+            "batch_sizes": dict(sorted(sizes.items())),
+            "per_replica": {
+                rid: {"requests": r["requests"], "batch_sizes": dict(r["batch_sizes"])}
+                for rid, r in self._per_replica.items()
+            },
+        }
+
+    def _replica_states(self) -> dict[str, int]:
+        """Replica counts by state (`RUNNING`, `STARTING`, ...), refreshed at most once a second."""
+        when, states = self._status
+        if self._handle is None or time.monotonic() - when < 1.0:
+            return states
+        try:
+            from ray import serve
+
+            app = serve.status().applications.get(self.app)
+            found = app.deployments["specialist"].replica_states if app is not None else {}
+            states = {_name(k): int(v) for k, v in found.items()}
+        except Exception:  # noqa: BLE001 - a display figure; keep the last one
+            pass
+        self._status = (time.monotonic(), states)
+        return states
+
+    async def _send(
+        self,
+        method: str,
+        prompt: str,
+        images: Sequence[ImageRef],
+        seed: int | None,
+        options: CallOptions | None,
+    ) -> dict[str, Any]:
+        if self._handle is None:
+            raise SpecialistError(
+                self.name,
+                "is not deployed.",
+                "Await load() before the first call (the runner does).",
+            )
+        data = [self.images.read_bytes(ref) for ref in images]
+        self._queued += 1
+        try:
+            reply: dict[str, Any] = await self._handle.call.remote(
+                method, prompt, data, seed, dict(options or {})
+            )
+        except Exception as exc:  # noqa: BLE001 - translated below
+            raise self._ray_error(exc) from exc
+        finally:
+            self._queued -= 1
+        self._sent += 1
+        replica = self._per_replica.setdefault(
+            str(reply.get("replica")), {"requests": 0, "batch_sizes": {}}
+        )
+        replica["requests"] += 1
+        replica["batch_sizes"] = reply.get("batch_sizes", {})
+        if "error" in reply:
+            raise rebuild_error(reply["error"])
+        return reply
+
+    def _ray_error(self, exc: Exception) -> SpecialistError:
+        from ray import exceptions as ray_errors
+        from ray.serve import exceptions as serve_errors
+
+        gone = (
+            ray_errors.RayActorError,
+            ray_errors.WorkerCrashedError,
+            ray_errors.ObjectLostError,
+            serve_errors.ReplicaUnavailableError,
+            serve_errors.DeploymentUnavailableError,
+            serve_errors.BackPressureError,
+        )
+        if isinstance(exc, gone):
+            self._failovers += 1
+            return SpecialistError(
+                self.name,
+                f"its Ray replica went away mid-request ({type(exc).__name__}).",
+                "The call layer retries it on another replica.",
+                is_retryable=True,
+            )
+        return SpecialistError(
+            self.name, f"the Ray deployment failed the request ({type(exc).__name__}: {exc})."
+        )
+
+    async def understand(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef] = (),
+        *,
+        options: CallOptions | None = None,
+    ) -> TextReply:
+        """Answer on a replica."""
+        reply = await self._send("understand", prompt, images, None, options)
+        return TextReply.model_validate(reply["text"])
+
+    async def generate(
+        self, prompt: str, *, seed: int, options: CallOptions | None = None
+    ) -> ImageRef:
+        """Draw on a replica; store its PNG in the run's image store."""
+        reply = await self._send("generate", prompt, (), seed, options)
+        return await asyncio.to_thread(self.images.put_png, reply["png"])
+
+    async def edit(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef],
+        *,
+        seed: int,
+        options: CallOptions | None = None,
+    ) -> ImageRef:
+        """Edit on a replica (the input images travel as PNG bytes); store the result here."""
+        reply = await self._send("edit", prompt, images, seed, options)
+        return await asyncio.to_thread(self.images.put_png, reply["png"])
+
+    async def replica_info(self, *, tries: int = 64) -> list[dict[str, Any]]:
+        """Where each running replica is (node, GPUs), asking until all have answered."""
+        expected = self._replica_states().get("RUNNING", self.ray_options.replicas)
+        found: dict[str, dict[str, Any]] = {}
+        for _ in range(tries):
+            info: dict[str, Any] = await self._handle.info.remote()
+            found[info["replica"]] = info
+            if len(found) >= expected:
+                break
+        return list(found.values())
+
+
+def _how_many(node: Mapping[str, float], need: Mapping[str, float]) -> int:
+    counts = [int(node.get(key, 0.0) // amount) for key, amount in need.items()]
+    return min(counts) if counts else 0
+
+
+def _name(state: Any) -> str:
+    """A Serve status enum member's name (`RUNNING`), whatever its `str()` shows."""
+    return str(getattr(state, "value", state))
+
+
+def _status_text(status: Any) -> str:
+    if status is None:
+        return ""
+    parts = [str(status.message or "")]
+    for deployment in status.deployments.values():
+        parts.append(str(deployment.message or ""))
+    return "\n".join(p for p in parts if p)
+
+
+def _connect(address: str | None) -> None:
+    """Join the cluster at `address`, or start a local Ray, once per process."""
+    import ray
+    from ray import serve
+
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=True)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise PrerequisiteError(
+                "Ray backend",
+                f"cannot reach the Ray cluster at {address!r} ({exc}).",
+                "Start it first (ray start --head) or fix `address`.",
+            ) from exc
+    serve.start(proxy_location="Disabled")
+
+
+def _delete(app: str) -> None:
+    try:
+        from ray import serve
+
+        serve.delete(app, _blocking=False)
+    except Exception:  # noqa: BLE001 - best effort at exit or after a failed start
+        pass
