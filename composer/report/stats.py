@@ -308,9 +308,9 @@ def costs(
     Per system: `tasks`, the mean and total wall time of its (system, instance) tasks, their
     summed cost, and `calls` (recorded calls) with `retries` (extra attempts after 429s, 5xx,
     timeouts and malformed replies). Per node: `calls` counts distinct recorded calls with the
-    mean and total of their latencies. A call is recorded once, under the first system that sent it, so a
-    call two systems share (the same judge question about the same image) is not repeated and
-    a replay from the cache costs nothing. Costs are None where none was recorded.
+    mean and total of their latencies. A call is recorded once, under the first system that
+    sent it, so a call two systems share (the same judge question about the same image) is not
+    repeated and a replay from the cache costs nothing. Costs are None where none was recorded.
     """
     out: dict[str, dict[str, Any]] = {}
     for result in results:

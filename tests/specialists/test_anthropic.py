@@ -14,7 +14,6 @@ from composer.evaluation.store import RunStore
 from composer.specialists import Capability, create
 from composer.specialists.anthropic_api import AnthropicSpecialist, to_request
 
-
 KEY = "sk-ant-test-key-456"
 NAME = "anthropic/claude-sonnet-4-6"
 

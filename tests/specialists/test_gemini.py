@@ -24,7 +24,6 @@ from composer.evaluation.store import RunStore
 from composer.specialists import Capability, create
 from composer.specialists.gemini_api import GeminiSpecialist
 
-
 KEY = "gemini-test-key-789"
 
 

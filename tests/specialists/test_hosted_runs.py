@@ -17,7 +17,6 @@ from composer.cli import app
 from composer.core.config import load_config
 from composer.evaluation.runner import Runner
 
-
 CANARY = "sk-canary-7f3e9a0c5b2d4e6f8a1b"
 cli = CliRunner()
 

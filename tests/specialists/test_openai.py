@@ -31,7 +31,6 @@ from composer.specialists.openai_api import (
     to_request,
 )
 
-
 FAST = CallSettings(retry_initial_s=0.01, retry_max_s=0.05, max_attempts=4, timeout_s=0.5)
 
 

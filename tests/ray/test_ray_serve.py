@@ -1,0 +1,183 @@
+"""Tiny diffusers pipelines served by Ray Serve on a local Ray with logical GPUs.
+
+Runs only inside a loopback-only network namespace (`.ci/run` starts one):
+    unshare -n sh -c 'ip link set lo up && RAY_USAGE_STATS_ENABLED=0 COMPOSER_RAY_NAMESPACE=1 \
+        .venv/bin/python -m pytest tests/ray'
+"""
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+if os.environ.get("COMPOSER_RAY_NAMESPACE") != "1":
+    pytest.skip(
+        "Ray tests run only in a loopback-only network namespace (see .ci/run)",
+        allow_module_level=True,
+    )
+
+ray = pytest.importorskip("ray")
+from ray import serve  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "specialists"))
+from tiny_models import TinyModels, tiny_models  # noqa: E402
+
+from composer.cli import app  # noqa: E402
+from composer.core.config import load_config  # noqa: E402
+from composer.core.images import ImageStore  # noqa: E402
+from composer.evaluation.calls import CallSettings  # noqa: E402
+from composer.evaluation.runner import Runner  # noqa: E402
+from composer.evaluation.store import RunStore  # noqa: E402
+from composer.specialists.ray_backend import RaySpecialist  # noqa: E402
+from composer.specialists.registry import create  # noqa: E402
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "ray_generator.toml"
+SD = "stabilityai/stable-diffusion-xl-base-1.0"
+cli = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
+    return tiny_models(tmp_path_factory.getbasetemp() / "tiny-models")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    ray.init(
+        num_cpus=2,
+        num_gpus=4,
+        object_store_memory=150 * 2**20,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
+    yield
+    serve.shutdown()
+    ray.shutdown()
+
+
+def example_config(tiny: TinyModels, tmp_path: Path, **replace: str) -> Path:
+    text = EXAMPLE.read_text()
+    replacements = {
+        SD: str(tiny.sd),
+        "replicas = 4 ": "replicas = 2 ",
+        "cpus_per_replica = 2": 'cpus_per_replica = 0.5\ndevice = "cpu"\nretry_initial_s = 0.2',
+        "steps = 30\nguidance = 6.0\nsize = 1024\nmax_batch = 8": (
+            "steps = 2\nguidance = 6.0\nsize = 32\nmax_batch = 4\nbatch_window_ms = 30"
+        ),
+        "n_per_category = 10": "n_per_category = 3",
+        **replace,
+    }
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "ray.toml"
+    path.write_text(text)
+    return path
+
+
+def served_options(tiny: TinyModels, tmp_path: Path) -> dict[str, object]:
+    """The generator's table of the example on tiny models, without the call-layer keys."""
+    table = load_config(example_config(tiny, tmp_path)).models[f"diffusers/{tiny.sd}"]
+    return CallSettings.split(table)[1]
+
+
+async def test_two_replicas_batch_and_draw_the_same_png_for_a_seed(
+    tiny: TinyModels, local_ray: None, tmp_path: Path
+) -> None:
+    store = ImageStore(tmp_path / "images")
+    name = f"diffusers/{tiny.sd}"
+    options = served_options(tiny, tmp_path)
+    spec = create(name, options, images=store)
+    assert isinstance(spec, RaySpecialist)
+    await spec.load()  # the example's deployment: the next test reuses it
+    refs = []
+    for _ in range(40):  # until both replicas have drawn it
+        refs.append(await spec.generate("a red circle", seed=7))
+        if len(spec.stats()["per_replica"]) == 2 and len(refs) >= 4:
+            break
+    assert len(spec.stats()["per_replica"]) == 2
+    assert len(set(refs)) == 1
+    in_process = create(name, {**options, "backend": "local"}, images=store)
+    assert not isinstance(in_process, RaySpecialist)
+    assert spec.describe() == in_process.describe()
+    await in_process.load()
+    assert await in_process.generate("a red circle", seed=7) == refs[0]
+
+    drawn = await asyncio.gather(*(spec.generate("a cat", seed=s) for s in range(16)))
+    assert len(set(drawn)) == 16 and all(ref in store for ref in drawn)
+    stats = spec.stats()
+    assert max(stats["batch_sizes"]) > 1, stats
+    assert stats["queue"] == 0 and stats["replicas"].get("RUNNING") == 2, stats
+
+
+async def test_the_example_completes_when_a_replica_is_killed_mid_run(
+    tiny: TinyModels, local_ray: None, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    killed: list[str] = []
+
+    def kill_one_replica(system: str, result: object) -> None:
+        if killed:
+            return
+        spec = runner.specialists[f"diffusers/{tiny.sd}"]
+        assert isinstance(spec, RaySpecialist)
+        names = [
+            a["name"]
+            for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["name"].startswith("SERVE_REPLICA::") and spec.app in a["name"]
+        ]
+        ray.kill(ray.get_actor(names[0], namespace="serve"), no_restart=True)
+        killed.append(names[0])
+
+    config = load_config(example_config(tiny, tmp_path))
+    runner = Runner(config, run_dir, on_progress=kill_one_replica)
+    spec = runner.specialists[f"diffusers/{tiny.sd}"]
+    assert isinstance(spec, RaySpecialist)
+    try:
+        summary = await runner.run()
+    finally:
+        runner.close()
+        serve.delete(spec.app)
+    stats = spec.stats()
+    assert killed
+    assert summary.tasks == 18 and summary.statuses.get("failed", 0) == 0, summary
+    store = RunStore(run_dir)
+    try:
+        assert len(store.finished(retry_failed=True)) == 18
+    finally:
+        store.close()
+    assert stats["sent"] >= 18, stats
+
+
+def test_a_deployment_that_cannot_be_placed_stops_at_start(
+    tiny: TinyModels, local_ray: None, tmp_path: Path
+) -> None:
+    config = example_config(tiny, tmp_path, **{"gpus_per_replica = 1": "gpus_per_replica = 8"})
+    result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert "cannot be placed" in message and "8 GPU" in message and "4 GPU(s)" in message
+    assert len(message.splitlines()) <= 3, message
+
+
+async def test_a_model_that_fails_to_load_stops_at_start(
+    tiny: TinyModels, local_ray: None, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken-sd"
+    shutil.copytree(tiny.sd, broken)
+    for weights in (broken / "unet").glob("*.safetensors"):
+        weights.write_bytes(b"not weights")
+    options = {**served_options(tiny, tmp_path), "replicas": 1}
+    spec = create(f"diffusers/{broken}", options, images=ImageStore(tmp_path / "images"))
+    with pytest.raises(Exception) as caught:
+        await spec.load()
+    text = str(caught.value)
+    assert type(caught.value).__name__ == "PrerequisiteError"
+    assert "a replica could not load the model" in text and "could not load" in text, text
+    status = serve.status().applications.get(spec.app)
+    assert status is None or str(getattr(status.status, "value", "")) == "DELETING"
