@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,6 +56,50 @@ def make_thumb(source: Path, target: Path) -> bool:
 def make_thumbs(jobs: Sequence[tuple[Path, Path]]) -> list[bool]:
     """`make_thumb` over a batch of (source, target) pairs (one round trip to a worker)."""
     return [make_thumb(source, target) for source, target in jobs]
+
+
+class ThumbProcesses:
+    """Thumbnail batches made by `python -m composer.report.drawings` child processes.
+
+    Decoding thousands of PNGs is CPU-bound and Pillow holds the GIL for much of it, so threads
+    barely help. Child processes started by module name (not `multiprocessing` spawn, which
+    re-imports the caller's main script) use the other cores while the caller writes pages.
+    """
+
+    def __init__(self, batches: Sequence[Sequence[tuple[Path, Path]]], folder: Path) -> None:
+        """Start one child process per batch; job files go into `folder`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.batches = batches
+        self.children: list[tuple[subprocess.Popen[bytes], Path]] = []
+        for k, batch in enumerate(batches):
+            jobs = folder / f"thumbs-{os.getpid()}-{k}.json"
+            jobs.write_text(json.dumps([[str(s), str(t)] for s, t in batch]), "utf-8")
+            child = subprocess.Popen(
+                [sys.executable, "-m", "composer.report.drawings", str(jobs)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.children.append((child, jobs))
+
+    def results(self) -> list[bool]:
+        """Wait for every child; a batch whose child failed is made here instead."""
+        made: list[bool] = []
+        for (child, jobs), batch in zip(self.children, self.batches, strict=True):
+            code = child.wait()
+            answer = jobs.with_suffix(".out")
+            if code == 0 and answer.exists():
+                made.extend(bool(ok) for ok in json.loads(answer.read_text("utf-8")))
+            else:
+                made.extend(make_thumbs(batch))
+            jobs.unlink(missing_ok=True)
+            answer.unlink(missing_ok=True)
+        return made
+
+
+def _thumbs_main(jobs_file: str) -> None:
+    jobs = Path(jobs_file)
+    pairs = [(Path(s), Path(t)) for s, t in json.loads(jobs.read_text("utf-8"))]
+    jobs.with_suffix(".out").write_text(json.dumps(make_thumbs(pairs)), "utf-8")
 
 
 def graph_key(graph: str, axis: str, options: Mapping[str, Any] | None) -> str:
@@ -118,3 +164,7 @@ def executor(parallel: bool) -> Executor:
     if not parallel or workers < 2:
         return _Inline()
     return ThreadPoolExecutor(workers)
+
+
+if __name__ == "__main__":
+    _thumbs_main(sys.argv[1])

@@ -32,6 +32,7 @@ from composer.report import stats
 from composer.report.charts import accuracy_chart
 from composer.report.drawings import (
     THUMB,
+    ThumbProcesses,
     executor,
     graph_key,
     make_thumbs,
@@ -359,25 +360,34 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
     def chart_path(axis: str) -> Path:
         return out / "charts" / f"{axis.lower()}.png"
 
+    pairs = [(src, dst) for _, src, dst in jobs if not dst.exists()]
+    done = {dst for _, _, dst in jobs} - {dst for _, dst in pairs}
+    cores = os.cpu_count() or 1
     with executor(len(jobs) >= PARALLEL_FROM) as pool:
-        batch = max(16, len(jobs) // (4 * (os.cpu_count() or 1)) + 1)
-        pairs = [(src, dst) for _, src, dst in jobs]
-        thumbs = [
-            pool.submit(make_thumbs, pairs[i : i + batch]) for i in range(0, len(pairs), batch)
-        ]
+        children = None
+        thumbs = []
+        if len(pairs) >= PARALLEL_FROM and cores > 1:
+            # One child per core; this process writes the pages meanwhile.
+            size = len(pairs) // cores + 1
+            children = ThumbProcesses(
+                [pairs[i : i + size] for i in range(0, len(pairs), size)], out / "thumbs"
+            )
+        else:
+            batch = max(16, len(pairs) // (4 * cores) + 1)
+            thumbs = [
+                pool.submit(make_thumbs, pairs[i : i + batch]) for i in range(0, len(pairs), batch)
+            ]
         charts = [
             pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
         ]
         drawings = pool.submit(mermaid_sources, chosen, base_dir)
         _write_pages(ctx, store, instances, results)  # meanwhile, in this process
-        made = [
-            ok
-            for k, future in enumerate(thumbs)
-            for ok in outcome_of(future, make_thumbs, pairs[k * batch : (k + 1) * batch])
-        ]
-        ctx.thumbs = {
-            sha: f"thumbs/{dst.name}" for (sha, _, dst), ok in zip(jobs, made, strict=True) if ok
-        }
+        if children is not None:
+            made = children.results()
+        else:
+            made = [ok for future in thumbs for ok in future.result()]
+        done.update(dst for (_, dst), ok in zip(pairs, made, strict=True) if ok)
+        ctx.thumbs = {sha: f"thumbs/{dst.name}" for sha, _, dst in jobs if dst in done}
         chart_paths = [
             f"charts/{c.name}"
             for axis, f in zip(("UEG", "GEU"), charts, strict=True)
