@@ -22,7 +22,8 @@ FILES = {
 }
 
 
-def _read_records(path: Path) -> list[dict[str, Any]]:
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The records of one RealUnify JSON file (a list of objects), or a `DataError`."""
     text = path.read_text(encoding="utf-8")
     if not text.strip():
         raise DataError(str(path), "is empty.", "It must hold a JSON list of records.")
@@ -208,14 +209,14 @@ def load_folder(
         step_path = root / step_name
         steps: dict[Any, _Record] = {}
         if step_path.exists():
-            for i, raw in enumerate(_read_records(step_path)):
+            for i, raw in enumerate(read_records(step_path)):
                 record = _Record(step_path, i, raw)
                 if record.index in steps:
                     raise record.fail("index", "repeats an earlier record's index.")
                 steps[record.index] = record
         per_category: dict[str, int] = {}
         seen: set[Any] = set()
-        for i, raw in enumerate(_read_records(direct_path)):
+        for i, raw in enumerate(read_records(direct_path)):
             record = _Record(direct_path, i, raw)
             if record.index in seen:
                 raise record.fail("index", "repeats an earlier record's index.")

@@ -18,11 +18,11 @@ never dropped); a file that cannot be read at all is a configuration error.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from composer.benchmarks.realunify import read_records
 from composer.core.errors import ConfigError, DataError
 from composer.core.images import ImageStore
 from composer.core.instance import Axis, Instance
@@ -50,19 +50,6 @@ class ImportedOutputs:
     """Instance id to why it has no usable output."""
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
-    if not text.strip():
-        raise DataError(str(path), "is empty.", "It must hold the JSON list of result records.")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(str(path), f"is not valid JSON ({exc}).", "Fix the file.") from exc
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise DataError(str(path), "must hold a JSON list of records (objects).")
-    return data
-
-
 def read_imported(
     folder: Path, mode: Mode, images: ImageStore, instances: list[Instance]
 ) -> ImportedOutputs:
@@ -81,7 +68,7 @@ def read_imported(
             continue
         result.axes.add(axis)
         seen: set[str] = set()
-        for position, record in enumerate(_records(path)):
+        for position, record in enumerate(read_records(path)):
             index = record.get("index", position)
             instance_id = f"{axis.value}-{index}"
             where = f"{name} index {index}"
