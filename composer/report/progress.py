@@ -48,6 +48,13 @@ class RunProgress:
         self.progress.update(self.bars[system], advance=1, note=note)
         stats = self.runner.layer.stats
         limits = " ".join(f"{k}≤{v.current}" for k, v in self.runner.layer.limits.items())
+        notes = "; ".join(
+            f"{name}: {note}"
+            for name, specialist in self.runner.specialists.items()
+            if (note := specialist.progress_note())
+        )
+        if notes:
+            limits += f"  {notes}"
         self.progress.update(
             self.calls,
             note=f"{stats.sent} sent, {stats.cached} cached, {stats.retried} retried  {limits}",

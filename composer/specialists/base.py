@@ -160,6 +160,10 @@ class Specialist:
     async def aclose(self) -> None:
         """Close network clients while the run's event loop is still running."""
 
+    def progress_note(self) -> str:
+        """A short live status for the progress display (batches, replicas); empty if none."""
+        return ""
+
     def describe(self) -> dict[str, Any]:
         """What identifies this model's behaviour, for the run record and the cache key."""
         return {"name": self.name, "options": self.options.model_dump(mode="json")}

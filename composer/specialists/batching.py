@@ -44,6 +44,13 @@ class BatchStats:
         """The largest batch run so far (0 before the first)."""
         return max(self.sizes, default=0)
 
+    def note(self) -> str:
+        """`N batches, mean M, largest L` for the progress display."""
+        if not self.batches:
+            return "no batch yet"
+        mean = self.requests / self.batches
+        return f"{self.batches} batches, mean {mean:.1f}, largest {self.largest}"
+
 
 @dataclass
 class _Waiting(Generic[Request, Result]):

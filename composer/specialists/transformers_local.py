@@ -139,6 +139,10 @@ class TransformersSpecialist(Specialist):
         """The batcher's counts: batches run and their sizes."""
         return self.batcher.stats
 
+    def progress_note(self) -> str:
+        """Batches run so far, for the progress display."""
+        return self.batcher.stats.note()
+
     def close(self) -> None:
         """Stop the micro-batcher's worker thread."""
         self.batcher.close()

@@ -91,3 +91,13 @@ def test_the_module_imports_no_model_library() -> None:
     code = "import sys, composer.specialists.batching; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_batch_stats_read_for_the_progress_display() -> None:
+    from composer.specialists.batching import BatchStats
+
+    stats = BatchStats()
+    assert stats.note() == "no batch yet"
+    stats.batches, stats.requests = 2, 12
+    stats.sizes.update([8, 4])
+    assert stats.note() == "2 batches, mean 6.0, largest 8"
