@@ -163,6 +163,8 @@ class Runner:
         self.on_progress = on_progress
         self.retry_failed = retry_failed
         is_new = not self.run_dir.exists()
+        self._is_new = is_new
+        self._discard = False
         self.store = RunStore(self.run_dir)
         self.images = ImageStore(self.run_dir / "images")
         self.layer = CallLayer(self.store, self.images)
@@ -286,8 +288,13 @@ class Runner:
     async def run(self) -> RunSummary:
         """Run every unfinished task; return counts. Results are in the store as they finish."""
         started = time.perf_counter()
-        for specialist in self.specialists.values():
-            await specialist.load()
+        try:
+            for specialist in self.specialists.values():
+                await specialist.load()
+        except ComposerError:
+            # Nothing ran: a model that cannot load leaves no half-made run folder behind.
+            self._discard = self._is_new
+            raise
         self.store.check_systems({s.name: s.definition() for s in self.systems})
         self.store.record_run(self.config.model_dump(mode="json"), versions(), self.config.seed)
         self.store.put_instances(self.instances)
@@ -422,6 +429,8 @@ class Runner:
         for specialist in self.specialists.values():
             specialist.close()
         self.store.close()
+        if self._discard:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
 def _batch_aware(

@@ -29,13 +29,10 @@ import asyncio
 import hashlib
 import importlib.util
 import json
-import os
 import re
-import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -43,10 +40,21 @@ from pydantic import Field, model_validator
 from composer.core.errors import ConfigError, PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Specialist, SpecialistOptions, TextReply
-from composer.specialists.ray_replica import START_MARK, SpecialistReplica, rebuild_error
-
-NAMESPACE_VARIABLE = "COMPOSER_RAY_NAMESPACE"
-"""Set to 1 only inside a loopback-only network namespace; tests and CI need it to start Ray."""
+from composer.specialists.ray_cluster import (
+    check_network_isolation,
+    check_placement,
+    connect,
+    delete_app,
+    start_error_text,
+    state_name,
+    status_text,
+)
+from composer.specialists.ray_replica import (
+    Request,
+    RequestGatherer,
+    SpecialistReplica,
+    rebuild_error,
+)
 
 
 class RayOptions(SpecialistOptions):
@@ -64,9 +72,12 @@ class RayOptions(SpecialistOptions):
     """Autoscaling lower bound; with `max_replicas`, Serve scales on queued requests."""
     max_replicas: int | None = Field(default=None, ge=1)
     target_ongoing_requests: float | None = Field(default=None, gt=0)
-    """Autoscaling target per replica (default: the model's `max_batch`)."""
+    """Autoscaling target of groups in flight per replica (default 1)."""
     max_ongoing_requests: int | None = Field(default=None, ge=1)
-    """Requests one replica holds at once (default: twice `max_batch`, so batches stay full)."""
+    """Groups of requests one replica holds at once (default 3: one running, two waiting).
+
+    The proxy sends the requests that arrive within the model's `batch_window_ms` (up to its
+    `max_batch`) as one group, so a group is about one batch."""
     address: str | None = None
     """An existing cluster (`auto`, `ray://head:10001`); default: start a local Ray."""
     deployment: str | None = None
@@ -112,40 +123,6 @@ def with_backend(name: str, options: Mapping[str, Any], *, images: ImageStore) -
     )
 
 
-def check_network_isolation() -> None:
-    """Refuse to start Ray in tests or CI outside a loopback-only network namespace.
-
-    At start Ray probes cloud metadata addresses and binds to the external interface. Under
-    pytest or CI it may only run where `COMPOSER_RAY_NAMESPACE=1` and the only interface is
-    loopback: `unshare -n sh -c 'ip link set lo up && COMPOSER_RAY_NAMESPACE=1 ...'`.
-    """
-    isolated = os.environ.get(NAMESPACE_VARIABLE) == "1"
-    if isolated:
-        others = [i for i in _interfaces() if i != "lo"]
-        if others:
-            raise PrerequisiteError(
-                NAMESPACE_VARIABLE,
-                f"is 1, but this process sees network interfaces {', '.join(others)}.",
-                "Set it only inside `unshare -n` (a loopback-only network namespace).",
-            )
-        return
-    if "pytest" in sys.modules or os.environ.get("CI"):
-        raise PrerequisiteError(
-            "Ray backend",
-            "refuses to start Ray in tests or CI outside a loopback-only network namespace.",
-            "Run inside: unshare -n sh -c 'ip link set lo up && RAY_USAGE_STATS_ENABLED=0 "
-            f"{NAMESPACE_VARIABLE}=1 <command>'",
-        )
-
-
-def _interfaces() -> list[str]:
-    try:
-        lines = Path("/proc/self/net/dev").read_text().splitlines()[2:]
-    except OSError:
-        return []
-    return [line.split(":", 1)[0].strip() for line in lines if ":" in line]
-
-
 def _app_name(name: str, options: Any) -> str:
     """A Serve application name per model and deployment shape: an equal config reuses it."""
     digest = hashlib.sha256(json.dumps([name, options], sort_keys=True, default=str).encode())
@@ -185,6 +162,12 @@ class RaySpecialist(Specialist):
         shape = ray_options.model_dump(exclude={"deployment", "keep_deployment", "start_timeout_s"})
         self.app = ray_options.deployment or _app_name(served.name, [shape, self.served_options])
         self._handle: Any = None
+        self._owns_deployment = False
+        self._gatherer = RequestGatherer(
+            self._send_many,
+            max_size=int(self.served_options.get("max_batch", 8)),
+            window_s=float(self.served_options.get("batch_window_ms", 5.0)) / 1000,
+        )
         self._queued = 0
         self._sent = 0
         self._failovers = 0
@@ -204,7 +187,7 @@ class RaySpecialist(Specialist):
 
         ray_options = RayOptions(**{k: v for k, v in options.items() if k in RAY_KEYS})
         served_options = {k: v for k, v in options.items() if k not in RAY_KEYS}
-        if importlib.util.find_spec("ray") is None or importlib.util.find_spec("ray.serve") is None:
+        if importlib.util.find_spec("ray") is None:
             raise PrerequisiteError(
                 f'[models."{name}"] backend',
                 "is 'ray', but Ray Serve is not installed.",
@@ -233,23 +216,31 @@ class RaySpecialist(Specialist):
         if self._handle is not None:
             return
         check_network_isolation()
-        from ray import serve
+        try:
+            from ray import serve
+        except ImportError as exc:
+            raise PrerequisiteError(
+                f'[models."{self.name}"] backend',
+                f"is 'ray', but Ray Serve cannot be imported ({exc}).",
+                "Install it with: pip install 'unify-composer[ray]'",
+            ) from exc
 
-        _connect(self.ray_options.address)
+        connect(self.ray_options.address)
         self._check_placement()
         status = serve.status().applications.get(self.app)
-        if status is None or _name(status.status) != "RUNNING":
+        if status is None or state_name(status.status) != "RUNNING":
             self._deploy()
             await self._wait_running()
         self._handle = serve.get_app_handle(self.app)
-        if self.ray_options.address is not None and not self.ray_options.keep_deployment:
+        opts = self.ray_options
+        self._owns_deployment = opts.address is not None and not opts.keep_deployment
+        if self._owns_deployment:  # also when the run ends without `close()`
             import atexit
 
-            atexit.register(_delete, self.app)
+            atexit.register(delete_app, self.app)
 
     def _deployment_options(self) -> dict[str, Any]:
         opts = self.ray_options
-        max_batch = int(self.served_options.get("max_batch", 8))
         actor: dict[str, Any] = {
             "num_cpus": opts.cpus_per_replica,
             "num_gpus": opts.gpus_per_replica,
@@ -259,7 +250,7 @@ class RaySpecialist(Specialist):
         deployment: dict[str, Any] = {
             "name": "specialist",
             "ray_actor_options": actor,
-            "max_ongoing_requests": opts.max_ongoing_requests or 2 * max_batch,
+            "max_ongoing_requests": opts.max_ongoing_requests or 3,
             "max_constructor_retry_count": opts.replicas,
             "logging_config": {"log_level": "WARNING", "enable_access_log": False},
         }
@@ -268,7 +259,7 @@ class RaySpecialist(Specialist):
                 "min_replicas": opts.min_replicas if opts.min_replicas is not None else 1,
                 "initial_replicas": opts.replicas,
                 "max_replicas": opts.max_replicas or opts.replicas,
-                "target_ongoing_requests": opts.target_ongoing_requests or max_batch,
+                "target_ongoing_requests": opts.target_ongoing_requests or 1,
             }
         else:
             deployment["num_replicas"] = opts.replicas
@@ -290,72 +281,50 @@ class RaySpecialist(Specialist):
         deadline = time.monotonic() + self.ray_options.start_timeout_s
         while True:
             status = serve.status().applications.get(self.app)
-            state = _name(status.status) if status is not None else "NOT_STARTED"
+            state = state_name(status.status) if status is not None else "NOT_STARTED"
             if state == "RUNNING":
                 return
             if state == "DEPLOY_FAILED" or time.monotonic() > deadline:
-                assert status is not None or state == "NOT_STARTED"
-                text = _status_text(status)
-                _delete(self.app)
-                found = re.search(
-                    re.escape(START_MARK) + r"(.*?)" + re.escape(START_MARK), text, re.S
-                )
-                if found:
-                    what = f"a replica could not load the model: {found.group(1).strip()}"
-                elif state == "DEPLOY_FAILED":
-                    what = f"the Ray deployment failed: {text.strip()[-600:]}"
-                else:
-                    what = (
-                        f"the replicas did not start within {self.ray_options.start_timeout_s:g} "
-                        f"s ({text.strip()[-300:] or state})."
-                    )
-                raise PrerequisiteError(
-                    f'[models."{self.name}"] backend = "ray"',
-                    what,
-                    "Check the model loads in-process first (backend = 'local'), and that every "
-                    "node can read its weights.",
-                )
+                delete_app(self.app)
+                raise self._start_error(state, status_text(status))
             await asyncio.sleep(0.25)
 
-    def _check_placement(self) -> None:
-        import ray
+    def _start_error(self, state: str, text: str) -> PrerequisiteError:
+        """One message for a deployment that did not start: the replica's own error if any."""
+        where = f'[models."{self.name}"] backend = "ray"'
+        replica_error = start_error_text(text)
+        if replica_error:
+            return PrerequisiteError(where, f"a replica could not load the model: {replica_error}")
+        if state == "DEPLOY_FAILED":
+            what = f"the Ray deployment failed: {text.strip()[-600:]}"
+        else:
+            timeout = self.ray_options.start_timeout_s
+            what = (
+                f"the replicas did not start within {timeout:g} s ({text.strip()[-300:] or state})."
+            )
+        return PrerequisiteError(
+            where,
+            what,
+            "Check the model loads in-process first (backend = 'local'), and that every node "
+            "can read its weights.",
+        )
 
+    def _check_placement(self) -> None:
         opts = self.ray_options
-        need: dict[str, float] = {"CPU": opts.cpus_per_replica, "GPU": opts.gpus_per_replica}
-        if opts.accelerator_type:
-            need[f"accelerator_type:{opts.accelerator_type}"] = 0.001
-        need = {k: v for k, v in need.items() if v > 0}
-        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-        fits = sum(_how_many(node, need) for node in nodes)
-        wanted = opts.min_replicas if opts.min_replicas is not None else opts.replicas
-        if fits >= max(wanted, 1) or not need:
-            return
-        gpus = sum(node.get("GPU", 0.0) for node in nodes)
-        kinds = sorted(
-            {k.split(":", 1)[1] for n in nodes for k in n if k.startswith("accelerator_type:")}
-        )
-        ask = (
-            f"{max(wanted, 1)} replica(s) x {opts.gpus_per_replica:g} GPU, "
-            f"{opts.cpus_per_replica:g} CPU"
-        )
-        if opts.accelerator_type:
-            ask += f" of kind {opts.accelerator_type!r}"
-        have = f"{len(nodes)} node(s), {gpus:g} GPU(s)"
-        if kinds:
-            have += f" ({', '.join(kinds)})"
-        raise PrerequisiteError(
+        check_placement(
             f'[models."{self.name}"] backend = "ray"',
-            f"the deployment cannot be placed: it asks for {ask}, and the Ray cluster has "
-            f"{have}, room for {fits}.",
-            "Lower replicas or gpus_per_replica, or add nodes to the cluster.",
+            cpus=opts.cpus_per_replica,
+            gpus=opts.gpus_per_replica,
+            accelerator_type=opts.accelerator_type,
+            replicas=opts.min_replicas if opts.min_replicas is not None else opts.replicas,
         )
 
     def stats(self) -> dict[str, Any]:
         """Progress figures of this deployment: replicas, queue depth and batch sizes.
 
         `queue` is the requests sent and not yet answered; `batch_sizes` counts the batches of
-        each size the replicas' micro-batchers ran; `failovers` the requests retried after a
-        replica died.
+        each size the replicas' micro-batchers ran; `failovers` the groups of requests that a
+        replica's death interrupted (the call layer retried them).
         """
         sizes: Counter[int] = Counter()
         for replica in self._per_replica.values():
@@ -373,6 +342,33 @@ class RaySpecialist(Specialist):
             },
         }
 
+    def progress_note(self) -> str:
+        """`2/2 replicas, queue 5, 12 batches, mean 7.4, largest 8` for the progress display."""
+        if self._handle is None:
+            return ""
+        stats = self.stats()
+        sizes: dict[int, int] = stats["batch_sizes"]
+        running = stats["replicas"].get("RUNNING", 0)
+        target = sum(stats["replicas"].values()) or self.ray_options.replicas
+        note = f"{running}/{target} replicas, queue {stats['queue']}"
+        batches = sum(sizes.values())
+        if batches:
+            mean = sum(size * count for size, count in sizes.items()) / batches
+            note += f", {batches} batches, mean {mean:.1f}, largest {max(sizes)}"
+        if stats["failovers"]:
+            note += f", {stats['failovers']} failed over"
+        return note
+
+    def close(self) -> None:
+        """Delete the deployment from an `address` cluster, unless `keep_deployment`.
+
+        A local Ray started by this process ends with it; on a shared cluster the replicas would
+        otherwise keep their GPUs.
+        """
+        if self._handle is not None and self._owns_deployment:
+            delete_app(self.app)
+            self._handle = None
+
     def _replica_states(self) -> dict[str, int]:
         """Replica counts by state (`RUNNING`, `STARTING`, ...), refreshed at most once a second."""
         when, states = self._status
@@ -383,7 +379,7 @@ class RaySpecialist(Specialist):
 
             app = serve.status().applications.get(self.app)
             found = app.deployments["specialist"].replica_states if app is not None else {}
-            states = {_name(k): int(v) for k, v in found.items()}
+            states = {state_name(k): int(v) for k, v in found.items()}
         except Exception:  # noqa: BLE001 - a display figure; keep the last one
             pass
         self._status = (time.monotonic(), states)
@@ -404,13 +400,10 @@ class RaySpecialist(Specialist):
                 "Await load() before the first call (the runner does).",
             )
         data = [self.images.read_bytes(ref) for ref in images]
+        request = (method, prompt, data, seed, dict(options or {}))
         self._queued += 1
         try:
-            reply: dict[str, Any] = await self._handle.call.remote(
-                method, prompt, data, seed, dict(options or {})
-            )
-        except Exception as exc:  # noqa: BLE001 - translated below
-            raise self._ray_error(exc) from exc
+            reply = await self._gatherer.submit(request)
         finally:
             self._queued -= 1
         self._sent += 1
@@ -422,6 +415,14 @@ class RaySpecialist(Specialist):
         if "error" in reply:
             raise rebuild_error(reply["error"])
         return reply
+
+    async def _send_many(self, requests: list[Request]) -> list[dict[str, Any]]:
+        """One Serve call for a group of requests: one routing decision, one round trip."""
+        try:
+            replies: list[dict[str, Any]] = await self._handle.call_many.remote(requests)
+        except Exception as exc:  # noqa: BLE001 - translated below
+            raise self._ray_error(exc) from exc
+        return replies
 
     def _ray_error(self, exc: Exception) -> SpecialistError:
         from ray import exceptions as ray_errors
@@ -487,48 +488,3 @@ class RaySpecialist(Specialist):
             if len(found) >= expected:
                 break
         return list(found.values())
-
-
-def _how_many(node: Mapping[str, float], need: Mapping[str, float]) -> int:
-    counts = [int(node.get(key, 0.0) // amount) for key, amount in need.items()]
-    return min(counts) if counts else 0
-
-
-def _name(state: Any) -> str:
-    """A Serve status enum member's name (`RUNNING`), whatever its `str()` shows."""
-    return str(getattr(state, "value", state))
-
-
-def _status_text(status: Any) -> str:
-    if status is None:
-        return ""
-    parts = [str(status.message or "")]
-    for deployment in status.deployments.values():
-        parts.append(str(deployment.message or ""))
-    return "\n".join(p for p in parts if p)
-
-
-def _connect(address: str | None) -> None:
-    """Join the cluster at `address`, or start a local Ray, once per process."""
-    import ray
-    from ray import serve
-
-    if not ray.is_initialized():
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=True)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise PrerequisiteError(
-                "Ray backend",
-                f"cannot reach the Ray cluster at {address!r} ({exc}).",
-                "Start it first (ray start --head) or fix `address`.",
-            ) from exc
-    serve.start(proxy_location="Disabled")
-
-
-def _delete(app: str) -> None:
-    try:
-        from ray import serve
-
-        serve.delete(app, _blocking=False)
-    except Exception:  # noqa: BLE001 - best effort at exit or after a failed start
-        pass

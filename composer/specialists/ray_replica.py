@@ -1,4 +1,7 @@
-"""One replica of a Ray Serve deployment: the ordinary specialist, built and loaded in place.
+"""Both ends of the Ray backend's wire: the replica that serves a specialist, and the grouping.
+
+`SpecialistReplica` is one replica of a Ray Serve deployment: the ordinary specialist, built and
+loaded in place. `RequestGatherer` groups the driver's requests into one Serve call per batch.
 
 A replica builds the same specialist the driver would build in-process (through the registry,
 from the same name and options), loads it, and answers calls with plain data: image bytes in,
@@ -13,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +35,9 @@ _KEEP_IMAGES = 512
 """Images a replica keeps on disk; older ones are deleted (their bytes went to the driver)."""
 
 T = TypeVar("T")
+
+Request = tuple[str, str, list[bytes], int | None, dict[str, Any]]
+"""One call as sent to a replica: method, prompt, input PNGs, seed, per-call options."""
 
 
 def _run_in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -161,6 +168,10 @@ class SpecialistReplica:
         reply["batch_sizes"] = batch_sizes(self.specialist)
         return reply
 
+    async def call_many(self, requests: list[Request]) -> list[dict[str, Any]]:
+        """Run a group of calls concurrently, so the specialist's batcher can batch them."""
+        return list(await asyncio.gather(*(self.call(*request) for request in requests)))
+
     async def info(self) -> dict[str, Any]:
         """Where this replica runs: its id, node, process and the GPUs Ray gave it."""
         import ray
@@ -181,9 +192,71 @@ class SpecialistReplica:
 
 
 def _replica_id() -> str:
+    if "ray" not in sys.modules:  # outside Serve (a direct test): the process id
+        return f"pid-{os.getpid()}"
     try:
         from ray import serve
 
         return str(serve.get_replica_context().replica_id.unique_id)
-    except Exception:  # noqa: BLE001 - outside Serve (a direct test): the process id
+    except Exception:  # noqa: BLE001 - not in a replica
         return f"pid-{os.getpid()}"
+
+
+class RequestGatherer:
+    """Groups requests that arrive within `window_s` (up to `max_size`) into one `send` call.
+
+    Serve routes each call separately, so sending a batch's requests as one call keeps the
+    replicas' batches full and pays the round trip once per batch instead of once per request.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[list[Request]], Awaitable[list[dict[str, Any]]]],
+        *,
+        max_size: int,
+        window_s: float,
+    ) -> None:
+        """Send groups with `send`, which returns one reply per request, in order."""
+        self.send = send
+        self.max_size = max(1, max_size)
+        self.window_s = window_s
+        self._waiting: list[tuple[Request, asyncio.Future[dict[str, Any]]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, request: Request) -> dict[str, Any]:
+        """Queue `request`; return its reply once its group has been answered."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._waiting.append((request, future))
+        if len(self._waiting) >= self.max_size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.window_s, self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._waiting:
+            group, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
+            task = asyncio.get_running_loop().create_task(self._run(group))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, group: list[tuple[Request, asyncio.Future[dict[str, Any]]]]) -> None:
+        try:
+            replies = await self.send([request for request, _ in group])
+        except asyncio.CancelledError:
+            for _, future in group:
+                future.cancel()
+            raise
+        except Exception as exc:  # noqa: BLE001 - handed to every caller of the group
+            for _, future in group:
+                if not future.done():  # each caller gets its own error object
+                    future.set_exception(rebuild_error(error_fields(exc, "Ray backend")))
+            return
+        for (_, future), reply in zip(group, replies, strict=True):
+            if not future.done():
+                future.set_result(reply)

@@ -133,3 +133,26 @@ async def test_missing_weights_fail_in_load_with_the_fix(tiny, store, tmp_path: 
     specialist = create(f"diffusers/{broken}", {}, images=store)
     with pytest.raises(PrerequisiteError, match="could not load the StableDiffusionPipeline"):
         await specialist.load()
+
+
+def test_a_model_that_cannot_load_stops_the_run_and_leaves_no_folder(tiny, tmp_path: Path) -> None:
+    from mockbench import config_text, write_fixture
+    from typer.testing import CliRunner
+
+    from composer.cli import app
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny.sd, broken)
+    for weights in (broken / "unet").glob("*.safetensors"):
+        weights.unlink()
+    text = config_text(write_fixture(tmp_path / "data")) + (
+        f'\n[systems.local]\nueg = "direct"\nroles = {{ model = "diffusers/{broken}" }}\n'
+    )
+    config = tmp_path / "local.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(
+        app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "could not load" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()

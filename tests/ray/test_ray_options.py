@@ -1,0 +1,155 @@
+"""The Ray backend's configuration, wire format and network guard: no Ray process starts here.
+
+These run in the ordinary test run as well as in the network namespace.
+"""
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from composer.cli import app
+from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
+from composer.core.images import ImageStore
+from composer.specialists.mock import MockSpecialist
+from composer.specialists.ray_backend import RaySpecialist
+from composer.specialists.ray_cluster import NAMESPACE_VARIABLE, network_interfaces
+from composer.specialists.ray_replica import (
+    RequestGatherer,
+    SpecialistReplica,
+    error_fields,
+    rebuild_error,
+)
+from composer.specialists.registry import create
+
+cli = CliRunner()
+RAY = {"backend": "ray", "replicas": 2, "gpus_per_replica": 0.5}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ImageStore:
+    return ImageStore(tmp_path / "images")
+
+
+def test_backend_ray_builds_a_proxy_with_the_served_models_identity(store: ImageStore) -> None:
+    own = {"default": "x", "capabilities": ["generate"]}
+    spec = create("mock/m", {**RAY, **own}, images=store)
+    assert isinstance(spec, RaySpecialist)
+    served = create("mock/m", own, images=store)
+    assert spec.name == "mock/m" and spec.capabilities == served.capabilities
+    assert spec.describe() == served.describe()  # the same cache entries as in-process
+    assert spec.endpoint == "ray/mock/m"
+    again = create("mock/m", {**own, **RAY}, images=store)
+    assert isinstance(again, RaySpecialist) and again.app == spec.app
+    other = create("mock/m", {**RAY, **own, "replicas": 3}, images=store)
+    assert isinstance(other, RaySpecialist) and other.app != spec.app
+    assert spec.stats()["queue"] == 0 and spec.stats()["batch_sizes"] == {}
+    assert spec.progress_note() == ""  # nothing deployed yet
+
+
+def test_backend_local_runs_in_process_and_ignores_the_ray_keys(store: ImageStore) -> None:
+    spec = create("mock/m", {**RAY, "backend": "local", "default": "x"}, images=store)
+    assert isinstance(spec, MockSpecialist)
+
+
+def test_an_unknown_backend_or_bad_bounds_are_configuration_errors(store: ImageStore) -> None:
+    with pytest.raises(ConfigError, match="backend"):
+        create("mock/m", {"backend": "slurm"}, images=store)
+    with pytest.raises(ValueError, match="min_replicas"):
+        create("mock/m", {**RAY, "replicas": 5, "max_replicas": 4}, images=store)
+
+
+def test_a_bad_ray_option_stops_the_run_at_start(tmp_path: Path) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(
+        'seed = 0\n[benchmark]\nname = "synthetic"\nn_per_category = 1\n'
+        '[judge]\nmodel = "symbolic/reasoner"\n'
+        '[systems.s]\nueg = "direct"\nroles = { model = "mock/g" }\n'
+        '[models."mock/g"]\nbackend = "ray"\nreplicas = 0\n'
+    )
+    result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2
+    assert '[models."mock/g"] replicas' in result.output
+    assert not (tmp_path / "run").exists()
+
+
+async def test_the_guard_refuses_to_start_ray_outside_a_namespace(
+    store: ImageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(NAMESPACE_VARIABLE, raising=False)
+    spec = create("mock/m", RAY, images=store)
+    with pytest.raises(PrerequisiteError, match="unshare -n"):
+        await spec.load()
+    ray = sys.modules.get("ray")
+    assert ray is None or not ray.is_initialized()
+
+
+@pytest.mark.skipif(network_interfaces() in ([], ["lo"]), reason="only loopback here")
+async def test_the_guard_checks_the_interfaces_not_only_the_variable(
+    store: ImageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(NAMESPACE_VARIABLE, "1")
+    spec = create("mock/m", RAY, images=store)
+    with pytest.raises(PrerequisiteError, match="network interfaces"):
+        await spec.load()
+
+
+def test_importing_composer_does_not_import_ray() -> None:
+    code = (
+        "import sys, composer, composer.specialists.registry, composer.evaluation.runner, "
+        "composer.specialists.ray_backend; assert 'ray' not in sys.modules, 'ray imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_a_replica_answers_with_png_bytes_and_error_fields(store: ImageStore) -> None:
+    options = {"flaky": "shaky", "fail": "broken", "refuse": "rude"}
+    replica = SpecialistReplica("mock/m", options, MockSpecialist)
+    served = create("mock/m", options, images=store)
+    reply = await replica.call("generate", "a red circle", [], 3, {})
+    assert store.put_png(reply["png"]) == await served.generate("a red circle", seed=3)
+    assert reply["replica"].startswith("pid-") and reply["batch_sizes"] == {}
+    drawn = store.put_png(reply["png"])
+    edited = await replica.call("edit", "make it blue", [store.read_bytes(drawn)], 3, {})
+    assert store.put_png(edited["png"]) == await served.edit("make it blue", [drawn], seed=3)
+
+    flaky = rebuild_error((await replica.call("understand", "shaky", [], None, {}))["error"])
+    assert type(flaky) is SpecialistError and flaky.is_retryable
+    failed = rebuild_error((await replica.call("understand", "broken", [], None, {}))["error"])
+    assert not failed.is_retryable and "scripted" in str(failed)
+    refused = rebuild_error((await replica.call("understand", "rude", [], None, {}))["error"])
+    assert isinstance(refused, RefusalError)
+    other = rebuild_error(error_fields(ZeroDivisionError("x"), "mock/m"))
+    assert "ZeroDivisionError" in str(other) and not other.is_retryable
+
+
+def test_a_replica_that_cannot_build_its_model_says_why(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="(?s)<<composer-replica-start-error>>.*rules"):
+        SpecialistReplica("mock/m", {"rules": "not a list"}, MockSpecialist)
+
+
+async def test_the_gatherer_sends_concurrent_requests_as_groups() -> None:
+    groups: list[int] = []
+
+    async def send(requests: list) -> list[dict]:
+        groups.append(len(requests))
+        if any(r[1] == "boom" for r in requests):
+            raise SpecialistError("ray", "replica died", is_retryable=True)
+        return [{"echo": r[1]} for r in requests]
+
+    gatherer = RequestGatherer(send, max_size=4, window_s=0.01)
+    replies = await asyncio.gather(
+        *(gatherer.submit(("generate", str(i), [], i, {})) for i in range(10))
+    )
+    assert [r["echo"] for r in replies] == [str(i) for i in range(10)]
+    assert groups == [4, 4, 2]
+    results = await asyncio.gather(
+        gatherer.submit(("generate", "boom", [], 0, {})),
+        gatherer.submit(("generate", "fine", [], 0, {})),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, SpecialistError) and r.is_retryable for r in results)
+    assert results[0] is not results[1]
