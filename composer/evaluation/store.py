@@ -302,6 +302,26 @@ class RunStore:
         rows = self.db.execute("SELECT system, instance FROM results" + where)
         return {(s, i) for s, i in rows}
 
+    def all_judgments(self) -> dict[tuple[str, str], list[Judgment]]:
+        """Every judgment, by (system, instance), in one query (for reports)."""
+        found: dict[tuple[str, str], list[Judgment]] = {}
+        rows = self.db.execute(
+            "SELECT system, instance, position, question, expected, reply, official, strict "
+            "FROM judgments ORDER BY system, instance, position"
+        )
+        for r in rows:
+            found.setdefault((r[0], r[1]), []).append(
+                Judgment(
+                    position=r[2],
+                    question=r[3],
+                    expected=r[4],
+                    reply=r[5],
+                    official=r[6],
+                    strict=r[7],
+                )
+            )
+        return found
+
     def judgments(self, system: str, instance: str) -> list[Judgment]:
         """The judge questions and replies of one result."""
         rows = self.db.execute(

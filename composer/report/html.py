@@ -66,6 +66,8 @@ class _Context:
     report: dict[str, Any]
     parser: Parser
     thumbs: dict[str, str] = field(default_factory=dict)
+    stored: set[str] = field(default_factory=set)
+    """sha256 of every image in the run's store, listed once (not one stat per image)."""
     """sha256 -> thumbnail file name, for images that need one."""
 
 
@@ -162,7 +164,7 @@ def _index_rows(
 
 
 def _image_src(ctx: _Context, ref: ImageRef | None, base: str) -> str | None:
-    if ref is None or ref not in ctx.images:
+    if ref is None or ref.sha256 not in ctx.stored:
         return None
     return f"{base}/{ref.sha256[:2]}/{ref.sha256}.png"
 
@@ -255,10 +257,11 @@ def _write_pages(
     page = _environment().get_template("instance.html")
     base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
     image_base = base.as_posix()
+    judgments = store.all_judgments()
     for k, instance in enumerate(instances):
         ran = results[instance.id]
         cards = [
-            _card(ctx, s, ran[s], store.judgments(s, instance.id), image_base)
+            _card(ctx, s, ran[s], judgments.get((s, instance.id), []), image_base)
             for s in ctx.systems
             if s in ran
         ]
@@ -337,6 +340,13 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
     ctx = _Context(
         out, ImageStore(store.run_dir / "images"), systems, definitions, report, headline
     )
+    ctx.stored = {
+        name.removesuffix(".png")
+        for folder in ctx.images.root.iterdir()
+        if folder.is_dir()
+        for name in os.listdir(folder)
+        if name.endswith(".png")
+    }
     instances = sorted(
         store.instances().values(),
         key=lambda i: (i.axis.value != "UEG", _ORDER.get(i.category, 99), i.category, i.id),
@@ -360,7 +370,9 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
     def chart_path(axis: str) -> Path:
         return out / "charts" / f"{axis.lower()}.png"
 
-    pairs = [(src, dst) for _, src, dst in jobs if not dst.exists()]
+    with os.scandir(out / "thumbs") as entries:
+        present = {e.name for e in entries if e.stat().st_size > 0}
+    pairs = [(src, dst) for _, src, dst in jobs if dst.name not in present]
     done = {dst for _, _, dst in jobs} - {dst for _, dst in pairs}
     cores = os.cpu_count() or 1
     with executor(len(jobs) >= PARALLEL_FROM) as pool:
