@@ -171,7 +171,8 @@ class Specialist:
     @classmethod
     def from_name(cls, model: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
         """Build the specialist for `provider/<model>` with its `[models]` options."""
-        raise NotImplementedError(f"{cls.__name__} must implement from_name")
+        # Adapters override this; a proxy built by the registry (e.g. the Ray backend) does not.
+        raise TypeError(f"{cls.__name__} is not built from a model name; use the registry")
 
     def __repr__(self) -> str:
         """Show the name and capabilities."""

@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from composer.core.errors import ComposerError, ConfigError, PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
-from composer.specialists.base import CallOptions, Capability, Specialist
+from composer.specialists.base import CallOptions, Capability
 from composer.specialists.batching import MicroBatcher
 from composer.specialists.local_common import (
+    BatchedSpecialist,
     LocalOptions,
     describe_local,
     pick_device,
@@ -153,7 +154,7 @@ def capability_of(where: str, cls: type) -> Capability:
     return Capability.EDIT if "image" in parameters else Capability.GENERATE
 
 
-class DiffusersSpecialist(Specialist):
+class DiffusersSpecialist(BatchedSpecialist):
     """A diffusers pipeline behind `Generator` or `Editor`, batched across concurrent calls."""
 
     provider = "diffusers"
@@ -213,19 +214,6 @@ class DiffusersSpecialist(Specialist):
     def describe(self) -> dict[str, Any]:
         """Name, pipeline class and the options that change results (not the batching ones)."""
         return describe_local(self.name, self.opts, pipeline=self.pipeline_cls.__name__)
-
-    @property
-    def stats(self) -> Any:
-        """The batcher's counts: batches run and their sizes."""
-        return self.batcher.stats
-
-    def progress_note(self) -> str:
-        """Batches run so far, for the progress display."""
-        return self.batcher.stats.note()
-
-    def close(self) -> None:
-        """Stop the micro-batcher's worker thread."""
-        self.batcher.close()
 
     async def load(self) -> None:
         """Read the weights onto the device (once, however many roles use this model)."""

@@ -14,10 +14,30 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from composer.core.errors import ConfigError, PrerequisiteError
-from composer.specialists.base import SpecialistOptions
+from composer.specialists.base import Specialist, SpecialistOptions
+from composer.specialists.batching import BatchStats, MicroBatcher
 
 if TYPE_CHECKING:
     import torch
+
+
+class BatchedSpecialist(Specialist):
+    """A local model behind a micro-batcher: its batch counts, progress note and shutdown."""
+
+    batcher: MicroBatcher[Any, Any]
+
+    @property
+    def stats(self) -> BatchStats:
+        """The batcher's counts: batches run and their sizes."""
+        return self.batcher.stats
+
+    def progress_note(self) -> str:
+        """Batches run so far, for the progress display."""
+        return self.batcher.stats.note()
+
+    def close(self) -> None:
+        """Stop the micro-batcher's worker thread."""
+        self.batcher.close()
 
 
 class LocalOptions(SpecialistOptions):
@@ -93,21 +113,24 @@ def read_marker(where: str, model: str, marker: str, options: LocalOptions) -> d
 
 
 def _from_hub(where: str, model: str, marker: str, options: LocalOptions) -> str:
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
     from huggingface_hub.errors import HFValidationError
 
     download = f"Download it first with: hf download {model}  (or give a local path)."
     try:
-        return str(hf_hub_download(model, marker, revision=options.revision, local_files_only=True))
+        # A pure cache look-up: hf_hub_download(local_files_only=True) still builds request
+        # headers, and its user-agent detection reaches the network.
+        cached = try_to_load_from_cache(model, marker, revision=options.revision)
     except HFValidationError as exc:
         raise ConfigError(
             where, f"{model!r} is neither an existing folder nor a hub id.", str(exc)
         ) from exc
-    except Exception as exc:  # not in the cache: any of several hub errors
-        if is_offline(options):
-            raise PrerequisiteError(
-                where, "is not in the Hugging Face cache and the hub is off (offline).", download
-            ) from exc
+    if isinstance(cached, str):
+        return cached
+    if is_offline(options):
+        raise PrerequisiteError(
+            where, "is not in the Hugging Face cache and the hub is off (offline).", download
+        )
     try:
         return str(hf_hub_download(model, marker, revision=options.revision, etag_timeout=10))
     except Exception as exc:  # network, gated or missing repository

@@ -28,9 +28,10 @@ from transformers.models.auto import modeling_auto
 
 from composer.core.errors import ComposerError, ConfigError, PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
-from composer.specialists.base import CallOptions, Capability, Specialist, TextReply, Usage
-from composer.specialists.batching import BatchStats, MicroBatcher
+from composer.specialists.base import CallOptions, Capability, TextReply, Usage
+from composer.specialists.batching import MicroBatcher
 from composer.specialists.local_common import (
+    BatchedSpecialist,
     LocalOptions,
     describe_local,
     pick_device,
@@ -87,7 +88,7 @@ def model_kind(where: str, config: Mapping[str, Any]) -> str:
     )
 
 
-class TransformersSpecialist(Specialist):
+class TransformersSpecialist(BatchedSpecialist):
     """A transformers model behind `Understander`, batched across concurrent calls."""
 
     provider = "transformers"
@@ -133,19 +134,6 @@ class TransformersSpecialist(Specialist):
     def describe(self) -> dict[str, Any]:
         """Name and the options that change results (not the batching ones)."""
         return describe_local(self.name, self.opts)
-
-    @property
-    def stats(self) -> BatchStats:
-        """The batcher's counts: batches run and their sizes."""
-        return self.batcher.stats
-
-    def progress_note(self) -> str:
-        """Batches run so far, for the progress display."""
-        return self.batcher.stats.note()
-
-    def close(self) -> None:
-        """Stop the micro-batcher's worker thread."""
-        self.batcher.close()
 
     async def load(self) -> None:
         """Read the processor and weights onto the device (once)."""
