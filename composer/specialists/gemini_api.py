@@ -281,6 +281,5 @@ class GeminiSpecialist(HostedSpecialist):
     ) -> ImageRef:
         """Edit the input images as `prompt` says."""
         self._require(Capability.EDIT)
-        if not images:
-            raise ConfigError(self.name, "edit was called without an input image.")
+        self.check_edit_inputs(images)
         return await self._draw(prompt, images, seed, options)

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import Field
 
-from composer.core.errors import PrerequisiteError, RefusalError, SpecialistError
+from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
+from composer.core.images import ImageRef
 from composer.specialists.base import Options, Specialist
 from composer.specialists.pricing import Price
 
@@ -229,6 +230,11 @@ class HostedSpecialist(Specialist):
         """
         options = self.options.model_dump(mode="json", exclude=set(_TRANSPORT_KEYS))
         return {"name": self.name, "options": options}
+
+    def check_edit_inputs(self, images: Sequence[ImageRef]) -> None:
+        """An edit needs at least one input image."""
+        if not images:
+            raise ConfigError(self.name, "edit was called without an input image.")
 
     def per_call(self, options: Mapping[str, Any] | None, key: str) -> Any:
         """A per-call override of option `key`, else the model's configured value."""

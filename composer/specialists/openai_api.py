@@ -305,8 +305,7 @@ class OpenAISpecialist(HostedSpecialist):
     ) -> ImageRef:
         """Edit the input images with images.edit (PNG files in a multipart form)."""
         self._require(Capability.EDIT)
-        if not images:
-            raise ConfigError(self.name, "edit was called without an input image.")
+        self.check_edit_inputs(images)
         files = [
             (f"image_{i}.png", self.images.read_bytes(ref), "image/png")
             for i, ref in enumerate(images)
