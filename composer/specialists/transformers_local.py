@@ -1,10 +1,10 @@
 """`transformers/<hub-id-or-path>`: a local VLM (or text-only LM) as an Understander.
 
-A model whose type transformers lists for image-text-to-text (Qwen2.5-VL, LLaVA, InternVL,
-Janus, ...) loads through `AutoProcessor` and `AutoModelForImageTextToText`; a text-only causal
-LM through `AutoTokenizer` and `AutoModelForCausalLM` (it can rewrite prompts, not look at
-images). Prompts go through the model's own chat template; decoding is greedy unless
-`temperature` is set.
+A model whose type transformers lists for image-text-to-text (Qwen2.5-VL, LLaVA, InternVL, ...)
+loads through `AutoProcessor` and `AutoModelForImageTextToText`; a text-only causal LM through
+`AutoTokenizer` and `AutoModelForCausalLM` (it can rewrite prompts, not look at images). Prompts
+go through the model's own chat template; decoding is greedy unless `temperature` is set. A
+Janus checkpoint is a unified model that also draws: `composer.specialists.janus_local`.
 
     [models."transformers/Qwen/Qwen2.5-VL-7B-Instruct"]
     max_new_tokens = 512
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import transformers
@@ -73,9 +73,20 @@ class _Ask:
     settings: _PerCall
 
 
+UNIFIED_MODEL_TYPES = frozenset({"janus"})
+"""Config model types that understand and draw (`JanusForConditionalGeneration`)."""
+
+
 def model_kind(where: str, config: Mapping[str, Any]) -> str:
     """`vlm` or `text` from a config.json; raise for a model type that cannot answer prompts."""
     model_type = str(config.get("model_type", ""))
+    if model_type == "multi_modality":
+        raise ConfigError(
+            where,
+            "is a Janus checkpoint in DeepSeek's original format, which needs its own code "
+            "(model type 'multi_modality').",
+            "Use the transformers conversion, e.g. 'transformers/deepseek-community/Janus-Pro-7B'.",
+        )
     if model_type in modeling_auto.MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
         return "vlm"
     if model_type in modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
@@ -94,6 +105,8 @@ class TransformersSpecialist(BatchedSpecialist):
     provider = "transformers"
     extra = "local"
     Options = TransformersOptions
+    supported: ClassVar[frozenset[Capability]] = frozenset({Capability.UNDERSTAND})
+    """What every model of this class can do (a subclass that also draws adds GENERATE)."""
 
     def __init__(
         self,
@@ -105,7 +118,7 @@ class TransformersSpecialist(BatchedSpecialist):
         kind: str,
     ) -> None:
         """Prepare (no weights are read until `load`)."""
-        super().__init__(model, options, images=images, capabilities={Capability.UNDERSTAND})
+        super().__init__(model, options, images=images, capabilities=self.supported)
         self.opts = options
         self.source = source
         self.kind = kind
@@ -113,8 +126,8 @@ class TransformersSpecialist(BatchedSpecialist):
         self.tokenizer: Any = None
         self.lm: Any = None
         self.device = torch.device("cpu")
-        self.batcher: MicroBatcher[_Ask, TextReply] = MicroBatcher(
-            self._run,
+        self.batcher = MicroBatcher(
+            self._run_batch,
             max_batch=options.max_batch,
             window_s=options.batch_window_ms / 1000,
             name=f"transformers-{kind}",
@@ -124,12 +137,23 @@ class TransformersSpecialist(BatchedSpecialist):
     def from_name(
         cls, model: str, options: Mapping[str, Any], *, images: ImageStore
     ) -> TransformersSpecialist:
-        """Find the model and its kind for `transformers/<model>`; raise if it cannot load."""
-        opts = TransformersOptions(**options)
+        """Find the model and its kind for `transformers/<model>`; raise if it cannot load.
+
+        The config decides the class: a Janus checkpoint becomes a `JanusSpecialist` (an
+        Understander and a Generator), so a role it cannot fill fails when the run starts.
+        """
         where = f"transformers/{model}"
-        source = resolve_source(where, model, "config.json", opts)
-        kind = model_kind(where, read_marker(where, source, "config.json", opts))
-        return cls(model, opts, images=images, source=source, kind=kind)
+        finding = LocalOptions(
+            **{k: v for k, v in options.items() if k in LocalOptions.model_fields}
+        )
+        source = resolve_source(where, model, "config.json", finding)
+        config = read_marker(where, source, "config.json", finding)
+        if str(config.get("model_type")) in UNIFIED_MODEL_TYPES:
+            from composer.specialists.janus_local import JanusOptions, JanusSpecialist
+
+            return JanusSpecialist(model, JanusOptions(**options), images=images, source=source)
+        opts = TransformersOptions(**options)
+        return cls(model, opts, images=images, source=source, kind=model_kind(where, config))
 
     def describe(self) -> dict[str, Any]:
         """Name and the options that change results (not the batching ones)."""
@@ -210,7 +234,8 @@ class TransformersSpecialist(BatchedSpecialist):
         pictures = tuple(self.images.open(ref).convert("RGB") for ref in images)
         settings = self._settings(options)
         key: Hashable = settings.model_dump_json()
-        return await self.batcher.submit(_Ask(prompt, pictures, settings), key=key)
+        reply: TextReply = await self.batcher.submit(_Ask(prompt, pictures, settings), key=key)
+        return reply
 
     def _messages(self, ask: _Ask) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
@@ -223,6 +248,10 @@ class TransformersSpecialist(BatchedSpecialist):
             content.append({"type": "text", "text": ask.prompt})
             messages.append({"role": "user", "content": content})
         return messages
+
+    def _run_batch(self, requests: Sequence[Any]) -> Sequence[Any]:
+        """Run one batch the micro-batcher gathered (a subclass adds other kinds of request)."""
+        return self._run(requests)
 
     def _run(self, asks: Sequence[_Ask]) -> list[TextReply]:
         settings = asks[0].settings  # one batch shares one key, so one set of settings

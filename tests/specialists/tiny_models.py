@@ -8,6 +8,9 @@
 - `vlm/`: a LLaVA-style VLM (CLIP vision tower, Llama decoder) with its processor and chat
   template;
 - `lm/`: a text-only Llama with a tokenizer and chat template.
+
+`tiny_janus(root)` saves `janus/`: a Janus unified model (SigLIP-style vision tower, Llama
+decoder, VQ decoder and generation head) with its processor, 16 image tokens, 16 px images.
 """
 
 from __future__ import annotations
@@ -206,3 +209,114 @@ def _save_lm(folder: Path) -> None:
     torch.manual_seed(0)
     LlamaForCausalLM(_llama_config()).save_pretrained(folder)
     _word_tokenizer().save_pretrained(folder)
+
+
+JANUS_SPECIALS = (
+    "<image_placeholder>",
+    "<begin_of_image>",
+    "<end_of_image>",
+    "<|User|>",
+    "<|Assistant|>",
+)
+JANUS_TEMPLATE = (
+    "{% for m in messages %}{% if m['role'] == 'user' %}<|User|> : "
+    "{% else %}{{ m['role'] }} : {% endif %}"
+    "{% if m['content'] is string %}{{ m['content'] }} "
+    "{% else %}{% for c in m['content'] %}"
+    "{% if c['type'] == 'image' %}<image_placeholder> {% else %}{{ c['text'] }} {% endif %}"
+    "{% endfor %}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|Assistant|> : {% endif %}"
+)
+_janus_built: dict[Path, Path] = {}
+
+
+def tiny_janus(root: Path) -> Path:
+    """Build (once per root) and save the tiny Janus model and processor; return its folder."""
+    if root not in _janus_built:
+        folder = root / "janus"
+        _save_janus(folder)
+        _janus_built[root] = folder
+    return _janus_built[root]
+
+
+def _janus_tokenizer():  # type: ignore[no-untyped-def]
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    words = [*WORDS, *JANUS_SPECIALS]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    # Janus's Llama tokenizer starts every sequence with BOS, which the unconditional prompt keeps.
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", words.index("<s>"))]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        extra_special_tokens={
+            "image_token": "<image_placeholder>",
+            "boi_token": "<begin_of_image>",
+            "eoi_token": "<end_of_image>",
+        },
+    )
+    tokenizer.add_tokens(["<|User|>", "<|Assistant|>"], special_tokens=True)
+    return tokenizer
+
+
+def _save_janus(folder: Path) -> None:
+    from transformers import (
+        JanusConfig,
+        JanusForConditionalGeneration,
+        JanusProcessor,
+        JanusVisionConfig,
+        JanusVQVAEConfig,
+    )
+    from transformers.models.janus.image_processing_pil_janus import JanusImageProcessorPil
+
+    tokenizer = _janus_tokenizer()
+    text_config = _llama_config()
+    text_config.vocab_size = len(tokenizer)
+    config = JanusConfig(
+        text_config=text_config,
+        vision_config=JanusVisionConfig(
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            mlp_ratio=2,
+            image_size=16,
+            patch_size=4,
+            num_image_tokens=16,
+            projection_dim=32,  # the decoder's hidden size
+        ),
+        vq_config=JanusVQVAEConfig(
+            embed_dim=8,
+            num_embeddings=64,
+            latent_channels=8,
+            base_channels=32,  # its GroupNorm has 32 groups
+            channel_multiplier=[1, 1, 1],  # a 4x4 token grid, upsampled twice: 16 px
+            num_res_blocks=1,
+            projection_dim=32,
+            image_token_embed_dim=32,
+        ),
+        image_token_id=tokenizer.convert_tokens_to_ids("<image_placeholder>"),
+    )
+    torch.manual_seed(0)
+    model = JanusForConditionalGeneration(config)
+    # What the transformers conversion of Janus-Pro sets.
+    model.generation_config.guidance_scale = 5
+    model.generation_config.temperature = 1
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(folder)
+    processor = JanusProcessor(
+        image_processor=JanusImageProcessorPil(
+            size={"height": 16, "width": 16}, min_size=4, image_mean=[0.5] * 3, image_std=[0.5] * 3
+        ),
+        tokenizer=tokenizer,
+        chat_template=JANUS_TEMPLATE,
+        use_default_system_prompt=True,  # as Janus-Pro's processor does, for understanding only
+        num_image_tokens=16,
+    )
+    processor.save_pretrained(folder)
