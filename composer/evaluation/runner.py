@@ -37,6 +37,8 @@ _VERB = {
     Capability.GENERATE: "generate images",
     Capability.EDIT: "edit images",
 }
+_UNIFIED = frozenset({Capability.UNDERSTAND, Capability.GENERATE})
+"""A model that both understands and draws is unified, whether or not it also edits (Janus)."""
 _KIND = {
     Capability.UNDERSTAND: "an Understander",
     Capability.GENERATE: "a Generator",
@@ -256,7 +258,7 @@ class Runner:
         names = sorted({m for binding in bound.bindings.values() for m in binding.values()})
         if len(names) > 1:
             bound.kind = "composed"
-        elif names and self.tracked[names[0]].capabilities == frozenset(Capability):
+        elif names and _UNIFIED <= self.tracked[names[0]].capabilities:
             bound.kind = "unified"
         else:
             bound.kind = "specialist"

@@ -1,21 +1,36 @@
-"""examples/local_models.toml runs end to end on the tiny models, with a scripted judge."""
+"""The local examples run end to end on the tiny models, with a scripted judge.
 
+examples/local_models.toml (composed specialists) and examples/local_unified_janus.toml (one
+unified model, direct and stepwise).
+"""
+
+import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
-from tiny_models import TinyModels, tiny_models
+from tiny_models import TinyModels, tiny_janus, tiny_models
 from typer.testing import CliRunner
 
 from composer.cli import app
+from composer.core.config import load_config
+from composer.evaluation.runner import Runner
+from composer.specialists.janus_local import JanusSpecialist
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "local_models.toml"
+JANUS_EXAMPLE = EXAMPLE.with_name("local_unified_janus.toml")
 cli = CliRunner()
 
 
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
     return tiny_models(tmp_path_factory.getbasetemp() / "tiny-models")
+
+
+@pytest.fixture(scope="session")
+def janus_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_janus(tmp_path_factory.getbasetemp() / "tiny-models")
 
 
 def rewrite(text: str, replacements: dict[str, str]) -> str:
@@ -72,4 +87,73 @@ def test_a_text_to_image_model_bound_as_editor_stops_at_start(
     result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
     assert result.exit_code == 2
     assert "role 'editor'" in result.output and "cannot edit" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def janus_config(tiny: TinyModels, janus: Path) -> str:
+    text = rewrite(
+        JANUS_EXAMPLE.read_text(),
+        {
+            "deepseek-community/Janus-Pro-7B": str(janus),
+            "timbrooks/instruct-pix2pix": str(tiny.img2img),
+            "max_new_tokens = 512\nguidance": "max_new_tokens = 8\nguidance",
+            "steps = 20\nsize = 512": "steps = 2\nsize = 32",
+            "n_per_category = 10": "n_per_category = 1",
+        },
+    )
+    judge = 'model = "transformers/Qwen/Qwen2.5-VL-7B-Instruct"\nparser'
+    text = rewrite(text, {judge: 'model = "mock/judge"\nparser'})
+    return text + '\n[models."mock/judge"]\ndefault = "yes"\n'
+
+
+def test_the_janus_example_runs_on_tiny_models(
+    tiny: TinyModels, janus_path: Path, tmp_path: Path
+) -> None:
+    janus = janus_path
+    config = tmp_path / "janus.toml"
+    config.write_text(janus_config(tiny, janus))
+    runner = Runner(load_config(config), tmp_path / "run")
+    try:
+        summary = asyncio.run(runner.run())
+        # One Janus, bound to every role of three systems (and loaded once, before the run).
+        unified = [s for s in runner.specialists.values() if isinstance(s, JanusSpecialist)]
+        assert len(unified) == 1 and list(runner.specialists).count(f"transformers/{janus}") == 1
+        assert unified[0].stats.batches >= 1
+    finally:
+        runner.close()
+    assert summary.statuses == {"ok": 6 + 4 + 6 + 4}  # direct UEG+GEU, stepwise UEG, edits GEU
+    with sqlite3.connect(tmp_path / "run" / "run.db") as db:
+        rows = db.execute("SELECT system, axis, status, correct_official FROM results").fetchall()
+    assert {(system, axis) for system, axis, _, _ in rows} == {
+        ("janus-direct", "UEG"),
+        ("janus-direct", "GEU"),
+        ("janus-stepwise", "UEG"),
+        ("janus-reasons-on-edits", "GEU"),
+    }
+    assert all(status == "ok" and correct is not None for _, _, status, correct in rows)
+    report = json.loads(
+        cli.invoke(app, ["report", str(tmp_path / "run"), "--format", "json"]).stdout
+    )
+    kinds = {name: system["kind"] for name, system in report["systems"].items()}
+    assert kinds == {
+        "janus-direct": "unified",
+        "janus-stepwise": "unified",
+        "janus-reasons-on-edits": "composed",
+    }
+
+
+def test_janus_bound_as_editor_stops_at_start(
+    tiny: TinyModels, janus_path: Path, tmp_path: Path
+) -> None:
+    janus = janus_path
+    text = rewrite(
+        janus_config(tiny, janus),
+        {f'editor = "diffusers/{tiny.img2img}"': f'editor = "transformers/{janus}"'},
+    )
+    config = tmp_path / "janus.toml"
+    config.write_text(text)
+    result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2
+    assert "role 'editor'" in result.output and "cannot edit images" in result.output
+    assert "(it is a Generator and an Understander)" in result.output
     assert not (tmp_path / "run").exists()
