@@ -224,7 +224,7 @@ class JanusSpecialist(TransformersSpecialist):
         settings: _DrawSettings,
     ) -> torch.Tensor:
         """The image tokens for each prompt row: (batch, image_token_count)."""
-        from transformers import DynamicCache
+        from transformers import StaticCache
 
         assert self.tokens is not None
         batch, count = input_ids.shape[0], self.image_token_count
@@ -244,7 +244,8 @@ class JanusSpecialist(TransformersSpecialist):
         language_model = self.lm.model.language_model
         embeds = self.lm.get_input_embeddings()(input_ids)
         positions = (attention_mask.long().cumsum(-1) - 1).masked_fill(attention_mask == 0, 0)
-        cache = DynamicCache(config=language_model.config)
+        # Preallocated: a growing cache would copy every layer's keys and values at each step.
+        cache = StaticCache(config=language_model.config, max_cache_len=input_ids.shape[1] + count)
         chosen = torch.empty((batch, count), dtype=torch.long, device=self.device)
         for step in range(count):
             hidden = language_model(

@@ -305,6 +305,13 @@ def _save_janus(folder: Path) -> None:
     )
     torch.manual_seed(0)
     model = JanusForConditionalGeneration(config)
+    # At the default init (std 0.02) the next-token distribution over image tokens is nearly
+    # uniform whatever the prompt, so a padding or masking bug would not change any sample.
+    # Larger weights make it depend on the context, as a trained model's does.
+    with torch.no_grad():
+        for module in model.model.modules():
+            if isinstance(module, torch.nn.Linear | torch.nn.Embedding):
+                module.weight.normal_(0.0, 0.5)
     # What the transformers conversion of Janus-Pro sets.
     model.generation_config.guidance_scale = 5
     model.generation_config.temperature = 1
