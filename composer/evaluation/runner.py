@@ -29,7 +29,7 @@ from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs, read_imported
 from composer.evaluation.judges import Score, judge_ueg, score_geu
 from composer.evaluation.store import Result, RunStore, Status
-from composer.specialists.base import Capability, Specialist
+from composer.specialists.base import Capability, Specialist, load_all
 from composer.specialists.registry import create
 
 _VERB = {
@@ -291,8 +291,7 @@ class Runner:
         """Run every unfinished task; return counts. Results are in the store as they finish."""
         started = time.perf_counter()
         try:
-            for specialist in self.specialists.values():
-                await specialist.load()
+            await load_all(self.specialists.values())  # at the same time: the slowest sets the wait
         except ComposerError:
             # Nothing ran: a model that cannot load leaves no half-made run folder behind.
             self._discard = self._is_new

@@ -7,7 +7,8 @@ unified model implements all three. Adapters translate requests and replies; the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -178,3 +179,30 @@ class Specialist:
         """Show the name and capabilities."""
         caps = ",".join(sorted(self.capabilities))
         return f"<{type(self).__name__} {self.name} [{caps}]>"
+
+
+async def load_all(specialists: Iterable[Specialist]) -> None:
+    """Load every specialist at the same time; on the first failure, cancel the rest and raise.
+
+    Local adapters read weights in worker threads and the Ray backend deploys from one, so the
+    loads overlap and the whole takes about as long as the slowest. The error raised is the
+    first to happen (among those at the same moment, the first in `specialists`); the loads
+    still running are cancelled and awaited, so none is left half-done in the background.
+
+    Example:
+        >>> await load_all(runner.specialists.values())  # doctest: +SKIP
+    """
+    tasks = [asyncio.create_task(s.load(), name=f"load {s.name}") for s in specialists]
+    if not tasks:
+        return
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:  # also when the caller is cancelled: no load goes on unawaited
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:  # of the loads that had failed when `wait` returned, the first listed
+        error = task.exception() if task in done and not task.cancelled() else None
+        if error is not None:
+            raise error

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from composer.core.errors import RefusalError, SpecialistError
+from composer.core.errors import PrerequisiteError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability, Options, Specialist, TextReply, Usage
 
@@ -59,6 +60,10 @@ class MockOptions(Options):
     refuse: str | None = None
     """Regex: matching requests are refused (content policy)."""
     latency_s: float = 0.0
+    load_s: float = 0.0
+    """Seconds `load` takes, blocking a worker thread as reading weights does."""
+    load_error: str | None = None
+    """`load` fails with this message, after `load_s` (a model whose weights cannot be read)."""
     size: int = 16
     caption_seed: bool = False
     """Add `(seed N)` to the captions of drawn images, so a scripted judge can tell them apart."""
@@ -76,6 +81,7 @@ class MockSpecialist(Specialist):
         self.opts = options
         self._tries: dict[str, int] = {}
         self.requests: list[str] = []
+        self.is_loaded = False
 
     @classmethod
     def from_name(
@@ -83,6 +89,14 @@ class MockSpecialist(Specialist):
     ) -> MockSpecialist:
         """Build `mock/<model>` from its `[models]` table."""
         return cls(model, MockOptions(**options), images=images)
+
+    async def load(self) -> None:
+        """Take `load_s` seconds in a worker thread, then fail if `load_error` is set."""
+        if self.opts.load_s:
+            await asyncio.to_thread(time.sleep, self.opts.load_s)
+        if self.opts.load_error is not None:
+            raise PrerequisiteError(f"mock/{self.model}", f"{self.opts.load_error} (scripted).")
+        self.is_loaded = True
 
     def _subject(self, prompt: str, images: Sequence[ImageRef]) -> str:
         captions = [self.images.open(ref).info.get("caption", "") for ref in images]
