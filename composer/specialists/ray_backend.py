@@ -30,12 +30,13 @@ import hashlib
 import importlib.util
 import json
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from composer.core.errors import ConfigError, PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
@@ -62,15 +63,16 @@ class RayOptions(SpecialistOptions):
 
     backend: Literal["ray"] = "ray"
     replicas: int = Field(default=1, ge=1)
-    """Replicas to start (the initial number when autoscaling bounds are set)."""
+    """Replicas to start; with autoscaling bounds, the number to start with (default: min)."""
     gpus_per_replica: float = Field(default=1.0, ge=0)
     """GPUs Ray reserves for each replica (fractions share a GPU; 0 runs on CPU)."""
     cpus_per_replica: float = Field(default=1.0, ge=0)
     accelerator_type: str | None = None
     """Only nodes with this GPU kind, as Ray names it (e.g. `H100`, `A100`)."""
     min_replicas: int | None = Field(default=None, ge=0)
-    """Autoscaling lower bound; with `max_replicas`, Serve scales on queued requests."""
+    """Autoscaling lower bound (default: `replicas`); Serve scales on the requests in flight."""
     max_replicas: int | None = Field(default=None, ge=1)
+    """Autoscaling upper bound (default: `replicas`)."""
     target_ongoing_requests: float | None = Field(default=None, gt=0)
     """Autoscaling target of groups in flight per replica (default 1)."""
     max_ongoing_requests: int | None = Field(default=None, ge=1)
@@ -87,14 +89,28 @@ class RayOptions(SpecialistOptions):
     start_timeout_s: float = Field(default=900.0, gt=0)
     """How long the replicas may take to start (load weights) before the run stops."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _initial_replicas(cls, data: Any) -> Any:
+        """With autoscaling bounds and no `replicas`, start at `min_replicas` (at least one)."""
+        if isinstance(data, Mapping) and "replicas" not in data:
+            low = data.get("min_replicas")
+            if isinstance(low, int) and low >= 1:
+                return {**data, "replicas": low}
+        return data
+
     @model_validator(mode="after")
     def _bounds(self) -> RayOptions:
-        low = self.min_replicas if self.min_replicas is not None else self.replicas
-        high = self.max_replicas if self.max_replicas is not None else self.replicas
-        if not low <= self.replicas <= high:
+        low, high = self.min_replicas, self.max_replicas
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_replicas ({low}) is above max_replicas ({high})")
+        if low is not None and self.replicas < low:
+            raise ValueError(f"replicas ({self.replicas}) is below min_replicas ({low})")
+        if high is not None and self.replicas > high:
+            raise ValueError(f"replicas ({self.replicas}) is above max_replicas ({high})")
+        if self.target_ongoing_requests is not None and not self.is_autoscaling:
             raise ValueError(
-                f"replicas ({self.replicas}) must lie within min_replicas..max_replicas "
-                f"({low}..{high})"
+                "target_ongoing_requests applies only with min_replicas or max_replicas"
             )
         return self
 
@@ -120,6 +136,21 @@ def with_backend(name: str, options: Mapping[str, Any], *, images: ImageStore) -
         f'[models."{name}"] backend',
         f"is {backend!r}.",
         "Use 'ray' to serve the model with Ray Serve, or 'local' (the default) to run it here.",
+    )
+
+
+def _option_error(name: str, exc: ValidationError) -> ConfigError:
+    """The first problem with a model's Ray keys, as one configuration error."""
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    what = str(first["msg"]).removeprefix("Value error, ")
+    if key:
+        return ConfigError(f'[models."{name}"] {key}', f"{what}.", "Fix or remove that option.")
+    return ConfigError(
+        f'[models."{name}"]',
+        f"{what}.",
+        "Autoscaling needs 0 <= min_replicas <= replicas <= max_replicas (replicas: the number "
+        "to start with, by default min_replicas).",
     )
 
 
@@ -163,6 +194,8 @@ class RaySpecialist(Specialist):
         self.app = ray_options.deployment or _app_name(served.name, [shape, self.served_options])
         self._handle: Any = None
         self._owns_deployment = False
+        self._deployed_here = False
+        self._abandoned = threading.Event()
         self._gatherer = RequestGatherer(
             self._send_many,
             max_size=int(self.served_options.get("max_batch", 8)),
@@ -185,7 +218,10 @@ class RaySpecialist(Specialist):
         """
         from composer.specialists.registry import create
 
-        ray_options = RayOptions(**{k: v for k, v in options.items() if k in RAY_KEYS})
+        try:
+            ray_options = RayOptions(**{k: v for k, v in options.items() if k in RAY_KEYS})
+        except ValidationError as exc:
+            raise _option_error(name, exc) from None
         served_options = {k: v for k, v in options.items() if k not in RAY_KEYS}
         if importlib.util.find_spec("ray") is None:
             raise PrerequisiteError(
@@ -208,36 +244,63 @@ class RaySpecialist(Specialist):
     async def load(self) -> None:
         """Join or start Ray, deploy the replicas and wait until every one has loaded its model.
 
+        Everything that blocks (importing Ray, joining the cluster, deploying, polling the
+        status) runs in a worker thread, so several models load at the same time. A load that
+        is cancelled (another model failed) deletes the deployment it started.
+
         Raises:
-            PrerequisiteError: outside a network namespace in tests; no node can hold a replica;
-                the cluster has too few GPUs; a replica failed to load its model; the replicas
-                did not start within `start_timeout_s`.
+            PrerequisiteError: outside a network namespace in tests; no cluster at `address`;
+                no node can hold a replica; the cluster has too few GPUs; a replica failed to
+                load its model; the replicas did not start within `start_timeout_s`.
         """
         if self._handle is not None:
             return
         check_network_isolation()
+        self._abandoned.clear()
         try:
-            from ray import serve
-        except ImportError as exc:
-            raise PrerequisiteError(
-                f'[models."{self.name}"] backend',
-                f"is 'ray', but Ray Serve cannot be imported ({exc}).",
-                "Install it with: pip install 'unify-composer[ray]'",
-            ) from exc
-
-        connect(self.ray_options.address)
-        self._check_placement()
-        status = serve.status().applications.get(self.app)
-        if status is None or state_name(status.status) != "RUNNING":
-            self._deploy()
-            await self._wait_running()
-        self._handle = serve.get_app_handle(self.app)
+            if await asyncio.to_thread(self._start):
+                await self._wait_running()
+            self._handle = await asyncio.to_thread(self._get_handle)
+        except asyncio.CancelledError:
+            self._abandoned.set()
+            if self._deployed_here:
+                delete_app(self.app)
+            raise
         opts = self.ray_options
         self._owns_deployment = opts.address is not None and not opts.keep_deployment
         if self._owns_deployment:  # also when the run ends without `close()`
             import atexit
 
             atexit.register(delete_app, self.app)
+
+    def _start(self) -> bool:
+        """Join Ray, check placement and deploy unless running; whether it deployed (a thread)."""
+        where = f'[models."{self.name}"] backend = "ray"'
+        try:
+            from ray import serve
+        except ImportError as exc:
+            raise PrerequisiteError(
+                where,
+                f"Ray Serve cannot be imported ({exc}).",
+                "Install it with: pip install 'unify-composer[ray]'",
+            ) from exc
+        connect(where, self.ray_options.address)
+        self._check_placement()
+        status = serve.status().applications.get(self.app)
+        if status is not None and state_name(status.status) == "RUNNING":
+            return False
+        if self._abandoned.is_set():
+            return False
+        self._deployed_here = True
+        self._deploy()
+        if self._abandoned.is_set():  # cancelled while deploying: undo it
+            delete_app(self.app)
+        return True
+
+    def _get_handle(self) -> Any:
+        from ray import serve
+
+        return serve.get_app_handle(self.app)
 
     def _deployment_options(self) -> dict[str, Any]:
         opts = self.ray_options
@@ -256,9 +319,14 @@ class RaySpecialist(Specialist):
         }
         if opts.is_autoscaling:
             deployment["autoscaling_config"] = {
-                "min_replicas": opts.min_replicas if opts.min_replicas is not None else 1,
+                # A bound left out is the starting number: only max scales up, only min down.
+                "min_replicas": opts.min_replicas
+                if opts.min_replicas is not None
+                else opts.replicas,
                 "initial_replicas": opts.replicas,
-                "max_replicas": opts.max_replicas or opts.replicas,
+                "max_replicas": opts.max_replicas
+                if opts.max_replicas is not None
+                else opts.replicas,
                 "target_ongoing_requests": opts.target_ongoing_requests or 1,
             }
         else:
@@ -280,7 +348,7 @@ class RaySpecialist(Specialist):
 
         deadline = time.monotonic() + self.ray_options.start_timeout_s
         while True:
-            status = serve.status().applications.get(self.app)
+            status = await asyncio.to_thread(lambda: serve.status().applications.get(self.app))
             state = state_name(status.status) if status is not None else "NOT_STARTED"
             if state == "RUNNING":
                 return
@@ -316,7 +384,7 @@ class RaySpecialist(Specialist):
             cpus=opts.cpus_per_replica,
             gpus=opts.gpus_per_replica,
             accelerator_type=opts.accelerator_type,
-            replicas=opts.min_replicas if opts.min_replicas is not None else opts.replicas,
+            replicas=opts.replicas,  # the number started first; autoscaling adds more later
         )
 
     def stats(self) -> dict[str, Any]:

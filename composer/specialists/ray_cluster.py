@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from composer.core.errors import PrerequisiteError
+from composer.core.errors import ConfigError, PrerequisiteError
 from composer.specialists.ray_replica import START_MARK
 
 NAMESPACE_VARIABLE = "COMPOSER_RAY_NAMESPACE"
@@ -54,8 +56,29 @@ def check_network_isolation() -> None:
         )
 
 
-def connect(address: str | None) -> None:
-    """Join the cluster at `address`, or start a local Ray, once per process; start Serve."""
+_JOIN_LOCK = threading.Lock()
+"""Models load at the same time, each in a worker thread: one of them starts or joins Ray."""
+
+_joined: dict[str, str | None] = {}
+"""The `address` this process joined Ray with (under the key `address`), once it has."""
+
+REACH_TIMEOUT_S = 5.0
+"""How long `check_reachable` waits for the head to accept a connection."""
+
+
+def connect(where: str, address: str | None) -> None:
+    """Join the cluster at `address`, or start a local Ray, once per process; start Serve.
+
+    `address` is what `ray.init` takes: `None` (start a local Ray), `auto` (the cluster this
+    machine is a node of), `HOST:PORT` (the head's GCS address, from a machine of the cluster)
+    or `ray://HOST:PORT` (Ray Client). Two models that name different addresses are a
+    configuration error, since a process joins one cluster.
+
+    Raises:
+        PrerequisiteError: nothing answers at `address`, or Ray refused the connection (token
+            authentication, a version mismatch); the message names `where` and the address.
+        ConfigError: another model of this run joined a different address.
+    """
     import logging
 
     import ray
@@ -64,16 +87,82 @@ def connect(address: str | None) -> None:
     # Serve's driver-side INFO lines ("Connecting to existing Serve app") would cut through the
     # progress display; warnings and errors still show.
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
-    if not ray.is_initialized():
-        try:
-            ray.init(address=address, include_dashboard=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise PrerequisiteError(
-                "Ray backend",
-                f"cannot reach the Ray cluster at {address!r} ({exc}).",
-                "Start it first (ray start --head) or fix `address`.",
-            ) from exc
-    serve.start(proxy_location="Disabled")  # calls come through handles, never over HTTP
+    check_reachable(where, address)
+    with _JOIN_LOCK:
+        if "address" in _joined and ray.is_initialized():
+            if _joined["address"] != address:
+                raise ConfigError(
+                    f"{where} address",
+                    f"is {address!r}, but another model of this run joined Ray at "
+                    f"{_joined['address']!r}, and one process joins one cluster.",
+                    "Give every Ray-served model the same address (or none).",
+                )
+        elif not ray.is_initialized():
+            try:
+                ray.init(address=address, include_dashboard=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise join_error(where, address, exc) from exc
+            _joined["address"] = address
+        serve.start(proxy_location="Disabled")  # calls come through handles, never over HTTP
+
+
+def check_reachable(where: str, address: str | None) -> None:
+    """Raise at once when nothing accepts connections at a `HOST:PORT` address.
+
+    `ray.init` keeps retrying an address where nothing listens for minutes before it fails;
+    a plain TCP connection tells in at most `REACH_TIMEOUT_S`. `None` and `auto` need no
+    check (Ray answers at once when there is no local cluster).
+    """
+    if address is None or address in ("auto", "local"):
+        return
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"{where} address",
+            f"is {address!r}, which is not HOST:PORT.",
+            'Use the head\'s address as `ray start --head` printed it ("10.0.0.5:6379"), '
+            '"ray://HOST:10001" for Ray Client, or "auto" on a node of the cluster.',
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise PrerequisiteError(
+            f"{where} address",
+            f"no Ray cluster answers at {address!r} ({exc.strerror or exc}).",
+            f"Start it first (on the head machine: ray start --head --port={port}), or fix "
+            "the address; `ray status` on a cluster node prints the right one.",
+        ) from exc
+
+
+def join_error(where: str, address: str | None, exc: BaseException) -> PrerequisiteError:
+    """The message for a `ray.init` that failed, with Ray's own reason and the fix."""
+    reasons: list[str] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(reasons) < 4:
+        reasons.append(str(cause))
+        cause = cause.__cause__ or cause.__context__
+    text = " ".join(reasons)
+    if "auth" in text.lower():
+        return PrerequisiteError(
+            f"{where} address",
+            f"the Ray cluster at {address!r} refused the connection: it uses token authentication.",
+            "Set RAY_AUTH_MODE=token and give composer the cluster's token (RAY_AUTH_TOKEN, or "
+            "~/.ray/auth_token) before running it.",
+        )
+    if address is None:
+        return PrerequisiteError(
+            where,
+            f"could not start a local Ray ({str(exc).strip()[:300]}).",
+            "See Ray's log above.",
+        )
+    return PrerequisiteError(
+        f"{where} address",
+        f"could not join the Ray cluster at {address!r} ({str(exc).strip()[:300]}).",
+        "Check that composer runs on a node of that cluster with the same Ray and Python "
+        "versions (or use a ray:// address), and that `ray status` works there.",
+    )
 
 
 def check_placement(

@@ -16,7 +16,7 @@ from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, S
 from composer.core.images import ImageStore
 from composer.specialists.mock import MockSpecialist
 from composer.specialists.ray_backend import RaySpecialist
-from composer.specialists.ray_cluster import NAMESPACE_VARIABLE, network_interfaces
+from composer.specialists.ray_cluster import NAMESPACE_VARIABLE, join_error, network_interfaces
 from composer.specialists.ray_replica import (
     RequestGatherer,
     SpecialistReplica,
@@ -58,8 +58,70 @@ def test_backend_local_runs_in_process_and_ignores_the_ray_keys(store: ImageStor
 def test_an_unknown_backend_or_bad_bounds_are_configuration_errors(store: ImageStore) -> None:
     with pytest.raises(ConfigError, match="backend"):
         create("mock/m", {"backend": "slurm"}, images=store)
-    with pytest.raises(ValueError, match="min_replicas"):
+    with pytest.raises(ConfigError, match=r"replicas \(5\) is above max_replicas \(4\)"):
         create("mock/m", {**RAY, "replicas": 5, "max_replicas": 4}, images=store)
+
+
+def test_autoscaling_bounds_become_the_deployments_and_start_at_min(store: ImageStore) -> None:
+    spec = create("mock/m", {**RAY, "min_replicas": 2, "max_replicas": 6}, images=store)
+    assert isinstance(spec, RaySpecialist) and spec.ray_options.replicas == 2
+    deployment = spec._deployment_options()
+    assert "num_replicas" not in deployment
+    assert deployment["autoscaling_config"] == {
+        "min_replicas": 2,
+        "initial_replicas": 2,
+        "max_replicas": 6,
+        "target_ongoing_requests": 1,
+    }
+    up_only = create("mock/m", {**RAY, "replicas": 3, "max_replicas": 5}, images=store)
+    assert isinstance(up_only, RaySpecialist)
+    assert up_only._deployment_options()["autoscaling_config"]["min_replicas"] == 3
+    fixed = create("mock/m", RAY, images=store)
+    assert isinstance(fixed, RaySpecialist) and fixed._deployment_options()["num_replicas"] == 2
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            "min_replicas = 5\nmax_replicas = 4",
+            '[models."mock/g"]: min_replicas (5) is above max_replicas (4). Autoscaling needs '
+            "0 <= min_replicas <= replicas <= max_replicas",
+        ),
+        (
+            "min_replicas = -1",
+            '[models."mock/g"] min_replicas: Input should be greater than or equal to 0. '
+            "Fix or remove that option.",
+        ),
+        (
+            "replicas = 1\nmin_replicas = 2",
+            '[models."mock/g"]: replicas (1) is below min_replicas (2).',
+        ),
+        (
+            "target_ongoing_requests = 2",
+            '[models."mock/g"]: target_ongoing_requests applies only with min_replicas or '
+            "max_replicas.",
+        ),
+    ],
+    ids=["min-above-max", "negative-min", "replicas-below-min", "target-without-bounds"],
+)
+def test_bad_autoscaling_bounds_stop_the_run_before_any_model_loads(
+    tmp_path: Path, table: str, message: str
+) -> None:
+    config = tmp_path / "run.toml"
+    config.write_text(
+        'seed = 0\n[benchmark]\nname = "synthetic"\nn_per_category = 1\n'
+        '[judge]\nmodel = "mock/judge"\n'
+        '[systems.s]\nueg = "direct"\nroles = { model = "mock/g" }\n'
+        '[models."mock/judge"]\nload_error = "loaded"\n'  # would fail if it got that far
+        f'[models."mock/g"]\nbackend = "ray"\n{table}\n'
+    )
+    result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert text.startswith(f"error {message}"), text
+    assert "loaded" not in text and "Traceback" not in text
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_bad_ray_option_stops_the_run_at_start(tmp_path: Path) -> None:
@@ -153,3 +215,19 @@ async def test_the_gatherer_sends_concurrent_requests_as_groups() -> None:
     )
     assert all(isinstance(r, SpecialistError) and r.is_retryable for r in results)
     assert results[0] is not results[1]
+
+
+def test_a_cluster_with_token_authentication_says_how_to_join_it() -> None:
+    try:
+        try:
+            raise RuntimeError("RPC error: InvalidAuthToken: Authentication token is missing")
+        except RuntimeError as auth:
+            raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379") from auth
+    except ConnectionError as exc:
+        error = join_error('[models."m"] backend = "ray"', "10.0.0.5:6379", exc)
+    assert str(error) == (
+        '[models."m"] backend = "ray" address: the Ray cluster at \'10.0.0.5:6379\' refused the '
+        "connection: it uses token authentication. Set RAY_AUTH_MODE=token and give composer "
+        "the cluster's token (RAY_AUTH_TOKEN, or ~/.ray/auth_token) before running it."
+    )
+    assert error.exit_code == 2

@@ -22,9 +22,11 @@ if os.environ.get("COMPOSER_RAY_NAMESPACE") != "1":
 
 ray = pytest.importorskip("ray")
 from ray import serve  # noqa: E402
+from ray.serve.context import _get_global_client  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "specialists"))
+from head_node import RayHead  # noqa: E402
 from tiny_models import TinyModels, tiny_models  # noqa: E402
 
 from composer.cli import app  # noqa: E402
@@ -47,14 +49,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
 
 
 @pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray.init(
-        num_cpus=2,
-        num_gpus=4,
-        object_store_memory=150 * 2**20,
-        include_dashboard=False,
-        log_to_driver=False,
-    )
+def local_ray(ray_head: RayHead) -> Iterator[None]:
+    """This process joined to the shared head (2 CPUs, 4 logical GPUs)."""
+    ray.init(address=ray_head.address, log_to_driver=False)
     yield
     serve.shutdown()
     ray.shutdown()
@@ -180,3 +177,38 @@ async def test_a_model_that_fails_to_load_stops_at_start(
     text = str(caught.value)
     assert type(caught.value).__name__ == "PrerequisiteError"
     assert "a replica could not load the model" in text and "could not load" in text, text
+
+
+async def test_autoscaling_bounds_reach_serve_and_replicas_stay_within_them(
+    local_ray: None, tmp_path: Path
+) -> None:
+    options = {
+        "backend": "ray",
+        "min_replicas": 1,
+        "max_replicas": 2,
+        "gpus_per_replica": 0,
+        "cpus_per_replica": 0.25,
+        "latency_s": 0.02,
+        "default": "ok",
+    }
+    spec = create("mock/autoscaled", options, images=ImageStore(tmp_path / "images"))
+    assert isinstance(spec, RaySpecialist)
+    await spec.load()
+    try:
+        details = _get_global_client().get_serve_details()  # what `serve status` shows
+        deployment = details["applications"][spec.app]["deployments"]["specialist"]
+        applied = deployment["deployment_config"]["autoscaling_config"]
+        assert (applied["min_replicas"], applied["initial_replicas"]) == (1, 1), applied
+        assert applied["max_replicas"] == 2 and applied["target_ongoing_requests"] == 1
+        assert deployment["deployment_config"].get("num_replicas") in (None, 1)
+        assert spec.stats()["replicas"] == {"RUNNING": 1}  # starts at min
+        counts = set()
+        load = asyncio.gather(*(spec.understand(f"question {i}") for i in range(120)))
+        while not load.done():
+            await asyncio.sleep(0.2)
+            app = serve.status().applications[spec.app].deployments["specialist"]
+            counts.add(sum(app.replica_states.values()))
+        assert all(r.text == "ok" for r in await load)
+        assert counts and max(counts) <= 2, counts
+    finally:
+        serve.delete(spec.app, _blocking=False)
