@@ -33,6 +33,7 @@ from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability
 from composer.specialists.batching import MicroBatcher
 from composer.specialists.local_common import (
+    LOADING,
     BatchedSpecialist,
     LocalOptions,
     describe_local,
@@ -233,7 +234,8 @@ class DiffusersSpecialist(BatchedSpecialist):
         if self.opts.variant:
             kwargs["variant"] = self.opts.variant
         try:
-            pipe = self.pipeline_cls.from_pretrained(self.source, **kwargs)  # type: ignore[attr-defined]
+            with LOADING:
+                pipe = self.pipeline_cls.from_pretrained(self.source, **kwargs)  # type: ignore[attr-defined]
         except ComposerError:
             raise
         except (OSError, ValueError, RuntimeError, KeyError) as exc:

@@ -8,6 +8,7 @@ first. Nothing here imports torch at module level.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +20,14 @@ from composer.specialists.batching import BatchStats, MicroBatcher
 
 if TYPE_CHECKING:
     import torch
+
+
+LOADING = threading.Lock()
+"""Held while a local model builds itself from its weights. Runs load their models at the same
+time, in threads; but diffusers (through accelerate's `init_empty_weights`) patches
+`torch.nn.Module` for the whole process while it builds a model, so a model built in another
+thread meanwhile gets parameters on the meta device, and interleaved patches can leave the patch
+in place for good."""
 
 
 class BatchedSpecialist(Specialist):

@@ -31,6 +31,7 @@ from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability, TextReply, Usage
 from composer.specialists.batching import MicroBatcher
 from composer.specialists.local_common import (
+    LOADING,
     BatchedSpecialist,
     LocalOptions,
     describe_local,
@@ -181,9 +182,10 @@ class TransformersSpecialist(BatchedSpecialist):
                     self.source, **common
                 )
                 model_cls = transformers.AutoModelForCausalLM
-            lm = model_cls.from_pretrained(
-                self.source, dtype=pick_dtype(self.opts.dtype, self.device), **common
-            )
+            with LOADING:
+                lm = model_cls.from_pretrained(
+                    self.source, dtype=pick_dtype(self.opts.dtype, self.device), **common
+                )
         except ComposerError:
             raise
         except (OSError, ValueError, RuntimeError, KeyError, ImportError) as exc:
