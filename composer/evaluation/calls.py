@@ -9,6 +9,7 @@ concurrency limit per endpoint, and accounting (latency, usage, cost) attributed
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import random
@@ -69,7 +70,7 @@ class AdaptiveLimit:
         self.in_flight = 0
         self.cooldown_s = 1.0
         self._last_cut: float | None = None
-        self._changed = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @property
     def current(self) -> int:
@@ -77,14 +78,33 @@ class AdaptiveLimit:
         return max(1, int(self.limit))
 
     async def __aenter__(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.current)
+        # The event loop runs one task at a time, so check-and-take needs no lock; a caller
+        # waits only when the limit is reached, first come first served.
+        if self.in_flight < self.current and not self._waiters:
             self.in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.in_flight -= 1  # woken, then cancelled: hand the slot on
+                self._wake()
+            elif waiter in self._waiters:
+                self._waiters.remove(waiter)
+            raise
 
     async def __aexit__(self, *exc: object) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            self._changed.notify_all()
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.current:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)
 
     def succeeded(self) -> None:
         """Grow by one call per `limit` successes."""
@@ -157,6 +177,8 @@ class CallLayer:
         self.stats = CallStats()
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._known = store.call_keys()
+        self._replies: dict[str, dict[str, Any]] = {}
+        """Replies of the calls sent in this process, by key (their rows may be uncommitted)."""
         self._identity: dict[int, dict[str, Any]] = {}
 
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
@@ -183,7 +205,9 @@ class CallLayer:
         key = _key({"model": identity, "method": method, **request})
         site = current_site.get()
         site.tally.calls += 1
-        cached = self.store.get_call(key) if key in self._known else None
+        cached = self._replies.get(key)
+        if cached is None and key in self._known:
+            cached = self.store.get_call(key)
         if cached is not None and self._usable(cached):
             self.stats.cached += 1
             return self._replay(cached)
@@ -208,8 +232,10 @@ class CallLayer:
                 site.tally.has_cost = True
                 site.tally.by_node[site.node] = site.tally.by_node.get(site.node, 0.0) + cost
             site.tally.sent += 1
-            self._known.add(key)
-            await self.store.put_call(
+            self._replies[key] = reply
+            # Queued, not awaited: the caller goes on while the row is written, and the
+            # result that depends on this call commits with it or after it.
+            self.store.queue_call(
                 key,
                 model=specialist.name,
                 method=method,

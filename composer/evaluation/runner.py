@@ -8,6 +8,7 @@ cached calls, so a stopped run resumes where it was and nothing done is paid for
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import platform
 import shutil
@@ -324,11 +325,16 @@ class Runner:
             asyncio.create_task(worker())
             for _ in range(min(self.config.concurrency, len(tasks)) or 1)
         ]
+        # What exists now (modules, models, instances) lives until the run ends; frozen, the
+        # collector stops walking it again and again while the run makes its short-lived objects.
+        gc.freeze()
         try:
             await asyncio.gather(*workers)
         finally:
+            gc.unfreeze()
             for w in workers:
                 w.cancel()
+            await self.store.flush()  # the calls of unfinished tasks are kept for the rerun
             for specialist in self.specialists.values():
                 await specialist.aclose()
         return RunSummary(

@@ -9,10 +9,12 @@ raw reply).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -107,6 +109,11 @@ class RunStore:
         self.db.executescript(SCHEMA)
         self._pending: list[tuple[str, Sequence[Any]]] = []
         self._committed: asyncio.Future[None] | None = None
+        self._writing: asyncio.Future[None] | None = None
+        """The commit of the transaction being written now, if one is."""
+        self._failed: BaseException | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._writer_db: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -116,34 +123,80 @@ class RunStore:
         return db
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connections (the writer thread has nothing left to do by then)."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if self._writer_db is not None:
+            self._writer_db.close()
+            self._writer_db = None
         self.db.close()
 
     async def _commit_soon(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        # Group commit: writes queued in the same event-loop turn share one transaction, and
-        # each writer resumes only once its rows are committed, so nothing is reported done
-        # before it is on disk.
+        # Group commit: writes queued while the previous transaction is being written share the
+        # next one, and each writer resumes only once its rows are committed, so nothing is
+        # reported done before it is on disk. SQLite does the writing on a thread of its own
+        # (it releases the GIL), so the event loop keeps running the graphs meanwhile.
+        await asyncio.shield(self._queue(statements))
+
+    async def flush(self) -> None:
+        """Wait until every queued row is committed."""
+        last = self._committed or self._writing
+        if last is not None:
+            await asyncio.shield(last)
+
+    def _queue(self, statements: list[tuple[str, Sequence[Any]]]) -> asyncio.Future[None]:
+        """Queue rows for the next transaction; they commit in the order they were queued."""
+        if self._failed is not None:
+            raise self._failed
         self._pending.extend(statements)
         if self._committed is None:
             loop = asyncio.get_running_loop()
             self._committed = loop.create_future()
-            loop.call_soon(self._commit_pending)
-        await asyncio.shield(self._committed)
+            if self._writing is None:
+                loop.call_soon(self._flush, loop)
+        return self._committed
 
-    def _commit_pending(self) -> None:
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         pending, committed = self._pending, self._committed
         self._pending, self._committed = [], None
-        assert committed is not None
+        if committed is None:
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="composer-store")
+        self._writing = committed
+        written = loop.run_in_executor(self._writer, self._write, pending)
+
+        def done(future: asyncio.Future[None]) -> None:
+            self._writing = None
+            if not committed.done():
+                error = future.exception()
+                if error is None:
+                    committed.set_result(None)
+                else:
+                    # Every later write fails too, so rows queued without waiting (calls)
+                    # cannot be lost silently: the next result write reports the error.
+                    self._failed = error
+                    committed.set_exception(error)
+                    committed.exception()  # retrieved here; each waiter re-raises it
+            if self._committed is not None:  # queued while this one was written
+                self._flush(loop)
+
+        written.add_done_callback(done)
+
+    def _write(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
+        """One transaction, on the writer thread; runs of the same statement go together."""
+        if self._writer_db is None:
+            self._writer_db = self._connect()
+        db = self._writer_db
+        db.execute("BEGIN")
         try:
-            self.db.execute("BEGIN")
-            for statement, params in pending:
-                self.db.execute(statement, params)
-            self.db.execute("COMMIT")
-        except Exception as exc:  # noqa: BLE001 - handed to every waiting writer
-            self.db.execute("ROLLBACK")
-            committed.set_exception(exc)
-        else:
-            committed.set_result(None)
+            for statement, group in itertools.groupby(statements, key=lambda s: s[0]):
+                db.executemany(statement, [params for _, params in group])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     # runs and systems
 
@@ -343,7 +396,7 @@ class RunStore:
         row = self.db.execute("SELECT reply FROM calls WHERE key = ?", (key,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    async def put_call(
+    def queue_call(
         self,
         key: str,
         *,
@@ -356,10 +409,12 @@ class RunStore:
         cost_usd: float | None,
         site: tuple[str, str, str],
         attempts: int = 1,
-    ) -> None:
-        """Record a call that was sent; `sent` counts how often the same key was sent.
+    ) -> asyncio.Future[None]:
+        """Record a call that was sent, in the next commit; the future is done once it is.
 
-        `attempts` is how many tries it took (more than one after retried faults).
+        `sent` counts how often the same key was sent; `attempts` is how many tries it took
+        (more than one after retried faults). A result queued after this call commits in the
+        same transaction or a later one, so a stored result never lacks the calls behind it.
         """
         row = (
             key,
@@ -374,7 +429,11 @@ class RunStore:
             time.time(),
             attempts,
         )
-        await self._commit_soon([(_PUT_CALL, row)])
+        return self._queue([(_PUT_CALL, row)])
+
+    async def put_call(self, key: str, **fields: Any) -> None:
+        """`queue_call`, waiting until the row is committed."""
+        await asyncio.shield(self.queue_call(key, **fields))
 
     def call_keys(self) -> set[str]:
         """The keys of every recorded call."""

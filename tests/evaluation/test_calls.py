@@ -32,6 +32,7 @@ async def test_same_request_is_sent_once_and_replayed(layer: CallLayer) -> None:
     assert len(model.requests) == 1
     again = await tracked.understand("hi")
     assert again.text == "hello" and len(model.requests) == 1
+    await layer.store.flush()
     assert [row["sent"] for row in layer.store.call_rows()] == [1]
 
 
@@ -66,6 +67,7 @@ async def test_non_retryable_errors_fail_at_once(layer: CallLayer) -> None:
     with pytest.raises(SpecialistError, match="scripted"):
         await layer.wrap(model, FAST).understand("x")
     assert len(model.requests) == 1
+    await layer.store.flush()
     assert layer.store.call_rows() == []
 
 
@@ -102,6 +104,39 @@ def test_adaptive_limit_halves_on_rate_limit_and_grows_back() -> None:
     assert limit.current == 16
 
 
+async def test_adaptive_limit_admits_waiters_in_order_and_skips_cancelled_ones() -> None:
+    limit = AdaptiveLimit(ceiling=1, initial=1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def hold(name: str) -> None:
+        async with limit:
+            order.append(name)
+            await release.wait()
+
+    first = asyncio.create_task(hold("first"))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(hold(name)) for name in ("second", "third", "fourth")]
+    await asyncio.sleep(0)
+    waiting[0].cancel()  # cancelled while queued: it must not keep a slot
+    release.set()
+    await asyncio.gather(first, *waiting[1:])
+    assert order == ["first", "third", "fourth"]
+    assert limit.in_flight == 0
+
+
+async def test_adaptive_limit_passes_on_a_slot_whose_waiter_was_cancelled_after_waking() -> None:
+    limit = AdaptiveLimit(ceiling=1, initial=1)
+    await limit.__aenter__()
+    woken = asyncio.create_task(limit.__aenter__())
+    after = asyncio.create_task(limit.__aenter__())
+    await asyncio.sleep(0)
+    await limit.__aexit__()  # hands the slot to `woken` ...
+    woken.cancel()  # ... which is cancelled before it runs
+    await asyncio.wait_for(after, 1)  # so the slot goes on to the next
+    assert woken.cancelled() and limit.in_flight == 1
+
+
 async def test_rate_limit_honours_retry_after(layer: CallLayer) -> None:
     calls = 0
 
@@ -132,6 +167,7 @@ async def test_calls_are_attributed_to_their_site(layer: CallLayer) -> None:
         await tracked.generate("p", seed=0)
     finally:
         current_site.reset(token)
+    await layer.store.flush()
     row = layer.store.call_rows()[0]
     assert (row["system"], row["instance"], row["node"], row["method"]) == (
         "sys",

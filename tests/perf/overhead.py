@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -21,8 +22,9 @@ from pathlib import Path
 from PIL import Image
 
 from composer.core.config import parse_config
-from composer.core.images import ImageStore
+from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.runner import Runner, instance_seed
+from composer.specialists.base import TextReply
 from composer.specialists.mock import MockSpecialist
 
 CONCURRENCY = 16
@@ -85,7 +87,47 @@ async def plain_loop(runner: Runner, images: ImageStore) -> float:
     return time.perf_counter() - started
 
 
-def measure_once(root: Path, n: int) -> tuple[float, float, int]:
+class _Instant:
+    """A role that answers at once, without the call layer: what is left is LangGraph's cost."""
+
+    def __init__(self, image: ImageRef) -> None:
+        self.image = image
+
+    async def understand(self, prompt, images=(), *, options=None):  # type: ignore[no-untyped-def]
+        return TextReply(text="A")
+
+    async def generate(self, prompt, *, seed, options=None):  # type: ignore[no-untyped-def]
+        return self.image
+
+    async def edit(self, prompt, images, *, seed, options=None):  # type: ignore[no-untyped-def]
+        return self.image
+
+
+async def graphs_alone(runner: Runner) -> float:
+    """The same graph invocations with instant roles: no call layer, no store, no judge."""
+    image = next(i.image for i in runner.instances if i.image is not None)
+    assert image is not None
+    instant = _Instant(image)
+    system = runner.systems[0]
+    contexts = {
+        axis: type(context)(**{f.name: instant for f in dataclasses.fields(context)})
+        for axis, context in system.contexts.items()
+    }
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(instance) -> None:  # type: ignore[no-untyped-def]
+        inputs = {"instance": instance, "seed": instance_seed(0, instance.id)}
+        async with semaphore:
+            await system.strategies[instance.axis].graph.ainvoke(
+                inputs, context=contexts[instance.axis]
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in runner.instances))
+    return time.perf_counter() - started
+
+
+def measure_once(root: Path, n: int) -> tuple[float, float, int, float]:
     """One round: the plain loop, then composer, each on fresh folders."""
     config = parse_config(
         {
@@ -113,9 +155,10 @@ def measure_once(root: Path, n: int) -> tuple[float, float, int]:
     started = time.perf_counter()
     summary = asyncio.run(runner.run())
     composer_s = time.perf_counter() - started
+    graph_s = asyncio.run(graphs_alone(runner))
     runner.close()
     assert summary.tasks == n == len(runner.instances), summary
-    return baseline, composer_s, summary.calls_sent
+    return baseline, composer_s, summary.calls_sent, graph_s
 
 
 def main() -> None:
@@ -141,6 +184,10 @@ def main() -> None:
     print(
         f"orchestration overhead: {statistics.median(overheads):.2f} ms/instance (median; "
         "target < 3 ms)"
+    )
+    graph_ms = statistics.median(r[3] for r in rounds) / n * 1000
+    print(
+        f"  of which LangGraph itself (the same graphs, instant roles): {graph_ms:.2f} ms/instance"
     )
 
 

@@ -263,6 +263,7 @@ async def test_image_cost_reaches_the_call_store(
     price = {"input_per_mtok": 1.0, "per_image": 0.5}
     painter = layer.wrap(model("openai/gpt-image-1", fake, store, price=price), FAST)
     await painter.generate("a dot", seed=1)
+    await layer.store.flush()
     row = layer.store.call_rows()[0]
     assert row["cost_usd"] == pytest.approx(50 * 1.0 / 1e6 + 0.5)  # 50 input tokens, 1 image
 
