@@ -14,7 +14,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -109,11 +108,7 @@ class RunStore:
         self.db.executescript(SCHEMA)
         self._pending: list[tuple[str, Sequence[Any]]] = []
         self._committed: asyncio.Future[None] | None = None
-        self._writing: asyncio.Future[None] | None = None
-        """The commit of the transaction being written now, if one is."""
         self._failed: BaseException | None = None
-        self._writer: ThreadPoolExecutor | None = None
-        self._writer_db: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -123,27 +118,20 @@ class RunStore:
         return db
 
     def close(self) -> None:
-        """Close the connections (the writer thread has nothing left to do by then)."""
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-            self._writer = None
-        if self._writer_db is not None:
-            self._writer_db.close()
-            self._writer_db = None
+        """Close the connection."""
         self.db.close()
 
     async def _commit_soon(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        # Group commit: writes queued while the previous transaction is being written share the
-        # next one, and each writer resumes only once its rows are committed, so nothing is
-        # reported done before it is on disk. SQLite does the writing on a thread of its own
-        # (it releases the GIL), so the event loop keeps running the graphs meanwhile.
+        # Group commit: writes queued in the same event-loop turn share one transaction, and
+        # each writer resumes only once its rows are committed, so nothing is reported done
+        # before it is on disk. (A writer thread was tried: SQLite releases the GIL for every
+        # row, and getting it back from a busy event loop made commits slower, not faster.)
         await asyncio.shield(self._queue(statements))
 
     async def flush(self) -> None:
         """Wait until every queued row is committed."""
-        last = self._committed or self._writing
-        if last is not None:
-            await asyncio.shield(last)
+        if self._committed is not None:
+            await asyncio.shield(self._committed)
 
     def _queue(self, statements: list[tuple[str, Sequence[Any]]]) -> asyncio.Future[None]:
         """Queue rows for the next transaction; they commit in the order they were queued."""
@@ -153,50 +141,28 @@ class RunStore:
         if self._committed is None:
             loop = asyncio.get_running_loop()
             self._committed = loop.create_future()
-            if self._writing is None:
-                loop.call_soon(self._flush, loop)
+            loop.call_soon(self._commit_pending)
         return self._committed
 
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _commit_pending(self) -> None:
         pending, committed = self._pending, self._committed
         self._pending, self._committed = [], None
-        if committed is None:
-            return
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="composer-store")
-        self._writing = committed
-        written = loop.run_in_executor(self._writer, self._write, pending)
-
-        def done(future: asyncio.Future[None]) -> None:
-            self._writing = None
-            if not committed.done():
-                error = future.exception()
-                if error is None:
-                    committed.set_result(None)
-                else:
-                    # Every later write fails too, so rows queued without waiting (calls)
-                    # cannot be lost silently: the next result write reports the error.
-                    self._failed = error
-                    committed.set_exception(error)
-                    committed.exception()  # retrieved here; each waiter re-raises it
-            if self._committed is not None:  # queued while this one was written
-                self._flush(loop)
-
-        written.add_done_callback(done)
-
-    def _write(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        """One transaction, on the writer thread; runs of the same statement go together."""
-        if self._writer_db is None:
-            self._writer_db = self._connect()
-        db = self._writer_db
-        db.execute("BEGIN")
+        assert committed is not None
         try:
-            for statement, group in itertools.groupby(statements, key=lambda s: s[0]):
-                db.executemany(statement, [params for _, params in group])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            self.db.execute("BEGIN")
+            # Runs of the same statement go in one executemany.
+            for statement, group in itertools.groupby(pending, key=lambda s: s[0]):
+                self.db.executemany(statement, [params for _, params in group])
+            self.db.execute("COMMIT")
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting writer
+            self.db.execute("ROLLBACK")
+            # Every later write fails too, so rows queued without waiting (calls) cannot be
+            # lost silently: the next result write reports the error.
+            self._failed = exc
+            committed.set_exception(exc)
+            committed.exception()  # retrieved here; each waiter re-raises it
+        else:
+            committed.set_result(None)
 
     # runs and systems
 

@@ -42,13 +42,18 @@ async def test_a_result_is_committed_with_or_after_the_calls_queued_before_it(
     store.close()
 
 
-async def test_writers_queued_during_a_write_share_the_next_transaction(tmp_path: Path) -> None:
+async def test_writers_of_one_turn_share_one_transaction(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
-    first = asyncio.ensure_future(store.aput_result(result("UEG-1")))
-    await asyncio.sleep(0)  # the first transaction is being written
-    rest = [asyncio.ensure_future(store.aput_result(result(f"UEG-{i}"))) for i in range(2, 40)]
-    await asyncio.gather(first, *rest)
-    assert len(list(store.results())) == 39
+    transactions = 0
+
+    def count(statement: str) -> None:
+        nonlocal transactions
+        transactions += statement == "BEGIN"
+
+    store.db.set_trace_callback(count)
+    await asyncio.gather(*(store.aput_result(result(f"UEG-{i}")) for i in range(40)))
+    assert transactions == 1
+    assert len(list(store.results())) == 40
     store.close()
 
 
