@@ -122,6 +122,9 @@ class RayOptions(SpecialistOptions):
 
 RAY_KEYS = frozenset(RayOptions.model_fields)
 
+STATES_EVERY_S = 2.0
+"""How often the replica states are fetched from Serve, for pacing and the progress display."""
+
 
 def with_backend(name: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
     """Build `name` on the backend its `backend` option names: `ray`, or `local` (in-process)."""
@@ -200,12 +203,14 @@ class RaySpecialist(Specialist):
             self._send_many,
             max_size=int(self.served_options.get("max_batch", 8)),
             window_s=float(self.served_options.get("batch_window_ms", 5.0)) / 1000,
+            capacity=self._group_capacity,
         )
         self._queued = 0
         self._sent = 0
         self._failovers = 0
         self._per_replica: dict[str, dict[str, Any]] = {}
-        self._status: tuple[float, dict[str, int]] = (0.0, {})
+        self._states: dict[str, int] = {}
+        self._watcher: asyncio.Task[None] | None = None
 
     @classmethod
     def from_config(
@@ -231,6 +236,11 @@ class RaySpecialist(Specialist):
             )
         served = create(name, served_options, images=images)
         return cls(served, ray_options, served_options)
+
+    @property
+    def max_ongoing_requests(self) -> int:
+        """Groups of requests one replica holds at once (one running, the others queued)."""
+        return self.ray_options.max_ongoing_requests or 3
 
     @property
     def name(self) -> str:
@@ -261,11 +271,15 @@ class RaySpecialist(Specialist):
             if await asyncio.to_thread(self._start):
                 await self._wait_running()
             self._handle = await asyncio.to_thread(self._get_handle)
+            await self._refresh_states()
         except asyncio.CancelledError:
             self._abandoned.set()
             if self._deployed_here:
                 delete_app(self.app)
             raise
+        self._watcher = asyncio.get_running_loop().create_task(
+            self._watch_states(), name=f"replica states of {self.app}"
+        )
         opts = self.ray_options
         self._owns_deployment = opts.address is not None and not opts.keep_deployment
         if self._owns_deployment:  # also when the run ends without `close()`
@@ -313,7 +327,7 @@ class RaySpecialist(Specialist):
         deployment: dict[str, Any] = {
             "name": "specialist",
             "ray_actor_options": actor,
-            "max_ongoing_requests": opts.max_ongoing_requests or 3,
+            "max_ongoing_requests": self.max_ongoing_requests,
             "max_constructor_retry_count": opts.replicas,
             "logging_config": {"log_level": "WARNING", "enable_access_log": False},
         }
@@ -427,31 +441,61 @@ class RaySpecialist(Specialist):
             note += f", {stats['failovers']} failed over"
         return note
 
+    async def aclose(self) -> None:
+        """Stop refreshing the replica states (the run's event loop is ending)."""
+        self._stop_watching()
+
+    def _stop_watching(self) -> None:
+        if self._watcher is not None and not self._watcher.done():
+            self._watcher.cancel()
+        self._watcher = None
+
     def close(self) -> None:
         """Delete the deployment from an `address` cluster, unless `keep_deployment`.
 
         A local Ray started by this process ends with it; on a shared cluster the replicas would
         otherwise keep their GPUs.
         """
+        self._stop_watching()
         if self._handle is not None and self._owns_deployment:
             delete_app(self.app)
             self._handle = None
 
+    def _group_capacity(self) -> int:
+        """Groups in flight at most: what the running replicas accept (see `RequestGatherer`).
+
+        Exactly as many as they hold, so the router always has a replica with room (a router
+        with none backs off) and a group sent when one is answered goes to the replica that
+        answered, keeping every replica's queue equal.
+        """
+        running = self._replica_states().get("RUNNING") or self.ray_options.replicas
+        return running * self.max_ongoing_requests
+
     def _replica_states(self) -> dict[str, int]:
-        """Replica counts by state (`RUNNING`, `STARTING`, ...), refreshed at most once a second."""
-        when, states = self._status
-        if self._handle is None or time.monotonic() - when < 1.0:
-            return states
+        """Replica counts by state (`RUNNING`, `STARTING`, ...), as last fetched."""
+        return self._states
+
+    def _fetch_states(self) -> dict[str, int] | None:
+        """Ask Serve for the replica states (in a worker thread: a status costs tens of ms)."""
         try:
             from ray import serve
 
             app = serve.status().applications.get(self.app)
             found = app.deployments["specialist"].replica_states if app is not None else {}
-            states = {state_name(k): int(v) for k, v in found.items()}
-        except Exception:  # noqa: BLE001 - a display figure; keep the last one
-            pass
-        self._status = (time.monotonic(), states)
-        return states
+            return {state_name(k): int(v) for k, v in found.items()}
+        except Exception:  # noqa: BLE001 - a figure for progress and pacing; keep the last one
+            return None
+
+    async def _refresh_states(self) -> None:
+        states = await asyncio.to_thread(self._fetch_states)
+        if states is not None:
+            self._states = states
+
+    async def _watch_states(self) -> None:
+        """Refresh the replica states every `STATES_EVERY_S` while the deployment is in use."""
+        while True:
+            await asyncio.sleep(STATES_EVERY_S)
+            await self._refresh_states()
 
     async def _send(
         self,
@@ -467,7 +511,7 @@ class RaySpecialist(Specialist):
                 "is not deployed.",
                 "Await load() before the first call (the runner does).",
             )
-        data = [self.images.read_bytes(ref) for ref in images]
+        data = await asyncio.to_thread(self._read_all, images) if images else []
         request = (method, prompt, data, seed, dict(options or {}))
         self._queued += 1
         try:
@@ -490,7 +534,18 @@ class RaySpecialist(Specialist):
             replies: list[dict[str, Any]] = await self._handle.call_many.remote(requests)
         except Exception as exc:  # noqa: BLE001 - translated below
             raise self._ray_error(exc) from exc
+        if any("png" in reply for reply in replies):  # one trip to a worker thread per group
+            await asyncio.to_thread(self._store_all, replies)
         return replies
+
+    def _read_all(self, images: Sequence[ImageRef]) -> list[bytes]:
+        return [self.images.read_bytes(ref) for ref in images]
+
+    def _store_all(self, replies: list[dict[str, Any]]) -> None:
+        """Put the group's PNGs in the run's image store; each reply keeps its `ref`."""
+        for reply in replies:
+            if "png" in reply:
+                reply["ref"] = self.images.put_png(reply.pop("png"))
 
     def _ray_error(self, exc: Exception) -> SpecialistError:
         from ray import exceptions as ray_errors
@@ -532,7 +587,8 @@ class RaySpecialist(Specialist):
     ) -> ImageRef:
         """Draw on a replica; store its PNG in the run's image store."""
         reply = await self._send("generate", prompt, (), seed, options)
-        return await asyncio.to_thread(self.images.put_png, reply["png"])
+        ref: ImageRef = reply["ref"]
+        return ref
 
     async def edit(
         self,
@@ -544,7 +600,8 @@ class RaySpecialist(Specialist):
     ) -> ImageRef:
         """Edit on a replica (the input images travel as PNG bytes); store the result here."""
         reply = await self._send("edit", prompt, images, seed, options)
-        return await asyncio.to_thread(self.images.put_png, reply["png"])
+        ref: ImageRef = reply["ref"]
+        return ref
 
     async def replica_info(self, *, tries: int = 64) -> list[dict[str, Any]]:
         """Where each running replica is (node, GPUs), asking until all have answered."""

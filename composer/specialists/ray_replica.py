@@ -5,7 +5,7 @@ loaded in place. `RequestGatherer` groups the driver's requests into one Serve c
 
 A replica builds the same specialist the driver would build in-process (through the registry,
 from the same name and options), loads it, and answers calls with plain data: image bytes in,
-PNG bytes out, errors as fields. It keeps a private `ImageStore` in a temporary folder, so the
+PNG bytes out, errors as fields. It keeps a private `ReplicaImages` store, so the
 run's store, cache and accounting stay in the driver (`composer.specialists.ray_backend`).
 
 This module imports no Ray at module level; Serve wraps `SpecialistReplica` at deploy time.
@@ -14,12 +14,13 @@ This module imports no Ray at module level; Serve wraps `SpecialistReplica` at d
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import sys
 import tempfile
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,9 @@ T = TypeVar("T")
 
 Request = tuple[str, str, list[bytes], int | None, dict[str, Any]]
 """One call as sent to a replica: method, prompt, input PNGs, seed, per-call options."""
+
+_Waiting = tuple[Request, "asyncio.Future[dict[str, Any]]", float]
+"""A request held by the gatherer, its caller's future, and when it arrived (loop time)."""
 
 
 def _run_in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -103,6 +107,53 @@ def batch_sizes(specialist: Specialist) -> dict[int, int]:
     return {int(size): int(count) for size, count in sizes.items()}
 
 
+class ReplicaImages(ImageStore):
+    """A replica's image store: PNGs stay in memory, and reach the disk only if a path is asked.
+
+    A replica's outputs go back to the driver as bytes (`take`), and its inputs arrive as bytes,
+    so most never need a file: an adapter that opens an image by `path()` gets one written then.
+    That spares two file operations per image (the write, and reading it back to send).
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        """Keep files (when needed) under `root`."""
+        super().__init__(root)
+        self._held: dict[str, bytes] = {}
+
+    def put_png(self, data: bytes) -> ImageRef:
+        """Hold the PNG bytes in memory; return their reference."""
+        ref = ImageRef(sha256=hashlib.sha256(data).hexdigest())
+        if not super().path(ref).exists():
+            self._held.setdefault(ref.sha256, data)
+        return ref
+
+    def path(self, ref: ImageRef) -> Path:
+        """The file of `ref`, written now if its bytes were only in memory."""
+        data = self._held.pop(ref.sha256, None)
+        if data is not None:
+            ImageStore.put_png(self, data)  # its own `path` call finds nothing held
+        return super().path(ref)
+
+    def __contains__(self, ref: ImageRef) -> bool:
+        """Whether the store holds `ref`, in memory or on disk."""
+        return ref.sha256 in self._held or super().path(ref).exists()
+
+    def read_bytes(self, ref: ImageRef) -> bytes:
+        """The PNG bytes of `ref`, from memory if held there."""
+        data = self._held.get(ref.sha256)
+        return data if data is not None else super().read_bytes(ref)
+
+    def take(self, ref: ImageRef) -> bytes:
+        """The PNG bytes of `ref`, no longer held in memory (they are on their way out)."""
+        data = self._held.pop(ref.sha256, None)
+        return data if data is not None else super().read_bytes(ref)
+
+    def discard(self, ref: ImageRef) -> None:
+        """Forget `ref`, in memory and on disk."""
+        self._held.pop(ref.sha256, None)
+        super().path(ref).unlink(missing_ok=True)
+
+
 class SpecialistReplica:
     """What one Serve replica runs: the specialist `name` with `options`, loaded at start.
 
@@ -119,8 +170,9 @@ class SpecialistReplica:
 
         self.name = name
         self.folder = Path(tempfile.mkdtemp(prefix="composer-replica-"))
-        self.images = ImageStore(self.folder)
+        self.images = ReplicaImages(self.folder)
         self._kept: deque[ImageRef] = deque()
+        self._uses: Counter[str] = Counter()
         try:
             register_provider(split_name(name)[0], provider_cls)
             self.specialist = create(name, options, images=self.images)
@@ -132,11 +184,15 @@ class SpecialistReplica:
         self.replica_id = _replica_id()
 
     def _keep(self, ref: ImageRef) -> ImageRef:
+        """Remember `ref`; delete the oldest image once more than `_KEEP_IMAGES` are kept."""
         self._kept.append(ref)
+        self._uses[ref.sha256] += 1
         while len(self._kept) > _KEEP_IMAGES:
             old = self._kept.popleft()
-            if old not in self._kept:
-                self.images.path(old).unlink(missing_ok=True)
+            self._uses[old.sha256] -= 1
+            if not self._uses[old.sha256]:  # counted, not searched: this runs per image
+                del self._uses[old.sha256]
+                self.images.discard(old)
         return ref
 
     async def call(
@@ -156,10 +212,10 @@ class SpecialistReplica:
                 reply = {"text": text.model_dump(mode="json")}
             elif method == "generate":
                 ref = await self.specialist.generate(prompt, seed=seed, options=options)  # type: ignore[attr-defined]
-                reply = {"png": self.images.read_bytes(self._keep(ref))}
+                reply = {"png": self.images.take(self._keep(ref))}
             elif method == "edit":
                 ref = await self.specialist.edit(prompt, refs, seed=seed, options=options)  # type: ignore[attr-defined]
-                reply = {"png": self.images.read_bytes(self._keep(ref))}
+                reply = {"png": self.images.take(self._keep(ref))}
             else:
                 raise SpecialistError(self.name, f"has no method {method!r}.")
         except Exception as exc:  # noqa: BLE001 - sent to the driver as fields
@@ -207,6 +263,11 @@ class RequestGatherer:
 
     Serve routes each call separately, so sending a batch's requests as one call keeps the
     replicas' batches full and pays the round trip once per batch instead of once per request.
+
+    At most `capacity()` groups are in flight. The rest wait here, not in Serve's router: a
+    router whose replicas are all full retries with a growing backoff (up to 0.5 s) and is not
+    woken when one frees, which leaves replicas idle; here a group goes out the moment an answer
+    comes back, and requests that wait meanwhile join fuller groups.
     """
 
     def __init__(
@@ -215,48 +276,74 @@ class RequestGatherer:
         *,
         max_size: int,
         window_s: float,
+        capacity: Callable[[], int] | None = None,
     ) -> None:
         """Send groups with `send`, which returns one reply per request, in order."""
         self.send = send
         self.max_size = max(1, max_size)
         self.window_s = window_s
-        self._waiting: list[tuple[Request, asyncio.Future[dict[str, Any]]]] = []
+        self.capacity = capacity
+        self.in_flight = 0
+        """Groups sent and not yet answered."""
+        self._waiting: list[_Waiting] = []
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def waiting(self) -> int:
+        """Requests held here until a group is sent."""
+        return len(self._waiting)
 
     async def submit(self, request: Request) -> dict[str, Any]:
         """Queue `request`; return its reply once its group has been answered."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._waiting.append((request, future))
-        if len(self._waiting) >= self.max_size:
+        self._waiting.append((request, future, loop.time()))
+        if self._is_ready():
             self._flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self.window_s, self._flush)
+            self._timer = loop.call_at(self._waiting[0][2] + self.window_s, self._flush)
         return await future
+
+    def _is_ready(self) -> bool:
+        """Whether the waiting requests make a group now: a full one, or one waited long enough."""
+        if len(self._waiting) >= self.max_size:
+            return True
+        return bool(self._waiting) and (
+            asyncio.get_running_loop().time() - self._waiting[0][2] >= self.window_s
+        )
 
     def _flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        while self._waiting:
+        loop = asyncio.get_running_loop()
+        limit = self.capacity() if self.capacity is not None else None
+        while self._waiting and (limit is None or self.in_flight < max(limit, 1)):
             group, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
-            task = asyncio.get_running_loop().create_task(self._run(group))
+            self.in_flight += 1
+            task = loop.create_task(self._run(group))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if self._waiting and not self._is_ready():  # the rest waits for its window
+            self._timer = loop.call_at(self._waiting[0][2] + self.window_s, self._flush)
 
-    async def _run(self, group: list[tuple[Request, asyncio.Future[dict[str, Any]]]]) -> None:
+    async def _run(self, group: list[_Waiting]) -> None:
         try:
-            replies = await self.send([request for request, _ in group])
+            replies = await self.send([request for request, _, _ in group])
         except asyncio.CancelledError:
-            for _, future in group:
+            for _, future, _ in group:
                 future.cancel()
             raise
         except Exception as exc:  # noqa: BLE001 - handed to every caller of the group
-            for _, future in group:
+            for _, future, _ in group:
                 if not future.done():  # each caller gets its own error object
                     future.set_exception(rebuild_error(error_fields(exc, "Ray backend")))
             return
-        for (_, future), reply in zip(group, replies, strict=True):
+        finally:
+            self.in_flight -= 1
+            if self._is_ready():  # a slot is free: the next group goes now
+                self._flush()
+        for (_, future, _), reply in zip(group, replies, strict=True):
             if not future.done():
                 future.set_result(reply)

@@ -2,18 +2,22 @@
 
 The model is built for the measurement: its forward pass takes a fixed time per batch (a sleep,
 as a compute-bound GPU would), behind the same micro-batcher as the local adapters, so any loss
-is the Ray backend's. It runs 256 requests on 1, 2 and 4 replicas on logical GPUs and prints:
+is the Ray backend's or the machine's (driver, replicas and Ray's own processes share its
+CPUs). It runs 256 requests on 1, 2 and 4 replicas on logical GPUs, `--runs` times each, and
+prints the medians:
 
 - throughput per replica count, and its ratio to linear (n x the 1-replica throughput; target
-  >= 0.85), and to the ideal (n x max_batch / batch time);
-- the per-request overhead of a Ray-served call against the same model in-process (sequential
-  calls with no batching delay).
+  >= 0.85), and to the ideal (n x max_batch / batch time), with how many requests each replica
+  served;
+- the per-request overhead of a Ray-served call against the same model in-process, for a model
+  that takes no time: one request at a time (each pays Serve's round trip alone), and 512 at
+  once (requests travel to the replicas in groups of `max_batch`).
 
 Ray runs only inside a loopback-only network namespace: run as root, the script re-executes
 itself under `unshare -n` (it refuses to run otherwise).
 
-    python tests/perf/ray_scaling.py                 # 0.25 s per batch of 8, about a minute
-    python tests/perf/ray_scaling.py --batch-s 0.5
+    python tests/perf/ray_scaling.py                 # 0.25 s per batch of 8, about 2 minutes
+    python tests/perf/ray_scaling.py --batch-s 0.5 --runs 5
 """
 
 from __future__ import annotations
@@ -100,6 +104,9 @@ class FixedTimeSpecialist(Specialist):
     def stats(self) -> BatchStats:
         return self.batcher.stats
 
+    def close(self) -> None:
+        self.batcher.close()
+
     def _run(self, seeds: Sequence[int]) -> list[bytes]:
         time.sleep(self.opts.batch_s)
         return [_png(seed) for seed in seeds]
@@ -125,7 +132,11 @@ async def latency_ms(spec: Specialist, n: int = 100) -> float:
     return 1000 * statistics.median(times)
 
 
-async def main(batch_s: float, max_batch: int, max_ongoing: int | None) -> None:
+def served_requests(spec: Any) -> dict[str, int]:
+    return {rid: r["requests"] for rid, r in spec.stats()["per_replica"].items()}
+
+
+async def main(batch_s: float, max_batch: int, max_ongoing: int | None, runs: int) -> None:
     import ray
     from ray import serve
 
@@ -160,29 +171,48 @@ async def main(batch_s: float, max_batch: int, max_ongoing: int | None) -> None:
         spec = create("fixed-time/model", options, images=store)
         await spec.load()
         await throughput(spec, 4 * replicas * max_batch)  # warm every replica's path
-        rates[replicas] = await throughput(spec, N)
+        before = served_requests(spec)
+        each = [await throughput(spec, N) for _ in range(runs)]
+        rates[replicas] = statistics.median(each)
+        split = sorted(n - before.get(rid, 0) for rid, n in served_requests(spec).items())
         linear = rates[replicas] / (replicas * rates[1])
         ideal = rates[replicas] / (replicas * ideal_one)
-        sizes = spec.stats()["batch_sizes"]  # type: ignore[attr-defined]
         print(
             f"ray x{replicas} replicas {rates[replicas]:7.1f} req/s   vs linear {linear:.2f}x"
-            f"   vs ideal {ideal:.2f}x   batch sizes {dict(sizes)}"
+            f"   vs ideal {ideal:.2f}x   runs {[round(r, 1) for r in each]}"
+            f"   requests per replica {split}"
         )
+        await spec.aclose()
         serve.delete(spec.app)  # type: ignore[attr-defined]
 
+    # Per-request cost with a model that takes no time: one at a time (each request pays the
+    # round trip alone), and 512 at once (requests travel in groups of max_batch).
     quick = {"batch_s": 0.0, "max_batch": max_batch, "batch_window_ms": 0.0}
-    local_ms = await latency_ms(create("fixed-time/quick", quick, images=store))
+    in_process = create("fixed-time/quick", quick, images=store)
     ray_quick = {**quick, "backend": "ray", "cpus_per_replica": 0}
     served = create("fixed-time/quick", ray_quick, images=store)
     await served.load()
     await latency_ms(served, 10)
-    ray_ms = await latency_ms(served)
+    alone = [(await latency_ms(in_process), await latency_ms(served)) for _ in range(runs)]
+    local_ms, ray_ms = (statistics.median(x) for x in zip(*alone, strict=True))
     print(
-        f"per request: in-process {local_ms:.2f} ms, ray {ray_ms:.2f} ms, "
-        f"overhead {ray_ms - local_ms:.2f} ms (median of 100 sequential calls)"
+        f"per request, one at a time: in-process {local_ms:.2f} ms, ray {ray_ms:.2f} ms, "
+        f"overhead {ray_ms - local_ms:.2f} ms (median of {runs} x 100 sequential calls)"
+    )
+    loaded = [
+        (1000 / await throughput(in_process, 512), 1000 / await throughput(served, 512))
+        for _ in range(runs)
+    ]
+    local_ms, ray_ms = (statistics.median(x) for x in zip(*loaded, strict=True))
+    print(
+        f"per request, 512 at once:   in-process {local_ms:.2f} ms, ray {ray_ms:.2f} ms, "
+        f"overhead {ray_ms - local_ms:.2f} ms (median of {runs} runs, groups of {max_batch})"
     )
     worst = min(rates[n] / (n * rates[1]) for n in REPLICAS)
     print(f"scaling vs linear, worst: {worst:.2f}x (target >= 0.85)")
+    await served.aclose()
+    for spec in (local, in_process):
+        spec.close()
     serve.shutdown()
     ray.shutdown()
 
@@ -193,5 +223,6 @@ if __name__ == "__main__":
     parser.add_argument("--batch-s", type=float, default=0.25)
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--max-ongoing", type=int, default=None, help="groups per replica")
+    parser.add_argument("--runs", type=int, default=3, help="measurements per figure (median)")
     args = parser.parse_args()
-    asyncio.run(main(args.batch_s, args.max_batch, args.max_ongoing))
+    asyncio.run(main(args.batch_s, args.max_batch, args.max_ongoing, args.runs))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from composer.cli import app
@@ -18,6 +19,7 @@ from composer.specialists.mock import MockSpecialist
 from composer.specialists.ray_backend import RaySpecialist
 from composer.specialists.ray_cluster import NAMESPACE_VARIABLE, join_error, network_interfaces
 from composer.specialists.ray_replica import (
+    ReplicaImages,
     RequestGatherer,
     SpecialistReplica,
     error_fields,
@@ -231,3 +233,51 @@ def test_a_cluster_with_token_authentication_says_how_to_join_it() -> None:
         "the cluster's token (RAY_AUTH_TOKEN, or ~/.ray/auth_token) before running it."
     )
     assert error.exit_code == 2
+
+
+async def test_the_gatherer_keeps_at_most_capacity_groups_in_flight() -> None:
+    in_flight, most, groups = 0, 0, []
+    release = asyncio.Event()
+
+    async def send(requests: list) -> list[dict]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        groups.append(len(requests))
+        await release.wait()
+        in_flight -= 1
+        return [{"echo": r[1]} for r in requests]
+
+    gatherer = RequestGatherer(send, max_size=4, window_s=0.01, capacity=lambda: 2)
+    calls = [
+        asyncio.ensure_future(gatherer.submit(("generate", str(i), [], i, {}))) for i in range(6)
+    ]
+    await asyncio.sleep(0.05)
+    assert groups == [4, 2] and gatherer.in_flight == 2
+    # While both slots are taken, later requests wait here and make a full group together.
+    calls += [
+        asyncio.ensure_future(gatherer.submit(("generate", str(i), [], i, {})))
+        for i in range(6, 12)
+    ]
+    await asyncio.sleep(0.05)
+    assert groups == [4, 2] and gatherer.waiting == 6
+    release.set()
+    replies = await asyncio.gather(*calls)
+    assert [r["echo"] for r in replies] == [str(i) for i in range(12)]
+    assert groups == [4, 2, 4, 2] and most == 2 and gatherer.in_flight == 0
+
+
+def test_replica_images_stay_in_memory_until_a_path_is_asked(tmp_path: Path) -> None:
+    source = ImageStore(tmp_path / "source")
+    drawn = source.read_bytes(source.put(Image.new("RGB", (4, 4), (200, 10, 10))))
+    images = ReplicaImages(tmp_path / "replica")
+    ref = images.put_png(drawn)
+    assert ref in images and images.read_bytes(ref) == drawn
+    assert not any((tmp_path / "replica").rglob("*.png"))  # nothing written
+    assert images.open(ref).getpixel((0, 0)) == (200, 10, 10)
+    assert images.take(ref) == drawn and ref not in images  # sent away: gone
+    again = images.put_png(drawn)
+    on_disk = images.path(again)  # an adapter that wants a file gets one
+    assert on_disk.read_bytes() == drawn and again in images
+    images.discard(again)
+    assert not on_disk.exists() and again not in images
