@@ -152,9 +152,13 @@ def _retryable(error: BaseException) -> bool:
     )
 
 
-def _key(payload: Mapping[str, Any]) -> str:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _key(identity: str, method: str, request: Mapping[str, Any]) -> str:
+    """The cache key: the model's canonical identity, the method and the canonical request."""
+    return hashlib.sha256(f"{identity}\n{method}\n{_canonical(request)}".encode()).hexdigest()
 
 
 class CallStats(BaseModel):
@@ -179,7 +183,7 @@ class CallLayer:
         self._known = store.call_keys()
         self._replies: dict[str, dict[str, Any]] = {}
         """Replies of the calls sent in this process, by key (their rows may be uncommitted)."""
-        self._identity: dict[int, dict[str, Any]] = {}
+        self._identity: dict[int, str] = {}
 
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
         """A stand-in for `specialist` whose calls go through this layer."""
@@ -201,8 +205,8 @@ class CallLayer:
         """Return the reply of `send()`, from the cache when this exact request was made."""
         identity = self._identity.get(id(specialist))
         if identity is None:
-            identity = self._identity[id(specialist)] = specialist.describe()
-        key = _key({"model": identity, "method": method, **request})
+            identity = self._identity[id(specialist)] = _canonical(specialist.describe())
+        key = _key(identity, method, request)
         site = current_site.get()
         site.tally.calls += 1
         cached = self._replies.get(key)
