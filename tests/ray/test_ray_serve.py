@@ -1,4 +1,6 @@
-"""Tiny diffusers pipelines served by Ray Serve on a local Ray with logical GPUs.
+"""Tiny diffusers pipelines served by Ray Serve on a local head node with 4 logical GPUs.
+
+The head is the one tests/ray/conftest.py starts with `ray start --head`; this process joins it.
 
 Runs only inside a loopback-only network namespace (`.ci/run` starts one):
     unshare -n sh -c 'ip link set lo up && RAY_USAGE_STATS_ENABLED=0 COMPOSER_RAY_NAMESPACE=1 \
