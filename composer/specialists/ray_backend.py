@@ -42,6 +42,7 @@ from composer.core.errors import ConfigError, PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Specialist, SpecialistOptions, TextReply
 from composer.specialists.ray_cluster import (
+    SERVE_LOCK,
     check_network_isolation,
     check_placement,
     connect,
@@ -291,7 +292,7 @@ class RaySpecialist(Specialist):
         """Join Ray, check placement and deploy unless running; whether it deployed (a thread)."""
         where = f'[models."{self.name}"] backend = "ray"'
         try:
-            from ray import serve
+            from ray import serve  # noqa: F401 - a missing or broken Ray Serve is reported here
         except ImportError as exc:
             raise PrerequisiteError(
                 where,
@@ -300,7 +301,7 @@ class RaySpecialist(Specialist):
             ) from exc
         connect(where, self.ray_options.address)
         self._check_placement()
-        status = serve.status().applications.get(self.app)
+        status = self._app_status()
         if status is not None and state_name(status.status) == "RUNNING":
             return False
         if self._abandoned.is_set():
@@ -314,7 +315,8 @@ class RaySpecialist(Specialist):
     def _get_handle(self) -> Any:
         from ray import serve
 
-        return serve.get_app_handle(self.app)
+        with SERVE_LOCK:
+            return serve.get_app_handle(self.app)
 
     def _deployment_options(self) -> dict[str, Any]:
         opts = self.ray_options
@@ -350,19 +352,25 @@ class RaySpecialist(Specialist):
     def _deploy(self) -> None:
         from ray import serve
 
-        deployment = serve.deployment(SpecialistReplica, **self._deployment_options())
-        app = deployment.bind(self.name, self.served_options, type(self.served))
-        serve.run_many(
-            [serve.RunTarget(app, name=self.app, route_prefix=None)],
-            wait_for_applications_running=False,
-        )
+        with SERVE_LOCK:
+            deployment = serve.deployment(SpecialistReplica, **self._deployment_options())
+            app = deployment.bind(self.name, self.served_options, type(self.served))
+            serve.run_many(
+                [serve.RunTarget(app, name=self.app, route_prefix=None)],
+                wait_for_applications_running=False,
+            )
 
-    async def _wait_running(self) -> None:
+    def _app_status(self) -> Any:
+        """Serve's status of this deployment's application (`None` if there is none)."""
         from ray import serve
 
+        with SERVE_LOCK:
+            return serve.status().applications.get(self.app)
+
+    async def _wait_running(self) -> None:
         deadline = time.monotonic() + self.ray_options.start_timeout_s
         while True:
-            status = await asyncio.to_thread(lambda: serve.status().applications.get(self.app))
+            status = await asyncio.to_thread(self._app_status)
             state = state_name(status.status) if status is not None else "NOT_STARTED"
             if state == "RUNNING":
                 return
@@ -478,9 +486,7 @@ class RaySpecialist(Specialist):
     def _fetch_states(self) -> dict[str, int] | None:
         """Ask Serve for the replica states (in a worker thread: a status costs tens of ms)."""
         try:
-            from ray import serve
-
-            app = serve.status().applications.get(self.app)
+            app = self._app_status()
             found = app.deployments["specialist"].replica_states if app is not None else {}
             return {state_name(k): int(v) for k, v in found.items()}
         except Exception:  # noqa: BLE001 - a figure for progress and pacing; keep the last one

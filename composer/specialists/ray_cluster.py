@@ -59,6 +59,13 @@ def check_network_isolation() -> None:
 _JOIN_LOCK = threading.Lock()
 """Models load at the same time, each in a worker thread: one of them starts or joins Ray."""
 
+SERVE_LOCK = threading.RLock()
+"""Held around every call of Serve's client API from composer's threads. That API is not
+thread-safe: building a deployment's config (in `serve.deployment`, and in `serve.status` for
+every deployment it reports) registers and unregisters a module for pickling by value in a
+process-wide set, so two threads at once fail with "... is not registered for pickle by
+value"."""
+
 _joined: dict[str, str | None] = {}
 """The `address` this process joined Ray with (under the key `address`), once it has."""
 
@@ -103,7 +110,8 @@ def connect(where: str, address: str | None) -> None:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise join_error(where, address, exc) from exc
             _joined["address"] = address
-        serve.start(proxy_location="Disabled")  # calls come through handles, never over HTTP
+        with SERVE_LOCK:
+            serve.start(proxy_location="Disabled")  # calls come through handles, never HTTP
 
 
 def check_reachable(where: str, address: str | None) -> None:
@@ -230,6 +238,7 @@ def delete_app(app: str) -> None:
     try:
         from ray import serve
 
-        serve.delete(app, _blocking=False)
+        with SERVE_LOCK:
+            serve.delete(app, _blocking=False)
     except Exception:  # noqa: BLE001 - at exit or after a failed start
         pass

@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +38,9 @@ from composer.core.images import ImageStore  # noqa: E402
 from composer.evaluation.calls import CallSettings  # noqa: E402
 from composer.evaluation.runner import Runner  # noqa: E402
 from composer.evaluation.store import RunStore  # noqa: E402
+from composer.specialists.base import load_all  # noqa: E402
 from composer.specialists.ray_backend import RaySpecialist  # noqa: E402
+from composer.specialists.ray_cluster import SERVE_LOCK, delete_app  # noqa: E402
 from composer.specialists.registry import create  # noqa: E402
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ray_generator.toml"
@@ -142,7 +145,8 @@ async def test_the_example_completes_when_a_replica_is_killed_mid_run(
         summary = await runner.run()
     finally:
         runner.close()
-        serve.delete(spec.app)
+        with SERVE_LOCK:  # the proxy's own threads may be asking Serve for its status
+            serve.delete(spec.app)
     stats = spec.stats()
     assert killed
     assert summary.tasks == 18 and summary.statuses.get("failed", 0) == 0, summary
@@ -197,7 +201,8 @@ async def test_autoscaling_bounds_reach_serve_and_replicas_stay_within_them(
     assert isinstance(spec, RaySpecialist)
     await spec.load()
     try:
-        details = _get_global_client().get_serve_details()  # what `serve status` shows
+        with SERVE_LOCK:
+            details = _get_global_client().get_serve_details()  # what `serve status` shows
         deployment = details["applications"][spec.app]["deployments"]["specialist"]
         applied = deployment["deployment_config"]["autoscaling_config"]
         assert (applied["min_replicas"], applied["initial_replicas"]) == (1, 1), applied
@@ -208,9 +213,39 @@ async def test_autoscaling_bounds_reach_serve_and_replicas_stay_within_them(
         load = asyncio.gather(*(spec.understand(f"question {i}") for i in range(120)))
         while not load.done():
             await asyncio.sleep(0.2)
-            app = serve.status().applications[spec.app].deployments["specialist"]
+            with SERVE_LOCK:
+                app = serve.status().applications[spec.app].deployments["specialist"]
             counts.add(sum(app.replica_states.values()))
         assert all(r.text == "ok" for r in await load)
         assert counts and max(counts) <= 2, counts
     finally:
-        serve.delete(spec.app, _blocking=False)
+        delete_app(spec.app)
+
+
+async def test_two_deployments_start_at_the_same_time(local_ray: None, tmp_path: Path) -> None:
+    store = ImageStore(tmp_path / "images")
+    own = {"backend": "ray", "gpus_per_replica": 0, "cpus_per_replica": 0.25, "load_s": 2.0}
+    models = [create(f"mock/{name}", {**own, "default": name}, images=store) for name in "ab"]
+    gaps: list[float] = []
+
+    async def tick() -> None:  # a load that blocked the event loop would show as a long gap
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.05)
+            gaps.append(time.monotonic() - last)
+            last = time.monotonic()
+
+    ticker = asyncio.create_task(tick())
+    try:
+        await load_all(models)
+    finally:
+        ticker.cancel()
+    try:
+        assert [(await m.understand("?")).text for m in models] == ["a", "b"]  # type: ignore[attr-defined]
+        # Joining Ray, deploying and waiting for the replicas ran off the event loop, so the
+        # two loads went on together (each replica's own load takes 2 s).
+        assert max(gaps) < 1.0, max(gaps)
+    finally:
+        for model in models:
+            assert isinstance(model, RaySpecialist)
+            delete_app(model.app)
