@@ -326,11 +326,15 @@ class Runner:
             for _ in range(min(self.config.concurrency, len(tasks)) or 1)
         ]
         # What exists now (modules, models, instances) lives until the run ends; frozen, the
-        # collector stops walking it again and again while the run makes its short-lived objects.
+        # collector stops walking it again and again while the run makes its short-lived objects,
+        # which reference counting frees; the young generation is collected less often too.
         gc.freeze()
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
         try:
             await asyncio.gather(*workers)
         finally:
+            gc.set_threshold(*threshold)
             gc.unfreeze()
             for w in workers:
                 w.cancel()
