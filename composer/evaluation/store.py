@@ -97,7 +97,11 @@ def _bool(value: int | None) -> bool | None:
 
 
 class RunStore:
-    """The SQLite store of one run directory; every write is committed at once."""
+    """The SQLite store of one run directory.
+
+    A result is committed before its writer goes on; a call row joins the next commit without
+    waiting, ahead of any result written after it, so a stored result never lacks its calls.
+    """
 
     def __init__(self, run_dir: Path | str) -> None:
         """Open (or create) `run_dir/run.db`."""
