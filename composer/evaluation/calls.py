@@ -182,7 +182,7 @@ class CallLayer:
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._known = store.call_keys()
         self._replies: dict[str, dict[str, Any]] = {}
-        """Replies of the calls sent in this process, by key (their rows may be uncommitted)."""
+        """Replies whose rows are queued but not yet committed, by key."""
         self._identity: dict[int, str] = {}
 
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
@@ -236,10 +236,12 @@ class CallLayer:
                 site.tally.has_cost = True
                 site.tally.by_node[site.node] = site.tally.by_node.get(site.node, 0.0) + cost
             site.tally.sent += 1
+            self._known.add(key)
             self._replies[key] = reply
             # Queued, not awaited: the caller goes on while the row is written, and the
-            # result that depends on this call commits with it or after it.
-            self.store.queue_call(
+            # result that depends on this call commits with it or after it. Until then an
+            # identical request is answered from memory; after, from the store.
+            committed = self.store.queue_call(
                 key,
                 model=specialist.name,
                 method=method,
@@ -251,6 +253,7 @@ class CallLayer:
                 attempts=reply.get("attempts", 1),
                 site=(site.system, site.instance, site.node),
             )
+            committed.add_done_callback(lambda _: self._replies.pop(key, None))
             return self._replay(reply)
         finally:
             del self._in_flight[key]
