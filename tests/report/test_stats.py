@@ -20,6 +20,16 @@ def test_mcnemar_exact_matches_the_binomial_tail() -> None:
     assert stats.mcnemar_exact(2, 10) == pytest.approx(158 / 4096)
 
 
+def test_mcnemar_exact_does_not_overflow_on_thousands_of_discordant_pairs() -> None:
+    # 2**n overflowed a float beyond n = 1023. Reference values: the same tail summed by
+    # mpmath at 40 digits.
+    assert stats.mcnemar_exact(2400, 2600) == pytest.approx(0.0048836497375175181, rel=1e-12)
+    assert stats.mcnemar_exact(2550, 2450) == pytest.approx(0.16148522239737689, rel=1e-12)
+    assert stats.mcnemar_exact(2500, 2500) == 1.0
+    assert stats.mcnemar_exact(1000, 4000) == 0.0  # 1.08e-420, below the smallest float
+    assert stats.mcnemar_exact(1100, 1100) == 1.0
+
+
 def test_bootstrap_is_seeded_and_brackets_the_difference() -> None:
     a = [i % 3 != 0 for i in range(300)]  # 200 right
     b = [i % 2 == 0 for i in range(300)]  # 150 right
