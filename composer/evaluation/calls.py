@@ -51,6 +51,9 @@ class CallSettings(BaseModel):
     timeout_s: float = Field(default=300.0, gt=0)
     retry_initial_s: float = Field(default=1.0, ge=0)
     retry_max_s: float = Field(default=60.0, ge=0)
+    max_retry_after_s: float = Field(default=120.0, ge=0)
+    """The longest server-requested wait (HTTP Retry-After) honoured before a retry; a server
+    that asks for more fails the call at once, with the reason, instead of stalling the run."""
 
     @classmethod
     def split(cls, options: Mapping[str, Any]) -> tuple[CallSettings, dict[str, Any]]:
@@ -323,6 +326,9 @@ class CallLayer:
             except SpecialistError as exc:
                 if exc.is_rate_limit:
                     limit.rate_limited()
+                if _retryable(exc) and (exc.retry_after or 0.0) > settings.max_retry_after_s:
+                    self.stats.failed += 1
+                    raise _wait_too_long(specialist.name, exc, settings) from exc
                 if not _retryable(exc):
                     self.stats.failed += 1
                 raise
@@ -330,6 +336,18 @@ class CallLayer:
             limit.succeeded()
             reply["latency_s"] = time.perf_counter() - started
             return reply
+
+
+def _wait_too_long(name: str, exc: SpecialistError, settings: CallSettings) -> SpecialistError:
+    """A retryable fault whose Retry-After is past the cap: final, with the reason."""
+    return SpecialistError(
+        name,
+        f"the server asked to wait {exc.retry_after:g} s before a retry, more than "
+        f"max_retry_after_s={settings.max_retry_after_s:g} ({exc.what.rstrip('.')}).",
+        "Rerun later (finished results are kept), or raise max_retry_after_s in its "
+        "[models] table.",
+        request_id=exc.request_id,
+    )
 
 
 def _summary(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """`openai/...` and `openai-compatible/...` through the real SDK against a loopback fake."""
 
+import asyncio
 import base64
 from collections.abc import Iterator
 from pathlib import Path
@@ -239,6 +240,34 @@ async def test_call_layer_retries_every_transient_fault_then_caches(
     assert fake.count == 6
     assert (await gpt.understand("q")).text == "saw [] for 'q'"
     assert fake.count == 6  # replayed from the cache
+
+
+async def test_a_retry_after_past_the_cap_fails_the_call_at_once(
+    fake: FakeOpenAI, store: ImageStore, tmp_path: Path
+) -> None:
+    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    assert CallSettings().max_retry_after_s == 120
+    gpt = layer.wrap(model("openai/gpt-4.1", fake, store), FAST)
+    fake.enqueue(rate_limit(retry_after=86400))
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(SpecialistError) as caught:
+        await gpt.understand("q")
+    assert asyncio.get_running_loop().time() - started < 5
+    assert str(caught.value).startswith(
+        "openai/gpt-4.1: the server asked to wait 86400 s before a retry, more than "
+        "max_retry_after_s=120 (rate limited (HTTP 429) (request id req_1))."
+    )
+    assert not caught.value.is_retryable and fake.count == 1
+    # A wait within the cap is honoured, here on a retry after a 5xx.
+    fake.enqueue(server_error(503), rate_limit(retry_after=0.05))
+    assert (await gpt.understand("q")).text == "saw [] for 'q'" and fake.count == 4
+    capped = layer.wrap(
+        model("openai/gpt-4.1", fake, store), FAST.model_copy(update={"max_retry_after_s": 0.01})
+    )
+    fake.enqueue(server_error(503), rate_limit(retry_after=0.05))
+    with pytest.raises(SpecialistError, match="more than max_retry_after_s=0.01"):
+        await capped.understand("q3")
+    assert fake.count == 6
 
 
 async def test_call_layer_does_not_retry_4xx_or_refusals(
