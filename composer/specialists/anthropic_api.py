@@ -25,7 +25,7 @@ from composer.specialists.hosted import (
     resolve_key,
     scrub,
     status_error,
-    transport_error,
+    transport_fault,
 )
 from composer.specialists.pricing import price_of, priced
 
@@ -91,10 +91,9 @@ def translate_error(where: str, exc: Exception, secret: str | None) -> Specialis
     """An Anthropic SDK exception in the call layer's terms, with the key masked out."""
     import anthropic
 
-    if isinstance(exc, anthropic.APITimeoutError):
-        return transport_error(where, is_timeout=True)
-    if isinstance(exc, anthropic.APIConnectionError):
-        return transport_error(where, is_timeout=False, detail=scrub(str(exc), secret))
+    transport = transport_fault(where, exc, secret)
+    if transport is not None:
+        return transport
     if isinstance(exc, anthropic.APIStatusError):
         message = exc.api_message or exc.message
         return status_error(

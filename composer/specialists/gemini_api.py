@@ -27,7 +27,7 @@ from composer.specialists.hosted import (
     retry_after_seconds,
     scrub,
     status_error,
-    transport_error,
+    transport_fault,
 )
 from composer.specialists.pricing import price_of, priced, record_usage
 
@@ -156,6 +156,9 @@ def translate_error(where: str, exc: Exception, secret: str | None) -> Specialis
     """A google-genai (or its HTTP library's) exception in the call layer's terms."""
     from google.genai import errors
 
+    transport = transport_fault(where, exc, secret)
+    if transport is not None:
+        return transport
     if isinstance(exc, errors.APIError):
         response = getattr(exc, "response", None)
         headers = dict(getattr(response, "headers", None) or {})
@@ -166,11 +169,6 @@ def translate_error(where: str, exc: Exception, secret: str | None) -> Specialis
         if error.is_rate_limit and error.retry_after is None:
             error.retry_after = _retry_delay(exc.details) or retry_after_seconds(headers)
         return error
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if "TimeoutException" in names:
-        return transport_error(where, is_timeout=True)
-    if names & {"TransportError", "NetworkError", "ConnectError"}:
-        return transport_error(where, is_timeout=False, detail=scrub(str(exc), secret))
     if isinstance(exc, ValueError):
         return malformed_reply(where, scrub(f"{type(exc).__name__}: {exc}", secret))
     return SpecialistError(where, scrub(f"{type(exc).__name__}: {exc}", secret))

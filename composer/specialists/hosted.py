@@ -167,9 +167,48 @@ def status_error(
 
 def transport_error(where: str, *, is_timeout: bool, detail: str = "") -> SpecialistError:
     """A timeout or connection failure: retryable."""
-    what = "timed out waiting for a reply" if is_timeout else "could not reach the server"
+    what = "timed out waiting for a reply" if is_timeout else "connection failed or was cut"
     detail = detail.strip().rstrip(".")
     return SpecialistError(where, f"{what}{': ' + detail if detail else ''}.", is_retryable=True)
+
+
+_TIMEOUTS = frozenset({"TimeoutError", "TimeoutException", "APITimeoutError"})
+"""Timeouts by class name, in any exception's ancestry: the builtin (asyncio's and aiohttp's
+derive from it), httpx's, and the OpenAI and Anthropic SDKs' wrappers."""
+_CONNECTION_FAULTS = frozenset(
+    {
+        "ConnectionError",  # builtin: reset, refused, aborted, broken pipe
+        "IncompleteReadError",  # asyncio: a stream closed mid-read
+        "IncompleteRead",  # http.client
+        "TransportError",  # httpx: connect and network errors, a body cut short
+        "ClientConnectionError",  # aiohttp: refused, server disconnected, OS errors
+        "ClientPayloadError",  # aiohttp: a body cut short ("payload is not completed")
+        "APIConnectionError",  # OpenAI and Anthropic SDKs wrap the httpx errors in this
+    }
+)
+"""Connection faults by class name, whatever HTTP library an SDK uses (google-genai uses
+aiohttp when it is installed and httpx otherwise; the OpenAI and Anthropic SDKs use httpx)."""
+
+
+def transport_fault(where: str, exc: BaseException, secret: str | None) -> SpecialistError | None:
+    """A timeout, dropped connection or truncated body as a retryable error, else None.
+
+    Every hosted adapter asks this before its SDK's own error classes, so each provider retries
+    the same transient faults. The exception and what it wraps (`__cause__`, `__context__`) are
+    matched by class name, so this module imports no SDK or HTTP library.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names = {cls.__name__ for cls in type(current).__mro__}
+        if names & _TIMEOUTS:
+            return transport_error(where, is_timeout=True)
+        if names & _CONNECTION_FAULTS:
+            detail = scrub(f"{type(current).__name__}: {current}", secret)
+            return transport_error(where, is_timeout=False, detail=detail)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def malformed_reply(where: str, detail: str, request_id: str | None = None) -> SpecialistError:

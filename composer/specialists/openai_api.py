@@ -29,7 +29,7 @@ from composer.specialists.hosted import (
     resolve_key,
     scrub,
     status_error,
-    transport_error,
+    transport_fault,
 )
 from composer.specialists.pricing import price_of, priced, record_usage
 
@@ -166,10 +166,9 @@ def translate_error(where: str, exc: Exception, secret: str | None) -> Specialis
     """An OpenAI SDK exception in the call layer's terms, with the key masked out."""
     import openai
 
-    if isinstance(exc, openai.APITimeoutError):
-        return transport_error(where, is_timeout=True)
-    if isinstance(exc, openai.APIConnectionError):
-        return transport_error(where, is_timeout=False, detail=scrub(str(exc), secret))
+    transport = transport_fault(where, exc, secret)
+    if transport is not None:
+        return transport
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         message = str(body.get("message") or exc.message)

@@ -26,7 +26,8 @@ class Fault:
 
     kinds: `status` (an error status, with `retry_after` for a 429), `slow` (answer normally
     after `delay_s`), `malformed` (truncated JSON), `empty` (a well-formed reply with no text or
-    image), `refusal` (the provider's content-policy shape), `drop` (close the connection).
+    image), `refusal` (the provider's content-policy shape), `drop` (close the connection),
+    `truncate` (send the head and half the body of a correct reply, then close).
     """
 
     kind: str
@@ -54,6 +55,7 @@ MALFORMED = Fault("malformed")
 EMPTY = Fault("empty")
 REFUSAL = Fault("refusal")
 DROP = Fault("drop")
+TRUNCATE = Fault("truncate")
 
 
 @dataclass
@@ -78,6 +80,8 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    is_truncated: bool = False
+    """Send the full Content-Length but only half the body, then close the connection."""
 
 
 def _phrase(status: int) -> str:
@@ -234,6 +238,10 @@ class FakeServer:
             return self.handle(request)
         if fault.kind == "drop":
             return None
+        if fault.kind == "truncate":
+            reply = self.handle(request)
+            reply.is_truncated = True
+            return reply
         return self.fault_reply(request, fault)
 
     async def _read(self, reader: asyncio.StreamReader) -> Request | None:
@@ -286,8 +294,12 @@ class FakeServer:
                     f"content-length: {len(body)}",
                     *(f"{k}: {v}" for k, v in {**ids, **reply.headers}.items()),
                 ]
+                if reply.is_truncated:
+                    body = body[: len(body) // 2]
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
                 await writer.drain()
+                if reply.is_truncated:
+                    break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 from fakes import (
+    DROP,
     EMPTY,
     MALFORMED,
     REFUSAL,
+    TRUNCATE,
     FakeGemini,
+    Fault,
     caption_png,
     rate_limit,
     read_caption,
@@ -115,6 +118,22 @@ async def test_faults(fake: FakeGemini, tmp_path: Path) -> None:
     with pytest.raises(SpecialistError, match="no image") as caught:
         await banana.generate("x", seed=0)
     assert caught.value.is_retryable
+
+
+@pytest.mark.parametrize("fault", [DROP, TRUNCATE], ids=["dropped", "truncated"])
+async def test_a_lost_connection_is_retried(fake: FakeGemini, tmp_path: Path, fault: Fault) -> None:
+    # google-genai reads through aiohttp, whose errors the adapter once passed on as final.
+    store = ImageStore(tmp_path / "images")
+    pro = gemini("gemini/gemini-2.5-pro", fake, store)
+    fake.enqueue(fault)
+    with pytest.raises(SpecialistError, match="connection failed or was cut") as caught:
+        await pro.understand("x")
+    assert caught.value.is_retryable and KEY not in str(caught.value)
+    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    settings = CallSettings(retry_initial_s=0.01, retry_max_s=0.02)
+    fake.enqueue(fault)
+    assert (await layer.wrap(pro, settings).understand("q")).text == "q / []"
+    assert layer.stats.retried == 1
 
 
 async def test_slow_reply_is_retried_by_the_call_layer(fake: FakeGemini, tmp_path: Path) -> None:
