@@ -42,6 +42,13 @@ EDIT_PROMPTS: dict[str, str] = {
 }
 """RealUnify's per-category GEU step edit prompts."""
 
+GENERIC_EDIT_PROMPT = (
+    "Here is the question: {question} Please edit the image so that the information needed to "
+    "answer the question is easy to see, without changing anything else."
+)
+"""composer's edit prompt for a GEU category RealUnify has none for (a JSONL suite's own
+categories); an instance's `edit_prompt` takes precedence over it."""
+
 
 def choice_request(question: str, options: Sequence[str]) -> str:
     """Fill the multiple-choice template; `options` are the texts without letters."""
@@ -50,8 +57,13 @@ def choice_request(question: str, options: Sequence[str]) -> str:
 
 
 def edit_request(category: str, question: str) -> str:
-    """The per-category edit prompt for a GEU instance."""
-    return EDIT_PROMPTS[category].format(question=question)
+    """The category's edit prompt for a GEU instance (`GENERIC_EDIT_PROMPT` for others).
+
+    Example:
+        >>> edit_request("geometry", "What is the angle?")[:40]
+        'Here is the question: What is the angle?'
+    """
+    return EDIT_PROMPTS.get(category, GENERIC_EDIT_PROMPT).format(question=question)
 
 
 class Answer(BaseModel):
@@ -62,31 +74,51 @@ class Answer(BaseModel):
     strict: str | None
 
 
-_STOCK_PREFIXES = (
-    "the best answer is",
-    "the correct answer is",
-    "the answer is",
-    "the answer",
-    "best answer:",
-    "best option:",
-    "answer:",
-    "option:",
+RELEASED_PREFIXES = (
+    "The best answer is",
+    "The correct answer is",
+    "The answer is",
+    "The answer",
+    "The best option is",
+    "The correct option is",
+    "Best answer:",
+    "Best option:",
+    "Answer",
+    "Answer is",
 )
+"""The stock phrases the released GEU scorer deletes, in its order (eval_understanding.py)."""
+
+_CAPITAL_CHOICE = re.compile(r"[ABCD]")
 
 
-def parse_choice_official(reply: str) -> str | None:
-    """RealUnify's released reader: the first capital A-D anywhere, after stock prefixes.
+def parse_choice_official(reply: object) -> str | None:
+    """RealUnify's released GEU reader (`extract_characters_regex`), behaviour for behaviour.
 
-    A reply of more than 10 words with no A-D reads as empty (None), as released.
+    Each phrase of `RELEASED_PREFIXES` is deleted wherever it occurs, case-sensitively, one
+    phrase after another in that order (so "Answer is" is found only where deleting "Answer"
+    made one).
+    What remains reads as its first capital A, B, C or D anywhere, or None where it has none
+    (the release's empty string, which matches no answer letter). A reply given as a list is
+    read from its first element, as the release reads a listed `response`; anything that is
+    not text reads as None, where the release would stop scoring the whole file.
+
+    Example:
+        >>> parse_choice_official("Final Answer: C"), parse_choice_official("Based on it, D")
+        ('C', 'B')
     """
-    text = reply.strip()
-    for prefix in _STOCK_PREFIXES:
-        if text.lower().startswith(prefix):
-            text = text[len(prefix) :].strip()
-    if len(text.split()) > 10 and not re.search(r"[ABCD]", text):
+    if isinstance(reply, list | tuple):
+        reply = reply[0] if reply else None
+    if not isinstance(reply, str):
         return None
-    match = re.search(r"[ABCD]", text)
-    return match.group(0) if match else None
+    text = reply.strip()
+    for phrase in RELEASED_PREFIXES:
+        text = text.replace(phrase, "")
+    found = _CAPITAL_CHOICE.search(text)
+    # The release's rule that more than 10 words without a capital A-D read as empty; such a
+    # reply holds no letter to find either, so the rule decides nothing on its own.
+    if len(text.split()) > 10 and found is None:
+        return None
+    return found.group(0) if found else None
 
 
 _LONE = re.compile(r"^\(?([ABCD])\)?[.):]?$")

@@ -104,6 +104,8 @@ class _Missing(Exception):
 
 def _text(record: dict[str, Any], name: str) -> str:
     value = record.get(name)
+    if isinstance(value, list) and value:
+        value = value[0]  # the released GEU scorer reads a listed response from its first item
     if not isinstance(value, str):
         raise _Missing(f"no '{name}' text (got {value!r}).")
     return value
