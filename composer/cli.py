@@ -118,7 +118,7 @@ def run(
 
 def _print_table(run_dir: Path, parser: str | None = None) -> None:
     from composer.evaluation.store import RunStore
-    from composer.report.tables import summarize, table_rows
+    from composer.report.tables import summarize, table_rows, total_note
 
     store = RunStore(run_dir)
     try:
@@ -132,6 +132,7 @@ def _print_table(run_dir: Path, parser: str | None = None) -> None:
     for row in rows:
         table.add_row(*map(escape, row))
     out.print(table)
+    out.print(f"  {escape(total_note(report))}", highlight=False)
     for c in report["comparisons"]:
         out.print(
             f"  {c['comparison']}: [bold]{c['a']}[/] vs {c['b']}, {c['axis']} {c['delta']:+.1f}",

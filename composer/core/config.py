@@ -30,6 +30,26 @@ class BenchmarkConfig(_Strict):
     """Synthetic suite only: the generator seed."""
     difficulty: Literal["easy", "medium", "hard", "mixed"] = "mixed"
     """Synthetic suite only."""
+    total_weights: dict[str, float] | None = None
+    """Total as a weighted mean of the axes, e.g. `{ UEG = 0.6, GEU = 0.4 }` (an axis left out
+    weighs 0; the weights need not sum to 1). Unset: RealUnify's 0.6 UEG + 0.4 GEU for
+    `realunify` and `synthetic`, correct / instances for any other benchmark."""
+
+    @field_validator("total_weights")
+    @classmethod
+    def _axis_weights(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return None
+        unknown = sorted(set(value) - {"UEG", "GEU"})
+        if unknown or not value:
+            named = f"has the key {unknown[0]!r}: it" if unknown else "is empty: it"
+            raise ValueError(f"{named} takes the axes UEG and GEU, e.g. {{ UEG = 0.6, GEU = 0.4 }}")
+        for axis, weight in value.items():
+            if weight < 0:
+                raise ValueError(f"gives {axis} the weight {weight:g}: weights are 0 or more")
+        if sum(value.values()) <= 0:
+            raise ValueError("weighs every axis 0: give some axis a weight above 0")
+        return value
 
 
 class JudgeConfig(_Strict):

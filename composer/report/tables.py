@@ -2,8 +2,10 @@
 
 Category accuracy is correct / instances of that category the system ran (a failed, refused
 or unscored instance counts in the denominator and is shown in `counts`); an axis is the mean
-of its categories; Total is 0.6 UEG + 0.4 GEU, as RealUnify defines it. The summary also holds
-the paired tests, stage attribution and costs of `composer.report.stats`.
+of its categories. Total follows the run's rule (`total_rule`): RealUnify's 0.6 UEG + 0.4 GEU
+for `realunify` and the `synthetic` suite that mirrors it, the weights of `[benchmark]
+total_weights` when set, else correct / instances. The summary also holds the paired tests,
+stage attribution and costs of `composer.report.stats`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from composer.report import stats
 
 Parser = Literal["official", "strict"]
 AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
+"""RealUnify's Total: 600 UEG and 400 GEU instances, so Total = correct / 1,000."""
+PAPER_WEIGHTED = ("realunify", "synthetic")
+"""Benchmarks whose Total is RealUnify's rule by default (the synthetic suite mirrors its
+10 categories of equal size, 6 UEG and 4 GEU)."""
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
 
 
@@ -31,6 +37,55 @@ def _percent(correct: int, n: int) -> float:
 def _mean(values: Iterable[float]) -> float:
     items = list(values)
     return sum(items) / len(items) if items else 0.0
+
+
+def total_rule(benchmark: dict[str, Any] | None) -> dict[str, Any]:
+    """How Total is made for a run whose `[benchmark]` table is `benchmark` (as stored).
+
+    Returns `{"rule": "weighted" | "pooled", "weights": {...} | None, "source": ..., "text": ...}`;
+    `text` is the sentence every table prints under itself.
+
+    Example:
+        >>> total_rule({"name": "jsonl"})["text"]
+        'Total = correct / instances, over both axes (not RealUnify, so not 0.6 UEG + 0.4 GEU).'
+    """
+    bench = benchmark or {}
+    weights = bench.get("total_weights")
+    name = str(bench.get("name", "realunify"))
+    if weights:
+        source = "[benchmark] total_weights"
+    elif name in PAPER_WEIGHTED:
+        weights, source = AXIS_WEIGHT, f"RealUnify's rule ({name})"
+    else:
+        return {
+            "rule": "pooled",
+            "weights": None,
+            "source": f"default for benchmark {name!r}",
+            "text": "Total = correct / instances, over both axes "
+            "(not RealUnify, so not 0.6 UEG + 0.4 GEU).",
+        }
+    norm = sum(weights.values())
+    shares = {a: float(weights.get(a, 0.0)) / norm for a in AXIS_WEIGHT}
+    formula = " + ".join(f"{shares[a]:.3g} {a}" for a in AXIS_WEIGHT if shares[a] > 0)
+    return {
+        "rule": "weighted",
+        "weights": shares,
+        "source": source,
+        "text": f"Total = {formula}, each axis the mean of its categories ({source}).",
+    }
+
+
+def total(entry: dict[str, Any], rule: dict[str, Any], parser: Parser) -> float | None:
+    """One system's Total under `rule` and `parser` (None where an axis it weighs is missing)."""
+    if rule["rule"] == "pooled":
+        axes = [entry[a] for a in AXIS_WEIGHT if a in entry]
+        n = sum(a["counts"]["n"] for a in axes)
+        right = sum(c[f"correct_{parser}"] for a in axes for c in a["category_counts"].values())
+        return _percent(right, n) if n else None
+    weights = rule["weights"]
+    if any(w > 0 and a not in entry for a, w in weights.items()):
+        return None
+    return sum(w * entry[a][f"accuracy_{parser}"] for a, w in weights.items() if w > 0)
 
 
 def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
@@ -100,6 +155,7 @@ def summarize(
     headline: Parser = parser or (latest["config"]["judge"]["parser"] if latest else "official")
     seed = int(latest["seed"]) if latest else 0
     definitions = store.system_definitions()
+    rule = total_rule(latest["config"].get("benchmark") if latest else None)
     everything = list(store.results()) if results is None else results
     grouped: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
     for result in everything:
@@ -112,11 +168,7 @@ def summarize(
         for axis in ("UEG", "GEU"):
             if grouped[name].get(axis):
                 entry[axis] = axis_summary(grouped[name][axis], headline)
-        entry["total"] = (
-            sum(AXIS_WEIGHT[a] * entry[a]["accuracy"] for a in AXIS_WEIGHT)
-            if all(a in entry for a in AXIS_WEIGHT)
-            else None
-        )
+        entry["total"] = total(entry, rule, headline)
         axes = definitions[name]["axes"]
         entry["kind"], entry["mode"] = definitions[name]["kind"], _mode(definitions[name])
         entry["models"] = sorted({m for a in axes.values() for m in a["roles"].values()})
@@ -128,6 +180,7 @@ def summarize(
     return {
         "parser": headline,
         "judge": judge,
+        "total_rule": rule,
         "seed": seed,
         "systems": systems,
         "comparisons": comparisons(systems),
@@ -284,6 +337,7 @@ def table_rows(
     """The headline table as header and rows of strings (under `parser`, default the report's)."""
     columns = _columns(report)
     suffix = "" if parser in (None, report["parser"]) else f"_{parser}"
+    rule = report.get("total_rule") or total_rule(None)
     header = [
         "system",
         "kind",
@@ -297,20 +351,14 @@ def table_rows(
     rows = []
     for name, entry in report["systems"].items():
         counts = [entry[a]["counts"] for a in ("UEG", "GEU") if a in entry]
-        total = entry["total"]
-        if suffix:
-            total = (
-                sum(AXIS_WEIGHT[a] * entry[a]["accuracy" + suffix] for a in AXIS_WEIGHT)
-                if all(a in entry for a in AXIS_WEIGHT)
-                else None
-            )
+        value = total(entry, rule, parser) if suffix and parser else entry["total"]
         rows.append(
             [
                 name,
                 entry["kind"],
                 entry["mode"],
                 *[_cell(entry, axis, cat, suffix) for _, axis, cat in columns],
-                "-" if total is None else f"{total:.1f}",
+                "-" if value is None else f"{value:.1f}",
                 str(sum(c["n"] for c in counts)),
                 str(sum(c["failed"] + c["refused"] for c in counts)),
                 str(sum(c["unscored"] for c in counts)),
@@ -390,6 +438,11 @@ def cost_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def total_note(report: dict[str, Any]) -> str:
+    """The line under every accuracy table that says how Total was made."""
+    return str((report.get("total_rule") or total_rule(None))["text"])
+
+
 def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -411,6 +464,8 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
         return buffer.getvalue()
     if fmt == "markdown":
         lines = _markdown(header, rows)
+        lines.append("")
+        lines.append(total_note(report))
         lines.append("")
         lines.append(f"Parser: {report['parser']}; judge: {report['judge']}.")
         for comparison in report["comparisons"]:
