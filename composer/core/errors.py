@@ -41,6 +41,13 @@ class PrerequisiteError(ConfigError):
     """A missing extra, key or weights file that a configured model needs."""
 
 
+class StoreWriteError(ComposerError):
+    """The run store could not be written (a full disk, a read-only folder): the run stops.
+
+    What was committed before stays intact, so the same command resumes once the cause is fixed.
+    """
+
+
 class SpecialistError(ComposerError):
     """A model call that failed; `is_retryable` says whether the call layer may try again.
 

@@ -9,6 +9,7 @@ raw reply).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import sqlite3
@@ -19,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from composer.core.errors import ConfigError
+from composer.core.errors import ConfigError, StoreWriteError
 from composer.core.instance import Instance
 
 Status = Literal["ok", "failed", "refused", "unscored"]
@@ -153,20 +154,49 @@ class RunStore:
         self._pending, self._committed = [], None
         assert committed is not None
         try:
-            self.db.execute("BEGIN")
-            # Runs of the same statement go in one executemany.
-            for statement, group in itertools.groupby(pending, key=lambda s: s[0]):
-                self.db.executemany(statement, [params for _, params in group])
-            self.db.execute("COMMIT")
-        except Exception as exc:  # noqa: BLE001 - handed to every waiting writer
-            self.db.execute("ROLLBACK")
-            # Every later write fails too, so rows queued without waiting (calls) cannot be
-            # lost silently: the next result write reports the error.
+            with self._transaction():
+                # Runs of the same statement go in one executemany.
+                for statement, group in itertools.groupby(pending, key=lambda s: s[0]):
+                    self.db.executemany(statement, [params for _, params in group])
+        except BaseException as exc:
+            # Handed to every waiting writer, whatever it is: a waiter left unwoken hangs the
+            # run. Every later write fails too, so rows queued without waiting (calls) cannot
+            # be lost silently: the next result write reports the error.
             self._failed = exc
             committed.set_exception(exc)
             committed.exception()  # retrieved here; each waiter re-raises it
+            if not isinstance(exc, Exception):
+                raise
         else:
             committed.set_result(None)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT; on a failure, roll back, and raise a SQLite error as StoreWriteError.
+
+        SQLite may have rolled back already (it does on a full disk), and a second ROLLBACK
+        would fail with "no transaction is active" in place of the cause.
+        """
+        try:
+            self.db.execute("BEGIN")
+            yield
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._write_error(exc) from exc
+            raise
+
+    def _write_error(self, exc: sqlite3.Error) -> StoreWriteError:
+        return StoreWriteError(
+            f"run store {self.path}",
+            f"could not be written ({exc}); nothing of the failed write was kept, and "
+            "everything committed before it is intact.",
+            "Free disk space (or make the folder writable), then rerun the same command to "
+            "resume where it stopped.",
+        )
 
     # runs and systems
 
@@ -227,12 +257,11 @@ class RunStore:
                     "the benchmark changed.",
                     "Run into a new --out folder.",
                 )
-        self.db.execute("BEGIN")
-        self.db.executemany(
-            "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
-            [(i.id, i.axis.value, i.category, i.model_dump_json()) for i in instances],
-        )
-        self.db.execute("COMMIT")
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
+                [(i.id, i.axis.value, i.category, i.model_dump_json()) for i in instances],
+            )
 
     def instances(self) -> dict[str, Instance]:
         """The recorded instances by id."""
@@ -243,10 +272,9 @@ class RunStore:
 
     def put_result(self, result: Result, judgments: Sequence[Judgment] = ()) -> None:
         """Write one result and its judgments in one transaction."""
-        self.db.execute("BEGIN")
-        for statement, params in self._result_statements(result, judgments):
-            self.db.execute(statement, params)
-        self.db.execute("COMMIT")
+        with self._transaction():
+            for statement, params in self._result_statements(result, judgments):
+                self.db.execute(statement, params)
 
     async def aput_result(self, result: Result, judgments: Sequence[Judgment] = ()) -> None:
         """`put_result`, committed together with the other writes of this event-loop turn."""
