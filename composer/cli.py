@@ -244,6 +244,14 @@ def compare(
                 )
         run_seed = int(latest["seed"]) if latest and seed is None else (seed or 0)
         rows = stats.compare(a, b, grouped, parser=chosen, seed=run_seed)
+        if not rows[0].n:
+            raise ConfigError(
+                f"compare {a!r} and {b!r}",
+                f"the two systems share no instance ({len(grouped[a])} and {len(grouped[b])} "
+                "results, none for the same instance), so there is nothing to pair.",
+                "Compare systems run on the same instances (the same benchmark, categories "
+                "and limit).",
+            )
         swaps = [s for s in stats.single_role_swaps(definitions) if {s[0], s[1]} == {a, b}]
     except ComposerError as error:
         _fail(error)

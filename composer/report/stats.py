@@ -64,7 +64,10 @@ def bootstrap_interval(
     """Percentile bootstrap interval of accuracy(a) - accuracy(b), in points, over paired items.
 
     Instances are resampled with replacement, keeping each instance's pair of outcomes together.
-    The same `seed` gives the same interval.
+    The same `seed` gives the same interval, and swapping `a` and `b` mirrors it exactly: the
+    resamples are drawn for the pair in one orientation whatever the argument order (the
+    sequence that sorts after the other, compared item by item, goes first) and negated for
+    the other. Pass the items in an order that does not depend on which system is `a`.
 
     Example:
         >>> bootstrap_interval([True, True, False, True], [False, True, False, False], seed=1)
@@ -76,6 +79,9 @@ def bootstrap_interval(
         raise ValueError(f"paired samples differ in length ({len(a)} and {len(b)})")
     if not a:
         return (0.0, 0.0)
+    if tuple(a) < tuple(b):
+        low, high = bootstrap_interval(b, a, seed=seed, resamples=resamples, level=level)
+        return (0.0 - high, 0.0 - low)  # 0.0 - x: a bound of 0 stays +0.0, never -0.0
     n = len(a)
     gains = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
     losses = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
@@ -175,8 +181,14 @@ def paired(
         out.accuracy_b = 100.0 * (out.both + out.only_b) / out.n
     out.p_value = mcnemar_exact(out.only_a, out.only_b)
     if out.only_a or out.only_b:
+        # In instance-id order, so `b` against `a` resamples the same instances: the interval
+        # comes out mirrored exactly, not drawn afresh.
+        ordered = sorted(range(len(shared)), key=lambda k: shared[k])
         out.ci_low, out.ci_high = bootstrap_interval(
-            right_a, right_b, seed=seed, resamples=resamples
+            [right_a[k] for k in ordered],
+            [right_b[k] for k in ordered],
+            seed=seed,
+            resamples=resamples,
         )
     return out
 
