@@ -11,6 +11,8 @@ Required: `id` (unique), `axis` (UEG or GEU), `category` (any name; RealUnify's 
 normalised). UEG also needs `prompt` and `checks`; GEU needs `image` (a path relative to the
 file, inside its folder), `question`, 2-4 `options` and `answer` (a letter among them).
 Optional: `subtask`, `step_prompt`, `evaluation_prompt`, `edit_prompt`, `meta` (any object).
+A GEU instance without `edit_prompt` gets its category's RealUnify edit prompt at run time, or,
+for any other category, `GENERIC_EDIT_PROMPT` (composer.agents.answer) filled in at load.
 Blank lines and lines starting with `//` are skipped.
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from composer.agents.answer import EDIT_PROMPTS, GENERIC_EDIT_PROMPT
 from composer.core.errors import DataError
 from composer.core.images import ImageStore
 from composer.core.instance import Instance, normalize_category
@@ -74,6 +77,20 @@ def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -
             raise _fail(
                 path, line, "answer", f"must be one of the option letters (got {data['answer']!r})."
             )
+        edit_prompt = data.get("edit_prompt")
+        is_text = isinstance(edit_prompt, str) and bool(edit_prompt.strip())
+        if edit_prompt is not None and not is_text:
+            raise _fail(
+                path,
+                line,
+                "edit_prompt",
+                f"must be a non-empty string (got {edit_prompt!r}).",
+                "Write the instruction the editor gets, or leave the field out for the "
+                "category's own (RealUnify's GEU categories) or the generic edit prompt.",
+            )
+        if edit_prompt is None and record["category"] not in EDIT_PROMPTS:
+            # Shown and exported with the instance, so a stepwise run's edit is never a guess.
+            record["edit_prompt"] = GENERIC_EDIT_PROMPT.format(question=data["question"])
         record["image"] = images.put_file(image)
         record["meta"] = {**data.get("meta", {}), "input_image": relative}
     try:
