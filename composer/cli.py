@@ -55,11 +55,48 @@ def _fail(error: ComposerError) -> None:
     raise typer.Exit(error.exit_code)
 
 
-def _run(config: Any, run_dir: Path, *, quiet: bool, retry_failed: bool = False) -> Any:
+def _at_least_one(option: str, value: int | None) -> None:
+    """Counts from the command line: nonsense values stop before anything is written."""
+    from composer.core.errors import ConfigError
+
+    if value is not None and value < 1:
+        raise ConfigError(option, f"must be 1 or more (got {value}).", "Pass a positive number.")
+
+
+def _writable(option: str, path: Path, *, is_folder: bool) -> None:
+    """`path` can become the folder (or file) `option` asks for: nothing in the way."""
+    from composer.core.errors import ConfigError
+
+    if path.exists() and path.is_dir() != is_folder:
+        kind = "a file" if is_folder else "a folder"
+        raise ConfigError(
+            f"{option} {str(path)!r}",
+            f"is {kind}, not {'a folder' if is_folder else 'a file'}.",
+            "Pass another path.",
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"{option} {str(path)!r}",
+                    f"lies under {str(parent)!r}, which is a file.",
+                    "Pass a path under a folder.",
+                )
+            break
+
+
+def _run(
+    config: Any,
+    run_dir: Path,
+    *,
+    quiet: bool,
+    retry_failed: bool = False,
+    rerun: tuple[str, ...] = (),
+) -> Any:
     from composer.evaluation.runner import Runner
     from composer.report.progress import RunProgress
 
-    runner = Runner(config, run_dir, retry_failed=retry_failed)
+    runner = Runner(config, run_dir, retry_failed=retry_failed, rerun=rerun)
     progress = RunProgress(runner, err, enabled=not quiet)
     runner.on_progress = progress.advance
     try:
@@ -89,11 +126,26 @@ def run(
     retry_failed: Annotated[
         bool, typer.Option(help="On resume, run failed instances again (cached calls replay).")
     ] = False,
+    rerun: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated systems to run again from scratch: their results and "
+            "judgments are dropped (a changed definition needs this); cached calls replay."
+        ),
+    ] = None,
 ) -> None:
-    """Run the systems of CONFIG; rerunning on the same run directory resumes it."""
+    """Run the systems of CONFIG; rerunning on the same run directory resumes it.
+
+    Exit status: 0 when every task ended ok, refused or unscored; 1 when any task failed
+    (rerun with --retry-failed); 2 for a configuration error (nothing written); 130 on Ctrl-C.
+    """
     from composer.core.config import load_config
 
     try:
+        _at_least_one("--limit", limit)
+        _at_least_one("--concurrency", concurrency)
+        run_dir = out_dir or Path("runs") / config.stem
+        _writable("--out", run_dir, is_folder=True)
         cfg = load_config(config)
         if systems:
             cfg = cfg.select([s.strip() for s in systems.split(",") if s.strip()])
@@ -103,26 +155,40 @@ def run(
             )
         if concurrency is not None:
             cfg = cfg.model_copy(update={"concurrency": concurrency})
-        run_dir = out_dir or Path("runs") / config.stem
-        summary = _run(cfg, run_dir, quiet=quiet, retry_failed=retry_failed)
+        names = tuple(n.strip() for n in (rerun or "").split(",") if n.strip())
+        summary = _run(cfg, run_dir, quiet=quiet, retry_failed=retry_failed, rerun=names)
         _print_table(run_dir)
     except ComposerError as error:
         _fail(error)
+    _print_summary(summary, run_dir)
+
+
+def _print_summary(summary: Any, run_dir: Path) -> None:
+    """The last lines of a run: what it did, and whether the run is complete (exit 1 if not)."""
     statuses = ", ".join(f"{v} {k}" for k, v in sorted(summary.statuses.items())) or "nothing new"
+    rejudged = f", {summary.rejudged} outputs judged again" if summary.rejudged else ""
     err.print(
-        f"{summary.tasks} tasks run ({statuses}), {summary.skipped} already done; "
+        f"{summary.tasks} tasks run ({statuses}){rejudged}, {summary.skipped} already done; "
         f"{summary.calls_sent} calls sent, {summary.calls_cached} from cache; "
-        f"{summary.seconds:.1f} s. Run directory: {run_dir}"
+        f"{summary.seconds:.1f} s. Run directory: {run_dir}",
+        highlight=False,
     )
+    if summary.failed:
+        err.print(
+            f"[bold red]incomplete[/]: {summary.failed} tasks failed (see `composer report "
+            f"{run_dir} --format jsonl` for the errors); rerun with --retry-failed.",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
-def _print_table(run_dir: Path, parser: str | None = None) -> None:
+def _print_table(run_dir: Path, parser: str | None = None, judge: str | None = None) -> None:
     from composer.evaluation.store import RunStore
-    from composer.report.tables import summarize, table_rows, total_note
+    from composer.report.tables import judge_rows, summarize, table_rows, total_note
 
     store = RunStore(run_dir)
     try:
-        report = summarize(store, cast("Parser | None", parser))
+        report = summarize(store, cast("Parser | None", parser), judge=judge)
     finally:
         store.close()
     header, rows = table_rows(report)
@@ -133,11 +199,25 @@ def _print_table(run_dir: Path, parser: str | None = None) -> None:
         table.add_row(*map(escape, row))
     out.print(table)
     out.print(f"  {escape(total_note(report))}", highlight=False)
+    for name, entry in report["systems"].items():
+        if "self_preference" in entry:
+            note = escape(entry["self_preference"])
+            out.print(f"  [yellow]self-preference[/]: {escape(name)} is {note}.", highlight=False)
     for c in report["comparisons"]:
         out.print(
             f"  {c['comparison']}: [bold]{c['a']}[/] vs {c['b']}, {c['axis']} {c['delta']:+.1f}",
             highlight=False,
         )
+    if "judges" in report:
+        header, rows = judge_rows(report)
+        table = Table(title="judges: agreement on UEG (official readings; bootstrap 95% CI)")
+        for i, name in enumerate(header):
+            table.add_column(name, justify="left" if i < 2 else "right")
+        for row in rows:
+            table.add_row(*map(escape, row))
+        out.print(table)
+        for line in report["judges"].get("notes", []):
+            out.print(f"  [yellow]depends on the judge[/]: {escape(line)}", highlight=False)
 
 
 @app.command()
@@ -154,6 +234,13 @@ def report(
     parser: Annotated[
         str | None, typer.Option(help="Headline parser: official or strict (default: the run's).")
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Show the UEG scores of this stored judge (its model, e.g. symbolic/reasoner); "
+            "default: the run file's current judge."
+        ),
+    ] = None,
 ) -> None:
     """Summarise a run: accuracy per system, axis and category, and the comparisons."""
     from composer.evaluation.store import RunStore
@@ -161,16 +248,18 @@ def report(
 
     try:
         _check_run(run_dir, parser)
+        if output is not None:
+            _writable("--output", output, is_folder=fmt is Format.html)
         if fmt is Format.html:
-            index = _write_html(run_dir, output or run_dir / "report", parser)
+            index = _write_html(run_dir, output or run_dir / "report", parser, judge)
             out.print(str(index), highlight=False, soft_wrap=True)
             return
         if fmt is Format.table and output is None:
-            _print_table(run_dir, parser)
+            _print_table(run_dir, parser, judge)
             return
         store = RunStore(run_dir)
         try:
-            report_data = summarize(store, cast("Parser | None", parser))
+            report_data = summarize(store, cast("Parser | None", parser), judge=judge)
             text = render(report_data, "markdown" if fmt is Format.table else fmt.value, store)
         finally:
             store.close()
@@ -195,13 +284,15 @@ def _check_run(run_dir: Path, parser: str | None) -> None:
         raise ConfigError("--parser", f"must be official or strict (got {parser!r}).")
 
 
-def _write_html(run_dir: Path, folder: Path, parser: str | None = None) -> Path:
+def _write_html(
+    run_dir: Path, folder: Path, parser: str | None = None, judge: str | None = None
+) -> Path:
     from composer.evaluation.store import RunStore
     from composer.report.html import write_html
 
     store = RunStore(run_dir)
     try:
-        return write_html(store, folder, parser=cast("Parser | None", parser))
+        return write_html(store, folder, parser=cast("Parser | None", parser), judge=judge)
     finally:
         store.close()
 
@@ -218,11 +309,16 @@ def compare(
         int | None, typer.Option(help="Bootstrap seed (default: the run's seed).")
     ] = None,
     show: Annotated[int, typer.Option(help="List at most N differing instances.")] = 50,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="Compare UEG scores of this stored judge (default: the current one)."),
+    ] = None,
 ) -> None:
     """Compare two systems instance by instance: the paired table, McNemar, and what differs."""
     from composer.core.errors import ConfigError
     from composer.evaluation.store import RunStore
     from composer.report import stats
+    from composer.report.judging import resolve_judge
 
     try:
         _check_run(run_dir, parser)
@@ -232,7 +328,8 @@ def compare(
             chosen = cast(
                 "Parser", parser or (latest["config"]["judge"]["parser"] if latest else "official")
             )
-            grouped = stats.by_system(store.results())
+            judge_id, judge_label = resolve_judge(store, judge)
+            grouped = stats.by_system(store.results(judge=judge_id, parser=chosen))
             definitions = store.system_definitions()
         finally:
             store.close()
@@ -255,7 +352,10 @@ def compare(
         swaps = [s for s in stats.single_role_swaps(definitions) if {s[0], s[1]} == {a, b}]
     except ComposerError as error:
         _fail(error)
-    table = Table(title=f"{a} (A) vs {b} (B), parser {chosen}, bootstrap seed {run_seed}")
+    table = Table(
+        title=f"{a} (A) vs {b} (B), parser {chosen}, judge {judge_label or '-'}, "
+        f"bootstrap seed {run_seed}"
+    )
     for i, name in enumerate(
         ["scope", "n", "both", "only A", "only B", "neither", "A %", "B %", "A - B", "95% CI", "p"]
     ):
@@ -322,6 +422,7 @@ def export(
 
     try:
         _check_run(run_dir, None)
+        _writable("--output", output, is_folder=True)
         store = RunStore(run_dir)
         try:
             names = [s.strip() for s in systems.split(",")] if systems else None
@@ -396,12 +497,15 @@ def synth(
     from composer.benchmarks.synthetic import write_suite
     from composer.core.errors import ConfigError
 
-    if difficulty not in ("easy", "medium", "hard", "mixed"):
-        _fail(
-            ConfigError(
+    try:
+        if difficulty not in ("easy", "medium", "hard", "mixed"):
+            raise ConfigError(
                 "--difficulty", f"must be easy, medium, hard or mixed (got {difficulty!r})."
             )
-        )
+        _at_least_one("--n-per-category", n_per_category)
+        _writable("--out", out_dir, is_folder=True)
+    except ComposerError as error:
+        _fail(error)
     write_suite(out_dir, n_per_category=n_per_category, seed=seed, difficulty=difficulty)  # type: ignore[arg-type]
     out.print(f"wrote {n_per_category * 10} instances to {out_dir}")
 
@@ -417,6 +521,8 @@ def demo(
     from composer.demo import demo_config
 
     try:
+        _at_least_one("--n-per-category", n_per_category)
+        _writable("--out", out_dir, is_folder=True)
         cfg = demo_config(n_per_category=n_per_category, seed=seed)
         summary = _run(cfg, out_dir, quiet=quiet)
         _print_table(out_dir)

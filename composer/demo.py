@@ -8,6 +8,8 @@ from typing import Any
 from composer.core.config import RunConfig, parse_config
 
 JUDGE = "symbolic/reasoner"
+SECOND_JUDGE = "symbolic/glance-judge"
+"""Reads the same pixels at a third of the size: the report shows how far the judges agree."""
 
 
 def demo_systems() -> dict[str, Any]:
@@ -45,7 +47,7 @@ def demo_config(*, n_per_category: int = 10, seed: int = 0) -> RunConfig:
         "seed": seed,
         "concurrency": 8,
         "benchmark": {"name": "synthetic", "n_per_category": n_per_category, "seed": seed},
-        "judge": {"model": JUDGE, "parser": "official"},
+        "judge": {"model": JUDGE, "parser": "official", "extra": [SECOND_JUDGE]},
         "systems": demo_systems(),
     }
     return parse_config(data, source="composer demo", base_dir=Path.cwd())

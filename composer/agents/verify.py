@@ -75,15 +75,36 @@ class Verdict(BaseModel):
         return self.official == self.expected
 
 
+EMPTY_REPLY_RETRIES = 15
+"""The released judge script asks again, up to 15 times, when the reply is empty."""
+
+
+async def ask_text(understander: Understander, image: ImageRef, question: str) -> str:
+    """Put one yes/no question about `image` as RealUnify's judge prompt; return the raw reply.
+
+    The one path that asks an image a yes/no question, for judges and agents alike: an empty
+    reply is asked again (up to `EMPTY_REPLY_RETRIES` times), as the released script does. A
+    retry must not be answered from the call cache, so its attempt number is part of the
+    request. Still empty after that: the empty text, which both readers leave unread.
+    """
+    request = judge_request(question)
+    for attempt in range(EMPTY_REPLY_RETRIES):
+        options = {"empty_reply_retry": attempt} if attempt else None
+        reply = await understander.understand(request, [image], options=options)
+        if reply.text.strip():
+            return reply.text
+    return ""
+
+
 async def ask(understander: Understander, image: ImageRef, check: Check) -> Verdict:
-    """Put one yes/no check to `understander` about `image`, as the judge prompt asks it."""
-    reply = await understander.understand(judge_request(check.question), [image])
+    """Put one yes/no check to `understander` about `image`, read under both parsers."""
+    reply = await ask_text(understander, image, check.question)
     return Verdict(
         question=check.question,
         expected=check.answer,
-        reply=reply.text,
-        official=parse_yes_no_official(reply.text),
-        strict=parse_yes_no_strict(reply.text),
+        reply=reply,
+        official=parse_yes_no_official(reply),
+        strict=parse_yes_no_strict(reply),
     )
 
 

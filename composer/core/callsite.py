@@ -4,17 +4,87 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
-class Tally:
-    """What the calls of one (system, instance) task cost, summed as they return."""
+class NodeUsage:
+    """What the calls of one graph node (or the judge) used."""
 
     calls: int = 0
     sent: int = 0
     cost_usd: float = 0.0
+    spent_usd: float = 0.0
+    model_s: float = 0.0
+
+
+@dataclass
+class Tally:
+    """What the calls of one task used, summed as they return, whether sent or replayed.
+
+    A replayed call (from the cache, or shared with a task that sent it at the same moment) is
+    charged at what it cost when it was sent: `cost_usd` and `model_s` are what the task would
+    cost if run alone, whatever ran before it. `spent_usd` counts only the calls this task sent.
+    """
+
+    calls: int = 0
+    sent: int = 0
+    cost_usd: float = 0.0
+    spent_usd: float = 0.0
     has_cost: bool = False
-    by_node: dict[str, float] = field(default_factory=dict)
+    model_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    images: int = 0
+    by_node: dict[str, NodeUsage] = field(default_factory=dict)
+
+    def charge(self, node: str, reply: dict[str, Any], *, sent: bool) -> None:
+        """Add one call's usage, as its reply recorded it."""
+        usage = reply.get("usage") or {}
+        cost = usage.get("cost_usd")
+        latency = float(reply.get("latency_s") or 0.0)
+        entry = self.by_node.setdefault(node, NodeUsage())
+        self.calls += 1
+        entry.calls += 1
+        self.model_s += latency
+        entry.model_s += latency
+        self.input_tokens += int(usage.get("input_tokens") or 0)
+        self.output_tokens += int(usage.get("output_tokens") or 0)
+        self.images += int(usage.get("images") or 0)
+        if sent:
+            self.sent += 1
+            entry.sent += 1
+        if cost is not None:
+            self.has_cost = True
+            self.cost_usd += cost
+            entry.cost_usd += cost
+            if sent:
+                self.spent_usd += cost
+                entry.spent_usd += cost
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form stored with a result or a score."""
+        return {
+            "calls": self.calls,
+            "sent": self.sent,
+            "replayed": self.calls - self.sent,
+            "cost_usd": self.cost_usd if self.has_cost else None,
+            "spent_usd": self.spent_usd if self.has_cost else None,
+            "model_s": self.model_s,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "images": self.images,
+            "nodes": {
+                name: {
+                    "calls": n.calls,
+                    "sent": n.sent,
+                    "cost_usd": n.cost_usd if self.has_cost else None,
+                    "spent_usd": n.spent_usd if self.has_cost else None,
+                    "model_s": n.model_s,
+                }
+                for name, n in sorted(self.by_node.items())
+            },
+        }
 
 
 @dataclass(frozen=True)

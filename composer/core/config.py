@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from composer.core.errors import ConfigError
+from composer.core.files import read_text
 
 
 class _Strict(BaseModel):
@@ -22,11 +23,11 @@ class BenchmarkConfig(_Strict):
     path: str | None = None
     """A folder in the RealUnify file format (relative paths start at the config's folder)."""
     categories: tuple[str, ...] | None = None
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, strict=True)
     """At most this many instances per category."""
-    n_per_category: int = Field(default=10, ge=1)
+    n_per_category: int = Field(default=10, ge=1, strict=True)
     """Synthetic suite only, when no `path` is given: instances per category to generate."""
-    seed: int = 0
+    seed: int = Field(default=0, strict=True)
     """Synthetic suite only: the generator seed."""
     difficulty: Literal["easy", "medium", "hard", "mixed"] = "mixed"
     """Synthetic suite only."""
@@ -52,11 +53,43 @@ class BenchmarkConfig(_Strict):
         return value
 
 
+class JudgeRef(_Strict):
+    """One UEG judge: a model, the judging method that asks it, and the method's options.
+
+    The method is a registered name or `path/to/judge.py:function`.
+    """
+
+    model: str
+    method: str = "realunify-polling"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"model": value} if isinstance(value, str) else value
+
+
 class JudgeConfig(_Strict):
-    """`[judge]`: the UEG judge model and the headline parser."""
+    """`[judge]`: the UEG judge (model and method), extra judges, and the headline parser.
+
+    The headline numbers come from `model`; every judge in `extra` judges every UEG output too,
+    and the report shows how far the judges agree and whether a comparison depends on them.
+    """
 
     model: str | None = None
+    method: str = "realunify-polling"
+    """The judging method: a registered name or `path/to/judge.py:function`."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Options passed to the judging method."""
     parser: Literal["official", "strict"] = "official"
+    extra: tuple[JudgeRef, ...] = ()
+    """More judges, each a model name or `{ model = "...", method = "..." }`."""
+
+    def judges(self) -> list[JudgeRef]:
+        """The primary judge first, then the extra ones (none without a primary model)."""
+        if self.model is None:
+            return []
+        return [JudgeRef(model=self.model, method=self.method, options=self.options), *self.extra]
 
 
 class GraphRef(_Strict):
@@ -82,6 +115,9 @@ class SystemConfig(_Strict):
     """A folder of filled-in RealUnify result files (relative to the run file)."""
     mode: Literal["direct", "step"] | None = None
     """For an imported system: which result files to read."""
+    kind: Literal["composed", "unified", "specialist"] | None = None
+    """For an imported system: what produced the outputs (default "unified"); the report's
+    composed-vs-unified comparisons use it. A run system's kind follows from its bindings."""
 
     @field_validator("ueg", "geu", mode="before")
     @classmethod
@@ -105,6 +141,11 @@ class SystemConfig(_Strict):
             return self
         if self.mode is not None:
             raise ValueError('sets mode, which only an imported system (import = "DIR") takes')
+        if self.kind is not None:
+            raise ValueError(
+                "sets kind, which only an imported system takes: a run system's kind follows "
+                "from its bindings (one unified model: unified; several models: composed)"
+            )
         if self.ueg is None and self.geu is None:
             raise ValueError("names no graph: give 'ueg' and/or 'geu' (e.g. ueg = \"direct\")")
         return self
@@ -121,8 +162,9 @@ class RunConfig(_Strict):
         'direct'
     """
 
-    seed: int = 0
-    concurrency: int = Field(default=16, ge=1)
+    # Numbers are strict: `concurrency = "8"` is a mistake in the file, not an 8.
+    seed: int = Field(default=0, strict=True)
+    concurrency: int = Field(default=16, ge=1, strict=True)
     """Instances in flight at once (each model's endpoint has its own limit too)."""
     benchmark: BenchmarkConfig = BenchmarkConfig()
     judge: JudgeConfig = JudgeConfig()
@@ -138,6 +180,10 @@ class RunConfig(_Strict):
         if not value:
             raise ValueError("is empty: define at least one [systems.NAME] table")
         return value
+
+    def unused_models(self) -> list[str]:
+        """`[models."..."]` tables that no system's roles and not the judge name."""
+        return sorted(set(self.models) - _used(self))
 
     def resolve(self, path: str) -> Path:
         """A path from the file, made absolute against the file's folder."""
@@ -169,7 +215,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunConfig:
     """Validate a parsed TOML document; the first problem becomes one `ConfigError`."""
     try:
-        return RunConfig.model_validate({**data, "base_dir": base_dir})
+        config = RunConfig.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = _location(first["loc"])
@@ -184,17 +230,31 @@ def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunCon
         raise ConfigError(
             f"{source}: [{where}]" if where else source, f"{message}{shown}.", fix
         ) from None
+    # A table no role names is a typo that would leave the real model on its defaults. This is
+    # checked on the whole file, before --systems picks some: a model of another system is fine.
+    unused = config.unused_models()
+    if unused:
+        used = sorted(_used(config))
+        raise ConfigError(
+            f'{source}: [models."{unused[0]}"]',
+            "names a model that no system and not the judge uses.",
+            f"Check the name for a typo (models in use: {', '.join(used) or 'none'}), "
+            "or remove the table.",
+        )
+    return config
+
+
+def _used(config: RunConfig) -> set[str]:
+    used = {m for system in config.systems.values() for m in system.roles.values()}
+    return used | ({config.judge.model} if config.judge.model else set())
 
 
 def load_config(path: Path | str) -> RunConfig:
     """Read and validate a TOML run file."""
     file = Path(path)
+    text = read_text(file, what=".toml run file", error=ConfigError)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            str(file), "does not exist.", "Pass the path of a .toml run file."
-        ) from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), f"is not valid TOML ({exc}).", "Fix the syntax.") from None
     return parse_config(data, source=str(file), base_dir=file.resolve().parent)

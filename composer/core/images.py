@@ -16,6 +16,22 @@ from composer.core.errors import DataError
 if TYPE_CHECKING:
     from PIL import Image
 
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""An image file larger than this is refused before it is read."""
+MAX_SIDE = 2048
+"""The longest side of an image handed to a model. A larger input is kept in the store as it
+is, and a copy fitted into MAX_SIDE x MAX_SIDE is what instances and models use (the hosted
+APIs downscale to about this anyway: OpenAI to 2048, Anthropic to 1568 px)."""
+ORIGINAL_KEY = "composer:original"
+"""PNG text chunk of a resized copy: the `sha256:` uri of the original it was made from."""
+
+
+def _pixel_limit() -> int:
+    """Pillow's decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`), the one place to raise."""
+    from PIL import Image
+
+    return int(Image.MAX_IMAGE_PIXELS or 0) or 2**62
+
 
 class ImageRef(BaseModel):
     """A reference to an image in an `ImageStore`: never the pixels themselves.
@@ -62,6 +78,8 @@ class ImageStore:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._folders: set[str] = set()
+        self.written: list[Path] = []
+        """Files this store object created (a rejected run removes them again)."""
 
     def path(self, ref: ImageRef) -> Path:
         """Where the PNG of `ref` lives (it may not exist)."""
@@ -84,6 +102,7 @@ class ImageStore:
             with open(tmp, "xb") as handle:
                 handle.write(data)
             os.replace(tmp, target)
+            self.written.append(target)
         return ref
 
     def put(self, image: Image.Image, *, text: dict[str, str] | None = None) -> ImageRef:
@@ -101,19 +120,57 @@ class ImageStore:
         image.save(buffer, format="PNG", pnginfo=info)
         return self.put_png(buffer.getvalue())
 
-    def put_file(self, path: Path | str) -> ImageRef:
-        """Store an image file of any format Pillow reads, converted to PNG."""
-        from PIL import Image, UnidentifiedImageError
+    def put_file(self, path: Path | str, *, where: str | None = None) -> ImageRef:
+        """Store an image file of any format Pillow reads, converted to PNG; return its ref.
+
+        The file is checked before it is read whole (a regular file of at most MAX_FILE_BYTES),
+        its dimensions before it is decoded (at most Pillow's `MAX_IMAGE_PIXELS`), and it is
+        decoded once, so an input that is not a valid image fails here, at load, and not in
+        the middle of a run. A file larger than MAX_SIDE is stored as it is, and the returned
+        ref names a copy fitted into MAX_SIDE that records the original (`original`).
+
+        Raises:
+            DataError: `where` (or the path) and why the file is not a usable image.
+        """
+        from PIL import Image
 
         source = Path(path)
-        if source.suffix.lower() == ".png":
-            return self.put_png(source.read_bytes())
+        place = where or str(source)
         try:
-            with Image.open(source) as image:
-                image.load()
-                return self.put(image)
-        except (OSError, UnidentifiedImageError) as exc:
-            raise DataError(str(source), f"not a readable image ({exc}).") from exc
+            size = source.stat().st_size
+            is_file = source.is_file()
+        except (OSError, ValueError) as exc:
+            raise DataError(place, f"{source.name} cannot be read ({exc}).") from None
+        if not is_file:
+            raise DataError(place, f"{str(source)!r} is not a file.", "Point it at an image.")
+        if size > MAX_FILE_BYTES:
+            raise DataError(
+                place,
+                f"{source.name} is {size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB "
+                "an image file may have.",
+                "Resize or recompress it.",
+            )
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise DataError(place, f"{source.name} cannot be read ({exc}).") from None
+        image = _decode(data, place, source.name)
+        try:
+            is_png = image.format == "PNG"
+            if max(image.size) <= MAX_SIDE:
+                return self.put_png(data) if is_png else self.put(image)
+            original = self.put_png(data) if is_png else self.put(image)
+            return self.put(_fitted(image), text={ORIGINAL_KEY: original.uri})
+        finally:
+            image.close()
+
+    def original(self, ref: ImageRef) -> ImageRef:
+        """The full-size image a resized input was made from (`ref` itself if it was not)."""
+        from PIL import Image
+
+        with Image.open(self.path(ref)) as image:
+            uri = image.info.get(ORIGINAL_KEY)  # a tEXt chunk before the pixels: no decode
+        return ImageRef.parse(uri) if isinstance(uri, str) else ref
 
     def read_bytes(self, ref: ImageRef) -> bytes:
         """The PNG bytes of `ref`."""
@@ -125,9 +182,47 @@ class ImageStore:
             ) from exc
 
     def open(self, ref: ImageRef) -> Image.Image:
-        """Load `ref` as a PIL image (fully read, file closed)."""
-        from PIL import Image
+        """Load `ref` as a PIL image (fully read, file closed), fitted into MAX_SIDE.
 
-        image = Image.open(io.BytesIO(self.read_bytes(ref)))
+        The dimensions are checked before decoding, so a decompression bomb placed in a
+        shared run folder is a `DataError`, not a process out of memory.
+        """
+        image = _decode(self.read_bytes(ref), f"image store {self.root}", ref.uri)
+        return _fitted(image) if max(image.size) > MAX_SIDE else image
+
+
+def _decode(data: bytes, where: str, name: str) -> Image.Image:
+    """Decode image bytes after checking their dimensions; every failure is a `DataError`."""
+    from PIL import Image, UnidentifiedImageError
+
+    limit = _pixel_limit()
+    try:
+        image = Image.open(io.BytesIO(data))  # lazy: reads the header only
+        width, height = image.size
+        if width * height > limit:
+            raise DataError(
+                where,
+                f"{name} is {width}x{height} pixels, over the limit of {limit:,} "
+                "(a decompression bomb, or a scan far larger than any model reads).",
+                "Resize it; a genuine huge image needs PIL.Image.MAX_IMAGE_PIXELS raised.",
+            )
         image.load()
-        return image
+    except Image.DecompressionBombError as exc:  # Pillow's own check, at 2x its limit
+        raise DataError(where, f"{name} is a decompression bomb ({exc}).", "Resize it.") from None
+    except UnidentifiedImageError:
+        raise DataError(
+            where, f"{name} is not an image (no format Pillow reads).", "Use a PNG or JPEG file."
+        ) from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise DataError(
+            where,
+            f"{name} is not a readable image ({type(exc).__name__}: {exc}).",
+            "Replace it with a PNG or JPEG file.",
+        ) from None
+    return image
+
+
+def _fitted(image: Image.Image) -> Image.Image:
+    """`image` fitted into MAX_SIDE x MAX_SIDE in place (no second full-size copy)."""
+    image.thumbnail((MAX_SIDE, MAX_SIDE), reducing_gap=3.0)
+    return image

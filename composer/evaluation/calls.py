@@ -211,17 +211,21 @@ class CallLayer:
             identity = self._identity[id(specialist)] = _canonical(specialist.describe())
         key = _key(identity, method, request)
         site = current_site.get()
-        site.tally.calls += 1
         cached = self._replies.get(key)
         if cached is None and key in self._known:
             cached = self.store.get_call(key)
         if cached is not None and self._usable(cached):
+            # A replay is charged what the call cost when it was sent, so each system's
+            # cost is what it would be run alone, whatever order the systems ran in.
             self.stats.cached += 1
+            site.tally.charge(site.node, cached, sent=False)
             return self._replay(cached)
         pending = self._in_flight.get(key)
         if pending is not None:
             self.stats.cached += 1
-            return self._replay(await asyncio.shield(pending))
+            shared = await asyncio.shield(pending)
+            site.tally.charge(site.node, shared, sent=False)
+            return self._replay(shared)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
@@ -234,11 +238,7 @@ class CallLayer:
             future.set_result(reply)
             usage = reply.get("usage", {})
             cost = usage.get("cost_usd")
-            if cost is not None:
-                site.tally.cost_usd += cost
-                site.tally.has_cost = True
-                site.tally.by_node[site.node] = site.tally.by_node.get(site.node, 0.0) + cost
-            site.tally.sent += 1
+            site.tally.charge(site.node, reply, sent=True)
             self._known.add(key)
             self._replies[key] = reply
             # Queued, not awaited: the caller goes on while the row is written, and the

@@ -11,9 +11,13 @@ any run system. The fields read per file:
 | `GEU_direct.json` | `response` |
 | `GEU_step.json` | `response`, and `edit_image` when present |
 
-Image paths are relative to the folder (absolute paths are taken as they are). A record
-without its output, or whose image is missing, makes that instance `failed` (counted and shown,
-never dropped); a file that cannot be read at all is a configuration error.
+Image paths are relative to the folder and must stay inside it: `../`, an absolute path
+elsewhere or a symlink that leads out of the folder is a configuration error, so a shared
+folder cannot make composer copy `/proc/self/environ` or a key file into the run. An image
+file is checked to be an image of bounded size before it is read (`ImageStore.put_file`). A
+record without its output, or whose image is missing or unreadable, makes that instance
+`failed` (counted and shown, never dropped); a file that cannot be read at all is a
+configuration error.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, Literal
 
 from composer.benchmarks.realunify import read_records
 from composer.core.errors import ConfigError, DataError
+from composer.core.files import check_id, confined_path
 from composer.core.images import ImageStore
 from composer.core.instance import Axis, Instance
 
@@ -51,9 +56,18 @@ class ImportedOutputs:
 
 
 def read_imported(
-    folder: Path, mode: Mode, images: ImageStore, instances: list[Instance]
+    folder: Path,
+    mode: Mode,
+    images: ImageStore,
+    instances: list[Instance],
+    *,
+    is_subset: bool = False,
 ) -> ImportedOutputs:
-    """Read the result files of `mode` in `folder` for the benchmark's `instances`."""
+    """Read the result files of `mode` in `folder` for the benchmark's `instances`.
+
+    With `is_subset` (the run selects categories or a limit), records of instances outside the
+    selection are passed over; otherwise a record naming no instance is an error.
+    """
     if not folder.is_dir():
         raise ConfigError(
             f"import {str(folder)!r}",
@@ -67,22 +81,38 @@ def read_imported(
         if file_mode != mode or not path.exists():
             continue
         result.axes.add(axis)
-        seen: set[str] = set()
+        seen: dict[str, tuple[int, Any]] = {}
         for position, record in enumerate(read_records(path)):
             index = record.get("index", position)
+            if isinstance(index, bool) or not isinstance(index, int | str):
+                raise DataError(
+                    f"{name} record {position}",
+                    f"field 'index' must be an integer or a string (got {index!r}).",
+                )
+            if isinstance(index, str):
+                check_id(index, f"{name} record {position}", "index")
             instance_id = f"{axis.value}-{index}"
             where = f"{name} index {index}"
             if instance_id not in by_id:
+                if is_subset:
+                    continue
                 raise DataError(
                     where,
                     "names no instance of the benchmark.",
                     "Import result files made for the same benchmark folder.",
                 )
             if instance_id in seen:
-                raise DataError(where, "repeats an earlier record's index.")
-            seen.add(instance_id)
+                first, other = seen[instance_id]
+                raise DataError(
+                    where,
+                    f"repeats an earlier record's index: records {first} and {position} have "
+                    f"indexes {other!r} and {index!r}, which name one instance "
+                    '(0 and "0" are the same index).',
+                    "Keep one record per instance.",
+                )
+            seen[instance_id] = (position, index)
             try:
-                result.outputs[instance_id] = _output(folder, mode, axis, record, images)
+                result.outputs[instance_id] = _output(folder, mode, axis, record, images, where)
             except _Missing as missing:
                 result.missing[instance_id] = f"{where}: {missing}"
         for instance in instances:
@@ -111,29 +141,38 @@ def _text(record: dict[str, Any], name: str) -> str:
     return value
 
 
-def _image(folder: Path, record: dict[str, Any], name: str, images: ImageStore) -> Any:
+def _image(
+    folder: Path, record: dict[str, Any], name: str, images: ImageStore, where: str
+) -> Any:
     value = record.get(name)
     if not isinstance(value, str) or not value.strip():
         raise _Missing(f"no '{name}' image path (got {value!r}).")
-    path = Path(value) if Path(value).is_absolute() else folder / value
+    # Outside the folder is refused outright (DataError), not a failed instance: it is never
+    # an honest result file.
+    path = confined_path(folder, value, where, name, "import folder")
     if not path.is_file():
         raise _Missing(f"'{name}' names a missing file ({value!r}).")
     try:
-        return images.put_file(path)
+        return images.put_file(path, where=f"{where}: field '{name}'")
     except DataError as exc:
-        raise _Missing(f"'{name}' is not a readable image ({value!r}).") from exc
+        raise _Missing(f"'{name}' is not a usable image ({value!r}): {exc.what}") from exc
 
 
 def _output(
-    folder: Path, mode: Mode, axis: Axis, record: dict[str, Any], images: ImageStore
+    folder: Path,
+    mode: Mode,
+    axis: Axis,
+    record: dict[str, Any],
+    images: ImageStore,
+    where: str,
 ) -> dict[str, Any]:
     # The scored output is required; a step's intermediate is kept when it is there.
     if axis is Axis.UEG:
-        output = {"image": _image(folder, record, "generated_image", images)}
+        output = {"image": _image(folder, record, "generated_image", images, where)}
         if mode == "step" and isinstance(record.get("response"), str):
             output["rewrite"] = record["response"]
         return output
     output = {"response": _text(record, "response")}
     if mode == "step" and record.get("edit_image"):
-        output["edited_image"] = _image(folder, record, "edit_image", images)
+        output["edited_image"] = _image(folder, record, "edit_image", images, where)
     return output

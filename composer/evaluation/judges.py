@@ -1,26 +1,61 @@
-"""Scoring: the UEG polling judge and the GEU choice scorer, each under both parsers.
+"""Judging: a registry of judging methods, the judges a run names, and the GEU choice scorer.
+
+A judge is a model plus a judging method (how the model is asked and how its replies become a
+score). Its identity, `Judge.definition()`, holds the model, its options, the method, the
+method's version (a hash of its prompt and readers, or of a user file) and the method's
+options; a judgment is stored under that identity, so a changed judge re-judges and never
+relabels another judge's numbers.
 
 `official` reproduces the released RealUnify scorer; `strict` reads the answer properly and
 leaves what it cannot read unscored. Both are stored for every instance, with every raw judge
-reply, so a different parser can re-score a run without new calls.
+reply, so a different parser re-scores a run without new calls.
+
+A new judging method is one async function, registered by name or named in the run file as
+`[judge] method = "my_judge.py:judge"`:
+
+    async def judge(model, image, checks, options):
+        verdicts = [await ask(model, image, check) for check in checks]
+        return score_verdicts(verdicts)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import hashlib
+import importlib.util
+import inspect
+import json
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
+from composer.agents import answer as answer_module
+from composer.agents import verify as verify_module
 from composer.agents.answer import parse_choice_official, parse_choice_strict
-from composer.agents.verify import judge_request, parse_yes_no_official, parse_yes_no_strict
+from composer.agents.verify import EMPTY_REPLY_RETRIES, JUDGE_PROMPT, Verdict, ask
+from composer.core.errors import ConfigError, UnknownNameError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
 from composer.evaluation.store import Judgment
 from composer.specialists.base import Understander
 
-EMPTY_REPLY_RETRIES = 15
-"""The released script asks again, up to 15 times, when the judge's reply is empty."""
+__all__ = [
+    "EMPTY_REPLY_RETRIES",
+    "GEU_SCORER",
+    "Judge",
+    "JudgeMethod",
+    "Score",
+    "combine_strict",
+    "get_method",
+    "judge_ueg",
+    "register_judge",
+    "score_geu",
+    "score_verdicts",
+]
 
 
 class Score(BaseModel):
@@ -29,6 +64,49 @@ class Score(BaseModel):
     official: bool | None
     strict: bool | None
     judgments: list[Judgment] = []
+
+
+JudgeMethod = Callable[
+    [Understander, ImageRef, Sequence[Check], Mapping[str, Any]], Awaitable[Score]
+]
+"""A judging method: ask `model` about `image` for the instance's `checks`; return a Score."""
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n\0".join(parts).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """A registered judging method and the version its judgments are stored under."""
+
+    name: str
+    fn: JudgeMethod
+    version: str
+
+
+_METHODS: dict[str, MethodEntry] = {}
+
+
+def register_judge(
+    name: str, *, version: str | None = None
+) -> Callable[[JudgeMethod], JudgeMethod]:
+    """Register a judging method under a snake- or kebab-case name.
+
+    `version` changes whenever the method would judge differently (default: a hash of the
+    function's source).
+
+    Example:
+        >>> @register_judge("majority-of-three")
+        ... async def majority(model, image, checks, options):
+        ...     ...
+    """
+
+    def decorate(fn: JudgeMethod) -> JudgeMethod:
+        _METHODS[name] = MethodEntry(name, fn, version or _digest(inspect.getsource(fn)))
+        return fn
+
+    return decorate
 
 
 def combine_strict(readings: Sequence[str | None], expected: Sequence[str]) -> bool | None:
@@ -40,38 +118,145 @@ def combine_strict(readings: Sequence[str | None], expected: Sequence[str]) -> b
     return True
 
 
-async def _ask(judge: Understander, image: ImageRef, question: str) -> str:
-    request = judge_request(question)
-    for attempt in range(EMPTY_REPLY_RETRIES):
-        # A retry must not be answered from the cache, so the attempt is part of the request.
-        options = {"empty_reply_retry": attempt} if attempt else None
-        reply = await judge.understand(request, [image], options=options)
-        if reply.text.strip():
-            return reply.text
-    return ""
-
-
-async def judge_ueg(judge: Understander, image: ImageRef, checks: Sequence[Check]) -> Score:
-    """Ask every check about `image`; correct only if every reading matches its answer."""
-    replies = await asyncio.gather(*(_ask(judge, image, c.question) for c in checks))
+def score_verdicts(verdicts: Sequence[Verdict]) -> Score:
+    """RealUnify's all-or-nothing rule over answered checks, under both parsers."""
     judgments = [
         Judgment(
             position=i,
-            question=check.question,
-            expected=check.answer,
-            reply=reply,
-            official=parse_yes_no_official(reply),
-            strict=parse_yes_no_strict(reply),
+            question=v.question,
+            expected=v.expected,
+            reply=v.reply,
+            official=v.official,
+            strict=v.strict,
         )
-        for i, (check, reply) in enumerate(zip(checks, replies, strict=True))
+        for i, v in enumerate(verdicts)
     ]
     official = all(j.official == j.expected for j in judgments)
     strict = combine_strict([j.strict for j in judgments], [j.expected for j in judgments])
     return Score(official=official, strict=strict, judgments=judgments)
 
 
-def score_geu(response: str, answer: str) -> Score:
+# The released method's version: the judge prompt word for word and the readers' code (the
+# whole module, so a helper the readers use counts too). A change re-judges stored outputs;
+# unchanged judge calls replay from the call cache, so that costs nothing but time.
+_POLLING_VERSION = _digest(
+    "realunify-v1", JUDGE_PROMPT, str(EMPTY_REPLY_RETRIES), inspect.getsource(verify_module)
+)
+
+
+@register_judge("realunify-polling", version=_POLLING_VERSION)
+async def realunify_polling(
+    model: Understander, image: ImageRef, checks: Sequence[Check], options: Mapping[str, Any]
+) -> Score:
+    """RealUnify's UEG judge: every check asked with the paper's prompt; all must match."""
+    verdicts = await asyncio.gather(*(ask(model, image, check) for check in checks))
+    return score_verdicts(verdicts)
+
+
+def _from_file(ref: str, base_dir: Path | None) -> MethodEntry:
+    path_text, _, attr = ref.rpartition(":")
+    path = Path(path_text).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    where = f"[judge] method {ref!r}"
+    if not path.is_file():
+        raise UnknownNameError(
+            where, f"file {str(path)!r} does not exist.", "Give 'path/to/judge.py:function'."
+        )
+    source = path.read_bytes()
+    spec = importlib.util.spec_from_file_location(f"composer_user_judge_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UnknownNameError(where, "is not an importable Python file.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise UnknownNameError(
+            where,
+            f"{path.name} has no function {attr!r}.",
+            "Define async def judge(model, image, checks, options) -> Score.",
+        )
+    return MethodEntry(ref, fn, hashlib.sha256(source).hexdigest()[:16])
+
+
+def get_method(name: str, *, base_dir: Path | None = None) -> MethodEntry:
+    """The judging method registered as `name`, or loaded from `path.py:function`."""
+    if ".py:" in name:
+        return _from_file(name, base_dir)
+    if name not in _METHODS:
+        raise UnknownNameError(
+            f"[judge] method {name!r}",
+            "is not registered.",
+            f"Known methods: {', '.join(sorted(_METHODS))}; or give 'path/to/judge.py:function'.",
+        )
+    return _METHODS[name]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """One UEG judge of a run: its model, method and options, and its stored identity."""
+
+    model: str
+    method: MethodEntry
+    options: Mapping[str, Any] = field(default_factory=dict)
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    """The model's adapter options from `[models."..."]` (they change what it answers)."""
+
+    def definition(self) -> dict[str, Any]:
+        """What makes this judge what it is; stored once per judge in the run store."""
+        return {
+            "model": self.model,
+            "model_options": dict(self.model_options),
+            "method": self.method.name,
+            "method_version": self.method.version,
+            "options": dict(self.options),
+        }
+
+    @property
+    def id(self) -> str:
+        """A short, stable key of `definition()`: the judgments' identity in the store."""
+        text = json.dumps(self.definition(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """How reports name it: the model, and the method when it is not the paper's."""
+        if self.method.name == "realunify-polling":
+            return self.model
+        return f"{self.model} ({self.method.name})"
+
+    async def judge(self, model: Understander, image: ImageRef, checks: Sequence[Check]) -> Score:
+        """Judge one output with `model` (the judge's model seen through the call layer)."""
+        score = await self.method.fn(model, image, checks, self.options)
+        if not isinstance(score, Score):
+            raise ConfigError(
+                f"[judge] method {self.method.name!r}",
+                f"returned {type(score).__name__}, not a Score.",
+                "Return composer.evaluation.judges.Score (see score_verdicts).",
+            )
+        return score
+
+
+async def judge_ueg(judge: Understander, image: ImageRef, checks: Sequence[Check]) -> Score:
+    """Ask every check about `image` with the paper's method; correct only if all match."""
+    return await realunify_polling(judge, image, checks, {})
+
+
+GEU_SCORER = {
+    "model": None,
+    "method": "choice-reader",
+    "method_version": _digest(inspect.getsource(answer_module)),
+    "options": {},
+}
+"""The GEU scorer's identity: exact match of the letter each reader takes from the reply."""
+GEU_SCORER_ID = "choice-reader-" + str(GEU_SCORER["method_version"])
+GEU_SCORER_LABEL = "exact match (choice reader)"
+
+
+def score_geu(response: str | Sequence[Any], answer: str) -> Score:
     """Compare a multiple-choice reply with the answer letter under both parsers."""
-    official = parse_choice_official(response)
-    strict = parse_choice_strict(response)
+    official = parse_choice_official(response)  # type: ignore[arg-type]
+    strict_input = response if isinstance(response, str) else ""
+    strict = parse_choice_strict(strict_input)
     return Score(official=official == answer, strict=None if strict is None else strict == answer)

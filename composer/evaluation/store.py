@@ -25,16 +25,26 @@ from composer.core.instance import Instance
 
 Status = Literal["ok", "failed", "refused", "unscored"]
 
+SCHEMA_VERSION = "2"
+"""Bumped when a table changes; a run folder of another version is refused with the fix."""
+
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL, config TEXT, versions TEXT, seed INTEGER
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL, config TEXT, versions TEXT, seed INTEGER,
+    judges TEXT
 );
-CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, definition TEXT);
+CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, definition TEXT, drawings TEXT);
+CREATE TABLE IF NOT EXISTS judges (id TEXT PRIMARY KEY, label TEXT, definition TEXT);
 CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, axis TEXT, category TEXT, record TEXT);
 CREATE TABLE IF NOT EXISTS results (
     system TEXT, instance TEXT, axis TEXT, category TEXT, status TEXT, output TEXT,
-    correct_official INTEGER, correct_strict INTEGER, error TEXT, latency_s REAL,
-    cost_usd REAL, judge TEXT, updated REAL, PRIMARY KEY (system, instance)
+    error TEXT, latency_s REAL, usage TEXT, updated REAL, PRIMARY KEY (system, instance)
+);
+CREATE TABLE IF NOT EXISTS scores (
+    system TEXT, instance TEXT, judge TEXT, status TEXT, correct_official INTEGER,
+    correct_strict INTEGER, error TEXT, usage TEXT, updated REAL,
+    PRIMARY KEY (system, instance, judge)
 );
 CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY, model TEXT, method TEXT, request TEXT, reply TEXT, usage TEXT,
@@ -42,15 +52,11 @@ CREATE TABLE IF NOT EXISTS calls (
     created REAL, attempts INTEGER
 );
 CREATE TABLE IF NOT EXISTS judgments (
-    system TEXT, instance TEXT, position INTEGER, question TEXT, expected TEXT, reply TEXT,
-    official TEXT, strict TEXT, judge TEXT, prompt_version TEXT,
-    PRIMARY KEY (system, instance, position)
+    system TEXT, instance TEXT, judge TEXT, position INTEGER, question TEXT, expected TEXT,
+    reply TEXT, official TEXT, strict TEXT, PRIMARY KEY (system, instance, judge, position)
 );
 """
 
-
-PROMPT_VERSION = "realunify-v1"
-"""The judge prompt's version, stored with every judgment."""
 
 _PUT_CALL = (
     "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -71,8 +77,26 @@ class Result(BaseModel):
     correct_strict: bool | None = None
     error: str | None = None
     latency_s: float = 0.0
+    """Wall time of the task that produced the output, as this run saw it (replays are fast)."""
     cost_usd: float | None = None
+    """What the output's model calls cost, sent or replayed: the cost if run alone."""
+    usage: dict[str, Any] = {}
+    """The task's model calls: counts, sent and replayed, cost if alone and spent, model time,
+    tokens and images, and the same per graph node (see `composer.core.callsite.Tally`)."""
     judge: str | None = None
+    """Who scored it: the UEG judge's label, or the GEU choice reader."""
+
+
+class Scored(BaseModel):
+    """One judge's score of one stored output."""
+
+    judge: str
+    """The judge's id (see `composer.evaluation.judges.Judge.id`)."""
+    status: Literal["ok", "failed"]
+    correct_official: bool | None = None
+    correct_strict: bool | None = None
+    error: str | None = None
+    usage: dict[str, Any] = {}
 
 
 class Judgment(BaseModel):
@@ -110,7 +134,7 @@ class RunStore:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "run.db"
         self.db = self._connect()
-        self.db.executescript(SCHEMA)
+        self._check_schema()
         self._pending: list[tuple[str, Sequence[Any]]] = []
         self._committed: asyncio.Future[None] | None = None
         self._failed: BaseException | None = None
@@ -121,6 +145,25 @@ class RunStore:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=10000")
         return db
+
+    def _check_schema(self) -> None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
+        if not tables:
+            self.db.executescript(SCHEMA)
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            return
+        found = None
+        if "meta" in tables:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            found = row[0] if row else None
+        if found != SCHEMA_VERSION:
+            self.db.close()
+            raise ConfigError(
+                str(self.run_dir),
+                f"was written by another version of composer (run store schema {found or 1}, "
+                f"this composer reads {SCHEMA_VERSION}).",
+                "Run into a new --out folder, or use the composer version that wrote it.",
+            )
 
     def close(self) -> None:
         """Close the connection."""
@@ -198,39 +241,46 @@ class RunStore:
             "resume where it stopped.",
         )
 
-    # runs and systems
-
-    def record_run(self, config: dict[str, Any], versions: dict[str, Any], seed: int) -> None:
-        """Append one invocation's configuration and library versions."""
-        self.db.execute(
-            "INSERT INTO runs (started, config, versions, seed) VALUES (?, ?, ?, ?)",
-            (time.time(), json.dumps(config), json.dumps(versions), seed),
-        )
+    # runs, systems and judges
 
     def latest_run(self) -> dict[str, Any] | None:
-        """The last recorded invocation's config and versions, or None."""
+        """The last recorded invocation's config, versions, seed and judge ids, or None."""
         row = self.db.execute(
-            "SELECT config, versions, seed FROM runs ORDER BY id DESC LIMIT 1"
+            "SELECT config, versions, seed, judges FROM runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
         if row is None:
             return None
-        return {"config": json.loads(row[0]), "versions": json.loads(row[1]), "seed": row[2]}
+        return {
+            "config": json.loads(row[0]),
+            "versions": json.loads(row[1]),
+            "seed": row[2],
+            "judges": json.loads(row[3] or "[]"),
+        }
 
-    def check_systems(self, definitions: dict[str, dict[str, Any]]) -> None:
-        """Store new system definitions; a changed one is a configuration error."""
+    def system_changes(
+        self, definitions: dict[str, dict[str, Any]], *, rerun: Sequence[str] = ()
+    ) -> None:
+        """Raise if a system is defined differently from the one already run here.
+
+        Reads only: a rejected run writes nothing. Systems named in `rerun` may differ; their
+        results are dropped when the run starts (`begin_run`).
+
+        Raises:
+            ConfigError: naming the system, what changed, and `--rerun`.
+        """
+        stored = self.system_definitions()
         for name, definition in definitions.items():
-            text = json.dumps(definition, sort_keys=True)
-            row = self.db.execute(
-                "SELECT definition FROM systems WHERE name = ?", (name,)
-            ).fetchone()
-            if row is None:
-                self.db.execute("INSERT INTO systems VALUES (?, ?)", (name, text))
-            elif row[0] != text:
+            before = stored.get(name)
+            if before is None or name in rerun:
+                continue
+            now = json.loads(json.dumps(definition, sort_keys=True))
+            if before != now:
+                changed = "; ".join(_differences(before, now)[:6])
                 raise ConfigError(
                     f"system {name!r}",
-                    f"differs from the one already run in {self.run_dir} "
-                    f"(stored: {row[0]}; now: {text}).",
-                    "Rename the system, or run into a new --out folder.",
+                    f"differs from the one already run in {self.run_dir} ({changed}).",
+                    f"Run it again from scratch with --rerun {name} (unchanged model calls replay "
+                    "from the cache), rename the system, or run into a new --out folder.",
                 )
 
     def system_definitions(self) -> dict[str, dict[str, Any]]:
@@ -238,10 +288,66 @@ class RunStore:
         rows = self.db.execute("SELECT name, definition FROM systems").fetchall()
         return {name: json.loads(text) for name, text in rows}
 
+    def system_drawings(self) -> dict[str, dict[str, str]]:
+        """Per system, the Mermaid drawing of each axis's graph, stored when it was first run."""
+        rows = self.db.execute("SELECT name, drawings FROM systems").fetchall()
+        return {name: json.loads(text or "{}") for name, text in rows}
+
+    def judges(self) -> dict[str, dict[str, Any]]:
+        """Every judge that judged in this run folder: id to `{label, definition}`."""
+        rows = self.db.execute("SELECT id, label, definition FROM judges ORDER BY rowid")
+        return {i: {"label": label, "definition": json.loads(d)} for i, label, d in rows}
+
+    def begin_run(
+        self,
+        *,
+        config: dict[str, Any],
+        versions: dict[str, Any],
+        seed: int,
+        systems: dict[str, tuple[dict[str, Any], dict[str, str]]],
+        judges: Sequence[tuple[str, str, dict[str, Any]]],
+        instances: Sequence[Instance],
+        rerun: Sequence[str] = (),
+    ) -> None:
+        """Record one invocation in one transaction, after every check passed.
+
+        `systems` maps a name to its definition and drawings; `judges` holds (id, label,
+        definition) with the headline judge first. Systems in `rerun` lose their results,
+        scores and judgments first (their calls stay in the cache).
+        """
+        with self._transaction():
+            for name in rerun:
+                for table in ("results", "scores", "judgments", "systems"):
+                    column = "name" if table == "systems" else "system"
+                    self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
+            for name, (definition, drawings) in systems.items():
+                self.db.execute(
+                    "INSERT OR IGNORE INTO systems VALUES (?, ?, ?)",
+                    (name, json.dumps(definition, sort_keys=True), json.dumps(drawings)),
+                )
+            self.db.executemany(
+                "INSERT OR IGNORE INTO judges VALUES (?, ?, ?)",
+                [(i, label, json.dumps(d, sort_keys=True)) for i, label, d in judges],
+            )
+            self.db.execute(
+                "INSERT INTO runs (started, config, versions, seed, judges) VALUES (?, ?, ?, ?, ?)",
+                (
+                    time.time(),
+                    json.dumps(config),
+                    json.dumps(versions),
+                    seed,
+                    json.dumps([i for i, _, _ in judges]),
+                ),
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
+                [(i.id, i.axis.value, i.category, i.model_dump_json()) for i in instances],
+            )
+
     # instances
 
-    def put_instances(self, instances: list[Instance]) -> None:
-        """Record the instances of the run; an id already stored with other content is an error.
+    def instance_changes(self, instances: Sequence[Instance]) -> None:
+        """Raise if an instance id is stored here with other content (reads only).
 
         Raises:
             ConfigError: the benchmark changed under this run directory, so finished results
@@ -257,108 +363,187 @@ class RunStore:
                     "the benchmark changed.",
                     "Run into a new --out folder.",
                 )
-        with self._transaction():
-            self.db.executemany(
-                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
-                [(i.id, i.axis.value, i.category, i.model_dump_json()) for i in instances],
-            )
 
     def instances(self) -> dict[str, Instance]:
         """The recorded instances by id."""
         rows = self.db.execute("SELECT record FROM instances").fetchall()
         return {i.id: i for i in (Instance.model_validate_json(r[0]) for r in rows)}
 
-    # results
+    # results, scores and judgments
 
-    def put_result(self, result: Result, judgments: Sequence[Judgment] = ()) -> None:
-        """Write one result and its judgments in one transaction."""
+    def put_result(
+        self, result: Result | None, scores: Sequence[tuple[Scored, Sequence[Judgment]]] = ()
+    ) -> None:
+        """Write one result (None: scores only) and its scores in one transaction."""
         with self._transaction():
-            for statement, params in self._result_statements(result, judgments):
+            for statement, params in self._result_statements(result, scores):
                 self.db.execute(statement, params)
 
-    async def aput_result(self, result: Result, judgments: Sequence[Judgment] = ()) -> None:
-        """`put_result`, committed together with the other writes of this event-loop turn."""
-        await self._commit_soon(self._result_statements(result, judgments))
+    async def aput_result(
+        self,
+        result: Result | None,
+        scores: Sequence[tuple[Scored, Sequence[Judgment]]] = (),
+        *,
+        system: str = "",
+        instance: str = "",
+    ) -> None:
+        """`put_result`, committed together with the other writes of this event-loop turn.
+
+        With `result` None, `system` and `instance` say whose output the scores belong to.
+        """
+        await self._commit_soon(
+            self._result_statements(result, scores, system=system, instance=instance)
+        )
 
     @staticmethod
     def _result_statements(
-        result: Result, judgments: Sequence[Judgment]
+        result: Result | None,
+        scores: Sequence[tuple[Scored, Sequence[Judgment]]],
+        *,
+        system: str = "",
+        instance: str = "",
     ) -> list[tuple[str, Sequence[Any]]]:
-        row = (
-            result.system,
-            result.instance,
-            result.axis,
-            result.category,
-            result.status,
-            json.dumps(result.output),
-            result.correct_official,
-            result.correct_strict,
-            result.error,
-            result.latency_s,
-            result.cost_usd,
-            result.judge,
-            time.time(),
-        )
-        statements: list[tuple[str, Sequence[Any]]] = [
-            ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
-            (
-                "DELETE FROM judgments WHERE system = ? AND instance = ?",
-                (result.system, result.instance),
-            ),
-        ]
-        for j in judgments:
-            statements.append(
-                (
-                    "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        result.system,
-                        result.instance,
-                        j.position,
-                        j.question,
-                        j.expected,
-                        j.reply,
-                        j.official,
-                        j.strict,
-                        result.judge,
-                        PROMPT_VERSION,
-                    ),
-                )
+        statements: list[tuple[str, Sequence[Any]]] = []
+        if result is not None:
+            system, instance = result.system, result.instance
+            row = (
+                result.system,
+                result.instance,
+                result.axis,
+                result.category,
+                result.status,
+                json.dumps(result.output),
+                result.error,
+                result.latency_s,
+                json.dumps(result.usage),
+                time.time(),
             )
+            # A new output invalidates every score of the old one.
+            statements += [
+                ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
+                ("DELETE FROM scores WHERE system = ? AND instance = ?", (system, instance)),
+                ("DELETE FROM judgments WHERE system = ? AND instance = ?", (system, instance)),
+            ]
+        for scored, judgments in scores:
+            key = (system, instance, scored.judge)
+            statements += [
+                (
+                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        *key,
+                        scored.status,
+                        scored.correct_official,
+                        scored.correct_strict,
+                        scored.error,
+                        json.dumps(scored.usage),
+                        time.time(),
+                    ),
+                ),
+                ("DELETE FROM judgments WHERE system = ? AND instance = ? AND judge = ?", key),
+            ]
+            statements += [
+                (
+                    "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key, j.position, j.question, j.expected, j.reply, j.official, j.strict),
+                )
+                for j in judgments
+            ]
         return statements
 
-    def results(self, system: str | None = None) -> Iterator[Result]:
-        """Every stored result (of one system, if named), in insertion order."""
-        query = (
-            "SELECT * FROM results" + (" WHERE system = ?" if system else "") + " ORDER BY rowid"
-        )
+    def results(
+        self,
+        system: str | None = None,
+        *,
+        judge: str | None = None,
+        parser: Literal["official", "strict"] = "official",
+        geu_judge: str | None = None,
+    ) -> Iterator[Result]:
+        """Every stored result (of one system, if named), in insertion order, as scored.
+
+        A UEG output is read with the scores of `judge` (a judge id; default: the headline
+        judge of the latest run), a GEU output with those of the choice reader (`geu_judge`,
+        default: whichever version scored it last). An output the judge has not scored is
+        `unscored` with the reason; a judge that failed makes it `failed`; a score the headline
+        `parser` cannot read is `unscored`.
+        """
+        if judge is None:
+            latest = self.latest_run()
+            judge = latest["judges"][0] if latest and latest["judges"] else None
+        labels = {i: j["label"] for i, j in self.judges().items()}
+        scores: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}
+        query = "SELECT system, instance, judge, status, correct_official, correct_strict, error "
+        query += "FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
         for row in self.db.execute(query, (system,) if system else ()):
-            yield Result(
+            scores.setdefault((row[0], row[1]), {})[row[2]] = row[3:]
+        query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
+        for row in self.db.execute(query + " ORDER BY rowid", (system,) if system else ()):
+            result = Result(
                 system=row[0],
                 instance=row[1],
                 axis=row[2],
                 category=row[3],
                 status=row[4],
                 output=json.loads(row[5]),
-                correct_official=_bool(row[6]),
-                correct_strict=_bool(row[7]),
-                error=row[8],
-                latency_s=row[9],
-                cost_usd=row[10],
-                judge=row[11],
+                error=row[6],
+                latency_s=row[7],
+                usage=json.loads(row[8] or "{}"),
             )
+            result.cost_usd = result.usage.get("cost_usd")
+            if result.status != "ok":
+                yield result
+                continue
+            mine = scores.get((result.system, result.instance), {})
+            if result.axis == "UEG":
+                wanted = judge
+                result.judge = labels.get(judge or "", judge)
+            else:
+                geu = [k for k in mine if k.startswith("choice-reader")]
+                wanted = geu_judge if geu_judge in mine else (geu[-1] if geu else None)
+                result.judge = "exact match (choice reader)"
+            score = mine.get(wanted or "")
+            if score is None:
+                result.status = "unscored"
+                result.error = f"not judged by {result.judge or 'any judge'}"
+            elif score[0] == "failed":
+                result.status, result.error = "failed", score[3]
+            else:
+                result.correct_official, result.correct_strict = _bool(score[1]), _bool(score[2])
+                headline = (
+                    result.correct_official if parser == "official" else result.correct_strict
+                )
+                result.status = "unscored" if headline is None else "ok"
+            yield result
+
+    def progress(self) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], dict[str, str]]]:
+        """What is done, for planning a resumed run.
+
+        The result status per (system, instance), and per output its score statuses by judge.
+        """
+        results = {
+            (s, i): st
+            for s, i, st in self.db.execute("SELECT system, instance, status FROM results")
+        }
+        scores: dict[tuple[str, str], dict[str, str]] = {}
+        for s, i, j, st in self.db.execute("SELECT system, instance, judge, status FROM scores"):
+            scores.setdefault((s, i), {})[j] = st
+        return results, scores
 
     def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str]]:
-        """(system, instance) pairs that need no rerun (with `retry_failed`, failures do)."""
+        """(system, instance) pairs whose output needs no rerun (`retry_failed`: failures do)."""
         where = " WHERE status != 'failed'" if retry_failed else ""
         rows = self.db.execute("SELECT system, instance FROM results" + where)
         return {(s, i) for s, i in rows}
 
-    def all_judgments(self) -> dict[tuple[str, str], list[Judgment]]:
-        """Every judgment, by (system, instance), in one query (for reports)."""
+    def all_judgments(self, judge: str | None = None) -> dict[tuple[str, str], list[Judgment]]:
+        """Every judgment of `judge` (default: the headline judge), by (system, instance)."""
+        if judge is None:
+            latest = self.latest_run()
+            judge = latest["judges"][0] if latest and latest["judges"] else ""
         found: dict[tuple[str, str], list[Judgment]] = {}
         rows = self.db.execute(
             "SELECT system, instance, position, question, expected, reply, official, strict "
-            "FROM judgments ORDER BY system, instance, position"
+            "FROM judgments WHERE judge = ? ORDER BY system, instance, position",
+            (judge,),
         )
         for r in rows:
             found.setdefault((r[0], r[1]), []).append(
@@ -373,18 +558,23 @@ class RunStore:
             )
         return found
 
-    def judgments(self, system: str, instance: str) -> list[Judgment]:
-        """The judge questions and replies of one result."""
-        rows = self.db.execute(
-            "SELECT position, question, expected, reply, official, strict FROM judgments "
-            "WHERE system = ? AND instance = ? ORDER BY position",
-            (system, instance),
-        )
-        return [
-            Judgment(
-                position=r[0], question=r[1], expected=r[2], reply=r[3], official=r[4], strict=r[5]
+    def judgment_rows(self) -> list[tuple[str, str, str, int, str, str | None, str | None]]:
+        """(system, instance, judge, position, expected, official, strict) of every judgment."""
+        return list(
+            self.db.execute(
+                "SELECT system, instance, judge, position, expected, official, strict "
+                "FROM judgments"
             )
-            for r in rows
+        )
+
+    def score_rows(self) -> list[tuple[str, str, str, str, bool | None, bool | None]]:
+        """(system, instance, judge, status, official, strict) of every stored score."""
+        return [
+            (s, i, j, st, _bool(o), _bool(t))
+            for s, i, j, st, o, t in self.db.execute(
+                "SELECT system, instance, judge, status, correct_official, correct_strict "
+                "FROM scores"
+            )
         ]
 
     # calls
@@ -429,10 +619,6 @@ class RunStore:
         )
         return self._queue([(_PUT_CALL, row)])
 
-    async def put_call(self, key: str, **fields: Any) -> None:
-        """`queue_call`, waiting until the row is committed."""
-        await asyncio.shield(self.queue_call(key, **fields))
-
     def call_keys(self) -> set[str]:
         """The keys of every recorded call."""
         return {row[0] for row in self.db.execute("SELECT key FROM calls")}
@@ -445,3 +631,21 @@ class RunStore:
         )
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _differences(before: Any, now: Any, path: str = "") -> list[str]:
+    """Where two JSON documents differ, as `path: old -> new` lines."""
+    if isinstance(before, dict) and isinstance(now, dict):
+        found: list[str] = []
+        for key in sorted(set(before) | set(now), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in before:
+                found.append(f"{where} added ({json.dumps(now[key])[:80]})")
+            elif key not in now:
+                found.append(f"{where} removed (was {json.dumps(before[key])[:80]})")
+            else:
+                found += _differences(before[key], now[key], where)
+        return found
+    if before != now:
+        return [f"{path}: {json.dumps(before)[:60]} -> {json.dumps(now)[:60]}"]
+    return []

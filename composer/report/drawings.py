@@ -1,4 +1,4 @@
-"""The slow, independent parts of the HTML report: thumbnails, Mermaid drawings, charts.
+"""The slow, independent parts of the HTML report: thumbnails and charts.
 
 Each costs seconds on a large run (decoding thousands of PNGs; importing langgraph and
 matplotlib). `executor` runs them beside the page writing when the report is large, or inline
@@ -31,6 +31,8 @@ def make_thumb(source: Path, target: Path) -> bool:
         return True
     try:
         with Image.open(source) as opened:
+            if opened.size[0] * opened.size[1] > (Image.MAX_IMAGE_PIXELS or 2**62):
+                return False  # a decompression bomb in a shared run folder: no thumbnail
             opened.draft("RGB", (THUMB, THUMB))  # JPEG sources decode at reduced size
             opened.load()
             image: Image.Image = opened
@@ -48,7 +50,7 @@ def make_thumb(source: Path, target: Path) -> bool:
             # One small write, straight to its name: a rename per thumbnail doubles the file
             # system work of a large report, and a reused thumbnail is checked to be non-empty.
             image.save(target, format="JPEG", quality=85)
-    except OSError:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return False
     return True
 
@@ -105,32 +107,6 @@ def _thumbs_main(jobs_file: str) -> None:
 def graph_key(graph: str, axis: str, options: Mapping[str, Any] | None) -> str:
     """The identity of a drawn graph: its name, axis and options."""
     return json.dumps([graph, axis, dict(options or {})], sort_keys=True)
-
-
-def mermaid_sources(
-    definitions: Mapping[str, Mapping[str, Any]], base_dir: str | None
-) -> dict[str, str]:
-    """Mermaid source per distinct graph of the systems (see `graph_key`), or why it is missing."""
-    from composer.core.instance import Axis
-    from composer.graphs.base import build_strategy
-
-    drawings: dict[str, str] = {}
-    for definition in definitions.values():
-        for axis, d in definition["axes"].items():
-            key = graph_key(d["graph"], axis, d.get("options"))
-            if key in drawings:
-                continue
-            try:
-                strategy = build_strategy(
-                    d["graph"],
-                    Axis(axis),
-                    d.get("options") or {},
-                    base_dir=Path(base_dir) if base_dir else None,
-                )
-                drawings[key] = strategy.mermaid()
-            except Exception as exc:  # noqa: BLE001 - a user graph that no longer loads
-                drawings[key] = f"(drawing unavailable: {type(exc).__name__}: {exc})"
-    return drawings
 
 
 def outcome_of(future: Future[T], fn: Callable[..., T], *args: Any) -> T:

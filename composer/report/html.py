@@ -36,13 +36,15 @@ from composer.report.drawings import (
     executor,
     graph_key,
     make_thumbs,
-    mermaid_sources,
     outcome_of,
 )
+from composer.report.judging import resolve_judge
 from composer.report.tables import (
     Parser,
     attribution_rows,
     cost_rows,
+    headline_parser,
+    judge_rows,
     paired_rows,
     summarize,
     table_rows,
@@ -67,6 +69,8 @@ class _Context:
     parser: Parser
     thumbs: dict[str, str] = field(default_factory=dict)
     stored: set[str] = field(default_factory=set)
+    judges_disagree: set[tuple[str, str]] = field(default_factory=set)
+    """(system, instance) whose output the run's judges scored differently."""
     """sha256 of every image in the run's store, listed once (not one stat per image)."""
     """sha256 -> thumbnail file name, for images that need one."""
 
@@ -132,6 +136,8 @@ def _index_rows(
             tokens.append("none-r")
         if "f" in present:
             tokens.append("has-f")
+        if any((s, instance.id) in ctx.judges_disagree for s in ctx.systems):
+            tokens.append("jd")
         cells = []
         for system, outcome in zip(ctx.systems, outcomes, strict=True):
             result = ran.get(system)
@@ -257,7 +263,7 @@ def _write_pages(
     page = _environment().get_template("instance.html")
     base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
     image_base = base.as_posix()
-    judgments = store.all_judgments()
+    judgments = store.all_judgments(ctx.report.get("judge_id"))
     for k, instance in enumerate(instances):
         ran = results[instance.id]
         cards = [
@@ -306,6 +312,19 @@ def _graphs(
     return list(seen.values())
 
 
+def _stored_drawings(
+    definitions: Mapping[str, Any], drawings: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
+    """Mermaid source per distinct graph (see `graph_key`), from the drawings in the store."""
+    found: dict[str, str] = {}
+    for name, definition in definitions.items():
+        for axis, d in definition.get("axes", {}).items():
+            source = drawings.get(name, {}).get(axis)
+            if source:
+                found.setdefault(graph_key(d["graph"], axis, d.get("options")), source)
+    return found
+
+
 def _comparison_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = [
         [
@@ -321,10 +340,18 @@ def _comparison_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]
     return ["comparison", "A", "B", "axis", "A - B", "by category"], rows
 
 
-def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = None) -> Path:
+def write_html(
+    store: RunStore,
+    out_dir: Path | str,
+    *,
+    parser: Parser | None = None,
+    judge: str | None = None,
+) -> Path:
     """Write the HTML report of `store` into `out_dir`; return the path of its `index.html`.
 
-    Writing again into the same folder reuses its thumbnails.
+    Writing again into the same folder reuses its thumbnails. UEG scores are `judge`'s
+    (default: the run file's current judge). The report reads the store only: graph drawings
+    were stored when each system first ran, so no strategy file is imported or run.
 
     Example:
         >>> index = write_html(RunStore("runs/demo"), "runs/demo/report")  # doctest: +SKIP
@@ -332,14 +359,20 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
     out = Path(out_dir)
     for folder in ("instances", "thumbs", "charts", "assets"):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    everything = list(store.results())
-    report = summarize(store, parser, everything)
-    headline: Parser = report["parser"]
+    headline = headline_parser(store, parser)
+    judge_id, _ = resolve_judge(store, judge)
+    everything = list(store.results(judge=judge_id, parser=headline))
+    report = summarize(store, headline, everything, judge=judge_id)
     definitions = store.system_definitions()
     systems = list(report["systems"])
     ctx = _Context(
         out, ImageStore(store.run_dir / "images"), systems, definitions, report, headline
     )
+    ctx.judges_disagree = {
+        (d["system"], d["instance"])
+        for pair in (report.get("judges") or {}).get("agreement", [])
+        for d in pair["disagreements"]
+    }
     ctx.stored = {
         name.removesuffix(".png")
         for folder in ctx.images.root.iterdir()
@@ -362,10 +395,7 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
         (sha, ctx.images.path(ImageRef(sha256=sha)), out / "thumbs" / f"{sha[:20]}.jpg")
         for sha in wanted
     )
-    latest = store.latest_run()
-    found = (latest or {}).get("config", {}).get("base_dir")
-    base_dir = str(found) if found else None
-    chosen = {n: definitions[n] for n in systems}
+    drawn = _stored_drawings(definitions, store.system_drawings())
 
     def chart_path(axis: str) -> Path:
         return out / "charts" / f"{axis.lower()}.png"
@@ -392,7 +422,6 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
         charts = [
             pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
         ]
-        drawings = pool.submit(mermaid_sources, chosen, base_dir)
         _write_pages(ctx, store, instances, results)  # meanwhile, in this process
         if children is not None:
             made = children.results()
@@ -405,7 +434,6 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
             for axis, f in zip(("UEG", "GEU"), charts, strict=True)
             if (c := outcome_of(f, accuracy_chart, report, axis, chart_path(axis))) is not None
         ]
-        drawn: dict[str, str] = outcome_of(drawings, mermaid_sources, chosen, base_dir)
         graphs = _graphs(definitions, systems, drawn)
 
     templates = resources.files("composer.report") / "templates"
@@ -432,6 +460,7 @@ def write_html(store: RunStore, out_dir: Path | str, *, parser: Parser | None = 
             paired=paired_rows(report, None),
             attribution=attribution_rows(report),
             costs=cost_rows(report),
+            judges=judge_rows(report),
             graphs=graphs,
             system_rows=_system_rows(report, definitions, graphs),
             category_options=[(c, CATEGORY_ABBREV.get(c, c)) for c in categories],

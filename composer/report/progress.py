@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 
 
 class RunProgress:
-    """A rich progress display fed by the runner's `on_progress` callback."""
+    """A rich progress display fed by the runner's `on_progress` callback.
+
+    One bar per system counts this invocation's tasks: outputs to produce, and stored
+    outputs to judge again.
+    """
 
     def __init__(self, runner: Runner, console: Console, *, enabled: bool = True) -> None:
         """Prepare one bar per system of `runner`."""
@@ -31,12 +35,10 @@ class RunProgress:
         )
         self.bars: dict[str, Any] = {}
         self.failures: Counter[str] = Counter()
-        finished = runner.store.finished(retry_failed=runner.retry_failed)
+        planned = Counter(task.system.name for task in runner.tasks)
         for system in runner.systems:
-            total = sum(1 for i in runner.instances if i.axis in system.axes)
-            done = sum(1 for i in runner.instances if (system.name, i.id) in finished)
             self.bars[system.name] = self.progress.add_task(
-                system.name, total=total, completed=done, note=""
+                system.name, total=planned[system.name], completed=0, note=""
             )
         self.calls = self.progress.add_task("calls", total=None, note="")
 

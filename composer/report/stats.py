@@ -321,49 +321,74 @@ def attribution(
 def costs(
     call_rows: Iterable[Mapping[str, Any]], results: Iterable[Result]
 ) -> dict[str, dict[str, Any]]:
-    """Latency and cost per system, and per graph node, from the call trace and the results.
+    """Calls, model time, tokens, images and cost per system and per graph node.
 
-    Per system: `tasks`, the mean and total wall time of its (system, instance) tasks, their
-    summed cost, and `calls` (recorded calls) with `retries` (extra attempts after 429s, 5xx,
-    timeouts and malformed replies). Per node: `calls` counts distinct recorded calls with the
-    mean and total of their latencies. A call is recorded once, under the first system that
-    sent it, so a call two systems share (the same judge question about the same image) is not
-    repeated and a replay from the cache costs nothing. Costs are None where none was recorded.
+    Every system is charged for every call its tasks used, whether the call was sent or
+    replayed from the cache (or shared with another system's identical call): `cost_usd` and
+    `model_s` are what the system would cost run alone, so listing the systems in another
+    order changes neither. `spent_usd` and `sent` are what this run actually sent and paid.
+    Wall time (`latency_s`, per task) is as the run saw it, replays included. Judging is not
+    charged to the system (its usage is stored with each judge's scores). `retries` counts the
+    extra attempts (429s, 5xx, timeouts) of the calls the system sent first.
     """
     out: dict[str, dict[str, Any]] = {}
+
+    def add(total: dict[str, Any], key: str, value: Any) -> None:
+        if value is not None:
+            total[key] = (total.get(key) or 0) + value
+
     for result in results:
         entry = out.setdefault(
             result.system,
             {
                 "tasks": 0,
                 "total_latency_s": 0.0,
-                "cost_usd": None,
+                "model_s": 0.0,
                 "calls": 0,
+                "sent": 0,
+                "replayed": 0,
+                "images": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cost_usd": None,
+                "spent_usd": None,
                 "retries": 0,
                 "nodes": {},
             },
         )
+        usage = result.usage
         entry["tasks"] += 1
         entry["total_latency_s"] += result.latency_s
-        if result.cost_usd is not None:
-            entry["cost_usd"] = (entry["cost_usd"] or 0.0) + result.cost_usd
+        for key in (
+            "model_s",
+            "calls",
+            "sent",
+            "replayed",
+            "images",
+            "input_tokens",
+            "output_tokens",
+            "cost_usd",
+            "spent_usd",
+        ):
+            add(entry, key, usage.get(key))
+        for name, node_usage in (usage.get("nodes") or {}).items():
+            node = entry["nodes"].setdefault(
+                name or "-",
+                {"calls": 0, "sent": 0, "model_s": 0.0, "cost_usd": None, "spent_usd": None},
+            )
+            for key in ("calls", "sent", "model_s", "cost_usd", "spent_usd"):
+                add(node, key, node_usage.get(key))
     for row in call_rows:
         system = row.get("system")
-        if not system or system not in out:
-            continue
-        out[system]["calls"] += 1
-        out[system]["retries"] += max(0, int(row.get("attempts") or 1) - 1)
-        nodes = out[system]["nodes"]
-        node = nodes.setdefault(
-            row.get("node") or "-", {"calls": 0, "total_latency_s": 0.0, "cost_usd": None}
-        )
-        node["calls"] += 1
-        node["total_latency_s"] += float(row.get("latency_s") or 0.0)
-        if row.get("cost_usd") is not None:
-            node["cost_usd"] = (node["cost_usd"] or 0.0) + float(row["cost_usd"])
+        if system in out:
+            out[system]["retries"] += max(0, int(row.get("attempts") or 1) - 1)
     for entry in out.values():
         entry["latency_s"] = entry["total_latency_s"] / entry["tasks"]
+        entry["model_s_per_task"] = entry["model_s"] / entry["tasks"]
+        entry["calls_per_task"] = entry["calls"] / entry["tasks"]
+        entry["images_per_task"] = entry["images"] / entry["tasks"]
         for node in entry["nodes"].values():
-            node["latency_s"] = node["total_latency_s"] / node["calls"]
+            node["latency_s"] = node["model_s"] / node["calls"] if node["calls"] else 0.0
+            node["total_latency_s"] = node["model_s"]
         entry["nodes"] = dict(sorted(entry["nodes"].items()))
     return out

@@ -15,11 +15,12 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.evaluation.store import Result, RunStore
-from composer.report import stats
+from composer.report import judging, stats
+from composer.report.csvsafe import safe_row
 
 Parser = Literal["official", "strict"]
 AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
@@ -144,22 +145,42 @@ def _mode(definition: dict[str, Any]) -> str:
     return "direct" if graphs == {"direct"} else "stepwise"
 
 
+def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
+    """The parser a report leads with: the one asked for, else the latest run's."""
+    latest = store.latest_run()
+    chosen = parser or (latest["config"]["judge"]["parser"] if latest else "official")
+    return cast(Parser, chosen)
+
+
 def summarize(
-    store: RunStore, parser: Parser | None = None, results: list[Result] | None = None
+    store: RunStore,
+    parser: Parser | None = None,
+    results: list[Result] | None = None,
+    *,
+    judge: str | None = None,
+    with_judges: bool = True,
 ) -> dict[str, Any]:
     """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`.
 
-    `results` saves a second read when the caller already holds `list(store.results())`.
+    UEG numbers come from one judge: `judge` (a model, label or id; default the run file's
+    current judge), named in the report as `judge`. `results` saves a second read when the
+    caller already holds `list(store.results(judge=...))` for that judge. With several judges
+    in the run, `judges` holds their agreement and every headline comparison under each.
     """
     latest = store.latest_run()
-    headline: Parser = parser or (latest["config"]["judge"]["parser"] if latest else "official")
+    headline = headline_parser(store, parser)
     seed = int(latest["seed"]) if latest else 0
+    judge_id, judge_label = judging.resolve_judge(store, judge)
     definitions = store.system_definitions()
     rule = total_rule(latest["config"].get("benchmark") if latest else None)
-    everything = list(store.results()) if results is None else results
+    if results is None:
+        results = list(store.results(judge=judge_id, parser=headline))
+    everything = results
     grouped: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
     for result in everything:
         grouped[result.system][result.axis].append(result)
+    judge_model = store.judges().get(judge_id or "", {}).get("definition", {}).get("model")
+    preference = judging.self_preference(definitions, judge_model)
     systems: dict[str, Any] = {}
     for name in definitions:
         if name not in grouped:
@@ -173,13 +194,15 @@ def summarize(
         entry["kind"], entry["mode"] = definitions[name]["kind"], _mode(definitions[name])
         entry["models"] = sorted({m for a in axes.values() for m in a["roles"].values()})
         entry["graphs"] = {a: d["graph"] for a, d in axes.items()}
+        if "UEG" in entry and name in preference:
+            entry["self_preference"] = preference[name]
         systems[name] = entry
-    judge = latest["config"]["judge"]["model"] if latest else None
     by_instance = stats.by_system(everything)
     ran = {n: d for n, d in definitions.items() if n in systems}
-    return {
+    report: dict[str, Any] = {
         "parser": headline,
-        "judge": judge,
+        "judge": judge_label,
+        "judge_id": judge_id,
         "total_rule": rule,
         "seed": seed,
         "systems": systems,
@@ -191,6 +214,17 @@ def summarize(
         "attribution": stats.attribution(ran, by_instance, parser=headline, seed=seed),
         "costs": stats.costs(store.call_rows(), everything),
     }
+    judges = judging.run_judges(store)
+    if with_judges and len(judges) > 1:
+        per_judge = {
+            label: summarize(store, headline, judge=i, with_judges=False) for i, label in judges
+        }
+        report["judges"] = {
+            "judges": [label for _, label in judges],
+            "agreement": judging.agreement(store, judges, seed=seed),
+            **judging.by_judge(per_judge),
+        }
+    return report
 
 
 def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
@@ -283,8 +317,10 @@ def _deltas(
     return out
 
 
-def result_rows(store: RunStore) -> list[dict[str, Any]]:
-    """One JSON-ready row per (system, instance), for `--format jsonl`."""
+def result_rows(
+    store: RunStore, *, judge: str | None = None, parser: Parser = "official"
+) -> list[dict[str, Any]]:
+    """One JSON-ready row per (system, instance), for `--format jsonl`, as `judge` scored it."""
     return [
         {
             "system": r.system,
@@ -298,8 +334,9 @@ def result_rows(store: RunStore) -> list[dict[str, Any]]:
             "error": r.error,
             "latency_s": r.latency_s,
             "cost_usd": r.cost_usd,
+            "judge": r.judge,
         }
-        for r in store.results()
+        for r in store.results(judge=judge, parser=parser)
     ]
 
 
@@ -417,22 +454,81 @@ def attribution_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]
 
 
 def cost_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Latency and cost per system, then per graph node."""
-    header = ["system", "node", "tasks or calls", "mean s", "total s", "cost $"]
+    """Per system, then per graph node: calls, model time and cost if run alone, and spent.
+
+    "alone" charges every call a task used, sent or replayed from the cache, so the column does
+    not depend on the order the systems ran in; "spent" is what this run actually paid.
+    """
+    header = [
+        "system",
+        "node",
+        "tasks or calls",
+        "calls/task",
+        "images/task",
+        "model s (alone)",
+        "wall s",
+        "cost $ (alone)",
+        "spent $",
+    ]
+
+    def money(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4f}"
+
     rows: list[list[str]] = []
     for system, entry in report.get("costs", {}).items():
-        parts = [("(whole task)", entry, entry["tasks"])]
-        parts += [(node, n, n["calls"]) for node, n in entry["nodes"].items()]
-        for name, part, count in parts:
-            cost = part["cost_usd"]
+        rows.append(
+            [
+                system,
+                "(whole task)",
+                str(entry["tasks"]),
+                f"{entry['calls_per_task']:.2f}",
+                f"{entry['images_per_task']:.2f}",
+                f"{entry['model_s']:.2f}",
+                f"{entry['total_latency_s']:.2f}",
+                money(entry["cost_usd"]),
+                money(entry["spent_usd"]),
+            ]
+        )
+        for node, n in entry["nodes"].items():
             rows.append(
                 [
                     system,
-                    name,
-                    str(count),
-                    f"{part['latency_s']:.3f}",
-                    f"{part['total_latency_s']:.2f}",
-                    "-" if cost is None else f"{cost:.4f}",
+                    node,
+                    str(n["calls"]),
+                    "",
+                    "",
+                    f"{n['model_s']:.2f}",
+                    "",
+                    money(n["cost_usd"]),
+                    money(n["spent_usd"]),
+                ]
+            )
+    return header, rows
+
+
+def judge_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Agreement of each pair of judges, on UEG questions and on whole instances."""
+    header = ["judge A", "judge B", "level", "n", "agreement %", "95% CI", "kappa", "95% CI"]
+    rows: list[list[str]] = []
+
+    def interval(values: list[float] | None, scale: float, digits: int) -> str:
+        if not values:
+            return "-"
+        return f"[{values[0] * scale:.{digits}f}, {values[1] * scale:.{digits}f}]"
+
+    for pair in (report.get("judges") or {}).get("agreement", []):
+        for level in ("questions", "instances"):
+            m = pair[level]
+            rows.append(
+                [
+                    pair["a"],
+                    pair["b"],
+                    level,
+                    str(m["n"]),
+                    "-" if m["agreement"] is None else f"{100 * m['agreement']:.1f}",
+                    interval(m["agreement_ci95"], 100, 1),
+                    "-" if m["kappa"] is None else f"{m['kappa']:.3f}",
+                    interval(m["kappa_ci95"], 1, 3),
                 ]
             )
     return header, rows
@@ -454,20 +550,24 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
         return json.dumps(report, indent=2)
     if fmt == "jsonl":
         assert store is not None
-        return "".join(json.dumps(row) + "\n" for row in result_rows(store))
+        rows = result_rows(store, judge=report.get("judge_id"), parser=report["parser"])
+        return "".join(json.dumps(row) + "\n" for row in rows)
     header, rows = table_rows(report)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerow(safe_row(header))  # names from run files: never a formula
+        writer.writerows(safe_row(row) for row in rows)
         return buffer.getvalue()
     if fmt == "markdown":
         lines = _markdown(header, rows)
         lines.append("")
         lines.append(total_note(report))
         lines.append("")
-        lines.append(f"Parser: {report['parser']}; judge: {report['judge']}.")
+        lines.append(f"Parser: {report['parser']}; UEG judge: {report['judge']}.")
+        for name, entry in report["systems"].items():
+            if "self_preference" in entry:
+                lines.append(f"- self-preference: {name} is {entry['self_preference']}.")
         for comparison in report["comparisons"]:
             lines.append(
                 f"- {comparison['comparison']}: {comparison['a']} vs {comparison['b']}, "
@@ -477,6 +577,7 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
             ("Paired comparisons (shared instances; exact McNemar p)", paired_rows(report, None)),
             ("Stage attribution", attribution_rows(report)),
             ("Latency and cost", cost_rows(report)),
+            ("Judges: agreement on UEG", judge_rows(report)),
         ):
             if body:
                 lines += ["", f"### {title}", "", *_markdown(head, body)]

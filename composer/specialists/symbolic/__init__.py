@@ -8,6 +8,10 @@
 - `symbolic/naive-unified`: all three capabilities, behaving like the unified models in the
   paper: draws the literal words of a prompt, answers from the unedited image, rewrites and
   edits imperfectly.
+- `symbolic/glance-judge`: an Understander that answers judge questions only, reading the
+  pixels differently: it looks at the image at a third of its size (box-filtered), so small
+  shapes blur away and touching ones merge. The demo's second judge, to show how far two
+  judges agree.
 
 They see only what a real model sees: the request text and the image pixels (PNG metadata is
 dropped before they look), never the instance record.
@@ -33,7 +37,10 @@ MODELS: dict[str, frozenset[Capability]] = {
     "reasoner": frozenset({Capability.UNDERSTAND}),
     "painter": frozenset({Capability.GENERATE, Capability.EDIT}),
     "naive-unified": frozenset(Capability),
+    "glance-judge": frozenset({Capability.UNDERSTAND}),
 }
+GLANCE_FACTOR = 3
+"""How much smaller `symbolic/glance-judge` sees an image."""
 
 UNKNOWN_REQUEST_REPLY = "I cannot help with that request."
 
@@ -84,6 +91,8 @@ class SymbolicSpecialist(Specialist):
         )
 
     def _reply(self, prompt: str, pixels: list[np.ndarray]) -> str:
+        if self.model == "glance-judge":
+            return self._glance(prompt, pixels)
         original = prompt_of_refine_request(prompt)
         if original is not None:
             return ueg.rewrite(original, naive=self.is_naive)
@@ -108,6 +117,19 @@ class SymbolicSpecialist(Specialist):
             letter_index = geu.answer_choice(question, options, pixels, naive=self.is_naive)
             return LETTERS[letter_index]
         return UNKNOWN_REQUEST_REPLY
+
+    def _glance(self, prompt: str, pixels: list[np.ndarray]) -> str:
+        question = question_of_judge_request(prompt)
+        if question is None:
+            return UNKNOWN_REQUEST_REPLY
+        if not pixels:
+            return "There is no image to look at."
+        from PIL import Image
+
+        full = Image.fromarray(pixels[0])
+        small = full.reduce(GLANCE_FACTOR)  # a box filter: edges blend into the background
+        seen = small.resize(full.size, Image.Resampling.NEAREST)
+        return ueg.answer_yes_no(question, np.asarray(seen))
 
     async def generate(
         self, prompt: str, *, seed: int, options: CallOptions | None = None
