@@ -86,7 +86,7 @@ def total(entry: dict[str, Any], rule: dict[str, Any], parser: Parser) -> float 
     weights = rule["weights"]
     if any(w > 0 and a not in entry for a, w in weights.items()):
         return None
-    return sum(w * entry[a][f"accuracy_{parser}"] for a, w in weights.items() if w > 0)
+    return float(sum(w * entry[a][f"accuracy_{parser}"] for a, w in weights.items() if w > 0))
 
 
 def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
