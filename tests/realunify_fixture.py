@@ -117,6 +117,9 @@ def vlm_rules() -> str:
 
 
 def config(data: Path, systems: str) -> str:
+    # A [models."..."] table that no system uses is an error (a typo), so the VLM's table is
+    # written only when a system binds it.
+    vlm = ['[models."mock/vlm"]', f"rules = {vlm_rules()}", 'default = "A"']
     return "\n".join(
         [
             "[benchmark]",
@@ -128,9 +131,7 @@ def config(data: Path, systems: str) -> str:
             '[models."mock/judge"]',
             f"rules = {judge_rules()}",
             'default = "No."',
-            '[models."mock/vlm"]',
-            f"rules = {vlm_rules()}",
-            'default = "A"',
+            *(vlm if "mock/vlm" in systems else []),
         ]
     )
 

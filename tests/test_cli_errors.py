@@ -101,6 +101,7 @@ def test_role_name_typo(tmp_path: Path, data: Path) -> None:
 
 def test_missing_judge_for_ueg(tmp_path: Path, data: Path) -> None:
     text = config_text(data).replace('[judge]\nmodel = "mock/judge"', "")
+    text = text[: text.index('[models."mock/judge"]')]  # its table alone would be a typo
     code, output, out = run(tmp_path, text)
     assert_clean_stop(code, output, out)
     assert "[judge] model" in output

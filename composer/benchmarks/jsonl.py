@@ -18,7 +18,6 @@ Blank lines and lines starting with `//` are skipped.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from pydantic import ValidationError
 
 from composer.agents.answer import EDIT_PROMPTS, GENERIC_EDIT_PROMPT
 from composer.core.errors import DataError
+from composer.core.files import check_id, confined_path, parse_json, read_text
 from composer.core.images import ImageStore
 from composer.core.instance import Instance, normalize_category
 
@@ -47,8 +47,12 @@ def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -
     for field in ("id", "axis", "category"):
         if not isinstance(data.get(field), str) or not data[field].strip():
             raise _fail(path, line, field, f"must be a non-empty string (got {data.get(field)!r}).")
+    check_id(data["id"], f"{path.name} line {line}")
     if data["axis"] not in ("UEG", "GEU"):
         raise _fail(path, line, "axis", f"must be UEG or GEU (got {data['axis']!r}).")
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict):
+        raise _fail(path, line, "meta", f"must be a JSON object (got {meta!r}).")
     record = dict(data)
     record["category"] = normalize_category(data["category"]) or data["category"]
     if data["axis"] == "UEG":
@@ -62,10 +66,8 @@ def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -
         relative = data["image"]
         if not isinstance(relative, str):
             raise _fail(path, line, "image", f"must be a path (got {relative!r}).")
-        root = path.parent.resolve()
-        image = (root / relative).resolve()
-        if not image.is_relative_to(root):
-            raise _fail(path, line, "image", f"escapes the file's folder ({relative!r}).")
+        where = f"{path.name} line {line}"
+        image = confined_path(path.parent, relative, where, "image", "file's folder")
         if not image.is_file():
             raise _fail(path, line, "image", f"names a missing image ({relative!r}).")
         options = data["options"]
@@ -73,7 +75,8 @@ def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -
             raise _fail(
                 path, line, "options", f"must be a list of 2 to 4 options (got {options!r})."
             )
-        if data["answer"] not in "ABCD"[: len(options)] or len(str(data["answer"])) != 1:
+        answer = data["answer"]
+        if not isinstance(answer, str) or len(answer) != 1 or answer not in "ABCD"[: len(options)]:
             raise _fail(
                 path, line, "answer", f"must be one of the option letters (got {data['answer']!r})."
             )
@@ -91,8 +94,8 @@ def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -
         if edit_prompt is None and record["category"] not in EDIT_PROMPTS:
             # Shown and exported with the instance, so a stepwise run's edit is never a guess.
             record["edit_prompt"] = GENERIC_EDIT_PROMPT.format(question=data["question"])
-        record["image"] = images.put_file(image)
-        record["meta"] = {**data.get("meta", {}), "input_image": relative}
+        record["image"] = images.put_file(image, where=f"{where}: field 'image'")
+        record["meta"] = {**meta, "input_image": relative}
     try:
         return Instance.model_validate({**record, "source": str(path)})
     except ValidationError as exc:
@@ -120,23 +123,25 @@ def load_jsonl(
         )
     wanted = None if categories is None else {normalize_category(c) or c for c in categories}
     instances: list[Instance] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     per_category: dict[str, int] = {}
-    for number, text in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    text_of_file = read_text(file, what="JSONL file of instances")
+    for number, text in enumerate(text_of_file.splitlines(), start=1):
         if not text.strip() or text.lstrip().startswith("//"):
             continue
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{file.name} line {number}", f"is not valid JSON ({exc.msg})."
-            ) from None
+        data = parse_json(text, f"{file.name} line {number}")
         if not isinstance(data, dict):
             raise DataError(f"{file.name} line {number}", "must be a JSON object.")
         instance = _instance(file, number, data, images)
         if instance.id in seen:
-            raise _fail(file, number, "id", f"repeats an earlier id ({instance.id!r}).")
-        seen.add(instance.id)
+            raise _fail(
+                file,
+                number,
+                "id",
+                f"repeats an earlier id ({instance.id!r}, line {seen[instance.id]}).",
+                "Give every instance its own id.",
+            )
+        seen[instance.id] = number
         if wanted is not None and instance.category not in wanted:
             continue
         if limit is not None and per_category.get(instance.category, 0) >= limit:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from composer.core.config import BenchmarkConfig, RunConfig
-from composer.core.errors import ConfigError, PrerequisiteError, UnknownNameError
+from composer.core.errors import ConfigError, DataError, PrerequisiteError, UnknownNameError
 from composer.core.images import ImageStore
 from composer.core.instance import Instance
 
@@ -122,4 +122,17 @@ def load_benchmark(config: RunConfig, images: ImageStore, run_dir: Path) -> list
             "is not a known benchmark.",
             f"Known: {', '.join(BENCHMARKS)}.",
         )
-    return BENCHMARKS[name][0](config, images, run_dir)
+    instances = BENCHMARKS[name][0](config, images, run_dir)
+    # Each loader checks its own records; this holds for every loader, a plugin's too: two
+    # instances under one id would become one result in the store, silently.
+    seen: dict[str, Instance] = {}
+    for instance in instances:
+        first = seen.setdefault(instance.id, instance)
+        if first is not instance:
+            raise DataError(
+                f"benchmark {name!r} instance {instance.id!r}",
+                f"is loaded twice (from {first.source or '?'} and {instance.source or '?'}, "
+                f"indexes {first.meta.get('index')!r} and {instance.meta.get('index')!r}).",
+                "Give every record its own index or id.",
+            )
+    return instances

@@ -7,12 +7,12 @@ optional (graphs then build the step prompts from the templates).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from composer.core.errors import DataError
+from composer.core.files import check_id, confined_path, parse_json, read_text
 from composer.core.images import ImageStore
 from composer.core.instance import Axis, Check, Instance, category_axis, normalize_category
 
@@ -24,13 +24,10 @@ FILES = {
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """The records of one RealUnify JSON file (a list of objects), or a `DataError`."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, what="RealUnify JSON file")
     if not text.strip():
         raise DataError(str(path), "is empty.", "It must hold a JSON list of records.")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataError(str(path), f"is not valid JSON ({exc}).", "Check the file.") from exc
+    data = parse_json(text, str(path))
     if isinstance(data, dict):
         data = data.get("data", data.get("records"))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
@@ -44,10 +41,15 @@ class _Record:
     def __init__(self, path: Path, position: int, raw: Mapping[str, Any]) -> None:
         self.path = path
         self.raw = raw
+        self.position = position
         self.index = raw.get("index", position)
         if isinstance(self.index, bool) or not isinstance(self.index, int | str):
             self.index = position
             raise self.fail("index", f"must be an integer or a string (got {raw['index']!r}).")
+        if isinstance(self.index, str):
+            check_id(self.index, f"{path.name} record {position}", "index")
+        self.key = str(self.index)
+        """The index as the instance id spells it: 0 and "0" are one index."""
 
     def meta(self) -> dict[str, Any]:
         """The record's own identity and any extra fields, kept for export."""
@@ -131,11 +133,8 @@ def _subtask_of(record: Mapping[str, Any], image_path: str | None) -> str | None
 
 def _resolve_image(root: Path, record: _Record, field: str) -> Path:
     relative = record.text(field) or ""
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise record.fail(
-            field, f"escapes the dataset folder ({relative!r}).", "Paths must stay inside it."
-        )
+    where = f"{record.path.name} index {record.index}"
+    path = confined_path(root, relative, where, field, "dataset folder")
     if not path.is_file():
         raise record.fail(
             field, f"names a missing image ({relative!r}).", f"Expected it at {path}."
@@ -170,7 +169,7 @@ def _geu(root: Path, direct: _Record, step: _Record | None, images: ImageStore) 
         axis=Axis.GEU,
         category=category,
         subtask=_subtask_of(direct.raw, direct.raw.get("input_image")),
-        image=images.put_file(image_path),
+        image=images.put_file(image_path, where=f"{direct.path.name} index {direct.index}"),
         question=direct.text("question"),
         options=options,
         answer=answer,
@@ -207,26 +206,24 @@ def load_folder(
         if not direct_path.exists():
             continue
         step_path = root / step_name
-        steps: dict[Any, _Record] = {}
+        steps: dict[str, _Record] = {}
         if step_path.exists():
             for i, raw in enumerate(read_records(step_path)):
                 record = _Record(step_path, i, raw)
-                if record.index in steps:
-                    raise record.fail("index", "repeats an earlier record's index.")
-                steps[record.index] = record
+                _check_unique(record, steps)
+                steps[record.key] = record
         per_category: dict[str, int] = {}
-        seen: set[Any] = set()
+        seen: dict[str, _Record] = {}
         for i, raw in enumerate(read_records(direct_path)):
             record = _Record(direct_path, i, raw)
-            if record.index in seen:
-                raise record.fail("index", "repeats an earlier record's index.")
-            seen.add(record.index)
+            _check_unique(record, seen)
+            seen[record.key] = record
             category = record.category(axis)
             if wanted is not None and category not in wanted:
                 continue
             if limit is not None and per_category.get(category, 0) >= limit:
                 continue
-            step = steps.get(record.index)
+            step = steps.get(record.key)
             if step is not None and step.category(axis) != category:
                 raise step.fail("task_type", f"differs from {direct_name} ({category!r}).")
             if axis is Axis.UEG:
@@ -241,6 +238,19 @@ def load_folder(
             "or none left after the category filter).",
         )
     return instances
+
+
+def _check_unique(record: _Record, earlier: Mapping[str, _Record]) -> None:
+    """Two records that would become one instance id are an error naming both."""
+    first = earlier.get(record.key)
+    if first is not None:
+        raise record.fail(
+            "index",
+            f"repeats an earlier record's index: records {first.position} and "
+            f"{record.position} have indexes {first.index!r} and {record.index!r}, "
+            'which name one instance (0 and "0" are the same index).',
+            "Give every record its own index.",
+        )
 
 
 def _wanted_categories(categories: Iterable[str] | None) -> set[str] | None:

@@ -132,8 +132,6 @@ class ImageStore:
         Raises:
             DataError: `where` (or the path) and why the file is not a usable image.
         """
-        from PIL import Image
-
         source = Path(path)
         place = where or str(source)
         try:

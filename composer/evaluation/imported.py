@@ -141,9 +141,7 @@ def _text(record: dict[str, Any], name: str) -> str:
     return value
 
 
-def _image(
-    folder: Path, record: dict[str, Any], name: str, images: ImageStore, where: str
-) -> Any:
+def _image(folder: Path, record: dict[str, Any], name: str, images: ImageStore, where: str) -> Any:
     value = record.get(name)
     if not isinstance(value, str) or not value.strip():
         raise _Missing(f"no '{name}' image path (got {value!r}).")

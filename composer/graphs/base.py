@@ -167,9 +167,13 @@ OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 class GraphOptions(BaseModel):
-    """Base of a strategy's options: unknown keys are configuration errors."""
+    """Base of a strategy's options: unknown keys are configuration errors.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Validation is strict (pydantic's strict mode): `max_rounds = "3"` is an error, not a 3. A
+    list-valued option that should become a tuple needs `Field(strict=False)`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def parse_options(graph: str, model: type[OptionsT], options: Mapping[str, Any]) -> OptionsT:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from pydantic import Field
 
 from composer.agents.revise import revise as revise_agent
 from composer.agents.rewrite import rewrite as rewrite_agent
@@ -54,7 +55,7 @@ class Roles:
 class Options(GraphOptions):
     """Options of refine."""
 
-    max_rounds: int = 3
+    max_rounds: int = Field(default=3, ge=1)
     """Images drawn at most (the first one included)."""
 
 

@@ -31,7 +31,7 @@ def test_jpeg_inputs_are_stored_as_png(tmp_path: Path) -> None:
     store = ImageStore(tmp_path / "store")
     ref = store.put_file(source)
     assert store.read_bytes(ref)[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(DataError, match="not a readable image"):
+    with pytest.raises(DataError, match="bad.jpg is not an image"):
         (tmp_path / "bad.jpg").write_text("nope")
         store.put_file(tmp_path / "bad.jpg")
 
