@@ -5,20 +5,57 @@ Each folder holds the result files of the system's mode (`UEG_direct.json` and
 and the outputs filled in (`generated_image`, `response`, `edit_image`), plus the images under
 `images/`, referenced by paths relative to the folder. The released RealUnify evaluation
 scripts read these files, and `import = "DIR"` reads them back into composer.
+
+Every name written is made from an id by `file_name` (letters, digits, `.`, `_`, `-`; anything
+else replaced and the name suffixed with a hash of the id), and names are kept apart case-blind,
+so a run folder from elsewhere can neither write outside `--output` nor make two records share
+one file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from composer.agents.rewrite import refine_request
-from composer.core.errors import ConfigError
+from composer.core.errors import ConfigError, DataError
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
 from composer.evaluation.store import Result, RunStore
+
+
+def file_name(name: str) -> str:
+    """`name` as a file name that stays in its folder; distinct names stay distinct.
+
+    Example:
+        >>> file_name("UEG-0"), file_name("UEG-../../x")[:13]
+        ('UEG-0', 'UEG-.._.._x-7')
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:80].lstrip(".") or "_"
+    if safe != name:  # keep names that differ only in unsafe characters apart
+        safe += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe
+
+
+class _Names:
+    """File names handed out in one folder: never the same file twice, even case-blind."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, name: str) -> str:
+        stem = file_name(name)
+        if stem.casefold() in self.used:
+            digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+            stem = f"{stem}-{digest[:12]}"
+            while stem.casefold() in self.used:  # only if two names share a digest prefix
+                stem += "_"
+        self.used.add(stem.casefold())
+        return stem
 
 
 def _index(instance: Instance) -> Any:
@@ -56,9 +93,14 @@ def _copy_image(store: RunStore, uri: Any, folder: Path, name: str) -> str | Non
     if not isinstance(uri, str):
         return None
     source = store.run_dir / "images"
-    ref = ImageRef.parse(uri)
+    try:
+        ref = ImageRef.parse(uri)
+    except DataError:
+        return None
+    if not re.fullmatch(r"[0-9a-f]{64}", ref.sha256):  # a hand-made run.db: no path tricks
+        return None
     path = source / ref.sha256[:2] / f"{ref.sha256}.png"
-    if not path.exists():
+    if not path.is_file():
         return None
     target = folder / "images" / f"{name}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -67,18 +109,25 @@ def _copy_image(store: RunStore, uri: Any, folder: Path, name: str) -> str | Non
 
 
 def _filled(
-    store: RunStore, result: Result, instance: Instance, mode: str, folder: Path
+    store: RunStore,
+    result: Result,
+    instance: Instance,
+    mode: str,
+    folder: Path,
+    names: _Names,
 ) -> dict[str, Any]:
     record = base_record(instance, mode)
     output = result.output
     if instance.axis is Axis.UEG:
         if mode == "step":
             record["response"] = output.get("rewrite")
-        record["generated_image"] = _copy_image(store, output.get("image"), folder, instance.id)
+        record["generated_image"] = _copy_image(
+            store, output.get("image"), folder, names.take(instance.id)
+        )
     else:
         if mode == "step":
             record["edit_image"] = _copy_image(
-                store, output.get("edited_image"), folder, f"{instance.id}-edit"
+                store, output.get("edited_image"), folder, names.take(f"{instance.id}-edit")
             )
         record["response"] = output.get("response")
     return record
@@ -97,15 +146,18 @@ def export_realunify(store: RunStore, output: Path, systems: list[str] | None = 
         )
     instances = store.instances()
     folders = []
+    system_names = _Names()
     for name in names:
         mode = "direct" if definitions[name].get("mode") == "direct" else "step"
-        folder = output / name
+        folder = output / system_names.take(name)
         folder.mkdir(parents=True, exist_ok=True)
         files: dict[str, list[dict[str, Any]]] = {}
+        image_names = _Names()
         for result in store.results(name):
             instance = instances[result.instance]
             file = f"{instance.axis.value}_{mode}.json"
-            files.setdefault(file, []).append(_filled(store, result, instance, mode, folder))
+            record = _filled(store, result, instance, mode, folder, image_names)
+            files.setdefault(file, []).append(record)
         for file, records in files.items():
             records.sort(key=lambda r: (isinstance(r["index"], str), r["index"]))
             (folder / file).write_text(json.dumps(records, indent=1), encoding="utf-8")
