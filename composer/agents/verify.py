@@ -85,13 +85,14 @@ async def ask_text(understander: Understander, image: ImageRef, question: str) -
     The one path that asks an image a yes/no question, for judges and agents alike: an empty
     reply is asked again (up to `EMPTY_REPLY_RETRIES` times), as the released script does. A
     retry must not be answered from the call cache, so its attempt number is part of the
-    request. Still empty after that: the empty text, which both readers leave unread.
+    request. Still empty after that: the empty text, which both readers leave unread. Only an
+    empty reply is asked again: the script reads a reply of spaces as it is (neither yes nor no).
     """
     request = judge_request(question)
     for attempt in range(EMPTY_REPLY_RETRIES):
         options = {"empty_reply_retry": attempt} if attempt else None
         reply = await understander.understand(request, [image], options=options)
-        if reply.text.strip():
+        if reply.text:
             return reply.text
     return ""
 

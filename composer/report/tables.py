@@ -54,9 +54,11 @@ def total_rule(benchmark: dict[str, Any] | None) -> dict[str, Any]:
     weights = bench.get("total_weights")
     name = str(bench.get("name", "realunify"))
     if weights:
-        source = "[benchmark] total_weights"
+        source = "set by [benchmark] total_weights"
     elif name in PAPER_WEIGHTED:
-        weights, source = AXIS_WEIGHT, f"RealUnify's rule ({name})"
+        weights, source = AXIS_WEIGHT, "RealUnify's rule"
+        if name != "realunify":
+            source += f", which the {name} suite mirrors"
     else:
         return {
             "rule": "pooled",

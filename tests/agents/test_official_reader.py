@@ -260,3 +260,40 @@ def test_ueg_polling_with_no_question_is_right() -> None:
     # An empty question_list never enters the loop: SCORE stays 1.
     score = asyncio.run(judge_ueg(_Scripted({}), _IMAGE, []))
     assert score.official is True
+
+
+class _Replies:
+    """An Understander giving the scripted replies in turn, counting the calls."""
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies)
+        self.calls = 0
+
+    async def understand(
+        self,
+        prompt: str,
+        images: Sequence[ImageRef] = (),
+        *,
+        options: CallOptions | None = None,
+    ) -> TextReply:
+        self.calls += 1
+        return TextReply(text=self.replies.pop(0) if self.replies else "")
+
+
+@pytest.mark.parametrize(
+    ("replies", "calls", "official"),
+    [
+        # `response_text == ""` -> continue: asked again until a reply has text.
+        (("", "", "Yes"), 3, True),
+        # MAX_RETRY = 15: after 15 empty replies the text stays "", which matches nothing.
+        ((), 15, False),
+        # A reply of spaces is not "": no retry; it holds neither word, so it is wrong.
+        (("  ", "Yes"), 1, False),
+    ],
+)
+def test_only_an_empty_judge_reply_is_asked_again(
+    replies: tuple[str, ...], calls: int, official: bool
+) -> None:
+    judge = _Replies(*replies)
+    score = asyncio.run(judge_ueg(judge, _IMAGE, [Check(question="Q1?", answer="yes")]))
+    assert (judge.calls, score.official) == (calls, official)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from composer.cli import app
-from composer.evaluation.store import Result, RunStore
+from composer.evaluation.store import Result
 from composer.report import stats
 
 cli = CliRunner()
@@ -63,38 +65,66 @@ def test_mirrored_with_as_many_gains_as_losses_and_a_zero_bound() -> None:
     assert mirrored == (-high, -low) and f"{mirrored[0]:+.1f}" == "+0.0"
 
 
-def _store(run_dir: Path, results: list[Result]) -> None:
-    store = RunStore(run_dir)
-    store.record_run({"judge": {"model": "m/j", "parser": "official"}}, {}, 11)
-    for result in results:
-        store.put_result(result)
-    store.close()
+def _suite(root: Path) -> Path:
+    # 40 GEU instances, answers A, B, C in turn (14, 13, 13): a system that always answers A
+    # and one that always answers B disagree on 27, 14 one way and 13 the other.
+    (root / "images").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(root / "images" / "g.png")
+    rows = [
+        {
+            "id": f"g{k:02d}",
+            "axis": "GEU",
+            "category": "geometry" if k < 20 else "charts",
+            "image": "images/g.png",
+            "question": f"Question {k}?",
+            "options": ["1", "2", "3", "4"],
+            "answer": "ABC"[k % 3],
+        }
+        for k in range(40)
+    ]
+    path = root / "suite.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
 
 
-def _interval(output: str) -> tuple[str, str]:
-    row = next(line for line in output.splitlines() if "│ all" in line or "| all" in line)
+def _run(tmp_path: Path, suite: Path, systems: str, categories: str = "") -> Path:
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[benchmark]\nname = "jsonl"\npath = "{suite}"\n{categories}\n'
+        '[systems.A]\ngeu = "direct"\nroles = { model = "mock/a" }\n'
+        '[systems.B]\ngeu = "direct"\nroles = { model = "mock/b" }\n'
+        '[models."mock/a"]\ndefault = "A"\n[models."mock/b"]\ndefault = "B"\n'
+    )
+    run_dir = tmp_path / "run"
+    result = cli.invoke(
+        app, ["run", str(config), "--out", str(run_dir), "--quiet", "--systems", systems]
+    )
+    assert result.exit_code == 0, result.output
+    return run_dir
+
+
+def _interval(output: str) -> tuple[float, float]:
+    row = next(line for line in output.splitlines() if re.match(r"\W*all\b", line))
     found = re.search(r"\[([+-]\d+\.\d), ([+-]\d+\.\d)\]", row)
     assert found is not None, row
-    return found.group(1), found.group(2)
+    return float(found.group(1)), float(found.group(2))
 
 
 def test_compare_command_prints_mirrored_intervals(tmp_path: Path) -> None:
-    ra, rb = _maps()
-    _store(tmp_path / "run", [*ra.values(), *rb.values()])
-    ab = cli.invoke(app, ["compare", str(tmp_path / "run"), "A", "B"])
-    ba = cli.invoke(app, ["compare", str(tmp_path / "run"), "B", "A"])
+    run_dir = _run(tmp_path, _suite(tmp_path / "suite"), "A,B")
+    ab = cli.invoke(app, ["compare", str(run_dir), "A", "B"])
+    ba = cli.invoke(app, ["compare", str(run_dir), "B", "A"])
     assert ab.exit_code == 0 and ba.exit_code == 0, ab.output + ba.output
     (low_ab, high_ab), (low_ba, high_ba) = _interval(ab.output), _interval(ba.output)
-    assert float(low_ab) == -float(high_ba) and float(high_ab) == -float(low_ba)
+    assert (low_ab, high_ab) == (-high_ba, -low_ba) and low_ab < 2.5 < high_ab
 
 
 def test_compare_of_systems_sharing_no_instance_stops(tmp_path: Path) -> None:
-    _store(
-        tmp_path / "run",
-        [_result("A", "u0", True), _result("A", "u1", False), _result("B", "u2", True)],
-    )
-    result = cli.invoke(app, ["compare", str(tmp_path / "run"), "A", "B"])
+    suite = _suite(tmp_path / "suite")
+    _run(tmp_path, suite, "A", 'categories = ["geometry"]')
+    run_dir = _run(tmp_path, suite, "B", 'categories = ["charts"]')
+    result = cli.invoke(app, ["compare", str(run_dir), "A", "B"])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.output
-    assert "compare 'A' and 'B': the two systems share no instance (2 and 1 results" in lines[0]
+    assert "compare 'A' and 'B': the two systems share no instance (20 and 20 results" in lines[0]

@@ -123,7 +123,7 @@ def test_total_weights_set_the_rule(suite: Path, tmp_path: Path) -> None:
     assert data["total_rule"]["weights"] == pytest.approx({"UEG": 0.6, "GEU": 0.4})
     assert data["total_rule"]["text"] == (
         "Total = 0.6 UEG + 0.4 GEU, each axis the mean of its categories "
-        "([benchmark] total_weights)."
+        "(set by [benchmark] total_weights)."
     )
     assert data["total_rule"]["text"] in report(run_dir, "markdown")
 
@@ -133,6 +133,9 @@ def test_realunify_and_the_synthetic_suite_keep_the_papers_rule() -> None:
         rule = total_rule({"name": name})
         assert rule["rule"] == "weighted" and rule["weights"] == {"UEG": 0.6, "GEU": 0.4}
         assert rule["text"].startswith("Total = 0.6 UEG + 0.4 GEU")
+    assert total_rule({"name": "realunify"})["text"] == (
+        "Total = 0.6 UEG + 0.4 GEU, each axis the mean of its categories (RealUnify's rule)."
+    )
     # Weights are shares: 3 and 1 are 0.75 and 0.25; an axis left out weighs 0.
     assert total_rule({"name": "jsonl", "total_weights": {"UEG": 3, "GEU": 1}})["weights"] == {
         "UEG": 0.75,
