@@ -41,6 +41,7 @@ from composer.evaluation.judges import (
     get_method,
     score_geu,
 )
+from composer.evaluation.lock import RunFolderBusyError
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 from composer.specialists.base import Capability, Specialist, load_all
 from composer.specialists.registry import create
@@ -255,7 +256,9 @@ class Runner:
         self.tracked: dict[str, TrackedSpecialist] = {}
         self._needed: set[str] = set()
         try:
-            self.store = RunStore(self.run_dir)
+            self.store = RunStore(self.run_dir, writer=True)  # one writer per run folder
+        except RunFolderBusyError:
+            raise  # the folder is another process's: nothing in it is this run's to undo
         except BaseException:
             self._created.undo(None)
             raise

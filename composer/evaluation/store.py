@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from composer.core.errors import ConfigError, StoreWriteError
 from composer.core.instance import Instance
+from composer.evaluation.lock import RunLock
 
 Status = Literal["ok", "failed", "refused", "unscored"]
 
@@ -128,13 +129,22 @@ class RunStore:
     waiting, ahead of any result written after it, so a stored result never lacks its calls.
     """
 
-    def __init__(self, run_dir: Path | str) -> None:
-        """Open (or create) `run_dir/run.db`."""
+    def __init__(self, run_dir: Path | str, *, writer: bool = False) -> None:
+        """Open (or create) `run_dir/run.db`; a `writer` first takes the folder's lock.
+
+        Raises:
+            RunFolderBusyError: `writer` is set and another process writes the folder.
+        """
         self.run_dir = Path(run_dir)
+        self.lock = RunLock.acquire(self.run_dir) if writer else None
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "run.db"
-        self.db = self._connect()
-        self._check_schema()
+        try:
+            self.db = self._connect()
+            self._check_schema()
+        except BaseException:
+            self._release()
+            raise
         self._pending: list[tuple[str, Sequence[Any]]] = []
         self._committed: asyncio.Future[None] | None = None
         self._failed: BaseException | None = None
@@ -166,8 +176,15 @@ class RunStore:
             )
 
     def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
+        """Close the connection, then free the writer lock if this store holds it."""
+        try:
+            self.db.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
     async def _commit_soon(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
         # Group commit: writes queued in the same event-loop turn share one transaction, and

@@ -1,0 +1,110 @@
+"""One writer per run folder: an OS lock that a second `composer run` on the folder cannot take.
+
+The lock is `flock` on the run folder itself (its directory handle), so taking or failing to
+take it writes nothing; the kernel releases it when the holder exits, however it exits (Ctrl-C,
+a crash, SIGKILL), so a stale lock cannot outlive its process. Beside it the holder keeps a
+small note, `WRITER_NOTE`, saying who holds it (pid, host, since when), for the message a second
+writer gets; the holder removes it on release, and a note left by a killed process is only
+informational (the lock, not the note, decides).
+
+Readers (`report`, `compare`, `export`) take no lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from composer.core.errors import ConfigError
+
+WRITER_NOTE = ".composer-writer.json"
+"""The holder's note in the run folder: pid, host and start time of the writing process."""
+
+
+class RunFolderBusyError(ConfigError):
+    """Another process is writing this run folder (exit 2; nothing is written)."""
+
+
+class RunLock:
+    """The exclusive writer lock of one run folder; `release()` (or process exit) frees it.
+
+    Example:
+        >>> lock = RunLock.acquire(Path("runs/demo"))  # doctest: +SKIP
+        >>> lock.release()  # doctest: +SKIP
+    """
+
+    def __init__(self, run_dir: Path, fd: int | None) -> None:
+        """Hold `fd`, a locked handle of `run_dir`; use `acquire` rather than this."""
+        self.run_dir = run_dir
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, run_dir: Path) -> RunLock:
+        """Lock `run_dir` (created if missing) for this process, or raise at once.
+
+        Raises:
+            RunFolderBusyError: another process holds the lock; the message names it.
+        """
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if sys.platform == "win32":  # no flock: one writer is then the user's to ensure
+            return cls(run_dir, None)
+        import fcntl
+
+        fd = os.open(run_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunFolderBusyError(
+                f"run folder {run_dir}",
+                f"is being written by another composer process ({_holder(run_dir)}).",
+                "One run folder has one writer: wait for that run to end (or stop it), "
+                "or run into another --out folder.",
+            ) from None
+        except OSError:
+            # A file system without flock (some network mounts): run unlocked rather than
+            # not at all.
+            os.close(fd)
+            return cls(run_dir, None)
+        note = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        }
+        try:
+            (run_dir / WRITER_NOTE).write_text(json.dumps(note))
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(run_dir, fd)
+
+    @property
+    def is_held(self) -> bool:
+        """Whether this object still holds an OS lock."""
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Remove the note and free the lock; calling it again does nothing."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            (self.run_dir / WRITER_NOTE).unlink(missing_ok=True)
+        except OSError:
+            pass  # the folder may be gone (a rejected new run removes it) or read-only
+        finally:
+            os.close(fd)  # closing the last handle frees the flock
+
+
+def _holder(run_dir: Path) -> str:
+    """Who holds the lock, from its note, as "pid 123 on host, since ..."."""
+    try:
+        note: Any = json.loads((run_dir / WRITER_NOTE).read_text())
+        return f"pid {int(note['pid'])} on {note['host']}, since {note['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its pid is not recorded yet"
