@@ -226,6 +226,11 @@ def seed_as_text(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file), "[seed]"
 
 
+def max_concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
+    _, run_file = _setup(tmp, extra='\nmax_concurrency = "8"\n')  # into [models."mock/vlm"]
+    return _run(tmp, run_file), '[models."mock/vlm"] max_concurrency'
+
+
 def limit_as_float(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp)
     run_file.write_text(run_file.read_text().replace("[benchmark]", "[benchmark]\nlimit = 2.0"))
@@ -274,6 +279,7 @@ CASES: dict[str, Case] = {
     'concurrency = "8"': concurrency_as_text,
     'seed = "1"': seed_as_text,
     "limit = 2.0": limit_as_float,
+    'max_concurrency = "8"': max_concurrency_as_text,
     "max_rounds = 0": _refine("0"),
     "max_rounds = -1": _refine("-1"),
     'max_rounds = "3"': _refine('"3"'),
@@ -312,3 +318,13 @@ def test_the_judge_model_counts_as_used(tmp_path: Path) -> None:
     _, run_file = _setup(tmp_path, systems)  # [models."mock/judge"] is the judge's only
     result = cli.invoke(app, _run(tmp_path, run_file))
     assert result.exit_code == 0, result.output
+
+
+def test_an_extra_judges_model_counts_as_used(tmp_path: Path) -> None:
+    _, run_file = _setup(tmp_path, extra='\n[models."mock/judge2"]\ndefault = "Yes"\n')
+    text = run_file.read_text()
+    run_file.write_text(
+        text.replace('model = "mock/judge"', 'model = "mock/judge"\nextra = ["mock/judge2"]', 1)
+    )
+    result = cli.invoke(app, _run(tmp_path, run_file))
+    assert result.exit_code in (0, 1), result.output  # ran (1: some mock answers fail)

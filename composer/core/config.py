@@ -246,7 +246,8 @@ def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunCon
 
 def _used(config: RunConfig) -> set[str]:
     used = {m for system in config.systems.values() for m in system.roles.values()}
-    return used | ({config.judge.model} if config.judge.model else set())
+    judges = {config.judge.model, *(j.model for j in config.judge.extra)}  # extra judges count
+    return used | {m for m in judges if m is not None}
 
 
 def load_config(path: Path | str) -> RunConfig:

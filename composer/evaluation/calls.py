@@ -39,9 +39,12 @@ from composer.specialists.pricing import metering
 
 
 class CallSettings(BaseModel):
-    """Call-layer settings of one model, from its `[models."name"]` table."""
+    """Call-layer settings of one model, from its `[models."name"]` table.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict (every field is a number): `max_concurrency = "8"` is an error, not an 8.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     max_concurrency: int = Field(default=8, ge=1)
     """Ceiling of calls in flight to this model's endpoint."""
