@@ -256,7 +256,7 @@ GEU_SCORER_LABEL = "exact match (choice reader)"
 
 def score_geu(response: str | Sequence[Any], answer: str) -> Score:
     """Compare a multiple-choice reply with the answer letter under both parsers."""
-    official = parse_choice_official(response)  # type: ignore[arg-type]
+    official = parse_choice_official(response)
     strict_input = response if isinstance(response, str) else ""
     strict = parse_choice_strict(strict_input)
     return Score(official=official == answer, strict=None if strict is None else strict == answer)
