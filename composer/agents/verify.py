@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from composer.core.errors import AgentOutputError
+from composer.core.errors import AgentOutputError, EmptyReplyError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
 from composer.specialists.base import Understander
@@ -91,7 +91,10 @@ async def ask_text(understander: Understander, image: ImageRef, question: str) -
     request = judge_request(question)
     for attempt in range(EMPTY_REPLY_RETRIES):
         options = {"empty_reply_retry": attempt} if attempt else None
-        reply = await understander.understand(request, [image], options=options)
+        try:
+            reply = await understander.understand(request, [image], options=options)
+        except EmptyReplyError:
+            continue  # the call layer asked again already; now vary the request
         if reply.text:
             return reply.text
     return ""

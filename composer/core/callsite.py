@@ -37,6 +37,9 @@ class Tally:
     output_tokens: int = 0
     images: int = 0
     by_node: dict[str, NodeUsage] = field(default_factory=dict)
+    understood: list[tuple[str, str]] = field(default_factory=list)
+    """(cache key, text) of every text reply the task used, so that a reply an agent could not
+    parse can be found and set aside (`CallLayer.set_aside`)."""
 
     def charge(self, node: str, reply: dict[str, Any], *, sent: bool) -> None:
         """Add one call's usage, as its reply recorded it."""

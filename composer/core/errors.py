@@ -75,6 +75,14 @@ class SpecialistError(ComposerError):
         self.request_id = request_id
 
 
+class EmptyReplyError(SpecialistError):
+    """A model answered with nothing (no text, no image): retried, never cached as an answer.
+
+    Still empty after the call layer's attempts, the call fails, and so does its task; a rerun
+    with `--retry-failed` asks again.
+    """
+
+
 class RefusalError(SpecialistError):
     """The model declined the request (content policy, safety block): a `refused` status."""
 

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base
 
-from composer.core.callsite import current_site
-from composer.core.errors import RefusalError, SpecialistError
+from composer.core.callsite import Tally, current_site
+from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.store import RunStore
 from composer.specialists.base import (
@@ -190,6 +190,8 @@ class CallLayer:
         self._replies: dict[str, dict[str, Any]] = {}
         """Replies whose rows are queued but not yet committed, by key."""
         self._identity: dict[int, str] = {}
+        self._set_aside: set[str] = set()
+        """Keys whose replies an agent could not parse: sent again, never replayed."""
 
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
         """A stand-in for `specialist` whose calls go through this layer."""
@@ -217,18 +219,18 @@ class CallLayer:
         cached = self._replies.get(key)
         if cached is None and key in self._known:
             cached = self.store.get_call(key)
-        if cached is not None and self._usable(cached):
+        if cached is not None and self._usable(key, cached):
             # A replay is charged what the call cost when it was sent, so each system's
             # cost is what it would be run alone, whatever order the systems ran in.
             self.stats.cached += 1
             site.tally.charge(site.node, cached, sent=False)
-            return self._replay(cached)
+            return self._replay(cached, key, site.tally)
         pending = self._in_flight.get(key)
         if pending is not None:
             self.stats.cached += 1
             shared = await asyncio.shield(pending)
             site.tally.charge(site.node, shared, sent=False)
-            return self._replay(shared)
+            return self._replay(shared, key, site.tally)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
@@ -260,18 +262,36 @@ class CallLayer:
                 site=(site.system, site.instance, site.node),
             )
             committed.add_done_callback(lambda _: self._replies.pop(key, None))
-            return self._replay(reply)
+            self._set_aside.discard(key)
+            return self._replay(reply, key, site.tally)
         finally:
             del self._in_flight[key]
 
-    def _usable(self, cached: dict[str, Any]) -> bool:
+    def _usable(self, key: str, cached: dict[str, Any]) -> bool:
+        if key in self._set_aside or cached.get("set_aside"):
+            return False
         image = cached.get("image")
         return image is None or ImageRef.parse(image) in self.images
 
-    def _replay(self, reply: dict[str, Any]) -> dict[str, Any]:
+    def _replay(self, reply: dict[str, Any], key: str, tally: Tally) -> dict[str, Any]:
         if reply.get("refused"):
             raise RefusalError("cached call", str(reply["refused"]))
+        if "text" in reply:
+            tally.understood.append((key, reply["text"]))
         return reply
+
+    def set_aside(self, tally: Tally, raw: str, reason: str) -> int:
+        """Never replay the replies `tally`'s task got with text `raw`; return how many.
+
+        An agent that cannot parse a reply fails its task; replaying the same reply would fail
+        the task again on every `--retry-failed`, so the call is sent again instead.
+        """
+        keys = {key for key, text in tally.understood if text == raw}
+        for key in keys:
+            self._set_aside.add(key)
+            self._replies.pop(key, None)
+            self.store.queue_set_aside(key, reason)
+        return len(keys)
 
     async def _send(
         self,
@@ -353,6 +373,17 @@ def _wait_too_long(name: str, exc: SpecialistError, settings: CallSettings) -> S
     )
 
 
+def _empty(name: str, kind: str) -> EmptyReplyError:
+    """An empty reply: retried like a transient fault, never cached as an answer."""
+    return EmptyReplyError(
+        name,
+        f"returned an empty reply (no {kind}).",
+        "The call layer asks again up to max_attempts times; if it stays empty the task "
+        "fails, and --retry-failed asks again.",
+        is_retryable=True,
+    )
+
+
 def _summary(request: Mapping[str, Any]) -> dict[str, Any]:
     summary = dict(request)
     prompt = summary.get("prompt")
@@ -399,6 +430,8 @@ class TrackedSpecialist:
             reply = await cast(Understander, self.specialist).understand(
                 prompt, images, options=options
             )
+            if not reply.text:
+                raise _empty(self.name, "text")
             return {
                 "text": reply.text,
                 "usage": reply.usage.model_dump(),
@@ -425,6 +458,8 @@ class TrackedSpecialist:
                 ref = await cast(Generator, self.specialist).generate(
                     prompt, seed=seed, options=options
                 )
+            if not isinstance(ref, ImageRef):
+                raise _empty(self.name, "image")
             return {"image": ref.uri, "usage": _image_usage(meter.usage)}
 
         request = {"prompt": prompt, "seed": seed, "options": _options(options)}
@@ -448,6 +483,8 @@ class TrackedSpecialist:
                 ref = await cast(Editor, self.specialist).edit(
                     prompt, images, seed=seed, options=options
                 )
+            if not isinstance(ref, ImageRef):
+                raise _empty(self.name, "image")
             return {"image": ref.uri, "usage": _image_usage(meter.usage)}
 
         request = {

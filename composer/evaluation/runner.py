@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from composer.core.callsite import CallSite, current_site
 from composer.core.config import GraphRef, RunConfig, SystemConfig
-from composer.core.errors import ComposerError, ConfigError, RefusalError
+from composer.core.errors import AgentOutputError, ComposerError, ConfigError, RefusalError
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
 from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
@@ -598,6 +598,8 @@ class Runner:
             status, error = "refused", str(exc)
         except ComposerError as exc:
             error = str(exc)
+            if isinstance(exc, AgentOutputError):  # a retry must ask again, not replay it
+                self.layer.set_aside(site.tally, exc.raw, error)
         except Exception as exc:  # noqa: BLE001 - a bug in one graph must not end the run
             error = f"{type(exc).__name__}: {exc}"
         finally:

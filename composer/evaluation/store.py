@@ -636,6 +636,15 @@ class RunStore:
         )
         return self._queue([(_PUT_CALL, row)])
 
+    def queue_set_aside(self, key: str, reason: str) -> asyncio.Future[None]:
+        """Mark a cached reply unusable (an agent could not parse it), in the next commit.
+
+        The row stays as a trace; the call layer sends the request again instead of replaying
+        it, and the new reply replaces the row.
+        """
+        statement = "UPDATE calls SET reply = json_set(reply, '$.set_aside', ?) WHERE key = ?"
+        return self._queue([(statement, (reason, key))])
+
     def call_keys(self) -> set[str]:
         """The keys of every recorded call."""
         return {row[0] for row in self.db.execute("SELECT key FROM calls")}
