@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from composer.core.callsite import asks_again_when_empty
 from composer.core.errors import AgentOutputError, EmptyReplyError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
@@ -89,14 +90,18 @@ async def ask_text(understander: Understander, image: ImageRef, question: str) -
     empty reply is asked again: the script reads a reply of spaces as it is (neither yes nor no).
     """
     request = judge_request(question)
-    for attempt in range(EMPTY_REPLY_RETRIES):
-        options = {"empty_reply_retry": attempt} if attempt else None
-        try:
-            reply = await understander.understand(request, [image], options=options)
-        except EmptyReplyError:
-            continue  # the call layer asked again already; now vary the request
-        if reply.text:
-            return reply.text
+    token = asks_again_when_empty.set(True)  # this loop is the re-asking: no backoff between
+    try:
+        for attempt in range(EMPTY_REPLY_RETRIES):
+            options = {"empty_reply_retry": attempt} if attempt else None
+            try:
+                reply = await understander.understand(request, [image], options=options)
+            except EmptyReplyError:
+                continue  # never cached; ask again with the next request variation
+            if reply.text:
+                return reply.text
+    finally:
+        asks_again_when_empty.reset(token)
     return ""
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base
 
-from composer.core.callsite import Tally, current_site
+from composer.core.callsite import Tally, asks_again_when_empty, current_site
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.store import RunStore
@@ -373,14 +373,14 @@ def _wait_too_long(name: str, exc: SpecialistError, settings: CallSettings) -> S
     )
 
 
-def _empty(name: str, kind: str) -> EmptyReplyError:
+def _empty(name: str, kind: str, *, retry: bool = True) -> EmptyReplyError:
     """An empty reply: retried like a transient fault, never cached as an answer."""
     return EmptyReplyError(
         name,
         f"returned an empty reply (no {kind}).",
         "The call layer asks again up to max_attempts times; if it stays empty the task "
         "fails, and --retry-failed asks again.",
-        is_retryable=True,
+        is_retryable=retry,
     )
 
 
@@ -431,7 +431,8 @@ class TrackedSpecialist:
                 prompt, images, options=options
             )
             if not reply.text:
-                raise _empty(self.name, "text")
+                # A caller that asks again itself (the judge) gets the empty reply at once.
+                raise _empty(self.name, "text", retry=not asks_again_when_empty.get())
             return {
                 "text": reply.text,
                 "usage": reply.usage.model_dump(),

@@ -243,7 +243,7 @@ async def judge_ueg(judge: Understander, image: ImageRef, checks: Sequence[Check
     return await realunify_polling(judge, image, checks, {})
 
 
-GEU_SCORER = {
+GEU_SCORER: dict[str, Any] = {
     "model": None,
     "method": "choice-reader",
     "method_version": _digest(inspect.getsource(answer_module)),

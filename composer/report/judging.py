@@ -125,9 +125,9 @@ def agreement(
     for system, instance, judge, position, _, official, _ in store.judgment_rows():
         readings.setdefault(judge, {})[(system, instance, position)] = official or "unread"
     verdicts: dict[str, dict[tuple[str, str], bool]] = {}
-    for system, instance, judge, status, official, _ in store.score_rows():
+    for system, instance, judge, status, correct, _ in store.score_rows():
         if status == "ok":
-            verdicts.setdefault(judge, {})[(system, instance)] = bool(official)
+            verdicts.setdefault(judge, {})[(system, instance)] = bool(correct)
     rows: list[dict[str, Any]] = []
     for i, (a, label_a) in enumerate(judges):
         for b, label_b in judges[i + 1 :]:
@@ -154,7 +154,7 @@ def _key(row: Mapping[str, Any], fields: Sequence[str]) -> tuple[Any, ...]:
 
 def by_judge(
     per_judge: Mapping[str, Mapping[str, Any]],
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, Any]:
     """Each headline comparison and paired test under every judge, flagged where it changes.
 
     `per_judge` maps a judge's label to its report (`summarize` for that judge). A comparison

@@ -50,7 +50,7 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     for i in range(k):
         term = term * (n - i) // (i + 1)  # C(n, i + 1), exact
         tail += term
-    return min(1.0, 2 * tail / 2**n)
+    return float(min(1.0, 2 * tail / 2**n))
 
 
 def bootstrap_interval(

@@ -552,8 +552,8 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
         return json.dumps(report, indent=2)
     if fmt == "jsonl":
         assert store is not None
-        rows = result_rows(store, judge=report.get("judge_id"), parser=report["parser"])
-        return "".join(json.dumps(row) + "\n" for row in rows)
+        records = result_rows(store, judge=report.get("judge_id"), parser=report["parser"])
+        return "".join(json.dumps(record) + "\n" for record in records)
     header, rows = table_rows(report)
     if fmt == "csv":
         buffer = io.StringIO()

@@ -24,12 +24,12 @@ from composer.report.export import export_realunify
 cli = CliRunner()
 
 
-def run(tmp_path: Path, text: str, name: str = "run") -> Path:
+def run(tmp_path: Path, text: str, name: str = "run", code: int = 0) -> Path:
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
     run_dir = tmp_path / name
     result = cli.invoke(app, ["run", str(path), "--out", str(run_dir), "--quiet"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return run_dir
 
 
@@ -89,11 +89,17 @@ def test_judge_details_are_recorded_with_every_score(data: Path, tmp_path: Path)
     definition = store.judges()[judge_id]["definition"]
     assert definition["model"] == "mock/judge" and definition["method"] == "realunify-polling"
     assert definition["method_version"]  # the prompt and readers the judgments were made with
-    # An empty reply is asked again, up to 15 times, as the released script does.
-    empty_retries = [
-        r for r in store.call_rows() if r["instance"] == "UEG-4" and r["node"] == "judge"
-    ]
-    assert len(empty_retries) == 15
+    # An empty reply is asked again (up to 15 times, as the released script does) and is
+    # never cached as an answer: the judgment keeps the empty text, the cache holds no row.
+    (empty,) = [j for j in store.all_judgments()[("model", "UEG-4")] if not j.reply]
+    assert empty.official is None and empty.strict is None
+    empty_rows = [r for r in store.call_rows() if r["instance"] == "UEG-4" and r["node"] == "judge"]
+    assert all(
+        json.loads(
+            store.db.execute("SELECT reply FROM calls WHERE key = ?", (r["key"],)).fetchone()[0]
+        ).get("text")
+        for r in empty_rows
+    )
     instance = store.instances()["GEU-1"]
     assert instance.subtask == "color_digits" and instance.category == "mental_tracking"
     store.close()
@@ -153,7 +159,9 @@ def test_an_imported_instance_without_output_is_failed_and_shown(
     records[0]["generated_image"] = "0.png"
     records[1]["generated_image"] = "missing.png"
     (results / "UEG_direct.json").write_text(json.dumps(records[:2]))
-    run_dir = run(tmp_path, config(data, f'[systems.bagel]\nimport = "{results}"\nmode = "direct"'))
+    run_dir = run(
+        tmp_path, config(data, f'[systems.bagel]\nimport = "{results}"\nmode = "direct"'), code=1
+    )
     got = rows(run_dir)
     assert got[("bagel", "UEG-0")]["status"] == "ok"
     assert (
