@@ -186,7 +186,7 @@ def _print_table(run_dir: Path, parser: str | None = None, judge: str | None = N
     from composer.evaluation.store import RunStore
     from composer.report.tables import judge_rows, summarize, table_rows, total_note
 
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, read_only=True)
     try:
         report = summarize(store, cast("Parser | None", parser), judge=judge)
     finally:
@@ -257,7 +257,7 @@ def report(
         if fmt is Format.table and output is None:
             _print_table(run_dir, parser, judge)
             return
-        store = RunStore(run_dir)
+        store = RunStore(run_dir, read_only=True)
         try:
             report_data = summarize(store, cast("Parser | None", parser), judge=judge)
             text = render(report_data, "markdown" if fmt is Format.table else fmt.value, store)
@@ -290,7 +290,7 @@ def _write_html(
     from composer.evaluation.store import RunStore
     from composer.report.html import write_html
 
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, read_only=True)
     try:
         return write_html(store, folder, parser=cast("Parser | None", parser), judge=judge)
     finally:
@@ -322,7 +322,7 @@ def compare(
 
     try:
         _check_run(run_dir, parser)
-        store = RunStore(run_dir)
+        store = RunStore(run_dir, read_only=True)
         try:
             latest = store.latest_run()
             chosen = cast(
@@ -423,7 +423,7 @@ def export(
     try:
         _check_run(run_dir, None)
         _writable("--output", output, is_folder=True)
-        store = RunStore(run_dir)
+        store = RunStore(run_dir, read_only=True)
         try:
             names = [s.strip() for s in systems.split(",")] if systems else None
             folders = export_realunify(store, output, names)

@@ -93,7 +93,16 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
             "difficulty": bench.difficulty,
         }
         manifest = folder / "suite.json"
-        if not manifest.exists() or json.loads(manifest.read_text()) != settings:
+        if manifest.exists() and json.loads(manifest.read_text()) != settings:
+            # Another suite under this run: regenerating it would change the instances the
+            # stored results were computed on, and a rejected run must write nothing.
+            raise ConfigError(
+                "[benchmark]",
+                f"asks for a synthetic suite ({json.dumps(settings)}) other than the one this "
+                f"run folder holds ({manifest.read_text().strip()}).",
+                "Run into a new --out folder, or keep the suite's settings.",
+            )
+        if not manifest.exists():
             # Deterministic: the same settings always write the same suite.
             write_suite(folder, **settings)  # type: ignore[arg-type]
             manifest.write_text(json.dumps(settings))

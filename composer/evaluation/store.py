@@ -1,9 +1,9 @@
 """The run store: one SQLite file (WAL) per run directory, written as results arrive.
 
-Tables: `runs` (config, versions, seed per invocation), `systems` (each system's definition,
-so a resumed run cannot silently change one), `instances`, `results` (one row per system and
-instance), `calls` (the model-call cache and trace) and `judgments` (every judge question and
-raw reply).
+Tables: `runs` (config, versions, first seed and reproducibility record per invocation),
+`systems` (each system's definition, so a resumed run cannot silently change one), `instances`,
+`results` (one row per system, instance and run seed), `scores` (per judge), `calls` (the
+model-call cache and trace) and `judgments` (every judge question and raw reply).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -26,26 +27,27 @@ from composer.evaluation.lock import RunLock
 
 Status = Literal["ok", "failed", "refused", "unscored"]
 
-SCHEMA_VERSION = "2"
-"""Bumped when a table changes; a run folder of another version is refused with the fix."""
+SCHEMA_VERSION = "3"
+"""Bumped when a table changes; a run folder of another version is refused with the fix.
+3: the run seed is part of a result's identity (results, scores and judgments)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL, config TEXT, versions TEXT, seed INTEGER,
-    judges TEXT
+    judges TEXT, record TEXT
 );
 CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, definition TEXT, drawings TEXT);
 CREATE TABLE IF NOT EXISTS judges (id TEXT PRIMARY KEY, label TEXT, definition TEXT);
 CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, axis TEXT, category TEXT, record TEXT);
 CREATE TABLE IF NOT EXISTS results (
-    system TEXT, instance TEXT, axis TEXT, category TEXT, status TEXT, output TEXT,
-    error TEXT, latency_s REAL, usage TEXT, updated REAL, PRIMARY KEY (system, instance)
+    system TEXT, instance TEXT, seed INTEGER, axis TEXT, category TEXT, status TEXT, output TEXT,
+    error TEXT, latency_s REAL, usage TEXT, updated REAL, PRIMARY KEY (system, instance, seed)
 );
 CREATE TABLE IF NOT EXISTS scores (
-    system TEXT, instance TEXT, judge TEXT, status TEXT, correct_official INTEGER,
+    system TEXT, instance TEXT, seed INTEGER, judge TEXT, status TEXT, correct_official INTEGER,
     correct_strict INTEGER, error TEXT, usage TEXT, updated REAL,
-    PRIMARY KEY (system, instance, judge)
+    PRIMARY KEY (system, instance, seed, judge)
 );
 CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY, model TEXT, method TEXT, request TEXT, reply TEXT, usage TEXT,
@@ -53,8 +55,9 @@ CREATE TABLE IF NOT EXISTS calls (
     created REAL, attempts INTEGER
 );
 CREATE TABLE IF NOT EXISTS judgments (
-    system TEXT, instance TEXT, judge TEXT, position INTEGER, question TEXT, expected TEXT,
-    reply TEXT, official TEXT, strict TEXT, PRIMARY KEY (system, instance, judge, position)
+    system TEXT, instance TEXT, seed INTEGER, judge TEXT, position INTEGER, question TEXT,
+    expected TEXT, reply TEXT, official TEXT, strict TEXT,
+    PRIMARY KEY (system, instance, seed, judge, position)
 );
 """
 
@@ -73,6 +76,8 @@ class Result(BaseModel):
     axis: str
     category: str
     status: Status
+    seed: int = 0
+    """The run seed this output was made under (one of the run file's `seeds`)."""
     output: dict[str, Any] = {}
     correct_official: bool | None = None
     correct_strict: bool | None = None
@@ -129,18 +134,25 @@ class RunStore:
     waiting, ahead of any result written after it, so a stored result never lacks its calls.
     """
 
-    def __init__(self, run_dir: Path | str, *, writer: bool = False) -> None:
+    def __init__(
+        self, run_dir: Path | str, *, writer: bool = False, read_only: bool = False
+    ) -> None:
         """Open (or create) `run_dir/run.db`; a `writer` first takes the folder's lock.
+
+        `read_only` opens an existing store for reports: nothing is created or written, and a
+        folder on a read-only disk (or without write permission) still reads.
 
         Raises:
             RunFolderBusyError: `writer` is set and another process writes the folder.
         """
         self.run_dir = Path(run_dir)
+        self.read_only = read_only
         self.lock = RunLock.acquire(self.run_dir) if writer else None
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "run.db"
         try:
-            self.db = self._connect()
+            self.db = self._connect_read_only() if read_only else self._connect()
             self._check_schema()
         except BaseException:
             self._release()
@@ -156,8 +168,20 @@ class RunStore:
         db.execute("PRAGMA busy_timeout=10000")
         return db
 
+    def _connect_read_only(self) -> sqlite3.Connection:
+        # A WAL database needs its -shm file to be read; where the folder cannot be written,
+        # `immutable` reads the file as it is (no writer can be running there anyway).
+        writable = os.access(self.run_dir, os.W_OK) and os.access(self.path, os.W_OK)
+        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("" if writable else "&immutable=1")
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
+        if not tables and self.read_only:
+            self.db.close()
+            raise ConfigError(
+                str(self.run_dir), "holds an empty run.db.", "Pass a folder written by composer run."
+            )
         if not tables:
             self.db.executescript(SCHEMA)
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
