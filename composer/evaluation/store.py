@@ -180,7 +180,9 @@ class RunStore:
         if not tables and self.read_only:
             self.db.close()
             raise ConfigError(
-                str(self.run_dir), "holds an empty run.db.", "Pass a folder written by composer run."
+                str(self.run_dir),
+                "holds an empty run.db.",
+                "Pass a folder written by composer run.",
             )
         if not tables:
             self.db.executescript(SCHEMA)
