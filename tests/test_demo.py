@@ -59,7 +59,18 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = cli.invoke(app, ["demo", "--out", str(run_dir), "--n-per-category", "6", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "oracle" in result.stdout and "Total" in result.stdout
+    assert "judges: agreement" in result.stdout and "symbolic/glance-judge" in result.stdout
     return run_dir
+
+
+def test_demo_judges_with_two_judges_and_shows_their_agreement(demo_run: Path) -> None:
+    judges = report_of(demo_run)["judges"]
+    assert judges["judges"] == ["symbolic/reasoner", "symbolic/glance-judge"]
+    (pair,) = judges["agreement"]
+    # The glance judge reads the pixels at a third of the size: mostly, not always, the same.
+    assert 0.5 < pair["instances"]["agreement"] < 1.0 and pair["disagreements"]
+    page = (demo_run / "report" / "index.html").read_text()
+    assert 'id="judges"' in page and "kappa" in page and 'value="jd"' in page
 
 
 def test_demo_compares_composed_and_unified(demo_run: Path) -> None:
