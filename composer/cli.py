@@ -182,42 +182,23 @@ def _print_summary(summary: Any, run_dir: Path) -> None:
         raise typer.Exit(1)
 
 
-def _print_table(run_dir: Path, parser: str | None = None, judge: str | None = None) -> None:
+def _print_table(
+    run_dir: Path,
+    parser: str | None = None,
+    judge: str | None = None,
+    *,
+    all_pairs: bool = False,
+) -> None:
     from composer.evaluation.store import RunStore
-    from composer.report.tables import judge_rows, summarize, table_rows, total_note
+    from composer.report.tables import summarize
+    from composer.report.terminal import print_report
 
     store = RunStore(run_dir, read_only=True)
     try:
         report = summarize(store, cast("Parser | None", parser), judge=judge)
     finally:
         store.close()
-    header, rows = table_rows(report)
-    table = Table(title=f"accuracy % (parser: {report['parser']}, judge: {report['judge']})")
-    for i, name in enumerate(header):
-        table.add_column(name, justify="left" if i < 3 else "right")
-    for row in rows:
-        table.add_row(*map(escape, row))
-    out.print(table)
-    out.print(f"  {escape(total_note(report))}", highlight=False)
-    for name, entry in report["systems"].items():
-        if "self_preference" in entry:
-            note = escape(entry["self_preference"])
-            out.print(f"  [yellow]self-preference[/]: {escape(name)} is {note}.", highlight=False)
-    for c in report["comparisons"]:
-        out.print(
-            f"  {c['comparison']}: [bold]{c['a']}[/] vs {c['b']}, {c['axis']} {c['delta']:+.1f}",
-            highlight=False,
-        )
-    if "judges" in report:
-        header, rows = judge_rows(report)
-        table = Table(title="judges: agreement on UEG (official readings; bootstrap 95% CI)")
-        for i, name in enumerate(header):
-            table.add_column(name, justify="left" if i < 2 else "right")
-        for row in rows:
-            table.add_row(*map(escape, row))
-        out.print(table)
-        for line in report["judges"].get("notes", []):
-            out.print(f"  [yellow]depends on the judge[/]: {escape(line)}", highlight=False)
+    print_report(out, report, all_pairs=all_pairs)
 
 
 @app.command()
@@ -241,6 +222,13 @@ def report(
             "default: the run file's current judge."
         ),
     ] = None,
+    all_pairs: Annotated[
+        bool,
+        typer.Option(
+            help="Table: list every paired comparison, not only composed vs unified and "
+            "stepwise vs direct."
+        ),
+    ] = False,
 ) -> None:
     """Summarise a run: accuracy per system, axis and category, and the comparisons."""
     from composer.evaluation.store import RunStore
@@ -255,7 +243,7 @@ def report(
             out.print(str(index), highlight=False, soft_wrap=True)
             return
         if fmt is Format.table and output is None:
-            _print_table(run_dir, parser, judge)
+            _print_table(run_dir, parser, judge, all_pairs=all_pairs)
             return
         store = RunStore(run_dir, read_only=True)
         try:
@@ -322,6 +310,12 @@ def compare(
 
     try:
         _check_run(run_dir, parser)
+        if show < 0:
+            raise ConfigError(
+                "--show",
+                f"must be 0 or more (got {show}).",
+                "Pass how many differing instances to list.",
+            )
         store = RunStore(run_dir, read_only=True)
         try:
             latest = store.latest_run()

@@ -226,6 +226,11 @@ def seed_as_text(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file), "[seed]"
 
 
+def adapter_option_as_text(tmp: Path) -> tuple[list[str], str]:
+    _, run_file = _setup(tmp, extra='\nlatency_s = "0.5"\n')  # an adapter's own option
+    return _run(tmp, run_file), '[models."mock/vlm"] latency_s'
+
+
 def max_concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp, extra='\nmax_concurrency = "8"\n')  # into [models."mock/vlm"]
     return _run(tmp, run_file), '[models."mock/vlm"] max_concurrency'
@@ -280,6 +285,7 @@ CASES: dict[str, Case] = {
     'seed = "1"': seed_as_text,
     "limit = 2.0": limit_as_float,
     'max_concurrency = "8"': max_concurrency_as_text,
+    'latency_s = "0.5" (adapter option)': adapter_option_as_text,
     "max_rounds = 0": _refine("0"),
     "max_rounds = -1": _refine("-1"),
     'max_rounds = "3"': _refine('"3"'),

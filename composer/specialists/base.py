@@ -8,11 +8,13 @@ unified model implements all three. Adapters translate requests and replies; the
 from __future__ import annotations
 
 import asyncio
+import types
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from composer.core.images import ImageRef, ImageStore
 
@@ -32,6 +34,9 @@ class Usage(BaseModel):
     output_tokens: int = 0
     images: int = 0
     cost_usd: float | None = None
+    model: str | None = None
+    """The exact model id the provider reported in its reply (a dated snapshot such as
+    `gpt-4.1-2025-04-14`), for the run's reproducibility record; None where none is reported."""
 
 
 class TextReply(BaseModel):
@@ -97,9 +102,32 @@ PROTOCOL_CAPABILITY: dict[type, Capability] = {
 
 
 class SpecialistOptions(BaseModel):
-    """Base of every adapter's options: strict, so a misspelt option is an error at start."""
+    """Base of every adapter's options: strict, so a misspelt option is an error at start.
+
+    A number or a flag written as text (`max_batch = "8"`) is an error too, as in the rest of
+    the run file; lists still become tuples and names still become enums.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_text_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, str) and field is not None and _numeric(field.annotation):
+            raise ValueError(
+                f'must be a number or true/false, not text (write 8, not "8"): {value!r}'
+            )
+        return value
+
+
+def _numeric(annotation: Any) -> bool:
+    """Whether a field holds only numbers or flags (optionally None)."""
+    allowed = {int, float, bool, type(None)}
+    args = typing.get_args(annotation)
+    if args and typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return all(a in allowed for a in args)
+    return annotation in (int, float, bool)
 
 
 Options = SpecialistOptions
@@ -168,6 +196,13 @@ class Specialist:
     def describe(self) -> dict[str, Any]:
         """What identifies this model's behaviour, for the run record and the cache key."""
         return {"name": self.name, "options": self.options.model_dump(mode="json")}
+
+    def provenance(self) -> dict[str, Any]:
+        """Where and how this model ran, for the run's reproducibility record (never the cache
+        key): a local model's device, dtype and attention kernel once loaded; {} for a hosted
+        one (its replies report the exact model id instead, see `Usage.model`).
+        """
+        return {}
 
     @classmethod
     def from_name(cls, model: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
