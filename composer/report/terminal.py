@@ -1,0 +1,337 @@
+"""Reports in a terminal: tables that fit the console and never cut a name or a number.
+
+Each table is offered in layouts from widest to narrowest (the one wide accuracy table as in a
+file; then a UEG table, a GEU table and a summary; then category columns in chunks) and the
+first whose natural width fits the console is printed. Numbers never wrap; names wrap (fold)
+only when even the narrowest layout is too wide, and nothing is replaced by `…`. A piped report
+gets a wide console (see `composer.cli`), so it keeps the one wide table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
+
+from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.report.pairs import p_text, split_pairs
+from composer.report.tables import Parser, judge_rows, table_rows, total, total_note
+
+Kind = Literal["name", "text", "number"]
+_ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
+PAIRED_CAPTION = (
+    "A - B: accuracy points on the instances both ran; 95% CI: paired bootstrap (seed {seed}); "
+    "p: exact McNemar test, two-sided."
+)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table before layout: a title, (header, kind) columns and rows of strings."""
+
+    title: str
+    columns: Sequence[tuple[str, Kind]]
+    rows: Sequence[Sequence[str]]
+    caption: str | None = None
+
+    def table(self) -> Table:
+        """The rich table: numbers right-aligned and never wrapped, names folded if need be."""
+        table = Table(
+            title=self.title,
+            caption=self.caption,
+            box=box.SIMPLE_HEAD,
+            title_justify="left",
+            caption_justify="left",
+            show_edge=False,
+        )
+        for i, (header, kind) in enumerate(self.columns):
+            width = max([len(header), *(len(row[i]) for row in self.rows)])
+            if kind == "number":
+                table.add_column(
+                    header, justify="right", no_wrap=True, min_width=width, overflow="fold"
+                )
+            else:
+                table.add_column(header, overflow="fold", no_wrap=False)
+        for row in self.rows:
+            table.add_row(*map(escape, row))
+        return table
+
+
+def natural_width(console: Console, grid: Grid) -> int:
+    """The width `grid` takes with nothing wrapped."""
+    options = console.options.update(max_width=100_000, width=100_000)
+    return Measurement.get(console, options, grid.table()).maximum
+
+
+def print_fitted(console: Console, layouts: Sequence[Sequence[Grid]]) -> None:
+    """Print the first layout whose every table fits the console (else the last one)."""
+    chosen = layouts[-1]
+    for layout in layouts:
+        if all(natural_width(console, g) <= console.width for g in layout):
+            chosen = layout
+            break
+    for grid in chosen:
+        console.print(grid.table())
+
+
+def abbreviations(categories: Sequence[str]) -> dict[str, str]:
+    """A short, unique column header per category: RealUnify's abbreviations, else initials.
+
+    Example:
+        >>> abbreviations(["world_knowledge", "charts", "geometry_proofs"])
+        {'world_knowledge': 'WK', 'charts': 'charts', 'geometry_proofs': 'GP'}
+    """
+    out: dict[str, str] = {}
+    for category in categories:
+        short = CATEGORY_ABBREV.get(category)
+        if short is None:
+            words = [w for w in re.split(r"[\s_\-/]+", category) if w]
+            short = category if len(category) <= 6 else "".join(w[0] for w in words).upper()
+            short = short or category[:6]
+        base, k = short, 2
+        while short in out.values():
+            short, k = f"{base}{k}", k + 1
+        out[category] = short
+    return out
+
+
+def _present(report: dict[str, Any], axis: str) -> list[str]:
+    found: set[str] = set()
+    for entry in report["systems"].values():
+        if axis in entry:
+            found.update(entry[axis]["by_category"])
+    return sorted(found, key=lambda c: (_ORDER.get(c, 99), c))
+
+
+def _value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _axis_grids(
+    report: dict[str, Any], axis: str, suffix: str, title: str, width: int, chunked: bool
+) -> list[Grid]:
+    categories = _present(report, axis)
+    if not categories:
+        return []
+    short = abbreviations(categories)
+    names = [n for n, e in report["systems"].items() if axis in e]
+    chunks = [categories]
+    if chunked:
+        # Columns of at most 5 figures ("100.0") and 3 separators each, after the name column.
+        room = max(1, (width - max(len(n) for n in names) - 3 - 8) // 8)
+        chunks = [categories[i : i + room] for i in range(0, len(categories), room)]
+    grids = []
+    for k, chunk in enumerate(chunks):
+        last = k == len(chunks) - 1
+        columns: list[tuple[str, Kind]] = [("system", "name")]
+        columns += [(short[c], "number") for c in chunk]
+        if last:
+            columns.append((f"{axis} mean", "number"))
+        rows = []
+        for name in names:
+            data = report["systems"][name][axis]
+            cells = [_value(data["by_category" + suffix].get(c)) for c in chunk]
+            if last:
+                cells.append(_value(data["accuracy" + suffix]))
+            rows.append([name, *cells])
+        part = f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""
+        grids.append(Grid(f"{title}: {axis}{part}", columns, rows))
+    return grids
+
+
+def _summary_grid(report: dict[str, Any], parser: Parser | None, title: str) -> Grid:
+    suffix = "" if parser in (None, report["parser"]) else f"_{parser}"
+    rule = report.get("total_rule")
+    columns: list[tuple[str, Kind]] = [("system", "name"), ("kind, mode", "text")]
+    columns += [(h, "number") for h in ("UEG", "GEU", "Total", "n", "failed", "unscored")]
+    rows = []
+    for name, entry in report["systems"].items():
+        counts = [entry[a]["counts"] for a in ("UEG", "GEU") if a in entry]
+        value = total(entry, rule, parser) if suffix and parser and rule else entry["total"]
+        rows.append(
+            [
+                name,
+                f"{entry['kind']}, {entry['mode']}",
+                *(
+                    _value(entry[a]["accuracy" + suffix]) if a in entry else "-"
+                    for a in ("UEG", "GEU")
+                ),
+                _value(value),
+                str(sum(c["n"] for c in counts)),
+                str(sum(c["failed"] + c["refused"] for c in counts)),
+                str(sum(c["unscored"] for c in counts)),
+            ]
+        )
+    return Grid(f"{title}: summary", columns, rows)
+
+
+def accuracy_layouts(
+    report: dict[str, Any], width: int, parser: Parser | None = None
+) -> list[list[Grid]]:
+    """The accuracy table in three layouts: one wide table; per axis plus a summary; chunked."""
+    used = parser or report["parser"]
+    suffix = "" if used == report["parser"] else f"_{used}"
+    title = f"accuracy % (parser: {used}, judge: {report['judge'] or '-'})"
+    header, rows = table_rows(report, parser)
+    kinds: list[Kind] = ["name", "text", "text", *(["number"] * (len(header) - 3))]
+    wide = [Grid(title, list(zip(header, kinds, strict=True)), rows)]
+    layouts = [wide]
+    for chunked in (False, True):
+        grids = _axis_grids(report, "UEG", suffix, title, width, chunked)
+        grids += _axis_grids(report, "GEU", suffix, title, width, chunked)
+        layouts.append([*grids, _summary_grid(report, parser, title)])
+    return layouts
+
+
+def legend(report: dict[str, Any]) -> str:
+    """The category abbreviations used as headers, spelled out."""
+    parts = []
+    for axis in ("UEG", "GEU"):
+        categories = _present(report, axis)
+        short = abbreviations(categories)
+        parts += [f"{short[c]} = {c.replace('_', ' ')}" for c in categories if short[c] != c]
+    return "; ".join(parts)
+
+
+def print_accuracy(console: Console, report: dict[str, Any]) -> None:
+    """The accuracy tables, how Total is made, the legend, and the other parser's numbers."""
+    print_fitted(console, accuracy_layouts(report, console.width))
+    console.print(f"  {escape(total_note(report))}", highlight=False)
+    if text := legend(report):
+        console.print(f"  Categories: {escape(text)}.", highlight=False)
+    other: Parser = "strict" if report["parser"] == "official" else "official"
+    if table_rows(report, other)[1] == table_rows(report)[1]:
+        console.print(f"  {other} parser: every number is the same as above.", highlight=False)
+    else:
+        grid = _summary_grid(report, other, f"accuracy % (parser: {other})")
+        print_fitted(console, [[grid]])
+
+
+def paired_grid(title: str, rows: Sequence[dict[str, Any]], seed: int) -> Grid:
+    """Paired comparisons as a table: one row per pair on all instances, then one per axis."""
+    columns: list[tuple[str, Kind]] = [("pair, scope", "name")]
+    columns += [(h, "number") for h in ("n", "A %", "B %", "A - B", "95% CI", "p")]
+    body = []
+    last: tuple[str, str] | None = None
+    for p in rows:
+        pair = (p["a"], p["b"])
+        label = f"{p['a']} - {p['b']}" + (f" ({p['question']})" if "question" in p else "")
+        first = label if pair != last else ""
+        last = pair
+        body.append(
+            [
+                f"{first}{': ' if first else '  '}{p['scope']}",
+                str(p["n"]),
+                f"{p['accuracy_a']:.1f}",
+                f"{p['accuracy_b']:.1f}",
+                f"{p['difference']:+.1f}",
+                f"[{p['ci95'][0]:+.1f}, {p['ci95'][1]:+.1f}]",
+                p_text(p["p_value"]),
+            ]
+        )
+    return Grid(title, columns, body, PAIRED_CAPTION.format(seed=seed))
+
+
+def print_pairs(console: Console, report: dict[str, Any], *, all_pairs: bool = False) -> None:
+    """The pairs that answer "does integration help?" first; the others with `all_pairs`."""
+    leading, rest = split_pairs(report)
+    seed = report.get("seed", 0)
+    if leading:
+        title = "does integration help? composed vs unified, stepwise vs direct"
+        print_fitted(console, [[paired_grid(title, leading, seed)]])
+    else:
+        console.print(
+            "  No pair answers 'does integration help?': the run has no composed and unified "
+            "systems, nor one unified model run stepwise and direct.",
+            highlight=False,
+        )
+    for c in report["comparisons"]:
+        console.print(
+            f"  {escape(c['comparison'])}: [bold]{escape(c['a'])}[/] vs {escape(c['b'])}, "
+            f"{c['axis']} mean of categories {c['delta']:+.1f}",
+            highlight=False,
+        )
+    if rest and all_pairs:
+        print_fitted(console, [[paired_grid("every other pair", rest, seed)]])
+    elif rest:
+        count = len({(p["a"], p["b"]) for p in rest})
+        console.print(f"  {count} other pairs: add --all-pairs to list them.", highlight=False)
+
+
+def judge_layouts(report: dict[str, Any]) -> list[list[Grid]]:
+    """The judges' agreement: wide with names, or narrow with J1, J2... and a legend."""
+    title = "judges: agreement on UEG (official readings; bootstrap 95% CI)"
+    header, rows = judge_rows(report)
+    kinds: list[Kind] = ["name", "name", "text", *(["number"] * (len(header) - 3))]
+    wide = Grid(title, list(zip(header, kinds, strict=True)), rows)
+    names = list((report.get("judges") or {}).get("judges", []))
+    for row in rows:
+        names += [n for n in row[:2] if n not in names]
+    short = {n: f"J{k + 1}" for k, n in enumerate(names)}
+    columns: list[tuple[str, Kind]] = [("pair", "text"), ("level", "text")]
+    columns += [(h, "number") for h in ("n", "agreement % [95% CI]", "kappa [95% CI]")]
+    narrow_rows = [
+        [f"{short[r[0]]}-{short[r[1]]}", r[2], r[3], f"{r[4]} {r[5]}", f"{r[6]} {r[7]}"]
+        for r in rows
+    ]
+    caption = "; ".join(f"{j} = {n}" for n, j in short.items())
+    return [[wide], [Grid(title, columns, narrow_rows, caption)]]
+
+
+def print_judges(console: Console, report: dict[str, Any]) -> None:
+    """The judges' agreement table and the comparisons that depend on the judge."""
+    if "judges" not in report:
+        return
+    print_fitted(console, judge_layouts(report))
+    for line in report["judges"].get("notes", []):
+        console.print(f"  [yellow]depends on the judge[/]: {escape(line)}", highlight=False)
+
+
+def print_report(console: Console, report: dict[str, Any], *, all_pairs: bool = False) -> None:
+    """The whole terminal report: accuracy, warnings, the question's pairs, the judges."""
+    print_accuracy(console, report)
+    for name, entry in report["systems"].items():
+        if "self_preference" in entry:
+            note = escape(entry["self_preference"])
+            console.print(
+                f"  [yellow]self-preference[/]: {escape(name)} is {note}.", highlight=False
+            )
+    print_pairs(console, report, all_pairs=all_pairs)
+    print_judges(console, report)
+
+
+def compare_layouts(title: str, rows: Sequence[Any], seed: int) -> list[list[Grid]]:
+    """`composer compare`'s table (`stats.Paired` rows): one table, or counts and effect."""
+    caption = PAIRED_CAPTION.format(seed=seed)
+    counts = ("n", "both", "only A", "only B", "neither")
+    effect = ("A %", "B %", "A - B", "95% CI", "p")
+    values = [
+        [
+            p.scope,
+            str(p.n),
+            str(p.both),
+            str(p.only_a),
+            str(p.only_b),
+            str(p.neither),
+            f"{p.accuracy_a:.1f}",
+            f"{p.accuracy_b:.1f}",
+            f"{p.difference:+.1f}",
+            f"[{p.ci_low:+.1f}, {p.ci_high:+.1f}]",
+            p_text(p.p_value),
+        ]
+        for p in rows
+    ]
+    scope: list[tuple[str, Kind]] = [("scope", "text")]
+    one = Grid(title, scope + [(h, "number") for h in counts + effect], values, caption)
+    first = Grid(title, scope + [(h, "number") for h in counts], [v[:6] for v in values])
+    second = Grid(
+        "", scope + [(h, "number") for h in effect], [[v[0], *v[6:]] for v in values], caption
+    )
+    return [[one], [first, second]]
