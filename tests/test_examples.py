@@ -18,7 +18,9 @@ def test_example_parses(path: Path) -> None:
     assert load_config(path).systems
 
 
-@pytest.mark.parametrize("name", ["unified_direct_and_stepwise.toml", "custom_strategy.toml"])
+@pytest.mark.parametrize(
+    "name", ["unified_direct_and_stepwise.toml", "custom_strategy.toml", "custom_judge.toml"]
+)
 def test_offline_example_runs(name: str, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     result = cli.invoke(

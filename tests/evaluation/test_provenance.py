@@ -228,3 +228,43 @@ fail = ".*"
     result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "r"), "--quiet"])
     assert result.exit_code == 1, result.output
     assert "--retry-failed" in result.output.strip().splitlines()[-1]
+
+
+def test_a_judging_method_from_a_user_file_judges_and_a_change_to_it_rejudges(
+    tmp_path: Path,
+) -> None:
+    method = tmp_path / "my_judge.py"
+    method.write_text(
+        '''
+from composer.agents.verify import ask
+from composer.evaluation.judges import score_verdicts
+
+
+async def judge(model, image, checks, options):
+    """Ask only the first `keep` checks (a cheaper judge)."""
+    kept = list(checks)[: options.get("keep", 1)]
+    return score_verdicts([await ask(model, image, check) for check in kept])
+'''
+    )
+    config = demo_file(tmp_path)
+    text = config.read_text().replace(
+        'parser = "official"',
+        'parser = "official"\nmethod = "my_judge.py:judge"\noptions = { keep = 1 }',
+    )
+    config.write_text(text)
+    run_dir = tmp_path / "run"
+    run(str(config), "--out", str(run_dir), "--systems", "oracle,naive-direct")
+    data = report(run_dir)
+    assert data["judge"] == "symbolic/reasoner (my_judge.py:judge)"
+    store = RunStore(run_dir)
+    asked = {len(j) for j in store.all_judgments().values()}
+    store.close()
+    assert asked == {1}  # the method, not the paper's polling, asked the questions
+
+    method.write_text(method.read_text().replace('get("keep", 1)', 'get("keep", 1) + 1'))
+    output = run(str(config), "--out", str(run_dir), "--systems", "oracle,naive-direct")
+    assert "outputs judged again" in output  # a changed method is another judge
+    store = RunStore(run_dir)
+    asked = {len(j) for j in store.all_judgments().values()}
+    store.close()
+    assert asked == {2}
