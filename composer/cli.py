@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from composer.core.errors import ComposerError
 
@@ -346,29 +345,13 @@ def compare(
         swaps = [s for s in stats.single_role_swaps(definitions) if {s[0], s[1]} == {a, b}]
     except ComposerError as error:
         _fail(error)
-    table = Table(
-        title=f"{a} (A) vs {b} (B), parser {chosen}, judge {judge_label or '-'}, "
+    from composer.report.terminal import compare_layouts, print_fitted
+
+    title = (
+        f"{a} (A) vs {b} (B), parser {chosen}, judge {judge_label or '-'}, "
         f"bootstrap seed {run_seed}"
     )
-    for i, name in enumerate(
-        ["scope", "n", "both", "only A", "only B", "neither", "A %", "B %", "A - B", "95% CI", "p"]
-    ):
-        table.add_column(name, justify="left" if i == 0 else "right")
-    for p in rows:
-        table.add_row(
-            p.scope,
-            str(p.n),
-            str(p.both),
-            str(p.only_a),
-            str(p.only_b),
-            str(p.neither),
-            f"{p.accuracy_a:.1f}",
-            f"{p.accuracy_b:.1f}",
-            f"{p.difference:+.1f}",
-            f"[{p.ci_low:+.1f}, {p.ci_high:+.1f}]",
-            f"{p.p_value:.4g}",
-        )
-    out.print(table)
+    print_fitted(out, compare_layouts(title, rows, run_seed))
     for a_sys, b_sys, axis, role in swaps:
         bound = (
             definitions[a_sys]["axes"][axis]["roles"][role],
