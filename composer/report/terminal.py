@@ -142,7 +142,7 @@ def _axis_grids(
                 cells.append(_value(data["accuracy" + suffix]))
             rows.append([name, *cells])
         part = f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""
-        grids.append(Grid(f"{title}: {axis}{part}", columns, rows))
+        grids.append(Grid(f"{axis} {title}{part}" if k == 0 else f"{axis}{part}", columns, rows))
     return grids
 
 
@@ -169,7 +169,7 @@ def _summary_grid(report: dict[str, Any], parser: Parser | None, title: str) -> 
                 str(sum(c["unscored"] for c in counts)),
             ]
         )
-    return Grid(f"{title}: summary", columns, rows)
+    return Grid(f"summary, {title}", columns, rows)
 
 
 def accuracy_layouts(
@@ -215,19 +215,18 @@ def print_accuracy(console: Console, report: dict[str, Any]) -> None:
 
 
 def paired_grid(title: str, rows: Sequence[dict[str, Any]], seed: int) -> Grid:
-    """Paired comparisons as a table: one row per pair on all instances, then one per axis."""
-    columns: list[tuple[str, Kind]] = [("pair, scope", "name")]
+    """Paired comparisons as a table: a line naming each pair, then one row per scope."""
+    columns: list[tuple[str, Kind]] = [("A vs B, scope", "name")]
     columns += [(h, "number") for h in ("n", "A %", "B %", "A - B", "95% CI", "p")]
-    body = []
+    body: list[list[str]] = []
     last: tuple[str, str] | None = None
     for p in rows:
-        pair = (p["a"], p["b"])
-        label = f"{p['a']} - {p['b']}" + (f" ({p['question']})" if "question" in p else "")
-        first = label if pair != last else ""
-        last = pair
+        if (p["a"], p["b"]) != last:
+            last = (p["a"], p["b"])
+            body.append([f"{p['a']} vs {p['b']}", *([""] * 6)])
         body.append(
             [
-                f"{first}{': ' if first else '  '}{p['scope']}",
+                f"  {p['scope']}",
                 str(p["n"]),
                 f"{p['accuracy_a']:.1f}",
                 f"{p['accuracy_b']:.1f}",
@@ -239,30 +238,47 @@ def paired_grid(title: str, rows: Sequence[dict[str, Any]], seed: int) -> Grid:
     return Grid(title, columns, body, PAIRED_CAPTION.format(seed=seed))
 
 
+def _axis_means(console: Console, report: dict[str, Any]) -> None:
+    groups: dict[str, dict[tuple[str, str], list[str]]] = {}
+    for c in report["comparisons"]:
+        pair = groups.setdefault(c["comparison"], {}).setdefault((c["a"], c["b"]), [])
+        pair.append(f"{c['axis']} {c['delta']:+.1f}")
+    if not groups:
+        return
+    console.print("  Differences of the tables' axis means (mean of categories):", highlight=False)
+    for label, pairs in groups.items():
+        console.print(f"  {escape(label)}", highlight=False)
+        for (a, b), deltas in pairs.items():
+            console.print(
+                f"    [bold]{escape(a)}[/] vs {escape(b)}: {', '.join(deltas)}", highlight=False
+            )
+
+
 def print_pairs(console: Console, report: dict[str, Any], *, all_pairs: bool = False) -> None:
     """The pairs that answer "does integration help?" first; the others with `all_pairs`."""
     leading, rest = split_pairs(report)
     seed = report.get("seed", 0)
-    if leading:
-        title = "does integration help? composed vs unified, stepwise vs direct"
-        print_fitted(console, [[paired_grid(title, leading, seed)]])
-    else:
+    for question in ("stepwise - direct", "composed - unified"):
+        rows = [p for p in leading if p["question"] == question]
+        if rows:
+            title = f"does integration help? {question}, paired on shared instances"
+            print_fitted(console, [[paired_grid(title, rows, seed)]])
+    if not leading:
         console.print(
             "  No pair answers 'does integration help?': the run has no composed and unified "
             "systems, nor one unified model run stepwise and direct.",
             highlight=False,
         )
-    for c in report["comparisons"]:
-        console.print(
-            f"  {escape(c['comparison'])}: [bold]{escape(c['a'])}[/] vs {escape(c['b'])}, "
-            f"{c['axis']} mean of categories {c['delta']:+.1f}",
-            highlight=False,
-        )
+    _axis_means(console, report)
     if rest and all_pairs:
         print_fitted(console, [[paired_grid("every other pair", rest, seed)]])
     elif rest:
         count = len({(p["a"], p["b"]) for p in rest})
-        console.print(f"  {count} other pairs: add --all-pairs to list them.", highlight=False)
+        console.print(
+            f"  {count} other pairs (specialists, composed against composed): "
+            "add --all-pairs to list them.",
+            highlight=False,
+        )
 
 
 def judge_layouts(report: dict[str, Any]) -> list[list[Grid]]:
