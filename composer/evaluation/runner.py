@@ -775,13 +775,19 @@ class _Created:
 def _batch_aware(
     settings: CallSettings, specialist: Specialist, options: Mapping[str, Any]
 ) -> CallSettings:
-    """Let a batching local model see enough requests at once to fill its batches."""
-    max_batch = getattr(specialist.options, "max_batch", None)
+    """Let a batching local model see enough requests at once to fill its batches.
+
+    A model served by a backend (a Ray proxy: its options are the deployment's) batches as the
+    model it serves, on each of its replicas (the autoscaling bound when there is one).
+    """
+    served = getattr(specialist, "served", specialist)
+    max_batch = getattr(served.options, "max_batch", None)
     if not isinstance(max_batch, int) or "max_concurrency" in options:
         return settings
-    return settings.model_copy(
-        update={"max_concurrency": 2 * max_batch, "initial_concurrency": 2 * max_batch}
-    )
+    deployment = specialist.options
+    replicas = getattr(deployment, "max_replicas", None) or getattr(deployment, "replicas", 1)
+    wanted = 2 * max_batch * (replicas if isinstance(replicas, int) else 1)
+    return settings.model_copy(update={"max_concurrency": wanted, "initial_concurrency": wanted})
 
 
 def _describe_roles(needed: Mapping[str, Capability]) -> str:

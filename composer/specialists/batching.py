@@ -13,17 +13,23 @@ batch runs wait for the next one, so under load batches fill up without any wait
 Results go back to their callers in order; an exception from `run_batch` reaches every caller of
 that batch and no other. Requests with different keys (say, different step counts or image
 sizes) never share a batch. Generic: this module imports no model library.
+
+The same batcher groups the Ray proxy's requests into one Serve call each
+(`composer.serving.ray.proxy`): there `run_batch` is a coroutine function, run on the event
+loop, and `capacity` bounds the batches in flight (one at a time for a function run in the
+worker thread).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
@@ -63,6 +69,11 @@ class _Waiting(Generic[Request, Result]):
 class MicroBatcher(Generic[Request, Result]):
     """Gathers concurrent requests into batches for `run_batch`; see the module docstring.
 
+    `run_batch` is either a plain function, run in the batcher's worker thread one batch at a
+    time, or a coroutine function, run on the event loop with at most `capacity()` batches in
+    flight (no limit without `capacity`). Requests beyond that wait here and join fuller
+    batches; a batch goes out the moment one in flight is answered.
+
     Example:
         >>> batcher = MicroBatcher(lambda xs: [x * 2 for x in xs], max_batch=16)
         >>> async def main():
@@ -75,11 +86,13 @@ class MicroBatcher(Generic[Request, Result]):
 
     def __init__(
         self,
-        run_batch: Callable[[Sequence[Request]], Sequence[Result]],
+        run_batch: Callable[[Sequence[Request]], Sequence[Result]]
+        | Callable[[list[Request]], Awaitable[Sequence[Result]]],
         *,
         max_batch: int = 8,
         window_s: float = 0.005,
         name: str = "batcher",
+        capacity: Callable[[], int] | None = None,
     ) -> None:
         """Batch calls of `run_batch`, which maps a list of requests to as many results."""
         if max_batch < 1:
@@ -91,11 +104,22 @@ class MicroBatcher(Generic[Request, Result]):
         self.window_s = window_s
         self.name = name
         self.stats = BatchStats()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.is_async = inspect.iscoroutinefunction(run_batch)
+        self.capacity = capacity if capacity is not None or self.is_async else lambda: 1
+        self.in_flight = 0
+        """Batches started and not yet answered."""
+        self._executor: ThreadPoolExecutor | None = None
         self._waiting: list[_Waiting[Request, Result]] = []
         self._arrived: asyncio.Event | None = None
+        self._freed: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dispatcher: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+
+    @property
+    def waiting(self) -> int:
+        """Requests held here until their batch starts."""
+        return len(self._waiting)
 
     async def submit(self, request: Request, *, key: Hashable = None) -> Result:
         """Queue `request` and return its result once its batch has run."""
@@ -117,7 +141,8 @@ class MicroBatcher(Generic[Request, Result]):
         """Stop the dispatcher and let the worker thread end after its current batch."""
         if self._dispatcher is not None and not self._dispatcher.done():
             self._dispatcher.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         # A batcher outlives event loops (tests, repeated asyncio.run): rebind to the current one.
@@ -125,6 +150,8 @@ class MicroBatcher(Generic[Request, Result]):
             return
         self._loop = loop
         self._arrived = asyncio.Event()
+        self._freed = asyncio.Event()
+        self.in_flight = 0
         self._waiting = [w for w in self._waiting if not w.future.done()]
         self._dispatcher = loop.create_task(self._dispatch(), name=f"{self.name}-dispatch")
 
@@ -140,8 +167,12 @@ class MicroBatcher(Generic[Request, Result]):
         same = sum(1 for w in self._waiting if w.key == first.key)
         return same >= self.max_batch or time.monotonic() - first.arrived >= self.window_s
 
+    def _is_full(self) -> bool:
+        """Whether `capacity()` batches are in flight already."""
+        return self.capacity is not None and self.in_flight >= max(self.capacity(), 1)
+
     async def _dispatch(self) -> None:
-        assert self._arrived is not None and self._loop is not None
+        assert self._arrived is not None and self._freed is not None and self._loop is not None
         while True:
             while not self._waiting:
                 self._arrived.clear()
@@ -155,24 +186,53 @@ class MicroBatcher(Generic[Request, Result]):
                     pass
                 if not self._waiting:
                     break
+            while self._is_full():
+                self._freed.clear()
+                await self._freed.wait()
             if not self._waiting:
                 continue
             batch = self._take()
-            requests = [w.request for w in batch]
-            try:
+            self.in_flight += 1
+            task = self._loop.create_task(self._run_one(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run_one(self, batch: list[_Waiting[Request, Result]]) -> None:
+        """Run one batch and hand each caller its result (or the batch's error)."""
+        assert self._loop is not None and self._freed is not None
+        requests = [w.request for w in batch]
+        try:
+            if self.is_async:
+                run = cast(Callable[[list[Request]], Awaitable[Sequence[Result]]], self.run_batch)
+                results = self._count(requests, await run(requests))
+            else:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        max_workers=1, thread_name_prefix=self.name
+                    )
                 results = await self._loop.run_in_executor(self._executor, self._run, requests)
-            except Exception as exc:  # handed to every caller of this batch
-                self.stats.failed_batches += 1
-                for w in batch:
-                    if not w.future.done():
-                        w.future.set_exception(exc)
-                continue
-            for w, result in zip(batch, results, strict=True):
+        except asyncio.CancelledError:
+            for w in batch:
+                w.future.cancel()
+            raise
+        except Exception as exc:  # handed to every caller of this batch
+            self.stats.failed_batches += 1
+            for w in batch:
                 if not w.future.done():
-                    w.future.set_result(result)
+                    w.future.set_exception(exc)
+            return
+        finally:
+            self.in_flight -= 1
+            self._freed.set()
+        for w, result in zip(batch, results, strict=True):
+            if not w.future.done():
+                w.future.set_result(result)
 
     def _run(self, requests: list[Request]) -> Sequence[Result]:
-        results = self.run_batch(requests)
+        run = cast(Callable[[Sequence[Request]], Sequence[Result]], self.run_batch)
+        return self._count(requests, run(requests))
+
+    def _count(self, requests: list[Request], results: Sequence[Result]) -> Sequence[Result]:
         if len(results) != len(requests):
             raise RuntimeError(
                 f"{self.name}: run_batch returned {len(results)} results for "

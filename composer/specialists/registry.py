@@ -1,8 +1,11 @@
-"""The registry of providers: `provider/model` names to adapter classes, loaded lazily.
+"""The registry of providers and serving backends: names to classes, loaded lazily.
 
 Built-in providers and plugins register the same way: a `module:Class` path under a provider
 name. Plugins declare theirs as entry points in the `composer.providers` group. A provider's
-module (and its SDK) is imported only when a configured name asks for it.
+module (and its SDK) is imported only when a configured name asks for it. Serving backends
+(`backend = "ray"` in a model's table) sit in a second lazy table, `BACKENDS`: the registry
+never imports a backend's module until a model names it, and a backend builds the model it
+serves through this registry.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ BUILTIN_PROVIDERS: dict[str, str] = {
     "diffusers": "composer.specialists.diffusers_local:DiffusersSpecialist",
     "transformers": "composer.specialists.transformers_local:TransformersSpecialist",
 }
+
+BACKENDS: dict[str, str] = {
+    "ray": "composer.serving.ray.proxy:RaySpecialist",
+}
+"""Serving backends by the `backend` value that asks for them; each class has `Options` (its
+own keys of the model's table) and `from_config(name, options, *, images)`. `local` (run
+in-process) is not in the table: it is the default."""
 
 _EXTRA_OF_MODULE = {
     "openai": "openai",
@@ -83,7 +93,7 @@ def provider_class(provider: str) -> type[Specialist]:
         )
     module_name, _, class_name = target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(module_name)  # lazily: see the module docstring
     except ModuleNotFoundError as exc:
         if exc.name == module_name:
             raise UnknownNameError(
@@ -110,12 +120,31 @@ def provider_class(provider: str) -> type[Specialist]:
 def create(name: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
     """Build the specialist for a `provider/model` name with its options.
 
-    A `backend` option (`"ray"`) serves the model elsewhere: see `composer.specialists.ray_backend`.
+    A `backend` option serves the model elsewhere (`"ray"`: `composer.serving.ray.proxy`), or
+    here (`"local"`, the default; the backend's keys may stay, so switching back is a one-word
+    change).
     """
-    if "backend" in options:
-        from composer.specialists.ray_backend import with_backend
-
-        return with_backend(name, options, images=images)
+    backend = options.get("backend")
+    if backend == "local":
+        keys = {k for target in BACKENDS.values() for k in _backend(target).Options.model_fields}
+        return create(name, {k: v for k, v in options.items() if k not in keys}, images=images)
+    if backend is not None:
+        target = BACKENDS.get(backend) if isinstance(backend, str) else None
+        if target is None:
+            raise ConfigError(
+                f'[models."{name}"] backend',
+                f"is {backend!r}.",
+                "Use 'ray' to serve the model with Ray Serve, or 'local' (the default) to run it "
+                "here.",
+            )
+        built: Specialist = _backend(target).from_config(name, options, images=images)
+        return built
     provider, model = split_name(name)
     cls = provider_class(provider)
     return cls.from_name(model, dict(options), images=images)
+
+
+def _backend(target: str) -> Any:
+    """The serving backend class at `module:Class` (its module imports no Ray at import)."""
+    module_name, _, class_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)

@@ -27,7 +27,7 @@ from typer.testing import CliRunner  # noqa: E402
 from composer.cli import app  # noqa: E402
 from composer.core.images import ImageStore  # noqa: E402
 from composer.evaluation.store import RunStore  # noqa: E402
-from composer.specialists.ray_backend import RaySpecialist  # noqa: E402
+from composer.serving.ray.proxy import RaySpecialist  # noqa: E402
 from composer.specialists.registry import create  # noqa: E402
 
 cli = CliRunner()

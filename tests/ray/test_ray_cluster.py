@@ -20,7 +20,7 @@ from ray import serve  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from composer.core.images import ImageStore  # noqa: E402
-from composer.specialists.ray_backend import RaySpecialist  # noqa: E402
+from composer.serving.ray.proxy import RaySpecialist  # noqa: E402
 from composer.specialists.registry import create  # noqa: E402
 
 

@@ -6,7 +6,9 @@ These run in the ordinary test run as well as in the network namespace.
 import asyncio
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -15,16 +17,19 @@ from typer.testing import CliRunner
 from composer.cli import app
 from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
 from composer.core.images import ImageStore
-from composer.specialists.mock import MockSpecialist
-from composer.specialists.ray_backend import RaySpecialist
-from composer.specialists.ray_cluster import NAMESPACE_VARIABLE, join_error, network_interfaces
-from composer.specialists.ray_replica import (
+from composer.evaluation.calls import CallSettings
+from composer.evaluation.runner import _batch_aware
+from composer.serving.ray.cluster import NAMESPACE_VARIABLE, join_error, network_interfaces
+from composer.serving.ray.proxy import RaySpecialist
+from composer.serving.ray.replica import (
     ReplicaImages,
-    RequestGatherer,
     SpecialistReplica,
     error_fields,
     rebuild_error,
 )
+from composer.specialists import registry
+from composer.specialists.base import Capability, Specialist, SpecialistOptions
+from composer.specialists.mock import MockSpecialist
 from composer.specialists.registry import create
 
 cli = CliRunner()
@@ -164,7 +169,7 @@ async def test_the_guard_checks_the_interfaces_not_only_the_variable(
 def test_importing_composer_does_not_import_ray() -> None:
     code = (
         "import sys, composer, composer.specialists.registry, composer.evaluation.runner, "
-        "composer.specialists.ray_backend; assert 'ray' not in sys.modules, 'ray imported'"
+        "composer.serving.ray.proxy; assert 'ray' not in sys.modules, 'ray imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -195,28 +200,29 @@ def test_a_replica_that_cannot_build_its_model_says_why(tmp_path: Path) -> None:
         SpecialistReplica("mock/m", {"rules": "not a list"}, MockSpecialist)
 
 
-async def test_the_gatherer_sends_concurrent_requests_as_groups() -> None:
+async def test_a_failed_serve_call_fails_each_caller_with_its_own_error(
+    store: ImageStore,
+) -> None:
     groups: list[int] = []
 
-    async def send(requests: list) -> list[dict]:
-        groups.append(len(requests))
-        if any(r[1] == "boom" for r in requests):
-            raise SpecialistError("ray", "replica died", is_retryable=True)
-        return [{"echo": r[1]} for r in requests]
+    class Method:  # stands in for Serve's handle method: `await handle.call_many.remote(...)`
+        async def remote(self, requests: list) -> list[dict]:
+            groups.append(len(requests))
+            raise ConnectionResetError("the replica's connection dropped")
 
-    gatherer = RequestGatherer(send, max_size=4, window_s=0.01)
-    replies = await asyncio.gather(
-        *(gatherer.submit(("generate", str(i), [], i, {})) for i in range(10))
-    )
-    assert [r["echo"] for r in replies] == [str(i) for i in range(10)]
-    assert groups == [4, 4, 2]
+    class Handle:
+        call_many = Method()
+
+    spec = create("mock/m", RAY, images=store)
+    assert isinstance(spec, RaySpecialist)
+    spec._handle = Handle()
     results = await asyncio.gather(
-        gatherer.submit(("generate", "boom", [], 0, {})),
-        gatherer.submit(("generate", "fine", [], 0, {})),
-        return_exceptions=True,
+        spec.understand("a"), spec.understand("b"), return_exceptions=True
     )
-    assert all(isinstance(r, SpecialistError) and r.is_retryable for r in results)
-    assert results[0] is not results[1]
+    assert groups == [2]  # one Serve call for the group
+    assert all(isinstance(r, SpecialistError) for r in results)
+    assert results[0] is not results[1]  # each caller raises its own error object
+    assert "ConnectionResetError" in str(results[0])
 
 
 def test_a_cluster_with_token_authentication_says_how_to_join_it() -> None:
@@ -235,38 +241,6 @@ def test_a_cluster_with_token_authentication_says_how_to_join_it() -> None:
     assert error.exit_code == 2
 
 
-async def test_the_gatherer_keeps_at_most_capacity_groups_in_flight() -> None:
-    in_flight, most, groups = 0, 0, []
-    release = asyncio.Event()
-
-    async def send(requests: list) -> list[dict]:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        groups.append(len(requests))
-        await release.wait()
-        in_flight -= 1
-        return [{"echo": r[1]} for r in requests]
-
-    gatherer = RequestGatherer(send, max_size=4, window_s=0.01, capacity=lambda: 2)
-    calls = [
-        asyncio.ensure_future(gatherer.submit(("generate", str(i), [], i, {}))) for i in range(6)
-    ]
-    await asyncio.sleep(0.05)
-    assert groups == [4, 2] and gatherer.in_flight == 2
-    # While both slots are taken, later requests wait here and make a full group together.
-    calls += [
-        asyncio.ensure_future(gatherer.submit(("generate", str(i), [], i, {})))
-        for i in range(6, 12)
-    ]
-    await asyncio.sleep(0.05)
-    assert groups == [4, 2] and gatherer.waiting == 6
-    release.set()
-    replies = await asyncio.gather(*calls)
-    assert [r["echo"] for r in replies] == [str(i) for i in range(12)]
-    assert groups == [4, 2, 4, 2] and most == 2 and gatherer.in_flight == 0
-
-
 def test_replica_images_stay_in_memory_until_a_path_is_asked(tmp_path: Path) -> None:
     source = ImageStore(tmp_path / "source")
     drawn = source.read_bytes(source.put(Image.new("RGB", (4, 4), (200, 10, 10))))
@@ -281,3 +255,39 @@ def test_replica_images_stay_in_memory_until_a_path_is_asked(tmp_path: Path) -> 
     assert on_disk.read_bytes() == drawn and again in images
     images.discard(again)
     assert not on_disk.exists() and again not in images
+
+
+class _BatchingOptions(SpecialistOptions):
+    max_batch: int = 8
+
+
+class _Batching(Specialist):
+    """A stand-in local model with a micro-batcher's `max_batch` option."""
+
+    provider = "batching"
+    Options = _BatchingOptions
+
+    @classmethod
+    def from_name(cls, model: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
+        return cls(
+            model, _BatchingOptions(**options), images=images, capabilities={Capability.GENERATE}
+        )
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"max_batch": 4}, 8),  # in-process: two batches' worth
+        ({"backend": "ray", "replicas": 2, "max_batch": 4}, 16),  # on each replica
+        ({"backend": "ray", "min_replicas": 1, "max_replicas": 3, "max_batch": 4}, 24),
+        ({"backend": "ray", "replicas": 2, "max_batch": 4, "max_concurrency": 5}, 8),
+    ],
+)
+def test_a_ray_served_model_keeps_its_batching_settings(
+    store: ImageStore, monkeypatch: pytest.MonkeyPatch, options: dict, expected: int
+) -> None:
+    monkeypatch.setitem(registry._custom, "batching", _Batching)
+    own = {k: v for k, v in options.items() if k != "max_concurrency"}
+    spec = create("batching/m", own, images=store)
+    settings = _batch_aware(CallSettings(), spec, options)
+    assert settings.max_concurrency == expected

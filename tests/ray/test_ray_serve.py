@@ -38,9 +38,9 @@ from composer.core.images import ImageStore  # noqa: E402
 from composer.evaluation.calls import CallSettings  # noqa: E402
 from composer.evaluation.runner import Runner  # noqa: E402
 from composer.evaluation.store import RunStore  # noqa: E402
+from composer.serving.ray.cluster import SERVE_LOCK, delete_app  # noqa: E402
+from composer.serving.ray.proxy import RaySpecialist  # noqa: E402
 from composer.specialists.base import load_all  # noqa: E402
-from composer.specialists.ray_backend import RaySpecialist  # noqa: E402
-from composer.specialists.ray_cluster import SERVE_LOCK, delete_app  # noqa: E402
 from composer.specialists.registry import create  # noqa: E402
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "ray_generator.toml"

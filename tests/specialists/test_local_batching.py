@@ -1,4 +1,4 @@
-"""The micro-batcher on its own: no model library involved."""
+"""The micro-batcher on its own: no model library involved (nor Ray, whose proxy uses it too)."""
 
 import asyncio
 import subprocess
@@ -101,3 +101,48 @@ def test_batch_stats_read_for_the_progress_display() -> None:
     stats.batches, stats.requests = 2, 12
     stats.sizes.update([8, 4])
     assert stats.note() == "2 batches, mean 6.0, largest 8"
+
+
+async def test_a_coroutine_batch_function_runs_on_the_loop_in_groups() -> None:
+    groups: list[int] = []
+
+    async def send(requests: list[str]) -> list[str]:
+        groups.append(len(requests))
+        if "boom" in requests:
+            raise ValueError("replica died")
+        return [r.upper() for r in requests]
+
+    batcher = MicroBatcher(send, max_batch=4, window_s=0.01)
+    replies = await asyncio.gather(*(batcher.submit(str(i)) for i in range(10)))
+    assert replies == [str(i) for i in range(10)]
+    assert groups == [4, 4, 2]
+    results = await asyncio.gather(
+        batcher.submit("boom"), batcher.submit("fine"), return_exceptions=True
+    )
+    assert all(isinstance(r, ValueError) for r in results)
+
+
+async def test_at_most_capacity_batches_are_in_flight() -> None:
+    in_flight, most, groups = 0, 0, []
+    release = asyncio.Event()
+
+    async def send(requests: list[int]) -> list[int]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        groups.append(len(requests))
+        await release.wait()
+        in_flight -= 1
+        return list(requests)
+
+    batcher = MicroBatcher(send, max_batch=4, window_s=0.01, capacity=lambda: 2)
+    calls = [asyncio.ensure_future(batcher.submit(i)) for i in range(6)]
+    await asyncio.sleep(0.05)
+    assert groups == [4, 2] and batcher.in_flight == 2
+    # While both slots are taken, later requests wait here and make a full batch together.
+    calls += [asyncio.ensure_future(batcher.submit(i)) for i in range(6, 12)]
+    await asyncio.sleep(0.05)
+    assert groups == [4, 2] and batcher.waiting == 6
+    release.set()
+    assert await asyncio.gather(*calls) == list(range(12))
+    assert groups == [4, 2, 4, 2] and most == 2 and batcher.in_flight == 0

@@ -1,12 +1,9 @@
-"""Both ends of the Ray backend's wire: the replica that serves a specialist, and the grouping.
-
-`SpecialistReplica` is one replica of a Ray Serve deployment: the ordinary specialist, built and
-loaded in place. `RequestGatherer` groups the driver's requests into one Serve call per batch.
+"""What one Ray Serve replica runs: the ordinary specialist, built and loaded in place.
 
 A replica builds the same specialist the driver would build in-process (through the registry,
 from the same name and options), loads it, and answers calls with plain data: image bytes in,
 PNG bytes out, errors as fields. It keeps a private `ReplicaImages` store, so the
-run's store, cache and accounting stay in the driver (`composer.specialists.ray_backend`).
+run's store, cache and accounting stay in the driver (`composer.serving.ray.proxy`).
 
 This module imports no Ray at module level; Serve wraps `SpecialistReplica` at deploy time.
 """
@@ -21,13 +18,14 @@ import sys
 import tempfile
 import threading
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from composer.core.errors import ComposerError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import Specialist
+from composer.specialists.registry import create, register_provider, split_name
 
 START_MARK = "<<composer-replica-start-error>>"
 """Brackets a replica's start failure in Serve's status text, so the driver can quote it alone."""
@@ -39,10 +37,6 @@ T = TypeVar("T")
 
 Request = tuple[str, str, list[bytes], int | None, dict[str, Any]]
 """One call as sent to a replica: method, prompt, input PNGs, seed, per-call options."""
-
-_Waiting = tuple[Request, "asyncio.Future[dict[str, Any]]", float]
-"""A request held by the gatherer, its caller's future, and when it arrived (loop time)."""
-
 
 def _run_in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run `coroutine` to the end on a fresh event loop in a helper thread.
@@ -166,8 +160,6 @@ class SpecialistReplica:
         self, name: str, options: Mapping[str, Any], provider_cls: type[Specialist]
     ) -> None:
         """Build and load the specialist; a failure raises with `START_MARK` around its text."""
-        from composer.specialists.registry import create, register_provider, split_name
-
         self.name = name
         self.folder = Path(tempfile.mkdtemp(prefix="composer-replica-"))
         self.images = ReplicaImages(self.folder)
@@ -256,94 +248,3 @@ def _replica_id() -> str:
         return str(serve.get_replica_context().replica_id.unique_id)
     except Exception:  # noqa: BLE001 - not in a replica
         return f"pid-{os.getpid()}"
-
-
-class RequestGatherer:
-    """Groups requests that arrive within `window_s` (up to `max_size`) into one `send` call.
-
-    Serve routes each call separately, so sending a batch's requests as one call keeps the
-    replicas' batches full and pays the round trip once per batch instead of once per request.
-
-    At most `capacity()` groups are in flight. The rest wait here, not in Serve's router: a
-    router whose replicas are all full retries with a growing backoff (up to 0.5 s) and is not
-    woken when one frees, which leaves replicas idle; here a group goes out the moment an answer
-    comes back, and requests that wait meanwhile join fuller groups.
-    """
-
-    def __init__(
-        self,
-        send: Callable[[list[Request]], Awaitable[list[dict[str, Any]]]],
-        *,
-        max_size: int,
-        window_s: float,
-        capacity: Callable[[], int] | None = None,
-    ) -> None:
-        """Send groups with `send`, which returns one reply per request, in order."""
-        self.send = send
-        self.max_size = max(1, max_size)
-        self.window_s = window_s
-        self.capacity = capacity
-        self.in_flight = 0
-        """Groups sent and not yet answered."""
-        self._waiting: list[_Waiting] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def waiting(self) -> int:
-        """Requests held here until a group is sent."""
-        return len(self._waiting)
-
-    async def submit(self, request: Request) -> dict[str, Any]:
-        """Queue `request`; return its reply once its group has been answered."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._waiting.append((request, future, loop.time()))
-        if self._is_ready():
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_at(self._waiting[0][2] + self.window_s, self._flush)
-        return await future
-
-    def _is_ready(self) -> bool:
-        """Whether the waiting requests make a group now: a full one, or one waited long enough."""
-        if len(self._waiting) >= self.max_size:
-            return True
-        return bool(self._waiting) and (
-            asyncio.get_running_loop().time() - self._waiting[0][2] >= self.window_s
-        )
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        loop = asyncio.get_running_loop()
-        limit = self.capacity() if self.capacity is not None else None
-        while self._waiting and (limit is None or self.in_flight < max(limit, 1)):
-            group, self._waiting = self._waiting[: self.max_size], self._waiting[self.max_size :]
-            self.in_flight += 1
-            task = loop.create_task(self._run(group))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        if self._waiting and not self._is_ready():  # the rest waits for its window
-            self._timer = loop.call_at(self._waiting[0][2] + self.window_s, self._flush)
-
-    async def _run(self, group: list[_Waiting]) -> None:
-        try:
-            replies = await self.send([request for request, _, _ in group])
-        except asyncio.CancelledError:
-            for _, future, _ in group:
-                future.cancel()
-            raise
-        except Exception as exc:  # noqa: BLE001 - handed to every caller of the group
-            for _, future, _ in group:
-                if not future.done():  # each caller gets its own error object
-                    future.set_exception(rebuild_error(error_fields(exc, "Ray backend")))
-            return
-        finally:
-            self.in_flight -= 1
-            if self._is_ready():  # a slot is free: the next group goes now
-                self._flush()
-        for (_, future, _), reply in zip(group, replies, strict=True):
-            if not future.done():
-                future.set_result(reply)

@@ -8,17 +8,20 @@ from __future__ import annotations
 import os
 import re
 import socket
-import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from composer.core.errors import ConfigError, PrerequisiteError
-from composer.specialists.ray_replica import START_MARK
+from composer.serving.ray.replica import START_MARK
 
 NAMESPACE_VARIABLE = "COMPOSER_RAY_NAMESPACE"
 """Set to 1 only inside a loopback-only network namespace; tests and CI need it to start Ray."""
+
+GUARD_VARIABLE = "COMPOSER_RAY_GUARD"
+"""Set to 1 where Ray may start only inside such a namespace (the test suite sets it, in
+`tests/conftest.py`); `CI` set to anything but empty does the same."""
 
 
 def network_interfaces() -> list[str]:
@@ -33,10 +36,11 @@ def network_interfaces() -> list[str]:
 def check_network_isolation() -> None:
     """Refuse to start Ray in tests or CI outside a loopback-only network namespace.
 
-    At start Ray probes cloud metadata addresses and binds to the external interface. Under
-    pytest or CI it may only run where `COMPOSER_RAY_NAMESPACE=1` and the only interface is
-    loopback: `unshare -n sh -c 'ip link set lo up && COMPOSER_RAY_NAMESPACE=1 ...'`. A user's
-    own run (neither pytest nor CI) starts Ray as Ray normally starts.
+    At start Ray probes cloud metadata addresses and binds to the external interface. Where
+    `COMPOSER_RAY_GUARD=1` (the tests) or `CI` is set, it may only run where
+    `COMPOSER_RAY_NAMESPACE=1` and the only interface is loopback:
+    `unshare -n sh -c 'ip link set lo up && COMPOSER_RAY_NAMESPACE=1 ...'`. A user's own run
+    (neither variable set) starts Ray as Ray normally starts.
     """
     if os.environ.get(NAMESPACE_VARIABLE) == "1":
         others = [name for name in network_interfaces() if name != "lo"]
@@ -47,7 +51,7 @@ def check_network_isolation() -> None:
                 "Set it only inside `unshare -n` (a loopback-only network namespace).",
             )
         return
-    if "pytest" in sys.modules or os.environ.get("CI"):
+    if os.environ.get(GUARD_VARIABLE) == "1" or os.environ.get("CI"):
         raise PrerequisiteError(
             "Ray backend",
             "refuses to start Ray in tests or CI outside a loopback-only network namespace.",

@@ -40,8 +40,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from composer.core.errors import ConfigError, PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
-from composer.specialists.base import CallOptions, Specialist, SpecialistOptions, TextReply
-from composer.specialists.ray_cluster import (
+from composer.serving.ray.cluster import (
     SERVE_LOCK,
     check_network_isolation,
     check_placement,
@@ -51,12 +50,10 @@ from composer.specialists.ray_cluster import (
     state_name,
     status_text,
 )
-from composer.specialists.ray_replica import (
-    Request,
-    RequestGatherer,
-    SpecialistReplica,
-    rebuild_error,
-)
+from composer.serving.ray.replica import Request, SpecialistReplica, error_fields, rebuild_error
+from composer.specialists.base import CallOptions, Specialist, SpecialistOptions, TextReply
+from composer.specialists.batching import MicroBatcher
+from composer.specialists.registry import create
 
 
 class RayOptions(SpecialistOptions):
@@ -127,22 +124,6 @@ STATES_EVERY_S = 2.0
 """How often the replica states are fetched from Serve, for pacing and the progress display."""
 
 
-def with_backend(name: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:
-    """Build `name` on the backend its `backend` option names: `ray`, or `local` (in-process)."""
-    from composer.specialists.registry import create
-
-    backend = options.get("backend")
-    if backend == "local":  # the Ray keys may stay, so switching back is a one-word change
-        return create(name, {k: v for k, v in options.items() if k not in RAY_KEYS}, images=images)
-    if backend == "ray":
-        return RaySpecialist.from_config(name, options, images=images)
-    raise ConfigError(
-        f'[models."{name}"] backend',
-        f"is {backend!r}.",
-        "Use 'ray' to serve the model with Ray Serve, or 'local' (the default) to run it here.",
-    )
-
-
 def _option_error(name: str, exc: ValidationError) -> ConfigError:
     """The first problem with a model's Ray keys, as one configuration error."""
     first = exc.errors()[0]
@@ -200,10 +181,15 @@ class RaySpecialist(Specialist):
         self._owns_deployment = False
         self._deployed_here = False
         self._abandoned = threading.Event()
-        self._gatherer = RequestGatherer(
+        # Requests that arrive within the served model's batch window go to a replica as one
+        # Serve call: one routing decision and one round trip per batch, and the groups wait
+        # here, not in Serve's router (a router whose replicas are all full backs off up to
+        # 0.5 s and is not woken when one frees, which leaves replicas idle).
+        self._gatherer: MicroBatcher[Request, dict[str, Any]] = MicroBatcher(
             self._send_many,
-            max_size=int(self.served_options.get("max_batch", 8)),
+            max_batch=int(self.served_options.get("max_batch", 8)),
             window_s=float(self.served_options.get("batch_window_ms", 5.0)) / 1000,
+            name=f"ray-{self.app}",
             capacity=self._group_capacity,
         )
         self._queued = 0
@@ -222,8 +208,6 @@ class RaySpecialist(Specialist):
         The served model is built (not loaded) in the driver too: that checks its options and
         gives its capabilities and cache identity before anything starts.
         """
-        from composer.specialists.registry import create
-
         try:
             ray_options = RayOptions(**{k: v for k, v in options.items() if k in RAY_KEYS})
         except ValidationError as exc:
@@ -470,7 +454,7 @@ class RaySpecialist(Specialist):
             self._handle = None
 
     def _group_capacity(self) -> int:
-        """Groups in flight at most: what the running replicas accept (see `RequestGatherer`).
+        """Groups in flight at most: what the running replicas accept.
 
         Exactly as many as they hold, so the router always has a replica with room (a router
         with none backs off) and a group sent when one is answered goes to the replica that
@@ -524,22 +508,27 @@ class RaySpecialist(Specialist):
             reply = await self._gatherer.submit(request)
         finally:
             self._queued -= 1
-        self._sent += 1
-        replica = self._per_replica.setdefault(
-            str(reply.get("replica")), {"requests": 0, "batch_sizes": {}}
-        )
-        replica["requests"] += 1
-        replica["batch_sizes"] = reply.get("batch_sizes", {})
+        if "replica" in reply:  # answered by a replica (not a failed Serve call)
+            self._sent += 1
+            replica = self._per_replica.setdefault(
+                str(reply["replica"]), {"requests": 0, "batch_sizes": {}}
+            )
+            replica["requests"] += 1
+            replica["batch_sizes"] = reply.get("batch_sizes", {})
         if "error" in reply:
             raise rebuild_error(reply["error"])
         return reply
 
     async def _send_many(self, requests: list[Request]) -> list[dict[str, Any]]:
-        """One Serve call for a group of requests: one routing decision, one round trip."""
+        """One Serve call for a group of requests: one routing decision, one round trip.
+
+        A failed call becomes an error reply per request, so each caller raises its own error.
+        """
         try:
             replies: list[dict[str, Any]] = await self._handle.call_many.remote(requests)
         except Exception as exc:  # noqa: BLE001 - translated below
-            raise self._ray_error(exc) from exc
+            error = error_fields(self._ray_error(exc), self.name)
+            return [{"error": dict(error)} for _ in requests]
         if any("png" in reply for reply in replies):  # one trip to a worker thread per group
             await asyncio.to_thread(self._store_all, replies)
         return replies
