@@ -17,6 +17,7 @@ Concurrent requests are batched (`composer.specialists.batching`) into one left-
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -74,8 +75,10 @@ class _Ask:
     settings: _PerCall
 
 
-UNIFIED_MODEL_TYPES = frozenset({"janus"})
-"""Config model types that understand and draw (`JanusForConditionalGeneration`)."""
+UNIFIED_MODEL_TYPES: dict[str, str] = {"janus": "composer.specialists.janus_local:JanusSpecialist"}
+"""Config model types that understand and draw (`JanusForConditionalGeneration`), and the
+`module:Class` of their adapter: a lazy name table, like the registry's, because that adapter
+subclasses this one (an import here would be a cycle)."""
 
 
 def model_kind(where: str, config: Mapping[str, Any]) -> str:
@@ -149,10 +152,14 @@ class TransformersSpecialist(BatchedSpecialist):
         )
         source = resolve_source(where, model, "config.json", finding)
         config = read_marker(where, source, "config.json", finding)
-        if str(config.get("model_type")) in UNIFIED_MODEL_TYPES:
-            from composer.specialists.janus_local import JanusOptions, JanusSpecialist
-
-            return JanusSpecialist(model, JanusOptions(**options), images=images, source=source)
+        unified = UNIFIED_MODEL_TYPES.get(str(config.get("model_type")))
+        if unified is not None:
+            module_name, _, class_name = unified.partition(":")
+            both: Any = getattr(importlib.import_module(module_name), class_name)
+            built: TransformersSpecialist = both(
+                model, both.Options(**options), images=images, source=source
+            )
+            return built
         opts = TransformersOptions(**options)
         return cls(model, opts, images=images, source=source, kind=model_kind(where, config))
 
