@@ -444,8 +444,11 @@ def graph(
     axis: Annotated[
         str | None, typer.Option(help="UEG or GEU (default: the graph's first).")
     ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="mermaid (the source) or svg (a drawing, offline).")
+    ] = "mermaid",
 ) -> None:
-    """Print a graph's Mermaid drawing and the roles it needs."""
+    """Print a graph's drawing (Mermaid source or SVG) and the roles it needs."""
     from composer.core.errors import ConfigError
     from composer.core.instance import Axis
     from composer.graphs.base import build_strategy, get_graph
@@ -454,11 +457,18 @@ def graph(
         entry = get_graph(name)
         if axis is not None and axis.upper() not in ("UEG", "GEU"):
             raise ConfigError("--axis", f"must be UEG or GEU (got {axis!r}).")
+        if fmt not in ("mermaid", "svg"):
+            raise ConfigError("--format", f"must be mermaid or svg (got {fmt!r}).")
         chosen = Axis(axis.upper()) if axis else sorted(entry.axes, reverse=True)[0]
         strategy = build_strategy(name, chosen, {})
     except ComposerError as error:
         _fail(error)
-    sys.stdout.write(strategy.mermaid())
+    if fmt == "svg":
+        from composer.report.svg import mermaid_svg
+
+        sys.stdout.write(mermaid_svg(strategy.mermaid(), f"{name} ({chosen.value})"))
+    else:
+        sys.stdout.write(strategy.mermaid())
     roles = ", ".join(f"{r} ({c.value})" for r, c in strategy.required_roles().items())
     err.print(f"{name} [{chosen.value}] roles: {roles}", highlight=False)
 

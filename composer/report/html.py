@@ -325,6 +325,35 @@ def _stored_drawings(
     return found
 
 
+def _draw_graphs(out: Path, graphs: list[dict[str, Any]]) -> None:
+    """Write `graphs/<id>.svg` for each graph with a stored drawing (no renderer, no network)."""
+    from composer.report.svg import mermaid_svg
+
+    (out / "graphs").mkdir(exist_ok=True)
+    for g in graphs:
+        g["svg"] = ""
+        if g["mermaid"]:
+            title = f"{g['name']} ({g['axis']})"
+            drawing = mermaid_svg(g["mermaid"], title)
+            (out / "graphs" / f"{g['id']}.svg").write_text(drawing, "utf-8")
+            g["svg"] = f"graphs/{g['id']}.svg"
+
+
+def _paired_tables(report: dict[str, Any]) -> tuple[Any, Any]:
+    """The pairs that answer the question (oriented), then every other pair."""
+    from composer.report.pairs import split_pairs
+
+    leading, rest = split_pairs(report)
+    header, _ = paired_rows(report, None)
+    question = ["question", *header]
+    first = paired_rows({"paired": leading}, None)[1]
+    labels = [p["question"] for p in leading]
+    return (
+        (question, [[label, *row] for label, row in zip(labels, first, strict=True)]),
+        (header, paired_rows({"paired": rest}, None)[1]),
+    )
+
+
 def _comparison_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = [
         [
@@ -435,6 +464,7 @@ def write_html(
             if (c := outcome_of(f, accuracy_chart, report, axis, chart_path(axis))) is not None
         ]
         graphs = _graphs(definitions, systems, drawn)
+        _draw_graphs(out, graphs)
 
     templates = resources.files("composer.report") / "templates"
     for name in ("style.css", "report.js"):
@@ -455,9 +485,11 @@ def write_html(
                 (f"Accuracy % ({headline} parser, headline)", table_rows(report)),
                 (f"Accuracy % ({other} parser)", table_rows(report, other)),
             ],
+            same_under_other=table_rows(report, other)[1] == table_rows(report)[1],
+            other_parser=other,
             charts=chart_paths,
             comparisons=_comparison_table(report),
-            paired=paired_rows(report, None),
+            paired=_paired_tables(report),
             attribution=attribution_rows(report),
             costs=cost_rows(report),
             judges=judge_rows(report),

@@ -31,8 +31,15 @@ def question_pairs(report: dict[str, Any]) -> list[tuple[str, str, str]]:
 def oriented(pair: dict[str, Any]) -> dict[str, Any]:
     """The same paired comparison read the other way round (B - A instead of A - B)."""
     low, high = pair["ci95"]
+    flipped: dict[str, Any] = {}
+    if isinstance(pair.get("spend"), dict):  # (A's, B's, A / B) per measure
+        flipped["spend"] = {
+            key: [b, a, (1.0 / ratio if ratio else None)]
+            for key, (a, b, ratio) in pair["spend"].items()
+        }
     return {
         **pair,
+        **flipped,
         "a": pair["b"],
         "b": pair["a"],
         "only_a": pair["only_b"],
