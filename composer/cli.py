@@ -62,6 +62,24 @@ def _at_least_one(option: str, value: int | None) -> None:
         raise ConfigError(option, f"must be 1 or more (got {value}).", "Pass a positive number.")
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    """`--seeds 0,1,2` as a tuple of distinct whole numbers."""
+    from composer.core.errors import ConfigError
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        values = ()
+    if not values or len(set(values)) != len(values):
+        raise ConfigError(
+            "--seeds",
+            f"takes distinct whole numbers separated by commas (got {text!r}).",
+            "Pass e.g. --seeds 0,1,2.",
+        )
+    return values
+
+
 def _writable(option: str, path: Path, *, is_folder: bool) -> None:
     """`path` can become the folder (or file) `option` asks for: nothing in the way."""
     from composer.core.errors import ConfigError
@@ -300,11 +318,22 @@ def compare(
         str | None,
         typer.Option(help="Compare UEG scores of this stored judge (default: the current one)."),
     ] = None,
+    per: Annotated[
+        str | None,
+        typer.Option(
+            help="Also show accuracy per unit of budget: 'image' (points per image generated "
+            "per instance) or 'usd' (points per dollar spent per instance)."
+        ),
+    ] = None,
 ) -> None:
-    """Compare two systems instance by instance: the paired table, McNemar, and what differs."""
+    """Compare two systems instance by instance: the paired table, McNemar, and what differs.
+
+    With several run seeds an instance counts by its pass rate over seeds (sign test; cluster
+    bootstrap over instances and seeds, and judges when the run has several).
+    """
     from composer.core.errors import ConfigError
     from composer.evaluation.store import RunStore
-    from composer.report import stats
+    from composer.report import budget, judging, noise, stats
     from composer.report.judging import resolve_judge
 
     try:
@@ -315,6 +344,10 @@ def compare(
                 f"must be 0 or more (got {show}).",
                 "Pass how many differing instances to list.",
             )
+        if per not in (None, "image", "usd"):
+            raise ConfigError(
+                "--per", f"must be image or usd (got {per!r}).", "Pass --per image or --per usd."
+            )
         store = RunStore(run_dir, read_only=True)
         try:
             latest = store.latest_run()
@@ -322,7 +355,14 @@ def compare(
                 "Parser", parser or (latest["config"]["judge"]["parser"] if latest else "official")
             )
             judge_id, judge_label = resolve_judge(store, judge)
-            grouped = stats.by_system(store.results(judge=judge_id, parser=chosen))
+            results = list(store.results(judge=judge_id, parser=chosen))
+            judge_ids = [i for i, _ in judging.run_judges(store)]
+            judge_ids.sort(key=lambda i: i != judge_id)
+            scores = None
+            if len(judge_ids) > 1:
+                scores = noise.judge_scores(store.score_rows(), chosen)
+            grouped = noise.outcomes(results, parser=chosen, judges=judge_ids, scores=scores)
+            spent = budget.per_system(stats.costs(store.call_rows(), results), results, chosen)
             definitions = store.system_definitions()
         finally:
             store.close()
@@ -333,11 +373,12 @@ def compare(
                     f"system {name!r}", "has no results in this run.", f"Systems: {known}."
                 )
         run_seed = int(latest["seed"]) if latest and seed is None else (seed or 0)
-        rows = stats.compare(a, b, grouped, parser=chosen, seed=run_seed)
+        rows = noise.compare(a, b, grouped, parser=chosen, seed=run_seed)
         if not rows[0].n:
             raise ConfigError(
                 f"compare {a!r} and {b!r}",
-                f"the two systems share no instance ({len(grouped[a])} and {len(grouped[b])} "
+                f"the two systems share no instance ({len(grouped[a].grids)} and "
+                f"{len(grouped[b].grids)} "
                 "results, none for the same instance), so there is nothing to pair.",
                 "Compare systems run on the same instances (the same benchmark, categories "
                 "and limit).",
@@ -352,6 +393,29 @@ def compare(
         f"bootstrap seed {run_seed}"
     )
     print_fitted(out, compare_layouts(title, rows, run_seed))
+    if rows[0].noise != "instances":
+        out.print(
+            f"  The 95% CI includes the noise of {rows[0].noise} (cluster bootstrap); A % and "
+            "B % are mean pass rates over seeds; p: exact sign test on per-instance pass rates.",
+            highlight=False,
+        )
+    difference = budget.spend(spent.get(a), spent.get(b))
+    if difference:
+        out.print(f"  The two spend differently: {budget.spend_note(difference)}.", highlight=False)
+    if per is not None:
+        unit = cast("budget.Unit", per)
+        label = "image generated" if unit == "image" else "dollar"
+        for p in rows:
+            values = [
+                budget.per_unit(p.accuracy_a, spent.get(a), unit),
+                budget.per_unit(p.accuracy_b, spent.get(b), unit),
+            ]
+            shown = ["-" if v is None else f"{v:.4g}" for v in values]
+            out.print(
+                f"  {p.scope}: accuracy points per {label} per instance: "
+                f"A {shown[0]}, B {shown[1]}",
+                highlight=False,
+            )
     for a_sys, b_sys, axis, role in swaps:
         bound = (
             definitions[a_sys]["axes"][axis]["roles"][role],
@@ -364,16 +428,22 @@ def compare(
             highlight=False,
         )
     differing = rows[0].differing
+    several = rows[0].seeds > 1
+    right = "passes more seeds" if several else "right"
     out.print(
-        f"{len(differing)} instances differ (A right, B not: {rows[0].only_a}; "
-        f"B right, A not: {rows[0].only_b})" + (":" if differing else "."),
+        f"{len(differing)} instances differ (A {right}, B not: {rows[0].only_a}; "
+        f"B {right}, A not: {rows[0].only_b})" + (":" if differing else "."),
         highlight=False,
     )
+    rates_a, rates_b = grouped[a].rates(), grouped[b].rates()
     for instance, category, right_a, _ in differing[:show]:
         winner = "A" if right_a else "B"
-        out.print(
-            f"  {escape(instance):<24} {escape(category):<26} only {winner} right", highlight=False
+        what = (
+            f"pass rate A {rates_a[instance]:.2f}, B {rates_b[instance]:.2f}"
+            if several
+            else f"only {winner} right"
         )
+        out.print(f"  {escape(instance):<24} {escape(category):<26} {what}", highlight=False)
     if len(differing) > show:
         out.print(f"  ... and {len(differing) - show} more (--show N)", highlight=False)
 
@@ -502,6 +572,13 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("composer-demo"),
     n_per_category: Annotated[int, typer.Option(help="Synthetic instances per category.")] = 10,
     seed: Annotated[int, typer.Option(help="Suite and run seed.")] = 0,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated run seeds, e.g. 0,1,2: every task runs once per seed and the "
+            "report shows the spread (the suite is still generated from --seed)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Run composed and unified systems on the synthetic suite, offline, and compare them."""
@@ -510,7 +587,8 @@ def demo(
     try:
         _at_least_one("--n-per-category", n_per_category)
         _writable("--out", out_dir, is_folder=True)
-        cfg = demo_config(n_per_category=n_per_category, seed=seed)
+        run_seeds = _seed_list(seeds) if seeds is not None else None
+        cfg = demo_config(n_per_category=n_per_category, seed=seed, seeds=run_seeds)
         summary = _run(cfg, out_dir, quiet=quiet)
         _print_table(out_dir)
         index = _write_html(out_dir, out_dir / "report")

@@ -41,13 +41,21 @@ def demo_systems() -> dict[str, Any]:
     }
 
 
-def demo_config(*, n_per_category: int = 10, seed: int = 0) -> RunConfig:
-    """The demo run: the synthetic suite generated into the run folder, judged symbolically."""
-    data = {
-        "seed": seed,
+def demo_config(
+    *, n_per_category: int = 10, seed: int = 0, seeds: tuple[int, ...] | None = None
+) -> RunConfig:
+    """The demo run: the synthetic suite generated into the run folder, judged symbolically.
+
+    `seeds` runs every task once per run seed (the suite is generated from `seed`).
+    """
+    data: dict[str, Any] = {
         "concurrency": 8,
         "benchmark": {"name": "synthetic", "n_per_category": n_per_category, "seed": seed},
         "judge": {"model": JUDGE, "parser": "official", "extra": [SECOND_JUDGE]},
         "systems": demo_systems(),
     }
+    if seeds is None:
+        data["seed"] = seed
+    else:
+        data["seeds"] = list(seeds)
     return parse_config(data, source="composer demo", base_dir=Path.cwd())

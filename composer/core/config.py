@@ -118,6 +118,9 @@ class SystemConfig(_Strict):
     kind: Literal["composed", "unified", "specialist"] | None = None
     """For an imported system: what produced the outputs (default "unified"); the report's
     composed-vs-unified comparisons use it. A run system's kind follows from its bindings."""
+    seed: int | None = Field(default=None, strict=True)
+    """For an imported system: the run seed its folder of outputs stands for (default: the run's
+    first seed). One folder is one seed; import each seed's folder as its own system."""
 
     @field_validator("ueg", "geu", mode="before")
     @classmethod
@@ -141,6 +144,11 @@ class SystemConfig(_Strict):
             return self
         if self.mode is not None:
             raise ValueError('sets mode, which only an imported system (import = "DIR") takes')
+        if self.seed is not None:
+            raise ValueError(
+                "sets seed, which only an imported system takes: a run system runs every seed "
+                "of the run file (seed = N or seeds = [...] at the top)"
+            )
         if self.kind is not None:
             raise ValueError(
                 "sets kind, which only an imported system takes: a run system's kind follows "
@@ -164,6 +172,9 @@ class RunConfig(_Strict):
 
     # Numbers are strict: `concurrency = "8"` is a mistake in the file, not an 8.
     seed: int = Field(default=0, strict=True)
+    """The run seed: each instance's seed is derived from it and the instance id."""
+    seeds: tuple[int, ...] | None = None
+    """Several run seeds instead of `seed`: every task runs once per seed."""
     concurrency: int = Field(default=16, ge=1, strict=True)
     """Instances in flight at once (each model's endpoint has its own limit too)."""
     benchmark: BenchmarkConfig = BenchmarkConfig()
@@ -173,6 +184,39 @@ class RunConfig(_Strict):
     """Per-model options, keyed by the full model name."""
     base_dir: Path = Field(default=Path("."), exclude=True)
     """The folder relative paths in the file start from."""
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_list(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError("takes a non-empty list of whole numbers, e.g. seeds = [0, 1, 2]")
+        if any(not isinstance(v, int) or isinstance(v, bool) for v in value):
+            raise ValueError("takes whole numbers only, e.g. seeds = [0, 1, 2]")
+        if len(set(value)) != len(value):
+            raise ValueError("repeats a seed: list each seed once")
+        return tuple(value)
+
+    @model_validator(mode="after")
+    def _one_seed_setting(self) -> RunConfig:
+        if self.seeds is not None and "seed" in self.model_fields_set:
+            raise ValueError(
+                "sets both seed and seeds: keep seeds = [...] for several seeds, or seed = N"
+            )
+        for name, system in self.systems.items():
+            if system.seed is not None and system.seed not in self.run_seeds:
+                raise ValueError(
+                    f"system {name!r} imports its outputs as seed {system.seed}, which is not "
+                    f"a seed of this run ({', '.join(map(str, self.run_seeds))}): add it to "
+                    "seeds, or change the system's seed"
+                )
+        return self
+
+    @property
+    def run_seeds(self) -> tuple[int, ...]:
+        """The run's seeds: `seeds`, else `(seed,)`."""
+        return self.seeds if self.seeds is not None else (self.seed,)
 
     @field_validator("systems")
     @classmethod

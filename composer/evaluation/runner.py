@@ -1,8 +1,9 @@
 """The runner: validate every binding, load local models, then run (system x instance) tasks.
 
-Each task is one graph invocation followed by judging; its result is written to the run store
-the moment it exists. Rerunning on the same run directory skips finished results and replays
-cached calls, so a stopped run resumes where it was and nothing done is paid for twice.
+Each task is one graph invocation followed by judging, once per run seed (`seeds = [...]`);
+its result is written to the run store the moment it exists. Rerunning on the same run
+directory skips finished results and replays cached calls, so a stopped run resumes where it
+was and nothing done is paid for twice.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ class BoundSystem:
     kind: str = "composed"
     imported: ImportedOutputs | None = None
     import_source: dict[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    """The run seeds this system has outputs for: every seed of the run, or an imported
+    folder's one seed."""
 
     @property
     def axes(self) -> set[Axis]:
@@ -187,6 +191,30 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def run_record(
+    specialists: Mapping[str, Specialist], loaded: Iterable[Specialist] = ()
+) -> dict[str, Any]:
+    """The reproducibility record of one invocation, stored with it in the run store.
+
+    composer's version, the libraries' versions, the machine, and per model where it ran
+    (`Specialist.provenance`: device, dtype and attention kernel of a local model). The exact
+    model ids hosted APIs reported come from the calls (`RunStore.reported_models`).
+    """
+    used = {id(s) for s in loaded}
+    models = {
+        name: specialist.provenance()
+        for name, specialist in sorted(specialists.items())
+        if id(specialist) in used
+    }
+    return {
+        "composer": composer_version(),
+        "versions": versions(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "models": {name: found for name, found in models.items() if found},
+    }
+
+
 def versions() -> dict[str, str]:
     """Versions of composer and the libraries whose behaviour a result may depend on."""
     found = {"python": platform.python_version()}
@@ -220,6 +248,8 @@ class Task:
     """Ids of the judges (UEG) or the choice scorer (GEU) that must score the output."""
     output: dict[str, Any] | None = None
     """A stored output to judge again; None: produce it first."""
+    seed: int = 0
+    """The run seed; the graph gets `instance_seed(seed, instance.id)`."""
 
 
 class Runner:
@@ -331,7 +361,11 @@ class Runner:
             )
             bound.kind = system.kind or "unified"
             bound.import_source = {"dir": system.import_dir, "mode": system.mode}
+            if system.seed is not None:  # only a seed set explicitly changes the definition
+                bound.import_source["seed"] = system.seed
+            bound.seeds = (self.config.run_seeds[0] if system.seed is None else system.seed,)
             return bound
+        bound.seeds = self.config.run_seeds
         used_roles = {"model"}
         for axis, ref in ((Axis.UEG, system.ueg), (Axis.GEU, system.geu)):
             if ref is None:
@@ -429,12 +463,12 @@ class Runner:
 
         The stored score would describe other files.
         """
-        stored = {(r.system, r.instance): r for r in self.store.results()}
+        stored = {(r.system, r.instance, r.seed): r for r in self.store.results()}
         for system in self.systems:
             if system.imported is None or system.name in self.rerun:
                 continue
             for instance_id, output in system.imported.outputs.items():
-                before = stored.get((system.name, instance_id))
+                before = stored.get((system.name, instance_id, system.seeds[0]))
                 if before is not None and before.status != "failed":
                     if before.output != _jsonable(output):
                         raise ConfigError(
@@ -451,34 +485,43 @@ class Runner:
         if self.rerun:
             results = {k: v for k, v in results.items() if k[0] not in self.rerun}
             scores = {k: v for k, v in scores.items() if k[0] not in self.rerun}
-        outputs: dict[tuple[str, str], dict[str, Any]] = {}
+        outputs: dict[tuple[str, str, int], dict[str, Any]] = {}
         if any(status == "ok" for status in results.values()):
             outputs = {
-                (r.system, r.instance): r.output for r in self.store.results() if r.status == "ok"
+                (r.system, r.instance, r.seed): r.output
+                for r in self.store.results()
+                if r.status == "ok"
             }
         judge_ids = tuple(j.id for j in self.judges)
         tasks: list[Task] = []
         skipped = 0
-        for system in self.systems:
-            for instance in self.instances:
-                if instance.axis not in system.axes:
+        # Seed by seed: a run stopped part-way has whole seeds done, and with one seed the
+        # order is as it was.
+        for seed in self.config.run_seeds:
+            for system in self.systems:
+                if seed not in system.seeds:
                     continue
-                key = (system.name, instance.id)
-                wanted = judge_ids if instance.axis is Axis.UEG else (GEU_SCORER_ID,)
-                status = results.get(key)
-                if status is None or (status == "failed" and self.retry_failed):
-                    tasks.append(Task(system, instance, wanted))
-                    continue
-                done = scores.get(key, {})
-                missing = tuple(
-                    j
-                    for j in wanted
-                    if j not in done or (done[j] == "failed" and self.retry_failed)
-                )
-                if status == "ok" and missing:
-                    tasks.append(Task(system, instance, missing, output=outputs[key]))
-                else:
-                    skipped += 1
+                for instance in self.instances:
+                    if instance.axis not in system.axes:
+                        continue
+                    key = (system.name, instance.id, seed)
+                    wanted = judge_ids if instance.axis is Axis.UEG else (GEU_SCORER_ID,)
+                    status = results.get(key)
+                    if status is None or (status == "failed" and self.retry_failed):
+                        tasks.append(Task(system, instance, wanted, seed=seed))
+                        continue
+                    done = scores.get(key, {})
+                    missing = tuple(
+                        j
+                        for j in wanted
+                        if j not in done or (done[j] == "failed" and self.retry_failed)
+                    )
+                    if status == "ok" and missing:
+                        tasks.append(
+                            Task(system, instance, missing, output=outputs[key], seed=seed)
+                        )
+                    else:
+                        skipped += 1
         return tasks, skipped
 
     async def run(self) -> RunSummary:
@@ -496,7 +539,8 @@ class Runner:
         self.store.begin_run(
             config=self.config.model_dump(mode="json"),
             versions=versions(),
-            seed=self.config.seed,
+            seed=self.config.run_seeds[0],
+            record=run_record(self.specialists, needed),
             systems={s.name: (s.definition(), s.drawings) for s in self.systems},
             judges=judges,
             instances=self.instances,
@@ -558,13 +602,14 @@ class Runner:
             for instance in self.instances:
                 if instance.axis not in system.axes:
                     continue
-                key = (system.name, instance.id)
-                if results.get(key) == "failed":
-                    failed += 1
-                elif any(
-                    j in judge_ids and st == "failed" for j, st in scores.get(key, {}).items()
-                ):
-                    failed += 1
+                for seed in system.seeds:
+                    key = (system.name, instance.id, seed)
+                    if results.get(key) == "failed":
+                        failed += 1
+                    elif any(
+                        j in judge_ids and st == "failed" for j, st in scores.get(key, {}).items()
+                    ):
+                        failed += 1
         return failed
 
     async def _run_task(self, task: Task) -> Result:
@@ -586,7 +631,7 @@ class Runner:
             else:
                 inputs = {
                     "instance": instance,
-                    "seed": instance_seed(self.config.seed, instance.id),
+                    "seed": instance_seed(task.seed, instance.id),
                 }
                 async for chunk in system.strategies[instance.axis].graph.astream(
                     inputs, context=system.contexts[instance.axis], stream_mode="values"
@@ -619,12 +664,14 @@ class Runner:
             error=error,
             latency_s=latency,
             usage=site.tally.as_dict() if task.output is None else {},
+            seed=task.seed,
         )
         await self.store.aput_result(
             result if task.output is None else None,
             scores,
             system=system.name,
             instance=instance.id,
+            seed=task.seed,
         )
         # What the progress display sees: the headline score where there is one.
         headline = self.judges[0].id if instance.axis is Axis.UEG and self.judges else None

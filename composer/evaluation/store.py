@@ -62,6 +62,8 @@ CREATE TABLE IF NOT EXISTS judgments (
 """
 
 
+_ONE_OUTPUT = "system = ? AND instance = ? AND seed = ?"
+
 _PUT_CALL = (
     "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
     "ON CONFLICT(key) DO UPDATE SET sent = sent + 1, reply = excluded.reply"
@@ -287,17 +289,24 @@ class RunStore:
     # runs, systems and judges
 
     def latest_run(self) -> dict[str, Any] | None:
-        """The last recorded invocation's config, versions, seed and judge ids, or None."""
+        """The last recorded invocation's config, versions, seeds, judge ids and record, or None.
+
+        `seed` is the first run seed (the report's bootstrap seed), `seeds` all of them, and
+        `record` the reproducibility record (see `composer.evaluation.provenance`).
+        """
         row = self.db.execute(
-            "SELECT config, versions, seed, judges FROM runs ORDER BY id DESC LIMIT 1"
+            "SELECT config, versions, seed, judges, record FROM runs ORDER BY id DESC LIMIT 1"
         ).fetchone()
         if row is None:
             return None
+        config = json.loads(row[0])
         return {
-            "config": json.loads(row[0]),
+            "config": config,
             "versions": json.loads(row[1]),
             "seed": row[2],
+            "seeds": list(config.get("seeds") or [row[2]]),
             "judges": json.loads(row[3] or "[]"),
+            "record": json.loads(row[4] or "{}"),
         }
 
     def system_changes(
@@ -351,6 +360,7 @@ class RunStore:
         judges: Sequence[tuple[str, str, dict[str, Any]]],
         instances: Sequence[Instance],
         rerun: Sequence[str] = (),
+        record: dict[str, Any] | None = None,
     ) -> None:
         """Record one invocation in one transaction, after every check passed.
 
@@ -373,13 +383,15 @@ class RunStore:
                 [(i, label, json.dumps(d, sort_keys=True)) for i, label, d in judges],
             )
             self.db.execute(
-                "INSERT INTO runs (started, config, versions, seed, judges) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO runs (started, config, versions, seed, judges, record) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     time.time(),
                     json.dumps(config),
                     json.dumps(versions),
                     seed,
                     json.dumps([i for i, _, _ in judges]),
+                    json.dumps(record or {}),
                 ),
             )
             self.db.executemany(
@@ -429,13 +441,15 @@ class RunStore:
         *,
         system: str = "",
         instance: str = "",
+        seed: int = 0,
     ) -> None:
         """`put_result`, committed together with the other writes of this event-loop turn.
 
-        With `result` None, `system` and `instance` say whose output the scores belong to.
+        With `result` None, `system`, `instance` and `seed` say whose output the scores belong
+        to.
         """
         await self._commit_soon(
-            self._result_statements(result, scores, system=system, instance=instance)
+            self._result_statements(result, scores, system=system, instance=instance, seed=seed)
         )
 
     @staticmethod
@@ -445,13 +459,15 @@ class RunStore:
         *,
         system: str = "",
         instance: str = "",
+        seed: int = 0,
     ) -> list[tuple[str, Sequence[Any]]]:
         statements: list[tuple[str, Sequence[Any]]] = []
         if result is not None:
-            system, instance = result.system, result.instance
+            system, instance, seed = result.system, result.instance, result.seed
             row = (
                 result.system,
                 result.instance,
+                result.seed,
                 result.axis,
                 result.category,
                 result.status,
@@ -463,15 +479,15 @@ class RunStore:
             )
             # A new output invalidates every score of the old one.
             statements += [
-                ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
-                ("DELETE FROM scores WHERE system = ? AND instance = ?", (system, instance)),
-                ("DELETE FROM judgments WHERE system = ? AND instance = ?", (system, instance)),
+                ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
+                (f"DELETE FROM scores WHERE {_ONE_OUTPUT}", (system, instance, seed)),
+                (f"DELETE FROM judgments WHERE {_ONE_OUTPUT}", (system, instance, seed)),
             ]
         for scored, judgments in scores:
-            key = (system, instance, scored.judge)
+            key = (system, instance, seed, scored.judge)
             statements += [
                 (
-                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         *key,
                         scored.status,
@@ -482,11 +498,11 @@ class RunStore:
                         time.time(),
                     ),
                 ),
-                ("DELETE FROM judgments WHERE system = ? AND instance = ? AND judge = ?", key),
+                (f"DELETE FROM judgments WHERE {_ONE_OUTPUT} AND judge = ?", key),
             ]
             statements += [
                 (
-                    "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*key, j.position, j.question, j.expected, j.reply, j.official, j.strict),
                 )
                 for j in judgments
@@ -513,29 +529,30 @@ class RunStore:
             latest = self.latest_run()
             judge = latest["judges"][0] if latest and latest["judges"] else None
         labels = {i: j["label"] for i, j in self.judges().items()}
-        scores: dict[tuple[str, str], dict[str, tuple[Any, ...]]] = {}
-        query = "SELECT system, instance, judge, status, correct_official, correct_strict, error "
-        query += "FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
+        scores: dict[tuple[str, str, int], dict[str, tuple[Any, ...]]] = {}
+        query = "SELECT system, instance, seed, judge, status, correct_official, correct_strict, "
+        query += "error FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
         for row in self.db.execute(query, (system,) if system else ()):
-            scores.setdefault((row[0], row[1]), {})[row[2]] = row[3:]
+            scores.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4:]
         query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
         for row in self.db.execute(query + " ORDER BY rowid", (system,) if system else ()):
             result = Result(
                 system=row[0],
                 instance=row[1],
-                axis=row[2],
-                category=row[3],
-                status=row[4],
-                output=json.loads(row[5]),
-                error=row[6],
-                latency_s=row[7],
-                usage=json.loads(row[8] or "{}"),
+                seed=row[2],
+                axis=row[3],
+                category=row[4],
+                status=row[5],
+                output=json.loads(row[6]),
+                error=row[7],
+                latency_s=row[8],
+                usage=json.loads(row[9] or "{}"),
             )
             result.cost_usd = result.usage.get("cost_usd")
             if result.status != "ok":
                 yield result
                 continue
-            mine = scores.get((result.system, result.instance), {})
+            mine = scores.get((result.system, result.instance, result.seed), {})
             if result.axis == "UEG":
                 wanted = judge
                 result.judge = labels.get(judge or "", judge)
@@ -557,36 +574,51 @@ class RunStore:
                 result.status = "unscored" if headline is None else "ok"
             yield result
 
-    def progress(self) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], dict[str, str]]]:
+    def progress(
+        self,
+    ) -> tuple[dict[tuple[str, str, int], str], dict[tuple[str, str, int], dict[str, str]]]:
         """What is done, for planning a resumed run.
 
-        The result status per (system, instance), and per output its score statuses by judge.
+        The result status per (system, instance, seed), and per output its score statuses by
+        judge.
         """
         results = {
-            (s, i): st
-            for s, i, st in self.db.execute("SELECT system, instance, status FROM results")
+            (s, i, seed): st
+            for s, i, seed, st in self.db.execute(
+                "SELECT system, instance, seed, status FROM results"
+            )
         }
-        scores: dict[tuple[str, str], dict[str, str]] = {}
-        for s, i, j, st in self.db.execute("SELECT system, instance, judge, status FROM scores"):
-            scores.setdefault((s, i), {})[j] = st
+        scores: dict[tuple[str, str, int], dict[str, str]] = {}
+        for s, i, seed, j, st in self.db.execute(
+            "SELECT system, instance, seed, judge, status FROM scores"
+        ):
+            scores.setdefault((s, i, seed), {})[j] = st
         return results, scores
 
-    def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str]]:
-        """(system, instance) pairs whose output needs no rerun (`retry_failed`: failures do)."""
+    def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str, int]]:
+        """(system, instance, seed) whose output needs no rerun (`retry_failed`: failures do)."""
         where = " WHERE status != 'failed'" if retry_failed else ""
-        rows = self.db.execute("SELECT system, instance FROM results" + where)
-        return {(s, i) for s, i in rows}
+        rows = self.db.execute("SELECT system, instance, seed FROM results" + where)
+        return {(s, i, seed) for s, i, seed in rows}
 
-    def all_judgments(self, judge: str | None = None) -> dict[tuple[str, str], list[Judgment]]:
-        """Every judgment of `judge` (default: the headline judge), by (system, instance)."""
+    def all_judgments(
+        self, judge: str | None = None, *, seed: int | None = None
+    ) -> dict[tuple[str, str], list[Judgment]]:
+        """Every judgment of `judge` (default: the headline judge), by (system, instance).
+
+        Of one run seed (default: the lowest seed each output has).
+        """
         if judge is None:
             latest = self.latest_run()
             judge = latest["judges"][0] if latest and latest["judges"] else ""
+        if seed is None:
+            row = self.db.execute("SELECT MIN(seed) FROM judgments").fetchone()
+            seed = row[0] if row and row[0] is not None else 0
         found: dict[tuple[str, str], list[Judgment]] = {}
         rows = self.db.execute(
             "SELECT system, instance, position, question, expected, reply, official, strict "
-            "FROM judgments WHERE judge = ? ORDER BY system, instance, position",
-            (judge,),
+            "FROM judgments WHERE judge = ? AND seed = ? ORDER BY system, instance, position",
+            (judge, seed),
         )
         for r in rows:
             found.setdefault((r[0], r[1]), []).append(
@@ -601,21 +633,23 @@ class RunStore:
             )
         return found
 
-    def judgment_rows(self) -> list[tuple[str, str, str, int, str, str | None, str | None]]:
-        """(system, instance, judge, position, expected, official, strict) of every judgment."""
+    def judgment_rows(
+        self,
+    ) -> list[tuple[str, str, str, int, str, str | None, str | None, int]]:
+        """(system, instance, judge, position, expected, official, strict, seed) per judgment."""
         return list(
             self.db.execute(
-                "SELECT system, instance, judge, position, expected, official, strict "
+                "SELECT system, instance, judge, position, expected, official, strict, seed "
                 "FROM judgments"
             )
         )
 
-    def score_rows(self) -> list[tuple[str, str, str, str, bool | None, bool | None]]:
-        """(system, instance, judge, status, official, strict) of every stored score."""
+    def score_rows(self) -> list[tuple[str, str, str, str, bool | None, bool | None, int]]:
+        """(system, instance, judge, status, official, strict, seed) of every stored score."""
         return [
-            (s, i, j, st, _bool(o), _bool(t))
-            for s, i, j, st, o, t in self.db.execute(
-                "SELECT system, instance, judge, status, correct_official, correct_strict "
+            (s, i, j, st, _bool(o), _bool(t), seed)
+            for s, i, j, st, o, t, seed in self.db.execute(
+                "SELECT system, instance, judge, status, correct_official, correct_strict, seed "
                 "FROM scores"
             )
         ]
@@ -674,6 +708,21 @@ class RunStore:
     def call_keys(self) -> set[str]:
         """The keys of every recorded call."""
         return {row[0] for row in self.db.execute("SELECT key FROM calls")}
+
+    def reported_models(self) -> dict[str, dict[str, int]]:
+        """Per model name, the exact model ids its replies reported, with how many calls each.
+
+        A hosted API names the snapshot that answered (`gpt-4.1-2025-04-14`); a call whose
+        reply reported none is left out.
+        """
+        found: dict[str, dict[str, int]] = {}
+        rows = self.db.execute(
+            "SELECT model, json_extract(usage, '$.model') AS reported, COUNT(*) FROM calls "
+            "WHERE reported IS NOT NULL GROUP BY model, reported ORDER BY model, reported"
+        )
+        for model, reported, count in rows:
+            found.setdefault(model, {})[str(reported)] = int(count)
+        return found
 
     def call_rows(self) -> list[dict[str, Any]]:
         """Every recorded call (for reports and tests)."""

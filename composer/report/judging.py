@@ -121,13 +121,14 @@ def agreement(
     store: RunStore, judges: Sequence[tuple[str, str]], *, seed: int = 0
 ) -> list[dict[str, Any]]:
     """For each pair of `judges`: agreement and kappa on UEG questions and on instances."""
-    readings: dict[str, dict[tuple[str, str, int], str]] = {}
-    for system, instance, judge, position, _, official, _ in store.judgment_rows():
-        readings.setdefault(judge, {})[(system, instance, position)] = official or "unread"
-    verdicts: dict[str, dict[tuple[str, str], bool]] = {}
-    for system, instance, judge, status, correct, _ in store.score_rows():
+    # Keyed by run seed too: each seed's output is judged on its own.
+    readings: dict[str, dict[tuple[str, str, int, int], str]] = {}
+    for system, instance, judge, position, _, official, _, seed_ in store.judgment_rows():
+        readings.setdefault(judge, {})[(system, instance, seed_, position)] = official or "unread"
+    verdicts: dict[str, dict[tuple[str, str, int], bool]] = {}
+    for system, instance, judge, status, correct, _, seed_ in store.score_rows():
         if status == "ok":
-            verdicts.setdefault(judge, {})[(system, instance)] = bool(correct)
+            verdicts.setdefault(judge, {})[(system, instance, seed_)] = bool(correct)
     rows: list[dict[str, Any]] = []
     for i, (a, label_a) in enumerate(judges):
         for b, label_b in judges[i + 1 :]:
@@ -142,7 +143,9 @@ def agreement(
                     "b": label_b,
                     "questions": _measure(questions, seed),
                     "instances": _measure(instances, seed),
-                    "disagreements": [{"system": s, "instance": n} for s, n in disagree],
+                    "disagreements": [
+                        {"system": s, "instance": n, "seed": k} for s, n, k in disagree
+                    ],
                 }
             )
     return rows

@@ -1,8 +1,9 @@
-"""Paired statistics between systems: McNemar, bootstrap intervals, stage attribution, costs.
+"""Paired statistics between systems: McNemar, bootstrap intervals, role swaps, costs.
 
 Two systems are compared on the instances both ran. An instance counts as right for a system
 when that system's result is correct under the chosen parser; a failed, refused or unscored
-result counts as not right, as it does in the accuracy tables.
+result counts as not right, as it does in the accuracy tables. Comparisons over several seeds
+and judges, and stage attribution, are in `composer.report.noise`, built on these.
 """
 
 from __future__ import annotations
@@ -118,6 +119,12 @@ class Paired:
     ci_low: float = 0.0
     ci_high: float = 0.0
     differing: list[tuple[str, str, bool, bool]] = field(default_factory=list)
+    noise: str = "instances"
+    """The sources of noise the interval includes (see `composer.report.noise`)."""
+    seeds: int = 1
+    judges: int = 1
+    difference_all_judges: float | None = None
+    """With several judges: the difference averaged over judges, the interval's centre."""
 
     @property
     def difference(self) -> float:
@@ -141,7 +148,13 @@ class Paired:
             "difference": self.difference,
             "p_value": self.p_value,
             "ci95": [self.ci_low, self.ci_high],
+            "noise": self.noise,
         }
+        if self.seeds > 1:
+            data["seeds"] = self.seeds
+        if self.judges > 1:
+            data["judges"] = self.judges
+            data["difference_all_judges"] = self.difference_all_judges
         if with_instances:
             data["differing"] = [
                 {"instance": i, "category": c, "a": ra, "b": rb} for i, c, ra, rb in self.differing
@@ -262,60 +275,6 @@ def single_role_swaps(
                 if len(changed) == 1:
                     swaps.append((a, b, axis, changed[0]))
     return swaps
-
-
-def _category_accuracy(results: Iterable[Result], parser: Parser) -> dict[str, list[int]]:
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for result in results:
-        tally[result.category][0] += is_right(result, parser)
-        tally[result.category][1] += 1
-    return tally
-
-
-def attribution(
-    definitions: Mapping[str, Mapping[str, Any]],
-    grouped: Mapping[str, Mapping[str, Result]],
-    *,
-    parser: Parser = "official",
-    seed: int = 0,
-) -> list[dict[str, Any]]:
-    """Attribute accuracy differences to the one role two systems bind differently.
-
-    For each single-role swap (see `single_role_swaps`), the difference a - b on the shared
-    instances of that axis, overall and per category, with its paired test. Both systems run
-    the same graph with the same other bindings, so the whole difference belongs to that role.
-    """
-    rows: list[dict[str, Any]] = []
-    for a, b, axis, role in single_role_swaps(definitions):
-        ra = {i: r for i, r in grouped.get(a, {}).items() if r.axis == axis}
-        rb = {i: r for i, r in grouped.get(b, {}).items() if r.axis == axis}
-        test = paired(a, b, ra, rb, parser=parser, scope=axis, seed=seed)
-        if not test.n:
-            continue
-        shared = [i for i in ra if i in rb]
-        cat_a = _category_accuracy((ra[i] for i in shared), parser)
-        cat_b = _category_accuracy((rb[i] for i in shared), parser)
-        by_category = {
-            c: 100.0 * (cat_a[c][0] - cat_b[c][0]) / cat_a[c][1]
-            for c in sorted(cat_a, key=lambda c: _ORDER.get(c, len(_ORDER)))
-        }
-        rows.append(
-            {
-                "axis": axis,
-                "role": role,
-                "a": a,
-                "b": b,
-                "a_model": definitions[a]["axes"][axis]["roles"][role],
-                "b_model": definitions[b]["axes"][axis]["roles"][role],
-                "graph": definitions[a]["axes"][axis]["graph"],
-                "delta": test.difference,
-                "by_category": by_category,
-                "p_value": test.p_value,
-                "ci95": [test.ci_low, test.ci_high],
-                "n": test.n,
-            }
-        )
-    return rows
 
 
 def costs(

@@ -6,6 +6,11 @@ of its categories. Total follows the run's rule (`total_rule`): RealUnify's 0.6 
 for `realunify` and the `synthetic` suite that mirrors it, the weights of `[benchmark]
 total_weights` when set, else correct / instances. The summary also holds the paired tests,
 stage attribution and costs of `composer.report.stats`.
+
+With several run seeds, each number is over every seed's results (an axis: the mean over seeds
+of its accuracy), and each axis also gives `by_seed` (seed -> accuracy) and `seed_sd` (their
+sample standard deviation, None with one seed); `pass_rates` holds each instance's pass rate
+over seeds. Paired comparisons then carry the seed (and judge) noise: `composer.report.noise`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any, Literal, cast
 
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.evaluation.store import Result, RunStore
-from composer.report import judging, stats
+from composer.report import budget, judging, noise, stats
 from composer.report.csvsafe import safe_row
 
 Parser = Literal["official", "strict"]
@@ -135,6 +140,37 @@ def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
     }
 
 
+def seed_spread(results: list[Result], parser: Parser) -> dict[str, Any]:
+    """`by_seed` (seed as a string -> axis accuracy) and `seed_sd` of one system's axis.
+
+    The standard deviation is the sample one (n - 1); None with a single seed.
+    """
+    per_seed: dict[int, list[Result]] = defaultdict(list)
+    for result in results:
+        per_seed[result.seed].append(result)
+    by_seed = {str(s): axis_summary(per_seed[s], parser)["accuracy"] for s in sorted(per_seed)}
+    values = list(by_seed.values())
+    sd = None
+    if len(values) > 1:
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return {"by_seed": by_seed, "seed_sd": sd}
+
+
+def _total_by_seed(entry: dict[str, Any], rule: dict[str, Any]) -> dict[str, float] | None:
+    """Total per seed, where every axis the rule weighs has that seed."""
+    if rule["rule"] != "weighted":
+        return None
+    axes = [a for a, w in rule["weights"].items() if w > 0]
+    if any(a not in entry for a in axes):
+        return None
+    seeds = set.intersection(*(set(entry[a]["by_seed"]) for a in axes))
+    return {
+        s: sum(rule["weights"][a] * entry[a]["by_seed"][s] for a in axes)
+        for s in sorted(seeds, key=int)
+    }
+
+
 def _cost(results: list[Result]) -> float | None:
     costs = [r.cost_usd for r in results if r.cost_usd is not None]
     return sum(costs) if costs else None
@@ -172,6 +208,7 @@ def summarize(
     latest = store.latest_run()
     headline = headline_parser(store, parser)
     seed = int(latest["seed"]) if latest else 0
+    run_seeds = [int(s) for s in latest["seeds"]] if latest else [0]
     judge_id, judge_label = judging.resolve_judge(store, judge)
     definitions = store.system_definitions()
     rule = total_rule(latest["config"].get("benchmark") if latest else None)
@@ -191,7 +228,14 @@ def summarize(
         for axis in ("UEG", "GEU"):
             if grouped[name].get(axis):
                 entry[axis] = axis_summary(grouped[name][axis], headline)
+                entry[axis].update(seed_spread(grouped[name][axis], headline))
+                if len(entry[axis]["by_seed"]) > 1:  # the mean over seeds, as documented
+                    values = entry[axis]["by_seed"].values()
+                    entry[axis]["accuracy"] = sum(values) / len(values)
         entry["total"] = total(entry, rule, headline)
+        by_seed = _total_by_seed(entry, rule)
+        if by_seed is not None and len(by_seed) > 1:
+            entry["total_by_seed"] = by_seed
         axes = definitions[name]["axes"]
         entry["kind"], entry["mode"] = definitions[name]["kind"], _mode(definitions[name])
         entry["models"] = sorted({m for a in axes.values() for m in a["roles"].values()})
@@ -199,7 +243,16 @@ def summarize(
         if "UEG" in entry and name in preference:
             entry["self_preference"] = preference[name]
         systems[name] = entry
-    by_instance = stats.by_system(everything)
+    judges = judging.run_judges(store)
+    judge_ids = [i for i, _ in judges] if with_judges and len(judges) > 1 else []
+    # The headline judge leads; the others only widen the intervals.
+    judge_ids.sort(key=lambda i: i != judge_id)
+    grids = noise.outcomes(
+        everything,
+        parser=headline,
+        judges=judge_ids,
+        scores=noise.judge_scores(store.score_rows(), headline) if judge_ids else None,
+    )
     ran = {n: d for n, d in definitions.items() if n in systems}
     report: dict[str, Any] = {
         "parser": headline,
@@ -207,16 +260,25 @@ def summarize(
         "judge_id": judge_id,
         "total_rule": rule,
         "seed": seed,
+        "seeds": run_seeds,
         "systems": systems,
         "comparisons": comparisons(systems),
         "paired": [
-            p.as_dict()
-            for p in stats.all_pairs(list(systems), by_instance, parser=headline, seed=seed)
+            p.as_dict() for p in noise.all_pairs(list(systems), grids, parser=headline, seed=seed)
         ],
-        "attribution": stats.attribution(ran, by_instance, parser=headline, seed=seed),
+        "attribution": noise.attribution(ran, grids, parser=headline, seed=seed),
         "costs": stats.costs(store.call_rows(), everything),
     }
-    judges = judging.run_judges(store)
+    report["budget"] = budget.per_system(report["costs"], everything, headline)
+    for row in report["paired"]:
+        row["spend"] = budget.spend(report["budget"].get(row["a"]), report["budget"].get(row["b"]))
+    if len({r.seed for r in everything}) > 1:
+        report["pass_rates"] = {name: grids[name].rates() for name in systems if name in grids}
+    if with_judges:
+        report["reproducibility"] = {
+            **(latest["record"] if latest else {}),
+            "reported_models": store.reported_models(),
+        }
     if with_judges and len(judges) > 1:
         per_judge = {
             label: summarize(store, headline, judge=i, with_judges=False) for i, label in judges
@@ -327,6 +389,7 @@ def result_rows(
         {
             "system": r.system,
             "instance": r.instance,
+            "seed": r.seed,
             "axis": r.axis,
             "category": r.category,
             "status": r.status,
@@ -414,7 +477,21 @@ def paired_rows(
     report: dict[str, Any], scope: str | None = "all"
 ) -> tuple[list[str], list[list[str]]]:
     """The paired comparisons (of one scope: all, UEG or GEU; None for every scope)."""
-    header = ["A", "B", "scope", "n", "both", "only A", "only B", "neither", "A - B", "95% CI", "p"]
+    header = [
+        "A",
+        "B",
+        "scope",
+        "n",
+        "both",
+        "only A",
+        "only B",
+        "neither",
+        "A - B",
+        "95% CI",
+        "noise",
+        "p",
+        "spend A vs B",
+    ]
     rows = [
         [
             p["a"],
@@ -427,7 +504,9 @@ def paired_rows(
             str(p["neither"]),
             f"{p['difference']:+.1f}",
             f"[{p['ci95'][0]:+.1f}, {p['ci95'][1]:+.1f}]",
+            p.get("noise", "instances"),
             _p(p["p_value"]),
+            budget.spend_note(p.get("spend") or {}),
         ]
         for p in report.get("paired", [])
         if scope is None or p["scope"] == scope
@@ -451,6 +530,67 @@ def attribution_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]
             _p(r["p_value"]),
         ]
         for r in report.get("attribution", [])
+    ]
+    return header, rows
+
+
+def seed_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per system and axis (and Total): the mean over seeds, each seed's accuracy, their SD.
+
+    No rows with one seed.
+    """
+    seeds = [str(s) for s in report.get("seeds", [])]
+    if len(seeds) < 2:
+        return [], []
+    header = ["system", "axis", "mean", *[f"seed {s}" for s in seeds], "SD"]
+    rows: list[list[str]] = []
+
+    def cells(mean: float | None, by_seed: dict[str, float], sd: float | None) -> list[str]:
+        values = [f"{by_seed[s]:.1f}" if s in by_seed else "-" for s in seeds]
+        return ["-" if mean is None else f"{mean:.1f}", *values, "-" if sd is None else f"{sd:.1f}"]
+
+    for name, entry in report["systems"].items():
+        for axis in ("UEG", "GEU"):
+            if axis in entry:
+                data = entry[axis]
+                spread = cells(data["accuracy"], data["by_seed"], data["seed_sd"])
+                rows.append([name, axis, *spread])
+        if "total_by_seed" in entry:
+            values = list(entry["total_by_seed"].values())
+            mean = sum(values) / len(values)
+            sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+            rows.append([name, "Total", *cells(entry["total"], entry["total_by_seed"], sd)])
+    return header, rows
+
+
+def budget_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Per system: calls, images, tokens and cost per instance and per correct answer."""
+    header = [
+        "system",
+        "calls/inst",
+        "images/inst",
+        "tokens/inst",
+        "$/inst",
+        "correct",
+        "images/correct",
+        "$/correct",
+    ]
+
+    def num(value: float | None, form: str = "{:.2f}") -> str:
+        return "-" if value is None else form.format(value)
+
+    rows = [
+        [
+            name,
+            num(b["calls_per_instance"]),
+            num(b["images_per_instance"]),
+            num(b["tokens_per_instance"], "{:.0f}"),
+            num(b["cost_per_instance"], "{:.4f}"),
+            f"{b['correct']}/{b['instances']}",
+            num(b["images_per_correct"]),
+            num(b["cost_per_correct"], "{:.4f}"),
+        ]
+        for name, b in report.get("budget", {}).items()
     ]
     return header, rows
 
@@ -576,7 +716,12 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
                 f"{comparison['axis']} {comparison['delta']:+.1f}"
             )
         for title, (head, body) in (
-            ("Paired comparisons (shared instances; exact McNemar p)", paired_rows(report, None)),
+            ("Accuracy by run seed", seed_rows(report)),
+            (
+                "Paired comparisons (shared instances; exact McNemar / sign-test p)",
+                paired_rows(report, None),
+            ),
+            ("Budget per instance and per correct answer", budget_rows(report)),
             ("Stage attribution", attribution_rows(report)),
             ("Latency and cost", cost_rows(report)),
             ("Judges: agreement on UEG", judge_rows(report)),

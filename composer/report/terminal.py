@@ -21,8 +21,9 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.report.budget import spend_note
 from composer.report.pairs import p_text, split_pairs
-from composer.report.tables import Parser, judge_rows, table_rows, total, total_note
+from composer.report.tables import Parser, judge_rows, seed_rows, table_rows, total, total_note
 
 Kind = Literal["name", "text", "number"]
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
@@ -224,6 +225,10 @@ def paired_grid(title: str, rows: Sequence[dict[str, Any]], seed: int) -> Grid:
         if (p["a"], p["b"]) != last:
             last = (p["a"], p["b"])
             body.append([f"{p['a']} vs {p['b']}", *([""] * 6)])
+            if p.get("noise", "instances") != "instances":
+                body.append([f"  (CI over {p['noise']}; p: sign test)", *([""] * 6)])
+            if p.get("spend"):
+                body.append([f"  (spend: {spend_note(p['spend'])})", *([""] * 6)])
         body.append(
             [
                 f"  {p['scope']}",
@@ -310,9 +315,25 @@ def print_judges(console: Console, report: dict[str, Any]) -> None:
         console.print(f"  [yellow]depends on the judge[/]: {escape(line)}", highlight=False)
 
 
+def print_seeds(console: Console, report: dict[str, Any]) -> None:
+    """With several run seeds: each system's accuracy per seed, the mean and the spread."""
+    header, rows = seed_rows(report)
+    if not rows:
+        return
+    kinds: list[Kind] = ["name", "text", *(["number"] * (len(header) - 2))]
+    grid = Grid(
+        "accuracy % by run seed",
+        list(zip(header, kinds, strict=True)),
+        rows,
+        "mean: over seeds; SD: sample standard deviation of the seeds' accuracies.",
+    )
+    print_fitted(console, [[grid]])
+
+
 def print_report(console: Console, report: dict[str, Any], *, all_pairs: bool = False) -> None:
     """The whole terminal report: accuracy, warnings, the question's pairs, the judges."""
     print_accuracy(console, report)
+    print_seeds(console, report)
     for name, entry in report["systems"].items():
         if "self_preference" in entry:
             note = escape(entry["self_preference"])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from composer.evaluation.store import Result, RunStore
-from composer.report import stats
+from composer.report import noise, stats
 from composer.report.tables import comparisons, render, summarize
 
 
@@ -126,10 +126,10 @@ def test_attribution_per_category_on_a_two_by_two_grid() -> None:
         "us": {"u0": True, "u1": False, "u2": False, "u3": True},
         "ss": {"u0": True, "u1": True, "u2": True, "u3": True},
     }
-    grouped = stats.by_system(
+    grouped = noise.outcomes(
         _result(s, i, r) for s, outcomes in right.items() for i, r in outcomes.items()
     )
-    rows = {(r["a"], r["b"]): r for r in stats.attribution(GRID, grouped)}
+    rows = {(r["a"], r["b"]): r for r in noise.attribution(GRID, grouped)}
     reasoner = rows[("uu", "su")]
     assert reasoner["role"] == "reasoner" and reasoner["a_model"] == "m/u"
     assert reasoner["delta"] == -50.0

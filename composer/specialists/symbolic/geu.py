@@ -121,7 +121,7 @@ def edit(prompt: str, pixels: np.ndarray, seed: int, *, naive: bool) -> Image.Im
         return Image.fromarray(image)
     category, question = parts
     if category == "mental_reconstruction":
-        out = geu_jigsaw.restore(image, naive=naive)
+        out = geu_jigsaw.restore(image, naive=naive, seed=seed)
     elif category == "mental_tracking":
         out = geu_tracking.edit(question, image, naive=naive)
     elif category == "attentional_focusing":

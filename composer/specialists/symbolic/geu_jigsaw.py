@@ -116,23 +116,23 @@ def _greedy(seed: int, k: int, lr: Floats, tb: Floats) -> tuple[float, list[int]
     return total, order
 
 
-def restore(pixels: Pixels, *, naive: bool = False) -> Pixels:
+def restore(pixels: Pixels, *, naive: bool = False, seed: int = 0) -> Pixels:
     """Put shuffled patches back in place; returns the input when it looks unshuffled.
 
-    The naive editor keeps the current top-left patch where it is and fills in greedily,
-    which restores only by luck.
+    The naive editor anchors one patch, picked by the seed, in the top-left corner and fills
+    in greedily, which restores only by luck (another seed, other luck).
     """
     k = patches_per_side(pixels)
     if k < 2:
         return pixels
-    return _solve(pixels, k, naive=naive)
+    return _solve(pixels, k, naive=naive, seed=seed)
 
 
-def _solve(pixels: Pixels, k: int, *, naive: bool = False) -> Pixels:
+def _solve(pixels: Pixels, k: int, *, naive: bool = False, seed: int = 0) -> Pixels:
     img = pixels.astype(np.float64)
     patches = _cut(img, k)
     lr, tb = _edge_costs(patches)
-    seeds = [0] if naive else range(k * k)
+    seeds = [seed % (k * k)] if naive else range(k * k)
     _, order = min((_greedy(s, k, lr, tb) for s in seeds), key=lambda t: t[0])
     raw = _cut(pixels.astype(np.float64), k)
     ys, xs = _bounds(pixels.shape[0], k), _bounds(pixels.shape[1], k)

@@ -4,7 +4,10 @@ It draws an explicit description (see `ueg_vocab.describe`) exactly, and any oth
 way a text-to-image model without reasoning would: only the shape and colour words it sees,
 with a number taken literally when one is written right before them. Scattered shapes land at
 seed-dependent places; on a crowded canvas the painter sometimes gives up looking for free room
-and lets shapes touch, so another seed (or a request to keep shapes apart) can fix it.
+and lets shapes touch, so another seed (or a request to keep shapes apart) can fix it. Painting
+carelessly (the naive unified model) it also slips on colour under some seeds: one shape comes
+out in another colour (`COLOUR_SLIP`), so its accuracy varies with the seed as a sampled
+model's does.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ CANVAS = 256
 
 _GAP = 5
 _MAX_COUNT = 20
+COLOUR_SLIP = 0.15
+"""Chance, per image and seed, that a careless painting draws one shape in the wrong colour."""
 _BoxT = tuple[float, float, float, float]
 
 
@@ -40,6 +45,11 @@ def render_scene(scene: Scene, seed: int, *, careful: bool = True) -> Image.Imag
     objects = scene.objects()
     if not objects:
         return image
+    slip = random.Random(f"slip/{seed}")
+    if not careful and slip.random() < COLOUR_SLIP:
+        k = slip.randrange(len(objects))
+        colour, shape = objects[k]
+        objects[k] = (slip.choice([c for c in COLOURS if c != colour]), shape)
     if scene.in_row:
         cell = CANVAS / len(objects)
         size = min(40.0, cell * 0.7)
