@@ -181,7 +181,8 @@ def accuracy_layouts(
     suffix = "" if used == report["parser"] else f"_{used}"
     title = f"accuracy % (parser: {used}, judge: {report['judge'] or '-'})"
     header, rows = table_rows(report, parser)
-    kinds: list[Kind] = ["name", "text", "text", *(["number"] * (len(header) - 3))]
+    kinds: list[Kind] = ["name", "text", "text"]
+    kinds += ["number"] * (len(header) - 3)
     wide = [Grid(title, list(zip(header, kinds, strict=True)), rows)]
     layouts = [wide]
     for chunked in (False, True):
@@ -290,7 +291,8 @@ def judge_layouts(report: dict[str, Any]) -> list[list[Grid]]:
     """The judges' agreement: wide with names, or narrow with J1, J2... and a legend."""
     title = "judges: agreement on UEG (official readings; bootstrap 95% CI)"
     header, rows = judge_rows(report)
-    kinds: list[Kind] = ["name", "name", "text", *(["number"] * (len(header) - 3))]
+    kinds: list[Kind] = ["name", "name", "text"]
+    kinds += ["number"] * (len(header) - 3)
     wide = Grid(title, list(zip(header, kinds, strict=True)), rows)
     names = list((report.get("judges") or {}).get("judges", []))
     for row in rows:
@@ -320,7 +322,8 @@ def print_seeds(console: Console, report: dict[str, Any]) -> None:
     header, rows = seed_rows(report)
     if not rows:
         return
-    kinds: list[Kind] = ["name", "text", *(["number"] * (len(header) - 2))]
+    kinds: list[Kind] = ["name", "text"]
+    kinds += ["number"] * (len(header) - 2)
     grid = Grid(
         "accuracy % by run seed",
         list(zip(header, kinds, strict=True)),
