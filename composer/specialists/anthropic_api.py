@@ -78,11 +78,12 @@ def from_reply(where: str, reply: Message) -> TextReply:
     if content is None:
         raise malformed_reply(where, "no content in the reply", request_id)
     text = "".join(block.text for block in content if block.type == "text")
-    usage = Usage()
+    usage = Usage(model=getattr(reply, "model", None) or None)
     if getattr(reply, "usage", None) is not None:
         usage = Usage(
             input_tokens=reply.usage.input_tokens or 0,
             output_tokens=reply.usage.output_tokens or 0,
+            model=usage.model,
         )
     return TextReply(text=text, usage=usage, request_id=request_id)
 

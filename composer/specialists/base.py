@@ -198,9 +198,10 @@ class Specialist:
         return {"name": self.name, "options": self.options.model_dump(mode="json")}
 
     def provenance(self) -> dict[str, Any]:
-        """Where and how this model ran, for the run's reproducibility record (never the cache
-        key): a local model's device, dtype and attention kernel once loaded; {} for a hosted
-        one (its replies report the exact model id instead, see `Usage.model`).
+        """Where and how this model ran, for the run's reproducibility record.
+
+        Never part of the cache key: a local model's device, dtype and attention kernel once
+        loaded; {} for a hosted one (its replies report the exact model id, see `Usage.model`).
         """
         return {}
 

@@ -41,6 +41,7 @@ from composer.specialists.local_common import (
     pick_dtype,
     read_marker,
     resolve_source,
+    torch_provenance,
 )
 
 if TYPE_CHECKING:
@@ -215,6 +216,14 @@ class DiffusersSpecialist(BatchedSpecialist):
     def describe(self) -> dict[str, Any]:
         """Name, pipeline class and the options that change results (not the batching ones)."""
         return describe_local(self.name, self.opts, pipeline=self.pipeline_cls.__name__)
+
+    def provenance(self) -> dict[str, Any]:
+        """Device, dtype and attention kernel of the pipeline's denoiser, once loaded."""
+        if self.pipe is None:
+            return {}
+        denoiser = getattr(self.pipe, "unet", None) or getattr(self.pipe, "transformer", None)
+        found = torch_provenance(denoiser, self.device)
+        return {"pipeline": self.pipeline_cls.__name__, **found}
 
     async def load(self) -> None:
         """Read the weights onto the device (once, however many roles use this model)."""

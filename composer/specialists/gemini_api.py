@@ -107,12 +107,14 @@ def _check_blocked(where: str, reply: GenerateContentResponse) -> None:
 
 def _usage(reply: GenerateContentResponse, images: int = 0) -> Usage:
     meta = reply.usage_metadata
+    reported = getattr(reply, "model_version", None) or None  # e.g. "gemini-2.5-pro-preview-05-06"
     if meta is None:
-        return Usage(images=images)
+        return Usage(images=images, model=reported)
     return Usage(
         input_tokens=meta.prompt_token_count or 0,
         output_tokens=meta.candidates_token_count or 0,
         images=images,
+        model=reported,
     )
 
 

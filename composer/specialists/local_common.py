@@ -173,6 +173,39 @@ def pick_dtype(spec: str, device: torch.device) -> torch.dtype:
     return dtype
 
 
+def torch_provenance(module: Any, device: torch.device | None) -> dict[str, Any]:
+    """Device (with the GPU's name), dtype and attention kernel of a loaded torch model.
+
+    The kernel is the model config's `_attn_implementation` (transformers: `sdpa`, `eager`,
+    `flash_attention_2`) or the class names of its attention processors (diffusers); {} for a
+    model that is not loaded.
+    """
+    if module is None or device is None:
+        return {}
+    import torch
+
+    found: dict[str, Any] = {"device": str(device)}
+    if device.type == "cuda" and torch.cuda.is_available():
+        found["device_name"] = torch.cuda.get_device_name(device)
+    parameters = getattr(module, "parameters", None)
+    if callable(parameters):
+        first = next(iter(parameters()), None)
+        if first is not None:
+            found["dtype"] = str(first.dtype).removeprefix("torch.")
+    elif getattr(module, "dtype", None) is not None:
+        found["dtype"] = str(module.dtype).removeprefix("torch.")
+    config = getattr(module, "config", None)
+    kernel = getattr(config, "_attn_implementation", None)
+    if kernel is None:
+        processors = getattr(module, "attn_processors", None)
+        if isinstance(processors, dict) and processors:
+            kernel = ", ".join(sorted({type(p).__name__ for p in processors.values()}))
+    if kernel is not None:
+        found["attention"] = str(kernel)
+    found["torch"] = torch.__version__
+    return found
+
+
 def describe_local(name: str, options: LocalOptions, **extra: Any) -> dict[str, Any]:
     """The cache identity of a local model: its name and the options that change results."""
     kept = options.model_dump(mode="json", exclude=set(BATCHING_FIELDS))

@@ -112,11 +112,12 @@ def from_reply(where: str, reply: ChatCompletion) -> TextReply:
         raise RefusalError(where, f"refused: {message.refusal}", request_id=request_id)
     if choice.finish_reason == "content_filter":
         raise RefusalError(where, "the reply was blocked by the content filter.")
-    usage = Usage()
+    usage = Usage(model=getattr(reply, "model", None) or None)
     if reply.usage is not None:
         usage = Usage(
             input_tokens=reply.usage.prompt_tokens or 0,
             output_tokens=reply.usage.completion_tokens or 0,
+            model=usage.model,
         )
     return TextReply(text=message.content or "", usage=usage, request_id=request_id)
 

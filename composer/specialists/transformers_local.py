@@ -40,6 +40,7 @@ from composer.specialists.local_common import (
     pick_dtype,
     read_marker,
     resolve_source,
+    torch_provenance,
 )
 
 if TYPE_CHECKING:
@@ -166,6 +167,10 @@ class TransformersSpecialist(BatchedSpecialist):
     def describe(self) -> dict[str, Any]:
         """Name and the options that change results (not the batching ones)."""
         return describe_local(self.name, self.opts)
+
+    def provenance(self) -> dict[str, Any]:
+        """Device, dtype and attention kernel of the loaded model."""
+        return torch_provenance(self.lm, self.device)
 
     async def load(self) -> None:
         """Read the processor and weights onto the device (once)."""
