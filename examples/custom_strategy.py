@@ -17,15 +17,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict
 
-from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
-
-from composer.agents.rewrite import rewrite as rewrite_agent
-from composer.agents.verify import derive_checks, verify
-from composer.core.images import ImageRef
-from composer.core.instance import Axis, Check, Instance
-from composer.graphs.base import GraphOptions, Strategy, node, parse_options
-from composer.specialists.base import Generator, Understander
+from composer.graphs import (
+    END,
+    START,
+    Axis,
+    Check,
+    Generator,
+    GraphOptions,
+    ImageRef,
+    Instance,
+    Runtime,
+    StateGraph,
+    Strategy,
+    Understander,
+    derive_checks,
+    node,
+    parse_options,
+    register_graph,
+    verify,
+)
+from composer.graphs import rewrite as rewrite_agent
 
 
 class State(TypedDict, total=False):
@@ -86,6 +97,7 @@ async def select(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     return {"image": state["candidates"][best], "scores": passed}
 
 
+@register_graph("best-of-n", axes=(Axis.UEG,))
 def build(axis: Axis, options: Mapping[str, Any]) -> Strategy:
     """Build best-of-n (UEG only)."""
     parsed = parse_options("best-of-n", Options, options)
@@ -100,6 +112,3 @@ def build(axis: Axis, options: Mapping[str, Any]) -> Strategy:
     builder.add_edge("draw_candidates", "select")
     builder.add_edge("select", END)
     return Strategy("best-of-n", axis, builder.compile(), Roles)
-
-
-build.axes = (Axis.UEG,)  # type: ignore[attr-defined]

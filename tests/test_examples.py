@@ -19,7 +19,13 @@ def test_example_parses(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["unified_direct_and_stepwise.toml", "custom_strategy.toml", "custom_judge.toml"]
+    "name",
+    [
+        "unified_direct_and_stepwise.toml",
+        "custom_strategy.toml",
+        "custom_judge.toml",
+        "minimal_strategy.toml",
+    ],
 )
 def test_offline_example_runs(name: str, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
@@ -58,3 +64,8 @@ def test_hosted_example_stops_before_any_call_without_keys(
     assert result.exit_code == 2
     assert "API key" in result.output and "_API_KEY" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_the_minimal_strategy_is_at_most_20_lines() -> None:
+    lines = (EXAMPLES / "minimal_strategy.py").read_text().splitlines()
+    assert len([line for line in lines if line.strip()]) <= 20

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import hashlib
 import json
 import random
@@ -25,6 +26,7 @@ from composer.core.callsite import Tally, asks_again_when_empty, current_site
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.store import RunStore
+from composer.graphs.base import graph_node
 from composer.specialists.base import (
     CallOptions,
     Capability,
@@ -216,6 +218,8 @@ class CallLayer:
             identity = self._identity[id(specialist)] = _canonical(specialist.describe())
         key = _key(identity, method, request)
         site = current_site.get()
+        if not site.node:  # a node without `@node`: LangGraph's name for it
+            site = dataclasses.replace(site, node=graph_node())
         cached = self._replies.get(key)
         if cached is None and key in self._known:
             cached = self.store.get_call(key)

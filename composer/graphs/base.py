@@ -1,8 +1,11 @@
 """The graph registry: strategies by kebab-case name, built per axis into a compiled LangGraph.
 
-A strategy module registers a `build(axis, options) -> Strategy` function. The `Strategy` holds
-the compiled graph and its `Roles` dataclass, whose protocol-typed fields are the roles a
+A strategy module registers a `build(axis, options) -> Strategy` function with
+`@register_graph(name, axes=...)`, the one way to declare the axes it serves. The `Strategy`
+holds the compiled graph and its `Roles` dataclass, whose protocol-typed fields are the roles a
 system must bind. A strategy can also come from a user's file, as `path/to/strategy.py:build`.
+What a graph returns per axis is declared once (`UEGOutput`, `GEUOutput`) and checked when the
+strategy is built.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from composer.core.callsite import CallSite, current_site
 from composer.core.errors import ConfigError, UnknownNameError
-from composer.core.instance import Axis
+from composer.core.images import ImageRef
+from composer.core.instance import Axis, Instance
 from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
 
 
@@ -48,6 +52,38 @@ class Strategy:
 
 
 Build = Callable[[Axis, Mapping[str, Any]], Strategy]
+
+
+class UEGOutput(TypedDict):
+    """What a UEG graph returns: the image the judge scores."""
+
+    image: ImageRef
+
+
+class GEUOutput(TypedDict):
+    """What a GEU graph returns: the reply its answer letter is read from."""
+
+    response: str
+
+
+OUTPUTS: dict[Axis, type] = {Axis.UEG: UEGOutput, Axis.GEU: GEUOutput}
+"""The output each axis is scored on; `build_strategy` checks every strategy against it."""
+
+
+class UEGState(TypedDict, total=False):
+    """A base for a UEG graph's `State`: the runner's inputs and the output; add your own keys."""
+
+    instance: Instance
+    seed: int
+    image: ImageRef
+
+
+class GEUState(TypedDict, total=False):
+    """A base for a GEU graph's `State`: the runner's inputs and the output; add your own keys."""
+
+    instance: Instance
+    seed: int
+    response: str
 
 
 @dataclass(frozen=True)
@@ -111,7 +147,16 @@ def _from_file(ref: str) -> GraphEntry:
         raise UnknownNameError(f"graph {ref!r}", "is not an importable Python file.")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    _load_builtins()  # before the file runs, so the registry it leaves is restored whole
+    before = dict(_REGISTRY)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        # A file's `@register_graph` names its strategy but never replaces a registered one:
+        # the file is bound by its path.
+        added = [entry for name, entry in _REGISTRY.items() if before.get(name) is not entry]
+        _REGISTRY.clear()
+        _REGISTRY.update(before)
     build = getattr(module, attr, None)
     if not callable(build):
         raise UnknownNameError(
@@ -119,8 +164,15 @@ def _from_file(ref: str) -> GraphEntry:
             f"{path.name} has no function {attr!r}.",
             "Define build(axis, options) -> Strategy.",
         )
-    axes = getattr(build, "axes", (Axis.UEG, Axis.GEU))
-    return GraphEntry(ref, frozenset(axes), build, (module.__doc__ or "").strip().split("\n")[0])
+    entry = next((e for e in added if e.build is build), None)
+    if entry is None:
+        raise ConfigError(
+            f"graph {ref!r}",
+            f"{path.name}'s {attr}() does not say which axes it serves.",
+            'Decorate it: @register_graph("my-strategy", axes=(Axis.UEG,)) (from composer.graphs '
+            "import Axis, register_graph).",
+        )
+    return dataclasses.replace(entry, name=ref)
 
 
 def get_graph(name: str, *, base_dir: Path | None = None) -> GraphEntry:
@@ -160,7 +212,35 @@ def build_strategy(
             "build() did not return a Strategy.",
             "Return Strategy(name, axis, graph, roles).",
         )
+    _check_output(name, axis, strategy.graph)
     return strategy
+
+
+def _check_output(name: str, axis: Axis, graph: Any) -> None:
+    """Raise `ConfigError` unless `graph` returns the keys `OUTPUTS[axis]` declares."""
+    channels = getattr(graph, "output_channels", None)
+    if channels is None:
+        raise ConfigError(
+            f"graph {name!r}",
+            f"built a {type(graph).__name__}, not a compiled LangGraph.",
+            "Return Strategy(name, axis, builder.compile(), Roles).",
+        )
+    returned = {channels} if isinstance(channels, str) else set(channels)
+    try:  # the state's own annotations, where they resolve
+        declared = typing.get_type_hints(graph.builder.output_schema)
+    except Exception:  # noqa: BLE001 - a schema we cannot read is checked by key only
+        declared = {}
+    for key, wanted in typing.get_type_hints(OUTPUTS[axis]).items():
+        found = declared.get(key, wanted)
+        if key in returned and found is wanted:
+            continue
+        shown = getattr(found, "__name__", str(found))
+        what = "does not return" if key not in returned else f"declares {key!r} as {shown}, not"
+        raise ConfigError(
+            f"graph {name!r} ({axis.value})",
+            f"{what} `{key}: {wanted.__name__}`, which the {axis.value} axis is scored on.",
+            f"Declare `{key}: {wanted.__name__}` in the graph's State and set it in the last node.",
+        )
 
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
@@ -194,7 +274,11 @@ NodeFn = Callable[..., Awaitable[dict[str, Any]]]
 
 
 def node(fn: NodeFn) -> NodeFn:
-    """Mark a node function so the calls it makes are recorded under its name."""
+    """Record the calls a node function makes under the function's name.
+
+    Optional: the calls of a node without it are recorded under the name the node was added
+    with (`graph_node`).
+    """
 
     @functools.wraps(fn)
     async def traced(state: Any, runtime: Any) -> dict[str, Any]:
@@ -206,3 +290,17 @@ def node(fn: NodeFn) -> NodeFn:
             current_site.reset(token)
 
     return traced
+
+
+def graph_node() -> str:
+    """The name of the LangGraph node running now, or "" outside a graph.
+
+    The call layer records a call under it when no `@node` named the node.
+    """
+    from langgraph.config import get_config
+
+    try:
+        metadata = get_config().get("metadata") or {}
+    except RuntimeError:  # not inside a runnable
+        return ""
+    return str(metadata.get("langgraph_node", ""))
