@@ -497,10 +497,11 @@ def list_(
                 f"{name:<26} {axes:<8} {entry.description.split(': ', 1)[-1]}", highlight=False
             )
     elif what is ListWhat.providers:
-        from composer.specialists.registry import providers
+        from composer.specialists.registry import PROVIDER_INFO, providers
 
         for name, target in sorted(providers().items()):
-            out.print(f"{name:<20} {target}", highlight=False)
+            can, example = PROVIDER_INFO.get(name, (f"a plugin ({target})", f"{name}/<model>"))
+            out.print(f"{name:<18} {example:<46} {can}", highlight=False)
     else:
         from composer.benchmarks.loaders import BENCHMARKS
 

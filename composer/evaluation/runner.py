@@ -324,6 +324,13 @@ class Runner:
     def _model(self, name: str) -> TrackedSpecialist:
         if name not in self.tracked:
             settings, options = self._settings(name)
+            if isinstance(options.get("api_key_file"), str):
+                # Relative to the run file, like every other path in it. The stored system
+                # definition keeps the path as written (never the key).
+                options = {
+                    **options,
+                    "api_key_file": str(self.config.resolve(options["api_key_file"])),
+                }
             try:
                 specialist = create(name, options, images=self.images)
             except ValidationError as exc:
@@ -393,7 +400,7 @@ class Runner:
                     raise ConfigError(
                         where,
                         f"{model_name!r} cannot {_VERB[capability]} (it is {kinds}).",
-                        f"Bind a model that can, e.g. '{_EXAMPLE[capability]}'.",
+                        _capability_fix(model_name, capability),
                     )
                 binding[role] = model_name
                 models[role] = model
@@ -835,6 +842,16 @@ def _batch_aware(
     replicas = getattr(deployment, "max_replicas", None) or getattr(deployment, "replicas", 1)
     wanted = 2 * max_batch * (replicas if isinstance(replicas, int) else 1)
     return settings.model_copy(update={"max_concurrency": wanted, "initial_concurrency": wanted})
+
+
+def _capability_fix(model_name: str, capability: Capability) -> str:
+    if model_name.startswith("openai-compatible/"):
+        return (
+            f'If the server can, say so in [models."{model_name}"]: capabilities = '
+            f'["understand", "{capability.value}"] (an OpenAI-compatible server is assumed to '
+            f"only understand); else bind a model that can, e.g. '{_EXAMPLE[capability]}'."
+        )
+    return f"Bind a model that can, e.g. '{_EXAMPLE[capability]}'."
 
 
 def _describe_roles(needed: Mapping[str, Capability]) -> str:

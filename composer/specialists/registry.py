@@ -30,6 +30,38 @@ BUILTIN_PROVIDERS: dict[str, str] = {
     "transformers": "composer.specialists.transformers_local:TransformersSpecialist",
 }
 
+PROVIDER_INFO: dict[str, tuple[str, str]] = {
+    "mock": ("understand, generate, edit (scripted test double)", "mock/echo"),
+    "symbolic": (
+        "reasoner: understand; painter: generate, edit; naive-unified: all three; "
+        "glance-judge: understand (offline)",
+        "symbolic/reasoner",
+    ),
+    "openai": (
+        "understand (chat models); generate, edit (gpt-image-1, dall-e-2/3)",
+        "openai/gpt-4.1",
+    ),
+    "openai-compatible": (
+        "understand; generate and edit where the server has the images endpoints "
+        "(say so with capabilities = [...]); base_url required",
+        "openai-compatible/Qwen/Qwen2.5-VL-7B-Instruct",
+    ),
+    "anthropic": ("understand", "anthropic/claude-sonnet-4-5"),
+    "gemini": (
+        "understand; generate, edit (gemini-2.5-flash-image, a unified model)",
+        "gemini/gemini-2.5-pro",
+    ),
+    "diffusers": (
+        "generate or edit, from the pipeline class (local weights)",
+        "diffusers/stabilityai/sd-turbo",
+    ),
+    "transformers": (
+        "understand (VLMs); a Janus checkpoint also generates (local weights)",
+        "transformers/deepseek-community/Janus-Pro-7B",
+    ),
+}
+"""What each built-in provider can do, and an example name, for `composer list providers`."""
+
 BACKENDS: dict[str, str] = {
     "ray": "composer.serving.ray.proxy:RaySpecialist",
 }
