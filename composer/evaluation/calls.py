@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import hashlib
 import json
 import random
@@ -22,11 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base
 
-from composer.core.callsite import Tally, asks_again_when_empty, current_site
+from composer.core.callsite import Tally, asks_again_when_empty
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.store import RunStore
-from composer.graphs.base import graph_node
+from composer.graphs.base import call_site
 from composer.specialists.base import (
     CallOptions,
     Capability,
@@ -217,9 +216,7 @@ class CallLayer:
         if identity is None:
             identity = self._identity[id(specialist)] = _canonical(specialist.describe())
         key = _key(identity, method, request)
-        site = current_site.get()
-        if not site.node:  # a node without `@node`: LangGraph's name for it
-            site = dataclasses.replace(site, node=graph_node())
+        site = call_site()  # the node: its `@node` name, else LangGraph's
         cached = self._replies.get(key)
         if cached is None and key in self._known:
             cached = self.store.get_call(key)

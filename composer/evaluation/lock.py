@@ -83,11 +83,6 @@ class RunLock:
             raise
         return cls(run_dir, fd)
 
-    @property
-    def is_held(self) -> bool:
-        """Whether this object still holds an OS lock."""
-        return self._fd is not None
-
     def release(self) -> None:
         """Remove the note and free the lock; calling it again does nothing."""
         if self._fd is None:

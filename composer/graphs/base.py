@@ -292,11 +292,17 @@ def node(fn: NodeFn) -> NodeFn:
     return traced
 
 
-def graph_node() -> str:
-    """The name of the LangGraph node running now, or "" outside a graph.
+def call_site() -> CallSite:
+    """The current call site, its node named by LangGraph when no `@node` named it.
 
-    The call layer records a call under it when no `@node` named the node.
+    The call layer records every call under it.
     """
+    site = current_site.get()
+    return site if site.node else dataclasses.replace(site, node=graph_node())
+
+
+def graph_node() -> str:
+    """The name of the LangGraph node running now, or "" outside a graph."""
     from langgraph.config import get_config
 
     try:

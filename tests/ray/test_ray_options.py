@@ -72,7 +72,7 @@ def test_an_unknown_backend_or_bad_bounds_are_configuration_errors(store: ImageS
 def test_autoscaling_bounds_become_the_deployments_and_start_at_min(store: ImageStore) -> None:
     spec = create("mock/m", {**RAY, "min_replicas": 2, "max_replicas": 6}, images=store)
     assert isinstance(spec, RaySpecialist) and spec.ray_options.replicas == 2
-    deployment = spec._deployment_options()
+    deployment = spec.ray_options.serve_options(3)
     assert "num_replicas" not in deployment
     assert deployment["autoscaling_config"] == {
         "min_replicas": 2,
@@ -82,9 +82,11 @@ def test_autoscaling_bounds_become_the_deployments_and_start_at_min(store: Image
     }
     up_only = create("mock/m", {**RAY, "replicas": 3, "max_replicas": 5}, images=store)
     assert isinstance(up_only, RaySpecialist)
-    assert up_only._deployment_options()["autoscaling_config"]["min_replicas"] == 3
+    assert up_only.ray_options.serve_options(3)["autoscaling_config"]["min_replicas"] == 3
     fixed = create("mock/m", RAY, images=store)
-    assert isinstance(fixed, RaySpecialist) and fixed._deployment_options()["num_replicas"] == 2
+    assert (
+        isinstance(fixed, RaySpecialist) and fixed.ray_options.serve_options(3)["num_replicas"] == 2
+    )
 
 
 @pytest.mark.parametrize(

@@ -26,19 +26,16 @@ fails to load stops the run in `load()`, before the first call. Ray is imported 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib.util
-import json
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from composer.core.errors import ConfigError, PrerequisiteError, SpecialistError
+from composer.core.errors import PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.serving.ray.cluster import (
     SERVE_LOCK,
@@ -50,100 +47,14 @@ from composer.serving.ray.cluster import (
     state_name,
     status_text,
 )
+from composer.serving.ray.options import RAY_KEYS, RayOptions, app_name, option_error
 from composer.serving.ray.replica import Request, SpecialistReplica, error_fields, rebuild_error
-from composer.specialists.base import CallOptions, Specialist, SpecialistOptions, TextReply
+from composer.specialists.base import CallOptions, Specialist, TextReply
 from composer.specialists.batching import MicroBatcher
 from composer.specialists.registry import create
 
-
-class RayOptions(SpecialistOptions):
-    """The Ray keys of a `[models."..."]` table; every other key goes to the served model."""
-
-    backend: Literal["ray"] = "ray"
-    replicas: int = Field(default=1, ge=1)
-    """Replicas to start; with autoscaling bounds, the number to start with (default: min)."""
-    gpus_per_replica: float = Field(default=1.0, ge=0)
-    """GPUs Ray reserves for each replica (fractions share a GPU; 0 runs on CPU)."""
-    cpus_per_replica: float = Field(default=1.0, ge=0)
-    accelerator_type: str | None = None
-    """Only nodes with this GPU kind, as Ray names it (e.g. `H100`, `A100`)."""
-    min_replicas: int | None = Field(default=None, ge=0)
-    """Autoscaling lower bound (default: `replicas`); Serve scales on the requests in flight."""
-    max_replicas: int | None = Field(default=None, ge=1)
-    """Autoscaling upper bound (default: `replicas`)."""
-    target_ongoing_requests: float | None = Field(default=None, gt=0)
-    """Autoscaling target of groups in flight per replica (default 1)."""
-    max_ongoing_requests: int | None = Field(default=None, ge=1)
-    """Groups of requests one replica holds at once (default 3: one running, two waiting).
-
-    The proxy sends the requests that arrive within the model's `batch_window_ms` (up to its
-    `max_batch`) as one group, so a group is about one batch."""
-    address: str | None = None
-    """An existing cluster (`auto`, `ray://head:10001`); default: start a local Ray."""
-    deployment: str | None = None
-    """The Serve application name (default: derived from the model name and its options)."""
-    keep_deployment: bool = False
-    """Leave the deployment running on an `address` cluster after the run, for the next one."""
-    start_timeout_s: float = Field(default=900.0, gt=0)
-    """How long the replicas may take to start (load weights) before the run stops."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _initial_replicas(cls, data: Any) -> Any:
-        """With autoscaling bounds and no `replicas`, start at `min_replicas` (at least one)."""
-        if isinstance(data, Mapping) and "replicas" not in data:
-            low = data.get("min_replicas")
-            if isinstance(low, int) and low >= 1:
-                return {**data, "replicas": low}
-        return data
-
-    @model_validator(mode="after")
-    def _bounds(self) -> RayOptions:
-        low, high = self.min_replicas, self.max_replicas
-        if low is not None and high is not None and low > high:
-            raise ValueError(f"min_replicas ({low}) is above max_replicas ({high})")
-        if low is not None and self.replicas < low:
-            raise ValueError(f"replicas ({self.replicas}) is below min_replicas ({low})")
-        if high is not None and self.replicas > high:
-            raise ValueError(f"replicas ({self.replicas}) is above max_replicas ({high})")
-        if self.target_ongoing_requests is not None and not self.is_autoscaling:
-            raise ValueError(
-                "target_ongoing_requests applies only with min_replicas or max_replicas"
-            )
-        return self
-
-    @property
-    def is_autoscaling(self) -> bool:
-        """Whether autoscaling bounds are set."""
-        return self.min_replicas is not None or self.max_replicas is not None
-
-
-RAY_KEYS = frozenset(RayOptions.model_fields)
-
 STATES_EVERY_S = 2.0
 """How often the replica states are fetched from Serve, for pacing and the progress display."""
-
-
-def _option_error(name: str, exc: ValidationError) -> ConfigError:
-    """The first problem with a model's Ray keys, as one configuration error."""
-    first = exc.errors()[0]
-    key = ".".join(str(part) for part in first["loc"])
-    what = str(first["msg"]).removeprefix("Value error, ")
-    if key:
-        return ConfigError(f'[models."{name}"] {key}', f"{what}.", "Fix or remove that option.")
-    return ConfigError(
-        f'[models."{name}"]',
-        f"{what}.",
-        "Autoscaling needs 0 <= min_replicas <= replicas <= max_replicas (replicas: the number "
-        "to start with, by default min_replicas).",
-    )
-
-
-def _app_name(name: str, options: Any) -> str:
-    """A Serve application name per model and deployment shape: an equal config reuses it."""
-    digest = hashlib.sha256(json.dumps([name, options], sort_keys=True, default=str).encode())
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", name)[-40:].strip("-")
-    return f"composer-{slug}-{digest.hexdigest()[:8]}"
 
 
 class RaySpecialist(Specialist):
@@ -176,7 +87,7 @@ class RaySpecialist(Specialist):
         self.ray_options = ray_options
         self.served_options = dict(served_options)
         shape = ray_options.model_dump(exclude={"deployment", "keep_deployment", "start_timeout_s"})
-        self.app = ray_options.deployment or _app_name(served.name, [shape, self.served_options])
+        self.app = ray_options.deployment or app_name(served.name, [shape, self.served_options])
         self._handle: Any = None
         self._owns_deployment = False
         self._deployed_here = False
@@ -211,7 +122,7 @@ class RaySpecialist(Specialist):
         try:
             ray_options = RayOptions(**{k: v for k, v in options.items() if k in RAY_KEYS})
         except ValidationError as exc:
-            raise _option_error(name, exc) from None
+            raise option_error(name, exc) from None
         served_options = {k: v for k, v in options.items() if k not in RAY_KEYS}
         if importlib.util.find_spec("ray") is None:
             raise PrerequisiteError(
@@ -302,42 +213,13 @@ class RaySpecialist(Specialist):
         with SERVE_LOCK:
             return serve.get_app_handle(self.app)
 
-    def _deployment_options(self) -> dict[str, Any]:
-        opts = self.ray_options
-        actor: dict[str, Any] = {
-            "num_cpus": opts.cpus_per_replica,
-            "num_gpus": opts.gpus_per_replica,
-        }
-        if opts.accelerator_type:
-            actor["accelerator_type"] = opts.accelerator_type
-        deployment: dict[str, Any] = {
-            "name": "specialist",
-            "ray_actor_options": actor,
-            "max_ongoing_requests": self.max_ongoing_requests,
-            "max_constructor_retry_count": opts.replicas,
-            "logging_config": {"log_level": "WARNING", "enable_access_log": False},
-        }
-        if opts.is_autoscaling:
-            deployment["autoscaling_config"] = {
-                # A bound left out is the starting number: only max scales up, only min down.
-                "min_replicas": opts.min_replicas
-                if opts.min_replicas is not None
-                else opts.replicas,
-                "initial_replicas": opts.replicas,
-                "max_replicas": opts.max_replicas
-                if opts.max_replicas is not None
-                else opts.replicas,
-                "target_ongoing_requests": opts.target_ongoing_requests or 1,
-            }
-        else:
-            deployment["num_replicas"] = opts.replicas
-        return deployment
-
     def _deploy(self) -> None:
         from ray import serve
 
         with SERVE_LOCK:
-            deployment = serve.deployment(SpecialistReplica, **self._deployment_options())
+            deployment = serve.deployment(
+                SpecialistReplica, **self.ray_options.serve_options(self.max_ongoing_requests)
+            )
             app = deployment.bind(self.name, self.served_options, type(self.served))
             serve.run_many(
                 [serve.RunTarget(app, name=self.app, route_prefix=None)],

@@ -38,6 +38,7 @@ T = TypeVar("T")
 Request = tuple[str, str, list[bytes], int | None, dict[str, Any]]
 """One call as sent to a replica: method, prompt, input PNGs, seed, per-call options."""
 
+
 def _run_in_thread(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run `coroutine` to the end on a fresh event loop in a helper thread.
 
