@@ -42,10 +42,12 @@ from composer.report.judging import resolve_judge
 from composer.report.tables import (
     Parser,
     attribution_rows,
+    budget_rows,
     cost_rows,
     headline_parser,
     judge_rows,
     paired_rows,
+    seed_rows,
     summarize,
     table_rows,
 )
@@ -413,9 +415,12 @@ def write_html(
         store.instances().values(),
         key=lambda i: (i.axis.value != "UEG", _ORDER.get(i.category, 99), i.category, i.id),
     )
+    # With several run seeds, the pages show the first seed's outputs (and its judgments).
+    first_seed = min((r.seed for r in everything), default=0)
     results: dict[str, dict[str, Result]] = {}
     for result in everything:
-        results.setdefault(result.instance, {})[result.system] = result
+        if result.seed == first_seed:
+            results.setdefault(result.instance, {})[result.system] = result
     instances = [i for i in instances if i.id in results]
     wanted = {i.image.sha256 for i in instances if i.image}
     for ran in results.values():
@@ -493,6 +498,9 @@ def write_html(
             attribution=attribution_rows(report),
             costs=cost_rows(report),
             judges=judge_rows(report),
+            seed_spread=seed_rows(report),
+            budget=budget_rows(report),
+            record=report.get("reproducibility"),
             graphs=graphs,
             system_rows=_system_rows(report, definitions, graphs),
             category_options=[(c, CATEGORY_ABBREV.get(c, c)) for c in categories],

@@ -241,8 +241,9 @@ def paired_outcomes(
     # In the order the instances were first listed, as `stats.paired` reports them.
     order = {i: k for k, i in enumerate(out_a.grids)}
     out.differing.sort(key=lambda d: order[d[0]])
-    out.accuracy_a = 100.0 * float(rate_a.mean())
-    out.accuracy_b = 100.0 * float(rate_b.mean())
+    # As sums over n, like `stats.paired`: one seed gives the very same floats.
+    out.accuracy_a = 100.0 * float(rate_a.sum()) / len(shared)
+    out.accuracy_b = 100.0 * float(rate_b.sum()) / len(shared)
     out.p_value = mcnemar_exact(out.only_a, out.only_b)
     out.noise = noise_label(n_seeds, n_judges)
     out.seeds, out.judges = n_seeds, n_judges
