@@ -3,7 +3,8 @@
 Each folder holds the result files of the system's mode (`UEG_direct.json` and
 `GEU_direct.json` for a direct system, the step files otherwise) with the benchmark's fields
 and the outputs filled in (`generated_image`, `response`, `edit_image`), plus the images under
-`images/`, referenced by paths relative to the folder. The released RealUnify evaluation
+`images/`, referenced by paths relative to the folder. With several run seeds there is one
+folder per system and seed (`<system>-seed<N>`). The released RealUnify evaluation
 scripts read these files, and `import = "DIR"` reads them back into composer.
 
 Every name written is made from an id by `file_name` (letters, digits, `.`, `_`, `-`; anything
@@ -133,8 +134,23 @@ def _filled(
     return record
 
 
+def _system_seeds(store: RunStore, names: list[str]) -> list[tuple[str, int, bool]]:
+    """(system, seed, whether the system has several seeds) for every folder to write."""
+    found: dict[str, set[int]] = {name: set() for name in names}
+    for result in store.results():
+        if result.system in found:
+            found[result.system].add(result.seed)
+    return [
+        (name, seed, len(found[name]) > 1) for name in names for seed in sorted(found[name] or {0})
+    ]
+
+
 def export_realunify(store: RunStore, output: Path, systems: list[str] | None = None) -> list[Path]:
-    """Write each system's result files into `output/<system>/`; return the folders."""
+    """Write each system's result files into `output/<system>/`; return the folders.
+
+    A run of several seeds writes one folder per system and seed, `output/<system>-seed<N>/`
+    (RealUnify's files hold one output per instance); import each back with `seed = N`.
+    """
     definitions = store.system_definitions()
     names = systems or list(definitions)
     unknown = [n for n in names if n not in definitions]
@@ -147,13 +163,15 @@ def export_realunify(store: RunStore, output: Path, systems: list[str] | None = 
     instances = store.instances()
     folders = []
     system_names = _Names()
-    for name in names:
+    for name, seed, several in _system_seeds(store, names):
         mode = "direct" if definitions[name].get("mode") == "direct" else "step"
-        folder = output / system_names.take(name)
+        folder = output / system_names.take(f"{name}-seed{seed}" if several else name)
         folder.mkdir(parents=True, exist_ok=True)
         files: dict[str, list[dict[str, Any]]] = {}
         image_names = _Names()
         for result in store.results(name):
+            if result.seed != seed:
+                continue
             instance = instances[result.instance]
             file = f"{instance.axis.value}_{mode}.json"
             record = _filled(store, result, instance, mode, folder, image_names)
