@@ -187,9 +187,13 @@ class RunStore:
                 "Pass a folder written by composer run.",
             )
         if not tables:
-            self.db.executescript(SCHEMA)
-            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            return
+            # One transaction, so a second process opening the new store at the same moment
+            # (a reader, or a writer the lock will turn away) sees all of it or none.
+            self.db.executescript(
+                f"BEGIN IMMEDIATE;\n{SCHEMA}\n"
+                f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');\nCOMMIT;"
+            )
+            tables = {"meta"}
         found = None
         if "meta" in tables:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()

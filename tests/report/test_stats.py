@@ -144,28 +144,55 @@ def test_attribution_per_category_on_a_two_by_two_grid() -> None:
     assert rows[("us", "ss")]["p_value"] == 0.5
 
 
-def test_costs_per_system_and_node() -> None:
+def test_costs_charge_every_call_a_task_used_whoever_sent_it() -> None:
+    # A's second task replayed a draw that another system sent first: it is charged what the
+    # call cost when sent ("cost if run alone"), and counted as replayed, not spent.
+    sent = {"calls": 1, "sent": 1, "cost_usd": 0.02, "spent_usd": 0.02, "model_s": 1.5}
+    replayed = {"calls": 1, "sent": 0, "cost_usd": 0.02, "spent_usd": 0.0, "model_s": 1.5}
     results = [
-        _result("A", "u0", True, latency_s=2.0, cost_usd=0.01),
-        _result("A", "u1", False, latency_s=4.0, cost_usd=0.03),
+        _result(
+            "A",
+            "u0",
+            True,
+            latency_s=2.0,
+            usage={
+                "calls": 1,
+                "sent": 1,
+                "replayed": 0,
+                "images": 1,
+                "cost_usd": 0.02,
+                "spent_usd": 0.02,
+                "model_s": 1.5,
+                "nodes": {"draw": sent},
+            },
+        ),
+        _result(
+            "A",
+            "u1",
+            False,
+            latency_s=4.0,
+            usage={
+                "calls": 1,
+                "sent": 0,
+                "replayed": 1,
+                "images": 1,
+                "cost_usd": 0.02,
+                "spent_usd": 0.0,
+                "model_s": 1.5,
+                "nodes": {"draw": replayed},
+            },
+        ),
         _result("B", "u0", True, latency_s=1.0),
     ]
-    calls = [
-        {"system": "A", "node": "draw", "latency_s": 1.5, "cost_usd": 0.02},
-        {"system": "A", "node": "draw", "latency_s": 0.5, "cost_usd": 0.02},
-        {"system": "A", "node": "judge", "latency_s": 0.25, "cost_usd": None},
-        {"system": "gone", "node": "draw", "latency_s": 9.0, "cost_usd": 1.0},
-    ]
+    calls = [{"system": "A", "attempts": 3}, {"system": "gone", "attempts": 2}]
     out = stats.costs(calls, results)
     assert out["A"]["tasks"] == 2 and out["A"]["latency_s"] == 3.0
-    assert out["A"]["cost_usd"] == pytest.approx(0.04)
-    assert out["A"]["nodes"]["draw"] == {
-        "calls": 2,
-        "total_latency_s": 2.0,
-        "latency_s": 1.0,
-        "cost_usd": 0.04,
-    }
-    assert out["A"]["nodes"]["judge"]["cost_usd"] is None
+    assert out["A"]["cost_usd"] == pytest.approx(0.04)  # both tasks, as if run alone
+    assert out["A"]["spent_usd"] == pytest.approx(0.02)  # what this run paid
+    assert out["A"]["calls"] == 2 and out["A"]["sent"] == 1 and out["A"]["replayed"] == 1
+    assert out["A"]["images_per_task"] == 1.0 and out["A"]["retries"] == 2
+    assert out["A"]["nodes"]["draw"]["calls"] == 2
+    assert out["A"]["nodes"]["draw"]["cost_usd"] == pytest.approx(0.04)
     assert out["B"]["cost_usd"] is None and out["B"]["nodes"] == {}
     assert "gone" not in out
 
@@ -200,9 +227,17 @@ def test_oracle_headroom_is_best_composed_minus_best_unified() -> None:
 
 
 def test_summary_holds_paired_attribution_and_costs(tmp_path: Path) -> None:
+    from composer.evaluation.store import Scored
+
     store = RunStore(tmp_path / "run")
-    store.record_run({"judge": {"model": "m/j", "parser": "official"}}, {}, 3)
-    store.check_systems(GRID)
+    store.begin_run(
+        config={"judge": {"model": "m/j", "parser": "official"}},
+        versions={},
+        seed=3,
+        systems={name: (definition, {}) for name, definition in GRID.items()},
+        judges=[("j1", "m/j", {"model": "m/j"})],
+        instances=[],
+    )
     right = {
         "uu": [True, False, False],
         "su": [True, True, False],
@@ -211,9 +246,11 @@ def test_summary_holds_paired_attribution_and_costs(tmp_path: Path) -> None:
     }
     for system, outcomes in right.items():
         for k, ok in enumerate(outcomes):
-            store.put_result(_result(system, f"u{k}", ok, latency_s=1.0))
+            result = _result(system, f"u{k}", ok, latency_s=1.0)
+            scored = Scored(judge="j1", status="ok", correct_official=ok, correct_strict=ok)
+            store.put_result(result, [(scored, [])])
     report = summarize(store)
-    assert report["seed"] == 3
+    assert report["seed"] == 3 and report["judge"] == "m/j"
     assert len(report["attribution"]) == 4
     pair = next(p for p in report["paired"] if (p["a"], p["b"], p["scope"]) == ("uu", "ss", "all"))
     assert (pair["both"], pair["only_a"], pair["only_b"], pair["neither"]) == (1, 0, 2, 0)
