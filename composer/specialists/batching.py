@@ -207,9 +207,7 @@ class MicroBatcher(Generic[Request, Result]):
                 results = self._count(requests, await run(requests))
             else:
                 if self._executor is None:
-                    self._executor = ThreadPoolExecutor(
-                        max_workers=1, thread_name_prefix=self.name
-                    )
+                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
                 results = await self._loop.run_in_executor(self._executor, self._run, requests)
         except asyncio.CancelledError:
             for w in batch:
