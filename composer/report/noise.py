@@ -245,11 +245,17 @@ def paired_outcomes(
     out.accuracy_a = 100.0 * float(rate_a.sum()) / len(shared)
     out.accuracy_b = 100.0 * float(rate_b.sum()) / len(shared)
     out.p_value = mcnemar_exact(out.only_a, out.only_b)
-    out.noise = noise_label(n_seeds, n_judges)
+    # The headline interval is the headline judge's, around the difference shown beside it;
+    # with several judges a second interval, around the mean over judges, draws judges too.
+    out.noise = noise_label(n_seeds, 1)
     out.seeds, out.judges = n_seeds, n_judges
     if n_judges > 1:
         out.difference_all_judges = 100.0 * float((grid_a - grid_b).mean(axis=(1, 2)).mean())
-    if n_seeds == 1 and n_judges == 1:
+        out.noise_all_judges = noise_label(n_seeds, n_judges)
+        if np.any(grid_a != grid_b):
+            out.ci_all_judges = cluster_interval(grid_a - grid_b, seed=seed, resamples=resamples)
+        grid_a, grid_b = grid_a[:, :, :1], grid_b[:, :, :1]
+    if n_seeds == 1:
         if out.only_a or out.only_b:
             out.ci_low, out.ci_high = bootstrap_interval(
                 [bool(x) for x in grid_a[:, 0, 0]],

@@ -124,7 +124,11 @@ class Paired:
     seeds: int = 1
     judges: int = 1
     difference_all_judges: float | None = None
-    """With several judges: the difference averaged over judges, the interval's centre."""
+    """With several judges: the difference averaged over judges."""
+    ci_all_judges: tuple[float, float] | None = None
+    """With several judges: the interval of `difference_all_judges`, whose resampling draws
+    judges too (`ci_low`/`ci_high` are the headline judge's, around `difference`)."""
+    noise_all_judges: str | None = None
 
     @property
     def difference(self) -> float:
@@ -155,6 +159,8 @@ class Paired:
         if self.judges > 1:
             data["judges"] = self.judges
             data["difference_all_judges"] = self.difference_all_judges
+            data["ci95_all_judges"] = list(self.ci_all_judges) if self.ci_all_judges else None
+            data["noise_all_judges"] = self.noise_all_judges
         if with_instances:
             data["differing"] = [
                 {"instance": i, "category": c, "a": ra, "b": rb} for i, c, ra, rb in self.differing
