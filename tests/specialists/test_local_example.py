@@ -6,7 +6,6 @@ unified model, direct and stepwise).
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 from composer.cli import app
 from composer.core.config import load_config
 from composer.evaluation.runner import Runner
+from composer.evaluation.store import RunStore
 from composer.specialists.janus_local import JanusSpecialist
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "local_models.toml"
@@ -102,8 +102,19 @@ def janus_config(tiny: TinyModels, janus: Path) -> str:
         },
     )
     judge = 'model = "transformers/Qwen/Qwen2.5-VL-7B-Instruct"\nparser'
-    text = rewrite(text, {judge: 'model = "mock/judge"\nparser'})
-    return text + '\n[models."mock/judge"]\ndefault = "yes"\n'
+    # The judge becomes a mock, so its table goes too (a table no model uses is a typo).
+    qwen_table = '[models."transformers/Qwen/Qwen2.5-VL-7B-Instruct"]\nmax_new_tokens = 512\n'
+    text = rewrite(
+        text,
+        {
+            judge: 'model = "mock/judge"\nparser',
+            qwen_table: '[models."mock/judge"]\ndefault = "yes"\n',
+        },
+    )
+    return text.replace(
+        'default = "yes"\nmax_batch = 32\nmax_concurrency = 32\ninitial_concurrency = 32\n',
+        'default = "yes"\n',
+    )
 
 
 def test_the_janus_example_runs_on_tiny_models(
@@ -122,8 +133,9 @@ def test_the_janus_example_runs_on_tiny_models(
     finally:
         runner.close()
     assert summary.statuses == {"ok": 6 + 4 + 6 + 4}  # direct UEG+GEU, stepwise UEG, edits GEU
-    with sqlite3.connect(tmp_path / "run" / "run.db") as db:
-        rows = db.execute("SELECT system, axis, status, correct_official FROM results").fetchall()
+    store = RunStore(tmp_path / "run", read_only=True)
+    rows = [(r.system, r.axis, r.status, r.correct_official) for r in store.results()]
+    store.close()
     assert {(system, axis) for system, axis, _, _ in rows} == {
         ("janus-direct", "UEG"),
         ("janus-direct", "GEU"),
@@ -148,8 +160,13 @@ def test_janus_bound_as_editor_stops_at_start(
     janus = janus_path
     text = rewrite(
         janus_config(tiny, janus),
-        {f'editor = "diffusers/{tiny.img2img}"': f'editor = "transformers/{janus}"'},
+        {
+            f'editor = "diffusers/{tiny.img2img}"': f'editor = "transformers/{janus}"',
+            # No system binds the editor's diffusers model now: its table would be a typo.
+            f'[models."diffusers/{tiny.img2img}"]': '[models."unused-table-removed"]',
+        },
     )
+    text = text.split('[models."unused-table-removed"]')[0]
     config = tmp_path / "janus.toml"
     config.write_text(text)
     result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
