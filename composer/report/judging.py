@@ -83,23 +83,24 @@ def cohen_kappa(pairs: Sequence[tuple[Any, Any]]) -> float | None:
 def _interval(
     pairs: Sequence[tuple[Any, Any]], *, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> dict[str, list[float] | None]:
+    """Percentile bootstrap 95% intervals of agreement and kappa, resampling the items."""
     import numpy as np
 
     if not pairs:
         return {"agreement_ci95": None, "kappa_ci95": None}
+    labels = {label: k for k, label in enumerate(sorted({str(x) for p in pairs for x in p}))}
+    a = np.array([labels[str(x)] for x, _ in pairs])
+    b = np.array([labels[str(y)] for _, y in pairs])
     rng = np.random.default_rng(seed)
-    n = len(pairs)
-    agreements: list[float] = []
-    kappas: list[float] = []
-    for _ in range(resamples):
-        sample = [pairs[i] for i in rng.integers(0, n, n)]
-        agreements.append(sum(1 for a, b in sample if a == b) / n)
-        kappa = cohen_kappa(sample)
-        if kappa is not None:
-            kappas.append(kappa)
-    low, high = np.quantile(agreements, [0.025, 0.975])
+    picks = rng.integers(0, len(pairs), size=(resamples, len(pairs)))
+    sa, sb = a[picks], b[picks]
+    observed = (sa == sb).mean(axis=1)
+    expected = sum((sa == k).mean(axis=1) * (sb == k).mean(axis=1) for k in labels.values())
+    defined = expected < 1.0  # a resample where both raters gave one label has no kappa
+    kappas = (observed[defined] - expected[defined]) / (1.0 - expected[defined])
+    low, high = np.quantile(observed, [0.025, 0.975])
     out: dict[str, list[float] | None] = {"agreement_ci95": [float(low), float(high)]}
-    if kappas:
+    if kappas.size:
         k_low, k_high = np.quantile(kappas, [0.025, 0.975])
         out["kappa_ci95"] = [float(k_low), float(k_high)]
     else:
