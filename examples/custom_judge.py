@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from composer.agents.verify import Verdict, ask_text, parse_yes_no_official, parse_yes_no_strict
+from composer.agents.verify import Verdict, ask_text
+from composer.benchmarks.realunify.protocol import parse_yes_no_official, parse_yes_no_strict
 from composer.core.images import ImageRef
 from composer.core.instance import Check
 from composer.evaluation.judges import Score, score_verdicts

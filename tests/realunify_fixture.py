@@ -12,8 +12,7 @@ from pathlib import Path
 from mockbench import toml_rules
 from PIL import Image
 
-from composer.agents.answer import choice_request, edit_request
-from composer.agents.rewrite import refine_request
+from composer.benchmarks.realunify.protocol import choice_request, edit_request, refine_request
 
 # (index, task_type, checks as (question, expected), judge replies per question)
 UEG = [

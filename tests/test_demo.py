@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from composer.agents.answer import choice_request
 from composer.benchmarks.realunify import load_folder
+from composer.benchmarks.realunify.protocol import choice_request
 from composer.benchmarks.synthetic import write_suite
 from composer.cli import app
 from composer.core.config import parse_config

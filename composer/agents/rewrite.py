@@ -1,4 +1,7 @@
-"""The rewrite agent: the paper's refine template, understanding before generation."""
+"""The rewrite agent: understanding before generation, through the paper's refine template.
+
+The template is the protocol's (`composer.benchmarks.realunify.protocol`).
+"""
 
 from __future__ import annotations
 
@@ -6,36 +9,15 @@ import re
 
 from pydantic import BaseModel
 
+from composer.benchmarks.realunify.protocol import refine_request
 from composer.core.errors import AgentOutputError
 from composer.specialists.base import Understander
-
-REFINE_PROMPT = (
-    "Here is the prompt for image generation: {prompt} Please refine it into a simple, direct, "
-    "and unambiguous form to ensure the generated image fully aligns with the given description "
-    "and conditions. Respond only with the refined prompt, without adding anything else."
-)
-"""RealUnify's UEG step template (the step file's `new_prompt` is this with the prompt in)."""
-
-_REFINE_HEAD = "Here is the prompt for image generation: "
-_REFINE_TAIL = " Please refine it into a simple, direct"
 
 
 class Rewrite(BaseModel):
     """A rewritten generation prompt."""
 
     prompt: str
-
-
-def refine_request(prompt: str) -> str:
-    """Fill the refine template with `prompt`."""
-    return REFINE_PROMPT.format(prompt=prompt)
-
-
-def prompt_of_refine_request(text: str) -> str | None:
-    """The original prompt inside a filled refine template, or None if `text` is not one."""
-    if not text.startswith(_REFINE_HEAD) or _REFINE_TAIL not in text:
-        return None
-    return text[len(_REFINE_HEAD) : text.rindex(_REFINE_TAIL)]
 
 
 _PREAMBLE = re.compile(r"^(refined prompt|prompt)\s*:\s*", re.I)

@@ -11,18 +11,16 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from composer.benchmarks.realunify.protocol import (
+    judge_request,
+    parse_yes_no_official,
+    parse_yes_no_strict,
+)
 from composer.core.callsite import asks_again_when_empty
 from composer.core.errors import AgentOutputError, EmptyReplyError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
 from composer.specialists.base import Understander
-
-JUDGE_PROMPT = (
-    "Please answer the following question based on the image:\n"
-    "Question: {question}\n\n"
-    "You should only reply yes or no, and do not provide any other extra content."
-)
-"""RealUnify's UEG judge prompt, word for word; shown after the image."""
 
 DERIVE_CHECKS_PROMPT = (
     "Write verification questions for this image generation prompt: {prompt}\n"
@@ -30,35 +28,6 @@ DERIVE_CHECKS_PROMPT = (
     "line, each ending with the expected answer in parentheses, for example:\n"
     "Are there exactly three circles? (yes)"
 )
-
-
-def judge_request(question: str) -> str:
-    """Fill the judge prompt with one question."""
-    return JUDGE_PROMPT.format(question=question)
-
-
-def question_of_judge_request(text: str) -> str | None:
-    """The question inside a filled judge prompt, or None if `text` is not one."""
-    match = re.match(
-        r"Please answer the following question based on the image:\nQuestion: (.*)\n\n", text, re.S
-    )
-    return match.group(1) if match else None
-
-
-def parse_yes_no_official(reply: str) -> str | None:
-    """RealUnify's released reader: 'yes' anywhere wins, else 'no' anywhere ('know' too)."""
-    text = reply.lower()
-    if "yes" in text:
-        return "yes"
-    if "no" in text:
-        return "no"
-    return None
-
-
-def parse_yes_no_strict(reply: str) -> str | None:
-    """A leading yes/no word, or None (unscored)."""
-    match = re.match(r"^\W*(yes|no)\b", reply.strip().lower())
-    return match.group(1) if match else None
 
 
 class Verdict(BaseModel):

@@ -12,7 +12,8 @@ normalised). UEG also needs `prompt` and `checks`; GEU needs `image` (a path rel
 file, inside its folder), `question`, 2-4 `options` and `answer` (a letter among them).
 Optional: `subtask`, `step_prompt`, `evaluation_prompt`, `edit_prompt`, `meta` (any object).
 A GEU instance without `edit_prompt` gets its category's RealUnify edit prompt at run time, or,
-for any other category, `GENERIC_EDIT_PROMPT` (composer.agents.answer) filled in at load.
+for any other category, `GENERIC_EDIT_PROMPT` (`composer.benchmarks.realunify.protocol`) filled
+in at load.
 Blank lines and lines starting with `//` are skipped.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from composer.agents.answer import EDIT_PROMPTS, GENERIC_EDIT_PROMPT
+from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, GENERIC_EDIT_PROMPT
 from composer.core.errors import DataError
 from composer.core.files import check_id, confined_path, parse_json, read_text
 from composer.core.images import ImageStore

@@ -33,10 +33,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from composer.agents import answer as answer_module
 from composer.agents import verify as verify_module
-from composer.agents.answer import parse_choice_official, parse_choice_strict
-from composer.agents.verify import EMPTY_REPLY_RETRIES, JUDGE_PROMPT, Verdict, ask
+from composer.agents.verify import EMPTY_REPLY_RETRIES, Verdict, ask
+from composer.benchmarks.realunify import protocol as protocol_module
+from composer.benchmarks.realunify.protocol import (
+    JUDGE_PROMPT,
+    parse_choice_official,
+    parse_choice_strict,
+)
 from composer.core.errors import ConfigError, UnknownNameError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
@@ -136,11 +140,16 @@ def score_verdicts(verdicts: Sequence[Verdict]) -> Score:
     return Score(official=official, strict=strict, judgments=judgments)
 
 
-# The released method's version: the judge prompt word for word and the readers' code (the
-# whole module, so a helper the readers use counts too). A change re-judges stored outputs;
-# unchanged judge calls replay from the call cache, so that costs nothing but time.
+# The released method's version: the judge prompt word for word, the readers' code (the whole
+# protocol module, so a helper the readers use counts too) and the asking (the verify agent's
+# module). A change re-judges stored outputs; unchanged judge calls replay from the call cache,
+# so that costs nothing but time.
 _POLLING_VERSION = _digest(
-    "realunify-v1", JUDGE_PROMPT, str(EMPTY_REPLY_RETRIES), inspect.getsource(verify_module)
+    "realunify-v1",
+    JUDGE_PROMPT,
+    str(EMPTY_REPLY_RETRIES),
+    inspect.getsource(protocol_module),
+    inspect.getsource(verify_module),
 )
 
 
@@ -246,7 +255,8 @@ async def judge_ueg(judge: Understander, image: ImageRef, checks: Sequence[Check
 GEU_SCORER: dict[str, Any] = {
     "model": None,
     "method": "choice-reader",
-    "method_version": _digest(inspect.getsource(answer_module)),
+    # The choice readers' code: the whole protocol module, as for the polling judge.
+    "method_version": _digest(inspect.getsource(protocol_module)),
     "options": {},
 }
 """The GEU scorer's identity: exact match of the letter each reader takes from the reply."""

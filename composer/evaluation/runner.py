@@ -131,15 +131,24 @@ def direct_or_stepwise(graphs: Iterable[str]) -> str:
 
 @functools.cache
 def prompts_digest() -> str:
-    """A hash of every prompt the built-in agents use (`*_PROMPT` and `*_PROMPTS` constants)."""
+    """A hash of every prompt the built-in agents send (`*_PROMPT` and `*_PROMPTS` constants).
+
+    It covers the agents' modules and RealUnify's protocol module, where the paper's prompts
+    live.
+    """
     import composer.agents as agents_package
 
+    names = [
+        f"composer.agents.{info.name}"
+        for info in sorted(pkgutil.iter_modules(agents_package.__path__), key=lambda m: m.name)
+    ]
     texts: list[str] = []
-    for module_info in sorted(pkgutil.iter_modules(agents_package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"composer.agents.{module_info.name}")
+    for module_name in [*names, "composer.benchmarks.realunify.protocol"]:
+        module = importlib.import_module(module_name)
         for name in sorted(vars(module)):
             if name.endswith(("_PROMPT", "_PROMPTS")):
-                texts.append(f"{module_info.name}.{name}={json.dumps(vars(module)[name])}")
+                label = module_name.rsplit(".", 1)[-1]
+                texts.append(f"{label}.{name}={json.dumps(vars(module)[name])}")
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from composer.agents.answer import Answer, answer, choice_request, edit_request
+from composer.agents.answer import Answer, answer
 from composer.agents.revise import revise
 from composer.agents.rewrite import Rewrite, rewrite
 from composer.agents.verify import Verdict, derive_checks, verify
+from composer.benchmarks.realunify.protocol import choice_request, edit_request
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Check, Instance
 from composer.graphs.base import (

@@ -14,7 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from composer.agents.answer import answer as answer_agent
-from composer.agents.answer import choice_request
+from composer.benchmarks.realunify.protocol import choice_request
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
 from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph

@@ -22,7 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from composer.agents.rewrite import refine_request
+from composer.benchmarks.realunify.protocol import refine_request
 from composer.core.errors import ConfigError, DataError
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance

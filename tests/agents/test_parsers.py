@@ -1,13 +1,17 @@
 import pytest
 
-from composer.agents.answer import choice_request, parse_choice_official, parse_choice_strict
-from composer.agents.rewrite import parse_rewrite, prompt_of_refine_request, refine_request
-from composer.agents.verify import (
+from composer.agents.rewrite import parse_rewrite
+from composer.agents.verify import parse_checks
+from composer.benchmarks.realunify.protocol import (
+    choice_request,
     judge_request,
-    parse_checks,
+    parse_choice_official,
+    parse_choice_strict,
     parse_yes_no_official,
     parse_yes_no_strict,
+    prompt_of_refine_request,
     question_of_judge_request,
+    refine_request,
 )
 from composer.core.errors import AgentOutputError
 

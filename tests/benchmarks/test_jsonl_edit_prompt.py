@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from composer.agents.answer import EDIT_PROMPTS, GENERIC_EDIT_PROMPT, edit_request
 from composer.benchmarks.jsonl import load_jsonl
+from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, GENERIC_EDIT_PROMPT, edit_request
 from composer.cli import app
 from composer.core.errors import DataError
 from composer.core.images import ImageStore

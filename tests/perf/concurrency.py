@@ -27,8 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakes import FakeOpenAI, rate_limit  # noqa: E402
 
-from composer.agents.rewrite import refine_request  # noqa: E402
-from composer.agents.verify import judge_request  # noqa: E402
+from composer.benchmarks.realunify.protocol import (
+    judge_request,  # noqa: E402
+    refine_request,  # noqa: E402
+)
 from composer.core.config import parse_config  # noqa: E402
 from composer.evaluation.runner import Runner  # noqa: E402
 

@@ -10,8 +10,12 @@ import numpy as np
 import pytest
 
 from composer.agents.revise import revise_request
-from composer.agents.rewrite import refine_request
-from composer.agents.verify import Verdict, judge_request, parse_yes_no_official
+from composer.agents.verify import Verdict
+from composer.benchmarks.realunify.protocol import (
+    judge_request,
+    parse_yes_no_official,
+    refine_request,
+)
 from composer.benchmarks.synthetic.ueg import UEGItem, make_item
 from composer.core.images import ImageStore
 from composer.core.instance import UEG_CATEGORIES

@@ -12,8 +12,7 @@ import random
 from pathlib import Path
 from typing import Literal
 
-from composer.agents.answer import choice_request, edit_request
-from composer.agents.rewrite import refine_request
+from composer.benchmarks.realunify.protocol import choice_request, edit_request, refine_request
 from composer.benchmarks.synthetic import geu, ueg
 from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
 

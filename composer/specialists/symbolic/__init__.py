@@ -24,10 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from composer.agents.answer import LETTERS
 from composer.agents.revise import REVISE_PROMPT
-from composer.agents.rewrite import prompt_of_refine_request
-from composer.agents.verify import DERIVE_CHECKS_PROMPT, question_of_judge_request
+from composer.agents.verify import DERIVE_CHECKS_PROMPT
+from composer.benchmarks.realunify.protocol import (
+    LETTERS,
+    prompt_of_refine_request,
+    question_of_judge_request,
+)
 from composer.core.errors import ConfigError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability, Options, Specialist, TextReply, Usage

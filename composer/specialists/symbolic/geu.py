@@ -15,7 +15,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from composer.agents.answer import EDIT_PROMPTS, LETTERS, MULTIPLE_CHOICE_PROMPT
+from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, LETTERS, MULTIPLE_CHOICE_PROMPT
 from composer.specialists.symbolic import geu_focus, geu_jigsaw, geu_maze, geu_tracking
 from composer.specialists.symbolic.geu_pixels import Pixels, guess
 
@@ -30,7 +30,7 @@ def parse_choice_request(text: str) -> tuple[str, list[str]] | None:
     Returns None when `text` is not such a request.
 
     Example:
-        >>> from composer.agents.answer import choice_request
+        >>> from composer.benchmarks.realunify.protocol import choice_request
         >>> parse_choice_request(choice_request("Which?", ["red", "blue"]))
         ('Which?', ['red', 'blue'])
     """

@@ -13,8 +13,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from composer.agents.answer import RELEASED_PREFIXES, parse_choice_official
-from composer.agents.verify import parse_yes_no_official
+from composer.benchmarks.realunify.protocol import (
+    RELEASED_PREFIXES,
+    parse_choice_official,
+    parse_yes_no_official,
+)
 from composer.core.images import ImageRef
 from composer.core.instance import Check
 from composer.evaluation.judges import judge_ueg, score_geu
