@@ -552,8 +552,8 @@ def synth(
     difficulty: Annotated[str, typer.Option(help="easy, medium, hard or mixed.")] = "mixed",
 ) -> None:
     """Write the synthetic suite in RealUnify's file format."""
-    from composer.benchmarks.synthetic import write_suite
     from composer.core.errors import ConfigError
+    from composer.synthetic.suite import write_suite
 
     try:
         if difficulty not in ("easy", "medium", "hard", "mixed"):
@@ -583,7 +583,7 @@ def demo(
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
 ) -> None:
     """Run composed and unified systems on the synthetic suite, offline, and compare them."""
-    from composer.demo import demo_config
+    from composer.synthetic.demo import demo_config
 
     try:
         _at_least_one("--n-per-category", n_per_category)

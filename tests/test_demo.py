@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from composer.benchmarks.realunify import load_folder
 from composer.benchmarks.realunify.protocol import choice_request
-from composer.benchmarks.synthetic import write_suite
 from composer.cli import app
 from composer.core.config import parse_config
 from composer.core.images import ImageStore
-from composer.demo import demo_config, demo_systems
+from composer.synthetic.demo import demo_config, demo_systems
+from composer.synthetic.suite import write_suite
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 cli = CliRunner()

@@ -21,7 +21,7 @@ from composer.specialists.base import Specialist
 
 BUILTIN_PROVIDERS: dict[str, str] = {
     "mock": "composer.specialists.mock:MockSpecialist",
-    "symbolic": "composer.specialists.symbolic:SymbolicSpecialist",
+    "symbolic": "composer.synthetic.symbolic:SymbolicSpecialist",
     "openai": "composer.specialists.openai_api:OpenAISpecialist",
     "openai-compatible": "composer.specialists.openai_api:OpenAICompatibleSpecialist",
     "anthropic": "composer.specialists.anthropic_api:AnthropicSpecialist",

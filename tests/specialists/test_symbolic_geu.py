@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, choice_request, edit_request
-from composer.benchmarks.synthetic.geu import GEUItem, make_item
-from composer.specialists.symbolic import geu
-from composer.specialists.symbolic.geu_tracking import read_digits
+from composer.synthetic.suite.geu import GEUItem, make_item
+from composer.synthetic.symbolic import geu
+from composer.synthetic.symbolic.geu_tracking import read_digits
 
 CATEGORIES = (
     "mental_reconstruction",
@@ -191,4 +191,4 @@ def test_solvers_do_not_import_the_generator() -> None:
                 names = [node.module]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            assert not any(n.startswith("composer.benchmarks.synthetic") for n in names), path
+            assert not any(n.startswith("composer.synthetic.suite") for n in names), path

@@ -16,13 +16,13 @@ from composer.benchmarks.realunify.protocol import (
     parse_yes_no_official,
     refine_request,
 )
-from composer.benchmarks.synthetic.ueg import UEGItem, make_item
 from composer.core.images import ImageStore
 from composer.core.instance import UEG_CATEGORIES
-from composer.specialists.symbolic import SymbolicSpecialist, ueg
-from composer.specialists.symbolic.ueg_code import SnippetError, run_snippet
-from composer.specialists.symbolic.ueg_paint import render_scene
-from composer.specialists.symbolic.ueg_vocab import (
+from composer.synthetic.suite.ueg import UEGItem, make_item
+from composer.synthetic.symbolic import SymbolicSpecialist, ueg
+from composer.synthetic.symbolic.ueg_code import SnippetError, run_snippet
+from composer.synthetic.symbolic.ueg_paint import render_scene
+from composer.synthetic.vocab import (
     COLOURS,
     SHAPES,
     Group,

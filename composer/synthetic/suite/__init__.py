@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from composer.benchmarks.realunify.protocol import choice_request, edit_request, refine_request
-from composer.benchmarks.synthetic import geu, ueg
 from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.synthetic.suite import geu, ueg
 
 Difficulty = Literal["easy", "medium", "hard", "mixed"]
 LEVELS: tuple[str, ...] = ("easy", "medium", "hard")

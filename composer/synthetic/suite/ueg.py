@@ -12,14 +12,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from composer.benchmarks.synthetic import ueg_facts as facts
-from composer.benchmarks.synthetic.ueg_items import (
+from composer.synthetic.suite import ueg_facts as facts
+from composer.synthetic.suite.ueg_items import (
     checks_for,
     code_item,
     logical_item,
     scientific_item,
 )
-from composer.specialists.symbolic.ueg_vocab import COLOURS, SHAPES, Group, Scene
+from composer.synthetic.vocab import COLOURS, SHAPES, Group, Scene
 
 
 @dataclass(frozen=True)

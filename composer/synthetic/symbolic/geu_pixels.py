@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from composer.specialists.symbolic.geu_vocab import PALETTE
+from composer.synthetic.vocab import PALETTE
 
 Pixels = NDArray[np.uint8]
 IntArray = NDArray[np.int64]

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from composer.specialists.symbolic.geu_pixels import Pixels, blobs, pick
-from composer.specialists.symbolic.geu_vocab import DIRECTIONS, LAYOUT, POSITIONS, shape_name
+from composer.synthetic.symbolic.geu_pixels import Pixels, blobs, pick
+from composer.synthetic.vocab import DIRECTIONS, LAYOUT, POSITIONS, shape_name
 
 MAX_PATCHES_PER_SIDE = 5
 MENTAL_PATCHES_PER_SIDE = 2

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from composer.specialists.symbolic.geu_pixels import (
+from composer.synthetic.symbolic.geu_pixels import (
     COLOUR_NAMES,
     Blob,
     Pixels,
@@ -20,7 +20,7 @@ from composer.specialists.symbolic.geu_pixels import (
     colour_map,
     pick,
 )
-from composer.specialists.symbolic.geu_vocab import DIGIT_SEGMENTS, PALETTE
+from composer.synthetic.vocab import DIGIT_SEGMENTS, PALETTE
 
 MENTAL_STEPS = 2
 """Recolourings the reasoner can apply in its head."""

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, LETTERS, MULTIPLE_CHOICE_PROMPT
-from composer.specialists.symbolic import geu_focus, geu_jigsaw, geu_maze, geu_tracking
-from composer.specialists.symbolic.geu_pixels import Pixels, guess
+from composer.synthetic.symbolic import geu_focus, geu_jigsaw, geu_maze, geu_tracking
+from composer.synthetic.symbolic.geu_pixels import Pixels, guess
 
 _HEAD, _REST = MULTIPLE_CHOICE_PROMPT.split("{question}")
 _MIDDLE, _TAIL = _REST.split("{options}")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from composer.specialists.symbolic.geu_pixels import Pixels, blobs, marker_mask, pick
-from composer.specialists.symbolic.geu_vocab import EXIT_COLOURS, MARKER, START_COLOUR
+from composer.synthetic.symbolic.geu_pixels import Pixels, blobs, marker_mask, pick
+from composer.synthetic.vocab import EXIT_COLOURS, MARKER, START_COLOUR
 
 MENTAL_PATH = 12
 """Cells of corridor the reasoner can follow in its head."""

@@ -8,8 +8,8 @@ import random
 from collections.abc import Callable
 from functools import partial
 
-from composer.benchmarks.synthetic import ueg_facts as facts
-from composer.specialists.symbolic.ueg_vocab import (
+from composer.synthetic.suite import ueg_facts as facts
+from composer.synthetic.vocab import (
     COLOURS,
     ORDINALS,
     SHAPES,

@@ -34,7 +34,7 @@ from composer.benchmarks.realunify.protocol import (
 from composer.core.errors import ConfigError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability, Options, Specialist, TextReply, Usage
-from composer.specialists.symbolic import geu, ueg
+from composer.synthetic.symbolic import geu, ueg
 
 MODELS: dict[str, frozenset[Capability]] = {
     "reasoner": frozenset({Capability.UNDERSTAND}),
@@ -46,6 +46,10 @@ GLANCE_FACTOR = 3
 """How much smaller `symbolic/glance-judge` sees an image."""
 
 UNKNOWN_REQUEST_REPLY = "I cannot help with that request."
+
+# composer's own agent prompts, recognised by their fixed text around the filled-in fields.
+_DERIVE_HEAD, _DERIVE_TAIL = DERIVE_CHECKS_PROMPT.split("{prompt}")
+_REVISE_HEAD = REVISE_PROMPT.split("\n", 1)[0]
 
 
 class SymbolicOptions(Options):
@@ -104,13 +108,11 @@ class SymbolicSpecialist(Specialist):
             if not pixels:
                 return "There is no image to look at."
             return ueg.answer_yes_no(question, pixels[0])
-        derive_head = DERIVE_CHECKS_PROMPT.split("{prompt}")[0]
-        if prompt.startswith(derive_head):
+        if prompt.startswith(_DERIVE_HEAD):
             # The prompt may span lines (code-to-image programs); the instructions follow it.
-            target = prompt[len(derive_head) :].rsplit("\nList the yes/no questions", 1)[0]
+            target = prompt[len(_DERIVE_HEAD) :].rsplit(_DERIVE_TAIL, 1)[0]
             return "\n".join(f"{q} ({a})" for q, a in ueg.derive_checks(target))
-        revise_head = REVISE_PROMPT.split("\n", 1)[0]
-        if prompt.startswith(revise_head):
+        if prompt.startswith(_REVISE_HEAD):
             return ueg.revise_from_request(prompt, naive=self.is_naive)
         choice = geu.parse_choice_request(prompt)
         if choice is not None:

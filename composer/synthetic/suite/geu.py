@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from composer.benchmarks.synthetic.geu_scenes import (
+from composer.synthetic.suite.geu_scenes import (
     draw_digits,
     draw_focus_scene,
     draw_maze,
@@ -20,7 +20,7 @@ from composer.benchmarks.synthetic.geu_scenes import (
     maze_layout,
     recolour_history,
 )
-from composer.specialists.symbolic.geu_vocab import (
+from composer.synthetic.vocab import (
     DIGIT_SEGMENTS,
     DIRECTIONS,
     EXIT_COLOURS,

@@ -1,6 +1,6 @@
 """The symbolic painter: draws scenes of coloured shapes on a small white canvas.
 
-It draws an explicit description (see `ueg_vocab.describe`) exactly, and any other prompt the
+It draws an explicit description (see `vocab.describe`) exactly, and any other prompt the
 way a text-to-image model without reasoning would: only the shape and colour words it sees,
 with a number taken literally when one is written right before them. Scattered shapes land at
 seed-dependent places; on a crowded canvas the painter sometimes gives up looking for free room
@@ -18,7 +18,7 @@ import re
 
 from PIL import Image, ImageDraw
 
-from composer.specialists.symbolic.ueg_vocab import (
+from composer.synthetic.vocab import (
     COLOURS,
     NUMBER_WORDS,
     SHAPES,

@@ -1,8 +1,10 @@
-"""The shared scene vocabulary of the UEG half: colours, shapes, scenes and question wording.
+"""The synthetic world's shared vocabulary: colours, shapes, scene wording, GEU conventions.
 
-This module is neutral ground: the symbolic specialists use it to describe and read scenes, and
-the synthetic generator uses it to word its verification questions. It holds no answers and no
-knowledge, only words and their canonical forms.
+Neutral ground: the suite generators (`composer.synthetic.suite`) word and draw their scenes
+with it, and the symbolic models (`composer.synthetic.symbolic`) describe and read scenes with
+it, so the solvers never import the generators. It holds only conventions (named colours and
+their one RGB each, shape kinds, question wording, the seven-segment table, sizes), the kind of
+thing a model learns once, never anything about an instance.
 """
 
 from __future__ import annotations
@@ -10,18 +12,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-COLOURS: dict[str, tuple[int, int, int]] = {
+RGB = tuple[int, int, int]
+
+COLOUR_RGB: dict[str, RGB] = {
     "red": (220, 30, 30),
-    "orange": (245, 140, 0),
-    "yellow": (240, 210, 0),
+    "orange": (245, 120, 0),
+    "yellow": (235, 195, 0),
     "green": (30, 160, 50),
     "blue": (30, 70, 220),
-    "purple": (130, 40, 170),
+    "purple": (140, 50, 180),
     "pink": (245, 120, 190),
     "brown": (120, 70, 20),
     "black": (20, 20, 20),
+    "cyan": (0, 180, 200),
 }
-"""Every colour a scene may use, with the exact RGB the painter fills it with."""
+"""The one palette: every named colour a synthetic scene uses, with the exact RGB drawn."""
+
+COLOURS: dict[str, RGB] = {
+    name: COLOUR_RGB[name]
+    for name in ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black")
+}
+"""The UEG scenes' colours, in the order the generator draws them from."""
+
+PALETTE: dict[str, RGB] = {
+    name: COLOUR_RGB[name]
+    for name in ("red", "green", "blue", "yellow", "purple", "orange", "cyan")
+}
+"""The GEU scenes' colours (shapes, segments and exits, all strongly saturated), in the order
+the generator draws them from."""
 
 SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "star")
 """Every shape a scene may use."""
@@ -205,3 +223,75 @@ def scene_checks(scene: Scene, absent_colour: str | None = None) -> list[tuple[s
     if not any(a == "no" for _, a in checks):
         checks.append((q_count(scene.total + 1), "no"))
     return checks
+
+
+MARKER: RGB = (255, 0, 255)
+"""The editor's highlight and trace colour (magenta, never used by a scene)."""
+
+WALL: RGB = (40, 40, 40)
+"""Maze walls."""
+
+PAPER: RGB = (245, 245, 245)
+"""Plain light background of the tracking, focusing and navigation scenes."""
+
+SHAPE_KINDS: tuple[str, ...] = ("circle", "square", "triangle")
+"""Shape kinds; a kind is read from how much of its bounding box a shape fills."""
+
+SEGMENTS = "abcdefg"
+"""Seven-segment names: a top, b upper right, c lower right, d bottom, e lower left,
+f upper left, g middle."""
+
+DIGIT_SEGMENTS: dict[str, frozenset[str]] = {
+    "0": frozenset("abcdef"),
+    "1": frozenset("bc"),
+    "2": frozenset("abdeg"),
+    "3": frozenset("abcdg"),
+    "4": frozenset("bcfg"),
+    "5": frozenset("acdfg"),
+    "6": frozenset("acdefg"),
+    "7": frozenset("abc"),
+    "8": frozenset("abcdefg"),
+    "9": frozenset("abcdfg"),
+}
+"""Which segments each digit lights."""
+
+SMALL_MAX = 22
+"""Focusing scenes: a small shape's bounding box side is at most this many pixels."""
+
+LARGE_MIN = 30
+"""Focusing scenes: a large shape's bounding box side is at least this many pixels."""
+
+LAYOUT = 3
+"""Reconstruction scenes place one shape in each cell of a LAYOUT x LAYOUT grid."""
+
+POSITIONS: tuple[str, ...] = (
+    "top-left",
+    "top-centre",
+    "top-right",
+    "middle-left",
+    "centre",
+    "middle-right",
+    "bottom-left",
+    "bottom-centre",
+    "bottom-right",
+)
+"""Names of the layout cells, row by row."""
+
+DIRECTIONS: dict[str, tuple[int, int]] = {
+    "right of": (0, 1),
+    "left of": (0, -1),
+    "above": (-1, 0),
+    "below": (1, 0),
+}
+"""Relations between layout cells, as (row, column) steps."""
+
+EXIT_COLOURS: tuple[str, ...] = ("red", "blue", "yellow", "purple")
+"""Maze exits are cells filled with these colours; the start is a green disc."""
+
+START_COLOUR = "green"
+"""Colour of the maze start marker."""
+
+
+def shape_name(colour: str, kind: str) -> str:
+    """The option text for a shape, e.g. `shape_name("red", "circle") == "red circle"`."""
+    return f"{colour} {kind}"

@@ -15,9 +15,9 @@ import itertools
 import re
 from collections.abc import Callable
 
-from composer.specialists.symbolic import ueg_knowledge as kb
-from composer.specialists.symbolic.ueg_code import SnippetError, run_snippet
-from composer.specialists.symbolic.ueg_vocab import COLOURS, ORDINALS, SHAPES, Group, Scene
+from composer.synthetic.symbolic import ueg_knowledge as kb
+from composer.synthetic.symbolic.ueg_code import SnippetError, run_snippet
+from composer.synthetic.vocab import COLOURS, ORDINALS, SHAPES, Group, Scene
 
 NAIVE_SLIP_RATE = 0.22
 """How often one reasoning step of the naive unified model goes wrong."""

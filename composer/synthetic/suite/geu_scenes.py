@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from composer.specialists.symbolic.geu_vocab import (
+from composer.synthetic.vocab import (
     DIGIT_SEGMENTS,
     EXIT_COLOURS,
     LAYOUT,

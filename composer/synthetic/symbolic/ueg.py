@@ -18,10 +18,11 @@ import re
 import numpy as np
 from PIL import Image
 
-from composer.specialists.symbolic.ueg_paint import paint
-from composer.specialists.symbolic.ueg_reason import Mind, ReasoningError, solve
-from composer.specialists.symbolic.ueg_vision import answer_question
-from composer.specialists.symbolic.ueg_vocab import (
+from composer.agents.revise import REVISE_PROMPT
+from composer.synthetic.symbolic.ueg_paint import paint
+from composer.synthetic.symbolic.ueg_reason import Mind, ReasoningError, solve
+from composer.synthetic.symbolic.ueg_vision import answer_question
+from composer.synthetic.vocab import (
     COLOURS,
     describe,
     parse_description,
@@ -47,7 +48,16 @@ def rewrite(prompt: str, *, naive: bool) -> str:
         return str(exc)
 
 
-_ORIGINAL = re.compile(r"Original prompt: (.*?)\nRefined prompt used: (.*?)\nThe image drawn", re.S)
+# The revise prompt's fixed text around the original prompt and the rewrite it was drawn from.
+_REVISE_HEAD, _REVISE_MIDDLE, _REVISE_TAIL = re.split(r"\{prompt\}|\{rewrite\}", REVISE_PROMPT)
+_ORIGINAL = re.compile(
+    re.escape(_REVISE_HEAD.rsplit("\n", 1)[1])
+    + "(.*?)"
+    + re.escape(_REVISE_MIDDLE)
+    + "(.*?)"
+    + re.escape(_REVISE_TAIL.split("{failures}")[0]),
+    re.S,
+)
 _COUNT_WORDS = ("exactly", "more", "any")
 
 

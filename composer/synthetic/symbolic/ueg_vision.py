@@ -3,7 +3,7 @@
 Pixels are classified to the nearest palette colour, same-colour pixels are grouped into
 4-connected components (a run-length labelling in numpy and a small union-find), and each
 component is classified as a shape by how much of its bounding box it fills. Questions are
-read with the wording of `ueg_vocab` (counts, presence, 'all', order, positions, more-than).
+read with the wording of `vocab` (counts, presence, 'all', order, positions, more-than).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from composer.specialists.symbolic.ueg_vocab import COLOURS, NUMBER_WORDS, ORDINALS, SHAPES
+from composer.synthetic.vocab import COLOURS, NUMBER_WORDS, ORDINALS, SHAPES
 
 _PALETTE = np.array(list(COLOURS.values()), dtype=np.int32)
 _NAMES = list(COLOURS)

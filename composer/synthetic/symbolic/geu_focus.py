@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from composer.specialists.symbolic.geu_pixels import (
+from composer.synthetic.symbolic.geu_pixels import (
     Blob,
     Pixels,
     blobs,
@@ -22,7 +22,7 @@ from composer.specialists.symbolic.geu_pixels import (
     mask_blobs,
     pick,
 )
-from composer.specialists.symbolic.geu_vocab import MARKER, PALETTE, SHAPE_KINDS, SMALL_MAX
+from composer.synthetic.vocab import MARKER, PALETTE, SHAPE_KINDS, SMALL_MAX
 
 COARSE = 2
 """The reasoner's view of a raw image is downsampled by this factor."""
