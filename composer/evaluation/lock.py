@@ -1,4 +1,6 @@
-"""One writer per run folder: an OS lock that a second `composer run` on the folder cannot take.
+"""The run folder's guards: one writer (an OS lock), and undoing what a rejected run added.
+
+One writer per run folder: an OS lock that a second `composer run` on the folder cannot take.
 
 The lock is `flock` on the run folder itself (its directory handle), so taking or failing to
 take it writes nothing; the kernel releases it when the holder exits, however it exits (Ctrl-C,
@@ -14,13 +16,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from composer.core.errors import ConfigError
+from composer.core.images import ImageStore
 
 WRITER_NOTE = ".composer-writer.json"
 """The holder's note in the run folder: pid, host and start time of the writing process."""
@@ -103,3 +108,41 @@ def _holder(run_dir: Path) -> str:
         return f"pid {int(note['pid'])} on {note['host']}, since {note['since']}"
     except (OSError, ValueError, KeyError, TypeError):
         return "its pid is not recorded yet"
+
+
+@dataclass
+class CreatedFiles:
+    """What a run folder held before this run, so that a rejected run removes what it added.
+
+    That is new files and folders, and images it stored in an image folder it found.
+    """
+
+    run_dir: Path
+    before: set[str] | None
+    kept: bool = False
+
+    @classmethod
+    def before_run(cls, run_dir: Path) -> CreatedFiles:
+        """Note what `run_dir` holds now (None: it does not exist)."""
+        return cls(run_dir, set(os.listdir(run_dir)) if run_dir.is_dir() else None)
+
+    def keep(self) -> None:
+        """The run started: what it made stays."""
+        self.kept = True
+
+    def undo(self, images: ImageStore | None) -> None:
+        """Remove what this run created, nothing it found."""
+        if self.kept:
+            return
+        if self.before is None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            return
+        for name in set(os.listdir(self.run_dir)) - self.before:
+            path = self.run_dir / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        if images is not None and "images" in self.before:
+            for path in images.written:
+                path.unlink(missing_ok=True)

@@ -9,155 +9,34 @@ was and nothing done is paid for twice.
 from __future__ import annotations
 
 import asyncio
-import functools
 import gc
 import hashlib
-import importlib
-import json
-import os
-import pkgutil
-import platform
-import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from composer.core.callsite import CallSite, current_site
-from composer.core.config import GraphRef, RunConfig, SystemConfig
+from composer.core.config import RunConfig
 from composer.core.errors import AgentOutputError, ComposerError, ConfigError, RefusalError
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
-from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
-from composer.evaluation.imported import ImportedOutputs, read_imported
+from composer.evaluation.binding import Binding, BoundSystem, run_record, versions
+from composer.evaluation.calls import CallLayer, TrackedSpecialist
+from composer.evaluation.imported import ImportedOutputs
 from composer.evaluation.judges import (
     GEU_SCORER,
     GEU_SCORER_ID,
     GEU_SCORER_LABEL,
     Judge,
-    get_method,
     score_geu,
 )
-from composer.evaluation.lock import RunFolderBusyError
+from composer.evaluation.lock import CreatedFiles, RunFolderBusyError
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
-from composer.specialists.base import Capability, Specialist, load_all
-from composer.specialists.registry import create
-
-_VERB = {
-    Capability.UNDERSTAND: "understand images and text",
-    Capability.GENERATE: "generate images",
-    Capability.EDIT: "edit images",
-}
-_UNIFIED = frozenset({Capability.UNDERSTAND, Capability.GENERATE})
-"""A model that both understands and draws is unified, whether or not it also edits (Janus)."""
-_KIND = {
-    Capability.UNDERSTAND: "an Understander",
-    Capability.GENERATE: "a Generator",
-    Capability.EDIT: "an Editor",
-}
-
-
-@dataclass
-class BoundSystem:
-    """A system ready to run: per axis, a built strategy and its roles bound to models.
-
-    `graphs` and `bindings` cover every axis the system declares; `strategies` and `contexts`
-    only the axes this run's instances need, so a subset of the benchmark (a category,
-    `--limit`) checks and stores the same definition as the whole.
-    """
-
-    name: str
-    strategies: dict[Axis, Any] = field(default_factory=dict)
-    contexts: dict[Axis, Any] = field(default_factory=dict)
-    bindings: dict[Axis, dict[str, str]] = field(default_factory=dict)
-    graphs: dict[Axis, GraphRef] = field(default_factory=dict)
-    code: dict[Axis, str] = field(default_factory=dict)
-    """Per axis, what the graph's code is: `builtin` or the sha256 of a user strategy file."""
-    drawings: dict[str, str] = field(default_factory=dict)
-    """Per axis, the graph's Mermaid drawing (stored, so a report never rebuilds a graph)."""
-    model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    kind: str = "composed"
-    imported: ImportedOutputs | None = None
-    import_source: dict[str, Any] = field(default_factory=dict)
-    seeds: tuple[int, ...] = (0,)
-    """The run seeds this system has outputs for: every seed of the run, or an imported
-    folder's one seed."""
-
-    @property
-    def axes(self) -> set[Axis]:
-        """The axes this system answers in this run."""
-        return set(self.imported.axes) if self.imported else set(self.strategies)
-
-    def definition(self) -> dict[str, Any]:
-        """What makes this system what it is, for the run store.
-
-        Its graphs with their code and options, role bindings, the models' options, the
-        prompts, and composer's version.
-        """
-        if self.imported is not None:
-            imported_axes = {
-                axis.value: {"graph": "imported", "options": self.import_source, "roles": {}}
-                for axis in sorted(self.imported.axes)
-            }
-            mode = "direct" if self.imported.mode == "direct" else "stepwise"
-            return {"kind": self.kind, "mode": mode, "imported": True, "axes": imported_axes}
-        axes: dict[str, Any] = {
-            axis.value: {
-                "graph": self.graphs[axis].graph,
-                "options": self.graphs[axis].options,
-                "roles": self.bindings[axis],
-                "code": self.code[axis],
-            }
-            for axis in sorted(self.graphs)
-        }
-        return {
-            "kind": self.kind,
-            "mode": direct_or_stepwise(ref.graph for ref in self.graphs.values()),
-            "axes": axes,
-            "models": self.model_options,
-            "prompts": prompts_digest(),
-            "composer": composer_version(),
-        }
-
-
-def direct_or_stepwise(graphs: Iterable[str]) -> str:
-    """A system is run directly when every axis runs the `direct` graph, else stepwise."""
-    return "direct" if set(graphs) == {"direct"} else "stepwise"
-
-
-@functools.cache
-def prompts_digest() -> str:
-    """A hash of every prompt the built-in agents send (`*_PROMPT` and `*_PROMPTS` constants).
-
-    It covers the agents' modules and RealUnify's protocol module, where the paper's prompts
-    live.
-    """
-    import composer.agents as agents_package
-
-    names = [
-        f"composer.agents.{info.name}"
-        for info in sorted(pkgutil.iter_modules(agents_package.__path__), key=lambda m: m.name)
-    ]
-    texts: list[str] = []
-    for module_name in [*names, "composer.benchmarks.realunify.protocol"]:
-        module = importlib.import_module(module_name)
-        for name in sorted(vars(module)):
-            if name.endswith(("_PROMPT", "_PROMPTS")):
-                label = module_name.rsplit(".", 1)[-1]
-                texts.append(f"{label}.{name}={json.dumps(vars(module)[name])}")
-    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-
-
-def composer_version() -> str:
-    """The installed composer's version."""
-    try:
-        return version("unify-composer")
-    except PackageNotFoundError:  # pragma: no cover - run from a source tree
-        return "unknown"
+from composer.specialists.base import Specialist, load_all
 
 
 class MissingOutputError(ComposerError):
@@ -200,53 +79,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def run_record(
-    specialists: Mapping[str, Specialist], loaded: Iterable[Specialist] = ()
-) -> dict[str, Any]:
-    """The reproducibility record of one invocation, stored with it in the run store.
-
-    composer's version, the libraries' versions, the machine, and per model where it ran
-    (`Specialist.provenance`: device, dtype and attention kernel of a local model). The exact
-    model ids hosted APIs reported come from the calls (`RunStore.reported_models`).
-    """
-    used = {id(s) for s in loaded}
-    models = {
-        name: specialist.provenance()
-        for name, specialist in sorted(specialists.items())
-        if id(specialist) in used
-    }
-    return {
-        "composer": composer_version(),
-        "versions": versions(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "models": {name: found for name, found in models.items() if found},
-    }
-
-
-def versions() -> dict[str, str]:
-    """Versions of composer and the libraries whose behaviour a result may depend on."""
-    found = {"python": platform.python_version()}
-    for package in (
-        "unify-composer",
-        "langgraph",
-        "pydantic",
-        "pillow",
-        "numpy",
-        "torch",
-        "diffusers",
-        "transformers",
-        "openai",
-        "anthropic",
-        "google-genai",
-    ):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return found
-
-
 @dataclass(frozen=True)
 class Task:
     """One unit of work: produce and judge an output, or judge a stored output again."""
@@ -261,7 +93,7 @@ class Task:
     """The run seed; the graph gets `instance_seed(seed, instance.id)`."""
 
 
-class Runner:
+class Runner(Binding):
     """Runs a `RunConfig` into a run directory; see the module docstring.
 
     Everything that can be checked without a model call is checked in the constructor, which
@@ -288,7 +120,7 @@ class Runner:
         self.on_progress = on_progress
         self.retry_failed = retry_failed
         self.rerun = tuple(rerun)
-        self._created = _Created.before_run(self.run_dir)
+        self._created = CreatedFiles.before_run(self.run_dir)
         self._discard = False
         self._closed = False
         self.specialists: dict[str, Specialist] = {}
@@ -329,150 +161,6 @@ class Runner:
         from composer.benchmarks.loaders import load_benchmark
 
         return load_benchmark(self.config, self.images, self.run_dir)
-
-    def _model(self, name: str) -> TrackedSpecialist:
-        if name not in self.tracked:
-            settings, options = self._settings(name)
-            if isinstance(options.get("api_key_file"), str):
-                # Relative to the run file, like every other path in it. The stored system
-                # definition keeps the path as written (never the key).
-                options = {
-                    **options,
-                    "api_key_file": str(self.config.resolve(options["api_key_file"])),
-                }
-            try:
-                specialist = create(name, options, images=self.images)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                key = ".".join(str(p) for p in first["loc"])
-                raise ConfigError(
-                    f'[models."{name}"] {key}', f"{first['msg']}.", "Fix or remove that option."
-                ) from None
-            self.specialists[name] = specialist
-            settings = _batch_aware(settings, specialist, self.config.models.get(name, {}))
-            self.tracked[name] = self.layer.wrap(specialist, settings)
-        return self.tracked[name]
-
-    def _settings(self, name: str) -> tuple[CallSettings, dict[str, Any]]:
-        try:
-            return CallSettings.split(self.config.models.get(name, {}))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ConfigError(f'[models."{name}"] {first["loc"][0]}', f"{first['msg']}.") from None
-
-    def _bind(self, name: str, system: SystemConfig) -> BoundSystem:
-        from composer.graphs.base import build_strategy
-
-        present = {i.axis for i in self.instances}
-        bound = BoundSystem(name)
-        if system.import_dir is not None:
-            assert system.mode is not None
-            folder = self.config.resolve(system.import_dir)
-            bound.imported = read_imported(
-                folder,
-                system.mode,
-                self.images,
-                self.instances,
-                is_subset=self._is_subset(),
-            )
-            bound.kind = system.kind or "unified"
-            bound.import_source = {"dir": system.import_dir, "mode": system.mode}
-            if system.seed is not None:  # only a seed set explicitly changes the definition
-                bound.import_source["seed"] = system.seed
-            bound.seeds = (self.config.run_seeds[0] if system.seed is None else system.seed,)
-            return bound
-        bound.seeds = self.config.run_seeds
-        used_roles = {"model"}
-        for axis, ref in ((Axis.UEG, system.ueg), (Axis.GEU, system.geu)):
-            if ref is None:
-                continue
-            # Every declared graph is built and bound, whether or not this run has instances
-            # of its axis: a run file valid for the benchmark stays valid for any subset.
-            strategy = build_strategy(ref.graph, axis, ref.options, base_dir=self.config.base_dir)
-            needed = strategy.required_roles()
-            used_roles.update(needed)
-            binding: dict[str, str] = {}
-            models: dict[str, TrackedSpecialist] = {}
-            for role, capability in needed.items():
-                model_name = system.roles.get(role) or system.roles.get("model")
-                where = f"system {name!r} role {role!r}"
-                if model_name is None:
-                    raise ConfigError(
-                        where,
-                        f"is not bound (graph {ref.graph!r} needs {_describe_roles(needed)}).",
-                        f'Add {role} = "provider/model" to [systems.{name}.roles], '
-                        'or model = "..." to bind every role to one model.',
-                    )
-                model = self._model(model_name)
-                if not model.supports(capability):
-                    kinds = " and ".join(_KIND[c] for c in sorted(model.capabilities)) or "nothing"
-                    raise ConfigError(
-                        where,
-                        f"{model_name!r} cannot {_VERB[capability]} (it is {kinds}).",
-                        _capability_fix(model_name, capability),
-                    )
-                binding[role] = model_name
-                models[role] = model
-            bound.bindings[axis] = binding
-            bound.graphs[axis] = ref
-            bound.code[axis] = strategy_code(ref.graph, self.config.base_dir)
-            bound.drawings[axis.value] = strategy.mermaid()
-            if axis in present:
-                bound.strategies[axis] = strategy
-                bound.contexts[axis] = strategy.roles(**models)
-                self._needed.update(binding.values())
-        names = sorted({m for binding in bound.bindings.values() for m in binding.values()})
-        bound.model_options = {n: self._settings(n)[1] for n in names}
-        if len(names) > 1:
-            bound.kind = "composed"
-        elif names and _UNIFIED <= self.tracked[names[0]].capabilities:
-            bound.kind = "unified"
-        else:
-            bound.kind = "specialist"
-        unknown = set(system.roles) - used_roles
-        if unknown:
-            raise ConfigError(
-                f"[systems.{name}.roles]",
-                f"binds {', '.join(sorted(unknown))}, which no graph of this system has.",
-                "Check the role names (see composer graph NAME).",
-            )
-        return bound
-
-    def _is_subset(self) -> bool:
-        bench = self.config.benchmark
-        return bench.categories is not None or bench.limit is not None
-
-    def _bind_judges(self) -> tuple[list[Judge], dict[str, TrackedSpecialist]]:
-        refs = self.config.judge.judges()
-        declares_ueg = any(
-            Axis.UEG in s.graphs or (s.imported is not None and Axis.UEG in s.imported.axes)
-            for s in self.systems
-        )
-        if not declares_ueg:
-            return [], {}
-        if not refs:
-            raise ConfigError(
-                "[judge] model",
-                "is not set, and UEG outputs need a judge.",
-                'Add [judge] model = "gemini/gemini-2.5-pro" (the paper\'s judge) '
-                'or an offline one such as "symbolic/reasoner".',
-            )
-        judges: list[Judge] = []
-        models: dict[str, TrackedSpecialist] = {}
-        for position, ref in enumerate(refs):
-            where = "[judge] model" if position == 0 else f"[judge] extra[{position - 1}]"
-            model = self._model(ref.model)
-            if not model.supports(Capability.UNDERSTAND):
-                raise ConfigError(where, f"{ref.model!r} cannot understand images.", "Bind a VLM.")
-            method = get_method(ref.method, base_dir=self.config.base_dir)
-            judge = Judge(ref.model, method, ref.options, self._settings(ref.model)[1])
-            if any(j.id == judge.id for j in judges):
-                raise ConfigError(where, f"repeats the judge {judge.label!r}.", "Remove one.")
-            judges.append(judge)
-            models[judge.id] = model
-        if any(Axis.UEG in s.axes for s in self.systems):
-            self._needed.update(j.model for j in judges)
-        return judges, models
 
     def _check_imported_outputs(self) -> None:
         """Refuse an imported output that changed since it was judged, as a changed system.
@@ -782,93 +470,3 @@ def _restore(output: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(state.get("image"), str):
         state["image"] = ImageRef.parse(state["image"])
     return state
-
-
-def strategy_code(graph: str, base_dir: Path) -> str:
-    """What a graph's code is: `builtin`, or the sha256 of a user strategy file.
-
-    A built-in graph is versioned with composer and the prompts (see `definition`).
-    """
-    if ".py:" not in graph:
-        return "builtin"
-    path = Path(graph.rpartition(":")[0]).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@dataclass
-class _Created:
-    """What a run folder held before this run, so that a rejected run removes what it added.
-
-    That is new files and folders, and images it stored in an image folder it found.
-    """
-
-    run_dir: Path
-    before: set[str] | None
-    kept: bool = False
-
-    @classmethod
-    def before_run(cls, run_dir: Path) -> _Created:
-        """Note what `run_dir` holds now (None: it does not exist)."""
-        return cls(run_dir, set(os.listdir(run_dir)) if run_dir.is_dir() else None)
-
-    def keep(self) -> None:
-        """The run started: what it made stays."""
-        self.kept = True
-
-    def undo(self, images: ImageStore | None) -> None:
-        """Remove what this run created, nothing it found."""
-        if self.kept:
-            return
-        if self.before is None:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-            return
-        for name in set(os.listdir(self.run_dir)) - self.before:
-            path = self.run_dir / name
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
-        if images is not None and "images" in self.before:
-            for path in images.written:
-                path.unlink(missing_ok=True)
-
-
-def _batch_aware(
-    settings: CallSettings, specialist: Specialist, options: Mapping[str, Any]
-) -> CallSettings:
-    """Let a batching local model see enough requests at once to fill its batches.
-
-    A model served by a backend (a Ray proxy: its options are the deployment's) batches as the
-    model it serves, on each of its replicas (the autoscaling bound when there is one).
-    """
-    served = getattr(specialist, "served", specialist)
-    max_batch = getattr(served.options, "max_batch", None)
-    if not isinstance(max_batch, int) or "max_concurrency" in options:
-        return settings
-    deployment = specialist.options
-    replicas = getattr(deployment, "max_replicas", None) or getattr(deployment, "replicas", 1)
-    wanted = 2 * max_batch * (replicas if isinstance(replicas, int) else 1)
-    return settings.model_copy(update={"max_concurrency": wanted, "initial_concurrency": wanted})
-
-
-def _capability_fix(model_name: str, capability: Capability) -> str:
-    if model_name.startswith("openai-compatible/"):
-        return (
-            f'If the server can, say so in [models."{model_name}"]: capabilities = '
-            f'["understand", "{capability.value}"] (an OpenAI-compatible server is assumed to '
-            f"only understand); else bind a model that can, e.g. '{_EXAMPLE[capability]}'."
-        )
-    return f"Bind a model that can, e.g. '{_EXAMPLE[capability]}'."
-
-
-def _describe_roles(needed: Mapping[str, Capability]) -> str:
-    return ", ".join(f"{role} ({_KIND[capability]})" for role, capability in needed.items())
-
-
-_EXAMPLE = {
-    Capability.UNDERSTAND: "gemini/gemini-2.5-pro",
-    Capability.GENERATE: "openai/gpt-image-1",
-    Capability.EDIT: "openai/gpt-image-1",
-}

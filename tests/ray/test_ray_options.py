@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from composer.cli import app
 from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
 from composer.core.images import ImageStore
+from composer.evaluation.binding import _batch_aware
 from composer.evaluation.calls import CallSettings
-from composer.evaluation.runner import _batch_aware
 from composer.serving.ray.cluster import NAMESPACE_VARIABLE, join_error, network_interfaces
 from composer.serving.ray.proxy import RaySpecialist
 from composer.serving.ray.replica import (
