@@ -4,6 +4,9 @@ Tables: `runs` (config, versions, first seed and reproducibility record per invo
 `systems` (each system's definition, so a resumed run cannot silently change one), `instances`,
 `results` (one row per system, instance and run seed), `scores` (per judge), `calls` (the
 model-call cache and trace) and `judgments` (every judge question and raw reply).
+
+This module creates the tables, holds the writer's lock and writes; the row models and every
+read are in `composer.evaluation.store_views` (`RunStore` extends `StoreViews`).
 """
 
 from __future__ import annotations
@@ -17,15 +20,21 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from composer.core.errors import ConfigError, StoreWriteError
 from composer.core.instance import Instance
 from composer.evaluation.lock import RunLock
+from composer.evaluation.store_views import (
+    Judgment,
+    Result,
+    Scored,
+    Status,
+    StoreViews,
+    record_content,
+)
 
-Status = Literal["ok", "failed", "refused", "unscored"]
+__all__ = ["SCHEMA_VERSION", "Judgment", "Result", "RunStore", "Scored", "Status"]
 
 SCHEMA_VERSION = "3"
 """Bumped when a table changes; a run folder of another version is refused with the fix.
@@ -70,66 +79,7 @@ _PUT_CALL = (
 )
 
 
-class Result(BaseModel):
-    """The outcome of one system on one instance."""
-
-    system: str
-    instance: str
-    axis: str
-    category: str
-    status: Status
-    seed: int = 0
-    """The run seed this output was made under (one of the run file's `seeds`)."""
-    output: dict[str, Any] = {}
-    correct_official: bool | None = None
-    correct_strict: bool | None = None
-    error: str | None = None
-    latency_s: float = 0.0
-    """Wall time of the task that produced the output, as this run saw it (replays are fast)."""
-    cost_usd: float | None = None
-    """What the output's model calls cost, sent or replayed: the cost if run alone."""
-    usage: dict[str, Any] = {}
-    """The task's model calls: counts, sent and replayed, cost if alone and spent, model time,
-    tokens and images, and the same per graph node (see `composer.core.callsite.Tally`)."""
-    judge: str | None = None
-    """Who scored it: the UEG judge's label, or the GEU choice reader."""
-
-
-class Scored(BaseModel):
-    """One judge's score of one stored output."""
-
-    judge: str
-    """The judge's id (see `composer.evaluation.judges.Judge.id`)."""
-    status: Literal["ok", "failed"]
-    correct_official: bool | None = None
-    correct_strict: bool | None = None
-    error: str | None = None
-    usage: dict[str, Any] = {}
-
-
-class Judgment(BaseModel):
-    """One judge question put about one output, with the raw reply and both readings."""
-
-    position: int
-    question: str
-    expected: str
-    reply: str
-    official: str | None
-    strict: str | None
-
-
-def _content(record: str) -> dict[str, Any]:
-    """An instance record without where it was loaded from (a moved dataset is the same)."""
-    data = dict(json.loads(record))
-    data.pop("source", None)
-    return data
-
-
-def _bool(value: int | None) -> bool | None:
-    return None if value is None else bool(value)
-
-
-class RunStore:
+class RunStore(StoreViews):
     """The SQLite store of one run directory.
 
     A result is committed before its writer goes on; a call row joins the next commit without
@@ -292,27 +242,6 @@ class RunStore:
 
     # runs, systems and judges
 
-    def latest_run(self) -> dict[str, Any] | None:
-        """The last recorded invocation's config, versions, seeds, judge ids and record, or None.
-
-        `seed` is the first run seed (the report's bootstrap seed), `seeds` all of them, and
-        `record` the reproducibility record (see `composer.evaluation.provenance`).
-        """
-        row = self.db.execute(
-            "SELECT config, versions, seed, judges, record FROM runs ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        config = json.loads(row[0])
-        return {
-            "config": config,
-            "versions": json.loads(row[1]),
-            "seed": row[2],
-            "seeds": list(config.get("seeds") or [row[2]]),
-            "judges": json.loads(row[3] or "[]"),
-            "record": json.loads(row[4] or "{}"),
-        }
-
     def system_changes(
         self, definitions: dict[str, dict[str, Any]], *, rerun: Sequence[str] = ()
     ) -> None:
@@ -338,21 +267,6 @@ class RunStore:
                     f"Run it again from scratch with --rerun {name} (unchanged model calls replay "
                     "from the cache), rename the system, or run into a new --out folder.",
                 )
-
-    def system_definitions(self) -> dict[str, dict[str, Any]]:
-        """Every system definition this run has seen."""
-        rows = self.db.execute("SELECT name, definition FROM systems").fetchall()
-        return {name: json.loads(text) for name, text in rows}
-
-    def system_drawings(self) -> dict[str, dict[str, str]]:
-        """Per system, the Mermaid drawing of each axis's graph, stored when it was first run."""
-        rows = self.db.execute("SELECT name, drawings FROM systems").fetchall()
-        return {name: json.loads(text or "{}") for name, text in rows}
-
-    def judges(self) -> dict[str, dict[str, Any]]:
-        """Every judge that judged in this run folder: id to `{label, definition}`."""
-        rows = self.db.execute("SELECT id, label, definition FROM judges ORDER BY rowid")
-        return {i: {"label": label, "definition": json.loads(d)} for i, label, d in rows}
 
     def begin_run(
         self,
@@ -415,18 +329,15 @@ class RunStore:
         stored = dict(self.db.execute("SELECT id, record FROM instances").fetchall())
         for instance in instances:
             before = stored.get(instance.id)
-            if before is not None and _content(before) != _content(instance.model_dump_json()):
+            if before is not None and record_content(before) != record_content(
+                instance.model_dump_json()
+            ):
                 raise ConfigError(
                     f"instance {instance.id!r}",
                     f"differs from the one this run directory ({self.run_dir}) was run on: "
                     "the benchmark changed.",
                     "Run into a new --out folder.",
                 )
-
-    def instances(self) -> dict[str, Instance]:
-        """The recorded instances by id."""
-        rows = self.db.execute("SELECT record FROM instances").fetchall()
-        return {i.id: i for i in (Instance.model_validate_json(r[0]) for r in rows)}
 
     # results, scores and judgments
 
@@ -513,157 +424,7 @@ class RunStore:
             ]
         return statements
 
-    def results(
-        self,
-        system: str | None = None,
-        *,
-        judge: str | None = None,
-        parser: Literal["official", "strict"] = "official",
-        geu_judge: str | None = None,
-    ) -> Iterator[Result]:
-        """Every stored result (of one system, if named), in insertion order, as scored.
-
-        A UEG output is read with the scores of `judge` (a judge id; default: the headline
-        judge of the latest run), a GEU output with those of the choice reader (`geu_judge`,
-        default: whichever version scored it last). An output the judge has not scored is
-        `unscored` with the reason; a judge that failed makes it `failed`; a score the headline
-        `parser` cannot read is `unscored`.
-        """
-        if judge is None:
-            latest = self.latest_run()
-            judge = latest["judges"][0] if latest and latest["judges"] else None
-        labels = {i: j["label"] for i, j in self.judges().items()}
-        scores: dict[tuple[str, str, int], dict[str, tuple[Any, ...]]] = {}
-        query = "SELECT system, instance, seed, judge, status, correct_official, correct_strict, "
-        query += "error FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
-        for row in self.db.execute(query, (system,) if system else ()):
-            scores.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4:]
-        query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
-        for row in self.db.execute(query + " ORDER BY rowid", (system,) if system else ()):
-            result = Result(
-                system=row[0],
-                instance=row[1],
-                seed=row[2],
-                axis=row[3],
-                category=row[4],
-                status=row[5],
-                output=json.loads(row[6]),
-                error=row[7],
-                latency_s=row[8],
-                usage=json.loads(row[9] or "{}"),
-            )
-            result.cost_usd = result.usage.get("cost_usd")
-            if result.status != "ok":
-                yield result
-                continue
-            mine = scores.get((result.system, result.instance, result.seed), {})
-            if result.axis == "UEG":
-                wanted = judge
-                result.judge = labels.get(judge or "", judge)
-            else:
-                geu = [k for k in mine if k.startswith("choice-reader")]
-                wanted = geu_judge if geu_judge in mine else (geu[-1] if geu else None)
-                result.judge = "exact match (choice reader)"
-            score = mine.get(wanted or "")
-            if score is None:
-                result.status = "unscored"
-                result.error = f"not judged by {result.judge or 'any judge'}"
-            elif score[0] == "failed":
-                result.status, result.error = "failed", score[3]
-            else:
-                result.correct_official, result.correct_strict = _bool(score[1]), _bool(score[2])
-                headline = (
-                    result.correct_official if parser == "official" else result.correct_strict
-                )
-                result.status = "unscored" if headline is None else "ok"
-            yield result
-
-    def progress(
-        self,
-    ) -> tuple[dict[tuple[str, str, int], str], dict[tuple[str, str, int], dict[str, str]]]:
-        """What is done, for planning a resumed run.
-
-        The result status per (system, instance, seed), and per output its score statuses by
-        judge.
-        """
-        results = {
-            (s, i, seed): st
-            for s, i, seed, st in self.db.execute(
-                "SELECT system, instance, seed, status FROM results"
-            )
-        }
-        scores: dict[tuple[str, str, int], dict[str, str]] = {}
-        for s, i, seed, j, st in self.db.execute(
-            "SELECT system, instance, seed, judge, status FROM scores"
-        ):
-            scores.setdefault((s, i, seed), {})[j] = st
-        return results, scores
-
-    def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str, int]]:
-        """(system, instance, seed) whose output needs no rerun (`retry_failed`: failures do)."""
-        where = " WHERE status != 'failed'" if retry_failed else ""
-        rows = self.db.execute("SELECT system, instance, seed FROM results" + where)
-        return {(s, i, seed) for s, i, seed in rows}
-
-    def all_judgments(
-        self, judge: str | None = None, *, seed: int | None = None
-    ) -> dict[tuple[str, str], list[Judgment]]:
-        """Every judgment of `judge` (default: the headline judge), by (system, instance).
-
-        Of one run seed (default: the lowest seed each output has).
-        """
-        if judge is None:
-            latest = self.latest_run()
-            judge = latest["judges"][0] if latest and latest["judges"] else ""
-        if seed is None:
-            row = self.db.execute("SELECT MIN(seed) FROM judgments").fetchone()
-            seed = row[0] if row and row[0] is not None else 0
-        found: dict[tuple[str, str], list[Judgment]] = {}
-        rows = self.db.execute(
-            "SELECT system, instance, position, question, expected, reply, official, strict "
-            "FROM judgments WHERE judge = ? AND seed = ? ORDER BY system, instance, position",
-            (judge, seed),
-        )
-        for r in rows:
-            found.setdefault((r[0], r[1]), []).append(
-                Judgment(
-                    position=r[2],
-                    question=r[3],
-                    expected=r[4],
-                    reply=r[5],
-                    official=r[6],
-                    strict=r[7],
-                )
-            )
-        return found
-
-    def judgment_rows(
-        self,
-    ) -> list[tuple[str, str, str, int, str, str | None, str | None, int]]:
-        """(system, instance, judge, position, expected, official, strict, seed) per judgment."""
-        return list(
-            self.db.execute(
-                "SELECT system, instance, judge, position, expected, official, strict, seed "
-                "FROM judgments"
-            )
-        )
-
-    def score_rows(self) -> list[tuple[str, str, str, str, bool | None, bool | None, int]]:
-        """(system, instance, judge, status, official, strict, seed) of every stored score."""
-        return [
-            (s, i, j, st, _bool(o), _bool(t), seed)
-            for s, i, j, st, o, t, seed in self.db.execute(
-                "SELECT system, instance, judge, status, correct_official, correct_strict, seed "
-                "FROM scores"
-            )
-        ]
-
     # calls
-
-    def get_call(self, key: str) -> dict[str, Any] | None:
-        """The cached reply of a call, or None."""
-        row = self.db.execute("SELECT reply FROM calls WHERE key = ?", (key,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
 
     def queue_call(
         self,
@@ -708,34 +469,6 @@ class RunStore:
         """
         statement = "UPDATE calls SET reply = json_set(reply, '$.set_aside', ?) WHERE key = ?"
         return self._queue([(statement, (reason, key))])
-
-    def call_keys(self) -> set[str]:
-        """The keys of every recorded call."""
-        return {row[0] for row in self.db.execute("SELECT key FROM calls")}
-
-    def reported_models(self) -> dict[str, dict[str, int]]:
-        """Per model name, the exact model ids its replies reported, with how many calls each.
-
-        A hosted API names the snapshot that answered (`gpt-4.1-2025-04-14`); a call whose
-        reply reported none is left out.
-        """
-        found: dict[str, dict[str, int]] = {}
-        rows = self.db.execute(
-            "SELECT model, json_extract(usage, '$.model') AS reported, COUNT(*) FROM calls "
-            "WHERE reported IS NOT NULL GROUP BY model, reported ORDER BY model, reported"
-        )
-        for model, reported, count in rows:
-            found.setdefault(model, {})[str(reported)] = int(count)
-        return found
-
-    def call_rows(self) -> list[dict[str, Any]]:
-        """Every recorded call (for reports and tests)."""
-        cursor = self.db.execute(
-            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd, "
-            "attempts FROM calls"
-        )
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def _differences(before: Any, now: Any, path: str = "") -> list[str]:
