@@ -15,7 +15,7 @@ from rich.markup import escape
 from composer.core.errors import ComposerError
 
 if TYPE_CHECKING:
-    from composer.report.tables import Parser
+    from composer.report.summary import Parser
 
 app = typer.Typer(
     name="composer",
@@ -207,7 +207,7 @@ def _print_table(
     all_pairs: bool = False,
 ) -> None:
     from composer.evaluation.store import RunStore
-    from composer.report.tables import summarize
+    from composer.report.summary import summarize
     from composer.report.terminal import print_report
 
     store = RunStore(run_dir, read_only=True)
@@ -249,7 +249,8 @@ def report(
 ) -> None:
     """Summarise a run: accuracy per system, axis and category, and the comparisons."""
     from composer.evaluation.store import RunStore
-    from composer.report.tables import render, summarize
+    from composer.report.summary import summarize
+    from composer.report.tables import render
 
     try:
         _check_run(run_dir, parser)

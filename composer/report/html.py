@@ -39,16 +39,14 @@ from composer.report.drawings import (
     outcome_of,
 )
 from composer.report.judging import resolve_judge
+from composer.report.summary import Parser, headline_parser, summarize
 from composer.report.tables import (
-    Parser,
     attribution_rows,
     budget_rows,
     cost_rows,
-    headline_parser,
     judge_rows,
     paired_rows,
     seed_rows,
-    summarize,
     table_rows,
 )
 

@@ -23,7 +23,8 @@ from rich.table import Table
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.report.budget import spend_note
 from composer.report.pairs import p_text, split_pairs
-from composer.report.tables import Parser, judge_rows, seed_rows, table_rows, total, total_note
+from composer.report.summary import Parser, total
+from composer.report.tables import judge_rows, seed_rows, table_rows, total_note
 
 Kind = Literal["name", "text", "number"]
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}

@@ -221,7 +221,8 @@ def main() -> None:
     cli_cold = time.perf_counter() - t0
 
     from composer.report.html import write_html
-    from composer.report.tables import render, summarize
+    from composer.report.summary import summarize
+    from composer.report.tables import render
 
     store = RunStore(run_dir)
     t0 = time.perf_counter()

@@ -6,7 +6,8 @@ import pytest
 
 from composer.evaluation.store import Result, RunStore
 from composer.report import noise, stats
-from composer.report.tables import comparisons, render, summarize
+from composer.report.summary import comparisons, summarize
+from composer.report.tables import render
 
 
 def test_mcnemar_exact_matches_the_binomial_tail() -> None:

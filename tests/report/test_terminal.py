@@ -17,7 +17,7 @@ from composer.cli import app
 from composer.evaluation.store import RunStore
 from composer.report import stats
 from composer.report.pairs import p_text, split_pairs
-from composer.report.tables import summarize
+from composer.report.summary import summarize
 from composer.report.terminal import compare_layouts, print_fitted, print_report
 
 cli = CliRunner()

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from composer.cli import app
 from composer.core.config import parse_config
 from composer.core.errors import ConfigError
-from composer.report.tables import total_rule
+from composer.report.summary import total_rule
 
 cli = CliRunner()
 

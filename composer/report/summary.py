@@ -1,0 +1,377 @@
+"""Accuracy per system, axis and category, under both parsers, and the cross-system deltas.
+
+Category accuracy is correct / instances of that category the system ran (a failed, refused
+or unscored instance counts in the denominator and is shown in `counts`); an axis is the mean
+of its categories. Total follows the run's rule (`total_rule`): RealUnify's 0.6 UEG + 0.4 GEU
+for `realunify` and the `synthetic` suite that mirrors it, the weights of `[benchmark]
+total_weights` when set, else correct / instances. The summary also holds the paired tests,
+stage attribution and costs of `composer.report.stats`.
+
+With several run seeds, each number is over every seed's results (an axis: the mean over seeds
+of its accuracy), and each axis also gives `by_seed` (seed -> accuracy) and `seed_sd` (their
+sample standard deviation, None with one seed); `pass_rates` holds each instance's pass rate
+over seeds. Paired comparisons then carry the seed (and judge) noise: `composer.report.noise`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Literal, cast
+
+from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.evaluation.store import Result, RunStore
+from composer.report import budget, judging, noise, stats
+
+Parser = Literal["official", "strict"]
+AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
+"""RealUnify's Total: 600 UEG and 400 GEU instances, so Total = correct / 1,000."""
+PAPER_WEIGHTED = ("realunify", "synthetic")
+"""Benchmarks whose Total is RealUnify's rule by default (the synthetic suite mirrors its
+10 categories of equal size, 6 UEG and 4 GEU)."""
+_ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
+
+
+def _percent(correct: int, n: int) -> float:
+    return 100.0 * correct / n if n else 0.0
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items) if items else 0.0
+
+
+def total_rule(benchmark: dict[str, Any] | None) -> dict[str, Any]:
+    """How Total is made for a run whose `[benchmark]` table is `benchmark` (as stored).
+
+    Returns `{"rule": "weighted" | "pooled", "weights": {...} | None, "source": ..., "text": ...}`;
+    `text` is the sentence every table prints under itself.
+
+    Example:
+        >>> total_rule({"name": "jsonl"})["text"]
+        'Total = correct / instances, over both axes (not RealUnify, so not 0.6 UEG + 0.4 GEU).'
+    """
+    bench = benchmark or {}
+    weights = bench.get("total_weights")
+    name = str(bench.get("name", "realunify"))
+    if weights:
+        source = "set by [benchmark] total_weights"
+    elif name in PAPER_WEIGHTED:
+        weights, source = AXIS_WEIGHT, "RealUnify's rule"
+        if name != "realunify":
+            source += f", which the {name} suite mirrors"
+    else:
+        return {
+            "rule": "pooled",
+            "weights": None,
+            "source": f"default for benchmark {name!r}",
+            "text": "Total = correct / instances, over both axes "
+            "(not RealUnify, so not 0.6 UEG + 0.4 GEU).",
+        }
+    norm = sum(weights.values())
+    shares = {a: float(weights.get(a, 0.0)) / norm for a in AXIS_WEIGHT}
+    formula = " + ".join(f"{shares[a]:.3g} {a}" for a in AXIS_WEIGHT if shares[a] > 0)
+    return {
+        "rule": "weighted",
+        "weights": shares,
+        "source": source,
+        "text": f"Total = {formula}, each axis the mean of its categories ({source}).",
+    }
+
+
+def total(entry: dict[str, Any], rule: dict[str, Any], parser: Parser) -> float | None:
+    """One system's Total under `rule` and `parser` (None where an axis it weighs is missing)."""
+    if rule["rule"] == "pooled":
+        axes = [entry[a] for a in AXIS_WEIGHT if a in entry]
+        n = sum(a["counts"]["n"] for a in axes)
+        right = sum(c[f"correct_{parser}"] for a in axes for c in a["category_counts"].values())
+        return _percent(right, n) if n else None
+    weights = rule["weights"]
+    if any(w > 0 and a not in entry for a, w in weights.items()):
+        return None
+    return float(sum(w * entry[a][f"accuracy_{parser}"] for a, w in weights.items() if w > 0))
+
+
+def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
+    """Accuracy of one system on one axis, by category and overall, with counts."""
+    by_category: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_category[result.category].append(result)
+    categories = sorted(by_category, key=lambda c: _ORDER.get(c, 99))
+
+    def correct(rs: list[Result], which: Parser) -> int:
+        return sum(
+            1 for r in rs if (r.correct_official if which == "official" else r.correct_strict)
+        )
+
+    per_cat = {
+        c: _percent(correct(by_category[c], parser), len(by_category[c])) for c in categories
+    }
+    other: Parser = "strict" if parser == "official" else "official"
+    per_cat_other = {
+        c: _percent(correct(by_category[c], other), len(by_category[c])) for c in categories
+    }
+    counts = {"n": len(results), "correct": correct(results, parser)}
+    for status in ("failed", "refused", "unscored"):
+        counts[status] = sum(1 for r in results if r.status == status)
+    category_counts = {
+        c: {
+            "n": len(by_category[c]),
+            "correct_official": correct(by_category[c], "official"),
+            "correct_strict": correct(by_category[c], "strict"),
+            "not_ok": sum(1 for r in by_category[c] if r.status != "ok"),
+        }
+        for c in categories
+    }
+    return {
+        "accuracy": _mean(per_cat.values()),
+        "accuracy_official": _mean((per_cat if parser == "official" else per_cat_other).values()),
+        "accuracy_strict": _mean((per_cat if parser == "strict" else per_cat_other).values()),
+        "by_category": per_cat,
+        "by_category_strict" if parser == "official" else "by_category_official": per_cat_other,
+        "counts": counts,
+        "category_counts": category_counts,
+        "cost_usd": _cost(results),
+        "latency_s": _mean(r.latency_s for r in results),
+    }
+
+
+def seed_spread(results: list[Result], parser: Parser) -> dict[str, Any]:
+    """`by_seed` (seed as a string -> axis accuracy) and `seed_sd` of one system's axis.
+
+    The standard deviation is the sample one (n - 1); None with a single seed.
+    """
+    per_seed: dict[int, list[Result]] = defaultdict(list)
+    for result in results:
+        per_seed[result.seed].append(result)
+    by_seed = {str(s): axis_summary(per_seed[s], parser)["accuracy"] for s in sorted(per_seed)}
+    values = list(by_seed.values())
+    sd = None
+    if len(values) > 1:
+        mean = sum(values) / len(values)
+        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return {"by_seed": by_seed, "seed_sd": sd}
+
+
+def _total_by_seed(entry: dict[str, Any], rule: dict[str, Any]) -> dict[str, float] | None:
+    """Total per seed, where every axis the rule weighs has that seed."""
+    if rule["rule"] != "weighted":
+        return None
+    axes = [a for a, w in rule["weights"].items() if w > 0]
+    if any(a not in entry for a in axes):
+        return None
+    seeds = set.intersection(*(set(entry[a]["by_seed"]) for a in axes))
+    return {
+        s: sum(rule["weights"][a] * entry[a]["by_seed"][s] for a in axes)
+        for s in sorted(seeds, key=int)
+    }
+
+
+def _cost(results: list[Result]) -> float | None:
+    costs = [r.cost_usd for r in results if r.cost_usd is not None]
+    return sum(costs) if costs else None
+
+
+def _mode(definition: dict[str, Any]) -> str:
+    if "mode" in definition:
+        return str(definition["mode"])
+    graphs = {axis["graph"] for axis in definition["axes"].values()}
+    return "direct" if graphs == {"direct"} else "stepwise"
+
+
+def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
+    """The parser a report leads with: the one asked for, else the latest run's."""
+    latest = store.latest_run()
+    chosen = parser or (latest["config"]["judge"]["parser"] if latest else "official")
+    return cast(Parser, chosen)
+
+
+def summarize(
+    store: RunStore,
+    parser: Parser | None = None,
+    results: list[Result] | None = None,
+    *,
+    judge: str | None = None,
+    with_judges: bool = True,
+) -> dict[str, Any]:
+    """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`.
+
+    UEG numbers come from one judge: `judge` (a model, label or id; default the run file's
+    current judge), named in the report as `judge`. `results` saves a second read when the
+    caller already holds `list(store.results(judge=...))` for that judge. With several judges
+    in the run, `judges` holds their agreement and every headline comparison under each.
+    """
+    latest = store.latest_run()
+    headline = headline_parser(store, parser)
+    seed = int(latest["seed"]) if latest else 0
+    run_seeds = [int(s) for s in latest["seeds"]] if latest else [0]
+    judge_id, judge_label = judging.resolve_judge(store, judge)
+    definitions = store.system_definitions()
+    rule = total_rule(latest["config"].get("benchmark") if latest else None)
+    if results is None:
+        results = list(store.results(judge=judge_id, parser=headline))
+    everything = results
+    grouped: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
+    for result in everything:
+        grouped[result.system][result.axis].append(result)
+    judge_model = store.judges().get(judge_id or "", {}).get("definition", {}).get("model")
+    preference = judging.self_preference(definitions, judge_model)
+    systems: dict[str, Any] = {}
+    for name in definitions:
+        if name not in grouped:
+            continue
+        entry: dict[str, Any] = {}
+        for axis in ("UEG", "GEU"):
+            if grouped[name].get(axis):
+                entry[axis] = axis_summary(grouped[name][axis], headline)
+                entry[axis].update(seed_spread(grouped[name][axis], headline))
+                if len(entry[axis]["by_seed"]) > 1:  # the mean over seeds, as documented
+                    values = entry[axis]["by_seed"].values()
+                    entry[axis]["accuracy"] = sum(values) / len(values)
+        entry["total"] = total(entry, rule, headline)
+        by_seed = _total_by_seed(entry, rule)
+        if by_seed is not None and len(by_seed) > 1:
+            entry["total_by_seed"] = by_seed
+        axes = definitions[name]["axes"]
+        entry["kind"], entry["mode"] = definitions[name]["kind"], _mode(definitions[name])
+        entry["models"] = sorted({m for a in axes.values() for m in a["roles"].values()})
+        entry["graphs"] = {a: d["graph"] for a, d in axes.items()}
+        if "UEG" in entry and name in preference:
+            entry["self_preference"] = preference[name]
+        systems[name] = entry
+    judges = judging.run_judges(store)
+    judge_ids = [i for i, _ in judges] if with_judges and len(judges) > 1 else []
+    # The headline judge leads; the others only widen the intervals.
+    judge_ids.sort(key=lambda i: i != judge_id)
+    grids = noise.outcomes(
+        everything,
+        parser=headline,
+        judges=judge_ids,
+        scores=noise.judge_scores(store.score_rows(), headline) if judge_ids else None,
+    )
+    ran = {n: d for n, d in definitions.items() if n in systems}
+    report: dict[str, Any] = {
+        "parser": headline,
+        "judge": judge_label,
+        "judge_id": judge_id,
+        "total_rule": rule,
+        "seed": seed,
+        "seeds": run_seeds,
+        "systems": systems,
+        "comparisons": comparisons(systems),
+        "paired": [
+            p.as_dict() for p in noise.all_pairs(list(systems), grids, parser=headline, seed=seed)
+        ],
+        "attribution": noise.attribution(ran, grids, parser=headline, seed=seed),
+        "costs": stats.costs(store.call_rows(), everything),
+    }
+    report["budget"] = budget.per_system(report["costs"], everything, headline)
+    for row in report["paired"]:
+        row["spend"] = budget.spend(report["budget"].get(row["a"]), report["budget"].get(row["b"]))
+    if len({r.seed for r in everything}) > 1:
+        report["pass_rates"] = {name: grids[name].rates() for name in systems if name in grids}
+    if with_judges:
+        report["reproducibility"] = {
+            **(latest["record"] if latest else {}),
+            "reported_models": store.reported_models(),
+        }
+    if with_judges and len(judges) > 1:
+        per_judge = {
+            label: summarize(store, headline, judge=i, with_judges=False) for i, label in judges
+        }
+        report["judges"] = {
+            "judges": [label for _, label in judges],
+            "agreement": judging.agreement(store, judges, seed=seed),
+            **judging.by_judge(per_judge),
+        }
+    return report
+
+
+def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cross-system deltas per axis, as rows of `{comparison, a, b, axis, delta, ...}`.
+
+    Stepwise minus direct for the same unified model (the integration gap), each composed minus
+    each unified system (composition gain), and the best composed minus the best unified
+    system (oracle headroom, also on Total).
+    """
+    rows: list[dict[str, Any]] = []
+    unified = {n: s for n, s in systems.items() if s["kind"] == "unified"}
+    for name, stepwise in unified.items():
+        for other, direct in unified.items():
+            if (
+                stepwise["mode"] == "stepwise"
+                and direct["mode"] == "direct"
+                and stepwise["models"] == direct["models"]
+            ):
+                rows.extend(
+                    _deltas("integration gap (stepwise - direct)", name, other, stepwise, direct)
+                )
+    for name, composed in systems.items():
+        if composed["kind"] != "composed":
+            continue
+        for other, uni in unified.items():
+            rows.extend(
+                _deltas("composition gain (composed - unified)", name, other, composed, uni)
+            )
+    rows.extend(headroom(systems))
+    return rows
+
+
+def _score(entry: dict[str, Any], axis: str) -> float | None:
+    if axis == "Total":
+        return None if entry["total"] is None else float(entry["total"])
+    return float(entry[axis]["accuracy"]) if axis in entry else None
+
+
+def headroom(systems: dict[str, Any]) -> list[dict[str, Any]]:
+    """The best composed system minus the best unified one, per axis and on Total."""
+    label = "oracle headroom (best composed - best unified)"
+    rows: list[dict[str, Any]] = []
+    for axis in ("UEG", "GEU", "Total"):
+        best: dict[str, tuple[float, str]] = {}
+        for name, entry in systems.items():
+            value = _score(entry, axis)
+            if value is not None and entry["kind"] in ("composed", "unified"):
+                if entry["kind"] not in best or value > best[entry["kind"]][0]:
+                    best[entry["kind"]] = (value, name)
+        if "composed" in best and "unified" in best:
+            (va, a), (vb, b) = best["composed"], best["unified"]
+            cats: dict[str, float] = {}
+            if axis != "Total":
+                ca, cb = systems[a][axis]["by_category"], systems[b][axis]["by_category"]
+                cats = {c: ca[c] - cb[c] for c in ca if c in cb}
+            rows.append(
+                {
+                    "comparison": label,
+                    "a": a,
+                    "b": b,
+                    "axis": axis,
+                    "delta": va - vb,
+                    "by_category": cats,
+                }
+            )
+    return rows
+
+
+def _deltas(
+    label: str, a: str, b: str, sa: dict[str, Any], sb: dict[str, Any]
+) -> list[dict[str, Any]]:
+    out = []
+    for axis in ("UEG", "GEU"):
+        if axis in sa and axis in sb:
+            cats = {
+                c: sa[axis]["by_category"][c] - sb[axis]["by_category"][c]
+                for c in sa[axis]["by_category"]
+                if c in sb[axis]["by_category"]
+            }
+            out.append(
+                {
+                    "comparison": label,
+                    "a": a,
+                    "b": b,
+                    "axis": axis,
+                    "delta": sa[axis]["accuracy"] - sb[axis]["accuracy"],
+                    "by_category": cats,
+                }
+            )
+    return out
