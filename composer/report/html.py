@@ -14,21 +14,16 @@ contains markup is shown as text.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Instance
-from composer.evaluation.store import Judgment, Result, RunStore
-from composer.report import stats
+from composer.evaluation.store import Result, RunStore
 from composer.report.charts import accuracy_chart
 from composer.report.drawings import (
     THUMB,
@@ -39,6 +34,14 @@ from composer.report.drawings import (
     outcome_of,
 )
 from composer.report.judging import resolve_judge
+from composer.report.pages import (
+    PageContext,
+    environment,
+    image_ref,
+    outcome_class,
+    slug,
+    write_pages,
+)
 from composer.report.summary import Parser, headline_parser, summarize
 from composer.report.tables import (
     attribution_rows,
@@ -51,66 +54,12 @@ from composer.report.tables import (
 )
 
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
-_SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
-_MAIN_IMAGES = (("edited_image", "edited image"), ("image", "output image"))
-_SHOWN = {"rewrite", "response", "edited_image", "image"}
-_STATUS_CLASS = {"failed": "f", "refused": "f", "unscored": "f"}
-
-
-@dataclass
-class _Context:
-    """What every page needs: paths, the image store, the systems in order, and thumbnails."""
-
-    out: Path
-    images: ImageStore
-    systems: list[str]
-    definitions: Mapping[str, Any]
-    report: dict[str, Any]
-    parser: Parser
-    thumbs: dict[str, str] = field(default_factory=dict)
-    stored: set[str] = field(default_factory=set)
-    judges_disagree: set[tuple[str, str]] = field(default_factory=set)
-    """(system, instance) whose output the run's judges scored differently."""
-    """sha256 of every image in the run's store, listed once (not one stat per image)."""
-    """sha256 -> thumbnail file name, for images that need one."""
-
-
-def _slug(instance_id: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", instance_id)[:80]
-    if safe != instance_id:  # keep ids that differ only in unsafe characters apart
-        safe += "-" + hashlib.sha256(instance_id.encode()).hexdigest()[:8]
-    return safe
-
-
-@functools.cache
-def _environment() -> Any:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    return Environment(
-        loader=PackageLoader("composer.report", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _ref(value: Any) -> ImageRef | None:
-    return ImageRef.parse(value) if isinstance(value, str) and _SHA.match(value) else None
-
-
-def _outcome(result: Result | None, parser: Parser) -> str:
-    """`r` right, `x` ran but not right, `f` failed, refused or unscored, `` did not run."""
-    if result is None:
-        return ""
-    if result.status in _STATUS_CLASS:
-        return "f"
-    return "r" if stats.is_right(result, parser) else "x"
 
 
 def _main_image(result: Result | None) -> ImageRef | None:
     if result is None:
         return None
-    return _ref(result.output.get("image")) or _ref(result.output.get("edited_image"))
+    return image_ref(result.output.get("image")) or image_ref(result.output.get("edited_image"))
 
 
 def _snippet(instance: Instance, limit: int = 90) -> str:
@@ -119,14 +68,14 @@ def _snippet(instance: Instance, limit: int = 90) -> str:
 
 
 def _index_rows(
-    ctx: _Context,
+    ctx: PageContext,
     instances: list[Instance],
     results: Mapping[str, Mapping[str, Result]],
 ) -> list[dict[str, Any]]:
     rows = []
     for instance in instances:
         ran = results.get(instance.id, {})
-        outcomes = [_outcome(ran.get(s), ctx.parser) for s in ctx.systems]
+        outcomes = [outcome_class(ran.get(s), ctx.parser) for s in ctx.systems]
         present = [o for o in outcomes if o]
         tokens = [f"{o}{i}" for i, o in enumerate(outcomes) if o]
         tokens += [f"x{i}" for i, o in enumerate(outcomes) if o == "f"]
@@ -156,7 +105,7 @@ def _index_rows(
         rows.append(
             {
                 "id": instance.id,
-                "href": f"instances/{_slug(instance.id)}.html",
+                "href": f"instances/{slug(instance.id)}.html",
                 "category": instance.category,
                 "abbrev": CATEGORY_ABBREV.get(instance.category, instance.category),
                 "text": _snippet(instance),
@@ -167,67 +116,6 @@ def _index_rows(
             }
         )
     return rows
-
-
-def _image_src(ctx: _Context, ref: ImageRef | None, base: str) -> str | None:
-    if ref is None or ref.sha256 not in ctx.stored:
-        return None
-    return f"{base}/{ref.sha256[:2]}/{ref.sha256}.png"
-
-
-def _verdict(given: str | None, expected: str) -> str:
-    if given is None:
-        return "f"
-    return "r" if given == expected else "x"
-
-
-def _card(
-    ctx: _Context, system: str, result: Result, judgments: list[Judgment], base: str
-) -> dict[str, Any]:
-    definition = ctx.definitions.get(system, {})
-    axis_def = definition.get("axes", {}).get(result.axis, {})
-    entry = ctx.report["systems"].get(system, {})
-    output = result.output
-    images = [
-        (label, _image_src(ctx, _ref(output[key]), base))
-        for key, label in _MAIN_IMAGES
-        if _ref(output.get(key))
-    ]
-    extra = {k: v for k, v in output.items() if k not in _SHOWN}
-
-    def verdict(value: bool | None) -> str:
-        return "-" if value is None else ("right" if value else "wrong")
-
-    response = output.get("response")
-    return {
-        "name": system,
-        "kind": entry.get("kind", definition.get("kind", "")),
-        "mode": entry.get("mode", ""),
-        "graph": axis_def.get("graph", ""),
-        "cls": _outcome(result, ctx.parser),
-        "status": result.status,
-        "official": verdict(result.correct_official),
-        "strict": verdict(result.correct_strict),
-        "latency": result.latency_s,
-        "cost": result.cost_usd,
-        "error": result.error,
-        "rewrite": output.get("rewrite") if isinstance(output.get("rewrite"), str) else None,
-        "images": images,
-        "response": response if isinstance(response, str) else None,
-        "judgments": [
-            {
-                "question": j.question,
-                "expected": j.expected,
-                "reply": j.reply,
-                "official": j.official,
-                "strict": j.strict,
-                "official_cls": _verdict(j.official, j.expected),
-                "strict_cls": _verdict(j.strict, j.expected),
-            }
-            for j in judgments
-        ],
-        "extra": json.dumps(extra, indent=1, ensure_ascii=False) if extra else "",
-    }
 
 
 def _system_rows(
@@ -251,41 +139,6 @@ def _system_rows(
                 }
             )
     return rows
-
-
-def _write_pages(
-    ctx: _Context,
-    store: RunStore,
-    instances: list[Instance],
-    results: Mapping[str, Mapping[str, Result]],
-) -> None:
-    """Write `instances/<id>.html` for every instance: all systems side by side."""
-    page = _environment().get_template("instance.html")
-    base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
-    image_base = base.as_posix()
-    judgments = store.all_judgments(ctx.report.get("judge_id"))
-    for k, instance in enumerate(instances):
-        ran = results[instance.id]
-        cards = [
-            _card(ctx, s, ran[s], judgments.get((s, instance.id), []), image_base)
-            for s in ctx.systems
-            if s in ran
-        ]
-        neighbours = [
-            f"{_slug(instances[j].id)}.html" if 0 <= j < len(instances) else None
-            for j in (k - 1, k + 1)
-        ]
-        (ctx.out / "instances" / f"{_slug(instance.id)}.html").write_text(
-            page.render(
-                root="../",
-                i=instance,
-                image=_image_src(ctx, instance.image, image_base),
-                cards=cards,
-                prev=neighbours[0],
-                next=neighbours[1],
-            ),
-            "utf-8",
-        )
 
 
 PARALLEL_FROM = 300
@@ -394,7 +247,7 @@ def write_html(
     report = summarize(store, headline, everything, judge=judge_id)
     definitions = store.system_definitions()
     systems = list(report["systems"])
-    ctx = _Context(
+    ctx = PageContext(
         out, ImageStore(store.run_dir / "images"), systems, definitions, report, headline
     )
     ctx.judges_disagree = {
@@ -454,7 +307,7 @@ def write_html(
         charts = [
             pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
         ]
-        _write_pages(ctx, store, instances, results)  # meanwhile, in this process
+        write_pages(ctx, store, instances, results)  # meanwhile, in this process
         if children is not None:
             made = children.results()
         else:
@@ -476,7 +329,7 @@ def write_html(
     categories = sorted({i.category for i in instances}, key=lambda c: (_ORDER.get(c, 99), c))
     index = out / "index.html"
     index.write_text(
-        _environment()
+        environment()
         .get_template("index.html")
         .render(
             root="",

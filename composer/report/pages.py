@@ -1,0 +1,179 @@
+"""The HTML report's page per instance, and what every page of the report shares.
+
+`write_pages` writes `instances/<id>.html`: every system side by side for one instance (input,
+rewritten prompt, edited and output images, judge questions and replies, verdicts, errors).
+`PageContext`, `slug`, `environment` (jinja2, autoescaping on), `image_ref` and
+`outcome_class` serve the index in `composer.report.html` too.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from composer.core.images import ImageRef, ImageStore
+from composer.core.instance import Instance
+from composer.evaluation.store import Judgment, Result, RunStore
+from composer.report import stats
+from composer.report.summary import Parser
+
+_SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
+_MAIN_IMAGES = (("edited_image", "edited image"), ("image", "output image"))
+_SHOWN = {"rewrite", "response", "edited_image", "image"}
+_STATUS_CLASS = {"failed": "f", "refused": "f", "unscored": "f"}
+
+
+@dataclass
+class PageContext:
+    """What every page needs: paths, the image store, the systems in order, and thumbnails."""
+
+    out: Path
+    images: ImageStore
+    systems: list[str]
+    definitions: Mapping[str, Any]
+    report: dict[str, Any]
+    parser: Parser
+    thumbs: dict[str, str] = field(default_factory=dict)
+    stored: set[str] = field(default_factory=set)
+    judges_disagree: set[tuple[str, str]] = field(default_factory=set)
+    """(system, instance) whose output the run's judges scored differently."""
+    """sha256 of every image in the run's store, listed once (not one stat per image)."""
+    """sha256 -> thumbnail file name, for images that need one."""
+
+
+def slug(instance_id: str) -> str:
+    """A file name for an instance id: safe characters, kept apart from ids that differ."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", instance_id)[:80]
+    if safe != instance_id:  # keep ids that differ only in unsafe characters apart
+        safe += "-" + hashlib.sha256(instance_id.encode()).hexdigest()[:8]
+    return safe
+
+
+@functools.cache
+def environment() -> Any:
+    """The jinja2 environment of the report's templates, autoescaping every text."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("composer.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def image_ref(value: Any) -> ImageRef | None:
+    """The image a stored output field refers to (`sha256:...`), or None."""
+    return ImageRef.parse(value) if isinstance(value, str) and _SHA.match(value) else None
+
+
+def outcome_class(result: Result | None, parser: Parser) -> str:
+    """`r` right, `x` ran but not right, `f` failed, refused or unscored, `` did not run."""
+    if result is None:
+        return ""
+    if result.status in _STATUS_CLASS:
+        return "f"
+    return "r" if stats.is_right(result, parser) else "x"
+
+
+def _image_src(ctx: PageContext, ref: ImageRef | None, base: str) -> str | None:
+    if ref is None or ref.sha256 not in ctx.stored:
+        return None
+    return f"{base}/{ref.sha256[:2]}/{ref.sha256}.png"
+
+
+def _verdict(given: str | None, expected: str) -> str:
+    if given is None:
+        return "f"
+    return "r" if given == expected else "x"
+
+
+def _card(
+    ctx: PageContext, system: str, result: Result, judgments: list[Judgment], base: str
+) -> dict[str, Any]:
+    definition = ctx.definitions.get(system, {})
+    axis_def = definition.get("axes", {}).get(result.axis, {})
+    entry = ctx.report["systems"].get(system, {})
+    output = result.output
+    images = [
+        (label, _image_src(ctx, image_ref(output[key]), base))
+        for key, label in _MAIN_IMAGES
+        if image_ref(output.get(key))
+    ]
+    extra = {k: v for k, v in output.items() if k not in _SHOWN}
+
+    def verdict(value: bool | None) -> str:
+        return "-" if value is None else ("right" if value else "wrong")
+
+    response = output.get("response")
+    return {
+        "name": system,
+        "kind": entry.get("kind", definition.get("kind", "")),
+        "mode": entry.get("mode", ""),
+        "graph": axis_def.get("graph", ""),
+        "cls": outcome_class(result, ctx.parser),
+        "status": result.status,
+        "official": verdict(result.correct_official),
+        "strict": verdict(result.correct_strict),
+        "latency": result.latency_s,
+        "cost": result.cost_usd,
+        "error": result.error,
+        "rewrite": output.get("rewrite") if isinstance(output.get("rewrite"), str) else None,
+        "images": images,
+        "response": response if isinstance(response, str) else None,
+        "judgments": [
+            {
+                "question": j.question,
+                "expected": j.expected,
+                "reply": j.reply,
+                "official": j.official,
+                "strict": j.strict,
+                "official_cls": _verdict(j.official, j.expected),
+                "strict_cls": _verdict(j.strict, j.expected),
+            }
+            for j in judgments
+        ],
+        "extra": json.dumps(extra, indent=1, ensure_ascii=False) if extra else "",
+    }
+
+
+def write_pages(
+    ctx: PageContext,
+    store: RunStore,
+    instances: list[Instance],
+    results: Mapping[str, Mapping[str, Result]],
+) -> None:
+    """Write `instances/<id>.html` for every instance: all systems side by side."""
+    page = environment().get_template("instance.html")
+    base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
+    image_base = base.as_posix()
+    judgments = store.all_judgments(ctx.report.get("judge_id"))
+    for k, instance in enumerate(instances):
+        ran = results[instance.id]
+        cards = [
+            _card(ctx, s, ran[s], judgments.get((s, instance.id), []), image_base)
+            for s in ctx.systems
+            if s in ran
+        ]
+        neighbours = [
+            f"{slug(instances[j].id)}.html" if 0 <= j < len(instances) else None
+            for j in (k - 1, k + 1)
+        ]
+        (ctx.out / "instances" / f"{slug(instance.id)}.html").write_text(
+            page.render(
+                root="../",
+                i=instance,
+                image=_image_src(ctx, instance.image, image_base),
+                cards=cards,
+                prev=neighbours[0],
+                next=neighbours[1],
+            ),
+            "utf-8",
+        )
