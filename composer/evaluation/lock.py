@@ -101,6 +101,29 @@ class RunLock:
             os.close(fd)  # closing the last handle frees the flock
 
 
+def is_written(run_dir: Path) -> bool:
+    """Whether a `composer run` holds the folder's writer lock now (False where unknown)."""
+    if sys.platform == "win32":
+        return False
+    import fcntl
+
+    try:
+        fd = os.open(run_dir, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def _holder(run_dir: Path) -> str:
     """Who holds the lock, from its note, as "pid 123 on host, since ..."."""
     try:

@@ -24,7 +24,7 @@ from typing import Any
 
 from composer.core.errors import ConfigError, StoreWriteError
 from composer.core.instance import Instance
-from composer.evaluation.lock import RunLock
+from composer.evaluation.lock import RunLock, is_written
 from composer.evaluation.store_views import (
     Judgment,
     Result,
@@ -121,10 +121,14 @@ class RunStore(StoreViews):
         return db
 
     def _connect_read_only(self) -> sqlite3.Connection:
-        # A WAL database needs its -shm file to be read; where the folder cannot be written,
-        # `immutable` reads the file as it is (no writer can be running there anyway).
+        # A read-only connection to a WAL database creates -wal and -shm files and cannot
+        # remove them. Where no writer is at work (no writer lock, no -wal file: everything is
+        # in the database file) or the folder cannot be written, `immutable` reads the file as
+        # it is and creates nothing; beside a running writer, its -wal and -shm exist anyway.
         writable = os.access(self.run_dir, os.W_OK) and os.access(self.path, os.W_OK)
-        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("" if writable else "&immutable=1")
+        settled = not self.path.with_name("run.db-wal").exists() and not is_written(self.run_dir)
+        immutable = settled or not writable
+        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
         return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
     def _check_schema(self) -> None:

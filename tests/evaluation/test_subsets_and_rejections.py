@@ -158,6 +158,7 @@ def test_reading_a_run_folder_writes_nothing_into_it(tmp_path: Path) -> None:
     assert invoke("run", str(demo_file(tmp_path)), "--out", str(run_dir), "--quiet")[0] == 0
     before = state(run_dir)
     names_before = sorted(os.listdir(run_dir))
+    assert not any(n.endswith(("-wal", "-shm")) for n in names_before)  # run's table print too
     for args in (
         ("report", str(run_dir)),
         ("report", str(run_dir), "--format", "json"),
