@@ -30,7 +30,8 @@ Kind = Literal["name", "text", "number"]
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
 PAIRED_CAPTION = (
     "A - B: accuracy points on the instances both ran; 95% CI: paired bootstrap (seed {seed}); "
-    "p: exact McNemar test, two-sided."
+    "p: exact McNemar test, two-sided (with several run seeds: exact sign test on the "
+    "per-instance pass rates, and a cluster bootstrap, as each pair says)."
 )
 
 
