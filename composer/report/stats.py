@@ -220,40 +220,6 @@ def by_system(results: Iterable[Result]) -> dict[str, dict[str, Result]]:
     return dict(grouped)
 
 
-def compare(
-    a: str,
-    b: str,
-    grouped: Mapping[str, Mapping[str, Result]],
-    *,
-    parser: Parser = "official",
-    seed: int = 0,
-) -> list[Paired]:
-    """`a` against `b` on all shared instances, then on each axis they share."""
-    ra, rb = grouped.get(a, {}), grouped.get(b, {})
-    rows = [paired(a, b, ra, rb, parser=parser, scope="all", seed=seed)]
-    for axis in ("UEG", "GEU"):
-        axis_a = {i: r for i, r in ra.items() if r.axis == axis}
-        axis_b = {i: r for i, r in rb.items() if r.axis == axis}
-        if any(i in axis_b for i in axis_a):
-            rows.append(paired(a, b, axis_a, axis_b, parser=parser, scope=axis, seed=seed))
-    return rows
-
-
-def all_pairs(
-    systems: Sequence[str],
-    grouped: Mapping[str, Mapping[str, Result]],
-    *,
-    parser: Parser = "official",
-    seed: int = 0,
-) -> list[Paired]:
-    """Every pair of `systems` (in the given order) that shares at least one instance."""
-    rows: list[Paired] = []
-    for i, a in enumerate(systems):
-        for b in systems[i + 1 :]:
-            rows.extend(p for p in compare(a, b, grouped, parser=parser, seed=seed) if p.n)
-    return rows
-
-
 def single_role_swaps(
     definitions: Mapping[str, Mapping[str, Any]],
 ) -> list[tuple[str, str, str, str]]:

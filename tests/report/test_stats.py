@@ -80,7 +80,7 @@ def test_paired_table_counts_and_lists_differing_instances() -> None:
     assert p.p_value == stats.mcnemar_exact(3, 1) == 0.625
     assert {d[0] for d in p.differing} == {"u1", "u2", "u4", "g0"}
     assert p.ci_low <= p.difference <= p.ci_high
-    scopes = stats.compare("A", "B", stats.by_system([*ra.values(), *rb.values()]))
+    scopes = noise.compare("A", "B", noise.outcomes([*ra.values(), *rb.values()]))
     assert [s.scope for s in scopes] == ["all", "UEG", "GEU"]
     assert scopes[2].n == 1 and scopes[2].only_a == 1
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from composer.cli import app
 from composer.evaluation.store import RunStore
-from composer.report import stats
+from composer.report import noise
 from composer.report.pairs import p_text, split_pairs
 from composer.report.summary import summarize
 from composer.report.terminal import compare_layouts, print_fitted, print_report
@@ -120,10 +120,10 @@ def test_compare_prints_p_whole_with_its_test(
     run_dir, _ = demo
     store = RunStore(run_dir, read_only=True)
     try:
-        grouped = stats.by_system(store.results(parser="official"))
+        grouped = noise.outcomes(store.results(parser="official"), parser="official")
     finally:
         store.close()
-    rows = stats.compare("oracle", "naive-direct", grouped, seed=0)
+    rows = noise.compare("oracle", "naive-direct", grouped, seed=0)
     title = "oracle (A) vs naive-direct (B)"
     text = render(width, lambda console: print_fitted(console, compare_layouts(title, rows, 0)))
     for p in rows:
