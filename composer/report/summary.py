@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any, Literal, cast
 
 from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.evaluation.binding import direct_or_stepwise
 from composer.evaluation.store import Result, RunStore
 from composer.report import budget, judging, noise, stats
 
@@ -175,8 +176,7 @@ def _cost(results: list[Result]) -> float | None:
 def _mode(definition: dict[str, Any]) -> str:
     if "mode" in definition:
         return str(definition["mode"])
-    graphs = {axis["graph"] for axis in definition["axes"].values()}
-    return "direct" if graphs == {"direct"} else "stepwise"
+    return direct_or_stepwise(axis["graph"] for axis in definition["axes"].values())
 
 
 def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
