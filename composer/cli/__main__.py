@@ -1,0 +1,5 @@
+"""`python -m composer.cli` runs the command-line interface."""
+
+from composer.cli import main
+
+main()
