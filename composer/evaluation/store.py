@@ -18,10 +18,11 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from composer.core.definition import SystemDefinition
 from composer.core.errors import ConfigError, StoreWriteError
 from composer.core.instance import Instance
 from composer.evaluation.lock import RunLock, is_written
@@ -247,7 +248,7 @@ class RunStore(StoreViews):
     # runs, systems and judges
 
     def system_changes(
-        self, definitions: dict[str, dict[str, Any]], *, rerun: Sequence[str] = ()
+        self, definitions: Mapping[str, SystemDefinition], *, rerun: Sequence[str] = ()
     ) -> None:
         """Raise if a system is defined differently from the one already run here.
 
@@ -259,10 +260,10 @@ class RunStore(StoreViews):
         """
         stored = self.system_definitions()
         for name, definition in definitions.items():
-            before = stored.get(name)
-            if before is None or name in rerun:
+            if name not in stored or name in rerun:
                 continue
-            now = json.loads(json.dumps(definition, sort_keys=True))
+            before = stored[name].to_json()
+            now = json.loads(json.dumps(definition.to_json(), sort_keys=True))
             if before != now:
                 changed = "; ".join(_differences(before, now)[:6])
                 raise ConfigError(
@@ -278,7 +279,7 @@ class RunStore(StoreViews):
         config: dict[str, Any],
         versions: dict[str, Any],
         seed: int,
-        systems: dict[str, tuple[dict[str, Any], dict[str, str]]],
+        systems: Mapping[str, tuple[SystemDefinition, dict[str, str]]],
         judges: Sequence[tuple[str, str, dict[str, Any]]],
         instances: Sequence[Instance],
         rerun: Sequence[str] = (),
@@ -298,7 +299,7 @@ class RunStore(StoreViews):
             for name, (definition, drawings) in systems.items():
                 self.db.execute(
                     "INSERT OR IGNORE INTO systems VALUES (?, ?, ?)",
-                    (name, json.dumps(definition, sort_keys=True), json.dumps(drawings)),
+                    (name, json.dumps(definition.to_json(), sort_keys=True), json.dumps(drawings)),
                 )
             self.db.executemany(
                 "INSERT OR IGNORE INTO judges VALUES (?, ?, ?)",

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from composer.core.definition import SystemDefinition
 from composer.core.instance import Instance
 
 Status = Literal["ok", "failed", "refused", "unscored"]
@@ -107,10 +108,10 @@ class StoreViews:
             "record": json.loads(row[4] or "{}"),
         }
 
-    def system_definitions(self) -> dict[str, dict[str, Any]]:
+    def system_definitions(self) -> dict[str, SystemDefinition]:
         """Every system definition this run has seen."""
         rows = self.db.execute("SELECT name, definition FROM systems").fetchall()
-        return {name: json.loads(text) for name, text in rows}
+        return {name: SystemDefinition.from_json(json.loads(text)) for name, text in rows}
 
     def system_drawings(self) -> dict[str, dict[str, str]]:
         """Per system, the Mermaid drawing of each axis's graph, stored when it was first run."""

@@ -21,8 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from composer.core.definition import SystemDefinition
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Instance
+from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE
 from composer.evaluation.store import Result, RunStore
 from composer.report.charts import accuracy_chart
 from composer.report.drawings import (
@@ -59,7 +61,7 @@ _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
 def _main_image(result: Result | None) -> ImageRef | None:
     if result is None:
         return None
-    return image_ref(result.output.get("image")) or image_ref(result.output.get("edited_image"))
+    return image_ref(result.output.get(IMAGE)) or image_ref(result.output.get(EDITED_IMAGE))
 
 
 def _snippet(instance: Instance, limit: int = 90) -> str:
@@ -91,7 +93,7 @@ def _index_rows(
         for system, outcome in zip(ctx.systems, outcomes, strict=True):
             result = ran.get(system)
             ref = _main_image(result)
-            answer = result.output.get("response") if result else None
+            answer = result.output.get(RESPONSE) if result else None
             cells.append(
                 {
                     "answer": answer[:12] if isinstance(answer, str) else None,
@@ -119,23 +121,24 @@ def _index_rows(
 
 
 def _system_rows(
-    report: dict[str, Any], definitions: Mapping[str, Any], graphs: list[dict[str, Any]]
+    report: dict[str, Any],
+    definitions: Mapping[str, SystemDefinition],
+    graphs: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     ids = {g["key"]: g["id"] for g in graphs}
     rows = []
     for name in report["systems"]:
-        definition = definitions[name]
-        for axis, d in definition["axes"].items():
-            key = graph_key(d["graph"], axis, d.get("options"))
+        for axis, d in definitions[name].axes.items():
+            key = graph_key(d.graph, axis, d.options)
             rows.append(
                 {
                     "name": name,
                     "kind": report["systems"][name]["kind"],
                     "mode": report["systems"][name]["mode"],
                     "axis": axis,
-                    "graph": d["graph"],
+                    "graph": d.graph,
                     "graph_id": ids[key],
-                    "roles": ", ".join(f"{r}={m}" for r, m in d["roles"].items()),
+                    "roles": ", ".join(f"{r}={m}" for r, m in d.roles.items()),
                 }
             )
     return rows
@@ -146,19 +149,19 @@ PARALLEL_FROM = 300
 
 
 def _graphs(
-    definitions: Mapping[str, Any], systems: list[str], drawings: Mapping[str, str]
+    definitions: Mapping[str, SystemDefinition], systems: list[str], drawings: Mapping[str, str]
 ) -> list[dict[str, Any]]:
     """Each distinct (graph, axis, options) of the systems, with its Mermaid source."""
     seen: dict[str, dict[str, Any]] = {}
     for name in systems:
-        for axis, d in definitions[name]["axes"].items():
-            key = graph_key(d["graph"], axis, d.get("options"))
+        for axis, d in definitions[name].axes.items():
+            key = graph_key(d.graph, axis, d.options)
             if key not in seen:
                 seen[key] = {
                     "id": f"g{len(seen)}",
-                    "name": d["graph"],
+                    "name": d.graph,
                     "axis": axis,
-                    "options": json.dumps(d.get("options")) if d.get("options") else "",
+                    "options": json.dumps(dict(d.options)) if d.options else "",
                     "mermaid": drawings.get(key, ""),
                     "key": key,
                 }
@@ -166,15 +169,15 @@ def _graphs(
 
 
 def _stored_drawings(
-    definitions: Mapping[str, Any], drawings: Mapping[str, Mapping[str, str]]
+    definitions: Mapping[str, SystemDefinition], drawings: Mapping[str, Mapping[str, str]]
 ) -> dict[str, str]:
     """Mermaid source per distinct graph (see `graph_key`), from the drawings in the store."""
     found: dict[str, str] = {}
     for name, definition in definitions.items():
-        for axis, d in definition.get("axes", {}).items():
+        for axis, d in definition.axes.items():
             source = drawings.get(name, {}).get(axis)
             if source:
-                found.setdefault(graph_key(d["graph"], axis, d.get("options")), source)
+                found.setdefault(graph_key(d.graph, axis, d.options), source)
     return found
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from composer.core.definition import SystemDefinition
 from composer.core.errors import ConfigError
 from composer.evaluation.store import RunStore
 
@@ -235,17 +236,16 @@ def family(model: str) -> str:
 
 
 def self_preference(
-    definitions: Mapping[str, Mapping[str, Any]], judge_model: str | None
+    definitions: Mapping[str, SystemDefinition], judge_model: str | None
 ) -> dict[str, str]:
     """Per system judged by its own model, or by a model of the same provider family, why."""
     if not judge_model:
         return {}
     notes: dict[str, str] = {}
     for name, definition in definitions.items():
-        axes = definition.get("axes", {})
-        if "UEG" not in axes:
+        if "UEG" not in definition.axes:
             continue
-        models = {m for axis in axes.values() for m in axis.get("roles", {}).values()}
+        models = {m for axis in definition.axes.values() for m in axis.roles.values()}
         if judge_model in models:
             notes[name] = f"judged by {judge_model}, which is bound in this system"
         else:

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from composer.core.definition import SystemDefinition
 from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.evaluation.store import Result
 from composer.report.stats import (
@@ -302,7 +303,7 @@ def all_pairs(
 
 
 def attribution(
-    definitions: Mapping[str, Mapping[str, Any]],
+    definitions: Mapping[str, SystemDefinition],
     grouped: Mapping[str, Outcomes],
     *,
     parser: Parser = "official",
@@ -338,9 +339,9 @@ def attribution(
                 "role": role,
                 "a": a,
                 "b": b,
-                "a_model": definitions[a]["axes"][axis]["roles"][role],
-                "b_model": definitions[b]["axes"][axis]["roles"][role],
-                "graph": definitions[a]["axes"][axis]["graph"],
+                "a_model": definitions[a].role(axis, role),
+                "b_model": definitions[b].role(axis, role),
+                "graph": definitions[a].axes[axis].graph,
                 "delta": test.difference,
                 "by_category": by_category,
                 "p_value": test.p_value,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from composer.core.definition import SystemDefinition
 from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.evaluation.store import Result
 
@@ -221,7 +222,7 @@ def by_system(results: Iterable[Result]) -> dict[str, dict[str, Result]]:
 
 
 def single_role_swaps(
-    definitions: Mapping[str, Mapping[str, Any]],
+    definitions: Mapping[str, SystemDefinition],
 ) -> list[tuple[str, str, str, str]]:
     """(a, b, axis, role) for systems that run the same graph on `axis` and bind one role apart.
 
@@ -233,14 +234,14 @@ def single_role_swaps(
     swaps: list[tuple[str, str, str, str]] = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            axes_a, axes_b = definitions[a]["axes"], definitions[b]["axes"]
+            axes_a, axes_b = definitions[a].axes, definitions[b].axes
             for axis in ("UEG", "GEU"):
                 if axis not in axes_a or axis not in axes_b:
                     continue
                 da, db = axes_a[axis], axes_b[axis]
-                if da["graph"] != db["graph"] or da.get("options") != db.get("options"):
+                if da.graph != db.graph or da.options != db.options:
                     continue
-                roles_a, roles_b = da["roles"], db["roles"]
+                roles_a, roles_b = da.roles, db.roles
                 if set(roles_a) != set(roles_b):
                     continue
                 changed = [r for r in roles_a if roles_a[r] != roles_b[r]]

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from typing import Any, Literal, cast
 
 from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
-from composer.evaluation.binding import direct_or_stepwise
 from composer.evaluation.store import Result, RunStore
 from composer.report import budget, judging, noise, stats
 
@@ -173,12 +172,6 @@ def _cost(results: list[Result]) -> float | None:
     return sum(costs) if costs else None
 
 
-def _mode(definition: dict[str, Any]) -> str:
-    if "mode" in definition:
-        return str(definition["mode"])
-    return direct_or_stepwise(axis["graph"] for axis in definition["axes"].values())
-
-
 def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
     """The parser a report leads with: the one asked for, else the latest run's."""
     latest = store.latest_run()
@@ -232,10 +225,11 @@ def summarize(
         by_seed = _total_by_seed(entry, rule)
         if by_seed is not None and len(by_seed) > 1:
             entry["total_by_seed"] = by_seed
-        axes = definitions[name]["axes"]
-        entry["kind"], entry["mode"] = definitions[name]["kind"], _mode(definitions[name])
-        entry["models"] = sorted({m for a in axes.values() for m in a["roles"].values()})
-        entry["graphs"] = {a: d["graph"] for a, d in axes.items()}
+        definition = definitions[name]
+        entry["kind"], entry["mode"] = definition.kind, definition.mode
+        axes = definition.axes.values()
+        entry["models"] = sorted({m for a in axes for m in a.roles.values()})
+        entry["graphs"] = {a: d.graph for a, d in definition.axes.items()}
         if "UEG" in entry and name in preference:
             entry["self_preference"] = preference[name]
         systems[name] = entry

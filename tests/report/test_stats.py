@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from composer.core.definition import AxisDefinition, Kind, SystemDefinition
 from composer.evaluation.store import Result, RunStore
 from composer.report import noise, stats
 from composer.report.summary import comparisons, summarize
@@ -85,11 +86,9 @@ def test_paired_table_counts_and_lists_differing_instances() -> None:
     assert scopes[2].n == 1 and scopes[2].only_a == 1
 
 
-def _definition(kind: str, **roles: str) -> dict:
-    return {
-        "kind": kind,
-        "axes": {"UEG": {"graph": "decompose-then-generate", "options": {}, "roles": roles}},
-    }
+def _definition(kind: Kind, **roles: str) -> SystemDefinition:
+    axis = AxisDefinition(graph="decompose-then-generate", roles=roles, code="builtin")
+    return SystemDefinition(kind=kind, mode="stepwise", axes={"UEG": axis})
 
 
 GRID = {
@@ -110,10 +109,11 @@ def test_single_role_swaps_find_the_edges_of_the_grid() -> None:
     }
     other_graph = {
         **GRID,
-        "direct": {
-            "kind": "unified",
-            "axes": {"UEG": {"graph": "direct", "options": {}, "roles": {"model": "m/u"}}},
-        },
+        "direct": SystemDefinition(
+            kind="unified",
+            mode="direct",
+            axes={"UEG": AxisDefinition(graph="direct", roles={"model": "m/u"}, code="builtin")},
+        ),
     }
     assert len(stats.single_role_swaps(other_graph)) == 4
 
