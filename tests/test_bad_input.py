@@ -217,13 +217,13 @@ def models_table_typo_with_systems(tmp: Path) -> tuple[list[str], str]:
 def concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp)
     run_file.write_text('concurrency = "8"\n' + run_file.read_text())
-    return _run(tmp, run_file), "[concurrency]: Input should be a valid integer (got '8')"
+    return _run(tmp, run_file), "key concurrency: Input should be a valid integer (got '8')"
 
 
 def seed_as_text(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp)
     run_file.write_text('seed = "1"\n' + run_file.read_text())
-    return _run(tmp, run_file), "[seed]"
+    return _run(tmp, run_file), "key seed: Input should be a valid integer"
 
 
 def adapter_option_as_text(tmp: Path) -> tuple[list[str], str]:
@@ -239,7 +239,7 @@ def max_concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
 def limit_as_float(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp)
     run_file.write_text(run_file.read_text().replace("[benchmark]", "[benchmark]\nlimit = 2.0"))
-    return _run(tmp, run_file), "[benchmark.limit]"
+    return _run(tmp, run_file), "key benchmark.limit: Input should be a valid integer"
 
 
 def _refine(max_rounds: str) -> Case:
@@ -249,7 +249,7 @@ def _refine(max_rounds: str) -> Case:
             'roles = { reasoner = "mock/vlm", generator = "mock/judge" }\n'
         )
         _, run_file = _setup(tmp, systems)
-        return _run(tmp, run_file), "graph 'refine' option 'max_rounds'"
+        return _run(tmp, run_file), "graph 'refine' option max_rounds: "
 
     return case
 

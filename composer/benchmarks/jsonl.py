@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, GENERIC_EDIT_PROMPT
-from composer.core.errors import DataError
+from composer.core.errors import DataError, config_error
 from composer.core.files import check_id, confined_path, parse_json, read_text
 from composer.core.images import ImageStore
 from composer.core.instance import Instance, normalize_category
@@ -100,11 +100,8 @@ def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -
     try:
         return Instance.model_validate({**record, "source": str(path)})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise _fail(
-            path, line, field, f"{first['msg'].lower()} (got {first.get('input')!r})."
-        ) from None
+        where = f"{path.name} line {line}"
+        raise config_error(where, exc, noun="field", error=DataError) from None
 
 
 def load_jsonl(

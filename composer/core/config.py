@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from composer.core.errors import ConfigError
+from composer.core.errors import ConfigError, config_error
 from composer.core.files import read_text
 
 
@@ -246,34 +246,16 @@ class RunConfig(_Strict):
         return self.model_copy(update={"systems": {n: self.systems[n] for n in names}})
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    tables: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            tables[-1:] = [f"{tables[-1]}[{part}]"] if tables else [f"[{part}]"]
-        elif part not in ("function-after[_has_an_axis(), SystemConfig]",):
-            tables.append(str(part))
-    return ".".join(tables)
-
-
 def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunConfig:
     """Validate a parsed TOML document; the first problem becomes one `ConfigError`."""
     try:
         config = RunConfig.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = _location(first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "is not a known setting"
-        value = first.get("input")
-        shown = "" if isinstance(value, dict) or first["type"] == "missing" else f" (got {value!r})"
         fix = "See examples/ for working run files."
         if first["type"] == "extra_forbidden" and len(first["loc"]) >= 3:
             fix = 'A name with dots must be quoted in TOML, e.g. [systems."gpt-4.1"]. ' + fix
-        raise ConfigError(
-            f"{source}: [{where}]" if where else source, f"{message}{shown}.", fix
-        ) from None
+        raise config_error(source, exc, fix, noun="key") from None
     # A table no role names is a typo that would leave the real model on its defaults. This is
     # checked on the whole file, before --systems picks some: a model of another system is fine.
     unused = config.unused_models()

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class ComposerError(Exception):
     """Base of every error composer raises on purpose.
@@ -94,3 +101,50 @@ class AgentOutputError(ComposerError):
         """Keep the agent name and the raw reply for the run store."""
         super().__init__(f"agent '{agent}'", what, f"Raw reply: {raw[:200]!r}")
         self.raw = raw
+
+
+_VALIDATOR_TAG = re.compile(r"function-(after|before|wrap|plain)\[.*\]")
+"""A pydantic validator's own step in an error location (not a field the user wrote)."""
+
+
+def config_error(
+    where: str,
+    exc: ValidationError,
+    fix: str = "",
+    *,
+    noun: str = "",
+    error: type[ConfigError] = ConfigError,
+) -> ConfigError:
+    """The first problem pydantic found, as one configuration error of class `error`.
+
+    Every validated input (run file, model options, strategy options, benchmark records) reads
+    the same way: the failing field's location, dotted (a list item as `items[0]`), is appended
+    to `where`, after `noun` (what the location names: "key", "option", "field") when given;
+    pydantic's message is the what, with the value it got unless that is a whole table or
+    missing; `fix` says how to fix it. A problem with no field (a check across fields) is
+    placed at `where` alone.
+
+    Example (with `steps = "4"` in the table, this reads `[models."m"] steps: Input should be
+    a valid integer (got '4'). Fix or remove that option.`):
+
+        try:
+            options = Options.model_validate(table)
+        except ValidationError as exc:
+            raise config_error('[models."m"]', exc, "Fix or remove that option.") from None
+    """
+    first = exc.errors()[0]
+    location = ""
+    for part in first["loc"]:
+        if isinstance(part, int):
+            location += f"[{part}]"
+        elif not _VALIDATOR_TAG.fullmatch(part):
+            location += f".{part}" if location else part
+    if location:
+        where = " ".join(filter(None, (where, noun, location)))
+    what = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        what = "is not a known setting"
+    value = first.get("input")
+    if first["type"] != "missing" and not isinstance(value, Mapping):
+        what += f" (got {value!r})"
+    return error(where, f"{what}.", fix)

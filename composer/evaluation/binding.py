@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from composer.core.config import GraphRef, RunConfig, SystemConfig
-from composer.core.errors import ConfigError
+from composer.core.errors import ConfigError, config_error
 from composer.core.images import ImageStore
 from composer.core.instance import Axis, Instance
 from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
@@ -235,11 +235,8 @@ class Binding:
             try:
                 specialist = create(name, options, images=self.images)
             except ValidationError as exc:
-                first = exc.errors()[0]
-                key = ".".join(str(p) for p in first["loc"])
-                raise ConfigError(
-                    f'[models."{name}"] {key}', f"{first['msg']}.", "Fix or remove that option."
-                ) from None
+                where = f'[models."{name}"]'
+                raise config_error(where, exc, "Fix or remove that option.") from None
             self.specialists[name] = specialist
             settings = _batch_aware(settings, specialist, self.config.models.get(name, {}))
             self.tracked[name] = self.layer.wrap(specialist, settings)
@@ -249,8 +246,7 @@ class Binding:
         try:
             return CallSettings.split(self.config.models.get(name, {}))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise ConfigError(f'[models."{name}"] {first["loc"][0]}', f"{first['msg']}.") from None
+            raise config_error(f'[models."{name}"]', exc, "Fix or remove that option.") from None
 
     def _bind(self, name: str, system: SystemConfig) -> BoundSystem:
         from composer.graphs.base import build_strategy

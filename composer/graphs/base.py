@@ -24,7 +24,7 @@ from typing import Any, TypedDict, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from composer.core.callsite import CallSite, current_site
-from composer.core.errors import ConfigError, UnknownNameError
+from composer.core.errors import ConfigError, UnknownNameError, config_error
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
 from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
@@ -261,13 +261,8 @@ def parse_options(graph: str, model: type[OptionsT], options: Mapping[str, Any])
     try:
         return model.model_validate(dict(options))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            f"graph {graph!r} option {key!r}",
-            first["msg"] + ".",
-            f"Known options: {', '.join(model.model_fields) or 'none'}.",
-        ) from None
+        known = f"Known options: {', '.join(model.model_fields) or 'none'}."
+        raise config_error(f"graph {graph!r}", exc, known, noun="option") from None
 
 
 NodeFn = Callable[..., Awaitable[dict[str, Any]]]

@@ -115,9 +115,7 @@ class SpecialistOptions(BaseModel):
     def _no_text_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
         if isinstance(value, str) and field is not None and _numeric(field.annotation):
-            raise ValueError(
-                f'must be a number or true/false, not text (write 8, not "8"): {value!r}'
-            )
+            raise ValueError('must be a number or true/false, not text (write 8, not "8")')
         return value
 
 

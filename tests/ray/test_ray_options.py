@@ -99,7 +99,7 @@ def test_autoscaling_bounds_become_the_deployments_and_start_at_min(store: Image
         ),
         (
             "min_replicas = -1",
-            '[models."mock/g"] min_replicas: Input should be greater than or equal to 0. '
+            '[models."mock/g"] min_replicas: Input should be greater than or equal to 0 (got -1). '
             "Fix or remove that option.",
         ),
         (

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from composer.core.errors import ConfigError
+from composer.core.errors import ConfigError, config_error
 from composer.specialists.base import SpecialistOptions
 
 
@@ -115,18 +115,18 @@ RAY_KEYS = frozenset(RayOptions.model_fields)
 
 
 def option_error(name: str, exc: ValidationError) -> ConfigError:
-    """The first problem with a model's Ray keys, as one configuration error."""
-    first = exc.errors()[0]
-    key = ".".join(str(part) for part in first["loc"])
-    what = str(first["msg"]).removeprefix("Value error, ")
-    if key:
-        return ConfigError(f'[models."{name}"] {key}', f"{what}.", "Fix or remove that option.")
-    return ConfigError(
-        f'[models."{name}"]',
-        f"{what}.",
-        "Autoscaling needs 0 <= min_replicas <= replicas <= max_replicas (replicas: the number "
-        "to start with, by default min_replicas).",
-    )
+    """The first problem with a model's Ray keys, as one configuration error.
+
+    A problem with one key says to fix that key; one across keys (the autoscaling bounds) says
+    how they must relate.
+    """
+    fix = "Fix or remove that option."
+    if not exc.errors()[0]["loc"]:
+        fix = (
+            "Autoscaling needs 0 <= min_replicas <= replicas <= max_replicas (replicas: the "
+            "number to start with, by default min_replicas)."
+        )
+    return config_error(f'[models."{name}"]', exc, fix)
 
 
 def app_name(name: str, options: Any) -> str:
