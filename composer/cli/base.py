@@ -1,0 +1,87 @@
+"""What every command shares: the typer app, the two consoles, and the argument checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from composer.core.errors import ComposerError
+
+app = typer.Typer(
+    name="composer",
+    help="Compose specialist models as graphs and compare them with unified models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+if not out.is_terminal:
+    out = Console(width=200)  # a report piped to a file keeps every column
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(error: ComposerError) -> None:
+    err.print(f"[bold red]error[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(error.exit_code)
+
+
+def _at_least_one(option: str, value: int | None) -> None:
+    """Counts from the command line: nonsense values stop before anything is written."""
+    from composer.core.errors import ConfigError
+
+    if value is not None and value < 1:
+        raise ConfigError(option, f"must be 1 or more (got {value}).", "Pass a positive number.")
+
+
+def _seed_list(text: str) -> tuple[int, ...]:
+    """`--seeds 0,1,2` as a tuple of distinct whole numbers."""
+    from composer.core.errors import ConfigError
+
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        values = ()
+    if not values or len(set(values)) != len(values):
+        raise ConfigError(
+            "--seeds",
+            f"takes distinct whole numbers separated by commas (got {text!r}).",
+            "Pass e.g. --seeds 0,1,2.",
+        )
+    return values
+
+
+def _writable(option: str, path: Path, *, is_folder: bool) -> None:
+    """`path` can become the folder (or file) `option` asks for: nothing in the way."""
+    from composer.core.errors import ConfigError
+
+    if path.exists() and path.is_dir() != is_folder:
+        kind = "a file" if is_folder else "a folder"
+        raise ConfigError(
+            f"{option} {str(path)!r}",
+            f"is {kind}, not {'a folder' if is_folder else 'a file'}.",
+            "Pass another path.",
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"{option} {str(path)!r}",
+                    f"lies under {str(parent)!r}, which is a file.",
+                    "Pass a path under a folder.",
+                )
+            break
+
+
+def _check_run(run_dir: Path, parser: str | None) -> None:
+    from composer.core.errors import ConfigError
+
+    if not (run_dir / "run.db").exists():
+        raise ConfigError(
+            str(run_dir), "holds no run.db.", "Pass a folder written by composer run."
+        )
+    if parser not in (None, "official", "strict"):
+        raise ConfigError("--parser", f"must be official or strict (got {parser!r}).")

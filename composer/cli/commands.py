@@ -1,0 +1,177 @@
+"""The other commands: `export`, `list`, `graph`, `synth` and `demo`."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from composer.cli.base import _at_least_one, _check_run, _fail, _seed_list, _writable, app, err, out
+from composer.cli.run import _print_table, _run, _write_html
+from composer.core.errors import ComposerError
+
+
+class ExportFormat(StrEnum):
+    """Export formats."""
+
+    realunify = "realunify"
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    output: Annotated[Path, typer.Option(help="Folder to write into (one subfolder per system).")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Export format.")] = (
+        ExportFormat.realunify
+    ),
+    systems: Annotated[str | None, typer.Option(help="Comma-separated systems to export.")] = None,
+) -> None:
+    """Write a run's outputs as RealUnify result files, for the released scripts or `import`."""
+    from composer.evaluation.store import RunStore
+    from composer.report.export import export_realunify
+
+    try:
+        _check_run(run_dir, None)
+        _writable("--output", output, is_folder=True)
+        store = RunStore(run_dir, read_only=True)
+        try:
+            names = [s.strip() for s in systems.split(",")] if systems else None
+            folders = export_realunify(store, output, names)
+        finally:
+            store.close()
+    except ComposerError as error:
+        _fail(error)
+    for folder in folders:
+        files = ", ".join(sorted(p.name for p in folder.glob("*.json")))
+        out.print(f"{folder}: {files}", highlight=False)
+
+
+class ListWhat(StrEnum):
+    """What `composer list` lists."""
+
+    graphs = "graphs"
+    providers = "providers"
+    benchmarks = "benchmarks"
+
+
+@app.command("list")
+def list_(
+    what: Annotated[ListWhat, typer.Argument(help="graphs, providers or benchmarks.")],
+) -> None:
+    """List the registered graphs, providers or benchmarks."""
+    if what is ListWhat.graphs:
+        from composer.graphs.base import graphs
+
+        for name, entry in sorted(graphs().items()):
+            axes = ",".join(sorted(a.value for a in entry.axes))
+            out.print(
+                f"{name:<26} {axes:<8} {entry.description.split(': ', 1)[-1]}", highlight=False
+            )
+    elif what is ListWhat.providers:
+        from composer.specialists.registry import PROVIDER_INFO, providers
+
+        for name, target in sorted(providers().items()):
+            can, example = PROVIDER_INFO.get(name, (f"a plugin ({target})", f"{name}/<model>"))
+            out.print(f"{name:<18} {example:<46} {can}", highlight=False)
+    else:
+        from composer.benchmarks.loaders import BENCHMARKS
+
+        for name, (_, description) in BENCHMARKS.items():
+            out.print(f"{name:<12} {description}", highlight=False)
+
+
+@app.command()
+def graph(
+    name: Annotated[str, typer.Argument(help="A graph name or path/to/strategy.py:build.")],
+    axis: Annotated[
+        str | None, typer.Option(help="UEG or GEU (default: the graph's first).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="mermaid (the source) or svg (a drawing, offline).")
+    ] = "mermaid",
+) -> None:
+    """Print a graph's drawing (Mermaid source or SVG) and the roles it needs."""
+    from composer.core.errors import ConfigError
+    from composer.core.instance import Axis
+    from composer.graphs.base import build_strategy, get_graph
+
+    try:
+        entry = get_graph(name)
+        if axis is not None and axis.upper() not in ("UEG", "GEU"):
+            raise ConfigError("--axis", f"must be UEG or GEU (got {axis!r}).")
+        if fmt not in ("mermaid", "svg"):
+            raise ConfigError("--format", f"must be mermaid or svg (got {fmt!r}).")
+        chosen = Axis(axis.upper()) if axis else sorted(entry.axes, reverse=True)[0]
+        strategy = build_strategy(name, chosen, {})
+    except ComposerError as error:
+        _fail(error)
+    if fmt == "svg":
+        from composer.report.svg import mermaid_svg
+
+        sys.stdout.write(mermaid_svg(strategy.mermaid(), f"{name} ({chosen.value})"))
+    else:
+        sys.stdout.write(strategy.mermaid())
+    roles = ", ".join(f"{r} ({c.value})" for r, c in strategy.required_roles().items())
+    err.print(f"{name} [{chosen.value}] roles: {roles}", highlight=False)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the suite into.")],
+    n_per_category: Annotated[int, typer.Option(help="Instances per category.")] = 10,
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
+    difficulty: Annotated[str, typer.Option(help="easy, medium, hard or mixed.")] = "mixed",
+) -> None:
+    """Write the synthetic suite in RealUnify's file format."""
+    from composer.core.errors import ConfigError
+    from composer.synthetic.suite import write_suite
+
+    try:
+        if difficulty not in ("easy", "medium", "hard", "mixed"):
+            raise ConfigError(
+                "--difficulty", f"must be easy, medium, hard or mixed (got {difficulty!r})."
+            )
+        _at_least_one("--n-per-category", n_per_category)
+        _writable("--out", out_dir, is_folder=True)
+    except ComposerError as error:
+        _fail(error)
+    write_suite(out_dir, n_per_category=n_per_category, seed=seed, difficulty=difficulty)  # type: ignore[arg-type]
+    out.print(f"wrote {n_per_category * 10} instances to {out_dir}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("composer-demo"),
+    n_per_category: Annotated[int, typer.Option(help="Synthetic instances per category.")] = 10,
+    seed: Annotated[int, typer.Option(help="Suite and run seed.")] = 0,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated run seeds, e.g. 0,1,2: every task runs once per seed and the "
+            "report shows the spread (the suite is still generated from --seed)."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+) -> None:
+    """Run composed and unified systems on the synthetic suite, offline, and compare them."""
+    from composer.synthetic.demo import demo_config
+
+    try:
+        _at_least_one("--n-per-category", n_per_category)
+        _writable("--out", out_dir, is_folder=True)
+        run_seeds = _seed_list(seeds) if seeds is not None else None
+        cfg = demo_config(n_per_category=n_per_category, seed=seed, seeds=run_seeds)
+        summary = _run(cfg, out_dir, quiet=quiet)
+        _print_table(out_dir)
+        index = _write_html(out_dir, out_dir / "report")
+    except ComposerError as error:
+        _fail(error)
+    err.print(
+        f"{summary.tasks} tasks in {summary.seconds:.1f} s. Run directory: {out_dir} "
+        f"(suite in {out_dir / 'suite'}). Compare two systems with "
+        f"`composer compare {out_dir} oracle naive-stepwise`. HTML report:"
+    )
+    out.print(str(index), highlight=False, soft_wrap=True)
