@@ -2,28 +2,26 @@
 
 It adds, once for every provider: a content-keyed cache in the run store (a rerun replays a
 call for free), retries with tenacity on retryable errors (honouring Retry-After), an adaptive
-concurrency limit per endpoint, and accounting (latency, usage, cost) attributed to the
-(system, instance, node) that made the call.
+concurrency limit per endpoint (both paced as `composer.evaluation.limits` says), and accounting
+(latency, usage, cost) attributed to the (system, instance, node) that made the call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
 import json
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base
 
 from composer.core.callsite import Tally, asks_again_when_empty
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
+from composer.evaluation.limits import AdaptiveLimit, RetryWait, retryable
 from composer.evaluation.store import RunStore
 from composer.graphs.base import call_site
 from composer.specialists.base import (
@@ -65,98 +63,6 @@ class CallSettings(BaseModel):
         own = {k: v for k, v in options.items() if k in cls.model_fields}
         rest = {k: v for k, v in options.items() if k not in cls.model_fields}
         return cls(**own), rest
-
-
-class AdaptiveLimit:
-    """A concurrency limit that grows while calls succeed and halves on a rate limit (AIMD)."""
-
-    def __init__(self, ceiling: int, initial: int | None = None) -> None:
-        """Start at `initial` (default half the ceiling), never above `ceiling`."""
-        self.ceiling = ceiling
-        self.limit = float(min(ceiling, initial or max(1, ceiling // 2)))
-        self.in_flight = 0
-        self.cooldown_s = 1.0
-        self._last_cut: float | None = None
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    @property
-    def current(self) -> int:
-        """The limit now, as a whole number of calls."""
-        return max(1, int(self.limit))
-
-    async def __aenter__(self) -> None:
-        # The event loop runs one task at a time, so check-and-take needs no lock; a caller
-        # waits only when the limit is reached, first come first served.
-        if self.in_flight < self.current and not self._waiters:
-            self.in_flight += 1
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                self.in_flight -= 1  # woken, then cancelled: hand the slot on
-                self._wake()
-            elif waiter in self._waiters:
-                self._waiters.remove(waiter)
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.in_flight -= 1
-        self._wake()
-
-    def _wake(self) -> None:
-        while self._waiters and self.in_flight < self.current:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                self.in_flight += 1
-                waiter.set_result(None)
-
-    def succeeded(self) -> None:
-        """Grow by one call per `limit` successes."""
-        self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
-
-    def rate_limited(self) -> None:
-        """Halve after a 429, at most once per `cooldown_s`.
-
-        The calls in flight when a limit is hit all come back 429 together; that burst is one
-        signal, and halving once per call in it would collapse the limit to 1.
-        """
-        now = time.monotonic()
-        if self._last_cut is not None and now - self._last_cut < self.cooldown_s:
-            return
-        self._last_cut = now
-        self.limit = max(1.0, self.limit / 2)
-
-
-class _WaitRetryAfter(wait_base):
-    """Wait what the server asked (Retry-After), else jittered exponential backoff."""
-
-    def __init__(self, initial: float, maximum: float) -> None:
-        self.initial = initial
-        self.maximum = maximum
-
-    def __call__(self, retry_state: Any) -> float:
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        # Attempt numbers continue from the first, untracked attempt.
-        return self.after(error, attempt=retry_state.attempt_number + 1)
-
-    def after(self, error: BaseException | None, *, attempt: int) -> float:
-        """Seconds to wait after `error` ended attempt number `attempt`."""
-        if isinstance(error, SpecialistError) and error.retry_after is not None:
-            return float(error.retry_after)
-        backoff = min(self.maximum, self.initial * 2 ** (attempt - 1))
-        return float(backoff + random.uniform(0, self.initial))
-
-
-def _retryable(error: BaseException) -> bool:
-    return (
-        isinstance(error, SpecialistError)
-        and error.is_retryable
-        and not isinstance(error, RefusalError)
-    )
 
 
 def _canonical(value: Any) -> str:
@@ -235,7 +141,9 @@ class CallLayer:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
-            reply = await self._send(specialist, settings, limit, send)
+            reply = await self._send(
+                settings, lambda: self._attempt(specialist, settings, limit, send)
+            )
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -295,33 +203,30 @@ class CallLayer:
         return len(keys)
 
     async def _send(
-        self,
-        specialist: Specialist,
-        settings: CallSettings,
-        limit: AdaptiveLimit,
-        send: Callable[[], Awaitable[dict[str, Any]]],
+        self, settings: CallSettings, attempt: Callable[[], Awaitable[dict[str, Any]]]
     ) -> dict[str, Any]:
+        """`attempt()`, and again after a retryable failure, up to `settings.max_attempts`."""
         # Most calls succeed at once: tenacity is set up only after a retryable failure.
         try:
-            reply = await self._attempt(specialist, settings, limit, send)
+            reply = await attempt()
             reply["attempts"] = 1
             return reply
         except SpecialistError as exc:
-            if not _retryable(exc) or settings.max_attempts == 1:
+            if not retryable(exc) or settings.max_attempts == 1:
                 raise
-            wait = _WaitRetryAfter(settings.retry_initial_s, settings.retry_max_s)
+            wait = RetryWait(settings.retry_initial_s, settings.retry_max_s)
             await asyncio.sleep(wait.after(exc, attempt=1))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(settings.max_attempts - 1),
             wait=wait,
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(retryable),
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
+        async for retry in retrying:
+            with retry:
                 self.stats.retried += 1
-                reply = await self._attempt(specialist, settings, limit, send)
-                reply["attempts"] = attempt.retry_state.attempt_number + 1
+                reply = await attempt()
+                reply["attempts"] = retry.retry_state.attempt_number + 1
                 return reply
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
@@ -350,10 +255,10 @@ class CallLayer:
             except SpecialistError as exc:
                 if exc.is_rate_limit:
                     limit.rate_limited()
-                if _retryable(exc) and (exc.retry_after or 0.0) > settings.max_retry_after_s:
+                if retryable(exc) and (exc.retry_after or 0.0) > settings.max_retry_after_s:
                     self.stats.failed += 1
                     raise _wait_too_long(specialist.name, exc, settings) from exc
-                if not _retryable(exc):
+                if not retryable(exc):
                     self.stats.failed += 1
                 raise
             self.stats.sent += 1

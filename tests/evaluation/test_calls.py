@@ -8,7 +8,8 @@ import pytest
 from composer.core.callsite import CallSite, current_site
 from composer.core.errors import RefusalError, SpecialistError
 from composer.core.images import ImageStore
-from composer.evaluation.calls import AdaptiveLimit, CallLayer, CallSettings
+from composer.evaluation.calls import CallLayer, CallSettings
+from composer.evaluation.limits import AdaptiveLimit
 from composer.evaluation.store import RunStore
 from composer.specialists.mock import MockSpecialist
 
