@@ -31,6 +31,7 @@ from composer.core.errors import ConfigError, DataError
 from composer.core.files import check_id, confined_path
 from composer.core.images import ImageStore
 from composer.core.instance import Axis, Instance
+from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 
 Mode = Literal["direct", "step"]
 
@@ -50,7 +51,7 @@ class ImportedOutputs:
     mode: Mode
     axes: set[Axis] = field(default_factory=set)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Instance id to graph-like output state (`image`, `rewrite`, `edited_image`, `response`)."""
+    """Instance id to a graph-like final state, keyed as `composer.core.outputs` declares."""
     missing: dict[str, str] = field(default_factory=dict)
     """Instance id to why it has no usable output."""
 
@@ -166,11 +167,11 @@ def _output(
 ) -> dict[str, Any]:
     # The scored output is required; a step's intermediate is kept when it is there.
     if axis is Axis.UEG:
-        output = {"image": _image(folder, record, "generated_image", images, where)}
+        output = {IMAGE: _image(folder, record, "generated_image", images, where)}
         if mode == "step" and isinstance(record.get("response"), str):
-            output["rewrite"] = record["response"]
+            output[REWRITE] = record["response"]
         return output
-    output = {"response": _text(record, "response")}
+    output = {RESPONSE: _text(record, "response")}
     if mode == "step" and record.get("edit_image"):
-        output["edited_image"] = _image(folder, record, "edit_image", images, where)
+        output[EDITED_IMAGE] = _image(folder, record, "edit_image", images, where)
     return output

@@ -24,6 +24,7 @@ from composer.core.config import RunConfig
 from composer.core.errors import AgentOutputError, ComposerError, ConfigError, RefusalError
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
+from composer.core.outputs import IMAGE, geu_output, ueg_output
 from composer.evaluation.binding import Binding, BoundSystem, run_record, versions
 from composer.evaluation.calls import CallLayer, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs
@@ -388,7 +389,7 @@ class Runner(Binding):
         self, system: str, instance: Instance, state: Mapping[str, Any], judge_ids: Sequence[str]
     ) -> list[tuple[Scored, Sequence[Judgment]]]:
         if instance.axis is Axis.GEU:
-            score = score_geu(state["response"], instance.answer or "")
+            score = score_geu(geu_output(state)["response"], instance.answer or "")
             scored = Scored(
                 judge=GEU_SCORER_ID,
                 status="ok",
@@ -397,9 +398,10 @@ class Runner(Binding):
             )
             return [(scored, [])]
         by_id = {j.id: j for j in self.judges}
+        image = ueg_output(state)["image"]
         return list(
             await asyncio.gather(
-                *(self._judge_one(system, instance, state["image"], by_id[j]) for j in judge_ids)
+                *(self._judge_one(system, instance, image, by_id[j]) for j in judge_ids)
             )
         )
 
@@ -448,25 +450,16 @@ class Runner(Binding):
 
 
 def _check_output(instance: Instance, state: Mapping[str, Any]) -> None:
-    """A graph's output must hold what its axis is scored on."""
+    """A graph's output must hold what its axis is scored on (a `ConfigError` if not)."""
     if instance.axis is Axis.GEU:
-        if not isinstance(state.get("response"), str):
-            raise ConfigError(
-                "graph output",
-                "has no 'response' text for a GEU instance.",
-                "A GEU graph must set state['response'].",
-            )
-    elif not isinstance(state.get("image"), ImageRef):
-        raise ConfigError(
-            "graph output",
-            "has no 'image' for a UEG instance.",
-            "A UEG graph must set state['image'].",
-        )
+        geu_output(state)
+    else:
+        ueg_output(state)
 
 
 def _restore(output: Mapping[str, Any]) -> dict[str, Any]:
     """A stored output back as a state: image references parsed again."""
     state = dict(output)
-    if isinstance(state.get("image"), str):
-        state["image"] = ImageRef.parse(state["image"])
+    if isinstance(state.get(IMAGE), str):
+        state[IMAGE] = ImageRef.parse(state[IMAGE])
     return state

@@ -23,12 +23,11 @@ from composer.agents.verify import Verdict, derive_checks, verify
 from composer.benchmarks.realunify.protocol import choice_request, edit_request
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Check, Instance
+from composer.core.outputs import GEUOutput, GEUStepOutput, UEGOutput, UEGStepOutput
 from composer.graphs.base import (
-    GEUOutput,
     GEUState,
     GraphOptions,
     Strategy,
-    UEGOutput,
     UEGState,
     get_graph,
     graphs,
@@ -59,6 +58,7 @@ __all__ = [
     "Editor",
     "GEUOutput",
     "GEUState",
+    "GEUStepOutput",
     "Generator",
     "GraphOptions",
     "ImageRef",
@@ -70,6 +70,7 @@ __all__ = [
     "TextReply",
     "UEGOutput",
     "UEGState",
+    "UEGStepOutput",
     "Understander",
     "Verdict",
     "answer",

@@ -4,8 +4,9 @@ A strategy module registers a `build(axis, options) -> Strategy` function with
 `@register_graph(name, axes=...)`, the one way to declare the axes it serves. The `Strategy`
 holds the compiled graph and its `Roles` dataclass, whose protocol-typed fields are the roles a
 system must bind. A strategy can also come from a user's file, as `path/to/strategy.py:build`.
-What a graph returns per axis is declared once (`UEGOutput`, `GEUOutput`) and checked when the
-strategy is built.
+What a graph returns per axis is declared once (`UEGOutput`, `GEUOutput`, in
+`composer.core.outputs` with the step outputs a report shows) and checked when the strategy is
+built.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from composer.core.callsite import CallSite, current_site
 from composer.core.errors import ConfigError, UnknownNameError, config_error
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
+from composer.core.outputs import GEUOutput, UEGOutput
 from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
 
 
@@ -52,18 +54,6 @@ class Strategy:
 
 
 Build = Callable[[Axis, Mapping[str, Any]], Strategy]
-
-
-class UEGOutput(TypedDict):
-    """What a UEG graph returns: the image the judge scores."""
-
-    image: ImageRef
-
-
-class GEUOutput(TypedDict):
-    """What a GEU graph returns: the reply its answer letter is read from."""
-
-    response: str
 
 
 OUTPUTS: dict[Axis, type] = {Axis.UEG: UEGOutput, Axis.GEU: GEUOutput}

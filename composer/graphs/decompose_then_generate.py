@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -18,16 +18,16 @@ from langgraph.runtime import Runtime
 from composer.agents.rewrite import rewrite as rewrite_agent
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
+from composer.core.outputs import IMAGE, REWRITE, UEGStepOutput
 from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
 from composer.specialists.base import Generator, Understander
 
 
-class State(TypedDict, total=False):
-    """The instance, its seed, the rewrite and the image."""
+class State(UEGStepOutput, total=False):
+    """The instance, its seed, the rewrite (the step the report shows) and the image."""
 
     instance: Instance
     seed: int
-    rewrite: str
     image: ImageRef
 
 
@@ -55,7 +55,7 @@ def _build_rewrite(options: Options) -> Any:
         result = await rewrite_agent(
             runtime.context.reasoner, instance.prompt or "", request=request
         )
-        return {"rewrite": result.prompt}
+        return {REWRITE: result.prompt}
 
     return rewrite
 
@@ -64,7 +64,7 @@ def _build_rewrite(options: Options) -> Any:
 async def draw(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     """Draw the rewritten prompt."""
     image = await runtime.context.generator.generate(state["rewrite"], seed=state["seed"])
-    return {"image": image}
+    return {IMAGE: image}
 
 
 @register_graph("decompose-then-generate", axes=(Axis.UEG,))

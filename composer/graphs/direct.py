@@ -17,6 +17,7 @@ from composer.agents.answer import answer as answer_agent
 from composer.benchmarks.realunify.protocol import choice_request
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
+from composer.core.outputs import IMAGE, RESPONSE
 from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
 from composer.specialists.base import Generator, Understander
 
@@ -49,7 +50,7 @@ async def draw(state: State, runtime: Runtime[UEGRoles]) -> dict[str, Any]:
     """Draw the instance prompt as it is."""
     instance = state["instance"]
     image = await runtime.context.model.generate(instance.prompt or "", seed=state["seed"])
-    return {"image": image}
+    return {IMAGE: image}
 
 
 @node
@@ -61,7 +62,7 @@ async def answer(state: State, runtime: Runtime[GEURoles]) -> dict[str, Any]:
     )
     assert instance.image is not None
     reply = await answer_agent(runtime.context.model, [instance.image], request)
-    return {"response": reply.text}
+    return {RESPONSE: reply.text}
 
 
 @register_graph("direct", axes=(Axis.UEG, Axis.GEU))

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from composer.agents.answer import answer as answer_agent
 from composer.benchmarks.realunify.protocol import choice_request, edit_request
-from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
+from composer.core.outputs import EDITED_IMAGE, RESPONSE, GEUStepOutput
 from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
 from composer.specialists.base import Editor, Understander
 
 
-class State(TypedDict, total=False):
-    """The instance, its seed, the edited image and the answer."""
+class State(GEUStepOutput, total=False):
+    """The instance, its seed, the edited image (the step the report shows) and the answer."""
 
     instance: Instance
     seed: int
-    edited_image: ImageRef
     response: str
 
 
@@ -54,7 +53,7 @@ async def edit(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     assert instance.image is not None
     prompt = instance.edit_prompt or edit_request(instance.category, instance.question or "")
     image = await runtime.context.editor.edit(prompt, [instance.image], seed=state["seed"])
-    return {"edited_image": image}
+    return {EDITED_IMAGE: image}
 
 
 def _build_answer(options: Options) -> Any:
@@ -70,7 +69,7 @@ def _build_answer(options: Options) -> Any:
             instance.question or "", instance.options
         )
         reply = await answer_agent(runtime.context.reasoner, images, request)
-        return {"response": reply.text}
+        return {RESPONSE: reply.text}
 
     return answer
 

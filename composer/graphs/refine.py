@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -27,16 +27,16 @@ from composer.agents.verify import derive_checks
 from composer.agents.verify import verify as verify_agent
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Check, Instance
+from composer.core.outputs import IMAGE, REWRITE, UEGStepOutput
 from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
 from composer.specialists.base import Generator, Understander
 
 
-class State(TypedDict, total=False):
-    """The loop's working set; `rounds` keeps every attempt for the report."""
+class State(UEGStepOutput, total=False):
+    """The loop's working set; `rewrite` is the step and `rounds` every attempt, for the report."""
 
     instance: Instance
     seed: int
-    rewrite: str
     checks: tuple[Check, ...]
     image: ImageRef
     round: int
@@ -66,7 +66,7 @@ async def rewrite(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     result = await rewrite_agent(
         runtime.context.reasoner, instance.prompt or "", request=instance.step_prompt
     )
-    return {"rewrite": result.prompt}
+    return {REWRITE: result.prompt}
 
 
 @node
@@ -81,7 +81,7 @@ async def draw(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     """Draw the current rewrite; each round uses the next seed."""
     attempt = state.get("round", 0)
     image = await runtime.context.generator.generate(state["rewrite"], seed=state["seed"] + attempt)
-    return {"image": image, "round": attempt + 1}
+    return {IMAGE: image, "round": attempt + 1}
 
 
 @node
@@ -102,7 +102,7 @@ async def revise(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     result = await revise_agent(
         runtime.context.reasoner, state["instance"].prompt or "", state["rewrite"], failures
     )
-    return {"rewrite": result.prompt}
+    return {REWRITE: result.prompt}
 
 
 def _route_after_verify(max_rounds: int) -> Any:

@@ -26,6 +26,7 @@ from composer.benchmarks.realunify.protocol import refine_request
 from composer.core.errors import ConfigError, DataError
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
+from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Result, RunStore
 
 
@@ -121,16 +122,16 @@ def _filled(
     output = result.output
     if instance.axis is Axis.UEG:
         if mode == "step":
-            record["response"] = output.get("rewrite")
+            record["response"] = output.get(REWRITE)
         record["generated_image"] = _copy_image(
-            store, output.get("image"), folder, names.take(instance.id)
+            store, output.get(IMAGE), folder, names.take(instance.id)
         )
     else:
         if mode == "step":
             record["edit_image"] = _copy_image(
-                store, output.get("edited_image"), folder, names.take(f"{instance.id}-edit")
+                store, output.get(EDITED_IMAGE), folder, names.take(f"{instance.id}-edit")
             )
-        record["response"] = output.get("response")
+        record["response"] = output.get(RESPONSE)
     return record
 
 
@@ -164,7 +165,7 @@ def export_realunify(store: RunStore, output: Path, systems: list[str] | None = 
     folders = []
     system_names = _Names()
     for name, seed, several in _system_seeds(store, names):
-        mode = "direct" if definitions[name].get("mode") == "direct" else "step"
+        mode = "direct" if definitions[name].mode == "direct" else "step"
         folder = output / system_names.take(f"{name}-seed{seed}" if several else name)
         folder.mkdir(parents=True, exist_ok=True)
         files: dict[str, list[dict[str, Any]]] = {}

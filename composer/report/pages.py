@@ -18,15 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from composer.core.definition import SystemDefinition
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Instance
+from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Judgment, Result, RunStore
 from composer.report import stats
 from composer.report.summary import Parser
 
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
-_MAIN_IMAGES = (("edited_image", "edited image"), ("image", "output image"))
-_SHOWN = {"rewrite", "response", "edited_image", "image"}
+_MAIN_IMAGES = ((EDITED_IMAGE, "edited image"), (IMAGE, "output image"))
+_SHOWN = {REWRITE, RESPONSE, EDITED_IMAGE, IMAGE}
 _STATUS_CLASS = {"failed": "f", "refused": "f", "unscored": "f"}
 
 
@@ -37,7 +39,7 @@ class PageContext:
     out: Path
     images: ImageStore
     systems: list[str]
-    definitions: Mapping[str, Any]
+    definitions: Mapping[str, SystemDefinition]
     report: dict[str, Any]
     parser: Parser
     thumbs: dict[str, str] = field(default_factory=dict)
@@ -98,8 +100,8 @@ def _verdict(given: str | None, expected: str) -> str:
 def _card(
     ctx: PageContext, system: str, result: Result, judgments: list[Judgment], base: str
 ) -> dict[str, Any]:
-    definition = ctx.definitions.get(system, {})
-    axis_def = definition.get("axes", {}).get(result.axis, {})
+    definition = ctx.definitions.get(system)
+    axis_def = definition.axes.get(result.axis) if definition else None
     entry = ctx.report["systems"].get(system, {})
     output = result.output
     images = [
@@ -112,12 +114,12 @@ def _card(
     def verdict(value: bool | None) -> str:
         return "-" if value is None else ("right" if value else "wrong")
 
-    response = output.get("response")
+    response = output.get(RESPONSE)
     return {
         "name": system,
-        "kind": entry.get("kind", definition.get("kind", "")),
+        "kind": entry.get("kind", definition.kind if definition else ""),
         "mode": entry.get("mode", ""),
-        "graph": axis_def.get("graph", ""),
+        "graph": axis_def.graph if axis_def else "",
         "cls": outcome_class(result, ctx.parser),
         "status": result.status,
         "official": verdict(result.correct_official),
@@ -125,7 +127,7 @@ def _card(
         "latency": result.latency_s,
         "cost": result.cost_usd,
         "error": result.error,
-        "rewrite": output.get("rewrite") if isinstance(output.get("rewrite"), str) else None,
+        "rewrite": output.get(REWRITE) if isinstance(output.get(REWRITE), str) else None,
         "images": images,
         "response": response if isinstance(response, str) else None,
         "judgments": [
