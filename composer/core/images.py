@@ -6,7 +6,7 @@ import hashlib
 import io
 import os
 import uuid
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
@@ -77,13 +77,23 @@ class ImageStore:
         """Use (and create) the folder `root`."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._folders: set[str] = set()
+        self._folders: set[Path] = set()
         self.written: list[Path] = []
         """Files this store object created (a rejected run removes them again)."""
 
+    @staticmethod
+    def relative_path(ref: ImageRef) -> PurePosixPath:
+        """Where the PNG of `ref` lives under a store's root: the store's one layout rule.
+
+        Example:
+            >>> str(ImageStore.relative_path(ImageRef(sha256="ab" + "0" * 62)))[:8]
+            'ab/ab000'
+        """
+        return PurePosixPath(ref.sha256[:2], f"{ref.sha256}.png")
+
     def path(self, ref: ImageRef) -> Path:
         """Where the PNG of `ref` lives (it may not exist)."""
-        return self.root / ref.sha256[:2] / f"{ref.sha256}.png"
+        return self.root / self.relative_path(ref)
 
     def __contains__(self, ref: ImageRef) -> bool:
         """Whether the store holds `ref`."""
@@ -94,9 +104,9 @@ class ImageStore:
         ref = ImageRef(sha256=hashlib.sha256(data).hexdigest())
         target = self.path(ref)
         if not target.exists():
-            if ref.sha256[:2] not in self._folders:
+            if target.parent not in self._folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                self._folders.add(ref.sha256[:2])
+                self._folders.add(target.parent)
             # Written under a unique name, then renamed: a killed run leaves no partial PNG.
             tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
             with open(tmp, "xb") as handle:

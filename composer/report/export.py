@@ -24,7 +24,7 @@ from typing import Any
 
 from composer.benchmarks.realunify.protocol import refine_request
 from composer.core.errors import ConfigError, DataError
-from composer.core.images import ImageRef
+from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Result, RunStore
@@ -101,7 +101,7 @@ def _copy_image(store: RunStore, uri: Any, folder: Path, name: str) -> str | Non
         return None
     if not re.fullmatch(r"[0-9a-f]{64}", ref.sha256):  # a hand-made run.db: no path tricks
         return None
-    path = source / ref.sha256[:2] / f"{ref.sha256}.png"
+    path = source / ImageStore.relative_path(ref)
     if not path.is_file():
         return None
     target = folder / "images" / f"{name}.png"

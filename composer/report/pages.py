@@ -88,7 +88,7 @@ def outcome_class(result: Result | None, parser: Parser) -> str:
 def _image_src(ctx: PageContext, ref: ImageRef | None, base: str) -> str | None:
     if ref is None or ref.sha256 not in ctx.stored:
         return None
-    return f"{base}/{ref.sha256[:2]}/{ref.sha256}.png"
+    return f"{base}/{ImageStore.relative_path(ref)}"
 
 
 def _verdict(given: str | None, expected: str) -> str:
