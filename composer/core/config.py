@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from composer.core.errors import ConfigError, config_error
 from composer.core.files import read_text
+from composer.core.instance import Parser
 
 
 class _Strict(BaseModel):
@@ -81,7 +82,7 @@ class JudgeConfig(_Strict):
     """The judging method: a registered name or `path/to/judge.py:function`."""
     options: dict[str, Any] = Field(default_factory=dict)
     """Options passed to the judging method."""
-    parser: Literal["official", "strict"] = "official"
+    parser: Parser = "official"
     extra: tuple[JudgeRef, ...] = ()
     """More judges, each a model name or `{ model = "...", method = "..." }`."""
 

@@ -19,6 +19,10 @@ class Axis(StrEnum):
     """Generation enhances understanding: an image and a multiple-choice question."""
 
 
+Parser = Literal["official", "strict"]
+"""How a reply is read: as RealUnify's released scorer reads it, or by composer's strict reader
+(see `composer.benchmarks.realunify.protocol`)."""
+
 UEG_CATEGORIES: tuple[str, ...] = (
     "world_knowledge",
     "commonsense_reasoning",

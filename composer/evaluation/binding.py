@@ -24,6 +24,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from composer.core.config import GraphRef, RunConfig, SystemConfig
+from composer.core.definition import (
+    AxisDefinition,
+    Kind,
+    Mode,
+    SystemDefinition,
+    direct_or_stepwise,
+)
 from composer.core.errors import ConfigError, config_error
 from composer.core.images import ImageStore
 from composer.core.instance import Axis, Instance
@@ -66,7 +73,7 @@ class BoundSystem:
     drawings: dict[str, str] = field(default_factory=dict)
     """Per axis, the graph's Mermaid drawing (stored, so a report never rebuilds a graph)."""
     model_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    kind: str = "composed"
+    kind: Kind = "composed"
     imported: ImportedOutputs | None = None
     import_source: dict[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] = (0,)
@@ -78,7 +85,7 @@ class BoundSystem:
         """The axes this system answers in this run."""
         return set(self.imported.axes) if self.imported else set(self.strategies)
 
-    def definition(self) -> dict[str, Any]:
+    def definition(self) -> SystemDefinition:
         """What makes this system what it is, for the run store.
 
         Its graphs with their code and options, role bindings, the models' options, the
@@ -86,33 +93,28 @@ class BoundSystem:
         """
         if self.imported is not None:
             imported_axes = {
-                axis.value: {"graph": "imported", "options": self.import_source, "roles": {}}
+                axis.value: AxisDefinition(graph="imported", options=self.import_source)
                 for axis in sorted(self.imported.axes)
             }
-            mode = "direct" if self.imported.mode == "direct" else "stepwise"
-            return {"kind": self.kind, "mode": mode, "imported": True, "axes": imported_axes}
-        axes: dict[str, Any] = {
-            axis.value: {
-                "graph": self.graphs[axis].graph,
-                "options": self.graphs[axis].options,
-                "roles": self.bindings[axis],
-                "code": self.code[axis],
-            }
+            mode: Mode = "direct" if self.imported.mode == "direct" else "stepwise"
+            return SystemDefinition(kind=self.kind, mode=mode, imported=True, axes=imported_axes)
+        axes = {
+            axis.value: AxisDefinition(
+                graph=self.graphs[axis].graph,
+                options=self.graphs[axis].options,
+                roles=self.bindings[axis],
+                code=self.code[axis],
+            )
             for axis in sorted(self.graphs)
         }
-        return {
-            "kind": self.kind,
-            "mode": direct_or_stepwise(ref.graph for ref in self.graphs.values()),
-            "axes": axes,
-            "models": self.model_options,
-            "prompts": prompts_digest(),
-            "composer": composer_version(),
-        }
-
-
-def direct_or_stepwise(graphs: Iterable[str]) -> str:
-    """A system is run directly when every axis runs the `direct` graph, else stepwise."""
-    return "direct" if set(graphs) == {"direct"} else "stepwise"
+        return SystemDefinition(
+            kind=self.kind,
+            mode=direct_or_stepwise(ref.graph for ref in self.graphs.values()),
+            axes=axes,
+            models=self.model_options,
+            prompts=prompts_digest(),
+            composer=composer_version(),
+        )
 
 
 @functools.cache

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from composer.core.definition import SystemDefinition
-from composer.core.instance import Instance
+from composer.core.instance import Instance, Parser
 
 Status = Literal["ok", "failed", "refused", "unscored"]
 
@@ -133,7 +133,7 @@ class StoreViews:
         system: str | None = None,
         *,
         judge: str | None = None,
-        parser: Literal["official", "strict"] = "official",
+        parser: Parser = "official",
         geu_judge: str | None = None,
     ) -> Iterator[Result]:
         """Every stored result (of one system, if named), in insertion order, as scored.

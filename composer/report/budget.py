@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from composer.core.instance import Parser
 from composer.evaluation.store import Result
-from composer.report.stats import Parser, is_right
+from composer.report.stats import is_right
 
 Unit = Literal["image", "usd"]
 _PER_UNIT = {"image": "images_per_instance", "usd": "cost_per_instance"}

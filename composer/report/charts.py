@@ -8,14 +8,14 @@ touched (a notebook that imports composer keeps its own backend).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.report.model import Report, axis_of
 
 _CATEGORIES = {"UEG": UEG_CATEGORIES, "GEU": GEU_CATEGORIES}
 
 
-def accuracy_chart(report: dict[str, Any], axis: str, path: Path) -> Path | None:
+def accuracy_chart(report: Report, axis: str, path: Path) -> Path | None:
     """Draw one axis's accuracy by category, one bar per system, into the PNG `path`.
 
     Returns the path, or None when no system ran that axis.
@@ -23,7 +23,7 @@ def accuracy_chart(report: dict[str, Any], axis: str, path: Path) -> Path | None
     Example:
         >>> accuracy_chart(summarize(store), "UEG", Path("report/ueg.png"))  # doctest: +SKIP
     """
-    systems = {n: e[axis] for n, e in report["systems"].items() if axis in e}
+    systems = {n: s for n, e in report["systems"].items() if (s := axis_of(e, axis)) is not None}
     if not systems:
         return None
     seen: set[str] = {str(c) for entry in systems.values() for c in entry["by_category"]}

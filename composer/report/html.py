@@ -23,7 +23,7 @@ from typing import Any
 
 from composer.core.definition import SystemDefinition
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Instance
+from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE
 from composer.evaluation.store import Result, RunStore
 from composer.report.charts import accuracy_chart
@@ -36,6 +36,7 @@ from composer.report.drawings import (
     outcome_of,
 )
 from composer.report.judging import resolve_judge
+from composer.report.model import Report
 from composer.report.pages import (
     PageContext,
     environment,
@@ -44,7 +45,7 @@ from composer.report.pages import (
     slug,
     write_pages,
 )
-from composer.report.summary import Parser, headline_parser, summarize
+from composer.report.summary import headline_parser, summarize
 from composer.report.tables import (
     attribution_rows,
     budget_rows,
@@ -121,7 +122,7 @@ def _index_rows(
 
 
 def _system_rows(
-    report: dict[str, Any],
+    report: Report,
     definitions: Mapping[str, SystemDefinition],
     graphs: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
@@ -195,22 +196,22 @@ def _draw_graphs(out: Path, graphs: list[dict[str, Any]]) -> None:
             g["svg"] = f"graphs/{g['id']}.svg"
 
 
-def _paired_tables(report: dict[str, Any]) -> tuple[Any, Any]:
+def _paired_tables(report: Report) -> tuple[Any, Any]:
     """The pairs that answer the question (oriented), then every other pair."""
     from composer.report.pairs import split_pairs
 
     leading, rest = split_pairs(report)
-    header, _ = paired_rows(report, None)
+    header, _ = paired_rows(report["paired"], None)
     question = ["question", *header]
-    first = paired_rows({"paired": leading}, None)[1]
+    first = paired_rows(leading, None)[1]
     labels = [p["question"] for p in leading]
     return (
         (question, [[label, *row] for label, row in zip(labels, first, strict=True)]),
-        (header, paired_rows({"paired": rest}, None)[1]),
+        (header, paired_rows(rest, None)[1]),
     )
 
 
-def _comparison_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def _comparison_table(report: Report) -> tuple[list[str], list[list[str]]]:
     rows = [
         [
             c["comparison"],

@@ -29,17 +29,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from composer.core.definition import SystemDefinition
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Parser
 from composer.evaluation.store import Result
+from composer.report.model import Attribution
 from composer.report.stats import (
     BOOTSTRAP_RESAMPLES,
     Paired,
-    Parser,
     bootstrap_interval,
     is_right,
     mcnemar_exact,
@@ -308,7 +307,7 @@ def attribution(
     *,
     parser: Parser = "official",
     seed: int = 0,
-) -> list[dict[str, Any]]:
+) -> list[Attribution]:
     """Attribute accuracy differences to the one role two systems bind differently.
 
     For each single-role swap (see `stats.single_role_swaps`), the difference a - b on the
@@ -316,7 +315,7 @@ def attribution(
     its paired test. Both systems run the same graph with the same other bindings, so the
     whole difference belongs to that role.
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[Attribution] = []
     for a, b, axis, role in single_role_swaps(definitions):
         oa = grouped.get(a, Outcomes()).select(axis)
         ob = grouped.get(b, Outcomes()).select(axis)
@@ -334,20 +333,20 @@ def attribution(
             for c in sorted(tally, key=lambda c: _ORDER.get(c, len(_ORDER)))
         }
         rows.append(
-            {
-                "axis": axis,
-                "role": role,
-                "a": a,
-                "b": b,
-                "a_model": definitions[a].role(axis, role),
-                "b_model": definitions[b].role(axis, role),
-                "graph": definitions[a].axes[axis].graph,
-                "delta": test.difference,
-                "by_category": by_category,
-                "p_value": test.p_value,
-                "ci95": [test.ci_low, test.ci_high],
-                "noise": test.noise,
-                "n": test.n,
-            }
+            Attribution(
+                axis=axis,
+                role=role,
+                a=a,
+                b=b,
+                a_model=definitions[a].role(axis, role),
+                b_model=definitions[b].role(axis, role),
+                graph=definitions[a].axes[axis].graph,
+                delta=test.difference,
+                by_category=by_category,
+                p_value=test.p_value,
+                ci95=[test.ci_low, test.ci_high],
+                noise=test.noise,
+                n=test.n,
+            )
         )
     return rows

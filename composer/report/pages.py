@@ -20,11 +20,11 @@ from typing import Any
 
 from composer.core.definition import SystemDefinition
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import Instance
+from composer.core.instance import Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Judgment, Result, RunStore
 from composer.report import stats
-from composer.report.summary import Parser
+from composer.report.model import Report
 
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
 _MAIN_IMAGES = ((EDITED_IMAGE, "edited image"), (IMAGE, "output image"))
@@ -40,7 +40,7 @@ class PageContext:
     images: ImageStore
     systems: list[str]
     definitions: Mapping[str, SystemDefinition]
-    report: dict[str, Any]
+    report: Report
     parser: Parser
     thumbs: dict[str, str] = field(default_factory=dict)
     stored: set[str] = field(default_factory=set)
@@ -102,7 +102,7 @@ def _card(
 ) -> dict[str, Any]:
     definition = ctx.definitions.get(system)
     axis_def = definition.axes.get(result.axis) if definition else None
-    entry = ctx.report["systems"].get(system, {})
+    entry = ctx.report["systems"].get(system)
     output = result.output
     images = [
         (label, _image_src(ctx, image_ref(output[key]), base))
@@ -117,8 +117,8 @@ def _card(
     response = output.get(RESPONSE)
     return {
         "name": system,
-        "kind": entry.get("kind", definition.kind if definition else ""),
-        "mode": entry.get("mode", ""),
+        "kind": entry["kind"] if entry else definition.kind if definition else "",
+        "mode": entry["mode"] if entry else "",
         "graph": axis_def.graph if axis_def else "",
         "cls": outcome_class(result, ctx.parser),
         "status": result.status,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from composer.report.model import Report
+
 QUESTION_LABELS = {
     "integration gap (stepwise - direct)": "stepwise - direct",
     "composition gain (composed - unified)": "composed - unified",
@@ -18,7 +20,7 @@ QUESTION_LABELS = {
 """The `comparisons` labels whose pairs answer the question, and their short names."""
 
 
-def question_pairs(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+def question_pairs(report: Report) -> list[tuple[str, str, str]]:
     """(a, b, short label) of each pair that answers the question, in the report's order."""
     seen: dict[tuple[str, str], str] = {}
     for row in report.get("comparisons", []):
@@ -51,7 +53,7 @@ def oriented(pair: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def split_pairs(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split_pairs(report: Report) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The paired rows that answer the question (with a `question` key), then all the others.
 
     Example:

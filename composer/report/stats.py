@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from composer.core.definition import SystemDefinition
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Parser
 from composer.evaluation.store import Result
 
-Parser = Literal["official", "strict"]
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
 BOOTSTRAP_RESAMPLES = 2000
 """Resamples of the paired bootstrap; 2,000 keeps the 95% bounds stable to about 0.3 points."""

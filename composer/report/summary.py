@@ -16,14 +16,26 @@ over seeds. Paired comparisons then carry the seed (and judge) noise: `composer.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any, Literal, cast
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.core.definition import SystemDefinition
+from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Parser
 from composer.evaluation.store import Result, RunStore
 from composer.report import budget, judging, noise, stats
+from composer.report.model import (
+    AXES,
+    AxisSummary,
+    CategoryCounts,
+    Comparison,
+    Counts,
+    Report,
+    Scope,
+    SystemSummary,
+    TotalRule,
+    axis_of,
+)
 
-Parser = Literal["official", "strict"]
 AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
 """RealUnify's Total: 600 UEG and 400 GEU instances, so Total = correct / 1,000."""
 PAPER_WEIGHTED = ("realunify", "synthetic")
@@ -41,7 +53,7 @@ def _mean(values: Iterable[float]) -> float:
     return sum(items) / len(items) if items else 0.0
 
 
-def total_rule(benchmark: dict[str, Any] | None) -> dict[str, Any]:
+def total_rule(benchmark: Mapping[str, Any] | None) -> TotalRule:
     """How Total is made for a run whose `[benchmark]` table is `benchmark` (as stored).
 
     Returns `{"rule": "weighted" | "pooled", "weights": {...} | None, "source": ..., "text": ...}`;
@@ -79,20 +91,33 @@ def total_rule(benchmark: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def total(entry: dict[str, Any], rule: dict[str, Any], parser: Parser) -> float | None:
+def total(entry: SystemSummary, rule: TotalRule, parser: Parser) -> float | None:
     """One system's Total under `rule` and `parser` (None where an axis it weighs is missing)."""
-    if rule["rule"] == "pooled":
-        axes = [entry[a] for a in AXIS_WEIGHT if a in entry]
-        n = sum(a["counts"]["n"] for a in axes)
-        right = sum(c[f"correct_{parser}"] for a in axes for c in a["category_counts"].values())
-        return _percent(right, n) if n else None
+    axes: dict[str, AxisSummary] = {a: s for a in AXES if (s := axis_of(entry, a)) is not None}
     weights = rule["weights"]
-    if any(w > 0 and a not in entry for a, w in weights.items()):
+    if weights is None:
+        n = sum(a["counts"]["n"] for a in axes.values())
+        right = sum(
+            c["correct_official" if parser == "official" else "correct_strict"]
+            for a in axes.values()
+            for c in a["category_counts"].values()
+        )
+        return _percent(right, n) if n else None
+    if any(w > 0 and a not in axes for a, w in weights.items()):
         return None
-    return float(sum(w * entry[a][f"accuracy_{parser}"] for a, w in weights.items() if w > 0))
+    return float(sum(w * _accuracy(axes[a], parser) for a, w in weights.items() if w > 0))
 
 
-def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
+def total_under(entry: SystemSummary, rule: TotalRule | None, other: Parser | None) -> float | None:
+    """Total: the headline one, or recomputed under the `other` parser."""
+    return entry["total"] if other is None or rule is None else total(entry, rule, other)
+
+
+def _accuracy(axis: AxisSummary, parser: Parser) -> float:
+    return axis["accuracy_official"] if parser == "official" else axis["accuracy_strict"]
+
+
+def axis_summary(results: list[Result], parser: Parser) -> AxisSummary:
     """Accuracy of one system on one axis, by category and overall, with counts."""
     by_category: dict[str, list[Result]] = defaultdict(list)
     for result in results:
@@ -111,65 +136,104 @@ def axis_summary(results: list[Result], parser: Parser) -> dict[str, Any]:
     per_cat_other = {
         c: _percent(correct(by_category[c], other), len(by_category[c])) for c in categories
     }
-    counts = {"n": len(results), "correct": correct(results, parser)}
-    for status in ("failed", "refused", "unscored"):
-        counts[status] = sum(1 for r in results if r.status == status)
+    counts = Counts(
+        n=len(results),
+        correct=correct(results, parser),
+        failed=sum(1 for r in results if r.status == "failed"),
+        refused=sum(1 for r in results if r.status == "refused"),
+        unscored=sum(1 for r in results if r.status == "unscored"),
+    )
     category_counts = {
-        c: {
-            "n": len(by_category[c]),
-            "correct_official": correct(by_category[c], "official"),
-            "correct_strict": correct(by_category[c], "strict"),
-            "not_ok": sum(1 for r in by_category[c] if r.status != "ok"),
-        }
+        c: CategoryCounts(
+            n=len(by_category[c]),
+            correct_official=correct(by_category[c], "official"),
+            correct_strict=correct(by_category[c], "strict"),
+            not_ok=sum(1 for r in by_category[c] if r.status != "ok"),
+        )
         for c in categories
     }
-    return {
-        "accuracy": _mean(per_cat.values()),
-        "accuracy_official": _mean((per_cat if parser == "official" else per_cat_other).values()),
-        "accuracy_strict": _mean((per_cat if parser == "strict" else per_cat_other).values()),
-        "by_category": per_cat,
-        "by_category_strict" if parser == "official" else "by_category_official": per_cat_other,
-        "counts": counts,
-        "category_counts": category_counts,
-        "cost_usd": _cost(results),
-        "latency_s": _mean(r.latency_s for r in results),
-    }
+    summary = AxisSummary(
+        accuracy=_mean(per_cat.values()),
+        accuracy_official=_mean((per_cat if parser == "official" else per_cat_other).values()),
+        accuracy_strict=_mean((per_cat if parser == "strict" else per_cat_other).values()),
+        by_category=per_cat,
+        counts=counts,
+        category_counts=category_counts,
+        cost_usd=_cost(results),
+        latency_s=_mean(r.latency_s for r in results),
+        by_seed={},
+        seed_sd=None,
+    )
+    if parser == "official":
+        summary["by_category_strict"] = per_cat_other
+    else:
+        summary["by_category_official"] = per_cat_other
+    return summary
 
 
-def seed_spread(results: list[Result], parser: Parser) -> dict[str, Any]:
-    """`by_seed` (seed as a string -> axis accuracy) and `seed_sd` of one system's axis.
+def with_seed_spread(summary: AxisSummary, results: list[Result], parser: Parser) -> AxisSummary:
+    """`summary` with `by_seed` (seed as a string -> axis accuracy) and `seed_sd`.
 
-    The standard deviation is the sample one (n - 1); None with a single seed.
+    The standard deviation is the sample one (n - 1); None with a single seed. With several
+    seeds, `accuracy` is the mean over seeds, as documented.
     """
     per_seed: dict[int, list[Result]] = defaultdict(list)
     for result in results:
         per_seed[result.seed].append(result)
     by_seed = {str(s): axis_summary(per_seed[s], parser)["accuracy"] for s in sorted(per_seed)}
     values = list(by_seed.values())
-    sd = None
+    summary = {**summary, "by_seed": by_seed}
     if len(values) > 1:
         mean = sum(values) / len(values)
-        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return {"by_seed": by_seed, "seed_sd": sd}
+        summary["seed_sd"] = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        summary["accuracy"] = mean
+    return summary
 
 
-def _total_by_seed(entry: dict[str, Any], rule: dict[str, Any]) -> dict[str, float] | None:
+def _total_by_seed(entry: SystemSummary, rule: TotalRule) -> dict[str, float] | None:
     """Total per seed, where every axis the rule weighs has that seed."""
-    if rule["rule"] != "weighted":
+    weights = rule["weights"]
+    if weights is None:
         return None
-    axes = [a for a, w in rule["weights"].items() if w > 0]
-    if any(a not in entry for a in axes):
+    axes = {a: s for a, w in weights.items() if w > 0 and (s := axis_of(entry, a)) is not None}
+    if len(axes) < sum(1 for w in weights.values() if w > 0):
         return None
-    seeds = set.intersection(*(set(entry[a]["by_seed"]) for a in axes))
+    seeds = set.intersection(*(set(s["by_seed"]) for s in axes.values()))
     return {
-        s: sum(rule["weights"][a] * entry[a]["by_seed"][s] for a in axes)
-        for s in sorted(seeds, key=int)
+        seed: sum(weights[a] * s["by_seed"][seed] for a, s in axes.items())
+        for seed in sorted(seeds, key=int)
     }
 
 
 def _cost(results: list[Result]) -> float | None:
     costs = [r.cost_usd for r in results if r.cost_usd is not None]
     return sum(costs) if costs else None
+
+
+def _system(
+    by_axis: Mapping[str, list[Result]],
+    definition: SystemDefinition,
+    rule: TotalRule,
+    parser: Parser,
+) -> SystemSummary:
+    """One system's summary: each axis it answered, Total, and what it is."""
+    roles = definition.axes.values()
+    entry = SystemSummary(
+        total=None,
+        kind=definition.kind,
+        mode=definition.mode,
+        models=sorted({m for a in roles for m in a.roles.values()}),
+        graphs={a: d.graph for a, d in definition.axes.items()},
+    )
+    if ueg := by_axis.get("UEG"):
+        entry["UEG"] = with_seed_spread(axis_summary(ueg, parser), ueg, parser)
+    if geu := by_axis.get("GEU"):
+        entry["GEU"] = with_seed_spread(axis_summary(geu, parser), geu, parser)
+    entry["total"] = total(entry, rule, parser)
+    by_seed = _total_by_seed(entry, rule)
+    if by_seed is not None and len(by_seed) > 1:
+        entry["total_by_seed"] = by_seed
+    return entry
 
 
 def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
@@ -186,7 +250,7 @@ def summarize(
     *,
     judge: str | None = None,
     with_judges: bool = True,
-) -> dict[str, Any]:
+) -> Report:
     """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`.
 
     UEG numbers come from one judge: `judge` (a model, label or id; default the run file's
@@ -209,30 +273,12 @@ def summarize(
         grouped[result.system][result.axis].append(result)
     judge_model = store.judges().get(judge_id or "", {}).get("definition", {}).get("model")
     preference = judging.self_preference(definitions, judge_model)
-    systems: dict[str, Any] = {}
-    for name in definitions:
-        if name not in grouped:
-            continue
-        entry: dict[str, Any] = {}
-        for axis in ("UEG", "GEU"):
-            if grouped[name].get(axis):
-                entry[axis] = axis_summary(grouped[name][axis], headline)
-                entry[axis].update(seed_spread(grouped[name][axis], headline))
-                if len(entry[axis]["by_seed"]) > 1:  # the mean over seeds, as documented
-                    values = entry[axis]["by_seed"].values()
-                    entry[axis]["accuracy"] = sum(values) / len(values)
-        entry["total"] = total(entry, rule, headline)
-        by_seed = _total_by_seed(entry, rule)
-        if by_seed is not None and len(by_seed) > 1:
-            entry["total_by_seed"] = by_seed
-        definition = definitions[name]
-        entry["kind"], entry["mode"] = definition.kind, definition.mode
-        axes = definition.axes.values()
-        entry["models"] = sorted({m for a in axes for m in a.roles.values()})
-        entry["graphs"] = {a: d.graph for a, d in definition.axes.items()}
-        if "UEG" in entry and name in preference:
-            entry["self_preference"] = preference[name]
-        systems[name] = entry
+    systems: dict[str, SystemSummary] = {}
+    for name, definition in definitions.items():
+        if name in grouped:
+            systems[name] = _system(grouped[name], definition, rule, headline)
+            if "UEG" in systems[name] and name in preference:
+                systems[name]["self_preference"] = preference[name]
     judges = judging.run_judges(store)
     judge_ids = [i for i, _ in judges] if with_judges and len(judges) > 1 else []
     # The headline judge leads; the others only widen the intervals.
@@ -244,7 +290,8 @@ def summarize(
         scores=noise.judge_scores(store.score_rows(), headline) if judge_ids else None,
     )
     ran = {n: d for n, d in definitions.items() if n in systems}
-    report: dict[str, Any] = {
+    costs = stats.costs(store.call_rows(), everything)
+    report: Report = {
         "parser": headline,
         "judge": judge_label,
         "judge_id": judge_id,
@@ -257,9 +304,9 @@ def summarize(
             p.as_dict() for p in noise.all_pairs(list(systems), grids, parser=headline, seed=seed)
         ],
         "attribution": noise.attribution(ran, grids, parser=headline, seed=seed),
-        "costs": stats.costs(store.call_rows(), everything),
+        "costs": costs,
+        "budget": budget.per_system(costs, everything, headline),
     }
-    report["budget"] = budget.per_system(report["costs"], everything, headline)
     for row in report["paired"]:
         row["spend"] = budget.spend(report["budget"].get(row["a"]), report["budget"].get(row["b"]))
     if len({r.seed for r in everything}) > 1:
@@ -281,14 +328,14 @@ def summarize(
     return report
 
 
-def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
+def comparisons(systems: Mapping[str, SystemSummary]) -> list[Comparison]:
     """The cross-system deltas per axis, as rows of `{comparison, a, b, axis, delta, ...}`.
 
     Stepwise minus direct for the same unified model (the integration gap), each composed minus
     each unified system (composition gain), and the best composed minus the best unified
     system (oracle headroom, also on Total).
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[Comparison] = []
     unified = {n: s for n, s in systems.items() if s["kind"] == "unified"}
     for name, stepwise in unified.items():
         for other, direct in unified.items():
@@ -311,17 +358,24 @@ def comparisons(systems: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _score(entry: dict[str, Any], axis: str) -> float | None:
+def _score(entry: SystemSummary, axis: Scope) -> float | None:
     if axis == "Total":
-        return None if entry["total"] is None else float(entry["total"])
-    return float(entry[axis]["accuracy"]) if axis in entry else None
+        return entry["total"]
+    summary = axis_of(entry, axis)
+    return None if summary is None else summary["accuracy"]
 
 
-def headroom(systems: dict[str, Any]) -> list[dict[str, Any]]:
+def _categories(entry: SystemSummary, axis: Scope) -> dict[str, float]:
+    summary = axis_of(entry, axis)
+    return {} if summary is None else summary["by_category"]
+
+
+def headroom(systems: Mapping[str, SystemSummary]) -> list[Comparison]:
     """The best composed system minus the best unified one, per axis and on Total."""
     label = "oracle headroom (best composed - best unified)"
-    rows: list[dict[str, Any]] = []
-    for axis in ("UEG", "GEU", "Total"):
+    rows: list[Comparison] = []
+    scopes: tuple[Scope, ...] = ("UEG", "GEU", "Total")
+    for axis in scopes:
         best: dict[str, tuple[float, str]] = {}
         for name, entry in systems.items():
             value = _score(entry, axis)
@@ -330,42 +384,34 @@ def headroom(systems: dict[str, Any]) -> list[dict[str, Any]]:
                     best[entry["kind"]] = (value, name)
         if "composed" in best and "unified" in best:
             (va, a), (vb, b) = best["composed"], best["unified"]
-            cats: dict[str, float] = {}
-            if axis != "Total":
-                ca, cb = systems[a][axis]["by_category"], systems[b][axis]["by_category"]
-                cats = {c: ca[c] - cb[c] for c in ca if c in cb}
+            ca, cb = _categories(systems[a], axis), _categories(systems[b], axis)
             rows.append(
-                {
-                    "comparison": label,
-                    "a": a,
-                    "b": b,
-                    "axis": axis,
-                    "delta": va - vb,
-                    "by_category": cats,
-                }
+                Comparison(
+                    comparison=label,
+                    a=a,
+                    b=b,
+                    axis=axis,
+                    delta=va - vb,
+                    by_category={c: ca[c] - cb[c] for c in ca if c in cb},
+                )
             )
     return rows
 
 
-def _deltas(
-    label: str, a: str, b: str, sa: dict[str, Any], sb: dict[str, Any]
-) -> list[dict[str, Any]]:
+def _deltas(label: str, a: str, b: str, sa: SystemSummary, sb: SystemSummary) -> list[Comparison]:
     out = []
-    for axis in ("UEG", "GEU"):
-        if axis in sa and axis in sb:
-            cats = {
-                c: sa[axis]["by_category"][c] - sb[axis]["by_category"][c]
-                for c in sa[axis]["by_category"]
-                if c in sb[axis]["by_category"]
-            }
+    for axis in AXES:
+        xa, xb = axis_of(sa, axis), axis_of(sb, axis)
+        if xa is not None and xb is not None:
+            ca, cb = xa["by_category"], xb["by_category"]
             out.append(
-                {
-                    "comparison": label,
-                    "a": a,
-                    "b": b,
-                    "axis": axis,
-                    "delta": sa[axis]["accuracy"] - sb[axis]["accuracy"],
-                    "by_category": cats,
-                }
+                Comparison(
+                    comparison=label,
+                    a=a,
+                    b=b,
+                    axis=axis,
+                    delta=xa["accuracy"] - xb["accuracy"],
+                    by_category={c: ca[c] - cb[c] for c in ca if c in cb},
+                )
             )
     return out

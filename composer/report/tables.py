@@ -9,13 +9,26 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Parser
 from composer.evaluation.store import RunStore
 from composer.report import budget
 from composer.report.csvsafe import safe_row
-from composer.report.summary import Parser, total, total_rule
+from composer.report.model import (
+    AXES,
+    AxisName,
+    Report,
+    SystemSummary,
+    accuracy_of,
+    axes_of,
+    axis_of,
+    categories_of,
+    count_cells,
+    other_parser,
+)
+from composer.report.summary import total_rule, total_under
 
 
 def result_rows(
@@ -42,15 +55,14 @@ def result_rows(
     ]
 
 
-def _columns(report: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+def _columns(report: Report) -> list[tuple[str, AxisName, str | None]]:
     """(header, axis, category or None for the axis mean) for every column that has data."""
-    seen: dict[str, set[str]] = {"UEG": set(), "GEU": set()}
+    seen: dict[AxisName, set[str]] = {"UEG": set(), "GEU": set()}
     for entry in report["systems"].values():
-        for axis in seen:
-            if axis in entry:
-                seen[axis].update(entry[axis]["by_category"])
-    columns: list[tuple[str, str, str | None]] = []
-    for axis, cats in (("UEG", UEG_CATEGORIES), ("GEU", GEU_CATEGORIES)):
+        for axis, summary in axes_of(entry).items():
+            seen[axis].update(summary["by_category"])
+    columns: list[tuple[str, AxisName, str | None]] = []
+    for axis, cats in zip(AXES, (UEG_CATEGORIES, GEU_CATEGORIES), strict=True):
         present = [c for c in cats if c in seen[axis]] + sorted(seen[axis] - set(cats))
         columns += [(CATEGORY_ABBREV.get(c, c), axis, c) for c in present]
         if present:
@@ -58,24 +70,22 @@ def _columns(report: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return columns
 
 
-def _cell(entry: dict[str, Any], axis: str, category: str | None, suffix: str = "") -> str:
-    if axis not in entry:
+def _cell(entry: SystemSummary, axis: str, category: str | None, other: Parser | None) -> str:
+    summary = axis_of(entry, axis)
+    if summary is None:
         return "-"
-    data = entry[axis]
     value = (
-        data["accuracy" + (suffix or "")]
+        accuracy_of(summary, other)
         if category is None
-        else data["by_category" + suffix].get(category)
+        else categories_of(summary, other).get(category)
     )
     return "-" if value is None else f"{value:.1f}"
 
 
-def table_rows(
-    report: dict[str, Any], parser: Parser | None = None
-) -> tuple[list[str], list[list[str]]]:
+def table_rows(report: Report, parser: Parser | None = None) -> tuple[list[str], list[list[str]]]:
     """The headline table as header and rows of strings (under `parser`, default the report's)."""
     columns = _columns(report)
-    suffix = "" if parser in (None, report["parser"]) else f"_{parser}"
+    other = other_parser(report, parser)
     rule = report.get("total_rule") or total_rule(None)
     header = [
         "system",
@@ -89,18 +99,15 @@ def table_rows(
     ]
     rows = []
     for name, entry in report["systems"].items():
-        counts = [entry[a]["counts"] for a in ("UEG", "GEU") if a in entry]
-        value = total(entry, rule, parser) if suffix and parser else entry["total"]
+        value = total_under(entry, rule, other)
         rows.append(
             [
                 name,
                 entry["kind"],
                 entry["mode"],
-                *[_cell(entry, axis, cat, suffix) for _, axis, cat in columns],
+                *[_cell(entry, axis, cat, other) for _, axis, cat in columns],
                 "-" if value is None else f"{value:.1f}",
-                str(sum(c["n"] for c in counts)),
-                str(sum(c["failed"] + c["refused"] for c in counts)),
-                str(sum(c["unscored"] for c in counts)),
+                *count_cells(entry),
             ]
         )
     return header, rows
@@ -111,9 +118,9 @@ def _p(value: float) -> str:
 
 
 def paired_rows(
-    report: dict[str, Any], scope: str | None = "all"
+    paired: Sequence[Mapping[str, Any]], scope: str | None = "all"
 ) -> tuple[list[str], list[list[str]]]:
-    """The paired comparisons (of one scope: all, UEG or GEU; None for every scope)."""
+    """Paired comparisons (`Report["paired"]` rows) of one scope: all, UEG or GEU (None: all)."""
     header = [
         "A",
         "B",
@@ -145,13 +152,13 @@ def paired_rows(
             _p(p["p_value"]),
             budget.spend_note(p.get("spend") or {}),
         ]
-        for p in report.get("paired", [])
+        for p in paired
         if scope is None or p["scope"] == scope
     ]
     return header, rows
 
 
-def attribution_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def attribution_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """Stage attribution: one row per pair of systems that differ in one role's binding."""
     header = ["axis", "role", "A", "B", "A binds", "B binds", "A - B", "by category", "p"]
     rows = [
@@ -171,7 +178,7 @@ def attribution_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]
     return header, rows
 
 
-def seed_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def seed_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """Per system and axis (and Total): the mean over seeds, each seed's accuracy, their SD.
 
     No rows with one seed.
@@ -200,7 +207,7 @@ def seed_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def budget_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def budget_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """Per system: calls, images, tokens and cost per instance and per correct answer."""
     header = [
         "system",
@@ -232,7 +239,7 @@ def budget_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def cost_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def cost_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """Per system, then per graph node: calls, model time and cost if run alone, and spent.
 
     "alone" charges every call a task used, sent or replayed from the cache, so the column does
@@ -285,7 +292,7 @@ def cost_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def judge_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def judge_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """Agreement of each pair of judges, on UEG questions and on whole instances."""
     header = ["judge A", "judge B", "level", "n", "agreement %", "95% CI", "kappa", "95% CI"]
     rows: list[list[str]] = []
@@ -313,7 +320,7 @@ def judge_rows(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def total_note(report: dict[str, Any]) -> str:
+def total_note(report: Report) -> str:
     """The line under every accuracy table that says how Total was made."""
     return str((report.get("total_rule") or total_rule(None))["text"])
 
@@ -323,7 +330,7 @@ def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
-def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> str:
+def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
     """Render the report as `json`, `jsonl` (needs `store`), `markdown` or `csv` text."""
     if fmt == "json":
         return json.dumps(report, indent=2)
@@ -356,7 +363,7 @@ def render(report: dict[str, Any], fmt: str, store: RunStore | None = None) -> s
             ("Accuracy by run seed", seed_rows(report)),
             (
                 "Paired comparisons (shared instances; exact McNemar / sign-test p)",
-                paired_rows(report, None),
+                paired_rows(report["paired"], None),
             ),
             ("Budget per instance and per correct answer", budget_rows(report)),
             ("Stage attribution", attribution_rows(report)),

@@ -20,10 +20,21 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Parser
 from composer.report.budget import spend_note
+from composer.report.model import (
+    AXES,
+    AxisName,
+    Report,
+    accuracy_of,
+    axes_of,
+    axis_of,
+    categories_of,
+    count_cells,
+    other_parser,
+)
 from composer.report.pairs import p_text, split_pairs
-from composer.report.summary import Parser, total
+from composer.report.summary import total_under
 from composer.report.tables import judge_rows, seed_rows, table_rows, total_note
 
 Kind = Literal["name", "text", "number"]
@@ -105,11 +116,11 @@ def abbreviations(categories: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _present(report: dict[str, Any], axis: str) -> list[str]:
+def _present(report: Report, axis: str) -> list[str]:
     found: set[str] = set()
     for entry in report["systems"].values():
-        if axis in entry:
-            found.update(entry[axis]["by_category"])
+        if (summary := axis_of(entry, axis)) is not None:
+            found.update(summary["by_category"])
     return sorted(found, key=lambda c: (_ORDER.get(c, 99), c))
 
 
@@ -118,17 +129,17 @@ def _value(value: float | None) -> str:
 
 
 def _axis_grids(
-    report: dict[str, Any], axis: str, suffix: str, title: str, width: int, chunked: bool
+    report: Report, axis: AxisName, other: Parser | None, title: str, width: int, chunked: bool
 ) -> list[Grid]:
     categories = _present(report, axis)
     if not categories:
         return []
     short = abbreviations(categories)
-    names = [n for n, e in report["systems"].items() if axis in e]
+    summaries = {n: s for n, e in report["systems"].items() if (s := axis_of(e, axis))}
     chunks = [categories]
     if chunked:
         # Columns of at most 5 figures ("100.0") and 3 separators each, after the name column.
-        room = max(1, (width - max(len(n) for n in names) - 3 - 8) // 8)
+        room = max(1, (width - max(len(n) for n in summaries) - 3 - 8) // 8)
         chunks = [categories[i : i + room] for i in range(0, len(categories), room)]
     grids = []
     for k, chunk in enumerate(chunks):
@@ -138,49 +149,40 @@ def _axis_grids(
         if last:
             columns.append((f"{axis} mean", "number"))
         rows = []
-        for name in names:
-            data = report["systems"][name][axis]
-            cells = [_value(data["by_category" + suffix].get(c)) for c in chunk]
+        for name, data in summaries.items():
+            cells = [_value(categories_of(data, other).get(c)) for c in chunk]
             if last:
-                cells.append(_value(data["accuracy" + suffix]))
+                cells.append(_value(accuracy_of(data, other)))
             rows.append([name, *cells])
         part = f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""
         grids.append(Grid(f"{axis} {title}{part}" if k == 0 else f"{axis}{part}", columns, rows))
     return grids
 
 
-def _summary_grid(report: dict[str, Any], parser: Parser | None, title: str) -> Grid:
-    suffix = "" if parser in (None, report["parser"]) else f"_{parser}"
+def _summary_grid(report: Report, parser: Parser | None, title: str) -> Grid:
+    other = other_parser(report, parser)
     rule = report.get("total_rule")
     columns: list[tuple[str, Kind]] = [("system", "name"), ("kind, mode", "text")]
     columns += [(h, "number") for h in ("UEG", "GEU", "Total", "n", "failed", "unscored")]
     rows = []
     for name, entry in report["systems"].items():
-        counts = [entry[a]["counts"] for a in ("UEG", "GEU") if a in entry]
-        value = total(entry, rule, parser) if suffix and parser and rule else entry["total"]
+        axes = axes_of(entry)
         rows.append(
             [
                 name,
                 f"{entry['kind']}, {entry['mode']}",
-                *(
-                    _value(entry[a]["accuracy" + suffix]) if a in entry else "-"
-                    for a in ("UEG", "GEU")
-                ),
-                _value(value),
-                str(sum(c["n"] for c in counts)),
-                str(sum(c["failed"] + c["refused"] for c in counts)),
-                str(sum(c["unscored"] for c in counts)),
+                *(_value(accuracy_of(axes[a], other)) if a in axes else "-" for a in AXES),
+                _value(total_under(entry, rule, other)),
+                *count_cells(entry),
             ]
         )
     return Grid(f"summary, {title}", columns, rows)
 
 
-def accuracy_layouts(
-    report: dict[str, Any], width: int, parser: Parser | None = None
-) -> list[list[Grid]]:
+def accuracy_layouts(report: Report, width: int, parser: Parser | None = None) -> list[list[Grid]]:
     """The accuracy table in three layouts: one wide table; per axis plus a summary; chunked."""
     used = parser or report["parser"]
-    suffix = "" if used == report["parser"] else f"_{used}"
+    other = other_parser(report, parser)
     title = f"accuracy % (parser: {used}, judge: {report['judge'] or '-'})"
     header, rows = table_rows(report, parser)
     kinds: list[Kind] = ["name", "text", "text"]
@@ -188,13 +190,13 @@ def accuracy_layouts(
     wide = [Grid(title, list(zip(header, kinds, strict=True)), rows)]
     layouts = [wide]
     for chunked in (False, True):
-        grids = _axis_grids(report, "UEG", suffix, title, width, chunked)
-        grids += _axis_grids(report, "GEU", suffix, title, width, chunked)
+        grids = _axis_grids(report, "UEG", other, title, width, chunked)
+        grids += _axis_grids(report, "GEU", other, title, width, chunked)
         layouts.append([*grids, _summary_grid(report, parser, title)])
     return layouts
 
 
-def legend(report: dict[str, Any]) -> str:
+def legend(report: Report) -> str:
     """The category abbreviations used as headers, spelled out."""
     parts = []
     for axis in ("UEG", "GEU"):
@@ -204,7 +206,7 @@ def legend(report: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def print_accuracy(console: Console, report: dict[str, Any]) -> None:
+def print_accuracy(console: Console, report: Report) -> None:
     """The accuracy tables, how Total is made, the legend, and the other parser's numbers."""
     print_fitted(console, accuracy_layouts(report, console.width))
     console.print(f"  {escape(total_note(report))}", highlight=False)
@@ -246,7 +248,7 @@ def paired_grid(title: str, rows: Sequence[dict[str, Any]], seed: int) -> Grid:
     return Grid(title, columns, body, PAIRED_CAPTION.format(seed=seed))
 
 
-def _axis_means(console: Console, report: dict[str, Any]) -> None:
+def _axis_means(console: Console, report: Report) -> None:
     groups: dict[str, dict[tuple[str, str], list[str]]] = {}
     for c in report["comparisons"]:
         pair = groups.setdefault(c["comparison"], {}).setdefault((c["a"], c["b"]), [])
@@ -262,7 +264,7 @@ def _axis_means(console: Console, report: dict[str, Any]) -> None:
             )
 
 
-def print_pairs(console: Console, report: dict[str, Any], *, all_pairs: bool = False) -> None:
+def print_pairs(console: Console, report: Report, *, all_pairs: bool = False) -> None:
     """The pairs that answer "does integration help?" first; the others with `all_pairs`."""
     leading, rest = split_pairs(report)
     seed = report.get("seed", 0)
@@ -289,7 +291,7 @@ def print_pairs(console: Console, report: dict[str, Any], *, all_pairs: bool = F
         )
 
 
-def judge_layouts(report: dict[str, Any]) -> list[list[Grid]]:
+def judge_layouts(report: Report) -> list[list[Grid]]:
     """The judges' agreement: wide with names, or narrow with J1, J2... and a legend."""
     title = "judges: agreement on UEG (official readings; bootstrap 95% CI)"
     header, rows = judge_rows(report)
@@ -310,7 +312,7 @@ def judge_layouts(report: dict[str, Any]) -> list[list[Grid]]:
     return [[wide], [Grid(title, columns, narrow_rows, caption)]]
 
 
-def print_judges(console: Console, report: dict[str, Any]) -> None:
+def print_judges(console: Console, report: Report) -> None:
     """The judges' agreement table and the comparisons that depend on the judge."""
     if "judges" not in report:
         return
@@ -319,7 +321,7 @@ def print_judges(console: Console, report: dict[str, Any]) -> None:
         console.print(f"  [yellow]depends on the judge[/]: {escape(line)}", highlight=False)
 
 
-def print_seeds(console: Console, report: dict[str, Any]) -> None:
+def print_seeds(console: Console, report: Report) -> None:
     """With several run seeds: each system's accuracy per seed, the mean and the spread."""
     header, rows = seed_rows(report)
     if not rows:
@@ -335,7 +337,7 @@ def print_seeds(console: Console, report: dict[str, Any]) -> None:
     print_fitted(console, [[grid]])
 
 
-def print_report(console: Console, report: dict[str, Any], *, all_pairs: bool = False) -> None:
+def print_report(console: Console, report: Report, *, all_pairs: bool = False) -> None:
     """The whole terminal report: accuracy, warnings, the question's pairs, the judges."""
     print_accuracy(console, report)
     print_seeds(console, report)
