@@ -67,7 +67,7 @@ def answer(prompt: str, captions: list[str]) -> str:
 
 def config(root: Path, url: str) -> Any:
     """The run: one composed system, every model on the fake, ceiling 64 per model."""
-    limits = {"max_concurrency": CONCURRENCY, "initial_concurrency": CONCURRENCY}
+    limits: dict[str, float] = {"max_concurrency": CONCURRENCY, "initial_concurrency": CONCURRENCY}
     limits |= {"retry_initial_s": 0.5, "retry_max_s": 2.0, "max_attempts": 6}
     return parse_config(
         {

@@ -22,6 +22,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -267,7 +268,7 @@ def main() -> None:
     print(f"device: {name}, size: {args.size}, dtype: {dtype}, torch {torch.__version__}")
     figures: dict[str, Any] = {"device": name, "size": args.size}
     lm_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    runs = {
+    runs: dict[str, Callable[[], Coroutine[Any, Any, dict[str, float]]]] = {
         "diffusion_images_per_s": lambda: bench_diffusion(
             args.size, device, dtype, args.batch, args.sequential
         ),

@@ -24,19 +24,26 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from composer.core.callsite import Tally
+from composer.core.definition import AxisDefinition, Kind, SystemDefinition, direct_or_stepwise
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Axis, Check, Instance
-from composer.evaluation.store import Judgment, Result, RunStore
+from composer.evaluation.judges import GEU_SCORER, GEU_SCORER_ID, GEU_SCORER_LABEL
+from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 
-U, R, G = "mock/unified", "mock/reasoner", "mock/generator"
+U, R, G, J = "mock/unified", "mock/reasoner", "mock/generator", "mock/judge"
+JUDGE_ID = "mock-judge"
 STEP = {"UEG": "decompose-then-generate", "GEU": "generate-then-reason"}
 
 
-def _axes(graphs: dict[str, str], roles: dict[str, dict[str, str]]) -> dict[str, object]:
-    return {a: {"graph": g, "options": {}, "roles": roles[a]} for a, g in graphs.items()}
+def _system(
+    kind: Kind, graphs: dict[str, str], roles: dict[str, dict[str, str]]
+) -> SystemDefinition:
+    axes = {a: AxisDefinition(graph=g, roles=roles[a], code="builtin") for a, g in graphs.items()}
+    return SystemDefinition(kind=kind, mode=direct_or_stepwise(graphs.values()), axes=axes)
 
 
-def systems() -> dict[str, dict[str, object]]:
+def systems() -> dict[str, SystemDefinition]:
     def step(reasoner: str, generator: str) -> dict[str, dict[str, str]]:
         return {
             "UEG": {"reasoner": reasoner, "generator": generator},
@@ -45,18 +52,14 @@ def systems() -> dict[str, dict[str, object]]:
 
     direct = {"UEG": {"model": U}, "GEU": {"model": U}}
     return {
-        "unified-direct": {
-            "kind": "unified",
-            "axes": _axes({"UEG": "direct", "GEU": "direct"}, direct),
-        },
-        "unified-step": {"kind": "unified", "axes": _axes(STEP, step(U, U))},
-        "composed": {"kind": "composed", "axes": _axes(STEP, step(R, G))},
-        "swap-reasoner": {"kind": "composed", "axes": _axes(STEP, step(R, U))},
-        "swap-generator": {"kind": "composed", "axes": _axes(STEP, step(U, G))},
-        "composed-refine": {
-            "kind": "composed",
-            "axes": _axes({"UEG": "refine", "GEU": "generate-then-reason"}, step(R, G)),
-        },
+        "unified-direct": _system("unified", {"UEG": "direct", "GEU": "direct"}, direct),
+        "unified-step": _system("unified", STEP, step(U, U)),
+        "composed": _system("composed", STEP, step(R, G)),
+        "swap-reasoner": _system("composed", STEP, step(R, U)),
+        "swap-generator": _system("composed", STEP, step(U, G)),
+        "composed-refine": _system(
+            "composed", {"UEG": "refine", "GEU": "generate-then-reason"}, step(R, G)
+        ),
     }
 
 
@@ -69,18 +72,18 @@ def picture(rng: random.Random, size: int) -> Image.Image:
     return image
 
 
+Call = tuple[str, str, str, str, float, float]
+"""(system, instance, node, model, latency_s, cost_usd) of one traced call."""
+
+
 def build(run_dir: Path, n: int, image_size: int) -> None:
     rng = random.Random(0)
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, writer=True)
     images = ImageStore(run_dir / "images")
 
     def put(image: Image.Image) -> ImageRef:
         return images.put(image, text={})
 
-    store.record_run(
-        {"judge": {"model": "mock/judge", "parser": "official"}}, {"python": sys.version}, 0
-    )
-    store.check_systems(systems())  # type: ignore[arg-type]
     instances: list[Instance] = []
     n_ueg = n * 6 // 10
     for k in range(n):
@@ -113,23 +116,43 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
                     edit_prompt="Draw the path.",
                 )
             )
-    store.put_instances(instances)
-    calls: list[tuple[str, str, str, str, float]] = []
+    store.begin_run(
+        config={"judge": {"model": J, "parser": "official"}},
+        versions={"python": sys.version},
+        seed=0,
+        systems={name: (definition, {}) for name, definition in systems().items()},
+        judges=[
+            (JUDGE_ID, J, {"model": J, "method": "realunify-polling"}),
+            (GEU_SCORER_ID, GEU_SCORER_LABEL, dict(GEU_SCORER)),
+        ],
+        instances=instances,
+    )
+    calls: list[Call] = []
+
+    def call(tally: Tally, site: tuple[str, str, str], model: str, latency: float) -> None:
+        # Charged to the task's tally as the call layer does, so result costs match the trace.
+        latency *= rng.uniform(0.5, 1.5)
+        cost = rng.uniform(0.001, 0.02)
+        tally.charge(site[2], {"usage": {"cost_usd": cost}, "latency_s": latency}, sent=True)
+        calls.append((*site, model, latency, cost))
+
     for number, (name, definition) in enumerate(systems().items()):
         skill = 0.3 + 0.1 * number
         for instance in instances:
             axis = instance.axis.value
-            graph = definition["axes"][axis]["graph"]  # type: ignore[index]
+            graph = definition.axes[axis].graph
             right = rng.random() < skill
-            status = "failed" if rng.random() < 0.02 else "ok"
+            status: Status = "failed" if rng.random() < 0.02 else "ok"
             output: dict[str, object] = {}
-            judgments: list[Judgment] = []
+            tally, judge_tally = Tally(), Tally()
+            scores: list[tuple[Scored, list[Judgment]]] = []
             if axis == "UEG":
+                judgments: list[Judgment] = []
                 if graph != "direct":
                     output["rewrite"] = f"Draw {instance.id} circles <script>alert(1)</script>"
-                    calls.append((name, instance.id, "rewrite", R, 0.8))
+                    call(tally, (name, instance.id, "rewrite"), R, 0.8)
                 output["image"] = put(picture(rng, image_size)).uri
-                calls.append((name, instance.id, "draw", G, 4.0))
+                call(tally, (name, instance.id, "draw"), G, 4.0)
                 for p, check in enumerate(instance.checks):
                     reply = check.answer if right else "no"
                     judgments.append(
@@ -142,54 +165,58 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
                             strict=reply,
                         )
                     )
-                    calls.append((name, instance.id, "judge", "mock/judge", 0.5))
+                    call(judge_tally, (name, instance.id, "judge"), J, 0.5)
+                verdict = Scored(
+                    judge=JUDGE_ID,
+                    status="ok",
+                    correct_official=right,
+                    correct_strict=right,
+                    usage=judge_tally.as_dict(),
+                )
+                scores.append((verdict, judgments))
             else:
                 if graph != "direct":
                     output["edited_image"] = put(picture(rng, image_size)).uri
-                    calls.append((name, instance.id, "edit", G, 5.0))
+                    call(tally, (name, instance.id, "edit"), G, 5.0)
                 letter = instance.answer if right else "A"
                 output["response"] = f"The answer is {letter}."
-                calls.append((name, instance.id, "answer", R, 1.2))
+                call(tally, (name, instance.id, "answer"), R, 1.2)
+                read = Scored(
+                    judge=GEU_SCORER_ID, status="ok", correct_official=right, correct_strict=right
+                )
+                scores.append((read, []))
             if status == "failed":
-                output, judgments = {}, []
+                output, scores = {}, []
             store.put_result(
                 Result(
                     system=name,
                     instance=instance.id,
                     axis=axis,
                     category=instance.category,
-                    status=status,  # type: ignore[arg-type]
+                    status=status,
                     output=output,
-                    correct_official=right if status == "ok" else None,
-                    correct_strict=right if status == "ok" else None,
                     error="SpecialistError: timed out" if status == "failed" else None,
                     latency_s=rng.uniform(1, 10),
-                    cost_usd=rng.uniform(0.001, 0.05),
-                    judge="mock/judge",
+                    usage=tally.as_dict(),
                 ),
-                judgments,
+                scores,
             )
 
     async def put_calls() -> None:
-        for start in range(0, len(calls), 2000):
-            await asyncio.gather(
-                *(
-                    store.put_call(
-                        f"{start + i}",
-                        model=model,
-                        method="m",
-                        request={},
-                        reply={},
-                        usage={},
-                        latency_s=latency * rng.uniform(0.5, 1.5),
-                        cost_usd=0.001,
-                        site=(system, instance, node),
-                    )
-                    for i, (system, instance, node, model, latency) in enumerate(
-                        calls[start : start + 2000]
-                    )
-                )
+        # Queued in one event-loop turn, committed together, as a run's calls are.
+        for key, (system, instance, node, model, latency, cost) in enumerate(calls):
+            store.queue_call(
+                f"{key}",
+                model=model,
+                method="m",
+                request={},
+                reply={},
+                usage={"cost_usd": cost},
+                latency_s=latency,
+                cost_usd=cost,
+                site=(system, instance, node),
             )
+        await store.flush()
 
     asyncio.run(put_calls())
     store.close()
@@ -224,7 +251,7 @@ def main() -> None:
     from composer.report.summary import summarize
     from composer.report.tables import render
 
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, read_only=True)
     t0 = time.perf_counter()
     render(summarize(store), "markdown")
     baseline = time.perf_counter() - t0
