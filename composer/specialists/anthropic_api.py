@@ -24,10 +24,11 @@ from composer.specialists.hosted import (
     malformed_reply,
     resolve_key,
     scrub,
+    sdk_fault,
     status_error,
     transport_fault,
 )
-from composer.specialists.pricing import price_of, priced
+from composer.specialists.pricing import priced
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -104,9 +105,8 @@ def translate_error(where: str, exc: Exception, secret: str | None) -> Specialis
             headers=exc.response.headers,
             request_id=exc.request_id,
         )
-    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
-        return malformed_reply(where, scrub(f"{type(exc).__name__}: {exc}", secret))
-    return SpecialistError(where, scrub(f"{type(exc).__name__}: {exc}", secret))
+    malformed = isinstance(exc, anthropic.APIResponseValidationError | ValueError)
+    return sdk_fault(where, exc, secret, is_malformed=malformed)
 
 
 class AnthropicSpecialist(HostedSpecialist):
@@ -119,17 +119,21 @@ class AnthropicSpecialist(HostedSpecialist):
     provider = "anthropic"
     extra = "anthropic"
     Options = AnthropicOptions
+    translate_error = staticmethod(translate_error)
 
     def __init__(
         self, model: str, options: AnthropicOptions, client: AsyncAnthropic, *, images: ImageStore
     ) -> None:
         """Wrap a ready `AsyncAnthropic` client (its own retries should be 0)."""
-        super().__init__(model, options, images=images, capabilities={Capability.UNDERSTAND})
+        super().__init__(
+            model,
+            options,
+            images=images,
+            capabilities={Capability.UNDERSTAND},
+            api_key=getattr(client, "api_key", None),
+        )
         self.opts = options
         self.client = client
-        self.price = price_of(self.name, options.price)
-        key = getattr(client, "api_key", None)
-        self._secret = key if isinstance(key, str) else None
 
     @classmethod
     def from_name(
@@ -158,11 +162,7 @@ class AnthropicSpecialist(HostedSpecialist):
             max_tokens=self.per_call(options, "max_tokens") or DEFAULT_MAX_TOKENS,
             temperature=self.per_call(options, "temperature"),
         )
-        try:
+        with self.sdk_errors():
             reply = await self.client.messages.create(**request)
             text = from_reply(self.name, reply)
-        except SpecialistError:
-            raise
-        except Exception as exc:
-            raise translate_error(self.name, exc, self._secret) from None
         return text.model_copy(update={"usage": priced(text.usage, self.price)})

@@ -36,7 +36,9 @@ from composer.specialists.local_common import (
     LOADING,
     BatchedSpecialist,
     LocalOptions,
+    call_settings,
     describe_local,
+    not_loaded,
     pick_device,
     pick_dtype,
     read_marker,
@@ -268,21 +270,13 @@ class DiffusersSpecialist(BatchedSpecialist):
         pipe.set_progress_bar_config(disable=True)
         return pipe
 
-    def _settings(self, options: CallOptions | None) -> _PerCall:
-        merged = {key: getattr(self.opts, key) for key in _PerCall.model_fields} | {
-            k: v for k, v in (options or {}).items() if k in _PerCall.model_fields
-        }
-        return _PerCall(**merged)
-
     def _key(self, draw: _Draw) -> Hashable:
         size = draw.image.size if draw.image is not None else None
         return (draw.settings.model_dump_json(), size)
 
     def _ensure_loaded(self) -> None:
         if self.pipe is None:
-            raise SpecialistError(
-                self.name, "is not loaded.", "Await load() before the first call (the runner does)."
-            )
+            raise not_loaded(self.name)
 
     async def generate(
         self, prompt: str, *, seed: int, options: CallOptions | None = None
@@ -291,7 +285,7 @@ class DiffusersSpecialist(BatchedSpecialist):
         self._ensure_loaded()
         if Capability.GENERATE not in self.capabilities:
             raise SpecialistError(self.name, f"{self.pipeline_cls.__name__} needs an input image.")
-        draw = _Draw(prompt, seed, None, self._settings(options))
+        draw = _Draw(prompt, seed, None, call_settings(_PerCall, self.opts, options))
         return await self._draw(draw)
 
     async def edit(
@@ -308,7 +302,7 @@ class DiffusersSpecialist(BatchedSpecialist):
             raise SpecialistError(self.name, f"{self.pipeline_cls.__name__} cannot edit images.")
         if len(images) != 1:
             raise SpecialistError(self.name, f"edits exactly one input image, not {len(images)}.")
-        settings = self._settings(options)
+        settings = call_settings(_PerCall, self.opts, options)
         image = self.images.open(images[0]).convert("RGB")
         if settings.size is not None:
             height, width = _hw(settings.size)

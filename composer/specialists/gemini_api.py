@@ -26,10 +26,11 @@ from composer.specialists.hosted import (
     resolve_key,
     retry_after_seconds,
     scrub,
+    sdk_fault,
     status_error,
     transport_fault,
 )
-from composer.specialists.pricing import price_of, priced, record_usage
+from composer.specialists.pricing import priced, record_usage
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -171,9 +172,7 @@ def translate_error(where: str, exc: Exception, secret: str | None) -> Specialis
         if error.is_rate_limit and error.retry_after is None:
             error.retry_after = _retry_delay(exc.details) or retry_after_seconds(headers)
         return error
-    if isinstance(exc, ValueError):
-        return malformed_reply(where, scrub(f"{type(exc).__name__}: {exc}", secret))
-    return SpecialistError(where, scrub(f"{type(exc).__name__}: {exc}", secret))
+    return sdk_fault(where, exc, secret, is_malformed=isinstance(exc, ValueError))
 
 
 class GeminiSpecialist(HostedSpecialist):
@@ -187,17 +186,21 @@ class GeminiSpecialist(HostedSpecialist):
     provider = "gemini"
     extra = "gemini"
     Options = GeminiOptions
+    translate_error = staticmethod(translate_error)
 
     def __init__(
         self, model: str, options: GeminiOptions, client: Client, *, images: ImageStore
     ) -> None:
         """Wrap a ready google-genai `Client` (no retries in its HttpOptions)."""
-        super().__init__(model, options, images=images, capabilities=capabilities_of(model))
+        super().__init__(
+            model,
+            options,
+            images=images,
+            capabilities=capabilities_of(model),
+            api_key=getattr(getattr(client, "_api_client", None), "api_key", None),
+        )
         self.opts = options
         self.client = client
-        self.price = price_of(self.name, options.price)
-        key = getattr(getattr(client, "_api_client", None), "api_key", None)
-        self._secret = key if isinstance(key, str) else None
 
     @classmethod
     def from_name(
@@ -219,12 +222,9 @@ class GeminiSpecialist(HostedSpecialist):
         await self.client.aio.aclose()
 
     async def _send(self, request: dict[str, Any]) -> GenerateContentResponse:
-        try:
-            return await self.client.aio.models.generate_content(**request)
-        except SpecialistError:
-            raise
-        except Exception as exc:
-            raise translate_error(self.name, exc, self._secret) from None
+        with self.sdk_errors():
+            reply = await self.client.aio.models.generate_content(**request)
+        return reply
 
     def _require(self, capability: Capability) -> None:
         if capability not in self.capabilities:

@@ -11,16 +11,17 @@ import base64
 import email.utils
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
-from composer.core.images import ImageRef
-from composer.specialists.base import Options, Specialist
-from composer.specialists.pricing import Price
+from composer.core.images import ImageRef, ImageStore
+from composer.specialists.base import Capability, Options, Specialist
+from composer.specialists.pricing import Price, price_of
 
 _TRANSPORT_KEYS = frozenset({"base_url", "api_key_env", "api_key_file", "price", "capabilities"})
 
@@ -221,6 +222,18 @@ def malformed_reply(where: str, detail: str, request_id: str | None = None) -> S
     )
 
 
+def sdk_fault(
+    where: str, exc: Exception, secret: str | None, *, is_malformed: bool
+) -> SpecialistError:
+    """An SDK exception that is neither a transport fault nor an HTTP status, key masked out.
+
+    `is_malformed` (the SDK could not read the reply) makes it a malformed reply, retried as a
+    glitch; anything else is final.
+    """
+    detail = scrub(f"{type(exc).__name__}: {exc}", secret)
+    return malformed_reply(where, detail) if is_malformed else SpecialistError(where, detail)
+
+
 def b64(data: bytes) -> str:
     """Standard base64 text of `data`."""
     return base64.b64encode(data).decode("ascii")
@@ -259,7 +272,40 @@ def as_png(where: str, data: bytes) -> bytes:
 
 
 class HostedSpecialist(Specialist):
-    """Base of the hosted adapters: per-call option merging and a transport-free identity."""
+    """Base of the hosted adapters: price, SDK errors translated, per-call options, identity.
+
+    A subclass sets `translate_error` to its provider's translation and makes its SDK calls
+    inside `with self.sdk_errors():`.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        options: HostedOptions,
+        *,
+        images: ImageStore,
+        capabilities: set[Capability] | frozenset[Capability],
+        api_key: object = None,
+    ) -> None:
+        """Keep the model's price, and the client's `api_key` to mask out of error texts."""
+        super().__init__(model, options, images=images, capabilities=capabilities)
+        self.price = price_of(self.name, options.price)
+        self._secret = api_key if isinstance(api_key, str) else None
+
+    @staticmethod
+    def translate_error(where: str, exc: Exception, secret: str | None) -> SpecialistError:
+        """This provider's SDK exception in the call layer's terms, with `secret` masked out."""
+        raise NotImplementedError
+
+    @contextmanager
+    def sdk_errors(self) -> Iterator[None]:
+        """Raise what the SDK raises in the block as `translate_error` says."""
+        try:
+            yield
+        except SpecialistError:
+            raise
+        except Exception as exc:
+            raise self.translate_error(self.name, exc, self._secret) from None
 
     def describe(self) -> dict[str, Any]:
         """Identity for the cache key: the model and what shapes its replies.

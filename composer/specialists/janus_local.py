@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from composer.core.errors import PrerequisiteError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability
+from composer.specialists.local_common import call_settings, not_loaded
 from composer.specialists.transformers_local import TransformersOptions, TransformersSpecialist
 
 
@@ -146,21 +147,13 @@ class JanusSpecialist(TransformersSpecialist):
             )
         return _Tokens(self.tokenizer.bos_token_id, int(begin_image), int(pad)), count
 
-    def _draw_settings(self, options: CallOptions | None) -> _DrawSettings:
-        merged = {key: getattr(self.janus_opts, key) for key in _DrawSettings.model_fields} | {
-            k: v for k, v in (options or {}).items() if k in _DrawSettings.model_fields
-        }
-        return _DrawSettings(**merged)
-
     async def generate(
         self, prompt: str, *, seed: int, options: CallOptions | None = None
     ) -> ImageRef:
         """Draw `prompt`, sampling image tokens with a generator seeded with `seed`."""
         if self.lm is None:
-            raise SpecialistError(
-                self.name, "is not loaded.", "Await load() before the first call (the runner does)."
-            )
-        settings = self._draw_settings(options)
+            raise not_loaded(self.name)
+        settings = call_settings(_DrawSettings, self.janus_opts, options)
         key: Hashable = ("draw", settings.model_dump_json())
         image: Image.Image = await self.batcher.submit(_Draw(prompt, seed, settings), key=key)
         # PNG encoding off the model's thread, so it overlaps the next batch's forward pass.

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from composer.core.errors import ConfigError, PrerequisiteError
-from composer.specialists.base import Specialist, SpecialistOptions
+from composer.core.errors import ConfigError, PrerequisiteError, SpecialistError
+from composer.specialists.base import CallOptions, Specialist, SpecialistOptions
 from composer.specialists.batching import BatchStats, MicroBatcher
 
 if TYPE_CHECKING:
@@ -47,6 +47,30 @@ class BatchedSpecialist(Specialist):
     def close(self) -> None:
         """Stop the micro-batcher's worker thread."""
         self.batcher.close()
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def call_settings(
+    settings: type[SettingsT], configured: BaseModel, options: CallOptions | None
+) -> SettingsT:
+    """One call's `settings`: the call's `options` where they set a field, else `configured`.
+
+    `configured` is the model's options; other call option keys only vary the cache key.
+    """
+    fields = settings.model_fields
+    merged = {key: getattr(configured, key) for key in fields} | {
+        key: value for key, value in (options or {}).items() if key in fields
+    }
+    return settings(**merged)
+
+
+def not_loaded(name: str) -> SpecialistError:
+    """The error of a call made before the model's `load()`."""
+    return SpecialistError(
+        name, "is not loaded.", "Await load() before the first call (the runner does)."
+    )
 
 
 class LocalOptions(SpecialistOptions):

@@ -28,10 +28,11 @@ from composer.specialists.hosted import (
     png_data_url,
     resolve_key,
     scrub,
+    sdk_fault,
     status_error,
     transport_fault,
 )
-from composer.specialists.pricing import price_of, priced, record_usage
+from composer.specialists.pricing import priced, record_usage
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -181,9 +182,8 @@ def translate_error(where: str, exc: Exception, secret: str | None) -> Specialis
             request_id=exc.request_id,
             is_refusal=exc.code in _REFUSAL_CODES,
         )
-    if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        return malformed_reply(where, scrub(f"{type(exc).__name__}: {exc}", secret))
-    return SpecialistError(where, scrub(f"{type(exc).__name__}: {exc}", secret))
+    malformed = isinstance(exc, openai.APIResponseValidationError | ValueError)
+    return sdk_fault(where, exc, secret, is_malformed=malformed)
 
 
 class OpenAISpecialist(HostedSpecialist):
@@ -198,6 +198,7 @@ class OpenAISpecialist(HostedSpecialist):
     extra = "openai"
     Options = OpenAIOptions
     key_envs: tuple[str, ...] = ("OPENAI_API_KEY",)
+    translate_error = staticmethod(translate_error)
 
     def __init__(
         self,
@@ -210,13 +211,14 @@ class OpenAISpecialist(HostedSpecialist):
     ) -> None:
         """Wrap a ready `AsyncOpenAI` client (its own retries should be 0)."""
         super().__init__(
-            model, options, images=images, capabilities=capabilities or capabilities_of(model)
+            model,
+            options,
+            images=images,
+            capabilities=capabilities or capabilities_of(model),
+            api_key=getattr(client, "api_key", None),
         )
         self.opts = options
         self.client = client
-        self.price = price_of(self.name, options.price)
-        key = getattr(client, "api_key", None)
-        self._secret = key if isinstance(key, str) else None
 
     @classmethod
     def _key(cls, where: str, options: OpenAIOptions) -> str | None:
@@ -259,13 +261,9 @@ class OpenAISpecialist(HostedSpecialist):
             temperature=self.per_call(options, "temperature"),
             detail=self.opts.detail,
         )
-        try:
+        with self.sdk_errors():
             reply = await self.client.chat.completions.create(**request)
             text = from_reply(self.name, reply)
-        except SpecialistError:
-            raise
-        except Exception as exc:
-            raise translate_error(self.name, exc, self._secret) from None
         return text.model_copy(update={"usage": priced(text.usage, self.price)})
 
     def _image_request(self, prompt: str, options: CallOptions | None) -> dict[str, Any]:
@@ -287,13 +285,10 @@ class OpenAISpecialist(HostedSpecialist):
     ) -> ImageRef:
         """Draw one image with images.generate."""
         self._require(Capability.GENERATE)
-        try:
+        with self.sdk_errors():
             reply = await self.client.images.generate(**self._image_request(prompt, options))
-            return self._store(reply)
-        except SpecialistError:
-            raise
-        except Exception as exc:
-            raise translate_error(self.name, exc, self._secret) from None
+            ref = self._store(reply)
+        return ref
 
     async def edit(
         self,
@@ -312,13 +307,10 @@ class OpenAISpecialist(HostedSpecialist):
         ]
         image: Any = files[0] if len(files) == 1 else files
         request = self._image_request(prompt, options)
-        try:
+        with self.sdk_errors():
             reply = await self.client.images.edit(image=image, **request)
-            return self._store(reply)
-        except SpecialistError:
-            raise
-        except Exception as exc:
-            raise translate_error(self.name, exc, self._secret) from None
+            ref = self._store(reply)
+        return ref
 
     def _require(self, capability: Capability) -> None:
         if capability not in self.capabilities:

@@ -35,7 +35,9 @@ from composer.specialists.local_common import (
     LOADING,
     BatchedSpecialist,
     LocalOptions,
+    call_settings,
     describe_local,
+    not_loaded,
     pick_device,
     pick_dtype,
     read_marker,
@@ -221,12 +223,6 @@ class TransformersSpecialist(BatchedSpecialist):
         lm.eval()
         self.processor, self.tokenizer, self.lm = processor, tokenizer, lm
 
-    def _settings(self, options: CallOptions | None) -> _PerCall:
-        merged = {key: getattr(self.opts, key) for key in _PerCall.model_fields} | {
-            k: v for k, v in (options or {}).items() if k in _PerCall.model_fields
-        }
-        return _PerCall(**merged)
-
     async def understand(
         self,
         prompt: str,
@@ -236,9 +232,7 @@ class TransformersSpecialist(BatchedSpecialist):
     ) -> TextReply:
         """Answer `prompt` about `images` (in that order) through the chat template."""
         if self.lm is None:
-            raise SpecialistError(
-                self.name, "is not loaded.", "Await load() before the first call (the runner does)."
-            )
+            raise not_loaded(self.name)
         if images and self.kind == "text":
             raise SpecialistError(
                 self.name,
@@ -246,7 +240,7 @@ class TransformersSpecialist(BatchedSpecialist):
                 "Bind a VLM to roles that look at images.",
             )
         pictures = tuple(self.images.open(ref).convert("RGB") for ref in images)
-        settings = self._settings(options)
+        settings = call_settings(_PerCall, self.opts, options)
         key: Hashable = settings.model_dump_json()
         reply: TextReply = await self.batcher.submit(_Ask(prompt, pictures, settings), key=key)
         return reply
