@@ -15,7 +15,7 @@ import asyncio
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from composer.graphs import (
     END,
@@ -25,10 +25,11 @@ from composer.graphs import (
     Generator,
     GraphOptions,
     ImageRef,
-    Instance,
     Runtime,
     StateGraph,
     Strategy,
+    UEGState,
+    UEGStepOutput,
     Understander,
     derive_checks,
     node,
@@ -39,14 +40,13 @@ from composer.graphs import (
 from composer.graphs import rewrite as rewrite_agent
 
 
-class State(TypedDict, total=False):
-    instance: Instance
-    seed: int
-    rewrite: str
+class State(UEGState, UEGStepOutput, total=False):
+    """The runner's inputs and the image (`UEGState`), the rewrite the report shows
+    (`UEGStepOutput`), and this strategy's own keys."""
+
     checks: tuple[Check, ...]
     candidates: list[ImageRef]
     scores: Annotated[list[int], operator.add]
-    image: ImageRef
 
 
 @dataclass(frozen=True)

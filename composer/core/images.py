@@ -95,6 +95,18 @@ class ImageStore:
         """Where the PNG of `ref` lives (it may not exist)."""
         return self.root / self.relative_path(ref)
 
+    def digests(self) -> set[str]:
+        """The sha256 of every image the store holds, read by listing it (no file is opened)."""
+        if not self.root.is_dir():
+            return set()
+        return {
+            name.removesuffix(".png")
+            for folder in self.root.iterdir()
+            if folder.is_dir()
+            for name in os.listdir(folder)
+            if name.endswith(".png")
+        }
+
     def __contains__(self, ref: ImageRef) -> bool:
         """Whether the store holds `ref`."""
         return self.path(ref).exists()

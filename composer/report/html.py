@@ -259,13 +259,7 @@ def write_html(
         for pair in (report.get("judges") or {}).get("agreement", [])
         for d in pair["disagreements"]
     }
-    ctx.stored = {
-        name.removesuffix(".png")
-        for folder in ctx.images.root.iterdir()
-        if folder.is_dir()
-        for name in os.listdir(folder)
-        if name.endswith(".png")
-    }
+    ctx.stored = ctx.images.digests()
     instances = sorted(
         store.instances().values(),
         key=lambda i: (i.axis.value != "UEG", _ORDER.get(i.category, 99), i.category, i.id),
