@@ -223,8 +223,7 @@ class GeminiSpecialist(HostedSpecialist):
 
     async def _send(self, request: dict[str, Any]) -> GenerateContentResponse:
         with self.sdk_errors():
-            reply = await self.client.aio.models.generate_content(**request)
-        return reply
+            return await self.client.aio.models.generate_content(**request)
 
     def _require(self, capability: Capability) -> None:
         if capability not in self.capabilities:

@@ -287,8 +287,7 @@ class OpenAISpecialist(HostedSpecialist):
         self._require(Capability.GENERATE)
         with self.sdk_errors():
             reply = await self.client.images.generate(**self._image_request(prompt, options))
-            ref = self._store(reply)
-        return ref
+            return self._store(reply)
 
     async def edit(
         self,
@@ -309,8 +308,7 @@ class OpenAISpecialist(HostedSpecialist):
         request = self._image_request(prompt, options)
         with self.sdk_errors():
             reply = await self.client.images.edit(image=image, **request)
-            ref = self._store(reply)
-        return ref
+            return self._store(reply)
 
     def _require(self, capability: Capability) -> None:
         if capability not in self.capabilities:
