@@ -164,5 +164,5 @@ def test_bad_total_weights_are_config_errors(weights: dict[str, float], message:
     }
     with pytest.raises(ConfigError) as info:
         parse_config(data, source="run.toml", base_dir=Path("."))
-    assert str(info.value).startswith("run.toml: [benchmark.total_weights]: ")
+    assert str(info.value).startswith("run.toml key benchmark.total_weights: ")
     assert message in str(info.value)
