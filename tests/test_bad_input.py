@@ -242,6 +242,14 @@ def limit_as_float(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file), "key benchmark.limit: Input should be a valid integer"
 
 
+def _secret_option(option: str) -> Case:
+    def case(tmp: Path) -> tuple[list[str], str]:
+        _, run_file = _setup(tmp, extra=f'\n{option} = "sk-proj-SECRET-1234"\n')
+        return _run(tmp, run_file), f'[models."mock/vlm"] {option}'
+
+    return case
+
+
 def _refine(max_rounds: str) -> Case:
     def case(tmp: Path) -> tuple[list[str], str]:
         systems = (
@@ -286,6 +294,8 @@ CASES: dict[str, Case] = {
     "limit = 2.0": limit_as_float,
     'max_concurrency = "8"': max_concurrency_as_text,
     'latency_s = "0.5" (adapter option)': adapter_option_as_text,
+    "api_key written where no setting takes it": _secret_option("api_key"),
+    "api_key_file not a text path": _secret_option("api_key_file"),
     "max_rounds = 0": _refine("0"),
     "max_rounds = -1": _refine("-1"),
     'max_rounds = "3"': _refine('"3"'),
@@ -310,6 +320,7 @@ def test_bad_input_stops_with_one_line_and_writes_nothing(
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert _tree(tmp_path) == before, "a rejected invocation must write nothing"
+    assert "SECRET" not in result.output, "an error never echoes what may be a key"
 
 
 def test_a_model_of_an_unselected_system_is_not_a_typo(tmp_path: Path) -> None:

@@ -103,6 +103,8 @@ class AgentOutputError(ComposerError):
         self.raw = raw
 
 
+_SECRET = re.compile(r"key|token|secret|password|credential", re.IGNORECASE)
+"""A location whose value may be a secret: its value is never echoed in an error."""
 _VALIDATOR_TAG = re.compile(r"function-(after|before|wrap|plain)\[.*\]")
 """A pydantic validator's own step in an error location (not a field the user wrote)."""
 
@@ -142,9 +144,13 @@ def config_error(
     if location:
         where = " ".join(filter(None, (where, noun, location)))
     what = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        what = "is not a known setting"
     value = first.get("input")
-    if first["type"] != "missing" and not isinstance(value, Mapping):
+    if first["type"] == "extra_forbidden":
+        # The value of a setting composer does not know is not the problem, and may be a
+        # secret written in the wrong place (`api_key = "sk-..."`): it is never echoed.
+        what = "is not a known setting"
+    elif _SECRET.search(location):
+        what += " (value not shown)"
+    elif first["type"] != "missing" and not isinstance(value, Mapping):
         what += f" (got {value!r})"
     return error(where, f"{what}.", fix)
