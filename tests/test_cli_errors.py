@@ -83,7 +83,7 @@ def test_unknown_setting_and_bad_toml(tmp_path: Path, data: Path) -> None:
         tmp_path, config_text(data).replace("concurrency = 4", "concurrence = 4")
     )
     assert_clean_stop(code, output, out)
-    assert "key concurrence: is not a known setting (got 4)" in output
+    assert "key concurrence: is not a known setting." in output  # its value is never echoed
     code, output, out = run(tmp_path, "[systems.a\nueg=1")
     assert_clean_stop(code, output, out)
     assert "not valid TOML" in output
