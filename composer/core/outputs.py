@@ -57,20 +57,24 @@ EDITED_IMAGE: Final = _key(GEUStepOutput)
 """The key of a stepwise GEU graph's edited image (an `ImageRef`; its uri once stored)."""
 
 
+def _scored(state: Mapping[str, Any], key: str, kind: type, axis: str) -> Any:
+    value = state.get(key)
+    if not isinstance(value, kind):
+        raise ConfigError(
+            "graph output",
+            f"has no {key!r} for a {axis} instance.",
+            f"A {axis} graph must set state[{key!r}].",
+        )
+    return value
+
+
 def ueg_output(state: Mapping[str, Any]) -> UEGOutput:
     """The scored output of a UEG graph's final state.
 
     Raises:
         ConfigError: the state holds no `ImageRef` under `IMAGE`.
     """
-    image = state.get(IMAGE)
-    if not isinstance(image, ImageRef):
-        raise ConfigError(
-            "graph output",
-            f"has no {IMAGE!r} for a UEG instance.",
-            f"A UEG graph must set state[{IMAGE!r}].",
-        )
-    return UEGOutput(image=image)
+    return UEGOutput(image=_scored(state, IMAGE, ImageRef, "UEG"))
 
 
 def geu_output(state: Mapping[str, Any]) -> GEUOutput:
@@ -79,11 +83,4 @@ def geu_output(state: Mapping[str, Any]) -> GEUOutput:
     Raises:
         ConfigError: the state holds no text under `RESPONSE`.
     """
-    response = state.get(RESPONSE)
-    if not isinstance(response, str):
-        raise ConfigError(
-            "graph output",
-            f"has no {RESPONSE!r} text for a GEU instance.",
-            f"A GEU graph must set state[{RESPONSE!r}].",
-        )
-    return GEUOutput(response=response)
+    return GEUOutput(response=_scored(state, RESPONSE, str, "GEU"))

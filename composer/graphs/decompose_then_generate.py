@@ -16,19 +16,21 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from composer.agents.rewrite import rewrite as rewrite_agent
-from composer.core.images import ImageRef
-from composer.core.instance import Axis, Instance
+from composer.core.instance import Axis
 from composer.core.outputs import IMAGE, REWRITE, UEGStepOutput
-from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
+from composer.graphs.base import (
+    GraphOptions,
+    Strategy,
+    UEGState,
+    node,
+    parse_options,
+    register_graph,
+)
 from composer.specialists.base import Generator, Understander
 
 
-class State(UEGStepOutput, total=False):
+class State(UEGState, UEGStepOutput, total=False):
     """The instance, its seed, the rewrite (the step the report shows) and the image."""
-
-    instance: Instance
-    seed: int
-    image: ImageRef
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,21 @@ from langgraph.runtime import Runtime
 
 from composer.agents.answer import answer as answer_agent
 from composer.benchmarks.realunify.protocol import choice_request, edit_request
-from composer.core.instance import Axis, Instance
+from composer.core.instance import Axis
 from composer.core.outputs import EDITED_IMAGE, RESPONSE, GEUStepOutput
-from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
+from composer.graphs.base import (
+    GEUState,
+    GraphOptions,
+    Strategy,
+    node,
+    parse_options,
+    register_graph,
+)
 from composer.specialists.base import Editor, Understander
 
 
-class State(GEUStepOutput, total=False):
+class State(GEUState, GEUStepOutput, total=False):
     """The instance, its seed, the edited image (the step the report shows) and the answer."""
-
-    instance: Instance
-    seed: int
-    response: str
 
 
 @dataclass(frozen=True)

@@ -25,20 +25,23 @@ from composer.agents.revise import revise as revise_agent
 from composer.agents.rewrite import rewrite as rewrite_agent
 from composer.agents.verify import derive_checks
 from composer.agents.verify import verify as verify_agent
-from composer.core.images import ImageRef
-from composer.core.instance import Axis, Check, Instance
+from composer.core.instance import Axis, Check
 from composer.core.outputs import IMAGE, REWRITE, UEGStepOutput
-from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
+from composer.graphs.base import (
+    GraphOptions,
+    Strategy,
+    UEGState,
+    node,
+    parse_options,
+    register_graph,
+)
 from composer.specialists.base import Generator, Understander
 
 
-class State(UEGStepOutput, total=False):
+class State(UEGState, UEGStepOutput, total=False):
     """The loop's working set; `rewrite` is the step and `rounds` every attempt, for the report."""
 
-    instance: Instance
-    seed: int
     checks: tuple[Check, ...]
-    image: ImageRef
     round: int
     failures: list[dict[str, Any]]
     rounds: Annotated[list[dict[str, Any]], operator.add]
