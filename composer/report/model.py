@@ -8,7 +8,11 @@ module keep their shape there: a paired test's row is `stats.PairedTest.as_dict`
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
+
+# typing_extensions' TypedDict (not typing's) so pydantic can check a report against these
+# declarations on Python 3.11 (tests/report/test_model.py does).
+from typing_extensions import TypedDict
 
 from composer.core.definition import Kind, Mode
 from composer.core.instance import Parser
