@@ -173,11 +173,6 @@ def q_any(colour: str | None = None, shape: str | None = None) -> str:
     return f"Is there any {_noun(colour, shape, 1)}?"
 
 
-def q_all(colour: str, shape: str | None = None) -> str:
-    """`Are all the circles red?`."""
-    return f"Are all the {plural(shape or 'shape', 2)} {colour}?"
-
-
 def q_left_of(a: tuple[str, str], b: tuple[str, str]) -> str:
     """`Is the red circle to the left of the blue square?`."""
     return f"Is the {a[0]} {a[1]} to the left of the {b[0]} {b[1]}?"
@@ -186,16 +181,6 @@ def q_left_of(a: tuple[str, str], b: tuple[str, str]) -> str:
 def q_position(index: int, obj: tuple[str, str]) -> str:
     """`Is the second shape from the left a blue square?` (index from 0)."""
     return f"Is the {ORDINALS[index]} shape from the left {article(obj[0])} {obj[0]} {obj[1]}?"
-
-
-def q_rightmost(obj: tuple[str, str]) -> str:
-    """`Is the rightmost shape a green star?`."""
-    return f"Is the rightmost shape {article(obj[0])} {obj[0]} {obj[1]}?"
-
-
-def q_more(a: tuple[str | None, str | None], b: tuple[str | None, str | None]) -> str:
-    """`Are there more red circles than blue squares?`."""
-    return f"Are there more {_noun(a[0], a[1], 2)} than {_noun(b[0], b[1], 2)}?"
 
 
 def scene_checks(scene: Scene, absent_colour: str | None = None) -> list[tuple[str, str]]:

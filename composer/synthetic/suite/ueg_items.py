@@ -113,7 +113,6 @@ def _row_rules(order: list[Obj], rng: random.Random, *, unusual: bool) -> list[R
     true_rules = [r for r in true_rules if r not in odd]
     # Hard items lead with one or two unusual wordings, so the row leans on them.
     return odd[: rng.choice((1, 2))] + true_rules
-    return true_rules
 
 
 def logical_item(rng: random.Random, level: str) -> Item:
