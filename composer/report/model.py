@@ -8,7 +8,7 @@ module keep their shape there: a paired test's row is `stats.PairedTest.as_dict`
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired
+from typing import Any, Literal, NotRequired, TypeVar, cast
 
 # typing_extensions' TypedDict (not typing's) so pydantic can check a report against these
 # declarations on Python 3.11 (tests/report/test_model.py does).
@@ -186,3 +186,11 @@ def count_cells(entry: SystemSummary) -> list[str]:
         str(sum(c["failed"] + c["refused"] for c in counts)),
         str(sum(c["unscored"] for c in counts)),
     ]
+
+
+_T = TypeVar("_T", AxisSummary, SystemSummary)
+
+
+def in_declared_order(data: _T, declared: type[_T]) -> _T:
+    """`data` with its keys in the order `declared` lists them: the JSON's stable key order."""
+    return cast(_T, {key: data[key] for key in declared.__annotations__ if key in data})  # type: ignore[literal-required]

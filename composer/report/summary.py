@@ -34,6 +34,7 @@ from composer.report.model import (
     SystemSummary,
     TotalRule,
     axis_of,
+    in_declared_order,
 )
 
 AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
@@ -168,7 +169,7 @@ def axis_summary(results: list[Result], parser: Parser) -> AxisSummary:
         summary["by_category_strict"] = per_cat_other
     else:
         summary["by_category_official"] = per_cat_other
-    return summary
+    return in_declared_order(summary, AxisSummary)
 
 
 def with_seed_spread(summary: AxisSummary, results: list[Result], parser: Parser) -> AxisSummary:
@@ -233,7 +234,7 @@ def _system(
     by_seed = _total_by_seed(entry, rule)
     if by_seed is not None and len(by_seed) > 1:
         entry["total_by_seed"] = by_seed
-    return entry
+    return in_declared_order(entry, SystemSummary)
 
 
 def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
