@@ -43,11 +43,11 @@ class PageContext:
     report: Report
     parser: Parser
     thumbs: dict[str, str] = field(default_factory=dict)
+    """sha256 -> thumbnail file name, for images that need one."""
     stored: set[str] = field(default_factory=set)
+    """sha256 of every image in the run's store, listed once (not one stat per image)."""
     judges_disagree: set[tuple[str, str]] = field(default_factory=set)
     """(system, instance) whose output the run's judges scored differently."""
-    """sha256 of every image in the run's store, listed once (not one stat per image)."""
-    """sha256 -> thumbnail file name, for images that need one."""
 
 
 def slug(instance_id: str) -> str:
