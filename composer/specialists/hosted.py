@@ -11,6 +11,7 @@ import base64
 import email.utils
 import os
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -271,7 +272,7 @@ def as_png(where: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-class HostedSpecialist(Specialist):
+class HostedSpecialist(Specialist, ABC):
     """Base of the hosted adapters: price, SDK errors translated, per-call options, identity.
 
     A subclass sets `translate_error` to its provider's translation and makes its SDK calls
@@ -293,9 +294,12 @@ class HostedSpecialist(Specialist):
         self._secret = api_key if isinstance(api_key, str) else None
 
     @staticmethod
+    @abstractmethod
     def translate_error(where: str, exc: Exception, secret: str | None) -> SpecialistError:
-        """This provider's SDK exception in the call layer's terms, with `secret` masked out."""
-        raise NotImplementedError
+        """This provider's SDK exception in the call layer's terms, with `secret` masked out.
+
+        Abstract: each adapter sets it to its module's `translate_error`.
+        """
 
     @contextmanager
     def sdk_errors(self) -> Iterator[None]:
