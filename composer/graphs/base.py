@@ -11,6 +11,7 @@ built.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import importlib
@@ -118,9 +119,59 @@ def _load_builtins() -> None:
 
 
 def graphs() -> dict[str, GraphEntry]:
-    """All registered strategies."""
+    """All registered strategies (each one's module imported: `graph_listing` imports none)."""
     _load_builtins()
     return dict(_REGISTRY)
+
+
+@dataclass(frozen=True)
+class GraphListing:
+    """What `composer list graphs` shows of a strategy: no build function, nothing imported."""
+
+    name: str
+    axes: frozenset[Axis]
+    description: str
+
+
+def graph_listing() -> dict[str, GraphListing]:
+    """Every registered strategy's name, axes and description, without building or importing it.
+
+    A built-in module is read, not imported: its `@register_graph(name, axes=...)` decorator and
+    the first line of its docstring are all a listing needs, and importing it would import
+    LangGraph (over a second of the command's time). Strategies registered in-process are
+    listed from the registry.
+    """
+    listed = {
+        name: GraphListing(name, entry.axes, entry.description) for name, entry in _REGISTRY.items()
+    }
+    for module in _BUILTIN_MODULES:
+        for entry in _declared(module):
+            listed.setdefault(entry.name, entry)
+    return listed
+
+
+def _declared(module: str) -> list[GraphListing]:
+    """The `@register_graph` declarations in `module`'s source, read with `ast`."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, module
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    doc = (ast.get_docstring(tree) or "").strip().splitlines()
+    found = []
+    for node in ast.walk(tree):
+        for decorator in getattr(node, "decorator_list", []):
+            call = decorator if isinstance(decorator, ast.Call) else None
+            if call is None or getattr(call.func, "id", None) != "register_graph":
+                continue
+            axes = next(k.value for k in call.keywords if k.arg == "axes")
+            names = [getattr(e, "attr", "") for e in getattr(axes, "elts", [])]
+            found.append(
+                GraphListing(
+                    ast.literal_eval(call.args[0]),
+                    frozenset(Axis(n) for n in names),
+                    doc[0] if doc else "",
+                )
+            )
+    return found
 
 
 def _from_file(ref: str) -> GraphEntry:
