@@ -57,30 +57,33 @@ EDITED_IMAGE: Final = _key(GEUStepOutput)
 """The key of a stepwise GEU graph's edited image (an `ImageRef`; its uri once stored)."""
 
 
-def _scored(state: Mapping[str, Any], key: str, kind: type, axis: str) -> Any:
+def _scored(state: Mapping[str, Any], key: str, kind: type, axis: str, where: str) -> Any:
     value = state.get(key)
-    if not isinstance(value, kind):
-        raise ConfigError(
-            "graph output",
-            f"has no {key!r} for a {axis} instance.",
-            f"A {axis} graph must set state[{key!r}].",
-        )
-    return value
+    if isinstance(value, kind):
+        return value
+    wanted = f"`{key}: {kind.__name__}`"
+    if value is None:
+        held = ", ".join(sorted(str(k) for k in state if k not in ("instance", "seed")))
+        what = f"returned no {key!r} (its {axis} output, {wanted}); its final state holds: "
+        what += f"{held or 'nothing'}."
+    else:
+        what = f"returned {key!r} as a {type(value).__name__}, not a {kind.__name__}."
+    raise ConfigError(f"{where} ({axis})", what, f"Set {wanted} in the node that ends the graph.")
 
 
-def ueg_output(state: Mapping[str, Any]) -> UEGOutput:
-    """The scored output of a UEG graph's final state.
+def ueg_output(state: Mapping[str, Any], *, where: str = "graph output") -> UEGOutput:
+    """The scored output of a UEG graph's final state; `where` names the graph in an error.
 
     Raises:
         ConfigError: the state holds no `ImageRef` under `IMAGE`.
     """
-    return UEGOutput(image=_scored(state, IMAGE, ImageRef, "UEG"))
+    return UEGOutput(image=_scored(state, IMAGE, ImageRef, "UEG", where))
 
 
-def geu_output(state: Mapping[str, Any]) -> GEUOutput:
-    """The scored output of a GEU graph's final state.
+def geu_output(state: Mapping[str, Any], *, where: str = "graph output") -> GEUOutput:
+    """The scored output of a GEU graph's final state; `where` names the graph in an error.
 
     Raises:
         ConfigError: the state holds no text under `RESPONSE`.
     """
-    return GEUOutput(response=_scored(state, RESPONSE, str, "GEU"))
+    return GEUOutput(response=_scored(state, RESPONSE, str, "GEU", where))

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import inspect
 import json
-import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +42,7 @@ from composer.benchmarks.realunify.protocol import (
 from composer.core.errors import ConfigError, UnknownNameError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
+from composer.core.usercode import load_user_file
 from composer.evaluation.store import Judgment
 from composer.specialists.base import Understander
 
@@ -173,12 +172,7 @@ def _from_file(ref: str, base_dir: Path | None) -> MethodEntry:
             where, f"file {str(path)!r} does not exist.", "Give 'path/to/judge.py:function'."
         )
     source = path.read_bytes()
-    spec = importlib.util.spec_from_file_location(f"composer_user_judge_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise UnknownNameError(where, "is not an importable Python file.")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
+    module = load_user_file(path, f"composer_user_judge_{path.stem}", where)
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise UnknownNameError(

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from composer.core.callsite import CallSite, current_site
 from composer.core.config import RunConfig
 from composer.core.errors import AgentOutputError, ComposerError, ConfigError, RefusalError
+from composer.core.failure import Failure
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import IMAGE, geu_output, ueg_output
@@ -37,6 +38,7 @@ from composer.evaluation.judges import (
 )
 from composer.evaluation.lock import CreatedFiles, RunFolderBusyError
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
+from composer.graphs.guard import GraphFailure, stream_strategy
 from composer.specialists.base import Specialist, load_all
 
 
@@ -325,6 +327,7 @@ class Runner(Binding):
         state: dict[str, Any] = {}
         status: Status = "failed"
         error: str | None = None
+        failure: Failure | None = None
         try:
             if task.output is not None:
                 state = _restore(task.output)
@@ -338,8 +341,12 @@ class Runner(Binding):
                     "instance": instance,
                     "seed": instance_seed(task.seed, instance.id),
                 }
-                async for chunk in system.strategies[instance.axis].graph.astream(
-                    inputs, context=system.contexts[instance.axis], stream_mode="values"
+                async for chunk in stream_strategy(
+                    system.graphs[instance.axis].graph,
+                    instance.axis,
+                    system.strategies[instance.axis].graph,
+                    inputs,
+                    system.contexts[instance.axis],
                 ):
                     state = chunk
                 _check_output(instance, state)
@@ -348,6 +355,7 @@ class Runner(Binding):
             status, error = "refused", str(exc)
         except ComposerError as exc:
             error = str(exc)
+            failure = exc.failure if isinstance(exc, GraphFailure) else None
             if isinstance(exc, AgentOutputError):  # a retry must ask again, not replay it
                 self.layer.set_aside(site.tally, exc.raw, error)
         except Exception as exc:  # noqa: BLE001 - a bug in one graph must not end the run
@@ -367,6 +375,7 @@ class Runner(Binding):
             status=status,
             output=output,
             error=error,
+            failure=failure,
             latency_s=latency,
             usage=site.tally.as_dict() if task.output is None else {},
             seed=task.seed,

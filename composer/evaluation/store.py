@@ -37,9 +37,17 @@ from composer.evaluation.store_views import (
 
 __all__ = ["SCHEMA_VERSION", "Judgment", "Result", "RunStore", "Scored", "Status"]
 
-SCHEMA_VERSION = "3"
-"""Bumped when a table changes; a run folder of another version is refused with the fix.
-3: the run seed is part of a result's identity (results, scores and judgments)."""
+SCHEMA_VERSION = "4"
+"""Bumped when a table changes. A folder of an older version that `MIGRATIONS` leads from is
+brought up to date when it is opened for writing (and read as it is by a report); any other
+version is refused with the fix.
+3: the run seed is part of a result's identity (results, scores and judgments).
+4: a failed result keeps where its graph failed (`results.failure`: graph, node, traceback)."""
+
+MIGRATIONS: dict[str, tuple[str, list[str]]] = {
+    "3": ("4", ["ALTER TABLE results ADD COLUMN failure TEXT"]),
+}
+"""Per schema version, the next version and the statements that lead there."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -52,7 +60,8 @@ CREATE TABLE IF NOT EXISTS judges (id TEXT PRIMARY KEY, label TEXT, definition T
 CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, axis TEXT, category TEXT, record TEXT);
 CREATE TABLE IF NOT EXISTS results (
     system TEXT, instance TEXT, seed INTEGER, axis TEXT, category TEXT, status TEXT, output TEXT,
-    error TEXT, latency_s REAL, usage TEXT, updated REAL, PRIMARY KEY (system, instance, seed)
+    error TEXT, latency_s REAL, usage TEXT, updated REAL, failure TEXT,
+    PRIMARY KEY (system, instance, seed)
 );
 CREATE TABLE IF NOT EXISTS scores (
     system TEXT, instance TEXT, seed INTEGER, judge TEXT, status TEXT, correct_official INTEGER,
@@ -153,7 +162,9 @@ class RunStore(StoreViews):
         if "meta" in tables:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             found = row[0] if row else None
-        if found != SCHEMA_VERSION:
+        if found in MIGRATIONS and not self.read_only:
+            found = self._migrate(found)
+        if found != SCHEMA_VERSION and not _readable(found):
             self.db.close()
             raise ConfigError(
                 str(self.run_dir),
@@ -161,6 +172,16 @@ class RunStore(StoreViews):
                 f"this composer reads {SCHEMA_VERSION}).",
                 "Run into a new --out folder, or use the composer version that wrote it.",
             )
+
+    def _migrate(self, found: str) -> str:
+        """Bring an older store up to `SCHEMA_VERSION`, in one transaction; the new version."""
+        with self._transaction():
+            while found in MIGRATIONS:
+                found, statements = MIGRATIONS[found]
+                for statement in statements:
+                    self.db.execute(statement)
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (found,))
+        return found
 
     def close(self) -> None:
         """Close the connection, then free the writer lock if this store holds it."""
@@ -396,10 +417,11 @@ class RunStore(StoreViews):
                 result.latency_s,
                 json.dumps(result.usage),
                 time.time(),
+                None if result.failure is None else result.failure.model_dump_json(),
             )
             # A new output invalidates every score of the old one.
             statements += [
-                ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
+                ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
                 (f"DELETE FROM scores WHERE {_ONE_OUTPUT}", (system, instance, seed)),
                 (f"DELETE FROM judgments WHERE {_ONE_OUTPUT}", (system, instance, seed)),
             ]
@@ -474,6 +496,11 @@ class RunStore(StoreViews):
         """
         statement = "UPDATE calls SET reply = json_set(reply, '$.set_aside', ?) WHERE key = ?"
         return self._queue([(statement, (reason, key))])
+
+
+def _readable(version: str | None) -> bool:
+    """Whether a report reads a store of `version` as it is (one the migrations lead from)."""
+    return version in MIGRATIONS
 
 
 def _differences(before: Any, now: Any, path: str = "") -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from composer.core.definition import SystemDefinition
+from composer.core.failure import Failure
 from composer.core.instance import Instance, Parser
 
 Status = Literal["ok", "failed", "refused", "unscored"]
@@ -35,6 +36,8 @@ class Result(BaseModel):
     correct_official: bool | None = None
     correct_strict: bool | None = None
     error: str | None = None
+    failure: Failure | None = None
+    """Where a graph failed (graph, node, line, traceback), when its own code failed it."""
     latency_s: float = 0.0
     """Wall time of the task that produced the output, as this run saw it (replays are fast)."""
     cost_usd: float | None = None
@@ -74,6 +77,12 @@ def record_content(record: str) -> dict[str, Any]:
     data = dict(json.loads(record))
     data.pop("source", None)
     return data
+
+
+def _failure(row: tuple[Any, ...]) -> Failure | None:
+    """A results row's failure; a folder from before failures were stored has none."""
+    text = row[11] if len(row) > 11 else None
+    return Failure.model_validate_json(text) if text else None
 
 
 def _bool(value: int | None) -> bool | None:
@@ -166,6 +175,7 @@ class StoreViews:
                 error=row[7],
                 latency_s=row[8],
                 usage=json.loads(row[9] or "{}"),
+                failure=_failure(row),
             )
             result.cost_usd = result.usage.get("cost_usd")
             if result.status != "ok":

@@ -15,7 +15,6 @@ import ast
 import dataclasses
 import functools
 import importlib
-import importlib.util
 import sys
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +29,7 @@ from composer.core.errors import ConfigError, UnknownNameError, config_error
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import GEUOutput, UEGOutput
+from composer.core.usercode import load_user_file
 from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
 
 
@@ -183,15 +183,10 @@ def _from_file(ref: str) -> GraphEntry:
             f"file {str(path)!r} does not exist.",
             "Give 'path/to/strategy.py:build'.",
         )
-    spec = importlib.util.spec_from_file_location(f"composer_user_graph_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise UnknownNameError(f"graph {ref!r}", "is not an importable Python file.")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
     _load_builtins()  # before the file runs, so the registry it leaves is restored whole
     before = dict(_REGISTRY)
     try:
-        spec.loader.exec_module(module)
+        module = load_user_file(path, f"composer_user_graph_{path.stem}", f"graph {ref!r}")
     finally:
         # A file's `@register_graph` names its strategy but never replaces a registered one:
         # the file is bound by its path.

@@ -1,0 +1,135 @@
+"""Running one graph on one instance so that a bug in it fails that instance only, and says where.
+
+`stream_strategy` streams the graph's tasks (LangGraph's `tasks` stream mode: each node's name with
+what it returned or raised) and its state. A node that raises, a node that returns a value the
+run store cannot keep (a PIL image, bytes, an object of its own), and a graph that ends without
+the output its axis is scored on each become one `GraphFailure` naming the graph and the node,
+with the traceback (`composer.core.failure.Failure`). composer's own errors (a refusal, a model
+call that failed, a reply an agent could not parse) pass through unchanged: the runner already
+records them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from composer.core.errors import ComposerError
+from composer.core.failure import Failure
+from composer.core.images import ImageRef
+from composer.core.instance import Axis
+from composer.core.outputs import geu_output, ueg_output
+
+_INPUTS = ("instance", "seed")
+"""Keys the runner puts in; they are not stored with the output."""
+
+
+class GraphFailure(ComposerError):
+    """A graph failed on one instance because of its own code; `failure` says where."""
+
+    def __init__(self, failure: Failure, what: str, fix: str) -> None:
+        """Keep the failure with the message."""
+        super().__init__(failure.where(), what, fix)
+        self.failure = failure
+
+
+async def stream_strategy(
+    graph_name: str, axis: Axis, graph: Any, inputs: Mapping[str, Any], context: Any
+) -> AsyncIterator[dict[str, Any]]:
+    """Run a compiled graph, yielding its state after each step; see the module docstring.
+
+    The last state yielded before an error is the graph's output so far.
+
+    Raises:
+        GraphFailure: a node raised (not a `ComposerError`) or returned a value the run store
+            cannot keep, or the graph ended without its axis's output.
+        ComposerError: a node raised one of composer's own errors.
+    """
+    state: dict[str, Any] = dict(inputs)
+    errors: dict[int, str] = {}
+    try:
+        async for mode, chunk in graph.astream(
+            dict(inputs), context=context, stream_mode=["tasks", "values"]
+        ):
+            if mode == "values":
+                state = chunk
+                yield state
+            elif "error" in chunk:  # a task's result: its node's name with what it gave
+                if chunk["error"] is not None:
+                    errors[id(chunk["error"])] = chunk["name"]
+                else:
+                    _check_storable(graph_name, chunk["name"], chunk.get("result"))
+    except ComposerError:
+        raise
+    except Exception as exc:
+        node = errors.get(id(exc), next(iter(errors.values())) if len(errors) == 1 else "")
+        failure = Failure.of_exception(exc, graph=graph_name, node=node)
+        at = f" at {failure.location}" if failure.location else ""
+        raise GraphFailure(
+            failure,
+            f"raised {failure.error}{at}.",
+            "Fix the node, then rerun with --retry-failed; the traceback is stored with the "
+            "result (composer report RUN --format jsonl, or the HTML instance page).",
+        ) from exc
+    _check_output(graph_name, axis, state)
+
+
+def _check_output(graph_name: str, axis: Axis, state: Mapping[str, Any]) -> None:
+    try:
+        if axis is Axis.GEU:
+            geu_output(state, where=f"graph {graph_name!r}")
+        else:
+            ueg_output(state, where=f"graph {graph_name!r}")
+    except ComposerError as exc:
+        failure = Failure(graph=graph_name, error=f"{exc.what} {exc.fix}".strip())
+        raise GraphFailure(failure, exc.what, exc.fix) from None
+
+
+def _check_storable(graph_name: str, node: str, update: Any) -> None:
+    """Raise `GraphFailure` if `update` holds a value the run store cannot keep."""
+    if not isinstance(update, Mapping):
+        return
+    for key, value in update.items():
+        if key in _INPUTS:
+            continue
+        found = _unstorable(value, repr(str(key)))
+        if found is None:
+            continue
+        path, bad = found
+        kind = f"{type(bad).__module__}.{type(bad).__qualname__}"
+        what = (
+            f"returned {kind} under {path}, which the run store cannot keep (it keeps text, "
+            "numbers, booleans, None, lists, dicts, pydantic models and ImageRefs)."
+        )
+        fix = (
+            "Return the ImageRef a model gave (generate and edit return one), never pixels."
+            if kind.startswith("PIL.")
+            else "Return plain data."
+        )
+        failure = Failure(graph=graph_name, node=node, error=f"{what} {fix}")
+        raise GraphFailure(failure, what, fix)
+
+
+def _unstorable(value: Any, path: str) -> tuple[str, Any] | None:
+    """The path and value of the first part of `value` that is not plain data, or None."""
+    if value is None or isinstance(value, str | int | float | bool | ImageRef):
+        return None
+    if isinstance(value, BaseModel):
+        return _unstorable(value.model_dump(), path)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str | int | float | bool):
+                return f"{path} (a key)", key
+            found = _unstorable(item, f"{path}[{str(key)!r}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _unstorable(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    return path, value
