@@ -133,15 +133,18 @@ def _print_table(
     all_pairs: bool = False,
 ) -> None:
     from composer.evaluation.store import RunStore
+    from composer.report.failures import failure_lines, print_failures
     from composer.report.summary import summarize
     from composer.report.terminal import print_report
 
     store = RunStore(run_dir, read_only=True)
     try:
         report = summarize(store, cast("Parser | None", parser), judge=judge)
+        failures = failure_lines(store, judge=report.get("judge_id"))
     finally:
         store.close()
     print_report(out, report, all_pairs=all_pairs)
+    print_failures(out, failures, str(run_dir))
 
 
 @app.command()

@@ -127,6 +127,7 @@ def _card(
         "latency": result.latency_s,
         "cost": result.cost_usd,
         "error": result.error,
+        "failure": result.failure,
         "rewrite": output.get(REWRITE) if isinstance(output.get(REWRITE), str) else None,
         "images": images,
         "response": response if isinstance(response, str) else None,

@@ -47,6 +47,7 @@ def result_rows(
             "correct_strict": r.correct_strict,
             "output": r.output,
             "error": r.error,
+            "failure": None if r.failure is None else r.failure.model_dump(),
             "latency_s": r.latency_s,
             "cost_usd": r.cost_usd,
             "judge": r.judge,

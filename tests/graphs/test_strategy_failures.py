@@ -1,0 +1,249 @@
+"""One bad step costs one instance and says where (issue 24, section 1).
+
+Each test writes a small strategy file into a temporary folder and runs it through the real
+CLI on the synthetic suite, beside a built-in system that must be untouched by the failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from composer.cli import app
+from composer.evaluation.store import SCHEMA_VERSION, RunStore
+
+cli = CliRunner()
+
+HEAD = '''
+"""A strategy with one bug, for the tests."""
+import operator
+from dataclasses import dataclass
+from typing import Annotated
+
+from PIL import Image
+
+import composer.graphs as cg
+
+
+class State(cg.UEGState, total=False):
+    prompt: str
+    notes: Annotated[list[str], operator.add]
+
+
+@dataclass(frozen=True)
+class Roles:
+    generator: cg.Generator
+
+
+async def plan(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    return {"prompt": state["instance"].prompt}
+
+
+async def note(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    return {"notes": ["fine"]}
+
+
+async def draw(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    return {"image": await runtime.context.generator.generate(state["prompt"], seed=state["seed"])}
+'''
+
+BUILD = """
+
+@cg.register_graph("buggy", axes=(cg.Axis.UEG,))
+def build(axis: cg.Axis, options: dict) -> cg.Strategy:
+    graph = cg.StateGraph(State, context_schema=Roles)
+    for name, fn in (("plan", plan), ("note", note), ("draw", {last})):
+        graph.add_node(name, fn)
+    graph.add_edge(cg.START, "plan")
+    graph.add_edge("plan", "note")  # note and draw run side by side
+    graph.add_edge("plan", "draw")
+    return cg.Strategy("buggy", axis, graph.compile(), Roles)
+"""
+
+BUGS = {
+    "pil": """
+async def draw_pixels(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    return {"image": Image.new("RGB", (8, 8), "red")}
+""",
+    "raise": """
+async def draw_ratio(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    shapes = 0
+    return {"prompt": f"{1 / shapes}"}
+""",
+    "forget": """
+async def draw_nothing(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    return {"prompt": state["prompt"] + " (not drawn)"}
+""",
+}
+LAST = {"pil": "draw_pixels", "raise": "draw_ratio", "forget": "draw_nothing"}
+
+RUN_FILE = """
+seed = 0
+[benchmark]
+name = "synthetic"
+n_per_category = 2
+categories = ["world_knowledge"]
+[judge]
+model = "symbolic/reasoner"
+[systems.mine]
+ueg = { graph = "buggy.py:build" }
+roles = { generator = "symbolic/painter" }
+[systems.builtin]
+ueg = "decompose-then-generate"
+roles = { reasoner = "symbolic/reasoner", generator = "symbolic/painter" }
+"""
+
+
+def run_bug(tmp_path: Path, bug: str) -> tuple[Any, Path]:
+    (tmp_path / "buggy.py").write_text(HEAD + BUGS[bug] + BUILD.replace("{last}", LAST[bug]))
+    (tmp_path / "run.toml").write_text(RUN_FILE)
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet"])
+    return result, run_dir
+
+
+def stored(run_dir: Path) -> dict[str, list[Any]]:
+    store = RunStore(run_dir, read_only=True)
+    try:
+        found: dict[str, list[Any]] = {}
+        for r in store.results():
+            found.setdefault(r.system, []).append(r)
+        return found
+    finally:
+        store.close()
+
+
+def check_one_instance_lost(result: Any, run_dir: Path) -> list[Any]:
+    """The run went on: exit 1 (failures), the built-in system whole, ours failed per instance."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    results = stored(run_dir)
+    assert [r.status for r in results["builtin"]] == ["ok", "ok"]
+    mine = results["mine"]
+    assert [r.status for r in mine] == ["failed", "failed"]
+    return mine
+
+
+def test_a_node_returning_a_pil_image_fails_its_instance_naming_the_node(tmp_path: Path) -> None:
+    result, run_dir = run_bug(tmp_path, "pil")
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.error.startswith("graph 'buggy.py:build', node 'draw': returned PIL.")
+        assert "'image'" in r.error and "ImageRef" in r.error
+        assert r.failure is not None and r.failure.node == "draw"
+        # What the graph had before the bad step is kept; the pixels are not.
+        assert r.output.get("prompt") and "image" not in r.output
+
+
+def test_a_node_that_raises_stores_graph_node_line_and_traceback(tmp_path: Path) -> None:
+    result, run_dir = run_bug(tmp_path, "raise")
+    mine = check_one_instance_lost(result, run_dir)
+    line = (HEAD + BUGS["raise"]).splitlines().index('    return {"prompt": f"{1 / shapes}"}') + 1
+    for r in mine:
+        assert r.failure is not None
+        assert (r.failure.graph, r.failure.node) == ("buggy.py:build", "draw")
+        assert r.failure.location == f"buggy.py:{line}"
+        assert r.failure.error == "ZeroDivisionError: division by zero"
+        assert "1 / shapes" in r.failure.traceback and "langgraph" not in r.failure.traceback
+        assert f"node 'draw': raised ZeroDivisionError: division by zero at buggy.py:{line}" in (
+            r.error
+        )
+    # Shown: the report's failure listing and the jsonl rows ...
+    table = cli.invoke(app, ["report", str(run_dir)])
+    assert table.exit_code == 0, table.output
+    listed = [ln for ln in table.stdout.splitlines() if "(seed 0): graph 'buggy.py:build'" in ln]
+    assert len(listed) == 2 and all(f"node 'draw' at buggy.py:{line}" in ln for ln in listed)
+    assert "failed: 2 outputs" in table.stdout
+    rows = cli.invoke(app, ["report", str(run_dir), "--format", "jsonl"]).stdout.splitlines()
+    failures = [json.loads(r)["failure"] for r in rows if json.loads(r)["system"] == "mine"]
+    assert all(f["node"] == "draw" and "1 / shapes" in f["traceback"] for f in failures)
+    # ... and the HTML instance page, traceback included.
+    html = cli.invoke(app, ["report", str(run_dir), "--format", "html"])
+    assert html.exit_code == 0, html.output
+    page = next((run_dir / "report" / "instances").glob("*.html")).read_text()
+    assert "node <code>draw</code>" in page and f"<code>buggy.py:{line}</code>" in page
+    assert "1 / shapes" in page and "traceback" in page
+
+
+def test_a_graph_without_its_output_names_the_graph_and_the_key(tmp_path: Path) -> None:
+    result, run_dir = run_bug(tmp_path, "forget")
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.error.startswith("graph 'buggy.py:build': returned no 'image'")
+        assert "`image: ImageRef`" in r.error and "holds: notes, prompt" in r.error
+        assert "KeyError" not in r.error
+        assert r.failure is not None and r.failure.graph == "buggy.py:build"
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "what"),
+    [
+        ("import composer.graphs as cg\n\n\ndef build(axis, options:\n    pass\n", 4, "valid"),
+        ("import composer.graphs as cg\nimport no_such_module_here\n", 2, "No module named"),
+        ("import composer.graphs as cg\n\nLIMIT = 1 / 0\n", 3, "ZeroDivisionError"),
+    ],
+)
+def test_a_broken_strategy_file_is_exit_2_with_one_line(
+    tmp_path: Path, source: str, line: int, what: str
+) -> None:
+    (tmp_path / "buggy.py").write_text(source)
+    (tmp_path / "run.toml").write_text(RUN_FILE)
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert f"buggy.py line {line} " in lines[0] and what in lines[0]
+    assert lines[0].startswith("error graph ")
+    assert not run_dir.exists()  # a rejected run writes nothing
+    drawn = cli.invoke(app, ["graph", f"{tmp_path / 'buggy.py'}:build"])
+    assert drawn.exit_code == 2 and f"buggy.py line {line} " in drawn.output
+
+
+def test_a_folder_from_before_failures_were_stored_is_migrated_not_refused(
+    tmp_path: Path,
+) -> None:
+    result, run_dir = run_bug(tmp_path, "raise")
+    assert result.exit_code == 1
+    db = sqlite3.connect(run_dir / "run.db")  # make it what the previous composer wrote
+    db.executescript(
+        "ALTER TABLE results DROP COLUMN failure; UPDATE meta SET value = '3' WHERE key = 'schema';"
+    )
+    db.close()
+    report = cli.invoke(app, ["report", str(run_dir), "--format", "jsonl"])
+    assert report.exit_code == 0, report.output  # a report reads it as it is
+    assert all(json.loads(r)["failure"] is None for r in report.stdout.splitlines())
+    again = cli.invoke(
+        app,
+        ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet", "--retry-failed"],
+    )
+    assert again.exit_code == 1, again.output  # the bug is still there, now located
+    db = sqlite3.connect(run_dir / "run.db")
+    (version,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    db.close()
+    assert version == SCHEMA_VERSION
+    assert all(r.failure is not None for r in stored(run_dir)["mine"])
+
+
+def test_plain_data_from_a_node_is_stored_as_before(tmp_path: Path) -> None:
+    """The check of node values refuses pixels, not what a strategy legitimately keeps."""
+    source = (
+        HEAD
+        + textwrap.dedent("""
+        async def draw_more(state: State, runtime: cg.Runtime[Roles]) -> dict:
+            image = await runtime.context.generator.generate(state["prompt"], seed=1)
+            return {"image": image, "notes": [f"{image}", str({"n": 1.5, "ok": True})]}
+        """)
+        + BUILD.replace("{last}", "draw_more")
+    )
+    (tmp_path / "buggy.py").write_text(source)
+    (tmp_path / "run.toml").write_text(RUN_FILE)
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    mine = stored(run_dir)["mine"]
+    assert all(r.failure is None and "fine" in r.output["notes"] for r in mine)
