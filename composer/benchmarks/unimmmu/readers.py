@@ -178,7 +178,7 @@ def read_science(folder: Folder) -> list[Item]:
             where,
             "input_image_file_path_list[0]",
         )
-        condition = field(raw, "input_prompt", where).strip()
+        condition = field(raw, "input_prompt", where)  # the scorer uses it unstripped
         output_text = field(raw, "output_prompt", where)
         items.append(
             Item(
@@ -188,7 +188,7 @@ def read_science(folder: Folder) -> list[Item]:
                     TextPart(text=P.SCIENCE_PROMPT),
                     TextPart(text=P.SCIENCE_IMAGE_LABEL),
                     ImagePart(path=initial),
-                    TextPart(text=f"Condition: {condition}"),
+                    TextPart(text=f"Condition: {condition.strip()}"),
                 ),
                 calls=(
                     Call(output="text", suffix="", feed_back=True, saved_as="model_text.txt"),

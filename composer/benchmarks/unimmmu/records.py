@@ -145,7 +145,7 @@ class JigsawReferences(_Frozen):
 
 
 class ScienceReferences(_Frozen):
-    """Science: the initial image, the condition and the GT final-state text."""
+    """Science: the initial image, the condition (unstripped, as the scorer reads it), GT text."""
 
     initial: Path
     condition: str
