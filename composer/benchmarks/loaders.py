@@ -8,14 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from composer.core.config import BenchmarkConfig, RunConfig
-from composer.core.errors import ConfigError, DataError, PrerequisiteError, UnknownNameError
+from composer.core.errors import ConfigError, DataError, PrerequisiteError
 from composer.core.images import ImageStore
 from composer.core.instance import Instance
+from composer.core.registry import Registry
 
 Loader = Callable[[RunConfig, ImageStore, Path], list[Instance]]
 
 
 def _realunify(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
+    """RealUnify's four JSON files and images, from a local folder."""
     from composer.benchmarks.realunify import load_folder
 
     bench = config.benchmark
@@ -67,6 +69,7 @@ def download_realunify() -> Path:
 
 
 def _jsonl(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
+    """One instance per line, the Instance fields (see composer/benchmarks/jsonl.py)."""
     from composer.benchmarks.jsonl import load_jsonl
 
     bench = config.benchmark
@@ -85,6 +88,7 @@ SUITE_WRITER = "composer.synthetic.suite:write_suite"
 
 
 def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
+    """The built-in offline suite (generated into the run folder, or a `composer synth` folder)."""
     from composer.benchmarks.realunify import load_folder
 
     module, _, attribute = SUITE_WRITER.partition(":")
@@ -117,29 +121,39 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
     return load_folder(folder, images, categories=bench.categories, limit=bench.limit)
 
 
-BENCHMARKS: dict[str, tuple[Loader, str]] = {
-    "realunify": (_realunify, "RealUnify's four JSON files and images, from a local folder"),
-    "jsonl": (
-        _jsonl,
-        "one instance per line, the Instance fields (see composer/benchmarks/jsonl.py)",
-    ),
-    "synthetic": (
-        _synthetic,
-        "the built-in offline suite (generated into the run folder, or a `composer synth` folder)",
-    ),
-}
+BENCHMARKS: Registry[Loader] = Registry(
+    "benchmark",
+    group="composer.benchmarks",
+    where="[benchmark] name {!r}",
+    define="load(config, images, run_dir) -> list[Instance]",
+    hint="path/to/benchmark.py:load",
+    builtins={
+        "realunify": "composer.benchmarks.loaders:_realunify",
+        "jsonl": "composer.benchmarks.loaders:_jsonl",
+        "synthetic": "composer.benchmarks.loaders:_synthetic",
+    },
+)
+"""The benchmarks: composer's, a package's (entry points in `composer.benchmarks`), files.
+
+A loader takes the run's config, its image store and its folder, and returns the instances;
+the first line of its docstring is what `composer list benchmarks` shows.
+"""
+
+
+def benchmarks() -> dict[str, str]:
+    """Every benchmark's name and the first line of its loader's docstring."""
+    found = {}
+    for name in BENCHMARKS.names():
+        doc = (BENCHMARKS.get(name).__doc__ or "").strip().splitlines()
+        found[name] = doc[0].rstrip(".") if doc else ""
+    return found
 
 
 def load_benchmark(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
     """Load the instances `[benchmark]` names."""
     name = config.benchmark.name
-    if name not in BENCHMARKS:
-        raise UnknownNameError(
-            f"[benchmark] name {name!r}",
-            "is not a known benchmark.",
-            f"Known: {', '.join(BENCHMARKS)}.",
-        )
-    instances = BENCHMARKS[name][0](config, images, run_dir)
+    loader = BENCHMARKS.get(name, base_dir=config.base_dir)
+    instances = loader(config, images, run_dir)
     # Each loader checks its own records; this holds for every loader, a plugin's too: two
     # instances under one id would become one result in the store, silently.
     seen: dict[str, Instance] = {}

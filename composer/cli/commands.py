@@ -55,13 +55,14 @@ class ListWhat(StrEnum):
     graphs = "graphs"
     providers = "providers"
     benchmarks = "benchmarks"
+    scorers = "scorers"
 
 
 @app.command("list")
 def list_(
-    what: Annotated[ListWhat, typer.Argument(help="graphs, providers or benchmarks.")],
+    what: Annotated[ListWhat, typer.Argument(help="graphs, providers, benchmarks or scorers.")],
 ) -> None:
-    """List the registered graphs, providers or benchmarks."""
+    """List the registered graphs, providers, benchmarks or scorers (plug-ins' included)."""
     if what is ListWhat.graphs:
         from composer.graphs.base import graph_listing  # reads the modules, builds nothing
 
@@ -76,11 +77,16 @@ def list_(
         for name, target in sorted(providers().items()):
             can, example = PROVIDER_INFO.get(name, (f"a plugin ({target})", f"{name}/<model>"))
             out.print(f"{name:<18} {example:<46} {can}", highlight=False)
-    else:
-        from composer.benchmarks.loaders import BENCHMARKS
+    elif what is ListWhat.benchmarks:
+        from composer.benchmarks.loaders import benchmarks
 
-        for name, (_, description) in BENCHMARKS.items():
+        for name, description in benchmarks().items():
             out.print(f"{name:<12} {description}", highlight=False)
+    else:
+        from composer.evaluation.judges import METHODS
+
+        for name, target in sorted(METHODS.targets().items()):
+            out.print(f"{name:<24} {target}", highlight=False)
 
 
 @app.command()

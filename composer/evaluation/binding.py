@@ -38,7 +38,7 @@ from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs, read_imported
 from composer.evaluation.judges import Judge, get_method
 from composer.specialists.base import Capability, Specialist
-from composer.specialists.registry import create
+from composer.specialists.registry import SDKS, create
 
 _VERB = {
     Capability.UNDERSTAND: "understand images and text",
@@ -181,12 +181,7 @@ def versions() -> dict[str, str]:
         "pydantic",
         "pillow",
         "numpy",
-        "torch",
-        "diffusers",
-        "transformers",
-        "openai",
-        "anthropic",
-        "google-genai",
+        *(distribution for distribution, _ in SDKS.values()),
     ):
         try:
             found[package] = version(package)
@@ -196,16 +191,15 @@ def versions() -> dict[str, str]:
 
 
 def strategy_code(graph: str, base_dir: Path) -> str:
-    """What a graph's code is: `builtin`, or the sha256 of a user strategy file.
+    """What a graph's code is: the graph registry's digest (`composer.core.registry`).
 
-    A built-in graph is versioned with composer and the prompts (see `definition`).
+    `builtin` for composer's own strategies (versioned with composer and the prompts, see
+    `definition`); `sha256:` of the file for a strategy file, and of the source for a strategy
+    registered in-process or by a package, so a changed one is refused like a changed file.
     """
-    if ".py:" not in graph:
-        return "builtin"
-    path = Path(graph.rpartition(":")[0]).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    from composer.graphs.base import get_graph
+
+    return get_graph(graph, base_dir=base_dir).code
 
 
 class Binding:

@@ -39,10 +39,10 @@ from composer.benchmarks.realunify.protocol import (
     parse_choice_official,
     parse_choice_strict,
 )
-from composer.core.errors import ConfigError, UnknownNameError
+from composer.core.errors import ConfigError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
-from composer.core.usercode import load_user_file
+from composer.core.registry import Registry
 from composer.evaluation.store import Judgment
 from composer.specialists.base import Understander
 
@@ -88,7 +88,18 @@ class MethodEntry:
     version: str
 
 
-_METHODS: dict[str, MethodEntry] = {}
+METHODS: Registry[JudgeMethod] = Registry(
+    "judge",
+    group="composer.scorers",
+    where="[judge] method {!r}",
+    define="async def judge(model, image, checks, options) -> Score",
+    hint="path/to/judge.py:function",
+    builtins={"realunify-polling": "composer.evaluation.judges:realunify_polling"},
+)
+"""The judging methods: composer's, a package's (entry points in `composer.scorers`), files."""
+
+_VERSIONS: dict[JudgeMethod, str] = {}
+"""The versions `register_judge` was given; any other method is versioned by its code digest."""
 
 
 def register_judge(
@@ -96,8 +107,8 @@ def register_judge(
 ) -> Callable[[JudgeMethod], JudgeMethod]:
     """Register a judging method under a snake- or kebab-case name.
 
-    `version` changes whenever the method would judge differently (default: a hash of the
-    function's source).
+    `version` changes whenever the method would judge differently (default: the registry's
+    code digest, a hash of the function's source and of what it uses from its module).
 
     Example:
         >>> @register_judge("majority-of-three")
@@ -106,7 +117,9 @@ def register_judge(
     """
 
     def decorate(fn: JudgeMethod) -> JudgeMethod:
-        _METHODS[name] = MethodEntry(name, fn, version or _digest(inspect.getsource(fn)))
+        if version is not None:
+            _VERSIONS[fn] = version
+        METHODS.register(name, fn)
         return fn
 
     return decorate
@@ -161,39 +174,10 @@ async def realunify_polling(
     return score_verdicts(verdicts)
 
 
-def _from_file(ref: str, base_dir: Path | None) -> MethodEntry:
-    path_text, _, attr = ref.rpartition(":")
-    path = Path(path_text).expanduser()
-    if base_dir is not None and not path.is_absolute():
-        path = base_dir / path
-    where = f"[judge] method {ref!r}"
-    if not path.is_file():
-        raise UnknownNameError(
-            where, f"file {str(path)!r} does not exist.", "Give 'path/to/judge.py:function'."
-        )
-    source = path.read_bytes()
-    module = load_user_file(path, f"composer_user_judge_{path.stem}", where)
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise UnknownNameError(
-            where,
-            f"{path.name} has no function {attr!r}.",
-            "Define async def judge(model, image, checks, options) -> Score.",
-        )
-    return MethodEntry(ref, fn, hashlib.sha256(source).hexdigest()[:16])
-
-
 def get_method(name: str, *, base_dir: Path | None = None) -> MethodEntry:
-    """The judging method registered as `name`, or loaded from `path.py:function`."""
-    if ".py:" in name:
-        return _from_file(name, base_dir)
-    if name not in _METHODS:
-        raise UnknownNameError(
-            f"[judge] method {name!r}",
-            "is not registered.",
-            f"Known methods: {', '.join(sorted(_METHODS))}; or give 'path/to/judge.py:function'.",
-        )
-    return _METHODS[name]
+    """The judging method registered as `name`, or loaded from `path/to/judge.py:function`."""
+    found = METHODS.resolve(name, base_dir=base_dir)
+    return MethodEntry(name, found.value, _VERSIONS.get(found.value, found.code))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import functools
 import importlib
+import importlib.util
 import sys
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,11 +26,11 @@ from typing import Any, TypedDict, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from composer.core.callsite import CallSite, current_site
-from composer.core.errors import ConfigError, UnknownNameError, config_error
+from composer.core.errors import ConfigError, config_error
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import GEUOutput, UEGOutput
-from composer.core.usercode import load_user_file
+from composer.core.registry import BUILTIN_CODE, Registry
 from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
 
 
@@ -85,15 +86,30 @@ class GraphEntry:
     axes: frozenset[Axis]
     build: Build
     description: str
+    code: str = BUILTIN_CODE
+    """What its code is, stored with every system that uses it (`composer.core.registry`)."""
 
 
-_REGISTRY: dict[str, GraphEntry] = {}
-_BUILTIN_MODULES = (
-    "composer.graphs.direct",
-    "composer.graphs.decompose_then_generate",
-    "composer.graphs.generate_then_reason",
-    "composer.graphs.refine",
+_BUILTINS = {
+    "direct": "composer.graphs.direct:build",
+    "decompose-then-generate": "composer.graphs.decompose_then_generate:build",
+    "generate-then-reason": "composer.graphs.generate_then_reason:build",
+    "refine": "composer.graphs.refine:build",
+}
+_BUILTIN_MODULES = tuple(target.partition(":")[0] for target in _BUILTINS.values())
+
+GRAPHS: Registry[Build] = Registry(
+    "graph",
+    group="composer.graphs",
+    where="graph {!r}",
+    define="build(axis, options) -> Strategy",
+    hint="path/to/strategy.py:build",
+    builtins=_BUILTINS,
 )
+"""The strategies: composer's, a package's (entry points in `composer.graphs`), in-process ones."""
+
+_DECLARED: dict[Build, GraphEntry] = {}
+"""What `@register_graph` declared of each build function (a file's too: it is bound by path)."""
 
 
 def register_graph(name: str, *, axes: tuple[Axis, ...]) -> Callable[[Build], Build]:
@@ -107,21 +123,16 @@ def register_graph(name: str, *, axes: tuple[Axis, ...]) -> Callable[[Build], Bu
 
     def decorate(build: Build) -> Build:
         doc = (sys.modules[build.__module__].__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = GraphEntry(name, frozenset(axes), build, doc[0] if doc else "")
+        _DECLARED[build] = GraphEntry(name, frozenset(axes), build, doc[0] if doc else "")
+        GRAPHS.register(name, build)
         return build
 
     return decorate
 
 
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-
-
 def graphs() -> dict[str, GraphEntry]:
     """All registered strategies (each one's module imported: `graph_listing` imports none)."""
-    _load_builtins()
-    return dict(_REGISTRY)
+    return {name: get_graph(name) for name in GRAPHS.names()}
 
 
 @dataclass(frozen=True)
@@ -142,12 +153,31 @@ def graph_listing() -> dict[str, GraphListing]:
     listed from the registry.
     """
     listed = {
-        name: GraphListing(name, entry.axes, entry.description) for name, entry in _REGISTRY.items()
+        name: GraphListing(name, _DECLARED[build].axes, _DECLARED[build].description)
+        for name, build in GRAPHS.registered().items()
+        if not isinstance(build, str) and build in _DECLARED
     }
     for module in _BUILTIN_MODULES:
         for entry in _declared(module):
             listed.setdefault(entry.name, entry)
+    for name, target in GRAPHS.targets().items():  # a plug-in's: read too, where it can be
+        if name not in listed:
+            listed[name] = _plugin_listing(name, target.partition(":")[0])
     return listed
+
+
+def _plugin_listing(name: str, module: str) -> GraphListing:
+    """A plug-in's listing, read from its module where it registers `name`, else imported."""
+    try:
+        spec = importlib.util.find_spec(module)  # imports its parent packages only
+    except ModuleNotFoundError:
+        spec = None  # get_graph says what is missing
+    if spec is not None and spec.origin is not None and spec.origin.endswith(".py"):
+        for entry in _declared(module):
+            if entry.name == name:
+                return entry
+    found = get_graph(name)
+    return GraphListing(name, found.axes, found.description)
 
 
 def _declared(module: str) -> list[GraphListing]:
@@ -160,7 +190,8 @@ def _declared(module: str) -> list[GraphListing]:
     for node in ast.walk(tree):
         for decorator in getattr(node, "decorator_list", []):
             call = decorator if isinstance(decorator, ast.Call) else None
-            if call is None or getattr(call.func, "id", None) != "register_graph":
+            func = getattr(call, "func", None)  # register_graph, or cg.register_graph
+            if call is None or getattr(func, "id", getattr(func, "attr", None)) != "register_graph":
                 continue
             axes = next(k.value for k in call.keywords if k.arg == "axes")
             names = [getattr(e, "attr", "") for e in getattr(axes, "elts", [])]
@@ -174,58 +205,25 @@ def _declared(module: str) -> list[GraphListing]:
     return found
 
 
-def _from_file(ref: str) -> GraphEntry:
-    path_text, _, attr = ref.rpartition(":")
-    path = Path(path_text).expanduser().resolve()
-    if not path.is_file():
-        raise UnknownNameError(
-            f"graph {ref!r}",
-            f"file {str(path)!r} does not exist.",
-            "Give 'path/to/strategy.py:build'.",
-        )
-    _load_builtins()  # before the file runs, so the registry it leaves is restored whole
-    before = dict(_REGISTRY)
-    try:
-        module = load_user_file(path, f"composer_user_graph_{path.stem}", f"graph {ref!r}")
-    finally:
-        # A file's `@register_graph` names its strategy but never replaces a registered one:
-        # the file is bound by its path.
-        added = [entry for name, entry in _REGISTRY.items() if before.get(name) is not entry]
-        _REGISTRY.clear()
-        _REGISTRY.update(before)
-    build = getattr(module, attr, None)
-    if not callable(build):
-        raise UnknownNameError(
-            f"graph {ref!r}",
-            f"{path.name} has no function {attr!r}.",
-            "Define build(axis, options) -> Strategy.",
-        )
-    entry = next((e for e in added if e.build is build), None)
+def get_graph(name: str, *, base_dir: Path | None = None) -> GraphEntry:
+    """The strategy registered as `name`, or loaded from `path/to/strategy.py:build`.
+
+    Its `code` is the registry's digest: `builtin` for composer's own strategies, the file's
+    sha256 for a file, the source's for one registered in-process or by a package.
+    """
+    found = GRAPHS.resolve(name, base_dir=base_dir)
+    entry = _DECLARED.get(found.value)
     if entry is None:
+        attr = getattr(found.value, "__name__", name)
         raise ConfigError(
-            f"graph {ref!r}",
-            f"{path.name}'s {attr}() does not say which axes it serves.",
+            f"graph {name!r}",
+            f"{attr}() does not say which axes it serves.",
             'Decorate it: @register_graph("my-strategy", axes=(Axis.UEG,)) (from composer.graphs '
             "import Axis, register_graph).",
         )
-    return dataclasses.replace(entry, name=ref)
-
-
-def get_graph(name: str, *, base_dir: Path | None = None) -> GraphEntry:
-    """The strategy registered as `name`, or loaded from `path.py:build`."""
-    if ".py:" in name:
-        path, _, attr = name.rpartition(":")
-        if base_dir is not None and not Path(path).is_absolute():
-            path = str(base_dir / path)
-        return _from_file(f"{path}:{attr}")
-    registry = graphs()
-    if name not in registry:
-        raise UnknownNameError(
-            f"graph {name!r}",
-            "is not registered.",
-            f"Known graphs: {', '.join(sorted(registry))}; or give 'path/to/strategy.py:build'.",
-        )
-    return registry[name]
+    if entry.name == name and entry.code == found.code:
+        return entry
+    return dataclasses.replace(entry, name=name, code=found.code)
 
 
 def build_strategy(

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from importlib.metadata import entry_points
 from typing import Any
 
-from composer.core.errors import ConfigError, PrerequisiteError, UnknownNameError
+from composer.core.errors import ConfigError
 from composer.core.images import ImageStore
+from composer.core.registry import Registry
 from composer.specialists.base import Specialist
 
 BUILTIN_PROVIDERS: dict[str, str] = {
@@ -69,16 +69,28 @@ BACKENDS: dict[str, str] = {
 own keys of the model's table) and `from_config(name, options, *, images)`. `local` (run
 in-process) is not in the table: it is the default."""
 
-_EXTRA_OF_MODULE = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "google": "gemini",
-    "torch": "local",
-    "diffusers": "local",
-    "transformers": "local",
+SDKS: dict[str, tuple[str, str]] = {
+    "torch": ("torch", "local"),
+    "diffusers": ("diffusers", "local"),
+    "transformers": ("transformers", "local"),
+    "openai": ("openai", "openai"),
+    "anthropic": ("anthropic", "anthropic"),
+    "google": ("google-genai", "gemini"),
 }
+"""The SDKs adapters import: import name to (distribution, the composer extra installing it).
+A missing one's install hint and the library versions a run records both come from here."""
 
-_custom: dict[str, str | type[Specialist]] = {}
+_EXTRA_OF_MODULE = {module: extra for module, (_, extra) in SDKS.items()}
+
+PROVIDERS: Registry[type[Specialist]] = Registry(
+    "provider",
+    group="composer.providers",
+    where="provider {!r}",
+    define="a Specialist subclass with from_name(model, options, *, images)",
+    builtins=BUILTIN_PROVIDERS,
+    extras=_EXTRA_OF_MODULE,
+)
+"""The providers: composer's, a package's (entry points in `composer.providers`), in-process."""
 
 
 def register_provider(name: str, target: str | type[Specialist]) -> None:
@@ -87,17 +99,12 @@ def register_provider(name: str, target: str | type[Specialist]) -> None:
     Example:
         >>> register_provider("echo", "my_package.echo:EchoSpecialist")
     """
-    _custom[name] = target
+    PROVIDERS.register(name, target)
 
 
 def providers() -> dict[str, str]:
-    """All known provider names and where each class lives."""
-    found: dict[str, str] = dict(BUILTIN_PROVIDERS)
-    for entry in entry_points(group="composer.providers"):
-        found.setdefault(entry.name, entry.value)
-    for name, target in _custom.items():
-        found[name] = target if isinstance(target, str) else target.__qualname__
-    return found
+    """All known provider names and where each class lives (nothing is imported)."""
+    return PROVIDERS.targets()
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -114,39 +121,7 @@ def split_name(name: str) -> tuple[str, str]:
 
 def provider_class(provider: str) -> type[Specialist]:
     """Import and return the adapter class registered under `provider`."""
-    custom = _custom.get(provider)
-    if isinstance(custom, type):
-        return custom
-    target = providers().get(provider)
-    if target is None:
-        known = ", ".join(sorted(providers()))
-        raise UnknownNameError(
-            f"provider {provider!r}", "is not registered.", f"Known providers: {known}."
-        )
-    module_name, _, class_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)  # lazily: see the module docstring
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise UnknownNameError(
-                f"provider {provider!r}",
-                f"is registered, but its adapter module {module_name!r} is not installed.",
-                "Use a provider that `composer list providers` shows as available.",
-            ) from exc
-        missing = (exc.name or "").split(".")[0]
-        extra = _EXTRA_OF_MODULE.get(missing)
-        fix = (
-            f"Install it with: pip install 'unify-composer[{extra}]'"
-            if extra
-            else f"Install the package that provides {missing!r}."
-        )
-        raise PrerequisiteError(
-            f"provider {provider!r}",
-            f"needs the Python module {exc.name!r}, which is not installed.",
-            fix,
-        ) from exc
-    cls: type[Specialist] = getattr(module, class_name)
-    return cls
+    return PROVIDERS.get(provider)  # lazily: see the module docstring
 
 
 def create(name: str, options: Mapping[str, Any], *, images: ImageStore) -> Specialist:

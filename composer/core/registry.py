@@ -1,0 +1,370 @@
+"""One registry for graphs, scorers, providers and benchmarks: names to lazy entries and plug-ins.
+
+A `Registry` maps names to entries of four kinds: an object registered in-process (a decorator
+in a script or a notebook), a lazy `module:attr` path (composer's own entries, imported only
+when a name asks for one), a Python entry point in the registry's group (`composer.graphs`,
+`composer.scorers`, `composer.providers`, `composer.benchmarks`: an installed package adds one
+without editing composer), and, where a name is expected, a file, `path/to/file.py:attr`.
+`Registry.resolve` is the one place any of them is loaded, and it returns the entry's code
+digest with it (`code_digest`): `builtin` for composer's own code, `sha256:<hex>` of the file
+for a `file.py:attr`, and of the object's source for anything else (`source_digest`).
+
+This module imports nothing heavy: listing names imports no entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib
+import inspect
+import marshal
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+
+from composer.core.errors import ConfigError, PrerequisiteError, UnknownNameError
+from composer.core.usercode import load_user_file
+
+T = TypeVar("T")
+
+BUILTIN_CODE = "builtin"
+"""The code digest of composer's own entries: they are versioned with composer itself."""
+
+
+@dataclass(frozen=True)
+class Resolved(Generic[T]):
+    """A registry entry, loaded: the object, where it came from and its code digest."""
+
+    name: str
+    """The name or file reference it was asked for, as given."""
+    value: T
+    code: str
+    """`builtin`, or `sha256:<hex>` of a file's bytes or of the object's source."""
+    origin: str
+    """`composer`, `in-process`, `file`, or `entry point (<distribution>)`."""
+
+
+def is_file_ref(ref: str) -> bool:
+    """Whether `ref` names a file entry, `path/to/file.py:attr`."""
+    return ".py:" in ref
+
+
+class Registry(Generic[T]):
+    """Names to entries of one kind, loaded lazily, extended by entry points and files.
+
+    Precedence, highest first: what is registered by `register` (in-process or a lazy path),
+    composer's built-in paths, then entry points (a plug-in never shadows a built-in name).
+
+    Example:
+        >>> scorers: Registry[Callable[..., Any]] = Registry(
+        ...     "scorer", group="my_tool.scorers", where="scorer {!r}",
+        ...     define="def score(output, references) -> dict", hint="path/to/scorer.py:score",
+        ... )
+        >>> scorers.register("exact", "my_tool.scorers:exact")  # imported on first use
+        >>> sorted(scorers.names())
+        ['exact']
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        group: str,
+        where: str,
+        define: str,
+        hint: str | None = None,
+        builtins: Mapping[str, str] | None = None,
+        extras: Mapping[str, str] | None = None,
+    ) -> None:
+        """A registry of one kind of entry.
+
+        Args:
+            kind: What an entry is, for messages ("graph"; its plural adds an s).
+            group: The entry point group plug-ins declare theirs in.
+            where: Formats a name into the place an error names, e.g. `"graph {!r}"`.
+            define: What a file entry must define, e.g. `"build(axis, options) -> Strategy"`.
+            hint: How to name a file entry (`"path/to/strategy.py:build"`); None: no files.
+            builtins: composer's own entries, names to lazy `module:attr` paths.
+            extras: The composer extra that installs each SDK an entry may import (`torch`:
+                `local`), for the message when one is missing.
+        """
+        self.kind = kind
+        self.group = group
+        self._where = where
+        self._define = define
+        self._hint = hint
+        self._builtins = dict(builtins or {})
+        self._extras = dict(extras or {})
+        self._registered: dict[str, object] = {}
+        self._frozen = False
+
+    def where(self, ref: str) -> str:
+        """The place an error about `ref` names."""
+        return self._where.format(ref)
+
+    def register(self, name: str, target: object) -> None:
+        """Register `target` under `name`: an object, or a lazy `module:attr` path (a str).
+
+        Raises:
+            ConfigError: after `freeze()`.
+        """
+        if self._frozen:
+            raise ConfigError(
+                self.where(name),
+                f"cannot be registered: the {self.kind} registry is frozen.",
+                "Register it before the run binds its parts.",
+            )
+        if not isinstance(target, str) and self._builtins.get(name) == _qualified(target):
+            return  # a built-in module registering itself on import: its lazy path stays
+        self._registered[name] = target
+
+    def unregister(self, name: str) -> None:
+        """Forget what `register` put under `name` (a notebook's strategy, a test's)."""
+        if self._frozen:
+            raise ConfigError(
+                self.where(name),
+                f"cannot be unregistered: the {self.kind} registry is frozen.",
+                "Unregister it before the run binds its parts.",
+            )
+        self._registered.pop(name, None)
+
+    def registered(self) -> dict[str, object]:
+        """What `register` holds: names to objects or lazy paths (built-ins and plug-ins not)."""
+        return dict(self._registered)
+
+    def freeze(self) -> None:
+        """Refuse any further `register` (entry points and files still resolve)."""
+        self._frozen = True
+
+    def targets(self) -> dict[str, str]:
+        """Every name and where its entry lives (`module:attr`), without importing any."""
+        found = {ep.name: f"{ep.module}:{ep.attr}" for ep in _entry_points(self.group)}
+        found.update(self._builtins)
+        for name, target in self._registered.items():
+            found[name] = target if isinstance(target, str) else _qualified(target)
+        return found
+
+    def names(self) -> list[str]:
+        """Every registered name, sorted, without importing any entry."""
+        return sorted(self.targets())
+
+    def get(self, ref: str, *, base_dir: Path | None = None) -> T:
+        """The entry registered as `ref`, or loaded from `path/to/file.py:attr`."""
+        if is_file_ref(ref):
+            return self._load_file(ref, base_dir)[0]
+        return self._load(ref)[0]
+
+    def resolve(self, ref: str, *, base_dir: Path | None = None) -> Resolved[T]:
+        """`get`, with where the entry came from and its code digest.
+
+        A relative file path starts at `base_dir` (the run file's folder).
+        """
+        if is_file_ref(ref):
+            value, source = self._load_file(ref, base_dir)
+            return Resolved(ref, value, "sha256:" + hashlib.sha256(source).hexdigest(), "file")
+        value, origin = self._load(ref)
+        return Resolved(ref, value, code_digest(value), origin)
+
+    def _load(self, name: str) -> tuple[T, str]:
+        target = self._registered.get(name)
+        if target is not None and not isinstance(target, str):
+            return cast(T, target), "in-process"
+        origin = "in-process" if target is not None else "composer"
+        if target is None:
+            target = self._builtins.get(name)
+        if target is None:
+            point = next((ep for ep in _entry_points(self.group) if ep.name == name), None)
+            if point is None:
+                raise UnknownNameError(self.where(name), "is not registered.", self._known())
+            dist = point.dist.name if point.dist is not None else "?"
+            target, origin = f"{point.module}:{point.attr}", f"entry point ({dist})"
+        return self._import(name, target), origin
+
+    def _known(self) -> str:
+        known = f"Known {self.kind}s: {', '.join(self.names()) or 'none'}"
+        return f"{known}; or give '{self._hint}'." if self._hint else f"{known}."
+
+    def _import(self, name: str, target: str) -> T:
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)  # lazily: only when a name asks
+        except ModuleNotFoundError as exc:
+            raise _missing(self.where(name), module_name, exc, self._extras) from exc
+        try:
+            found = functools.reduce(getattr, attr.split("."), module)
+        except AttributeError:
+            raise UnknownNameError(
+                self.where(name),
+                f"names {target!r}, but {module_name} has no {attr!r}.",
+                "Fix the registration (or the entry point in the package's metadata).",
+            ) from None
+        return cast(T, found)
+
+    def _load_file(self, ref: str, base_dir: Path | None) -> tuple[T, bytes]:
+        """The attribute `ref` names in its file, and the file's bytes (what its digest hashes).
+
+        The file runs as a module of its own; a registration it makes is undone, since a file
+        is bound by its path, never by the name it registers.
+        """
+        path_text, _, attr = ref.rpartition(":")
+        path = Path(path_text).expanduser()
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        path = path.resolve()
+        where = self.where(ref)
+        if not path.is_file():
+            hint = f"Give '{self._hint}'." if self._hint else ""
+            raise UnknownNameError(where, f"file {str(path)!r} does not exist.", hint)
+        source = path.read_bytes()
+        with self._restored():
+            module = load_user_file(path, f"composer_user_{self.kind}_{path.stem}", where)
+        found = getattr(module, attr, None)
+        if not callable(found):
+            raise UnknownNameError(
+                where, f"{path.name} has no function {attr!r}.", f"Define {self._define}."
+            )
+        return cast(T, found), source
+
+    @contextlib.contextmanager
+    def _restored(self) -> Iterator[None]:
+        before = dict(self._registered)
+        try:
+            yield
+        finally:
+            self._registered.clear()
+            self._registered.update(before)
+
+
+@functools.cache
+def _all_entry_points() -> Any:
+    return entry_points()  # one scan of the installed distributions per process
+
+
+def _entry_points(group: str) -> list[EntryPoint]:
+    return list(_all_entry_points().select(group=group))
+
+
+def _qualified(target: object) -> str:
+    module = getattr(target, "__module__", "?")
+    return f"{module}:{getattr(target, '__qualname__', type(target).__qualname__)}"
+
+
+def _missing(
+    where: str, module_name: str, exc: ModuleNotFoundError, extras: Mapping[str, str]
+) -> ConfigError:
+    """The error for an entry whose module, or a module it imports, is not installed."""
+    if exc.name == module_name:
+        return UnknownNameError(
+            where,
+            f"is registered, but its module {module_name!r} is not installed.",
+            "Install the package that provides it, or use a name `composer list` shows.",
+        )
+    missing = (exc.name or "").split(".")[0]
+    extra = extras.get(missing)
+    fix = (
+        f"Install it with: pip install 'unify-composer[{extra}]'"
+        if extra
+        else f"Install the package that provides {missing!r}."
+    )
+    return PrerequisiteError(
+        where, f"needs the Python module {exc.name!r}, which is not installed.", fix
+    )
+
+
+def code_digest(value: object) -> str:
+    """What an entry's code is: `builtin` for composer's own, else `sha256:` of its source.
+
+    Example:
+        >>> code_digest(code_digest)
+        'builtin'
+    """
+    module = getattr(value, "__module__", None) or ""
+    if module == "composer" or module.startswith("composer."):
+        return BUILTIN_CODE
+    return "sha256:" + source_digest(value)
+
+
+def source_digest(value: object) -> str:
+    """A sha256 of the source of `value` and of what it uses from its own module.
+
+    Starting at `value`, it follows every global name the code refers to (nested functions and
+    lambdas included) to functions, classes and plain constants defined in the same module,
+    and hashes their source (a constant, its repr). So an edit to a node function that `build`
+    adds to its graph changes the digest, while an edit elsewhere in the same script (the run's
+    settings, the cell that starts it) does not. Code without source (typed at a prompt) is
+    hashed as its compiled code.
+    """
+    if callable(value):
+        value = inspect.unwrap(value)  # a node wrapped by a decorator is hashed as written
+    home = getattr(value, "__module__", None)
+    parts: list[str] = []
+    seen: set[int] = set()
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        parts.append(_source(item))
+        for name, found in _globals_used(item):
+            if _is_literal(found):
+                parts.append(f"{name} = {found!r}")
+            else:
+                stack.extend(_own_code(found, home))
+    return hashlib.sha256("\n\0".join(parts).encode()).hexdigest()
+
+
+def _is_literal(value: object) -> bool:
+    if isinstance(value, str | bytes | int | float | type(None)):
+        return True
+    if isinstance(value, tuple | list | frozenset):
+        return all(_is_literal(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_literal(k) and _is_literal(v) for k, v in value.items())
+    return False
+
+
+def _own_code(value: object, home: str | None) -> list[object]:
+    """The functions and classes of module `home` in `value` (or in a container of them)."""
+    if isinstance(value, tuple | list | frozenset):
+        return [found for v in value for found in _own_code(v, home)]
+    if isinstance(value, dict):
+        return [found for v in value.values() for found in _own_code(v, home)]
+    if callable(value):
+        value = inspect.unwrap(value)
+    if inspect.isfunction(value) or inspect.isclass(value):
+        return [value] if value.__module__ == home else []
+    return []
+
+
+def _source(item: object) -> str:
+    try:
+        return inspect.getsource(cast(Any, item))
+    except (OSError, TypeError):
+        code = getattr(item, "__code__", None)
+        return marshal.dumps(code).hex() if code is not None else repr(item)
+
+
+def _globals_used(item: object) -> Iterator[tuple[str, object]]:
+    """The (name, value) of each global that a function, or a class's methods, refer to."""
+    functions = [item] if inspect.isfunction(item) else []
+    if inspect.isclass(item):
+        functions = [inspect.unwrap(f) for f in vars(item).values() if inspect.isfunction(f)]
+    for function in functions:
+        namespace: Mapping[str, object] = function.__globals__
+        for name in sorted(_names(function.__code__)):
+            if name in namespace:
+                yield name, namespace[name]
+
+
+def _names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
