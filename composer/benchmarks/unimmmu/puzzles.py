@@ -40,8 +40,12 @@ def _moves(folder: Folder, path: Path, key: str, where: str) -> tuple[str, ...]:
     return tuple(moves)
 
 
-def _step_calls(k: int, final_suffix: str, stem: str) -> tuple[Call, ...]:
-    """The sample script's loop: per step a text call then an image call, then the final text."""
+def step_calls(k: int, final_suffix: str, stem: str) -> tuple[Call, ...]:
+    """The sample script's loop for k steps: a text then an image call per step, a final text.
+
+    With k given (the release's protocol) these are the calls; a run that withholds k lets
+    the system decide how many steps it takes, with the same suffixes (`prompts`).
+    """
     calls = []
     for i in range(1, k + 1):
         calls.append(Call(output="text", suffix=P.step_text_suffix(i), feed_back=True))
@@ -104,7 +108,7 @@ def read_maze(folder: Folder) -> list[Item]:
                 task=Task.MAZE,
                 id=f"case_{match['id']}",
                 context=(*context, TextPart(text=P.MAZE_PROMPT), ImagePart(path=step0)),
-                calls=_step_calls(len(lowered), P.MAZE_FINAL_SUFFIX, step0.stem),
+                calls=step_calls(len(lowered), P.MAZE_FINAL_SUFFIX, step0.stem),
                 expected=Expected(
                     images=len(lowered), text_tags=("<ANSWER_JSON>", "</ANSWER_JSON>"), k_given=True
                 ),
@@ -222,7 +226,7 @@ def read_sliding(folder: Folder) -> list[Item]:
                 task=Task.SLIDING,
                 id=sanitize(f"case_{name}"),
                 context=(*context, ImagePart(path=initial), TextPart(text=P.SLIDING_FINAL_SAME)),
-                calls=_step_calls(len(moves), P.SLIDING_FINAL_SUFFIX, initial.stem),
+                calls=step_calls(len(moves), P.SLIDING_FINAL_SUFFIX, initial.stem),
                 expected=Expected(
                     images=len(moves), text_tags=("<ANSWER_JSON>", "</ANSWER_JSON>"), k_given=True
                 ),
