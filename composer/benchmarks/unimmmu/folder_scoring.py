@@ -222,18 +222,18 @@ def score_jigsaw(root: Path | str, model: str, distance: Distance | None) -> Tas
     index = {item["id"]: item for item in meta.get("items", [])} if isinstance(meta, dict) else {}
     base = task_dir(root, model, Task.JIGSAW)
     rows: list[Row] = []
-    seen: set[str] = set()
+    seen: set[Any] = set()
     for item_id in run_ids(root, model):
         if item_id in index:
             channels = _jigsaw_row(root, base, index[item_id], distance)
-            rows.append(Row(item_id, 1, channels, strict_row=item_id not in seen))
+            rows.append(Row(str(item_id), 1, channels, strict_row=item_id not in seen))
             seen.add(item_id)
     for item_id, item in index.items():
         if item_id not in seen:
             channels = _jigsaw_row(root, base, item, distance)
             rows.append(
                 Row(
-                    item_id,
+                    str(item_id),
                     1,
                     {
                         k: Channel(c.kind, None, c.strict, "not in the run's summary")

@@ -119,11 +119,47 @@ def read_outputs(root: Path | str, model: str, task: Task) -> list[CaseOutput]:
     return [read_case(p) for p in sorted(base.glob(pattern)) if p.is_dir()]
 
 
-def run_ids(root: Path | str, model: str, task: Task = Task.JIGSAW) -> list[str]:
-    """The ids in the task's own `summary.json` `per_item` (the jigsaw scorer's item list)."""
+def run_ids(root: Path | str, model: str, task: Task = Task.JIGSAW) -> list[Any]:
+    """The ids in the task's own `summary.json` `per_item`, as stored (the jigsaw item list).
+
+    The release compares them, unconverted, with the metadata's ids.
+    """
     summary = read_json(task_dir(Path(root), model, task) / SUMMARY_FILE)
     items = summary.get("per_item", []) if isinstance(summary, dict) else []
-    return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+    return [item["id"] for item in items if isinstance(item, dict) and "id" in item]
+
+
+def code_reference(root: Path | str, case: CaseOutput) -> tuple[Path | None, Path | None]:
+    """The code scorer's reference for a case: (PNG, SVG) from its `result.json`.
+
+    `_get_reference_image`: `data/svg/<png>` when `png` is set and the file exists (then the
+    SVG is not looked at); else `data/svg/<svg>` when `svg` is set, to be rasterised
+    (`judged.rasterize_svg`); (None, None) is the release's "no_reference_image".
+    """
+    base = Path(root) / "data" / "svg"
+    png, svg = case.result.get("png"), case.result.get("svg")
+    if png and (base / str(png)).exists():
+        return base / str(png), None
+    return None, (base / str(svg) if svg else None)
+
+
+def judged_cases(
+    root: Path | str, model: str, task: Task, items: Sequence[Item]
+) -> list[tuple[Item | None, CaseOutput | None]]:
+    """A judged task's (item, case) pairs in the order its evaluator walks them.
+
+    Geometry: every item of `filtered.json`, None for a missing case folder (the release's
+    `error_missing_case_dir`, out of `scored_items`). Science: every item, `case_NN` (a
+    missing folder reads as no text and no image). Code: every `case_*_*` folder, sorted,
+    with the item of the same id (None when the data has none).
+    """
+    base = task_dir(Path(root), model, task)
+    if task is Task.CODE:
+        by_id = {item.id: item for item in items}
+        return [(by_id.get(case.case), case) for case in read_outputs(root, model, task)]
+    if task is Task.GEOMETRY:
+        return [(i, read_case(base / i.id) if (base / i.id).is_dir() else None) for i in items]
+    return [(item, read_case(base / item.id)) for item in items]
 
 
 ImageLike = Image.Image | Path | str

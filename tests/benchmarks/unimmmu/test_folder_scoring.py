@@ -13,7 +13,14 @@ from unimmmu_drawing import maze_image, save, sliding_image
 from composer.benchmarks.unimmmu.files import load_folder
 from composer.benchmarks.unimmmu.folder_scoring import score_jigsaw, score_maze, score_sliding
 from composer.benchmarks.unimmmu.records import Item, Task
-from composer.benchmarks.unimmmu.release import read_case, task_dir, write_case, write_summary
+from composer.benchmarks.unimmmu.release import (
+    code_reference,
+    judged_cases,
+    read_case,
+    task_dir,
+    write_case,
+    write_summary,
+)
 from composer.benchmarks.unimmmu.scoring import CANDIDATE_SEPARATOR
 
 MODEL = "sys"
@@ -179,3 +186,24 @@ def test_jigsaw_without_dreamsim_keeps_the_text(root: Path) -> None:
     assert score.official["metrics"]["text_accuracy"] == 1.0
     assert score.official["metrics"]["image_score_penalized"] is None
     assert score.notes == ["jigsaw images unscored: DreamSim unavailable"]
+
+
+def test_judged_cases_follow_each_evaluator(root: Path) -> None:
+    """GeometryEvaluator walks the items (a missing folder: error_missing_case_dir);
+    ScienceEvaluator walks case_NN for every item; CodeSVGEvaluator walks case_*_* folders and
+    takes the reference from result.json: data/svg/<png> if it exists, else the SVG."""
+    data = load_folder(root, tasks=["geometry", "science", "code"])
+    pairs = judged_cases(root, MODEL, Task.GEOMETRY, data[Task.GEOMETRY])
+    assert [(i.id if i else None, c) for i, c in pairs] == [("G_1__3", None)]
+    science = judged_cases(root, MODEL, Task.SCIENCE, data[Task.SCIENCE])
+    assert [(i.id if i else None, c.text if c else "?") for i, c in science] == [
+        ("case_01", None),
+        ("case_02", None),
+    ]
+    (code_item,) = data[Task.CODE]
+    case = write_case(root, MODEL, code_item, "<RENDER_SUMMARY>a</RENDER_SUMMARY>", [])
+    ((item, found),) = judged_cases(root, MODEL, Task.CODE, data[Task.CODE])
+    assert item == code_item and found is not None
+    assert code_reference(root, found) == (root / "data" / "svg" / "a.png", None)
+    (case.folder / "result.json").write_text(json.dumps({"png": "gone.png", "svg": "a.svg"}))
+    assert code_reference(root, read_case(case.folder)) == (None, root / "data" / "svg" / "a.svg")
