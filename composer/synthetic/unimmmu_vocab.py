@@ -3,9 +3,9 @@
 Neutral ground for the synthetic Uni-MMMU-style suite (`composer.synthetic.suite.unimmmu`)
 and the symbolic models that solve it (`composer.synthetic.symbolic.unimmmu`), so the solvers
 never import the generator. It holds conventions only: the palettes the release's scorer
-(`eval_ummmu.py`) parses frames with, how a move is named, and the release's prompts and
-per-call suffixes word for word (from `sample_code_example/gpt/maze.py`, `sliding.py`,
-`jigsaw.py`), which is what a model is shown.
+(`eval_ummmu.py`) parses frames with, how a move is named and answered. The release's prompts
+and call suffixes, word for word, are the benchmark's (`composer.benchmarks.unimmmu.prompts`),
+which both sides import.
 
 A request to a model is the release's context flattened: its text parts in order, joined by
 newlines, with the call's suffix last (`context_text`); its images in order beside it.
@@ -75,163 +75,10 @@ ANSWER_TAG = "<ANSWER_JSON>{moves}</ANSWER_JSON>"
 FINAL_ANSWER_TAG = "<FINAL_ANSWER_JSON>{body}</FINAL_ANSWER_JSON>"
 """The jigsaw decision's wrapper; `body` is `{"choice": 0 or 1, "rationale": "..."}`."""
 
-MAZE_PROMPT = """You are a precise maze solver.
-
-SEMANTICS (for all mazes)
-- Black squares: walls (impassable)
-- White squares: path (walkable)
-- Blue dot: start (the agent)
-- Green rectangular frame: goal (reaching any white cell inside the green frame counts as success)
-- Legal moves: up, down, left, right only. One cell per step; no diagonals, no jumps; never cross walls.
-
-OUTPUT FORMAT (STRICT)
-1) MULTI-IMAGE MODE — generate a SEQUENCE OF SEPARATE IMAGES, one per move:
-   - Each output image must depict the maze state AFTER applying exactly one legal move.
-   - Do NOT include the initial (pre-move) state.
-   - Keep palette/layout/scale identical to the input; only the blue dot moves.
-   - The number of returned images MUST equal the number of moves in the final answer (see step 2).
-   - Absolutely FORBIDDEN: any collage/montage/spritesheet/grid/multi-panel/side-by-side/stacked images; no arrows, captions, or overlays; no GIFs/animations/video.
-
-2) After all step images, emit EXACTLY ONE LINE containing ONLY the final move list as a JSON array of lowercase strings, wrapped as:
-   <ANSWER_JSON>["right","down","left"]</ANSWER_JSON>
-
-
-NO EXTRAS
-- No tools, no OCR, no explanations, and no text other than the single <ANSWER_JSON>…</ANSWER_JSON> line.
-- Do not restate the instructions or the condition.
-
-REMINDERS
-- Decide the full path first, then emit the image sequence (one image per move), then the single <ANSWER_JSON> line.
-- One move per image; images must be separate files/parts, not stitched together in any way.
-"""  # noqa: E501
-"""`PROMPT_TEMPLATE` of the release's `maze.py`, word for word."""
-
-SLIDING_PROMPT = """You are a precise sliding puzzle solver.
-
-TASK
-- You will be given two images: an INITIAL state and a FINAL state of a 3x3 sliding puzzle.
-- The goal is to find the sequence of moves to transform the INITIAL state into the FINAL state.
-
-SEMANTICS
-- The puzzle is a 3x3 grid with 8 colored tiles and one empty space.
-- The RED square represents the EMPTY space.
-- A "move" consists of sliding an adjacent colored tile INTO the empty (red) space.
-- Moves are named by the direction the COLORED TILE moves. For example, if the blue tile is directly above the red space, moving the blue tile down into the red space's position is a "down" move.
-- Legal moves: up, down, left, right only. One tile per step.
-
-OUTPUT FORMAT (STRICT)
-1) MULTI-IMAGE MODE — generate a SEQUENCE OF SEPARATE IMAGES, one per move:
-   - Each output image must depict the puzzle state AFTER applying exactly one legal move.
-   - Do NOT include the initial (pre-move) state.
-   - Keep the visual style identical to the inputs; only tile positions change.
-   - The number of returned images MUST equal the number of moves in the final answer (see step 2).
-   - Absolutely FORBIDDEN: collage/montage/grid/stacked images; no arrows, captions, or overlays; no GIFs/animations/video.
-
-2) After all step images, emit EXACTLY ONE LINE containing ONLY the final move list as a JSON array of lowercase strings, wrapped as:
-   <ANSWER_JSON>["down","right","up"]</ANSWER_JSON>
-
-
-NO EXTRAS
-- No tools, no explanations, and no text other than the single <ANSWER_JSON>…</ANSWER_JSON> line.
-- Do not restate the instructions.
-
-REMINDERS
-- First decide the full path, then emit the image sequence (one image per move), then the single <ANSWER_JSON> line.
-- One move per image; images must be separate files/parts, not stitched.
-
-After the single <ANSWER_JSON>…</ANSWER_JSON> line, output nothing else.
-"""  # noqa: E501
-"""`PROMPT_TEMPLATE` of the release's `sliding.py`, word for word."""
-
-JIGSAW_PROMPT = """
-You are a unified vision-language model. You will be given:
-(1) a 2×2 reference image with the bottom-right cell hidden, and
-(2) two candidate patch images (“Candidate 0” and “Candidate 1”).
-
-Your job:
-- For each candidate, synthesize a completed 2×2 image by placing that candidate EXACTLY into the bottom-right cell. Keep the other three cells pixel-identical to the reference (no filtering, no re-rendering). If sizes differ, only scale the candidate to fit that quadrant; do NOT rotate, mirror, or alter colors.
-- Compare the two completed results and decide which candidate yields the correct completion.
-
-Output EXACTLY the following, in order:
-
-1) A single image with Candidate 0 placed in the bottom-right cell
-
-2) A single image with Candidate 1 placed in the bottom-right cell
-
-
-3) analysis comparing seam continuity, color/texture gradient, structural alignment, and global semantics
-
-4) One strict JSON object with your decision, wrapped as:
-<FINAL_ANSWER_JSON>
-{"choice": 0 or 1, "rationale": "≤30 words decisive cue"}
-</FINAL_ANSWER_JSON>
-
-Hard constraints:
-- Deterministic, single outcome. No hedging, no multiple possibilities.
-- No meta talk about prompts, models, or pipelines.
-- Do not restate the task as the answer; reason from visual evidence.
-- The only edits allowed are pasting the candidate into the bottom-right cell and necessary size matching for that cell. All other pixels must remain identical to the reference.
-
-Inputs :
-"""  # noqa: E501
-"""`PROMPT` of the release's `jigsaw.py`, word for word."""
-
-STEP_TEXT_SUFFIX = (
-    'Now planing for step {i}, Please output a sentence in the form: "Next, move one step '
-    "up/down/left/right."
-)
-"""The text call before step image `i` (maze and sliding; the release's spelling)."""
-
-STEP_IMAGE_SUFFIX = "Now, generate the image for step {i}. "
-"""The image call for step `i` (maze and sliding)."""
-
-MAZE_FINAL_SUFFIX = (
-    "After the images, emit EXACTLY ONE LINE containing ONLY the final move list "
-    "as <ANSWER_JSON>[...]</ANSWER_JSON>. No other text."
-)
-"""The maze's last text call."""
-
-SLIDING_FINAL_SUFFIX = (
-    "Now, emit EXACTLY ONE LINE containing ONLY the final move list "
-    "as <ANSWER_JSON>[...]</ANSWER_JSON>. No other text."
-)
-"""The sliding puzzle's last text call."""
-
-MAZE_DEMO_PROBLEM = "DEMONSTRATION: Example problem image above."
-MAZE_DEMO_STEP = "DEMONSTRATION: example step image #{i}."
-MAZE_DEMO_MOVES = "DEMONSTRATION: final moves\n<ANSWER_JSON>{moves}</ANSWER_JSON>"
-
-SLIDING_DEMO_START = "--- DEMONSTRATION START ---"
 SLIDING_DEMO_INITIAL = "DEMONSTRATION: The initial state."
+"""The sliding demonstration's label before its initial state (`sliding.py`)."""
 SLIDING_DEMO_FINAL = "DEMONSTRATION: The final state to reach."
-SLIDING_DEMO_STEPS = (
-    "DEMONSTRATION: The sequence of moves to solve the puzzle (one image per move)."
-)
-SLIDING_DEMO_MOVES = "DEMONSTRATION: The final moves list in JSON format."
-SLIDING_DEMO_END = "--- DEMONSTRATION END ---"
-SLIDING_NEW_TASK = (
-    "Now solve the NEW TASK below. Emit ONE separate image per move, then a single "
-    "<ANSWER_JSON> line."
-)
-SLIDING_NEW_INITIAL = "NEW TASK: Initial state."
-SLIDING_NEW_FINAL = "NEW TASK: Final state is exactly the same as example"
-
-JIGSAW_REFERENCE = "REFERENCE_2x2:"
-JIGSAW_CANDIDATE = "CANDIDATE_{n}:"
-JIGSAW_COMPLETED = "COMPLETED WITH CANDIDATE {n}:"
-JIGSAW_IMAGE_SUFFIXES = (
-    "Output ONLY item (1): a single image with Candidate 0 placed in the bottom-right cell. "
-    "No text.",
-    "Output ONLY item (2): a single image with Candidate 1 placed in the bottom-right cell. "
-    "No text.",
-)
-"""The two image calls, for candidate 0 and candidate 1."""
-
-JIGSAW_TEXT_SUFFIX = (
-    'Now output EXACTLY ONE <FINAL_ANSWER_JSON>{"choice": 0 or 1, "rationale": '
-    '"≤30 words"}</FINAL_ANSWER_JSON>\nDo not output any additional images.'
-)
-"""The jigsaw's text call."""
+"""The sliding demonstration's label before its final state, which every puzzle shares."""
 
 
 def context_text(texts: Sequence[str], suffix: str) -> str:

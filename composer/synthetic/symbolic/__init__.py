@@ -13,6 +13,10 @@
   shapes blur away and touching ones merge. The demo's second judge, to show how far two
   judges agree.
 
+All three also answer the Uni-MMMU sample scripts' maze, sliding-puzzle and jigsaw calls
+(`symbolic/unimmmu.py`): the reasoner and the painter solve them from pixels (search, then
+the step frames drawn as edits), the naive model answers in the right shape without solving.
+
 They see only what a real model sees: the request text and the image pixels (PNG metadata is
 dropped before they look), never the instance record.
 """
@@ -34,7 +38,7 @@ from composer.benchmarks.realunify.protocol import (
 from composer.core.errors import ConfigError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability, Options, Specialist, TextReply, Usage
-from composer.synthetic.symbolic import geu, ueg
+from composer.synthetic.symbolic import geu, ueg, unimmmu
 
 MODELS: dict[str, frozenset[Capability]] = {
     "reasoner": frozenset({Capability.UNDERSTAND}),
@@ -100,6 +104,9 @@ class SymbolicSpecialist(Specialist):
     def _reply(self, prompt: str, pixels: list[np.ndarray]) -> str:
         if self.model == "glance-judge":
             return self._glance(prompt, pixels)
+        board = unimmmu.reply(prompt, pixels, model=self.model, naive=self.is_naive)
+        if board is not None:
+            return board
         original = prompt_of_refine_request(prompt)
         if original is not None:
             return ueg.rewrite(original, naive=self.is_naive)
@@ -150,7 +157,10 @@ class SymbolicSpecialist(Specialist):
         seed: int,
         options: CallOptions | None = None,
     ) -> ImageRef:
-        """Edit the first image as the instruction asks."""
-        pixels = self._pixels(images[:1])
+        """Edit the first image as the instruction asks (a Uni-MMMU call: the last one)."""
+        pixels = self._pixels(images)
+        board = unimmmu.edit(prompt, pixels, model=self.model, naive=self.is_naive)
+        if board is not None:
+            return self.images.put(board, text={})
         edited = geu.edit(prompt, pixels[0], seed, naive=self.is_naive)
         return self.images.put(edited, text={})
