@@ -4,6 +4,9 @@
 commands on import, and `composer --help` lists them in import order (hence `isort: off`).
 """
 
+import io
+import sys
+
 from composer.cli.base import app
 
 # isort: off
@@ -17,4 +20,19 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Entry point of the console script."""
+    degrade_output()
     app()
+
+
+def degrade_output() -> None:
+    r"""Let standard output and error show what their encoding cannot, rather than crash.
+
+    Redirected on Windows, or with `PYTHONIOENCODING=cp1252`, the streams are not UTF-8: a
+    non-Latin category name would raise `UnicodeEncodeError` in the middle of a report, and
+    a complete run would end in exit 1. Characters the encoding lacks are written as
+    backslash escapes (`\u6f22`) instead; a stream whose errors policy was set explicitly is
+    left as it is.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")

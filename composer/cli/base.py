@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from composer.core.errors import ComposerError
+from composer.report.safe_text import SafeConsole
 
 app = typer.Typer(
     name="composer",
@@ -17,10 +17,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# Both consoles show names from run files through `printable`: no escape sequence in a system
+# or category name reaches the terminal.
+out = SafeConsole()
 if not out.is_terminal:
-    out = Console(width=200)  # a report piped to a file keeps every column
-err = Console(stderr=True, soft_wrap=True)
+    out = SafeConsole(width=200)  # a report piped to a file keeps every column
+err = SafeConsole(stderr=True, soft_wrap=True)
 
 
 def _fail(error: ComposerError) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.markup import escape
 
 from composer.cli.base import _check_run, _fail, app, out
 from composer.core.errors import ComposerError
+from composer.report.safe_text import literal
 
 if TYPE_CHECKING:
     from composer.core.instance import Parser
@@ -135,8 +135,8 @@ def compare(
             definitions[b_sys].role(axis, role),
         )
         out.print(
-            f"  {axis}: the systems differ only in role {escape(role)!r} "
-            f"({escape(a_sys)}: {escape(bound[0])}, {escape(b_sys)}: {escape(bound[1])}), "
+            f"  {axis}: the systems differ only in role {literal(role)!r} "
+            f"({literal(a_sys)}: {literal(bound[0])}, {literal(b_sys)}: {literal(bound[1])}), "
             "so the difference is that role's.",
             highlight=False,
         )
@@ -156,6 +156,6 @@ def compare(
             if several
             else f"only {winner} right"
         )
-        out.print(f"  {escape(instance):<24} {escape(category):<26} {what}", highlight=False)
+        out.print(f"  {literal(instance):<24} {literal(category):<26} {what}", highlight=False)
     if len(differing) > show:
         out.print(f"  ... and {len(differing) - show} more (--show N)", highlight=False)

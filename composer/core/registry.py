@@ -1,13 +1,14 @@
 """One registry for graphs, scorers, providers and benchmarks: names to lazy entries and plug-ins.
 
-A `Registry` maps names to entries of four kinds: an object registered in-process (a decorator
+A `Registry` maps names to entries of three kinds: an object registered in-process (a decorator
 in a script or a notebook), a lazy `module:attr` path (composer's own entries, imported only
-when a name asks for one), a Python entry point in the registry's group (`composer.graphs`,
-`composer.scorers`, `composer.providers`, `composer.benchmarks`: an installed package adds one
-without editing composer), and, where a name is expected, a file, `path/to/file.py:attr`.
-`Registry.resolve` is the one place any of them is loaded, and it returns the entry's code
-digest with it (`code_digest`): `builtin` for composer's own code, `sha256:<hex>` of the file
-for a `file.py:attr`, and of the object's source for anything else (`source_digest`).
+when a name asks for one), and a Python entry point in the registry's group (`composer.graphs`,
+`composer.scorers`, `composer.providers`, `composer.benchmarks`), so an installed package adds
+one without editing composer. Where a name is expected, a reference works too: an importable
+`package.module:attr`, or a file, `path/to/file.py:attr`. `Registry.resolve` is the one place
+any of them is loaded, and it returns the entry's code digest with it (`code_digest`):
+`builtin` for composer's own code, `sha256:<hex>` of the file for a `file.py:attr`, and of the
+object's source for anything else (`source_digest`).
 
 This module imports nothing heavy: listing names imports no entry.
 """
@@ -20,6 +21,7 @@ import hashlib
 import importlib
 import inspect
 import marshal
+import re
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -47,6 +49,9 @@ class Resolved(Generic[T]):
     """`builtin`, or `sha256:<hex>` of a file's bytes or of the object's source."""
     origin: str
     """`composer`, `in-process`, `file`, or `entry point (<distribution>)`."""
+
+
+_MODULE_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 
 def is_file_ref(ref: str) -> bool:
@@ -180,6 +185,8 @@ class Registry(Generic[T]):
         if target is None:
             point = next((ep for ep in _entry_points(self.group) if ep.name == name), None)
             if point is None:
+                if _MODULE_REF.fullmatch(name):  # an importable `package.module:attr`
+                    return self._import(name, name), "module"
                 raise UnknownNameError(self.where(name), "is not registered.", self._known())
             dist = point.dist.name if point.dist is not None else "?"
             target, origin = f"{point.module}:{point.attr}", f"entry point ({dist})"
@@ -261,7 +268,7 @@ def _missing(
     if exc.name == module_name:
         return UnknownNameError(
             where,
-            f"is registered, but its module {module_name!r} is not installed.",
+            f"names the module {module_name!r}, which is not installed.",
             "Install the package that provides it, or use a name `composer list` shows.",
         )
     missing = (exc.name or "").split(".")[0]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from composer.report.safe_text import printable
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -26,8 +28,15 @@ def _is_number(text: str) -> bool:
 
 
 def safe_cell(value: object) -> object:
-    """`value` as a CSV cell: text that would start a formula gets a leading `'`."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+    """`value` as a CSV cell: text that would start a formula gets a leading `'`.
+
+    Control characters (an escape sequence, a line break) are shown as their escapes
+    (`composer.report.safe_text.printable`): a CSV on standard output reaches a terminal.
+    """
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    if not value.startswith(FORMULA_STARTS):
         return value
     return value if _is_number(value) else "'" + value
 

@@ -28,6 +28,7 @@ from composer.report.model import (
     count_cells,
     other_parser,
 )
+from composer.report.safe_text import markdown_text
 from composer.report.summary import total_rule, total_under
 
 
@@ -327,8 +328,12 @@ def total_note(report: Report) -> str:
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+    """A GFM table; every cell is literal text (a `|`, a line break or HTML in a name too)."""
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(map(markdown_text, cells)) + " |"
+
+    return [line(header), "|" + "---|" * len(header), *map(line, rows)]
 
 
 def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
@@ -351,13 +356,15 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
         lines.append("")
         lines.append(total_note(report))
         lines.append("")
-        lines.append(f"Parser: {report['parser']}; UEG judge: {report['judge']}.")
+        lines.append(f"Parser: {report['parser']}; UEG judge: {markdown_text(report['judge'])}.")
         for name, entry in report["systems"].items():
             if "self_preference" in entry:
-                lines.append(f"- self-preference: {name} is {entry['self_preference']}.")
+                note = markdown_text(entry["self_preference"])
+                lines.append(f"- self-preference: {markdown_text(name)} is {note}.")
         for comparison in report["comparisons"]:
             lines.append(
-                f"- {comparison['comparison']}: {comparison['a']} vs {comparison['b']}, "
+                f"- {comparison['comparison']}: {markdown_text(comparison['a'])} vs "
+                f"{markdown_text(comparison['b'])}, "
                 f"{comparison['axis']} {comparison['delta']:+.1f}"
             )
         for title, (head, body) in (

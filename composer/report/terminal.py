@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -34,6 +33,7 @@ from composer.report.model import (
     other_parser,
 )
 from composer.report.pairs import p_text, split_pairs
+from composer.report.safe_text import literal, printable
 from composer.report.summary import total_under
 from composer.report.tables import judge_rows, seed_rows, table_rows, total_note
 
@@ -58,15 +58,16 @@ class Grid:
     def table(self) -> Table:
         """The rich table: numbers right-aligned and never wrapped, names folded if need be."""
         table = Table(
-            title=self.title,
-            caption=self.caption,
+            title=literal(self.title),  # it may hold a judge's or a system's name
+            caption=None if self.caption is None else literal(self.caption),
             box=box.SIMPLE_HEAD,
             title_justify="left",
             caption_justify="left",
             show_edge=False,
         )
         for i, (header, kind) in enumerate(self.columns):
-            width = max([len(header), *(len(row[i]) for row in self.rows)])
+            width = max([len(printable(header)), *(len(printable(row[i])) for row in self.rows)])
+            header = literal(header)
             if kind == "number":
                 table.add_column(
                     header, justify="right", no_wrap=True, min_width=width, overflow="fold"
@@ -74,7 +75,7 @@ class Grid:
             else:
                 table.add_column(header, overflow="fold", no_wrap=False)
         for row in self.rows:
-            table.add_row(*map(escape, row))
+            table.add_row(*map(literal, row))  # names from files: printable, on one line
         return table
 
 
@@ -209,9 +210,9 @@ def legend(report: Report) -> str:
 def print_accuracy(console: Console, report: Report) -> None:
     """The accuracy tables, how Total is made, the legend, and the other parser's numbers."""
     print_fitted(console, accuracy_layouts(report, console.width))
-    console.print(f"  {escape(total_note(report))}", highlight=False)
+    console.print(f"  {literal(total_note(report))}", highlight=False)
     if text := legend(report):
-        console.print(f"  Categories: {escape(text)}.", highlight=False)
+        console.print(f"  Categories: {literal(text)}.", highlight=False)
     other: Parser = "strict" if report["parser"] == "official" else "official"
     if table_rows(report, other)[1] == table_rows(report)[1]:
         console.print(f"  {other} parser: every number is the same as above.", highlight=False)
@@ -257,10 +258,10 @@ def _axis_means(console: Console, report: Report) -> None:
         return
     console.print("  Differences of the tables' axis means (mean of categories):", highlight=False)
     for label, pairs in groups.items():
-        console.print(f"  {escape(label)}", highlight=False)
+        console.print(f"  {literal(label)}", highlight=False)
         for (a, b), deltas in pairs.items():
             console.print(
-                f"    [bold]{escape(a)}[/] vs {escape(b)}: {', '.join(deltas)}", highlight=False
+                f"    [bold]{literal(a)}[/] vs {literal(b)}: {', '.join(deltas)}", highlight=False
             )
 
 
@@ -318,7 +319,7 @@ def print_judges(console: Console, report: Report) -> None:
         return
     print_fitted(console, judge_layouts(report))
     for line in report["judges"].get("notes", []):
-        console.print(f"  [yellow]depends on the judge[/]: {escape(line)}", highlight=False)
+        console.print(f"  [yellow]depends on the judge[/]: {literal(line)}", highlight=False)
 
 
 def print_seeds(console: Console, report: Report) -> None:
@@ -343,9 +344,9 @@ def print_report(console: Console, report: Report, *, all_pairs: bool = False) -
     print_seeds(console, report)
     for name, entry in report["systems"].items():
         if "self_preference" in entry:
-            note = escape(entry["self_preference"])
+            note = literal(entry["self_preference"])
             console.print(
-                f"  [yellow]self-preference[/]: {escape(name)} is {note}.", highlight=False
+                f"  [yellow]self-preference[/]: {literal(name)} is {note}.", highlight=False
             )
     print_pairs(console, report, all_pairs=all_pairs)
     print_judges(console, report)

@@ -72,6 +72,11 @@ def test_a_lazy_entry_is_imported_only_when_asked(
     found = things.resolve("probe")
     assert found.value is sys.modules["composer_lazy_probe"].thing
     assert found.code.startswith("sha256:") and found.origin == "composer"
+    # A run file may name an importable `module:attr` directly, digested the same way.
+    direct = things.resolve("composer_lazy_probe:thing")
+    assert (direct.value, direct.code, direct.origin) == (found.value, found.code, "module")
+    with pytest.raises(UnknownNameError, match="the module 'composer_no_such_probe'"):
+        things.get("composer_no_such_probe:thing")
 
 
 def test_registration_outranks_a_builtin_until_frozen() -> None:

@@ -39,7 +39,7 @@ def test_known_sdks_map_to_their_extra() -> None:
 
 def test_a_registered_provider_without_its_module(tmp_path: Path) -> None:
     register_provider("ghost", "composer.specialists.ghost_adapter:Ghost")
-    with pytest.raises(UnknownNameError, match="its module 'composer.specialists.ghost_adapter'"):
+    with pytest.raises(UnknownNameError, match="the module 'composer.specialists.ghost_adapter'"):
         create("ghost/x", {}, images=ImageStore(tmp_path))
 
 
