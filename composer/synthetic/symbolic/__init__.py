@@ -23,6 +23,7 @@ dropped before they look), never the instance record.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,6 +57,10 @@ _DERIVE_HEAD, _DERIVE_TAIL = DERIVE_CHECKS_PROMPT.split("{prompt}")
 _REVISE_HEAD = REVISE_PROMPT.split("\n", 1)[0]
 
 
+_DECODED_KEPT = 8
+"""Decoded images a symbolic model keeps: a task asks about its image several times in a row."""
+
+
 class SymbolicOptions(Options):
     """Symbolic specialists take no options."""
 
@@ -79,14 +84,32 @@ class SymbolicSpecialist(Specialist):
             )
         return cls(model, SymbolicOptions(**options), images=images, capabilities=MODELS[model])
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As `Specialist`, with an empty cache of decoded images."""
+        super().__init__(*args, **kwargs)
+        self._decoded: collections.OrderedDict[str, np.ndarray] = collections.OrderedDict()
+
     @property
     def is_naive(self) -> bool:
         """Whether this is the naive unified model."""
         return self.model == "naive-unified"
 
     def _pixels(self, refs: Sequence[ImageRef]) -> list[np.ndarray]:
-        # Pixels only: converting to an RGB array drops every PNG text chunk.
-        return [np.asarray(self.images.open(ref).convert("RGB")) for ref in refs]
+        # Pixels only: converting to an RGB array drops every PNG text chunk. An image is
+        # looked at several times in a row (each judge question, each judge), and decoding it
+        # was a third of the demo's model time: the last few are kept, read-only, by content.
+        decoded = self._decoded
+        arrays = []
+        for ref in refs:
+            array = decoded.pop(ref.sha256, None)
+            if array is None:
+                array = np.asarray(self.images.open(ref).convert("RGB"))
+                array.flags.writeable = False
+            decoded[ref.sha256] = array
+            arrays.append(array)
+        while len(decoded) > _DECODED_KEPT:
+            decoded.popitem(last=False)
+        return arrays
 
     async def understand(
         self,
