@@ -1,9 +1,9 @@
-"""An installed package adds a benchmark, a scorer and a graph to composer, editing nothing.
+"""An installed package adds a benchmark, a scorer, a graph and a provider to composer.
 
-The example package (tests/plugins/composer_example_plugin) declares its three entry points in
-its pyproject.toml. It is installed here as pip installs it, without pip (too slow for a unit
-test): a `.dist-info` folder holding its metadata and `entry_points.txt`, on the import path,
-where `importlib.metadata` finds it. The real CLI then runs in a subprocess.
+The example package (tests/plugins/composer_example_plugin) declares the four as entry points
+in its pyproject.toml. It is installed here as pip installs it, without pip (too slow for a
+unit test): a `.dist-info` folder holding its metadata and `entry_points.txt`, on the import
+path, where `importlib.metadata` finds it. The real CLI then runs in a subprocess.
 """
 
 import json
@@ -59,6 +59,11 @@ def test_composer_lists_what_the_package_adds(installed: dict[str, str], tmp_pat
     assert scorers[scorers.index("majority-of-checks") + 1] == (
         "composer_example_plugin.scorer:majority"
     )
+    providers = composer(installed, tmp_path, "list", "providers").splitlines()
+    assert any(
+        line.startswith("echo ") and "composer_example_plugin.provider:EchoSpecialist" in line
+        for line in providers
+    ), providers
 
 
 def test_a_run_uses_the_packages_benchmark_scorer_and_graph(

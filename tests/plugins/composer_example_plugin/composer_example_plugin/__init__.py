@@ -1,1 +1,1 @@
-"""An example composer plug-in: a benchmark, a scorer and a graph, found through entry points."""
+"""An example composer plug-in: a benchmark, a scorer, a graph and a provider, by entry point."""
