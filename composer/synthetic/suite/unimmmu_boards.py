@@ -7,7 +7,7 @@ non-floor, non-white pixels) finds the whole board.
 
 - Maze: 6x6 cells, walls as whole cells (at least one on each edge of the board), the agent a
   blue dot, the goal a green frame inside its cell. The ground truth is the only shortest
-  path from start to goal.
+  path from start to goal, and it detours: walls block every straight route.
 - Sliding puzzle: 3x3 tiles of the Set1 palette, red the empty space. Every puzzle ends in the
   same final state, the demonstration's (the release tells the model "Final state is exactly
   the same as example"). The ground truth is the only shortest move sequence.
@@ -138,7 +138,7 @@ def _walls_on_every_edge(walls: frozenset[Cell]) -> bool:
 
 
 def make_maze(rng: random.Random, moves: tuple[int, int] = MAZE_MOVES) -> Maze:
-    """A random maze whose only shortest path has between `moves[0]` and `moves[1]` moves."""
+    """A random maze whose only shortest path has `moves[0]..moves[1]` moves and detours."""
     cells = [(r, c) for r in range(MAZE_SIZE) for c in range(MAZE_SIZE)]
     while True:
         walls = frozenset(cell for cell in cells if rng.random() < WALL_RATE)
@@ -146,7 +146,8 @@ def make_maze(rng: random.Random, moves: tuple[int, int] = MAZE_MOVES) -> Maze:
             continue
         start, goal = rng.sample([cell for cell in cells if cell not in walls], 2)
         path = _unique_shortest_maze_path(walls, start, goal)
-        if path is not None and moves[0] <= len(path) <= moves[1]:
+        straight = abs(goal[0] - start[0]) + abs(goal[1] - start[1])
+        if path is not None and moves[0] <= len(path) <= moves[1] and len(path) > straight:
             return Maze(walls, start, goal, path)
 
 

@@ -120,7 +120,12 @@ def _maze_text(
     taken = _steps_taken(prompt, "maze")
     if step is not None:
         view = boards.read_maze(_frame(pixels, 0, model))
-        route = _toward(view.agent, view.goal) if naive else boards.solve_maze(view)
+        if naive:
+            # It draws no progress, so it walks its straight route by the step's number.
+            route = _toward(view.agent, view.goal)
+            index = (int(step.group(1)) - 1) % max(len(route), 1)
+            return STEP_SENTENCE.format(move=route[index] if route else "up")
+        route = boards.solve_maze(view)
         if not route:
             return "The blue dot is already on the goal."
         return STEP_SENTENCE.format(move=route[0])
