@@ -20,7 +20,6 @@ import functools
 import hashlib
 import importlib
 import inspect
-import marshal
 import re
 import types
 from collections.abc import Iterator, Mapping
@@ -320,7 +319,7 @@ def source_digest(value: object) -> str:
         parts.append(_source(item))
         for name, found in _globals_used(item):
             if _is_literal(found):
-                parts.append(f"{name} = {found!r}")
+                parts.append(f"{name} = {_literal_text(found)}")
             else:
                 stack.extend(_own_code(found, home))
     return hashlib.sha256("\n\0".join(parts).encode()).hexdigest()
@@ -334,6 +333,18 @@ def _is_literal(value: object) -> bool:
     if isinstance(value, dict):
         return all(_is_literal(k) and _is_literal(v) for k, v in value.items())
     return False
+
+
+def _literal_text(value: object) -> str:
+    """A repr that is the same in every process (a set's order depends on string hashing)."""
+    if isinstance(value, frozenset):
+        return "frozenset({" + ", ".join(sorted(_literal_text(v) for v in value)) + "})"
+    if isinstance(value, tuple | list):
+        return type(value).__name__ + "(" + ", ".join(_literal_text(v) for v in value) + ")"
+    if isinstance(value, dict):
+        pairs = (f"{_literal_text(k)}: {_literal_text(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    return repr(value)
 
 
 def _own_code(value: object, home: str | None) -> list[object]:
@@ -354,7 +365,15 @@ def _source(item: object) -> str:
         return inspect.getsource(cast(Any, item))
     except (OSError, TypeError):
         code = getattr(item, "__code__", None)
-        return marshal.dumps(code).hex() if code is not None else repr(item)
+        return _code_text(code) if isinstance(code, types.CodeType) else repr(item)
+
+
+def _code_text(code: types.CodeType) -> str:
+    """Compiled code as text, the same in every process (marshal's varies with refcounts)."""
+    consts = [
+        _code_text(c) if isinstance(c, types.CodeType) else _literal_text(c) for c in code.co_consts
+    ]
+    return f"{code.co_code.hex()} {code.co_names} {code.co_varnames} [{', '.join(consts)}]"
 
 
 def _globals_used(item: object) -> Iterator[tuple[str, object]]:

@@ -2,6 +2,8 @@
 
 import hashlib
 import importlib.util
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -139,3 +141,27 @@ def test_the_source_digest_follows_what_build_uses_in_its_module(tmp_path: Path)
     assert digests["a constant a node reads"] != digests["as written"]
     assert digests["an unrelated function"] == digests["as written"]
     assert digests["an unused setting"] == digests["as written"]
+
+
+def test_the_digest_of_code_without_source_is_the_same_in_every_process() -> None:
+    # Typed at a prompt: no source to read, so the compiled code is hashed, with its constants
+    # (a set's order follows string hashing, which differs per process).
+    program = (
+        "from composer.core.registry import code_digest\n"
+        "SHAPES = frozenset({'circle', 'square', 'star', 'moon'})\n"
+        "def build(axis, options):\n"
+        "    return [s for s in SHAPES if s in {'circle', 'star', 'sun'}]\n"
+        "print(code_digest(build))\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-"],
+            input=program,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1 and next(iter(digests)).startswith("sha256:")
