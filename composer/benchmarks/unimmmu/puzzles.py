@@ -94,12 +94,11 @@ def read_maze(folder: Folder) -> list[Item]:
             raise DataError(where, "is not named maze_<h>x<w>_<id>_steps.", "Check the data.")
         if match["id"] == MAZE_DEMO_ID:
             continue
-        moves_json = root / f"{match['prefix']}_steps_{match['id']}.json"
+        moves_json = step0.parent.parent / f"{match['prefix']}_steps_{match['id']}.json"
         if not moves_json.is_file():
             raise DataError(where, f"has no moves file ({moves_json.name}).", "Check the data.")
-        data = folder.json(str(moves_json.relative_to(folder.data)))
-        key = "steps_long" if isinstance(data, dict) and data.get("steps_long") else "steps"
-        lowered = tuple(m.lower() for m in _moves(folder, moves_json, key, where))
+        # The scorer reads `steps_long` only (the sampler falls back to `steps`): required here.
+        lowered = tuple(m.lower() for m in _moves(folder, moves_json, "steps_long", where))
         refs = MazeReferences(
             step0=step0, moves_json=moves_json, moves=lowered, frames=_step_frames(step0.parent)
         )

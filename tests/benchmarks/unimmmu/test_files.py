@@ -151,3 +151,10 @@ def test_no_cached_copy_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(DataError, match=r"git clone https://huggingface.co/datasets/Vchitect"):
         locate_data()
+
+
+def test_maze_truth_must_be_steps_long(root: Path) -> None:
+    """The scorer reads `steps_long` only (the sampler's `steps` fallback would score 0)."""
+    (root / "data" / "maze" / "maze_6x6_steps_00001.json").write_text('{"steps": ["down"]}')
+    with pytest.raises(DataError, match="field 'steps_long'"):
+        load_folder(root, tasks=["maze"])
