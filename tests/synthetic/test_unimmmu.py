@@ -289,6 +289,9 @@ def test_requests_it_does_not_know_are_refused(suite30: dict[Task, list[Item]]) 
     no_demo = sliding_prompt.replace("DEMONSTRATION: The final state to reach.", "")
     with pytest.raises(RefusalError, match="no final state"):
         unimmmu.reply(no_demo, sliding_images, model="reasoner", naive=False)
+    with pytest.raises(RefusalError, match="needs the context's images"):
+        unimmmu.refuse_without_images(prompt, model="painter")
+    unimmmu.refuse_without_images("Draw a red circle.", model="painter")
     assert unimmmu.reply("What colour is the sky?", [], model="reasoner", naive=False) is None
     assert unimmmu.edit("Make it blue.", images, model="painter", naive=False) is None
 

@@ -169,7 +169,8 @@ class SymbolicSpecialist(Specialist):
     async def generate(
         self, prompt: str, *, seed: int, options: CallOptions | None = None
     ) -> ImageRef:
-        """Render the scene `prompt` describes."""
+        """Render the scene `prompt` describes (a Uni-MMMU call needs its images: refused)."""
+        unimmmu.refuse_without_images(prompt, model=self.model)
         return self.images.put(ueg.render(prompt, seed, naive=self.is_naive), text={})
 
     async def edit(

@@ -185,6 +185,13 @@ def _jigsaw_choice(pixels: list[np.ndarray], *, model: str, naive: bool) -> str:
     return f"{analysis}\n{FINAL_ANSWER_TAG.format(body=body)}"
 
 
+def refuse_without_images(prompt: str, *, model: str) -> None:
+    """Refuse a Uni-MMMU call made as text-to-image: every one of them edits its context."""
+    task = task_of(prompt)
+    if task is not None:
+        raise _refuse(model, f"a {task} image call needs the context's images (an edit)")
+
+
 def edit(prompt: str, pixels: list[np.ndarray], *, model: str, naive: bool) -> Image.Image | None:
     """The image for a Uni-MMMU image call, or None if `prompt` is not a Uni-MMMU call."""
     task = task_of(prompt)
