@@ -35,6 +35,7 @@ from composer.graphs import (
     node,
     parse_options,
     register_graph,
+    rewrite_request_of,
     verify,
 )
 from composer.graphs import rewrite as rewrite_agent
@@ -61,16 +62,17 @@ class Options(GraphOptions):
 
 @node
 async def rewrite(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
-    """Refine the prompt."""
+    """Refine the prompt, as the benchmark asks for it."""
     instance = state["instance"]
-    result = await rewrite_agent(runtime.context.reasoner, instance.prompt or "")
+    request = rewrite_request_of(instance)
+    result = await rewrite_agent(runtime.context.reasoner, instance.text, request=request)
     return {"rewrite": result.prompt}
 
 
 @node
 async def derive(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     """Derive checks from the prompt alone."""
-    return {"checks": await derive_checks(runtime.context.reasoner, state["instance"].prompt or "")}
+    return {"checks": await derive_checks(runtime.context.reasoner, state["instance"].text)}
 
 
 def _draw_candidates(n: int) -> Any:

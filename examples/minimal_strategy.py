@@ -16,7 +16,9 @@ class Roles:
 
 
 async def plan(state: State, runtime: cg.Runtime[Roles]) -> dict:
-    return {"prompt": (await cg.rewrite(runtime.context.reasoner, state["instance"].prompt)).prompt}
+    instance = state["instance"]
+    request = cg.rewrite_request_of(instance)  # the benchmark's own wording (RealUnify's refine)
+    return {"prompt": (await cg.rewrite(runtime.context.reasoner, instance.text, request=request)).prompt}
 
 
 async def draw(state: State, runtime: cg.Runtime[Roles]) -> dict:

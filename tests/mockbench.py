@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.benchmarks.realunify.categories import GEU_CATEGORIES, UEG_CATEGORIES
 
 SHAPES = ["circles", "squares", "stars", "triangles", "hearts", "moons"]
 

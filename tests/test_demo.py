@@ -19,6 +19,7 @@ from composer.benchmarks.realunify.protocol import choice_request
 from composer.cli import app
 from composer.core.config import parse_config
 from composer.core.images import ImageStore
+from composer.core.instance import EDIT, STEP
 from composer.synthetic.demo import demo_config, demo_systems
 from composer.synthetic.suite import write_suite
 
@@ -136,11 +137,11 @@ def test_suite_is_deterministic_and_round_trips(tmp_path: Path) -> None:
     }
     for instance in instances:
         if instance.axis.value == "UEG":
-            assert instance.step_prompt and instance.prompt in instance.step_prompt
-            assert any(c.answer == "no" for c in instance.checks)
+            assert instance.request(STEP) and instance.text in instance.request(STEP)
+            assert any(c.answer == "no" for c in instance.references.checks)
         else:
-            assert instance.image is not None and len(instance.options) == 4
-            assert instance.edit_prompt and instance.evaluation_prompt
+            assert len(instance.images) == 1 and len(instance.field("options")) == 4
+            assert instance.request(EDIT) and instance.field("evaluation_prompt")
 
 
 def _rewrite_records(suite: Path, change) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
-"""The answer agent: a multiple-choice request sent, the reply read by RealUnify's two readers.
+"""The answer agent: the benchmark's request about some images sent, the reply kept as given.
 
-The template and the readers are the protocol's (`composer.benchmarks.realunify.protocol`).
+Reading an answer out of the reply (a letter, a move list) is the scorers' work, so the agent
+holds no benchmark's readers.
 """
 
 from __future__ import annotations
@@ -9,24 +10,17 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from composer.benchmarks.realunify.protocol import parse_choice_official, parse_choice_strict
 from composer.core.images import ImageRef
 from composer.specialists.base import Understander
 
 
 class Answer(BaseModel):
-    """A multiple-choice reply as given, plus its reading under both parsers."""
+    """A reply as given."""
 
     text: str
-    official: str | None
-    strict: str | None
 
 
 async def answer(reasoner: Understander, images: Sequence[ImageRef], request: str) -> Answer:
-    """Ask `reasoner` the filled multiple-choice `request` about `images` and parse the reply."""
+    """Ask `reasoner` the filled `request` (the instance's, as its benchmark words it)."""
     reply = await reasoner.understand(request, images)
-    return Answer(
-        text=reply.text,
-        official=parse_choice_official(reply.text),
-        strict=parse_choice_strict(reply.text),
-    )
+    return Answer(text=reply.text)

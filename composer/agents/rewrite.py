@@ -1,6 +1,7 @@
-"""The rewrite agent: understanding before generation, through the paper's refine template.
+"""The rewrite agent: understanding before generation.
 
-The template is the protocol's (`composer.benchmarks.realunify.protocol`).
+It sends the benchmark's own rewrite request when the graph passes one (RealUnify's refine
+template, filled in by its loader), and composer's `REWRITE_PROMPT` otherwise.
 """
 
 from __future__ import annotations
@@ -9,9 +10,15 @@ import re
 
 from pydantic import BaseModel
 
-from composer.benchmarks.realunify.protocol import refine_request
 from composer.core.errors import AgentOutputError
 from composer.specialists.base import Understander
+
+REWRITE_PROMPT = (
+    "Rewrite this image generation prompt so that it states explicitly everything the image "
+    "must show (work out any number, fact or consequence it implies): {prompt}\n"
+    "Respond only with the rewritten prompt."
+)
+"""composer's rewrite request, for a benchmark that words none of its own."""
 
 
 class Rewrite(BaseModel):
@@ -32,12 +39,12 @@ def parse_rewrite(text: str) -> Rewrite:
 
 
 async def rewrite(reasoner: Understander, prompt: str, *, request: str | None = None) -> Rewrite:
-    """Ask `reasoner` to refine `prompt` (or send `request`, a ready step prompt, as it is).
+    """Ask `reasoner` to rewrite `prompt` (or send `request`, the benchmark's, as it is).
 
     Example:
         >>> reply = await rewrite(reasoner, "as many circles as a spider has")  # doctest: +SKIP
         >>> reply.prompt  # doctest: +SKIP
         'eight circles'
     """
-    reply = await reasoner.understand(request or refine_request(prompt))
+    reply = await reasoner.understand(request or REWRITE_PROMPT.format(prompt=prompt))
     return parse_rewrite(reply.text)

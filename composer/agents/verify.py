@@ -1,21 +1,18 @@
-"""The verify agent: yes/no questions about an image, as RealUnify's judge asks them.
+"""The verify agent: yes/no questions about an image.
 
-It serves two masters with one prompt: the UEG judge (questions from the data) and the refine
-loop (questions the reasoner derives from the prompt, then checks before accepting an image).
+It serves two masters: a benchmark's judge (questions from the data, asked with the benchmark's
+wording and read by its readers: RealUnify's in `composer.evaluation.judges`) and the refine
+loop (questions the reasoner derives from the prompt, asked with composer's `VERIFY`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from composer.benchmarks.realunify.protocol import (
-    judge_request,
-    parse_yes_no_official,
-    parse_yes_no_strict,
-)
 from composer.core.callsite import asks_again_when_empty
 from composer.core.errors import AgentOutputError, EmptyReplyError
 from composer.core.images import ImageRef
@@ -45,12 +42,44 @@ class Verdict(BaseModel):
         return self.official == self.expected
 
 
+VERIFY_PROMPT = (
+    "Please answer the following question based on the image:\n"
+    "Question: {question}\n\n"
+    "You should only reply yes or no, and do not provide any other extra content."
+)
+"""composer's yes/no question about an image: RealUnify's judge prompt, word for word, so the
+refine loop asks its reasoner as a judge would ask (a test keeps the two equal)."""
+
+_LEADING_YES_NO = re.compile(r"^\W*(yes|no)\b")
+
+
+def read_yes_no(reply: str) -> str | None:
+    """A leading yes or no, or None."""
+    match = _LEADING_YES_NO.match(reply.strip().lower())
+    return match.group(1) if match else None
+
+
+@dataclass(frozen=True)
+class YesNo:
+    """How yes/no questions are asked and read: a template with `{question}`, two readers."""
+
+    template: str
+    official: Callable[[str], str | None]
+    strict: Callable[[str], str | None]
+
+
+VERIFY = YesNo(VERIFY_PROMPT, read_yes_no, read_yes_no)
+"""composer's own asking and reading, for the refine loop's checks."""
+
+
 EMPTY_REPLY_RETRIES = 15
 """The released judge script asks again, up to 15 times, when the reply is empty."""
 
 
-async def ask_text(understander: Understander, image: ImageRef, question: str) -> str:
-    """Put one yes/no question about `image` as RealUnify's judge prompt; return the raw reply.
+async def ask_text(
+    understander: Understander, image: ImageRef, question: str, template: str = VERIFY_PROMPT
+) -> str:
+    """Put one yes/no question about `image`, in `template`; return the raw reply.
 
     The one path that asks an image a yes/no question, for judges and agents alike: an empty
     reply is asked again (up to `EMPTY_REPLY_RETRIES` times), as the released script does. A
@@ -58,7 +87,7 @@ async def ask_text(understander: Understander, image: ImageRef, question: str) -
     request. Still empty after that: the empty text, which both readers leave unread. Only an
     empty reply is asked again: the script reads a reply of spaces as it is (neither yes nor no).
     """
-    request = judge_request(question)
+    request = template.format(question=question)
     token = asks_again_when_empty.set(True)  # this loop is the re-asking: no backoff between
     try:
         for attempt in range(EMPTY_REPLY_RETRIES):
@@ -74,15 +103,17 @@ async def ask_text(understander: Understander, image: ImageRef, question: str) -
     return ""
 
 
-async def ask(understander: Understander, image: ImageRef, check: Check) -> Verdict:
-    """Put one yes/no check to `understander` about `image`, read under both parsers."""
-    reply = await ask_text(understander, image, check.question)
+async def ask(
+    understander: Understander, image: ImageRef, check: Check, reading: YesNo = VERIFY
+) -> Verdict:
+    """Put one yes/no check to `understander` about `image`, read by both of `reading`'s."""
+    reply = await ask_text(understander, image, check.question, reading.template)
     return Verdict(
         question=check.question,
         expected=check.answer,
         reply=reply,
-        official=parse_yes_no_official(reply),
-        strict=parse_yes_no_strict(reply),
+        official=reading.official(reply),
+        strict=reading.strict(reply),
     )
 
 

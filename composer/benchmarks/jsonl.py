@@ -25,13 +25,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from composer.benchmarks.realunify.categories import normalize_category
 from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, GENERIC_EDIT_PROMPT
+from composer.benchmarks.realunify.records import FlatRecord, from_flat
 from composer.core.errors import DataError, config_error
 from composer.core.files import check_id, confined_path, parse_json, read_text
 from composer.core.images import ImageStore
-from composer.core.instance import Instance, normalize_category
+from composer.core.instance import Instance
 
-_FIELDS = set(Instance.model_fields) - {"source"}
+_FIELDS = set(FlatRecord.model_fields) - {"source"}
 
 
 def _fail(path: Path, line: int, field: str, what: str, fix: str = "") -> DataError:
@@ -98,7 +100,7 @@ def _instance(path: Path, line: int, data: dict[str, Any], images: ImageStore) -
         record["image"] = images.put_file(image, where=f"{where}: field 'image'")
         record["meta"] = {**meta, "input_image": relative}
     try:
-        return Instance.model_validate({**record, "source": str(path)})
+        return from_flat({**record, "source": str(path)})
     except ValidationError as exc:
         where = f"{path.name} line {line}"
         raise config_error(where, exc, noun="field", error=DataError) from None

@@ -1,9 +1,22 @@
-"""Benchmark instances: one frozen record per RealUnify item, for either axis."""
+"""Benchmark instances: what a system is shown, what it must produce, and what only scorers see.
+
+An `Instance` is benchmark-neutral:
+
+- `context`: the ordered parts the system is shown, text and images (any number of images);
+- `requests`: the benchmark's own wording of the steps a strategy may take (`rewrite` a
+  prompt before drawing, `edit` an image before answering, ...), filled in by the loader;
+- `output`: what the system must produce (a text reply, how many images);
+- `references`: expected answers, checks and ground-truth material for scorers only. A graph
+  is handed `instance.shown()`, whose references are empty: a strategy cannot read them.
+
+Each benchmark builds its instances from its own records (RealUnify's in
+`composer.benchmarks.realunify.records`); its categories and their abbreviations live with it.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,86 +24,30 @@ from composer.core.images import ImageRef
 
 
 class Axis(StrEnum):
-    """The two RealUnify axes."""
+    """The two directions a unified-model benchmark asks about."""
 
     UEG = "UEG"
-    """Understanding enhances generation: a prompt that needs reasoning, scored on one image."""
+    """Understanding enhances generation: the system must produce images."""
     GEU = "GEU"
-    """Generation enhances understanding: an image and a multiple-choice question."""
+    """Generation enhances understanding: the system must produce an answer."""
 
 
 Parser = Literal["official", "strict"]
-"""How a reply is read: as RealUnify's released scorer reads it, or by composer's strict reader
-(see `composer.benchmarks.realunify.protocol`)."""
+"""How a reply is read: as the benchmark's released scorer reads it, or by composer's strict
+reader (for RealUnify, see `composer.benchmarks.realunify.protocol`)."""
 
-UEG_CATEGORIES: tuple[str, ...] = (
-    "world_knowledge",
-    "commonsense_reasoning",
-    "mathematical_reasoning",
-    "logical_reasoning",
-    "scientific_reasoning",
-    "code_to_image",
-)
-GEU_CATEGORIES: tuple[str, ...] = (
-    "mental_reconstruction",
-    "mental_tracking",
-    "attentional_focusing",
-    "cognitive_navigation",
-)
-CATEGORY_ABBREV: dict[str, str] = {
-    "world_knowledge": "WK",
-    "commonsense_reasoning": "CR",
-    "mathematical_reasoning": "MR-I",
-    "logical_reasoning": "LR",
-    "scientific_reasoning": "SR",
-    "code_to_image": "C2I",
-    "mental_reconstruction": "MR-II",
-    "mental_tracking": "MT",
-    "attentional_focusing": "AF",
-    "cognitive_navigation": "CN",
-}
-_ALIASES: dict[str, str] = {
-    "commonsense": "commonsense_reasoning",
-    "mathematical": "mathematical_reasoning",
-    "logical": "logical_reasoning",
-    "scientific": "scientific_reasoning",
-    "c2t": "code_to_image",
-    "code_to_text": "code_to_image",
-    "code2image": "code_to_image",
-    "mri": "mathematical_reasoning",
-    "mrii": "mental_reconstruction",
-    "attention_focusing": "attentional_focusing",
-    "attentional_focus": "attentional_focusing",
-    "navigation": "cognitive_navigation",
-    "reconstruction": "mental_reconstruction",
-    "tracking": "mental_tracking",
-}
-
-
-def category_axis(category: str) -> Axis:
-    """Return the axis a canonical category belongs to."""
-    return Axis.UEG if category in UEG_CATEGORIES else Axis.GEU
-
-
-def normalize_category(name: str) -> str | None:
-    """Map a category name or paper abbreviation to its canonical `task_type`, or None.
-
-    Example:
-        >>> normalize_category("C2T"), normalize_category("Mental Tracking")
-        ('code_to_image', 'mental_tracking')
-    """
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    if key in UEG_CATEGORIES or key in GEU_CATEGORIES:
-        return key
-    compact = key.replace("_", "")
-    for canonical, abbrev in CATEGORY_ABBREV.items():
-        if compact == abbrev.lower().replace("-", ""):
-            return canonical
-    return _ALIASES.get(key) or _ALIASES.get(compact)
+REWRITE: Final = "rewrite"
+"""The request that asks an understanding model to make a generation prompt explicit."""
+STEP: Final = "step"
+"""The benchmark's own ready step request for a rewrite (RealUnify's `new_prompt`), if any."""
+EDIT: Final = "edit"
+"""The request that asks an editor to change the input image before the answer."""
+VERIFY: Final = "verify"
+"""A yes/no question template about an image, with a `{question}` slot."""
 
 
 class Check(BaseModel):
-    """One UEG verification question and the answer a correct image earns."""
+    """One verification question and the answer a correct image earns."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -98,11 +55,66 @@ class Check(BaseModel):
     answer: Literal["yes", "no"]
 
 
-class Instance(BaseModel):
-    """One benchmark item, UEG or GEU, with the fields of RealUnify's direct and step files.
+class TextPart(BaseModel):
+    """A piece of text the system is shown."""
 
-    UEG uses `prompt`, `step_prompt` (the step file's `new_prompt`) and `checks`; GEU uses
-    `image`, `question`, `options`, `answer`, `evaluation_prompt` and `edit_prompt`.
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class ImagePart(BaseModel):
+    """An image the system is shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["image"] = "image"
+    image: ImageRef
+
+
+Part = Annotated[TextPart | ImagePart, Field(discriminator="kind")]
+"""One part of an instance's context."""
+
+
+class OutputSpec(BaseModel):
+    """What a system must produce for an instance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: bool = False
+    """A text reply is scored (an answer, a move list, a proof)."""
+    images: int = 0
+    """How many images are scored (0: none)."""
+    images_told: bool = True
+    """Whether the system is told how many images to produce (Uni-MMMU's k, in `official`)."""
+
+
+class References(BaseModel):
+    """What only scorers see: the expected answer, checks, ground-truth material."""
+
+    model_config = ConfigDict(frozen=True)
+
+    answer: str | None = None
+    checks: tuple[Check, ...] = ()
+    data: dict[str, Any] = Field(default_factory=dict)
+    """Benchmark-specific ground truth (moves, ground-truth image paths, a solution)."""
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing here (as in every instance a graph is handed)."""
+        return self.answer is None and not self.checks and not self.data
+
+
+class Instance(BaseModel):
+    """One benchmark item: context shown, output wanted, references hidden from systems.
+
+    Example:
+        >>> from composer.core.instance import TextPart
+        >>> item = Instance(id="1", axis=Axis.UEG, category="demo",
+        ...                 context=(TextPart(text="a red circle"),), output=OutputSpec(images=1))
+        >>> item.text, item.output.images
+        ('a red circle', 1)
     """
 
     model_config = ConfigDict(frozen=True)
@@ -111,14 +123,37 @@ class Instance(BaseModel):
     axis: Axis
     category: str
     subtask: str | None = None
-    prompt: str | None = None
-    step_prompt: str | None = None
-    checks: tuple[Check, ...] = ()
-    image: ImageRef | None = None
-    question: str | None = None
-    options: tuple[str, ...] = ()
-    answer: str | None = None
-    evaluation_prompt: str | None = None
-    edit_prompt: str | None = None
+    benchmark: str = "realunify"
+    context: tuple[Part, ...] = ()
+    requests: dict[str, str] = Field(default_factory=dict)
+    output: OutputSpec = OutputSpec()
+    references: References = References()
+    fields: dict[str, Any] = Field(default_factory=dict)
+    """The benchmark record's own fields that reports show and exports write back (a question
+    and its options, an input image's path); never scored, never a reference."""
     source: str = ""
     meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The text parts of the context, in order, joined by blank lines."""
+        return "\n\n".join(p.text for p in self.context if isinstance(p, TextPart))
+
+    @property
+    def images(self) -> tuple[ImageRef, ...]:
+        """The images of the context, in order."""
+        return tuple(p.image for p in self.context if isinstance(p, ImagePart))
+
+    def request(self, kind: str) -> str | None:
+        """The benchmark's wording of a step request (`REWRITE`, `STEP`, `EDIT`, ...), or None."""
+        return self.requests.get(kind)
+
+    def shown(self) -> Instance:
+        """This instance as a system sees it: the same, with its references removed."""
+        if self.references.is_empty:
+            return self
+        return self.model_copy(update={"references": References()})
+
+    def field(self, name: str, default: Any = None) -> Any:
+        """One of the record's own fields (`fields`), or `default`."""
+        return self.fields.get(name, default)

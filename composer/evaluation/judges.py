@@ -32,12 +32,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from composer.agents import verify as verify_module
-from composer.agents.verify import EMPTY_REPLY_RETRIES, Verdict, ask
+from composer.agents.verify import EMPTY_REPLY_RETRIES, Verdict, YesNo, ask
 from composer.benchmarks.realunify import protocol as protocol_module
 from composer.benchmarks.realunify.protocol import (
     JUDGE_PROMPT,
     parse_choice_official,
     parse_choice_strict,
+    parse_yes_no_official,
+    parse_yes_no_strict,
 )
 from composer.core.errors import ConfigError
 from composer.core.images import ImageRef
@@ -165,12 +167,18 @@ _POLLING_VERSION = _digest(
 )
 
 
+REALUNIFY_YES_NO = YesNo(JUDGE_PROMPT, parse_yes_no_official, parse_yes_no_strict)
+"""RealUnify's judge: its prompt, its released reader (`official`) and composer's strict one."""
+
+
 @register_judge("realunify-polling", version=_POLLING_VERSION)
 async def realunify_polling(
     model: Understander, image: ImageRef, checks: Sequence[Check], options: Mapping[str, Any]
 ) -> Score:
     """RealUnify's UEG judge: every check asked with the paper's prompt; all must match."""
-    verdicts = await asyncio.gather(*(ask(model, image, check) for check in checks))
+    verdicts = await asyncio.gather(
+        *(ask(model, image, check, REALUNIFY_YES_NO) for check in checks)
+    )
     return score_verdicts(verdicts)
 
 

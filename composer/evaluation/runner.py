@@ -338,7 +338,7 @@ class Runner(Binding):
                 status = "ok"
             else:
                 inputs = {
-                    "instance": instance,
+                    "instance": instance.shown(),  # never the references
                     "seed": instance_seed(task.seed, instance.id),
                 }
                 async for chunk in stream_strategy(
@@ -398,7 +398,7 @@ class Runner(Binding):
         self, system: str, instance: Instance, state: Mapping[str, Any], judge_ids: Sequence[str]
     ) -> list[tuple[Scored, Sequence[Judgment]]]:
         if instance.axis is Axis.GEU:
-            score = score_geu(geu_output(state)["response"], instance.answer or "")
+            score = score_geu(geu_output(state)["response"], instance.references.answer or "")
             scored = Scored(
                 judge=GEU_SCORER_ID,
                 status="ok",
@@ -420,7 +420,9 @@ class Runner(Binding):
         site = CallSite(system, instance.id, "judge")
         token = current_site.set(site)
         try:
-            score = await judge.judge(self.judge_models[judge.id], image, instance.checks)
+            score = await judge.judge(
+                self.judge_models[judge.id], image, instance.references.checks
+            )
         except ComposerError as exc:
             failed = Scored(judge=judge.id, status="failed", error=str(exc))
             return failed.model_copy(update={"usage": site.tally.as_dict()}), []

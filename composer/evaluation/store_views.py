@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from composer.benchmarks.realunify.records import read_stored
 from composer.core.definition import SystemDefinition
 from composer.core.failure import Failure
 from composer.core.instance import Instance, Parser
@@ -72,9 +73,45 @@ class Judgment(BaseModel):
     strict: str | None
 
 
+class Call(BaseModel):
+    """One recorded model call: what was asked (`request`, a summary) and what came back."""
+
+    key: str
+    model: str
+    method: str
+    request: dict[str, Any]
+    reply: dict[str, Any]
+    latency_s: float | None = None
+    cost_usd: float | None = None
+    system: str = ""
+    instance: str = ""
+    node: str = ""
+    """The node of the task that first sent it (a replay by another task is in its steps)."""
+    sent: int = 1
+    attempts: int | None = None
+
+
+_CALL_COLUMNS = (
+    "key, model, method, request, reply, latency_s, cost_usd, system, instance, node, sent, "
+    "attempts"
+)
+
+
+def _call(row: tuple[Any, ...]) -> Call:
+    names = [n.strip() for n in _CALL_COLUMNS.split(",")]
+    data = dict(zip(names, row, strict=True))
+    data["request"] = json.loads(data["request"] or "{}")
+    data["reply"] = json.loads(data["reply"] or "{}")
+    return Call.model_validate({k: v for k, v in data.items() if v is not None})
+
+
 def record_content(record: str) -> dict[str, Any]:
-    """An instance record without where it was loaded from (a moved dataset is the same)."""
-    data = dict(json.loads(record))
+    """An instance record without where it was loaded from (a moved dataset is the same).
+
+    A record of the flat shape older run folders hold is read as the instance it describes,
+    so a folder written before instances were benchmark-neutral resumes unchanged.
+    """
+    data = read_stored(json.loads(record)).model_dump(mode="json")
     data.pop("source", None)
     return data
 
@@ -87,6 +124,7 @@ def _failure(row: tuple[Any, ...]) -> Failure | None:
 
 def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
+
 
 
 class StoreViews:
@@ -135,7 +173,7 @@ class StoreViews:
     def instances(self) -> dict[str, Instance]:
         """The recorded instances by id."""
         rows = self.db.execute("SELECT record FROM instances").fetchall()
-        return {i.id: i for i in (Instance.model_validate_json(r[0]) for r in rows)}
+        return {i.id: i for i in (read_stored(json.loads(r[0])) for r in rows)}
 
     def results(
         self,
@@ -315,3 +353,29 @@ class StoreViews:
         )
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def calls_by_key(self, keys: Iterable[str]) -> dict[str, Call]:
+        """The recorded calls with these cache keys (a key never recorded is left out)."""
+        wanted = sorted(set(keys))
+        found: dict[str, Call] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's limit on parameters
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT {_CALL_COLUMNS} FROM calls WHERE key IN ({marks})"
+            found.update((row[0], _call(row)) for row in self.db.execute(query, chunk))
+        return found
+
+    def calls_sent_for(self, system: str, instance: str) -> list[Call]:
+        """The calls first sent for (system, instance), in the order they were recorded."""
+        query = f"SELECT {_CALL_COLUMNS} FROM calls WHERE system = ? AND instance = ?"
+        query += " ORDER BY rowid"
+        return [_call(row) for row in self.db.execute(query, (system, instance))]
+
+    def score_usages(self, system: str, instance: str, seed: int) -> dict[str, dict[str, Any]]:
+        """Per judge id, the usage (and call steps) of its score of one output."""
+        rows = self.db.execute(
+            "SELECT judge, usage FROM scores WHERE system = ? AND instance = ? AND seed = ? "
+            "ORDER BY rowid",
+            (system, instance, seed),
+        )
+        return {judge: json.loads(usage or "{}") for judge, usage in rows}

@@ -20,20 +20,21 @@ from composer.agents.answer import Answer, answer
 from composer.agents.revise import revise
 from composer.agents.rewrite import Rewrite, rewrite
 from composer.agents.verify import Verdict, derive_checks, verify
-from composer.benchmarks.realunify.protocol import choice_request, edit_request
 from composer.core.images import ImageRef
-from composer.core.instance import Axis, Check, Instance
+from composer.core.instance import Axis, Check, ImagePart, Instance, OutputSpec, TextPart
 from composer.core.outputs import GEUOutput, GEUStepOutput, UEGOutput, UEGStepOutput
 from composer.graphs.base import (
     GEUState,
     GraphOptions,
     Strategy,
     UEGState,
+    edit_request_of,
     get_graph,
     graphs,
     node,
     parse_options,
     register_graph,
+    rewrite_request_of,
 )
 from composer.specialists.base import CallOptions, Editor, Generator, TextReply, Understander
 
@@ -61,12 +62,15 @@ __all__ = [
     "GEUStepOutput",
     "Generator",
     "GraphOptions",
+    "ImagePart",
     "ImageRef",
     "Instance",
+    "OutputSpec",
     "Rewrite",
     "Runtime",
     "StateGraph",
     "Strategy",
+    "TextPart",
     "TextReply",
     "UEGOutput",
     "UEGState",
@@ -74,15 +78,15 @@ __all__ = [
     "Understander",
     "Verdict",
     "answer",
-    "choice_request",
     "derive_checks",
-    "edit_request",
+    "edit_request_of",
     "get_graph",
     "graphs",
     "node",
     "parse_options",
     "register_graph",
     "revise",
+    "rewrite_request_of",
     "rewrite",
     "verify",
 ]

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from composer.core.callsite import CallSite, current_site
 from composer.core.errors import ConfigError, config_error
 from composer.core.images import ImageRef
-from composer.core.instance import Axis, Instance
+from composer.core.instance import EDIT, REWRITE, STEP, Axis, Instance
 from composer.core.outputs import GEUOutput, UEGOutput
 from composer.core.registry import BUILTIN_CODE, Registry
 from composer.specialists.base import PROTOCOL_CAPABILITY, Capability
@@ -339,3 +339,30 @@ def graph_node() -> str:
     except RuntimeError:  # not inside a runnable
         return ""
     return str(metadata.get("langgraph_node", ""))
+
+
+def rewrite_request_of(instance: Instance, use_step: bool = True) -> str | None:
+    """The benchmark's request to rewrite `instance`'s prompt before drawing, or None.
+
+    With `use_step`, the benchmark's own ready step request (`STEP`, RealUnify's `new_prompt`)
+    comes first; then its rewrite template filled with the prompt (`REWRITE`). None lets the
+    rewrite agent use composer's own wording.
+    """
+    return (instance.request(STEP) if use_step else None) or instance.request(REWRITE)
+
+
+def edit_request_of(instance: Instance) -> str:
+    """The benchmark's request to edit `instance`'s images before answering.
+
+    Raises:
+        ConfigError: the benchmark words no edit for this instance (that instance fails, the
+            run goes on).
+    """
+    request = instance.request(EDIT)
+    if request is None:
+        raise ConfigError(
+            f"instance {instance.id!r}",
+            f"has no edit request from its benchmark ({instance.benchmark!r}).",
+            "Bind a graph that does not edit for this benchmark.",
+        )
+    return request

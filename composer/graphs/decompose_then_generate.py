@@ -25,6 +25,7 @@ from composer.graphs.base import (
     node,
     parse_options,
     register_graph,
+    rewrite_request_of,
 )
 from composer.specialists.base import Generator, Understander
 
@@ -53,10 +54,8 @@ def _build_rewrite(options: Options) -> Any:
     async def rewrite(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
         """Refine the prompt into an explicit one."""
         instance = state["instance"]
-        request = instance.step_prompt if options.use_step_prompt else None
-        result = await rewrite_agent(
-            runtime.context.reasoner, instance.prompt or "", request=request
-        )
+        request = rewrite_request_of(instance, options.use_step_prompt)
+        result = await rewrite_agent(runtime.context.reasoner, instance.text, request=request)
         return {REWRITE: result.prompt}
 
     return rewrite

@@ -1,7 +1,8 @@
 """direct: one call does the whole task, as RealUnify's direct evaluation.
 
-UEG:  START -> draw -> END        model: Generator draws the prompt as given
-GEU:  START -> answer -> END      model: Understander answers from the input image
+UEG:  START -> draw -> END        model: Generator draws the instance's text as given
+GEU:  START -> answer -> END      model: Understander answers the instance's request about its
+                                  images (the benchmark's wording)
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from composer.agents.answer import answer as answer_agent
-from composer.benchmarks.realunify.protocol import choice_request
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import IMAGE, RESPONSE
@@ -47,21 +47,16 @@ class GEURoles:
 
 @node
 async def draw(state: State, runtime: Runtime[UEGRoles]) -> dict[str, Any]:
-    """Draw the instance prompt as it is."""
-    instance = state["instance"]
-    image = await runtime.context.model.generate(instance.prompt or "", seed=state["seed"])
+    """Draw the instance's text as it is."""
+    image = await runtime.context.model.generate(state["instance"].text, seed=state["seed"])
     return {IMAGE: image}
 
 
 @node
 async def answer(state: State, runtime: Runtime[GEURoles]) -> dict[str, Any]:
-    """Answer the multiple-choice question from the input image."""
+    """Answer the instance's request from its images, as the benchmark words it."""
     instance = state["instance"]
-    request = instance.evaluation_prompt or choice_request(
-        instance.question or "", instance.options
-    )
-    assert instance.image is not None
-    reply = await answer_agent(runtime.context.model, [instance.image], request)
+    reply = await answer_agent(runtime.context.model, instance.images, instance.text)
     return {RESPONSE: reply.text}
 
 

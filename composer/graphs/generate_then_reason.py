@@ -16,13 +16,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from composer.agents.answer import answer as answer_agent
-from composer.benchmarks.realunify.protocol import choice_request, edit_request
 from composer.core.instance import Axis
 from composer.core.outputs import EDITED_IMAGE, RESPONSE, GEUStepOutput
 from composer.graphs.base import (
     GEUState,
     GraphOptions,
     Strategy,
+    edit_request_of,
     node,
     parse_options,
     register_graph,
@@ -53,9 +53,9 @@ class Options(GraphOptions):
 async def edit(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     """Edit the input image as the category's edit prompt asks."""
     instance = state["instance"]
-    assert instance.image is not None
-    prompt = instance.edit_prompt or edit_request(instance.category, instance.question or "")
-    image = await runtime.context.editor.edit(prompt, [instance.image], seed=state["seed"])
+    image = await runtime.context.editor.edit(
+        edit_request_of(instance), list(instance.images), seed=state["seed"]
+    )
     return {EDITED_IMAGE: image}
 
 
@@ -64,14 +64,10 @@ def _build_answer(options: Options) -> Any:
     async def answer(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
         """Answer the question from the edited image."""
         instance = state["instance"]
-        assert instance.image is not None
         images = [state["edited_image"]]
         if options.show_original:
-            images.insert(0, instance.image)
-        request = instance.evaluation_prompt or choice_request(
-            instance.question or "", instance.options
-        )
-        reply = await answer_agent(runtime.context.reasoner, images, request)
+            images[:0] = instance.images
+        reply = await answer_agent(runtime.context.reasoner, images, instance.text)
         return {RESPONSE: reply.text}
 
     return answer

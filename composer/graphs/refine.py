@@ -34,6 +34,7 @@ from composer.graphs.base import (
     node,
     parse_options,
     register_graph,
+    rewrite_request_of,
 )
 from composer.specialists.base import Generator, Understander
 
@@ -66,16 +67,15 @@ class Options(GraphOptions):
 async def rewrite(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     """Refine the prompt with the paper's template."""
     instance = state["instance"]
-    result = await rewrite_agent(
-        runtime.context.reasoner, instance.prompt or "", request=instance.step_prompt
-    )
+    request = rewrite_request_of(instance)
+    result = await rewrite_agent(runtime.context.reasoner, instance.text, request=request)
     return {REWRITE: result.prompt}
 
 
 @node
 async def derive(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
     """Derive the checks an image must pass, from the prompt alone."""
-    checks = await derive_checks(runtime.context.reasoner, state["instance"].prompt or "")
+    checks = await derive_checks(runtime.context.reasoner, state["instance"].text)
     return {"checks": checks}
 
 
@@ -103,7 +103,7 @@ async def revise(state: State, runtime: Runtime[Roles]) -> dict[str, Any]:
 
     failures = [Verdict.model_validate(f) for f in state["failures"]]
     result = await revise_agent(
-        runtime.context.reasoner, state["instance"].prompt or "", state["rewrite"], failures
+        runtime.context.reasoner, state["instance"].text, state["rewrite"], failures
     )
     return {REWRITE: result.prompt}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.report.model import Report, axis_of
 
 _CATEGORIES = {"UEG": UEG_CATEGORIES, "GEU": GEU_CATEGORIES}

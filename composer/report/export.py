@@ -25,7 +25,7 @@ from typing import Any
 from composer.benchmarks.realunify.protocol import refine_request
 from composer.core.errors import ConfigError, DataError
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import Axis, Instance
+from composer.core.instance import STEP, Axis, Instance
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Result, RunStore
 
@@ -72,22 +72,22 @@ def base_record(instance: Instance, mode: str) -> dict[str, Any]:
     }
     if instance.axis is Axis.UEG:
         if mode == "step":
-            record["new_prompt"] = instance.step_prompt or refine_request(instance.prompt or "")
+            record["new_prompt"] = instance.request(STEP) or refine_request(instance.text)
         else:
-            record["prompt"] = instance.prompt
-        record["question_list"] = [c.model_dump() for c in instance.checks]
+            record["prompt"] = instance.text
+        record["question_list"] = [c.model_dump() for c in instance.references.checks]
         return record
     record.update(
         {
             "input_image": instance.meta.get("input_image"),
-            "question": instance.question,
-            "option": list(instance.options),
-            "answer": instance.answer,
-            "evaluation_prompt": instance.evaluation_prompt,
+            "question": instance.field("question"),
+            "option": list(instance.field("options", ())),
+            "answer": instance.references.answer,
+            "evaluation_prompt": instance.field("evaluation_prompt"),
         }
     )
     if mode == "step":
-        record["edit_prompt"] = instance.edit_prompt
+        record["edit_prompt"] = instance.field("edit_prompt")
     return record
 
 

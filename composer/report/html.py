@@ -21,9 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Instance, Parser
+from composer.core.instance import Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE
 from composer.evaluation.store import Result, RunStore
 from composer.report.charts import accuracy_chart
@@ -51,6 +52,7 @@ from composer.report.tables import (
     budget_rows,
     cost_rows,
     judge_rows,
+    mean_sd_rows,
     paired_rows,
     seed_rows,
     table_rows,
@@ -66,7 +68,7 @@ def _main_image(result: Result | None) -> ImageRef | None:
 
 
 def _snippet(instance: Instance, limit: int = 90) -> str:
-    text = instance.prompt or instance.question or ""
+    text = instance.field("question") or instance.text
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -112,7 +114,7 @@ def _index_rows(
                 "category": instance.category,
                 "abbrev": CATEGORY_ABBREV.get(instance.category, instance.category),
                 "text": _snippet(instance),
-                "thumb": ctx.thumbs.get(instance.image.sha256) if instance.image else None,
+                "thumb": ctx.thumbs.get(instance.images[0].sha256) if instance.images else None,
                 "tokens": " ".join(tokens),
                 "disagree": "1" if "r" in present and len(set(present)) > 1 else "0",
                 "cells": cells,
@@ -201,7 +203,7 @@ def _paired_tables(report: Report) -> tuple[Any, Any]:
     from composer.report.pairs import split_pairs
 
     leading, rest = split_pairs(report)
-    header, _ = paired_rows(report["paired"], None)
+    header, _ = paired_rows(leading, None)
     question = ["question", *header]
     first = paired_rows(leading, None)[1]
     labels = [p["question"] for p in leading]
@@ -271,7 +273,7 @@ def write_html(
         if result.seed == first_seed:
             results.setdefault(result.instance, {})[result.system] = result
     instances = [i for i in instances if i.id in results]
-    wanted = {i.image.sha256 for i in instances if i.image}
+    wanted = {i.images[0].sha256 for i in instances if i.images}
     for ran in results.values():
         wanted.update(ref.sha256 for ref in map(_main_image, ran.values()) if ref)
     jobs = sorted(
@@ -348,6 +350,7 @@ def write_html(
             costs=cost_rows(report),
             judges=judge_rows(report),
             seed_spread=seed_rows(report),
+            mean_sd=mean_sd_rows(report),
             budget=budget_rows(report),
             record=report.get("reproducibility"),
             graphs=graphs,

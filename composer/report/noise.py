@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from composer.benchmarks.catalog import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Parser
+from composer.core.instance import Parser
 from composer.evaluation.store import Result
 from composer.report.model import Attribution
 from composer.report.stats import (

@@ -1,7 +1,9 @@
 """The HTML report's page per instance, and what every page of the report shares.
 
 `write_pages` writes `instances/<id>.html`: every system side by side for one instance (input,
-rewritten prompt, edited and output images, judge questions and replies, verdicts, errors).
+rewritten prompt, edited and output images, judge questions and replies, verdicts, errors,
+every other output with its images shown), then each system's steps in order: every model call
+its nodes and judges made, with what it asked and got (`composer.report.trace`).
 `PageContext`, `slug`, `environment` (jinja2, autoescaping on), `image_ref` and
 `outcome_class` serve the index in `composer.report.html` too.
 """
@@ -13,18 +15,19 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from composer.core.definition import SystemDefinition
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import Instance, Parser
+from composer.core.instance import STEP, Axis, Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Judgment, Result, RunStore
 from composer.report import stats
 from composer.report.model import Report
+from composer.report.trace import Step, output_fields, steps_of
 
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
 _MAIN_IMAGES = ((EDITED_IMAGE, "edited image"), (IMAGE, "output image"))
@@ -98,7 +101,12 @@ def _verdict(given: str | None, expected: str) -> str:
 
 
 def _card(
-    ctx: PageContext, system: str, result: Result, judgments: list[Judgment], base: str
+    ctx: PageContext,
+    system: str,
+    result: Result,
+    judgments: list[Judgment],
+    base: str,
+    steps: list[Step],
 ) -> dict[str, Any]:
     definition = ctx.definitions.get(system)
     axis_def = definition.axes.get(result.axis) if definition else None
@@ -110,6 +118,9 @@ def _card(
         if image_ref(output.get(key))
     ]
     extra = {k: v for k, v in output.items() if k not in _SHOWN}
+
+    def src(uri: str) -> str | None:
+        return _image_src(ctx, ImageRef.parse(uri), base)
 
     def verdict(value: bool | None) -> str:
         return "-" if value is None else ("right" if value else "wrong")
@@ -143,7 +154,31 @@ def _card(
             }
             for j in judgments
         ],
-        "extra": json.dumps(extra, indent=1, ensure_ascii=False) if extra else "",
+        "extra": [
+            {"path": f.path, "kind": f.kind, "value": f.value, "src": src(f.value)}
+            if f.kind == "image"
+            else {"path": f.path, "kind": f.kind, "value": f.value}
+            for f in output_fields(extra)
+        ],
+        "steps": [_step_row(step, src) for step in steps],
+    }
+
+
+def _step_row(step: Step, src: Callable[[str], str | None]) -> dict[str, Any]:
+    """One row of an instance page's step table: the call, its images as thumbnails."""
+    return {
+        "node": step.node,
+        "role": step.role,
+        "model": step.model,
+        "method": step.method,
+        "prompt": step.prompt,
+        "reply": step.reply,
+        "options": json.dumps(dict(step.options), ensure_ascii=False) if step.options else "",
+        "images_in": [(uri, src(uri)) for uri in step.images_in],
+        "images_out": [(uri, src(uri)) for uri in step.images_out],
+        "latency": "-" if step.latency_s is None else f"{step.latency_s:.2f} s",
+        "cached": {True: "yes", False: "no", None: "-"}[step.cached],
+        "error": step.error,
     }
 
 
@@ -161,7 +196,14 @@ def write_pages(
     for k, instance in enumerate(instances):
         ran = results[instance.id]
         cards = [
-            _card(ctx, s, ran[s], judgments.get((s, instance.id), []), image_base)
+            _card(
+                ctx,
+                s,
+                ran[s],
+                judgments.get((s, instance.id), []),
+                image_base,
+                steps_of(store, ran[s]),
+            )
             for s in ctx.systems
             if s in ran
         ]
@@ -172,11 +214,34 @@ def write_pages(
         (ctx.out / "instances" / f"{slug(instance.id)}.html").write_text(
             page.render(
                 root="../",
-                i=instance,
-                image=_image_src(ctx, instance.image, image_base),
+                i=instance_view(instance),
+                image=_image_src(ctx, _first(instance.images), image_base),
                 cards=cards,
                 prev=neighbours[0],
                 next=neighbours[1],
             ),
             "utf-8",
         )
+
+
+def _first(images: tuple[ImageRef, ...]) -> ImageRef | None:
+    return images[0] if images else None
+
+
+def instance_view(instance: Instance) -> dict[str, Any]:
+    """What an instance page shows of an instance: its input, then what only scorers see."""
+    is_ueg = instance.axis is Axis.UEG
+    return {
+        "id": instance.id,
+        "axis": instance.axis,
+        "category": instance.category,
+        "subtask": instance.subtask,
+        "prompt": instance.text if is_ueg else None,
+        "step_prompt": instance.request(STEP),
+        "question": instance.field("question") or (None if is_ueg else instance.text),
+        "options": instance.field("options", ()),
+        "answer": instance.references.answer,
+        "edit_prompt": instance.field("edit_prompt"),
+        "evaluation_prompt": instance.field("evaluation_prompt"),
+        "checks": instance.references.checks,
+    }

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from composer.benchmarks.catalog import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Parser
+from composer.core.instance import Parser
 from composer.evaluation.store import Result
 
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}

@@ -19,8 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
+from composer.benchmarks.catalog import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Parser
+from composer.core.instance import Parser
 from composer.evaluation.store import Result, RunStore
 from composer.report import budget, judging, noise, stats
 from composer.report.model import (
@@ -237,6 +238,26 @@ def _system(
     return in_declared_order(entry, SystemSummary)
 
 
+def selection_note(benchmark: Mapping[str, Any] | None) -> str:
+    """What part of the benchmark the latest run selected, as a sentence ("" for all of it).
+
+    Example:
+        >>> selection_note({"instances": ["UEG-1*"], "limit": None})
+        "The latest run was filtered: only instances matching 'UEG-1*'; the others were not run."
+    """
+    bench = benchmark or {}
+    parts = []
+    if bench.get("instances"):
+        parts.append("only instances matching " + ", ".join(map(repr, bench["instances"])))
+    if bench.get("categories"):
+        parts.append("only the categories " + ", ".join(bench["categories"]))
+    if bench.get("limit"):
+        parts.append(f"at most {bench['limit']} per category")
+    if not parts:
+        return ""
+    return f"The latest run was filtered: {'; '.join(parts)}; the others were not run."
+
+
 def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
     """The parser a report leads with: the one asked for, else the latest run's."""
     latest = store.latest_run()
@@ -308,6 +329,10 @@ def summarize(
         "costs": costs,
         "budget": budget.per_system(costs, everything, headline),
     }
+    selection = selection_note(latest["config"].get("benchmark") if latest else None)
+    if selection:
+        n = len({r.instance for r in everything})
+        report["selection"] = f"{selection} The report covers the {n} instances with results."
     for row in report["paired"]:
         row["spend"] = budget.spend(report["budget"].get(row["a"]), report["budget"].get(row["b"]))
     if len({r.seed for r in everything}) > 1:

@@ -58,8 +58,8 @@ def test_jsonl_instances_load_with_their_fields(tmp_path: Path) -> None:
     )
     instances = load_jsonl(path, ImageStore(tmp_path / "store"))
     assert [i.id for i in instances] == ["wise-1", "mmmu-7", "x"]
-    assert instances[0].axis is Axis.UEG and instances[0].checks[0].answer == "yes"
-    assert instances[1].image is not None and instances[1].subtask == "angles"
+    assert instances[0].axis is Axis.UEG and instances[0].references.checks[0].answer == "yes"
+    assert instances[1].images and instances[1].subtask == "angles"
     assert instances[1].meta == {"source_split": "val", "input_image": "images/7.png"}
     assert instances[2].category == "world_knowledge"  # RealUnify names are normalised
     assert [

@@ -14,6 +14,7 @@ from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, GENERIC_EDIT_PR
 from composer.cli import app
 from composer.core.errors import DataError
 from composer.core.images import ImageStore
+from composer.core.instance import EDIT
 
 cli = CliRunner()
 
@@ -46,16 +47,19 @@ def test_each_geu_instance_gets_an_edit_prompt(tmp_path: Path) -> None:
     )
     found = {i.category: i for i in load_jsonl(path, ImageStore(tmp_path / "store"))}
     # Another suite's category: the generic prompt, filled in at load and kept with it.
-    assert found["geometry"].edit_prompt == GENERIC_EDIT_PROMPT.format(
+    assert found["geometry"].request(EDIT) == GENERIC_EDIT_PROMPT.format(
         question="Which angle is marked?"
     )
-    # A RealUnify category keeps RealUnify's own prompt, chosen at run time.
-    assert found["mental_tracking"].edit_prompt is None
+    # A RealUnify category gets RealUnify's own prompt; the record itself had none.
+    assert found["mental_tracking"].field("edit_prompt") is None
+    assert found["mental_tracking"].request(EDIT) == EDIT_PROMPTS["mental_tracking"].format(
+        question="Which angle is marked?"
+    )
     assert edit_request("mental_tracking", "Q?") == EDIT_PROMPTS["mental_tracking"].format(
         question="Q?"
     )
     # The instance's own prompt wins.
-    assert found["charts"].edit_prompt == "Circle the tallest bar."
+    assert found["charts"].request(EDIT) == "Circle the tallest bar."
 
 
 @pytest.mark.parametrize("value", ["", "   ", 5, ["edit"]])

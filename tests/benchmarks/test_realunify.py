@@ -5,9 +5,10 @@ import pytest
 from mockbench import write_fixture
 
 from composer.benchmarks.realunify import load_folder
+from composer.benchmarks.realunify.categories import normalize_category
 from composer.core.errors import DataError
 from composer.core.images import ImageStore
-from composer.core.instance import Axis, normalize_category
+from composer.core.instance import EDIT, STEP, Axis
 
 
 @pytest.fixture
@@ -32,16 +33,16 @@ def test_direct_and_step_records_merge_by_index(data: Path, tmp_path: Path) -> N
     assert len(instances) == 40
     first = instances[0]
     assert first.id == "UEG-0" and first.axis is Axis.UEG and first.category == "world_knowledge"
-    assert first.step_prompt == f"refine: {first.prompt}"
-    assert [c.answer for c in first.checks] == ["yes", "no"]
+    assert first.request(STEP) == f"refine: {first.text}"
+    assert [c.answer for c in first.references.checks] == ["yes", "no"]
     geu = next(i for i in instances if i.id == "GEU-5")
     assert (
         geu.subtask == "sub1"
-        and geu.answer == "B"
-        and geu.options == ("one", "two", "three", "four")
+        and geu.references.answer == "B"
+        and geu.field("options") == ["one", "two", "three", "four"]
     )
-    assert geu.edit_prompt == "edit for mental_tracking 1"
-    assert geu.image is not None
+    assert geu.request(EDIT) == "edit for mental_tracking 1"
+    assert len(geu.images) == 1
 
 
 def test_categories_by_alias_and_limit_per_category(data: Path, tmp_path: Path) -> None:

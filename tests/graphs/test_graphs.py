@@ -8,9 +8,10 @@ import pytest
 from mockbench import toml_rules, write_fixture
 from typer.testing import CliRunner
 
+from composer.benchmarks.realunify.records import ueg_instance
 from composer.cli import app
 from composer.core.images import ImageStore
-from composer.core.instance import Axis, Check, Instance
+from composer.core.instance import Axis, Check
 from composer.graphs.base import build_strategy, graphs
 from composer.specialists.mock import MockSpecialist
 
@@ -51,9 +52,8 @@ def model(store: ImageStore, **options: object) -> MockSpecialist:
     return MockSpecialist.from_name("m", options, images=store)
 
 
-UEG = Instance(
+UEG = ueg_instance(
     id="UEG-0",
-    axis=Axis.UEG,
     category="mathematical_reasoning",
     prompt="draw 2+3 stars",
     checks=(Check(question="Are there 5 stars?", answer="yes"),),

@@ -122,13 +122,13 @@ async def plain_loop(runner: Runner, url: str) -> float:
 
     async def one(instance: Any) -> None:
         async with instances:
-            rewrite = await call("chat", **chat(refine_request(instance.prompt)))
+            rewrite = await call("chat", **chat(refine_request(instance.text)))
             drawn = await call(
                 "image", model="gpt-image-1", prompt=rewrite.choices[0].message.content, n=1
             )
             png = base64.b64decode(drawn.data[0].b64_json)
             await asyncio.gather(
-                *(call("chat", **chat(judge_request(c.question), png)) for c in instance.checks)
+                *(call("chat", **chat(judge_request(c.question), png)) for c in instance.references.checks)
             )
 
     started = time.perf_counter()

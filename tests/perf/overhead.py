@@ -66,21 +66,21 @@ async def plain_loop(runner: Runner, images: ImageStore) -> float:
     """The same calls with bare MockSpecialists, no graph, no store."""
     model = MockSpecialist.from_name("m", {"default": "A"}, images=images)
     for instance in runner.instances:
-        if instance.image is not None:
-            images.put_png(runner.images.read_bytes(instance.image))
+        for image in instance.images:
+            images.put_png(runner.images.read_bytes(image))
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
     async def one(instance) -> None:  # type: ignore[no-untyped-def]
         seed = instance_seed(0, instance.id)
         async with semaphore:
             if instance.axis.value == "UEG":
-                rewrite = await model.understand(instance.step_prompt or instance.prompt)
+                rewrite = await model.understand(instance.request("step") or instance.text)
                 image = await model.generate(rewrite.text, seed=seed)
-                for check in instance.checks:
+                for check in instance.references.checks:
                     await model.understand(check.question, [image])
             else:
-                edited = await model.edit(instance.question, [instance.image], seed=seed)
-                await model.understand(instance.evaluation_prompt, [edited])
+                edited = await model.edit(instance.request("edit") or "", list(instance.images), seed=seed)
+                await model.understand(instance.text, [edited])
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in runner.instances))
@@ -105,7 +105,7 @@ class _Instant:
 
 async def graphs_alone(runner: Runner) -> float:
     """The same graph invocations with instant roles: no call layer, no store, no judge."""
-    image = next(i.image for i in runner.instances if i.image is not None)
+    image = next(i.images[0] for i in runner.instances if i.images)
     assert image is not None
     instant = _Instant(image)
     system = runner.systems[0]

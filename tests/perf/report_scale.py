@@ -24,10 +24,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from composer.benchmarks.realunify.categories import GEU_CATEGORIES, UEG_CATEGORIES
+from composer.benchmarks.realunify.records import geu_instance, ueg_instance
 from composer.core.callsite import Tally
 from composer.core.definition import AxisDefinition, Kind, SystemDefinition, direct_or_stepwise
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES, Axis, Check, Instance
+from composer.core.instance import Check, Instance
 from composer.evaluation.judges import GEU_SCORER, GEU_SCORER_ID, GEU_SCORER_LABEL
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 
@@ -89,9 +91,8 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
     for k in range(n):
         if k < n_ueg:
             instances.append(
-                Instance(
+                ueg_instance(
                     id=f"UEG-{k}",
-                    axis=Axis.UEG,
                     category=UEG_CATEGORIES[k % 6],
                     prompt=f"Draw as many circles as {k} <b>bold</b> & friends, then more text.",
                     step_prompt=f"Rewrite: draw {k} circles.",
@@ -104,9 +105,8 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
             )
         else:
             instances.append(
-                Instance(
+                geu_instance(
                     id=f"GEU-{k - n_ueg}",
-                    axis=Axis.GEU,
                     category=GEU_CATEGORIES[k % 4],
                     image=put(picture(rng, image_size)),
                     question=f"Which way leads out of maze {k}?",
@@ -153,7 +153,7 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
                     call(tally, (name, instance.id, "rewrite"), R, 0.8)
                 output["image"] = put(picture(rng, image_size)).uri
                 call(tally, (name, instance.id, "draw"), G, 4.0)
-                for p, check in enumerate(instance.checks):
+                for p, check in enumerate(instance.references.checks):
                     reply = check.answer if right else "no"
                     judgments.append(
                         Judgment(
@@ -178,7 +178,7 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
                 if graph != "direct":
                     output["edited_image"] = put(picture(rng, image_size)).uri
                     call(tally, (name, instance.id, "edit"), G, 5.0)
-                letter = instance.answer if right else "A"
+                letter = instance.references.answer if right else "A"
                 output["response"] = f"The answer is {letter}."
                 call(tally, (name, instance.id, "answer"), R, 1.2)
                 read = Scored(

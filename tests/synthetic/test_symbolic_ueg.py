@@ -11,13 +11,13 @@ import pytest
 
 from composer.agents.revise import revise_request
 from composer.agents.verify import Verdict
+from composer.benchmarks.realunify.categories import UEG_CATEGORIES
 from composer.benchmarks.realunify.protocol import (
     judge_request,
     parse_yes_no_official,
     refine_request,
 )
 from composer.core.images import ImageStore
-from composer.core.instance import UEG_CATEGORIES
 from composer.synthetic.suite.ueg import UEGItem, make_item
 from composer.synthetic.symbolic import SymbolicSpecialist, ueg
 from composer.synthetic.symbolic.ueg_code import SnippetError, run_snippet

@@ -11,10 +11,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from composer.benchmarks.realunify.categories import category_axis, normalize_category
+from composer.benchmarks.realunify.records import geu_instance, ueg_instance
 from composer.core.errors import DataError
 from composer.core.files import check_id, confined_path, parse_json, read_text
 from composer.core.images import ImageStore
-from composer.core.instance import Axis, Check, Instance, category_axis, normalize_category
+from composer.core.instance import Axis, Check, Instance
 
 FILES = {
     Axis.UEG: ("UEG_direct.json", "UEG_step.json"),
@@ -144,12 +146,11 @@ def _resolve_image(root: Path, record: _Record, field: str) -> Path:
 
 def _ueg(root: Path, direct: _Record, step: _Record | None) -> Instance:
     category = direct.category(Axis.UEG)
-    return Instance(
+    return ueg_instance(
         id=f"UEG-{direct.index}",
-        axis=Axis.UEG,
         category=category,
         subtask=_subtask_of(direct.raw, None),
-        prompt=direct.text("prompt"),
+        prompt=direct.text("prompt") or "",
         step_prompt=step.text("new_prompt") if step else None,
         checks=direct.checks(),
         source=str(root),
@@ -164,13 +165,12 @@ def _geu(root: Path, direct: _Record, step: _Record | None, images: ImageStore) 
     options = direct.options()
     if answer not in "ABCD"[: len(options)] or len(answer) != 1:
         raise direct.fail("answer", f"must be one of the option letters (got {answer!r}).")
-    return Instance(
+    return geu_instance(
         id=f"GEU-{direct.index}",
-        axis=Axis.GEU,
         category=category,
         subtask=_subtask_of(direct.raw, direct.raw.get("input_image")),
         image=images.put_file(image_path, where=f"{direct.path.name} index {direct.index}"),
-        question=direct.text("question"),
+        question=direct.text("question") or "",
         options=options,
         answer=answer,
         evaluation_prompt=direct.text("evaluation_prompt"),

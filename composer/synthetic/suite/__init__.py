@@ -12,8 +12,8 @@ import random
 from pathlib import Path
 from typing import Literal
 
+from composer.benchmarks.realunify.categories import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.benchmarks.realunify.protocol import choice_request, edit_request, refine_request
-from composer.core.instance import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.synthetic.suite import geu, ueg
 
 Difficulty = Literal["easy", "medium", "hard", "mixed"]
