@@ -188,6 +188,9 @@ def write_case(
         text: The kept text (`model_text.txt`); None writes no text file.
         images: The images in call order: maze and sliding step frames go to
             `cand_01/<stem>_step_NNNN.png`, others to `model_image_NN.png`.
+
+    Call `write_summary` once a task's cases are written: the jigsaw scorer scores only the
+    ids listed there.
     """
     folder = task_dir(Path(root), model, item.task) / item.id
     folder.mkdir(parents=True, exist_ok=True)
