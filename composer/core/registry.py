@@ -47,7 +47,8 @@ class Resolved(Generic[T]):
     code: str
     """`builtin`, or `sha256:<hex>` of a file's bytes or of the object's source."""
     origin: str
-    """`composer`, `in-process`, `file`, or `entry point (<distribution>)`."""
+    """`composer`, `in-process` (registered), `entry point (<distribution>)`, `file` or `module`
+    (a reference named directly)."""
 
 
 _MODULE_REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
@@ -65,7 +66,7 @@ class Registry(Generic[T]):
     composer's built-in paths, then entry points (a plug-in never shadows a built-in name).
 
     Example:
-        >>> scorers: Registry[Callable[..., Any]] = Registry(
+        >>> scorers: Registry[object] = Registry(
         ...     "scorer", group="my_tool.scorers", where="scorer {!r}",
         ...     define="def score(output, references) -> dict", hint="path/to/scorer.py:score",
         ... )
