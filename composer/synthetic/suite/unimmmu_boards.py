@@ -32,7 +32,7 @@ from composer.synthetic.unimmmu_vocab import (
 )
 
 Cell = tuple[int, int]
-MAZE_CELL = 32
+MAZE_CELL = 24
 SLIDING_CELL = 48
 MARGIN = 6
 """White canvas around the board, pixels; the scorer's detection adds 2 px of its own."""
@@ -40,9 +40,9 @@ WALL_RATE = 0.38
 MAZE_MOVES = (3, 10)
 SLIDING_MOVES = (2, 8)
 DOT_RADIUS = 0.3
-"""The agent's radius as a fraction of a cell: 28% of the cell is blue (the scorer's start
-threshold is 0.1875)."""
-GOAL_FRAME = 4
+"""The agent's radius as a fraction of a cell: about 28% of the cell is blue (the scorer's
+start threshold is 0.1875)."""
+GOAL_FRAME = 3
 """The goal frame's thickness, pixels: 44% of the cell is green, under the scorer's direct goal
 threshold (0.5625) and over its fallback (0.25), so the goal survives the dot inside it."""
 TILE_GAP = 2
