@@ -1,8 +1,9 @@
-"""The failure listing under `composer report`'s table: which instances failed, where and why.
+"""The listing under `composer report`'s table: which outputs failed or were refused, and why.
 
 One line per failed output (system, instance, seed, then the graph, node and line where its
-graph failed, or the error a model call or judge gave), the first `LIMIT` of them; every error
-with its traceback is in `report --format jsonl` and on the HTML instance pages.
+graph failed, or the error a model call or judge gave) and per refused one (the model and its
+reason), the first `LIMIT` of each; every error with its traceback is in `report --format
+jsonl` and on the HTML instance pages.
 """
 
 from __future__ import annotations
@@ -26,14 +27,16 @@ class FailureLine:
     instance: str
     seed: int
     text: str
+    status: str = "failed"
+    """`failed` or `refused`."""
 
 
 def failure_lines(store: RunStore, *, judge: str | None = None) -> list[FailureLine]:
-    """Every failed output of the run (as `judge` scored it), in the order they were stored."""
+    """Every failed or refused output (as `judge` scored it), in the order they were stored."""
     return [
-        FailureLine(r.system, r.instance, r.seed, describe(r))
+        FailureLine(r.system, r.instance, r.seed, describe(r), r.status)
         for r in store.results(judge=judge)
-        if r.status == "failed"
+        if r.status in ("failed", "refused")
     ]
 
 
@@ -47,22 +50,24 @@ def describe(result: Result) -> str:
 
 
 def print_failures(console: Console, lines: list[FailureLine], run_dir: str) -> None:
-    """Print the listing (nothing when no output failed)."""
-    if not lines:
-        return
-    outputs = "1 output" if len(lines) == 1 else f"{len(lines)} outputs"
-    console.print(f"[bold red]failed[/]: {outputs}", highlight=False)
-    for line in lines[:LIMIT]:
+    """Print the listing (nothing when no output failed or was refused)."""
+    for status, colour in (("failed", "red"), ("refused", "yellow")):
+        group = [line for line in lines if line.status == status]
+        if not group:
+            continue
+        outputs = "1 output" if len(group) == 1 else f"{len(group)} outputs"
+        console.print(f"[bold {colour}]{status}[/]: {outputs}", highlight=False)
+        for line in group[:LIMIT]:
+            console.print(
+                f"  {escape(line.system)} / {escape(line.instance)} (seed {line.seed}): "
+                f"{escape(line.text)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        more = f"{len(group) - LIMIT} more; " if len(group) > LIMIT else ""
         console.print(
-            f"  {escape(line.system)} / {escape(line.instance)} (seed {line.seed}): "
-            f"{escape(line.text)}",
+            f"  {more}every {'error' if status == 'failed' else 'reason'} in full: composer "
+            f"report {escape(run_dir)} --format jsonl, or the HTML report's instance pages.",
             highlight=False,
             soft_wrap=True,
         )
-    more = f"{len(lines) - LIMIT} more; " if len(lines) > LIMIT else ""
-    console.print(
-        f"  {more}every error with its traceback: composer report {escape(run_dir)} "
-        "--format jsonl, or the HTML report's instance pages.",
-        highlight=False,
-        soft_wrap=True,
-    )

@@ -14,6 +14,7 @@ from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, choice_request,
 from composer.synthetic.suite.geu import GEUItem, make_item
 from composer.synthetic.symbolic import geu
 from composer.synthetic.symbolic.geu_tracking import read_digits
+from composer.synthetic.symbolic.vocabulary import NotUnderstood
 
 CATEGORIES = (
     "mental_reconstruction",
@@ -162,10 +163,12 @@ def test_parse_choice_request_rejects_other_text() -> None:
     assert geu.parse_choice_request(request.replace("B. b", "X. b")) is None
 
 
-def test_edit_ignores_unknown_instructions() -> None:
+def test_edit_refuses_unknown_instructions() -> None:
+    """It used to return the image unchanged, as if it had edited it."""
     item = make_item("mental_tracking", random.Random(1), "easy")
     raw = np.asarray(item.image)
-    assert np.array_equal(np.asarray(geu.edit("Make it pretty.", raw, 0, naive=False)), raw)
+    with pytest.raises(NotUnderstood, match="'Make it pretty.'"):
+        geu.edit("Make it pretty.", raw, 0, naive=False)
 
 
 def test_tracking_edit_leaves_digits_readable() -> None:

@@ -22,6 +22,7 @@ from composer.synthetic.suite.ueg import UEGItem, make_item
 from composer.synthetic.symbolic import SymbolicSpecialist, ueg
 from composer.synthetic.symbolic.ueg_code import SnippetError, run_snippet
 from composer.synthetic.symbolic.ueg_paint import render_scene
+from composer.synthetic.symbolic.vocabulary import NotUnderstood
 from composer.synthetic.vocab import (
     COLOURS,
     SHAPES,
@@ -53,18 +54,24 @@ def pipeline(item: UEGItem, seed: int) -> np.ndarray:
     return np.asarray(ueg.render(ueg.rewrite(item.prompt, naive=False), seed, naive=False))
 
 
+def draw(system: str, item: UEGItem, seed: int) -> np.ndarray:
+    if system == "pipeline":
+        return pipeline(item, seed)
+    if system == "painter":
+        return np.asarray(ueg.render(item.prompt, seed, naive=False))
+    if system == "naive-direct":
+        return np.asarray(ueg.render(item.prompt, seed, naive=True))
+    refined = ueg.rewrite(item.prompt, naive=True)
+    return np.asarray(ueg.render(refined, seed, naive=True))
+
+
 def accuracy(category: str, level: str, system: str) -> float:
     correct = 0
     for i, item in enumerate(items(category, level)):
-        if system == "pipeline":
-            pixels = pipeline(item, i)
-        elif system == "painter":
-            pixels = np.asarray(ueg.render(item.prompt, i, naive=False))
-        elif system == "naive-direct":
-            pixels = np.asarray(ueg.render(item.prompt, i, naive=True))
-        else:
-            refined = ueg.rewrite(item.prompt, naive=True)
-            pixels = np.asarray(ueg.render(refined, i, naive=True))
+        try:
+            pixels = draw(system, item, i)
+        except NotUnderstood:  # refused (a program past its step budget): not correct
+            continue
         correct += passes(pixels, item.checks)
     return correct / N
 
@@ -171,7 +178,8 @@ def test_judge_reads_painted_scenes() -> None:
 
 def test_unknown_question_is_not_answered() -> None:
     pixels = np.asarray(render_scene(Scene((Group(2, "red", "circle"),)), 0))
-    assert ueg.answer_yes_no("Is the cat asleep?", pixels) == "Unclear."
+    with pytest.raises(NotUnderstood, match="'Is the cat asleep\\?'"):
+        ueg.answer_yes_no("Is the cat asleep?", pixels)
 
 
 def test_painter_draws_literal_words_without_computing() -> None:
@@ -199,8 +207,10 @@ def test_restricted_evaluator_rejects_unsafe_code(code: str) -> None:
     prompt = (
         f"Run this Python program in your head and draw what it prints.\n```python\n{code}\n```"
     )
-    assert ueg.rewrite(prompt, naive=False).startswith("I cannot run this code")
-    assert ueg.derive_checks(prompt) == [(q_any(), "yes")]
+    with pytest.raises(NotUnderstood, match="^I cannot run this code"):
+        ueg.rewrite(prompt, naive=False)
+    with pytest.raises(NotUnderstood, match="^I cannot run this code"):
+        ueg.derive_checks(prompt)
 
 
 def test_restricted_evaluator_runs_the_allowed_subset() -> None:

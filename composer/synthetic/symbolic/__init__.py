@@ -18,7 +18,8 @@ All three also answer the Uni-MMMU sample scripts' maze, sliding-puzzle and jigs
 the step frames drawn as edits), the naive model answers in the right shape without solving.
 
 They see only what a real model sees: the request text and the image pixels (PNG metadata is
-dropped before they look), never the instance record.
+dropped before they look), never the instance record. A request they do not understand is
+refused with the reason (`vocabulary.py` lists what they understand).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from composer.core.errors import ConfigError
 from composer.core.images import ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability, Options, Specialist, TextReply, Usage
 from composer.synthetic.symbolic import geu, ueg, unimmmu
+from composer.synthetic.symbolic.vocabulary import NotUnderstood, refusing
 
 MODELS: dict[str, frozenset[Capability]] = {
     "reasoner": frozenset({Capability.UNDERSTAND}),
@@ -49,8 +51,6 @@ MODELS: dict[str, frozenset[Capability]] = {
 }
 GLANCE_FACTOR = 3
 """How much smaller `symbolic/glance-judge` sees an image."""
-
-UNKNOWN_REQUEST_REPLY = "I cannot help with that request."
 
 # composer's own agent prompts, recognised by their fixed text around the filled-in fields.
 _DERIVE_HEAD, _DERIVE_TAIL = DERIVE_CHECKS_PROMPT.split("{prompt}")
@@ -111,6 +111,7 @@ class SymbolicSpecialist(Specialist):
             decoded.popitem(last=False)
         return arrays
 
+    @refusing
     async def understand(
         self,
         prompt: str,
@@ -136,7 +137,7 @@ class SymbolicSpecialist(Specialist):
         question = question_of_judge_request(prompt)
         if question is not None:
             if not pixels:
-                return "There is no image to look at."
+                raise NotUnderstood("a judge question needs an image, and none was given.")
             return ueg.answer_yes_no(question, pixels[0])
         if prompt.startswith(_DERIVE_HEAD):
             # The prompt may span lines (code-to-image programs); the instructions follow it.
@@ -148,17 +149,20 @@ class SymbolicSpecialist(Specialist):
         if choice is not None:
             question, options = choice
             if not pixels:
-                return "There is no image to look at."
+                raise NotUnderstood("a multiple-choice question needs an image, none was given.")
             letter_index = geu.answer_choice(question, options, pixels, naive=self.is_naive)
             return LETTERS[letter_index]
-        return UNKNOWN_REQUEST_REPLY
+        raise NotUnderstood(
+            "it is none of the requests it answers (refine, judge question, derive checks, "
+            f"revise, multiple choice): {prompt[:80]!r}."
+        )
 
     def _glance(self, prompt: str, pixels: list[np.ndarray]) -> str:
         question = question_of_judge_request(prompt)
         if question is None:
-            return UNKNOWN_REQUEST_REPLY
+            raise NotUnderstood(f"it answers judge questions only, not {prompt[:80]!r}.")
         if not pixels:
-            return "There is no image to look at."
+            raise NotUnderstood("a judge question needs an image, and none was given.")
         from PIL import Image
 
         full = Image.fromarray(pixels[0])
@@ -166,6 +170,7 @@ class SymbolicSpecialist(Specialist):
         seen = small.resize(full.size, Image.Resampling.NEAREST)
         return ueg.answer_yes_no(question, np.asarray(seen))
 
+    @refusing
     async def generate(
         self, prompt: str, *, seed: int, options: CallOptions | None = None
     ) -> ImageRef:
@@ -173,6 +178,7 @@ class SymbolicSpecialist(Specialist):
         unimmmu.refuse_without_images(prompt, model=self.model)
         return self.images.put(ueg.render(prompt, seed, naive=self.is_naive), text={})
 
+    @refusing
     async def edit(
         self,
         prompt: str,

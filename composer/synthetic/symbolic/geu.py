@@ -17,7 +17,8 @@ from PIL import Image
 
 from composer.benchmarks.realunify.protocol import EDIT_PROMPTS, LETTERS, MULTIPLE_CHOICE_PROMPT
 from composer.synthetic.symbolic import geu_focus, geu_jigsaw, geu_maze, geu_tracking
-from composer.synthetic.symbolic.geu_pixels import Pixels, guess
+from composer.synthetic.symbolic.geu_pixels import Pixels
+from composer.synthetic.symbolic.vocabulary import NotUnderstood, edit_categories
 
 _HEAD, _REST = MULTIPLE_CHOICE_PROMPT.split("{question}")
 _MIDDLE, _TAIL = _REST.split("{options}")
@@ -76,8 +77,12 @@ def answer_choice(
     """Index of the chosen option, found by reading the pixels.
 
     `pixels` holds the images shown (H x W x 3 uint8): the raw input, an edited one, or both;
-    an edited image is preferred when one is recognised. With nothing to go on, the pick is
-    a deterministic guess from a hash of the pixels, question and option texts.
+    an edited image is preferred when one is recognised. With nothing to go on (an image it
+    cannot read), the pick is a deterministic guess from a hash of the pixels, question and
+    option texts.
+
+    Raises:
+        NotUnderstood: the question is none of the four kinds it answers.
     """
     images = [_as_pixels(p) for p in pixels]
     if not images or not options:
@@ -92,7 +97,10 @@ def answer_choice(
         return geu_focus.answer(question, options, images, naive=naive)
     if category == "cognitive_navigation":
         return geu_maze.answer(question, options, images, naive=naive)
-    return guess(question, options, images[0])
+    raise NotUnderstood(
+        "it answers the synthetic suite's four kinds of question (patches, seven-segment "
+        f"digits, counting, mazes), and this is none of them: {question[:80]!r}."
+    )
 
 
 def _edit_parts(prompt: str) -> tuple[str, str] | None:
@@ -112,13 +120,18 @@ def edit(prompt: str, pixels: np.ndarray, seed: int, *, naive: bool) -> Image.Im
     """Edit an image as a GEU edit instruction asks.
 
     Restores shuffled patches, applies recolourings, rings the targets of a counting question
-    or traces the path through a maze. An instruction that is not one of these returns the
-    image unchanged.
+    or traces the path through a maze.
+
+    Raises:
+        NotUnderstood: the instruction is none of RealUnify's four GEU edit prompts.
     """
     image = _as_pixels(pixels)
     parts = _edit_parts(prompt)
     if parts is None:
-        return Image.fromarray(image)
+        raise NotUnderstood(
+            f"it follows only RealUnify's edit prompts ({edit_categories()}), and this "
+            f"instruction is none of them: {prompt[:80]!r}."
+        )
     category, question = parts
     if category == "mental_reconstruction":
         out = geu_jigsaw.restore(image, naive=naive, seed=seed)

@@ -22,11 +22,11 @@ from composer.agents.revise import REVISE_PROMPT
 from composer.synthetic.symbolic.ueg_paint import paint
 from composer.synthetic.symbolic.ueg_reason import Mind, ReasoningError, solve
 from composer.synthetic.symbolic.ueg_vision import answer_question
+from composer.synthetic.symbolic.vocabulary import QUESTION_EXAMPLES, NotUnderstood
 from composer.synthetic.vocab import (
     COLOURS,
     describe,
     parse_description,
-    q_any,
     scene_checks,
 )
 
@@ -34,7 +34,10 @@ __all__ = ["answer_yes_no", "derive_checks", "render", "revise_from_request", "r
 
 
 def rewrite(prompt: str, *, naive: bool) -> str:
-    """Refine a UEG prompt into an explicit scene description, or say why it cannot.
+    """Refine a UEG prompt into an explicit scene description.
+
+    Raises:
+        NotUnderstood: the prompt cannot be worked out (the reason says why).
 
     Example:
         >>> rewrite("Draw 2 red circles and twice as many blue squares.", naive=False)
@@ -45,7 +48,7 @@ def rewrite(prompt: str, *, naive: bool) -> str:
     try:
         return describe(solve(prompt, Mind(prompt, naive=naive)))
     except ReasoningError as exc:
-        return str(exc)
+        raise NotUnderstood(str(exc)) from None
 
 
 # The revise prompt's fixed text around the original prompt and the rewrite it was drawn from.
@@ -68,13 +71,13 @@ def revise_from_request(request: str, *, naive: bool) -> str:
     """
     m = _ORIGINAL.search(request)
     if m is None:
-        return "I cannot find the original prompt in this request."
+        raise NotUnderstood("it cannot find the original prompt in this revise request.")
     original, used = m.group(1).strip(), m.group(2).strip()
     failures = request[m.end() :].lower()
     try:
         scene = solve(original, Mind(original, naive=naive, salt=f"revise/{used}"))
     except ReasoningError as exc:
-        return str(exc)
+        raise NotUnderstood(str(exc)) from None
     if any(word in failures for word in _COUNT_WORDS) and not scene.in_row:
         scene = type(scene)(scene.groups, in_row=False, spaced=True)
     return describe(scene)
@@ -83,15 +86,17 @@ def revise_from_request(request: str, *, naive: bool) -> str:
 def derive_checks(prompt: str) -> list[tuple[str, str]]:
     """The yes/no checks (question, expected answer) an image for `prompt` must pass.
 
-    Computed from the reasoner's own scene; a prompt it cannot work out gets one check that
-    something was drawn at all.
+    Computed from the reasoner's own scene.
+
+    Raises:
+        NotUnderstood: the prompt cannot be worked out.
     """
     scene = parse_description(prompt)
     if scene is None:
         try:
             scene = solve(prompt, Mind(prompt, naive=False))
-        except ReasoningError:
-            return [(q_any(), "yes")]
+        except ReasoningError as exc:
+            raise NotUnderstood(str(exc)) from None
     used = {g.colour for g in scene.groups}
     absent = next(c for c in COLOURS if c not in used)
     return scene_checks(scene, absent_colour=absent)
@@ -103,5 +108,15 @@ def render(prompt: str, seed: int, *, naive: bool) -> Image.Image:
 
 
 def answer_yes_no(question: str, pixels: np.ndarray) -> str:
-    """Answer a yes/no verification question from the pixels: 'Yes', 'No' or 'Unclear.'."""
-    return answer_question(question, pixels)
+    """Answer a yes/no verification question from the pixels: 'Yes' or 'No'.
+
+    Raises:
+        NotUnderstood: the question is in none of the forms it reads.
+    """
+    answer = answer_question(question, pixels)
+    if answer is None:
+        raise NotUnderstood(
+            "it reads yes/no questions in its forms only (e.g. "
+            f"{QUESTION_EXAMPLES['count']!r}), and this is none of them: {question[:80]!r}."
+        )
+    return answer

@@ -18,6 +18,7 @@ import re
 
 from PIL import Image, ImageDraw
 
+from composer.synthetic.symbolic.vocabulary import NotUnderstood
 from composer.synthetic.vocab import (
     COLOURS,
     NUMBER_WORDS,
@@ -145,8 +146,18 @@ def literal_scene(prompt: str, seed: int) -> Scene:
 
 
 def paint(prompt: str, seed: int, *, naive: bool) -> Image.Image:
-    """Draw `prompt`: exactly if it is an explicit description, literally otherwise."""
+    """Draw `prompt`: exactly if it is an explicit description, literally otherwise.
+
+    Raises:
+        NotUnderstood: the prompt names no shape, so there is nothing it could draw.
+    """
     scene = parse_description(prompt)
     if scene is None:
-        return render_scene(literal_scene(prompt, seed), seed, careful=not naive)
+        literal = literal_scene(prompt, seed)
+        if not literal.groups:
+            raise NotUnderstood(
+                f"it draws shapes ({', '.join(SHAPES)}, or 'shape'), and the prompt names "
+                f"none: {prompt[:80]!r}."
+            )
+        return render_scene(literal, seed, careful=not naive)
     return render_scene(scene, seed, careful=not naive)

@@ -219,9 +219,9 @@ def _blobs_of(pixels: np.ndarray) -> list[Blob]:
     return blobs
 
 
-def answer_question(question: str, pixels: np.ndarray) -> str:
-    """Answer a yes/no question about an image as a VLM would: 'Yes', 'No' or 'Unclear.'."""
+def answer_question(question: str, pixels: np.ndarray) -> str | None:
+    """Answer a yes/no question about an image: 'Yes', 'No', or None if it is not understood."""
     truth = read_question(question, _blobs_of(pixels))
     if truth is None:
-        return "Unclear."
+        return None
     return "Yes" if truth else "No"
