@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,51 @@ def test_the_geu_strategy_of_the_guide_runs_with_mock_models(tmp_path: Path) -> 
     )
     assert drawing.exit_code == 0, drawing.output
     assert ">edit<" in drawing.stdout and ">answer<" in drawing.stdout
+
+
+ROOT = DOCS.parent
+
+
+def readme_commands(containing: str) -> list[str]:
+    """The lines of the README's bash block that holds `containing`."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    block = next(b for b in blocks if containing in b)
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_rejudge_steps_run_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copy the demo's run file, run it, switch the judge, run again, report the first judge.
+
+    Each `composer run` gets `--limit 1 --quiet` (the same steps, on fewer instances); `cp` and
+    `sed` run as written. The edited file used to repeat its `extra` judge (exit 2).
+    """
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for line in readme_commands("my-demo.toml"):
+        args = shlex.split(line, comments=True)
+        if args[0] != "composer":
+            subprocess.run(args, check=True)
+            continue
+        if args[1] == "run":
+            args += ["--limit", "1", "--quiet"]
+        result = cli.invoke(app, args[1:])
+        assert result.exit_code == 0, (line, result.output)
+        outputs.append(result.output)
+    rejudged = outputs[1]
+    assert "0 tasks run" in rejudged and "outputs judged again" in rejudged
+    assert "judge: symbolic/reasoner" in outputs[2]
+
+
+def test_ci_installs_and_tests_exactly_as_the_readme_says() -> None:
+    """`.ci/run` runs the README's demo command on the plain install, then its test command."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    demo = readme_commands("composer demo")[0]
+    tests = readme_commands("python -m pytest")[0]
+    assert ".[dev]" not in demo and ".[dev]" in tests
+    steps = [part.strip() for part in demo.split("&&")] + [tests]
+    where = [ci.find(step.replace(".venv", ".venv-ci")) for step in steps]
+    assert all(at >= 0 for at in where), list(zip(steps, where, strict=True))
+    assert where == sorted(where)  # the demo runs before the development extras are installed
