@@ -19,8 +19,10 @@ class Roles:
 
 
 async def sketch(state: State, runtime: cg.Runtime[Roles]) -> dict:
-    task = state["instance"].text
-    return {"brief": (await cg.rewrite(runtime.context.reasoner, task)).prompt}
+    instance = state["instance"]
+    request = cg.rewrite_request_of(instance)  # the benchmark's own wording, where it has one
+    brief = await cg.rewrite(runtime.context.reasoner, instance.text, request=request)
+    return {"brief": brief.prompt}
 
 
 async def draw(state: State, runtime: cg.Runtime[Roles]) -> dict:
