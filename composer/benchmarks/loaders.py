@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 from collections.abc import Callable
@@ -121,6 +122,52 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
     return load_folder(folder, images, categories=bench.categories, limit=bench.limit)
 
 
+def _unimmmu(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
+    """Uni-MMMU's six tasks, read in place from the folder its data.tar unpacks to."""
+    from composer.benchmarks.unimmmu.files import locate_data
+    from composer.benchmarks.unimmmu.instances import load_instances
+
+    bench = config.benchmark
+    folder = config.resolve(bench.path) if bench.path is not None else locate_data()
+    return load_instances(
+        folder, images, tasks=bench.tasks, limit=bench.limit, withhold_k=bench.withhold_k
+    )
+
+
+UNIMMMU_SUITE_WRITER = "composer.synthetic.suite.unimmmu:write_unimmmu_suite"
+"""Where the synthetic Uni-MMMU-style suite's writer lives (the offline wing, named lazily)."""
+
+
+def _unimmmu_synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
+    """A synthetic Uni-MMMU-style suite (maze, sliding, jigsaw), generated into the run folder."""
+    from composer.benchmarks.unimmmu.instances import load_instances
+
+    bench = config.benchmark
+    if bench.path is not None:
+        root = config.resolve(bench.path)
+    else:
+        root = run_dir / "unimmmu-suite"
+        settings = {"per_task": bench.n_per_category, "seed": bench.seed}
+        manifest = root / "suite.json"
+        if manifest.exists() and json.loads(manifest.read_text()) != settings:
+            raise ConfigError(
+                "[benchmark]",
+                f"asks for a synthetic Uni-MMMU suite ({json.dumps(settings)}) other than the "
+                f"one this run folder holds ({manifest.read_text().strip()}).",
+                "Run into a new --out folder, or keep the suite's settings.",
+            )
+        if not manifest.exists():
+            module, _, attribute = UNIMMMU_SUITE_WRITER.partition(":")
+            getattr(importlib.import_module(module), attribute)(root, **settings)
+            manifest.write_text(json.dumps(settings))
+    tasks = bench.tasks or SYNTHETIC_UNIMMMU_TASKS
+    return load_instances(root, images, tasks=tasks, limit=bench.limit, withhold_k=bench.withhold_k)
+
+
+SYNTHETIC_UNIMMMU_TASKS = ("maze", "sliding", "jigsaw")
+"""The tasks the synthetic Uni-MMMU-style suite generates (scored offline, from pixels)."""
+
+
 BENCHMARKS: Registry[Loader] = Registry(
     "benchmark",
     group="composer.benchmarks",
@@ -131,6 +178,8 @@ BENCHMARKS: Registry[Loader] = Registry(
         "realunify": "composer.benchmarks.loaders:_realunify",
         "jsonl": "composer.benchmarks.loaders:_jsonl",
         "synthetic": "composer.benchmarks.loaders:_synthetic",
+        "uni-mmmu": "composer.benchmarks.loaders:_unimmmu",
+        "uni-mmmu-synthetic": "composer.benchmarks.loaders:_unimmmu_synthetic",
     },
 )
 """The benchmarks: composer's, a package's (entry points in `composer.benchmarks`), files.
@@ -153,7 +202,12 @@ def load_benchmark(config: RunConfig, images: ImageStore, run_dir: Path) -> list
     """Load the instances `[benchmark]` names."""
     name = config.benchmark.name
     loader = BENCHMARKS.get(name, base_dir=config.base_dir)
+    bench = config.benchmark
+    if bench.instances is not None:  # select first, then take `limit` per category
+        config = config.model_copy(update={"benchmark": bench.model_copy(update={"limit": None})})
     instances = loader(config, images, run_dir)
+    if bench.instances is not None:
+        instances = _selected(name, instances, bench.instances, bench.limit)
     # Each loader checks its own records; this holds for every loader, a plugin's too: two
     # instances under one id would become one result in the store, silently.
     seen: dict[str, Instance] = {}
@@ -167,3 +221,32 @@ def load_benchmark(config: RunConfig, images: ImageStore, run_dir: Path) -> list
                 "Give every record its own index or id.",
             )
     return instances
+
+
+def _selected(
+    name: str, instances: list[Instance], patterns: tuple[str, ...], limit: int | None
+) -> list[Instance]:
+    """The instances whose id matches one of `patterns` (ids or globs), `limit` per category.
+
+    Raises:
+        ConfigError: a pattern matches no instance (a typo would otherwise run nothing).
+    """
+    ids = [i.id for i in instances]
+    for pattern in patterns:
+        if not fnmatch.filter(ids, pattern):
+            example = ", ".join(repr(i) for i in ids[:3]) or "none loaded"
+            raise ConfigError(
+                f"[benchmark] instances (--instances) {pattern!r}",
+                f"matches no instance of benchmark {name!r} (ids look like {example}).",
+                "Pass instance ids or glob patterns such as 'UEG-1*', separated by commas.",
+            )
+    chosen = [i for i in instances if any(fnmatch.fnmatchcase(i.id, p) for p in patterns)]
+    if limit is None:
+        return chosen
+    taken: dict[str, int] = {}
+    kept = []
+    for instance in chosen:
+        taken[instance.category] = taken.get(instance.category, 0) + 1
+        if taken[instance.category] <= limit:
+            kept.append(instance)
+    return kept

@@ -13,6 +13,7 @@ from composer.cli.base import app
 from composer.cli import run  # noqa: F401  (run, report)
 from composer.cli import compare  # noqa: F401  (compare)
 from composer.cli import commands  # noqa: F401  (export, list, graph, synth, demo)
+from composer.cli import trace  # noqa: F401  (trace)
 # isort: on
 
 __all__ = ["app", "main"]

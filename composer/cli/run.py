@@ -26,6 +26,7 @@ class Format(StrEnum):
     markdown = "markdown"
     csv = "csv"
     html = "html"
+    latex = "latex"
 
 
 def _run(
@@ -63,6 +64,13 @@ def run(
         Path | None, typer.Option("--out", help="Run directory (default runs/<config name>).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="At most N instances per category.")] = None,
+    instances: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated instance ids or glob patterns (e.g. UEG-1,GEU-*): run only "
+            "those; the report says the run was filtered."
+        ),
+    ] = None,
     systems: Annotated[str | None, typer.Option(help="Comma-separated systems to run.")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Instances in flight at once.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
@@ -83,6 +91,7 @@ def run(
     (rerun with --retry-failed); 2 for a configuration error (nothing written); 130 on Ctrl-C.
     """
     from composer.core.config import load_config
+    from composer.core.errors import ConfigError
 
     try:
         _at_least_one("--limit", limit)
@@ -90,20 +99,37 @@ def run(
         run_dir = out_dir or Path("runs") / config.stem
         _writable("--out", run_dir, is_folder=True)
         cfg = load_config(config)
-        if systems:
+        if systems is not None:  # `--systems ","` names none: an error, not an empty run
             cfg = cfg.select([s.strip() for s in systems.split(",") if s.strip()])
         if limit is not None:
             cfg = cfg.model_copy(
                 update={"benchmark": cfg.benchmark.model_copy(update={"limit": limit})}
             )
+        if instances is not None:
+            cfg = _select_instances(cfg, instances)
         if concurrency is not None:
             cfg = cfg.model_copy(update={"concurrency": concurrency})
         names = tuple(n.strip() for n in (rerun or "").split(",") if n.strip())
+        if rerun is not None and not names:
+            raise ConfigError("--rerun", "names no system.", "Pass e.g. --rerun oracle.")
         summary = _run(cfg, run_dir, quiet=quiet, retry_failed=retry_failed, rerun=names)
         _print_table(run_dir)
     except ComposerError as error:
         _fail(error)
     _print_summary(summary, run_dir)
+
+
+def _select_instances(cfg: Any, text: str) -> Any:
+    """`cfg` running only the instances `--instances` names (ids or glob patterns)."""
+    from composer.core.errors import ConfigError
+
+    patterns = tuple(p.strip() for p in text.split(",") if p.strip())
+    if not patterns:
+        raise ConfigError(
+            "--instances", f"names no instance (got {text!r}).", "Pass e.g. UEG-1,GEU-*."
+        )
+    bench = cfg.benchmark.model_copy(update={"instances": patterns})
+    return cfg.model_copy(update={"benchmark": bench})
 
 
 def _print_summary(summary: Any, run_dir: Path) -> None:
@@ -175,6 +201,13 @@ def report(
             "stepwise vs direct."
         ),
     ] = False,
+    figures: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write vector figures (SVG and PDF) into this folder: accuracy with "
+            "seed error bars, and the paired differences with their intervals."
+        ),
+    ] = None,
 ) -> None:
     """Summarise a run: accuracy per system, axis and category, and the comparisons."""
     from composer.evaluation.store import RunStore
@@ -185,6 +218,9 @@ def report(
         _check_run(run_dir, parser)
         if output is not None:
             _writable("--output", output, is_folder=fmt is Format.html)
+        if figures is not None:
+            _writable("--figures", figures, is_folder=True)
+            _write_figures(run_dir, figures, parser, judge)
         if fmt is Format.html:
             index = _write_html(run_dir, output or run_dir / "report", parser, judge)
             out.print(str(index), highlight=False, soft_wrap=True)
@@ -195,7 +231,12 @@ def report(
         store = RunStore(run_dir, read_only=True)
         try:
             report_data = summarize(store, cast("Parser | None", parser), judge=judge)
-            text = render(report_data, "markdown" if fmt is Format.table else fmt.value, store)
+            if fmt is Format.latex:
+                from composer.report.latex import latex
+
+                text = latex(report_data, run_dir.resolve().name)
+            else:
+                text = render(report_data, "markdown" if fmt is Format.table else fmt.value, store)
         finally:
             store.close()
     except ComposerError as error:
@@ -206,6 +247,20 @@ def report(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
+
+
+def _write_figures(run_dir: Path, folder: Path, parser: str | None, judge: str | None) -> None:
+    from composer.evaluation.store import RunStore
+    from composer.report.figures import write_figures
+    from composer.report.summary import summarize
+
+    store = RunStore(run_dir, read_only=True)
+    try:
+        report_data = summarize(store, cast("Parser | None", parser), judge=judge)
+    finally:
+        store.close()
+    for path in write_figures(report_data, folder):
+        err.print(f"wrote {path}", highlight=False)
 
 
 def _write_html(

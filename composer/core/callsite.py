@@ -40,9 +40,16 @@ class Tally:
     understood: list[tuple[str, str]] = field(default_factory=list)
     """(cache key, text) of every text reply the task used, so that a reply an agent could not
     parse can be found and set aside (`CallLayer.set_aside`)."""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    """Every call of the task in the order it returned: `{key, node, role, cached}`, or for a
+    call that failed `{node, role, model, method, request, error}` (no reply was stored). The
+    report joins each key with the `calls` table to show what the step asked and got."""
 
-    def charge(self, node: str, reply: dict[str, Any], *, sent: bool) -> None:
-        """Add one call's usage, as its reply recorded it."""
+    def charge(
+        self, node: str, reply: dict[str, Any], *, sent: bool, key: str = "", role: str = ""
+    ) -> None:
+        """Add one call's usage, as its reply recorded it, and its step (`key`: cache key)."""
+        self.steps.append({"key": key, "node": node, "role": role, "cached": not sent})
         usage = reply.get("usage") or {}
         cost = usage.get("cost_usd")
         latency = float(reply.get("latency_s") or 0.0)
@@ -64,6 +71,10 @@ class Tally:
             if sent:
                 self.spent_usd += cost
                 entry.spent_usd += cost
+
+    def fail(self, node: str, role: str, call: dict[str, Any], error: str) -> None:
+        """Record a call that failed (`call`: its model, method and request summary)."""
+        self.steps.append({"node": node, "role": role, **call, "error": error})
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form stored with a result or a score."""
@@ -87,6 +98,7 @@ class Tally:
                 }
                 for name, n in sorted(self.by_node.items())
             },
+            "steps": list(self.steps),
         }
 
 

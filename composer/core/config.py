@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from composer.core.document import check_document
 from composer.core.errors import ConfigError, config_error
 from composer.core.files import read_text
 from composer.core.instance import Parser
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class BenchmarkConfig(_Strict):
@@ -26,12 +30,20 @@ class BenchmarkConfig(_Strict):
     categories: tuple[str, ...] | None = None
     limit: int | None = Field(default=None, ge=1, strict=True)
     """At most this many instances per category."""
+    instances: tuple[str, ...] | None = None
+    """Only the instances whose id matches one of these: exact ids or glob patterns (`UEG-1*`).
+    Applied before `limit`; a pattern that matches no instance is an error."""
     n_per_category: int = Field(default=10, ge=1, strict=True)
     """Synthetic suite only, when no `path` is given: instances per category to generate."""
     seed: int = Field(default=0, strict=True)
     """Synthetic suite only: the generator seed."""
     difficulty: Literal["easy", "medium", "hard", "mixed"] = "mixed"
     """Synthetic suite only."""
+    tasks: tuple[str, ...] | None = None
+    """Uni-MMMU only: the tasks to run (maze, sliding, geometry, jigsaw, science, code)."""
+    withhold_k: bool = Field(default=False, strict=True)
+    """Uni-MMMU only: do not count the release's telling the system k (the number of ground-
+    truth moves) as given; the report says which was used."""
     total_weights: dict[str, float] | None = None
     """Total as a weighted mean of the axes, e.g. `{ UEG = 0.6, GEU = 0.4 }` (an axis left out
     weighs 0; the weights need not sum to 1). Unset: RealUnify's 0.6 UEG + 0.4 GEU for
@@ -49,6 +61,11 @@ class BenchmarkConfig(_Strict):
         for axis, weight in value.items():
             if weight < 0:
                 raise ValueError(f"gives {axis} the weight {weight:g}: weights are 0 or more")
+        if not math.isfinite(sum(value.values())):
+            raise ValueError(
+                "sums to more than a number can hold: give weights of ordinary size, "
+                "e.g. { UEG = 0.6, GEU = 0.4 }"
+            )
         if sum(value.values()) <= 0:
             raise ValueError("weighs every axis 0: give some axis a weight above 0")
         return value
@@ -236,7 +253,13 @@ class RunConfig(_Strict):
         return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
 
     def select(self, names: list[str]) -> RunConfig:
-        """A copy with only the named systems."""
+        """A copy with only the named systems (at least one)."""
+        if not names:
+            raise ConfigError(
+                "--systems",
+                "names no system.",
+                f"Pass one or more of {', '.join(self.systems)}, separated by commas.",
+            )
         unknown = [n for n in names if n not in self.systems]
         if unknown:
             raise ConfigError(
@@ -249,6 +272,7 @@ class RunConfig(_Strict):
 
 def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunConfig:
     """Validate a parsed TOML document; the first problem becomes one `ConfigError`."""
+    check_document(data, source)
     try:
         config = RunConfig.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
@@ -285,4 +309,10 @@ def load_config(path: Path | str) -> RunConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), f"is not valid TOML ({exc}).", "Fix the syntax.") from None
+    except RecursionError:
+        raise ConfigError(
+            str(file),
+            "is nested too deeply to read (arrays or tables thousands of levels deep).",
+            "A run file nests a few levels; check the file.",
+        ) from None
     return parse_config(data, source=str(file), base_dir=file.resolve().parent)

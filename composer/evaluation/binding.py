@@ -296,7 +296,7 @@ class Binding:
                         _capability_fix(model_name, capability),
                     )
                 binding[role] = model_name
-                models[role] = model
+                models[role] = model.as_role(role)  # its calls traced under the role
             bound.bindings[axis] = binding
             bound.graphs[axis] = ref
             bound.code[axis] = strategy_code(ref.graph, self.config.base_dir)
@@ -324,7 +324,7 @@ class Binding:
 
     def _is_subset(self) -> bool:
         bench = self.config.benchmark
-        return bench.categories is not None or bench.limit is not None
+        return bench.categories is not None or bench.limit is not None or bool(bench.instances)
 
     def _bind_judges(self) -> tuple[list[Judge], dict[str, TrackedSpecialist]]:
         refs = self.config.judge.judges()

@@ -116,8 +116,13 @@ class CallLayer:
         method: str,
         request: dict[str, Any],
         send: Callable[[], Awaitable[dict[str, Any]]],
+        role: str = "",
     ) -> dict[str, Any]:
-        """Return the reply of `send()`, from the cache when this exact request was made."""
+        """Return the reply of `send()`, from the cache when this exact request was made.
+
+        Each call is a step of its task's trace (`Tally.steps`), under the graph `role` whose
+        model made it.
+        """
         identity = self._identity.get(id(specialist))
         if identity is None:
             identity = self._identity[id(specialist)] = _canonical(specialist.describe())
@@ -130,13 +135,17 @@ class CallLayer:
             # A replay is charged what the call cost when it was sent, so each system's
             # cost is what it would be run alone, whatever order the systems ran in.
             self.stats.cached += 1
-            site.tally.charge(site.node, cached, sent=False)
+            site.tally.charge(site.node, cached, sent=False, key=key, role=role)
             return self._replay(cached, key, site.tally)
         pending = self._in_flight.get(key)
         if pending is not None:
             self.stats.cached += 1
-            shared = await asyncio.shield(pending)
-            site.tally.charge(site.node, shared, sent=False)
+            try:
+                shared = await asyncio.shield(pending)
+            except Exception as exc:
+                site.tally.fail(site.node, role, _failed(specialist, method, request), str(exc))
+                raise
+            site.tally.charge(site.node, shared, sent=False, key=key, role=role)
             return self._replay(shared, key, site.tally)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
@@ -147,12 +156,14 @@ class CallLayer:
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
+            if isinstance(exc, Exception):
+                site.tally.fail(site.node, role, _failed(specialist, method, request), str(exc))
             raise
         else:
             future.set_result(reply)
             usage = reply.get("usage", {})
             cost = usage.get("cost_usd")
-            site.tally.charge(site.node, reply, sent=True)
+            site.tally.charge(site.node, reply, sent=True, key=key, role=role)
             self._known.add(key)
             self._replies[key] = reply
             # Queued, not awaited: the caller goes on while the row is written, and the
@@ -290,6 +301,11 @@ def _empty(name: str, kind: str, *, retry: bool = True) -> EmptyReplyError:
     )
 
 
+def _failed(specialist: Specialist, method: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """What a failed call's trace step keeps: no reply was stored, so the request goes inline."""
+    return {"model": specialist.name, "method": method, "request": _summary(request)}
+
+
 def _summary(request: Mapping[str, Any]) -> dict[str, Any]:
     summary = dict(request)
     prompt = summary.get("prompt")
@@ -322,6 +338,14 @@ class TrackedSpecialist:
         self.limit = limit
         self.capabilities = specialist.capabilities
         self.name = specialist.name
+        self.role = ""
+        """The graph role this view is bound to, recorded with each call's trace step."""
+
+    def as_role(self, role: str) -> TrackedSpecialist:
+        """The same model, its calls recorded under `role` (one view per bound role)."""
+        view = TrackedSpecialist(self.layer, self.specialist, self.settings, self.limit)
+        view.role = role
+        return view
 
     def supports(self, capability: Capability) -> bool:
         """Whether the wrapped specialist has `capability`."""
@@ -351,7 +375,7 @@ class TrackedSpecialist:
             "options": _options(options),
         }
         reply = await self.layer.call(
-            self.specialist, self.settings, self.limit, "understand", request, send
+            self.specialist, self.settings, self.limit, "understand", request, send, self.role
         )
         return TextReply(text=reply["text"], usage=Usage(**reply.get("usage", {})))
 
@@ -371,7 +395,7 @@ class TrackedSpecialist:
 
         request = {"prompt": prompt, "seed": seed, "options": _options(options)}
         reply = await self.layer.call(
-            self.specialist, self.settings, self.limit, "generate", request, send
+            self.specialist, self.settings, self.limit, "generate", request, send, self.role
         )
         return ImageRef.parse(reply["image"])
 
@@ -401,6 +425,6 @@ class TrackedSpecialist:
             "options": _options(options),
         }
         reply = await self.layer.call(
-            self.specialist, self.settings, self.limit, "edit", request, send
+            self.specialist, self.settings, self.limit, "edit", request, send, self.role
         )
         return ImageRef.parse(reply["image"])

@@ -141,6 +141,9 @@ class Report(TypedDict):
     reproducibility: NotRequired[dict[str, Any]]
     judges: NotRequired[dict[str, Any]]
     """With several judges: their agreement and every headline comparison under each."""
+    selection: NotRequired[str]
+    """Set when the latest run ran a selection of the benchmark (`--instances`, `limit`,
+    `categories`): says so, so that instances left out read as not run, not as missing."""
 
 
 def axis_of(entry: SystemSummary, axis: str) -> AxisSummary | None:

@@ -101,8 +101,9 @@ def test_an_instance_page_shows_every_system_and_its_images(
     from selenium.webdriver.common.by import By
 
     assert open_page(browser, report_dir / "instances" / "GEU-1.html") == []
-    loaded = images_loaded(browser)
-    assert len(loaded) == 3 and all(loaded)  # the input and two edited images
+    assert all(images_loaded(browser))  # the step tables' thumbnails too
+    full = browser.find_elements(By.CSS_SELECTOR, "img.full")
+    assert len(full) == 3  # the input and two edited images
     cards = browser.find_elements(By.CSS_SELECTOR, "article.card h2")
     assert [c.text for c in cards] == ["uni-direct", "uni-step", "composed"]
     assert "expected answer: B" in browser.find_element(By.TAG_NAME, "body").text
