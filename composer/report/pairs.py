@@ -39,6 +39,11 @@ def oriented(pair: dict[str, Any]) -> dict[str, Any]:
             key: [b, a, (1.0 / ratio if ratio else None)]
             for key, (a, b, ratio) in pair["spend"].items()
         }
+    if pair.get("ci95_all_judges"):  # the interval over judges turns round too
+        judged_low, judged_high = pair["ci95_all_judges"]
+        flipped["ci95_all_judges"] = [0.0 - judged_high, 0.0 - judged_low]
+    if pair.get("difference_all_judges") is not None:
+        flipped["difference_all_judges"] = 0.0 - pair["difference_all_judges"]
     return {
         **pair,
         **flipped,

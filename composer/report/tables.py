@@ -12,7 +12,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Parser
+from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.core.instance import Parser
 from composer.evaluation.store import RunStore
 from composer.report import budget
 from composer.report.csvsafe import safe_row
@@ -123,6 +124,7 @@ def paired_rows(
     paired: Sequence[Mapping[str, Any]], scope: str | None = "all"
 ) -> tuple[list[str], list[list[str]]]:
     """Paired comparisons (`Report["paired"]` rows) of one scope: all, UEG or GEU (None: all)."""
+    judged = any("ci95_all_judges" in p for p in paired)
     header = [
         "A",
         "B",
@@ -134,6 +136,7 @@ def paired_rows(
         "neither",
         "A - B",
         "95% CI",
+        *(["95% CI (all judges)"] if judged else []),
         "noise",
         "p",
         "spend A vs B",
@@ -149,14 +152,61 @@ def paired_rows(
             str(p["only_b"]),
             str(p["neither"]),
             f"{p['difference']:+.1f}",
-            f"[{p['ci95'][0]:+.1f}, {p['ci95'][1]:+.1f}]",
-            p.get("noise", "instances"),
+            interval_text(p["ci95"]),
+            *([interval_text(p.get("ci95_all_judges"))] if judged else []),
+            all_judges_noise(p) if judged else p.get("noise", "instances"),
             _p(p["p_value"]),
             budget.spend_note(p.get("spend") or {}),
         ]
         for p in paired
         if scope is None or p["scope"] == scope
     ]
+    return header, rows
+
+
+def interval_text(values: Sequence[float] | None) -> str:
+    """A 95% interval in points, `[-2.5, +32.5]`; `-` when there is none."""
+    return "-" if not values else f"[{values[0]:+.1f}, {values[1]:+.1f}]"
+
+
+def all_judges_noise(p: Mapping[str, Any]) -> str:
+    """What a paired row's intervals resample: the headline's, then (if set) the all-judges'."""
+    noise = str(p.get("noise", "instances"))
+    other = p.get("noise_all_judges")
+    return f"{noise}; all judges: {other}" if other else noise
+
+
+def mean_sd(mean: float | None, values: Sequence[float]) -> str:
+    """`mean ± SD` of per-seed values (sample SD); the mean alone with fewer than two."""
+    if mean is None:
+        return "-"
+    if len(values) < 2:
+        return f"{mean:.1f}"
+    centre = sum(values) / len(values)
+    sd = (sum((v - centre) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.1f} ± {sd:.1f}"
+
+
+def mean_sd_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """One row per system: UEG, GEU and Total as mean ± SD over the run seeds.
+
+    No rows with one seed (the accuracy table says it all).
+    """
+    if len(report.get("seeds", [])) < 2:
+        return [], []
+    header = ["system", "kind", "mode", "UEG", "GEU", "Total", "seeds"]
+    rows = []
+    for name, entry in report["systems"].items():
+        cells = []
+        for axis in AXES:
+            data = axis_of(entry, axis)
+            cells.append(
+                "-" if data is None else mean_sd(data["accuracy"], list(data["by_seed"].values()))
+            )
+        totals = list((entry.get("total_by_seed") or {}).values())
+        cells.append(mean_sd(entry["total"], totals))
+        seeds = max([len(totals)] + [len(s["by_seed"]) for s in axes_of(entry).values()])
+        rows.append([name, entry["kind"], entry["mode"], *cells, str(seeds)])
     return header, rows
 
 
@@ -327,6 +377,33 @@ def total_note(report: Report) -> str:
     return str((report.get("total_rule") or total_rule(None))["text"])
 
 
+def csv_sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:
+    """What the CSV adds under the accuracy table, each after a blank row and a `# title` row.
+
+    With several seeds, accuracy as mean and SD over seeds; with several judges, the paired
+    comparisons with the interval over instances, seeds and judges. Nothing for a run of one
+    seed and one judge, whose CSV stays the one accuracy table.
+    """
+    sections = []
+    head, body = mean_sd_rows(report)
+    if body:
+        split = ["system", "kind", "mode"]
+        split += [f"{c} {part}" for c in ("UEG", "GEU", "Total") for part in ("mean", "SD")]
+        rows = [
+            [*row[:3], *[x for cell in row[3:6] for x in _mean_and_sd(cell)], row[6]]
+            for row in body
+        ]
+        sections.append(("accuracy, mean and SD over run seeds", ([*split, "seeds"], rows)))
+    if any("ci95_all_judges" in p for p in report["paired"]):
+        sections.append(("paired comparisons", paired_rows(report["paired"], None)))
+    return sections
+
+
+def _mean_and_sd(cell: str) -> list[str]:
+    mean, _, sd = cell.partition(" ± ")
+    return [mean, sd or "-"]
+
+
 def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
     """A GFM table; every cell is literal text (a `|`, a line break or HTML in a name too)."""
 
@@ -350,11 +427,16 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
         writer = csv.writer(buffer)
         writer.writerow(safe_row(header))  # names from run files: never a formula
         writer.writerows(safe_row(row) for row in rows)
+        for title, (head, body) in csv_sections(report):
+            writer.writerows([[], [f"# {title}"], safe_row(head)])
+            writer.writerows(safe_row(row) for row in body)
         return buffer.getvalue()
     if fmt == "markdown":
         lines = _markdown(header, rows)
         lines.append("")
         lines.append(total_note(report))
+        if report.get("selection"):
+            lines += ["", str(report.get("selection"))]
         lines.append("")
         lines.append(f"Parser: {report['parser']}; UEG judge: {markdown_text(report['judge'])}.")
         for name, entry in report["systems"].items():
@@ -368,6 +450,7 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
                 f"{comparison['axis']} {comparison['delta']:+.1f}"
             )
         for title, (head, body) in (
+            ("Accuracy, mean ± SD over run seeds", mean_sd_rows(report)),
             ("Accuracy by run seed", seed_rows(report)),
             (
                 "Paired comparisons (shared instances; exact McNemar / sign-test p)",

@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from composer.core.instance import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES, Parser
+from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
+from composer.core.instance import Parser
 from composer.report.budget import spend_note
 from composer.report.model import (
     AXES,
@@ -35,7 +36,14 @@ from composer.report.model import (
 from composer.report.pairs import p_text, split_pairs
 from composer.report.safe_text import literal, printable
 from composer.report.summary import total_under
-from composer.report.tables import judge_rows, seed_rows, table_rows, total_note
+from composer.report.tables import (
+    interval_text,
+    judge_rows,
+    mean_sd_rows,
+    seed_rows,
+    table_rows,
+    total_note,
+)
 
 Kind = Literal["name", "text", "number"]
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
@@ -211,6 +219,8 @@ def print_accuracy(console: Console, report: Report) -> None:
     """The accuracy tables, how Total is made, the legend, and the other parser's numbers."""
     print_fitted(console, accuracy_layouts(report, console.width))
     console.print(f"  {literal(total_note(report))}", highlight=False)
+    if report.get("selection"):
+        console.print(f"  [yellow]{literal(str(report.get('selection')))}[/]", highlight=False)
     if text := legend(report):
         console.print(f"  Categories: {literal(text)}.", highlight=False)
     other: Parser = "strict" if report["parser"] == "official" else "official"
@@ -221,20 +231,31 @@ def print_accuracy(console: Console, report: Report) -> None:
         print_fitted(console, [[grid]])
 
 
-def paired_grid(title: str, rows: Sequence[dict[str, Any]], seed: int) -> Grid:
-    """Paired comparisons as a table: a line naming each pair, then one row per scope."""
+def paired_grid(
+    title: str, rows: Sequence[dict[str, Any]], seed: int, *, judges_column: bool = True
+) -> Grid:
+    """Paired comparisons as a table: a line naming each pair, then one row per scope.
+
+    With several judges, the interval over instances, seeds and judges in its own column
+    (unless `judges_column` is False: `judges_grid` then shows it in a table of its own).
+    """
+    judged = judges_column and any("ci95_all_judges" in p for p in rows)
+    names = ("n", "A %", "B %", "A - B", "95% CI", *(["CI all judges"] if judged else []), "p")
     columns: list[tuple[str, Kind]] = [("A vs B, scope", "name")]
-    columns += [(h, "number") for h in ("n", "A %", "B %", "A - B", "95% CI", "p")]
+    columns += [(h, "number") for h in names]
+    blank = [""] * len(names)
     body: list[list[str]] = []
     last: tuple[str, str] | None = None
     for p in rows:
         if (p["a"], p["b"]) != last:
             last = (p["a"], p["b"])
-            body.append([f"{p['a']} vs {p['b']}", *([""] * 6)])
+            body.append([f"{p['a']} vs {p['b']}", *blank])
             if p.get("noise", "instances") != "instances":
-                body.append([f"  (CI over {p['noise']}; p: sign test)", *([""] * 6)])
+                body.append([f"  (CI over {p['noise']}; p: sign test)", *blank])
+            if judged and p.get("noise_all_judges"):
+                body.append([f"  (CI all judges: over {p['noise_all_judges']})", *blank])
             if p.get("spend"):
-                body.append([f"  (spend: {spend_note(p['spend'])})", *([""] * 6)])
+                body.append([f"  (spend: {spend_note(p['spend'])})", *blank])
         body.append(
             [
                 f"  {p['scope']}",
@@ -242,11 +263,39 @@ def paired_grid(title: str, rows: Sequence[dict[str, Any]], seed: int) -> Grid:
                 f"{p['accuracy_a']:.1f}",
                 f"{p['accuracy_b']:.1f}",
                 f"{p['difference']:+.1f}",
-                f"[{p['ci95'][0]:+.1f}, {p['ci95'][1]:+.1f}]",
+                interval_text(p["ci95"]),
+                *([interval_text(p.get("ci95_all_judges"))] if judged else []),
                 p_text(p["p_value"]),
             ]
         )
     return Grid(title, columns, body, PAIRED_CAPTION.format(seed=seed))
+
+
+def judges_grid(rows: Sequence[dict[str, Any]]) -> Grid | None:
+    """With several judges: each pair's difference averaged over judges and its interval."""
+    judged = [p for p in rows if "ci95_all_judges" in p]
+    if not judged:
+        return None
+    columns: list[tuple[str, Kind]] = [("A vs B, scope", "name")]
+    columns += [("A - B (all judges)", "number"), ("95% CI (all judges)", "number")]
+    body = [
+        [
+            f"{p['a']} vs {p['b']}, {p['scope']}",
+            "-" if p.get("difference_all_judges") is None else f"{p['difference_all_judges']:+.1f}",
+            interval_text(p.get("ci95_all_judges")),
+        ]
+        for p in judged
+    ]
+    noise = judged[0].get("noise_all_judges") or "instances + seeds + judges"
+    return Grid("the same pairs over every judge", columns, body, f"95% CI over {noise}.")
+
+
+def _paired_layouts(title: str, rows: Sequence[dict[str, Any]], seed: int) -> list[list[Grid]]:
+    """One table with the judges' interval as a column, else two narrower tables."""
+    narrow = [paired_grid(title, rows, seed, judges_column=False)]
+    if (judges := judges_grid(rows)) is not None:
+        narrow.append(judges)
+    return [[paired_grid(title, rows, seed)], narrow]
 
 
 def _axis_means(console: Console, report: Report) -> None:
@@ -273,7 +322,7 @@ def print_pairs(console: Console, report: Report, *, all_pairs: bool = False) ->
         rows = [p for p in leading if p["question"] == question]
         if rows:
             title = f"does integration help? {question}, paired on shared instances"
-            print_fitted(console, [[paired_grid(title, rows, seed)]])
+            print_fitted(console, _paired_layouts(title, rows, seed))
     if not leading:
         console.print(
             "  No pair answers 'does integration help?': the run has no composed and unified "
@@ -282,7 +331,7 @@ def print_pairs(console: Console, report: Report, *, all_pairs: bool = False) ->
         )
     _axis_means(console, report)
     if rest and all_pairs:
-        print_fitted(console, [[paired_grid("every other pair", rest, seed)]])
+        print_fitted(console, _paired_layouts("every other pair", rest, seed))
     elif rest:
         count = len({(p["a"], p["b"]) for p in rest})
         console.print(
@@ -324,10 +373,15 @@ def print_judges(console: Console, report: Report) -> None:
 
 def print_seeds(console: Console, report: Report) -> None:
     """With several run seeds: each system's accuracy per seed, the mean and the spread."""
-    header, rows = seed_rows(report)
+    header, rows = mean_sd_rows(report)
     if not rows:
         return
-    kinds: list[Kind] = ["name", "text"]
+    kinds: list[Kind] = ["name", "text", "text", "number", "number", "number", "number"]
+    title = "accuracy %, mean ± SD over run seeds"
+    caption = "mean ± sample standard deviation of the accuracies of the run seeds."
+    print_fitted(console, [[Grid(title, list(zip(header, kinds, strict=True)), rows, caption)]])
+    header, rows = seed_rows(report)
+    kinds = ["name", "text"]
     kinds += ["number"] * (len(header) - 2)
     grid = Grid(
         "accuracy % by run seed",
