@@ -7,6 +7,7 @@ about it, and what `composer report` and the HTML instance page show.
 
 from __future__ import annotations
 
+import sysconfig
 import traceback
 from pathlib import Path
 
@@ -14,6 +15,11 @@ from pydantic import BaseModel
 
 _MACHINERY = ("langgraph", "langchain_core", "asyncio", "concurrent")
 """Packages whose frames say nothing about the strategy's own code: left out of a traceback."""
+
+_LIBRARY_ROOTS = tuple(
+    {str(Path(sysconfig.get_path(name)).resolve()) for name in ("stdlib", "purelib", "platlib")}
+)
+"""Where the standard library and installed packages live (an editable install lives elsewhere)."""
 
 
 class Failure(BaseModel):
@@ -32,7 +38,8 @@ class Failure(BaseModel):
     error: str
     """The exception type and message, or what was wrong with the value."""
     location: str = ""
-    """`file.py:line` of the innermost frame of the strategy's own code, where known."""
+    """`file.py:line` of the innermost frame outside installed libraries and the standard
+    library (the strategy's own code, or composer's), where known."""
     traceback: str = ""
     """The traceback without LangGraph's and asyncio's frames; "" for a bad value."""
 
@@ -49,7 +56,8 @@ class Failure(BaseModel):
             for frame in traceback.extract_tb(exc.__traceback__)
             if not _is_machinery(frame.filename)
         ]
-        location = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        own = [frame for frame in frames if not _is_library(frame.filename)] or frames
+        location = f"{Path(own[-1].filename).name}:{own[-1].lineno}" if own else ""
         text = "Traceback (most recent call last):\n" if frames else ""
         text += "".join(traceback.format_list(frames))
         text += "".join(traceback.format_exception_only(type(exc), exc))
@@ -60,6 +68,12 @@ class Failure(BaseModel):
             location=location,
             traceback=text,
         )
+
+
+def _is_library(filename: str) -> bool:
+    """Whether `filename` is the standard library's or an installed package's."""
+    path = str(Path(filename).resolve())
+    return any(path.startswith(root) for root in _LIBRARY_ROOTS)
 
 
 def _is_machinery(filename: str) -> bool:

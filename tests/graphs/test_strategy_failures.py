@@ -7,6 +7,7 @@ CLI on the synthetic suite, beside a built-in system that must be untouched by t
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from composer.cli import app
-from composer.evaluation.store import SCHEMA_VERSION, RunStore
+from composer.evaluation.store import MIGRATIONS, SCHEMA_VERSION, RunStore
 
 cli = CliRunner()
 
@@ -42,7 +43,7 @@ class Roles:
 
 
 async def plan(state: State, runtime: cg.Runtime[Roles]) -> dict:
-    return {"prompt": state["instance"].prompt}
+    return {"prompt": state["instance"].text}
 
 
 async def note(state: State, runtime: cg.Runtime[Roles]) -> dict:
@@ -76,12 +77,23 @@ async def draw_ratio(state: State, runtime: cg.Runtime[Roles]) -> dict:
     shapes = 0
     return {"prompt": f"{1 / shapes}"}
 """,
+    "library": """
+async def draw_settings(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    import json
+
+    return {"prompt": json.loads("{not json")}
+""",
     "forget": """
 async def draw_nothing(state: State, runtime: cg.Runtime[Roles]) -> dict:
     return {"prompt": state["prompt"] + " (not drawn)"}
 """,
 }
-LAST = {"pil": "draw_pixels", "raise": "draw_ratio", "forget": "draw_nothing"}
+LAST = {
+    "pil": "draw_pixels",
+    "raise": "draw_ratio",
+    "library": "draw_settings",
+    "forget": "draw_nothing",
+}
 
 RUN_FILE = """
 seed = 0
@@ -170,6 +182,18 @@ def test_a_node_that_raises_stores_graph_node_line_and_traceback(tmp_path: Path)
     assert "1 / shapes" in page and "traceback" in page
 
 
+def test_an_error_raised_inside_a_library_is_located_at_the_nodes_own_line(
+    tmp_path: Path,
+) -> None:
+    result, run_dir = run_bug(tmp_path, "library")
+    code = (HEAD + BUGS["library"]).splitlines()
+    line = code.index('    return {"prompt": json.loads("{not json")}') + 1
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.failure is not None and r.failure.error.startswith("JSONDecodeError: ")
+        assert r.failure.location == f"buggy.py:{line}"  # not json/decoder.py
+        assert "json/decoder.py" in r.failure.traceback  # the library's frames are kept
+
+
 def test_a_graph_without_its_output_names_the_graph_and_the_key(tmp_path: Path) -> None:
     result, run_dir = run_bug(tmp_path, "forget")
     for r in check_one_instance_lost(result, run_dir):
@@ -209,10 +233,17 @@ def test_a_folder_from_before_failures_were_stored_is_migrated_not_refused(
 ) -> None:
     result, run_dir = run_bug(tmp_path, "raise")
     assert result.exit_code == 1
-    db = sqlite3.connect(run_dir / "run.db")  # make it what the previous composer wrote
-    db.executescript(
-        "ALTER TABLE results DROP COLUMN failure; UPDATE meta SET value = '3' WHERE key = 'schema';"
-    )
+    db = sqlite3.connect(run_dir / "run.db")  # make it what schema 3's composer wrote
+    added = [
+        re.fullmatch(r"ALTER TABLE (\w+) ADD COLUMN (\w+) \w+", statement)
+        for version in sorted(MIGRATIONS)
+        for statement in MIGRATIONS[version][1]
+    ]
+    for match in added:
+        assert match is not None  # the migrations add columns; undo them
+        db.execute(f"ALTER TABLE {match[1]} DROP COLUMN {match[2]}")
+    db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    db.commit()
     db.close()
     report = cli.invoke(app, ["report", str(run_dir), "--format", "jsonl"])
     assert report.exit_code == 0, report.output  # a report reads it as it is
@@ -222,6 +253,7 @@ def test_a_folder_from_before_failures_were_stored_is_migrated_not_refused(
         ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet", "--retry-failed"],
     )
     assert again.exit_code == 1, again.output  # the bug is still there, now located
+    assert "could not be written" not in again.output
     db = sqlite3.connect(run_dir / "run.db")
     (version,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     db.close()

@@ -110,7 +110,7 @@ class Roles:
 
 
 async def draw(state: cg.UEGState, runtime: cg.Runtime[Roles]) -> dict:
-    image = await runtime.context.generator.generate(state["instance"].prompt, seed=state["seed"])
+    image = await runtime.context.generator.generate(state["instance"].text, seed=state["seed"])
     return {"image": image}
 
 
