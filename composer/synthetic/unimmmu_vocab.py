@@ -75,6 +75,16 @@ ANSWER_TAG = "<ANSWER_JSON>{moves}</ANSWER_JSON>"
 FINAL_ANSWER_TAG = "<FINAL_ANSWER_JSON>{body}</FINAL_ANSWER_JSON>"
 """The jigsaw decision's wrapper; `body` is `{"choice": 0 or 1, "rationale": "..."}`."""
 
+MAZE_DEMO_IMAGES = (
+    "DEMONSTRATION: Example problem image above.",
+    "DEMONSTRATION: example step image #",
+)
+"""The maze demonstration's labels, one after each of its images (`maze.py`)."""
+SLIDING_DEMO_STEPS = (
+    "DEMONSTRATION: The sequence of moves to solve the puzzle (one image per move)."
+)
+"""The sliding demonstration's label before its intermediate states: one image per move but
+the last, whose state is the final state shown before."""
 SLIDING_DEMO_INITIAL = "DEMONSTRATION: The initial state."
 """The sliding demonstration's label before its initial state (`sliding.py`)."""
 SLIDING_DEMO_FINAL = "DEMONSTRATION: The final state to reach."

@@ -62,8 +62,11 @@ class Output:
     images: list[np.ndarray]
 
 
-def replay(item: Item, text: Text, draw: Draw) -> Output:
-    """Run an item's calls as the sample script does, feeding outputs back into the context."""
+def replay(item: Item, text: Text, draw: Draw | None) -> Output:
+    """Run an item's calls as the sample script does, feeding outputs back into the context.
+
+    Without `draw` (text only), the image calls are left out; their labels still go in.
+    """
     texts: list[str] = []
     images: list[np.ndarray] = []
     for part in item.context:
@@ -77,7 +80,7 @@ def replay(item: Item, text: Text, draw: Draw) -> Output:
         if call.output == "text":
             reply = text(request, list(images))
             kept = reply if call.saved_as == "model_text.txt" else kept
-        else:
+        elif draw is not None:
             frame = np.asarray(draw(request, list(images)))
             made.append(frame)
         if call.feed_back:
@@ -85,7 +88,7 @@ def replay(item: Item, text: Text, draw: Draw) -> Output:
                 texts.append(call.label)
             if call.output == "text":
                 texts.append(reply)
-            else:
+            elif draw is not None:
                 images.append(frame)
     return Output(kept, made)
 
@@ -225,6 +228,19 @@ def test_the_solver_solves_every_item_and_the_naive_model_does_not(
             assert rates[True]["text"] <= 0.3, (task, rates)
 
 
+def test_the_solver_answers_text_only_without_drawing(suite30: dict[Task, list[Item]]) -> None:
+    for naive in (False, True):
+        text, _ = skills(naive)
+        for task in (Task.MAZE, Task.SLIDING, Task.JIGSAW):
+            outs = [(item, replay(item, text, None)) for item in suite30[task][:10]]
+            rates = [quick_scores(item, out)["text"] for item, out in outs]
+            assert all(not out.images for _, out in outs)
+            if naive:
+                assert np.mean(rates) <= 0.6, task
+            else:
+                assert rates == [1.0] * 10, task
+
+
 def test_the_release_scorers_score_the_solver_full_and_the_naive_model_low(
     suite30: dict[Task, list[Item]],
 ) -> None:
@@ -280,7 +296,10 @@ def test_requests_it_does_not_know_are_refused(suite30: dict[Task, list[Item]]) 
     with pytest.raises(RefusalError, match="not the release's step image call"):
         unimmmu.edit(prompt, images, model="painter", naive=False)
     with pytest.raises(RefusalError, match="cannot read the maze frame"):
-        unimmmu.reply(prompt, [np.full((64, 64, 3), 255, np.uint8)], model="reasoner", naive=False)
+        blank = [*images[:-1], np.full((64, 64, 3), 255, np.uint8)]
+        unimmmu.reply(prompt, blank, model="reasoner", naive=False)
+    with pytest.raises(RefusalError, match="not the one it needs"):
+        unimmmu.reply(prompt, images[:2], model="reasoner", naive=False)
     jigsaw = suite30[Task.JIGSAW][0]
     prompt, images = _first_call(jigsaw)
     with pytest.raises(RefusalError, match="not the release's text call"):

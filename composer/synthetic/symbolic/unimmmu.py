@@ -29,9 +29,11 @@ from composer.synthetic.symbolic import unimmmu_jigsaw as jigsaw
 from composer.synthetic.unimmmu_vocab import (
     ANSWER_TAG,
     FINAL_ANSWER_TAG,
+    MAZE_DEMO_IMAGES,
     MOVES,
     SLIDING_DEMO_FINAL,
     SLIDING_DEMO_INITIAL,
+    SLIDING_DEMO_STEPS,
     STEP_SENTENCE,
 )
 
@@ -52,6 +54,7 @@ def _suffix_pattern(suffix_of: Callable[[int], str]) -> re.Pattern[str]:
 
 _STEP_TEXT = _suffix_pattern(P.step_text_suffix)
 _STEP_IMAGE = _suffix_pattern(P.step_image_suffix)
+_ANSWER = re.compile(r"<ANSWER_JSON>\s*(\[.*?\])\s*</ANSWER_JSON>", re.DOTALL)
 _SENTENCE = re.compile(
     re.escape(STEP_SENTENCE).replace(re.escape("{move}"), "(" + "|".join(MOVES) + ")")
 )
@@ -102,10 +105,31 @@ def reply(prompt: str, pixels: list[np.ndarray], *, model: str, naive: bool) -> 
         raise _refuse(model, f"cannot read the {task} frame ({exc})") from exc
 
 
-def _frame(pixels: list[np.ndarray], back: int, model: str) -> np.ndarray:
-    if len(pixels) <= back:
-        raise _refuse(model, f"the request shows {len(pixels)} images, too few for its steps")
-    return pixels[-1 - back]
+def _frame(pixels: list[np.ndarray], index: int, model: str) -> np.ndarray:
+    if not -len(pixels) <= index < len(pixels):
+        raise _refuse(model, f"the request shows {len(pixels)} images, not the one it needs")
+    return pixels[index]
+
+
+def _demonstration(prompt: str, task: str) -> str:
+    """The text before the task prompt: the few-shot demonstration."""
+    return prompt[: prompt.index(TASK_PROMPTS[task])]
+
+
+def _problem_index(prompt: str, task: str) -> int:
+    """Where the problem image is: right after the demonstration's images.
+
+    A maze demonstration labels each of its images; a sliding one labels its initial and
+    final states, then shows its intermediate states, one fewer than its moves.
+    """
+    demo = _demonstration(prompt, task)
+    if task == "maze":
+        return sum(demo.count(label) for label in MAZE_DEMO_IMAGES)
+    shown = int(SLIDING_DEMO_INITIAL in demo) + int(SLIDING_DEMO_FINAL in demo)
+    moves = _ANSWER.search(demo)
+    if SLIDING_DEMO_STEPS in demo and moves is not None:
+        shown += max(len(json.loads(moves.group(1))) - 1, 0)
+    return shown
 
 
 def _toward(agent: tuple[int, int], goal: tuple[int, int]) -> list[str]:
@@ -118,23 +142,22 @@ def _maze_text(
     prompt: str, pixels: list[np.ndarray], step: re.Match[str] | None, *, model: str, naive: bool
 ) -> str:
     taken = _steps_taken(prompt, "maze")
-    if step is not None:
-        view = boards.read_maze(_frame(pixels, 0, model))
-        if naive:
-            # It draws no progress, so it walks its straight route by the step's number.
-            route = _toward(view.agent, view.goal)
-            index = (int(step.group(1)) - 1) % max(len(route), 1)
-            return STEP_SENTENCE.format(move=route[index] if route else "up")
-        route = boards.solve_maze(view)
-        if not route:
-            return "The blue dot is already on the goal."
-        return STEP_SENTENCE.format(move=route[0])
     if naive:
-        if taken:
-            return _answer(taken)
-        view = boards.read_maze(_frame(pixels, 0, model))
-        return _answer(_toward(view.agent, view.goal))
-    return _answer(boards.solve_maze(boards.read_maze(_frame(pixels, len(taken), model))))
+        # It never tracks progress: its straight route from the last image, by step number.
+        view = boards.read_maze(_frame(pixels, -1, model))
+        route = _toward(view.agent, view.goal)
+        if step is None:
+            return _answer(taken or route)
+        index = (int(step.group(1)) - 1) % max(len(route), 1)
+        return STEP_SENTENCE.format(move=route[index] if route else "up")
+    problem = boards.read_maze(_frame(pixels, _problem_index(prompt, "maze"), model))
+    if step is None:
+        return _answer(boards.solve_maze(problem))
+    # The dot where its own moves so far have taken it (with or without the drawn frames).
+    route = boards.solve_maze(boards.walk(problem, taken))
+    if not route:
+        return "The blue dot is already on the goal."
+    return STEP_SENTENCE.format(move=route[0])
 
 
 def _goal_board(prompt: str, pixels: list[np.ndarray], model: str) -> boards.Board:
@@ -152,14 +175,16 @@ def _sliding_text(
 ) -> str:
     taken = _steps_taken(prompt, "sliding")
     if naive:
-        board = boards.read_sliding(_frame(pixels, 0, model)).board
+        board = boards.read_sliding(_frame(pixels, -1, model)).board
         legal = boards.legal_slides(board)
         if step is None:
             return _answer(taken or legal[:1])
         return STEP_SENTENCE.format(move=legal[(int(step.group(1)) - 1) % len(legal)])
     goal = _goal_board(prompt, pixels, model)
-    back = 0 if step is not None else len(taken)
-    board = boards.read_sliding(_frame(pixels, back, model)).board
+    index = _problem_index(prompt, "sliding")
+    board = boards.read_sliding(_frame(pixels, index, model)).board
+    if step is not None:
+        board = boards.slide_all(board, taken)
     route = boards.solve_sliding(board, goal)
     if step is None:
         return _answer(route)

@@ -166,6 +166,16 @@ def solve_maze(view: MazeView) -> list[str]:
     return moves[::-1]
 
 
+def walk(view: MazeView, moves: list[str]) -> MazeView:
+    """The maze with the agent moved by `moves` (a blocked move stays in place)."""
+    agent = view.agent
+    for move in moves:
+        target = _step(agent, move)
+        if _inside(target, MAZE_SIZE) and target not in view.walls:
+            agent = target
+    return MazeView(view.walls, agent, view.goal, view.geometry)
+
+
 def move_dot(pixels: np.ndarray, move: str) -> np.ndarray:
     """The frame after the agent moves one cell `move`; a blocked move changes nothing."""
     view = read_maze(pixels)
@@ -230,6 +240,14 @@ def _slide(board: Board, move: str) -> Board:
     cells = list(board)
     cells[empty], cells[tile] = cells[tile], cells[empty]
     return tuple(cells)
+
+
+def slide_all(board: Board, moves: list[str]) -> Board:
+    """The board after `moves` (an illegal move changes nothing)."""
+    for move in moves:
+        if tile_for(board, move) is not None:
+            board = _slide(board, move)
+    return board
 
 
 def _manhattan(board: Board, goal: Board) -> int:
