@@ -21,6 +21,8 @@ import hashlib
 import importlib
 import inspect
 import re
+import site
+import sys
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -297,14 +299,16 @@ def code_digest(value: object) -> str:
 
 
 def source_digest(value: object) -> str:
-    """A sha256 of the source of `value` and of what it uses from its own module.
+    """A sha256 of the source of `value` and of the user code it uses.
 
     Starting at `value`, it follows every global name the code refers to (nested functions and
-    lambdas included) to functions, classes and plain constants defined in the same module,
-    and hashes their source (a constant, its repr). So an edit to a node function that `build`
-    adds to its graph changes the digest, while an edit elsewhere in the same script (the run's
-    settings, the cell that starts it) does not. Code without source (typed at a prompt) is
-    hashed as its compiled code.
+    lambdas included) to functions and classes of its own module or of another user module
+    (one outside composer, the standard library and the installed packages: a helper file
+    beside the notebook), to such modules themselves, and to plain constants, and hashes their
+    source (a constant, its repr). So an edit to a node function that `build` adds to its graph
+    changes the digest, while an edit elsewhere in the same script (the run's settings, the
+    cell that starts it) does not. Code without source (typed at a prompt) is hashed as its
+    compiled code.
     """
     if callable(value):
         value = inspect.unwrap(value)  # a node wrapped by a decorator is hashed as written
@@ -349,16 +353,39 @@ def _literal_text(value: object) -> str:
 
 
 def _own_code(value: object, home: str | None) -> list[object]:
-    """The functions and classes of module `home` in `value` (or in a container of them)."""
+    """The user code in `value` or a container of it: functions, classes, modules of users."""
     if isinstance(value, tuple | list | frozenset):
         return [found for v in value for found in _own_code(v, home)]
     if isinstance(value, dict):
         return [found for v in value.values() for found in _own_code(v, home)]
+    if isinstance(value, types.ModuleType):
+        return [value] if _is_user_module(value.__name__) else []
     if callable(value):
         value = inspect.unwrap(value)
     if inspect.isfunction(value) or inspect.isclass(value):
-        return [value] if value.__module__ == home else []
+        module = value.__module__
+        return [value] if module == home or _is_user_module(module) else []
     return []
+
+
+def _is_user_module(name: str) -> bool:
+    """Whether module `name` is a user's file: not composer, the standard library or a package.
+
+    Those are versioned otherwise (composer's version, the packages' versions in the run record).
+    """
+    if name == "composer" or name.startswith("composer."):
+        return False
+    path = getattr(sys.modules.get(name), "__file__", None)
+    if path is None:
+        return False
+    resolved = str(Path(path).resolve())
+    return not any(resolved.startswith(prefix) for prefix in _installed_prefixes())
+
+
+@functools.cache
+def _installed_prefixes() -> tuple[str, ...]:
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages()}
+    return tuple(str(Path(root).resolve()) + "/" for root in roots)
 
 
 def _source(item: object) -> str:

@@ -1,6 +1,7 @@
 """The one registry: lazy entries, precedence, freeze, and one code digest for every kind."""
 
 import hashlib
+import importlib
 import importlib.util
 import os
 import subprocess
@@ -165,3 +166,26 @@ def test_the_digest_of_code_without_source_is_the_same_in_every_process() -> Non
         for seed in ("1", "2", "3")
     }
     assert len(digests) == 1 and next(iter(digests)).startswith("sha256:")
+
+
+def test_the_source_digest_follows_a_helper_file_beside_the_notebook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cell = """
+        import json
+        import composer_probe_nodes as nodes
+
+        def build(axis, options):
+            return [nodes.draw, json.dumps]
+    """
+    digests = []
+    for n, shape in enumerate(("a red circle", "a blue square", "a blue square")):
+        (tmp_path / "composer_probe_nodes.py").write_text(
+            f"async def draw(state, runtime):\n    return {{'image': {shape!r}}}\n"
+        )
+        sys.modules.pop("composer_probe_nodes", None)  # the notebook's kernel restarted
+        importlib.invalidate_caches()
+        digests.append(source_digest(module_from(tmp_path, f"composer_probe_cell_{n}", cell).build))
+    assert digests[0] != digests[1]  # the node in the helper file changed
+    assert digests[1] == digests[2]
