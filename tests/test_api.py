@@ -1,0 +1,138 @@
+"""The Python API (composer/api.py, docs/api.md): runs from a script and inside a running event
+loop, the runner as a context manager, typed outcomes and pandas tables."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mockbench import EXPECTED, config_text, write_fixture
+
+import composer
+from composer.core.errors import ConfigError, PrerequisiteError
+from composer.evaluation.lock import RunFolderBusyError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def mock_config(tmp_path: Path) -> dict[str, Any]:
+    """The three-system mock run file's tables, as Python data."""
+    return tomllib.loads(config_text(write_fixture(tmp_path / "data")))
+
+
+def test_the_notebook_script_runs_in_a_script_and_inside_a_running_loop(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "api_notebook.py"), str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "The latest run was filtered: only instances matching 'UEG-0', 'UEG-1*'" in out
+    assert "72 results, 0 not ok" in out
+    assert "inside a running loop: 24 tasks" in out
+    assert "plan reasoner" in out  # the in-process graph's first step, with its role
+    assert (tmp_path / "runs" / "all" / "run.db").is_file()
+
+
+def test_run_inside_a_running_event_loop(tmp_path: Path, mock_config: dict[str, Any]) -> None:
+    out = tmp_path / "run"
+
+    async def notebook_cell() -> composer.Results:
+        # asyncio.run() would refuse here ("cannot be called from a running event loop").
+        results = composer.run(mock_config, out)
+        again = await composer.arun(mock_config, out)  # resumes: nothing left to do
+        assert again.frame().equals(results.frame())
+        return results
+
+    results = asyncio.run(notebook_cell())
+    table = results.report_frame()
+    for system, expected in EXPECTED.items():
+        rows = table[table["system"] == system].set_index("scope")
+        assert rows.loc["UEG", "accuracy"] == pytest.approx(expected["UEG"])
+        assert rows.loc["GEU", "accuracy"] == pytest.approx(expected["GEU"])
+        assert rows.loc["Total", "accuracy"] == pytest.approx(expected["total"])
+        assert rows.loc["UEG", "accuracy_strict"] == pytest.approx(expected["UEG_strict"])
+
+
+def test_the_runner_is_a_context_manager(tmp_path: Path, mock_config: dict[str, Any]) -> None:
+    out = tmp_path / "run"
+    with composer.Run(mock_config, out, systems=["uni-direct"]) as run:
+        with pytest.raises(RunFolderBusyError):  # the open run holds the folder
+            composer.Run(mock_config, out).__enter__()
+        summary = run.run()
+        assert summary.tasks == 40
+    with composer.Run(mock_config, out, systems=["uni-direct"]) as run:  # released on exit
+        assert run.run().tasks == 0
+    with pytest.raises(ConfigError, match="Use it as a context manager"):
+        composer.Run(mock_config, out).run()
+
+
+def test_outcomes_are_typed_and_the_tables_are_dataframes(
+    tmp_path: Path, mock_config: dict[str, Any]
+) -> None:
+    results = composer.run(mock_config, tmp_path / "run", instances=["UEG-1", "GEU-2"])
+    outcomes = {(o.system, o.instance): o for o in results.outcomes()}
+    assert len(outcomes) == 6
+    drawn = outcomes[("composed", "UEG-1")]
+    assert drawn.status == "ok" and drawn.correct is True and drawn.rewrite == "draw 3 circles"
+    assert drawn.image is not None and drawn.image.is_file() and drawn.calls == 2  # rewrite, draw
+    answered = outcomes[("uni-direct", "GEU-2")]
+    assert answered.response == "A" and answered.correct is False and answered.image is None
+    frame = results.frame()
+    assert len(frame) == 6 and "output" not in frame.columns
+    assert {"system", "instance", "seed", "status", "correct", "latency_s", "calls"} <= set(
+        frame.columns
+    )
+    paired = results.paired_frame()
+    assert {"a", "b", "scope", "difference", "ci95_low", "ci95_high", "p_value"} <= set(
+        paired.columns
+    )
+    steps = results.steps("composed", "UEG-1")
+    assert [(s.node, s.role) for s in steps[:2]] == [("rewrite", "reasoner"), ("draw", "generator")]
+    assert results.report()["selection"].startswith("The latest run was filtered")
+
+
+def test_a_bad_config_names_the_key(tmp_path: Path, mock_config: dict[str, Any]) -> None:
+    mock_config["concurrency"] = "8"
+    with pytest.raises(ConfigError, match="concurrency"):
+        composer.run(mock_config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match="holds no run.db"):
+        composer.open_results(tmp_path / "nowhere")
+
+
+def test_tables_without_pandas_name_the_extra(tmp_path: Path, mock_config: dict[str, Any]) -> None:
+    composer.run(mock_config, tmp_path / "run", systems=["uni-direct"], instances=["GEU-0"])
+    code = (
+        "import sys; sys.modules['pandas'] = None\n"
+        "import composer\n"
+        f"results = composer.open_results({str(tmp_path / 'run')!r})\n"
+        "print(len(results.outcomes()))\n"
+        "results.frame()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "1"  # typed outcomes need no pandas
+    assert "PrerequisiteError" in done.stderr
+    assert "pip install 'unify-composer[pandas]'" in done.stderr
+    assert PrerequisiteError.exit_code == 2  # the CLI's exit for a missing extra
+
+
+def test_import_composer_stays_light_with_the_api() -> None:
+    code = (
+        "import sys, composer\n"
+        "composer.run, composer.Results, composer.Run, composer.config\n"
+        "print(','.join(m for m in ('langgraph', 'pandas', 'torch') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        composer.nonsense  # noqa: B018
