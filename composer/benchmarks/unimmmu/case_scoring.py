@@ -39,10 +39,8 @@ from composer.benchmarks.unimmmu.scoring import (
     ImageSource,
     jigsaw_image_channels,
     jigsaw_text_channels,
-    maze_expectation,
-    maze_frame_channels,
+    maze_case_channels,
     move_channels,
-    skipped_maze_channels,
     sliding_frame_channels,
 )
 from composer.core.errors import ConfigError
@@ -69,10 +67,7 @@ def score_programmatic(
     """
     refs = item.references
     if isinstance(refs, MazeReferences):
-        expected = maze_expectation(refs.step0, refs.moves)
-        if expected is None:
-            return skipped_maze_channels(text or "", refs.moves)
-        return {**move_channels(text or "", refs.moves), **maze_frame_channels(images, expected)}
+        return maze_case_channels(text or "", refs.moves, refs.step0, images)
     if isinstance(refs, SlidingReferences):
         gt_ascii = [parse_sliding(frame) for frame in refs.frames]
         return {

@@ -39,10 +39,9 @@ from composer.benchmarks.unimmmu.scoring import (
     jigsaw_gt_pair,
     jigsaw_image_channels,
     jigsaw_text_channels,
+    maze_candidate_channels,
     maze_expectation,
-    maze_frame_channels,
     move_channels,
-    skipped_maze_channels,
     sliding_frame_channels,
 )
 from composer.benchmarks.unimmmu.summaries import summarize
@@ -88,16 +87,6 @@ def _zeros(names: dict[str, Kind], note: str) -> Channels:
     return {name: Channel(kind, None, 0.0, note) for name, kind in names.items()}
 
 
-_MAZE_CHANNELS = {
-    "text_exact": Kind.BINARY,
-    "text_frame_acc": Kind.FRACTION,
-    "img_exact": Kind.BINARY,
-    "img_frame_acc": Kind.FRACTION,
-    "parse_frame_success": Kind.FRACTION,
-    "parse_all_ok": Kind.BINARY,
-}
-
-
 def maze_moves(root: Path, step0: Path) -> list[str]:
     """The GT moves the maze scorer finds for a step-0 path (`_derive_gt_json_path`), lowered."""
     match = _MAZE_DIR.match(step0.parent.name)
@@ -121,22 +110,24 @@ def score_maze(root: Path | str, model: str) -> TaskScore:
         texts, frames = case.texts, case.candidates
         try:
             expected = maze_expectation(step0, gt)
+            strict = maze_expectation(step0, gt, fixed_square=True)
         except OSError as exc:
-            expected = None
+            expected = strict = None
             notes.append(
                 f"{case.case}: step0 {step0} cannot be read ({exc}); the release stops here"
             )
-        if expected is None:
-            rows.append(Row(case.case, 1, skipped_maze_channels(texts[0] if texts else "", gt)))
+        if expected is None or not (texts or frames):
+            text, cand = (texts[0] if texts else ""), (frames[0] if frames else ())
+            channels = maze_candidate_channels(text, gt, cand, None, strict)
+            if expected is not None:
+                note = "no text and no frames: no row"
+                channels = {k: Channel(c.kind, None, c.strict, note) for k, c in channels.items()}
+            rows.append(Row(case.case, 1, channels))
             continue
-        if not texts and not frames:
-            rows.append(Row(case.case, 1, _zeros(_MAZE_CHANNELS, "no text and no frames: no row")))
         for i in range(max(len(texts), len(frames))):
             text = texts[i] if i < len(texts) else ""
-            channels = {
-                **move_channels(text, gt),
-                **maze_frame_channels(frames[i] if i < len(frames) else (), expected),
-            }
+            cand = frames[i] if i < len(frames) else ()
+            channels = maze_candidate_channels(text, gt, cand, expected, strict)
             rows.append(Row(case.case, i + 1, channels, strict_row=i == 0))
     return _finish(Task.MAZE, rows, notes)
 

@@ -139,17 +139,21 @@ class MazeFrame:
     goal: Cell | None
 
 
-def _maze_board(rgb: RGB) -> RGB:
+def _maze_board(rgb: RGB, *, fixed_square: bool = False) -> RGB:
     palette = {k: hex_rgb(v) for k, v in MAZE_PALETTE.items()}
     content = np.stack([_dist(rgb, palette[k]) for k in ("wall", "start", "goal", "path")], -1)
     whiteish = np.stack([_dist(rgb, palette[k]) for k in ("white", "floor")], -1)
     mask = (content.min(axis=-1) + 0.01) < whiteish.min(axis=-1)
-    t, left, b, r = _board_square(mask, 0.003, 2, swap_limits=True)
+    t, left, b, r = _board_square(mask, 0.003, 2, swap_limits=not fixed_square)
     return rgb[t:b, left:r, :]
 
 
 def parse_maze(
-    image: Image.Image | Path | str, *, tolerance: float = MAZE_TOLERANCE, size: int = 6
+    image: Image.Image | Path | str,
+    *,
+    tolerance: float = MAZE_TOLERANCE,
+    size: int = 6,
+    fixed_square: bool = False,
 ) -> MazeFrame:
     """A maze frame's 6x6 grid, start and goal, exactly as `parse_maze_image` reads them.
 
@@ -159,9 +163,13 @@ def parse_maze(
     (goal). With none, the cell with the largest blue share is the start if that share is at
     least 0.08, and the largest green share the goal if at least 0.25; a start that is also
     the goal reads `"SG"`.
+
+    The release clamps the board square's rows by the image width and its columns by the
+    height, so on a non-square image (a 3:2 generator frame) the square slices to nothing and
+    every cell reads `"?"`. `fixed_square=True` clamps them the right way (strict reading).
     """
     palette = [hex_rgb(MAZE_PALETTE[k]) for k in _MAZE_LABELS]
-    board = _maze_board(to_rgb01(image))
+    board = _maze_board(to_rgb01(image), fixed_square=fixed_square)
     s_thresh, g_thresh = tolerance * 0.25, tolerance * 0.75
     fracs = np.zeros((size, size, 4), dtype=np.float32)
     grid: Grid = []

@@ -120,48 +120,38 @@ class MazeExpectation:
     frames: list[Grid]
 
 
-def maze_expectation(step0: ImageSource, gt_moves: Sequence[str]) -> MazeExpectation | None:
+def maze_expectation(
+    step0: ImageSource, gt_moves: Sequence[str], *, fixed_square: bool = False
+) -> MazeExpectation | None:
     """The expected frames of a maze case, or None where the release skips the case.
 
     The release parses step 0 (`parse_maze`) and skips the case when no start is found;
     otherwise it simulates the ground-truth moves from the parsed start over the parsed walls.
+    `fixed_square` parses with the board square clamped the right way (strict reading).
     """
-    parsed = parse_maze(step0)
+    parsed = parse_maze(step0, fixed_square=fixed_square)
     if parsed.start is None:
         return None
     walls = walls_of(parsed.grid)
     return MazeExpectation(walls, simulate_maze(parsed.start, parsed.goal, walls, gt_moves))
 
 
-def _read_maze(frame: ImageSource) -> Grid | None:
+def _read_maze(frame: ImageSource, fixed_square: bool) -> Grid | None:
     try:
-        return parse_maze(frame).grid
+        return parse_maze(frame, fixed_square=fixed_square).grid
     except (OSError, ValueError):
         return None
 
 
-def maze_frame_channels(frames: Sequence[ImageSource], expected: MazeExpectation) -> Channels:
-    """`img_exact`, `img_frame_acc`, `parse_frame_success`, `parse_all_ok` of one candidate.
-
-    Follows `MazeEvaluator._evaluate_image_grids`: frame i matches when its grid equals
-    expected frame i; accuracy is over the expected count; exact needs equal counts and all
-    matching; a frame parses well when it has no `"?"`, the step-0 walls and one dot and goal.
-    `frames` are the candidate's files in sorted name order (all files of `cand_NN/`).
-    """
-    pred = [_read_maze(frame) for frame in frames]
+def _frame_scores(pred: list[Grid | None], expected: MazeExpectation) -> dict[str, float]:
     gt = expected.frames
-    if not gt:
-        zero = {"img_exact": 0.0, "img_frame_acc": 0.0, "parse_frame_success": 0.0}
-        channels = {k: Channel(_KIND[k], v, None, "no expected frames") for k, v in zero.items()}
-        channels["parse_all_ok"] = Channel(Kind.BINARY, 0.0, None, "no expected frames")
-        return channels
     hits = sum(1 for i in range(len(gt)) if i < len(pred) and pred[i] == gt[i])
     ok = sum(1 for grid in pred if maze_parse_ok(grid, expected.walls))
     return {
-        "img_exact": both(Kind.BINARY, 1.0 if len(pred) == len(gt) and hits == len(gt) else 0.0),
-        "img_frame_acc": both(Kind.FRACTION, hits / len(gt)),
-        "parse_frame_success": both(Kind.FRACTION, ok / len(pred) if pred else 0.0),
-        "parse_all_ok": both(Kind.BINARY, 1.0 if pred and ok == len(pred) else 0.0),
+        "img_exact": 1.0 if len(pred) == len(gt) and hits == len(gt) else 0.0,
+        "img_frame_acc": hits / len(gt),
+        "parse_frame_success": ok / len(pred) if pred else 0.0,
+        "parse_all_ok": 1.0 if pred and ok == len(pred) else 0.0,
     }
 
 
@@ -171,15 +161,92 @@ _KIND = {
     "parse_frame_success": Kind.FRACTION,
     "parse_all_ok": Kind.BINARY,
 }
+_SAME = "same"
+
+
+def maze_frame_channels(
+    frames: Sequence[ImageSource],
+    expected: MazeExpectation | None,
+    *,
+    strict: MazeExpectation | None | str = _SAME,
+) -> Channels:
+    """`img_exact`, `img_frame_acc`, `parse_frame_success`, `parse_all_ok` of one candidate.
+
+    Follows `MazeEvaluator._evaluate_image_grids`: frame i matches when its grid equals
+    expected frame i; accuracy is over the expected count; exact needs equal counts and all
+    matching; a frame parses well when it has no `"?"`, the step-0 walls and one dot and goal.
+    With no expected frames (no GT moves) every value is 0. `frames` are the candidate's files
+    in sorted name order (all files of `cand_NN/`).
+
+    Args:
+        frames: The candidate's frames.
+        expected: `maze_expectation(step0, moves)`; None: the release skipped the case.
+        strict: `maze_expectation(step0, moves, fixed_square=True)`, read against frames
+            parsed the same way; None: unscored; omitted: the official values.
+    """
+    official = None
+    if expected is not None and expected.frames:
+        official = _frame_scores([_read_maze(f, False) for f in frames], expected)
+    if strict == _SAME:
+        strict_scores = official
+    elif isinstance(strict, MazeExpectation) and strict.frames:
+        strict_scores = _frame_scores([_read_maze(f, True) for f in frames], strict)
+    else:
+        strict_scores = None
+    note = ""
+    if expected is None:
+        note = "step-0 image has no start: the release skips the case"
+    elif not expected.frames:
+        note = "no expected frames"
+        official = dict.fromkeys(_KIND, 0.0)
+        strict_scores = None if strict == _SAME else strict_scores
+    return {
+        name: Channel(
+            kind,
+            None if official is None else official[name],
+            None if strict_scores is None else strict_scores[name],
+            note,
+        )
+        for name, kind in _KIND.items()
+    }
+
+
+def maze_case_channels(
+    text: str, gt_moves: Sequence[str], step0: ImageSource, frames: Sequence[ImageSource]
+) -> Channels:
+    """Every maze channel of one candidate, both readings, from its step-0 image.
+
+    Officially a step 0 with no start removes the case (text included); strictly the text is
+    scored and the frames are read against step 0 parsed with the square clamped the right
+    way (so non-square frames can match).
+    """
+    return maze_candidate_channels(
+        text,
+        gt_moves,
+        frames,
+        maze_expectation(step0, gt_moves),
+        maze_expectation(step0, gt_moves, fixed_square=True),
+    )
+
+
+def maze_candidate_channels(
+    text: str,
+    gt_moves: Sequence[str],
+    frames: Sequence[ImageSource],
+    expected: MazeExpectation | None,
+    strict: MazeExpectation | None,
+) -> Channels:
+    """`maze_case_channels` with both expectations computed once per case."""
+    channels = move_channels(text, gt_moves)
+    if expected is None:
+        note = "step-0 image has no start: the release skips the case"
+        channels = {k: Channel(c.kind, None, c.strict, note) for k, c in channels.items()}
+    return {**channels, **maze_frame_channels(frames, expected, strict=strict)}
 
 
 def skipped_maze_channels(text: str, gt_moves: Sequence[str]) -> Channels:
     """A case whose step 0 does not parse: out of the release's metrics, text scored strictly."""
-    note = "step-0 image has no start: the release skips the case"
-    strict = move_channels(text, gt_moves)
-    channels = {k: Channel(c.kind, None, c.strict, note) for k, c in strict.items()}
-    channels.update({k: Channel(kind, None, None, note) for k, kind in _KIND.items()})
-    return channels
+    return maze_candidate_channels(text, gt_moves, (), None, None)
 
 
 def _ascii(frame: ImageSource) -> str | None:

@@ -269,3 +269,26 @@ def test_missing_dreamsim_says_how_to_install() -> None:
             load_dreamsim()
     else:
         pytest.skip("dreamsim is installed")
+
+
+def framed(start: tuple[int, int]) -> Image.Image:
+    """A 3:2 generator-style frame: the board (doubled, 240 px) on white, off-centre."""
+    board = maze_image(start, (4, 4)).resize((240, 240), Image.Resampling.NEAREST)
+    canvas = Image.new("RGB", (360, 260), "#ffffff")
+    canvas.paste(board, (60, 10))
+    return canvas
+
+
+def test_non_square_frames_misread_officially(tmp_path: Path) -> None:
+    """parse_maze_image's _find_board_square clamps the right edge by H (260), not W (360):
+    content columns 60..299 grow to 58..301 (side 244), r = min(260, 58 + 244) = 260 and
+    l = 260 - 244 = 16 (not 57), so the crop starts 41 px too far left and every column reads one
+    cell off: the right frame does not match. Strict clamps by W and reads it."""
+    from composer.benchmarks.unimmmu.scoring import maze_case_channels
+
+    step0 = maze_image((1, 1), (4, 4))
+    text = '<ANSWER_JSON>["right"]</ANSWER_JSON>'
+    got = maze_case_channels(text, ["right"], step0, [framed((1, 2))])
+    assert values(got)["img_frame_acc"] == 0.0
+    assert values(got, "strict")["img_frame_acc"] == 1.0
+    assert values(got, "strict")["text_exact"] == values(got)["text_exact"] == 1.0
