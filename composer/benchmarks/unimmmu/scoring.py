@@ -9,6 +9,8 @@ returns `Channels` (see `channels`). The quirks kept in `official` and fixed in 
 - Maze frames: a case whose step-0 image yields no start leaves every maze metric's
   denominator officially (text included); strict scores its text and leaves only its frames
   unscored. An unreadable predicted frame (which stops the release) counts as a wrong frame.
+  The release crops a non-square frame off its board (the square's clamps are swapped), so
+  such a frame never matches; strict parses step 0 and frames with the clamps fixed.
 - Sliding frames: with no ground-truth step images, an empty prediction scores 1 officially;
   strict leaves it unscored. A `"?"` cell matches a `"?"` officially (ASCII equality);
   strictly a frame with a `"?"` never matches.
