@@ -242,8 +242,8 @@ def selection_note(benchmark: Mapping[str, Any] | None) -> str:
     """What part of the benchmark the latest run selected, as a sentence ("" for all of it).
 
     Example:
-        >>> selection_note({"instances": ["UEG-1*"], "limit": None})
-        "The latest run was filtered: only instances matching 'UEG-1*'; the others were not run."
+        >>> selection_note({"instances": ["UEG-1*"], "limit": None})[:67]
+        "The latest run was filtered: only instances matching 'UEG-1*'; inst"
     """
     bench = benchmark or {}
     parts = []
@@ -255,7 +255,10 @@ def selection_note(benchmark: Mapping[str, Any] | None) -> str:
         parts.append(f"at most {bench['limit']} per category")
     if not parts:
         return ""
-    return f"The latest run was filtered: {'; '.join(parts)}; the others were not run."
+    return (
+        f"The latest run was filtered: {'; '.join(parts)}; "
+        "instances outside the selection were not run by it."
+    )
 
 
 def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
