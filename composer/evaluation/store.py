@@ -510,12 +510,31 @@ def _differences(before: Any, now: Any, path: str = "") -> list[str]:
         for key in sorted(set(before) | set(now), key=str):
             where = f"{path}.{key}" if path else str(key)
             if key not in before:
-                found.append(f"{where} added ({json.dumps(now[key])[:80]})")
+                found.append(f"{where} added ({_shown(now[key], 80)})")
             elif key not in now:
-                found.append(f"{where} removed (was {json.dumps(before[key])[:80]})")
+                found.append(f"{where} removed (was {_shown(before[key], 80)})")
             else:
                 found += _differences(before[key], now[key], where)
         return found
     if before != now:
-        return [f"{path}: {json.dumps(before)[:60]} -> {json.dumps(now)[:60]}"]
+        return [f"{path}: {_shown(before, 60)} -> {_shown(now, 60)}"]
     return []
+
+
+def _shown(value: Any, limit: int) -> str:
+    """`value` as JSON in at most about `limit` characters, its quotes and brackets balanced.
+
+    A long text keeps its head and its tail (where two digests differ as often as not):
+    `"sha256:3f2a...9c1d"`; a long list or table shows its size.
+    """
+    text = json.dumps(value)
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):
+        keep = max(4, (limit - 5) // 2)
+        return json.dumps(f"{value[:keep]}...{value[-keep:]}")
+    if isinstance(value, dict):
+        return f"{{... {len(value)} keys}}"
+    if isinstance(value, list):
+        return f"[... {len(value)} items]"
+    return text[:limit]

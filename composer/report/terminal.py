@@ -9,6 +9,7 @@ gets a wide console (see `composer.cli`), so it keeps the one wide table.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,11 +63,16 @@ class Grid:
     columns: Sequence[tuple[str, Kind]]
     rows: Sequence[Sequence[str]]
     caption: str | None = None
+    title_width: int | None = None
+    """Break the title into lines of at most this many characters, only between its
+    comma-separated phrases ("judge X, bootstrap seed 0" never breaks inside "seed 0")."""
 
     def table(self) -> Table:
         """The rich table: numbers right-aligned and never wrapped, names folded if need be."""
+        lines = phrase_lines(self.title, self.title_width) if self.title_width else [self.title]
         table = Table(
-            title=literal(self.title),  # it may hold a judge's or a system's name
+            # The title may hold a judge's or a system's name: each line is shown literally.
+            title="\n".join(literal(line) for line in lines),
             caption=None if self.caption is None else literal(self.caption),
             box=box.SIMPLE_HEAD,
             title_justify="left",
@@ -87,6 +93,25 @@ class Grid:
         return table
 
 
+def phrase_lines(title: str, width: int) -> list[str]:
+    """`title` in lines of at most `width` characters, broken only after a phrase's comma.
+
+    Example:
+        >>> phrase_lines("a (A) vs b (B), parser official, bootstrap seed 0", 32)
+        ['a (A) vs b (B), parser official,', 'bootstrap seed 0']
+    """
+    lines: list[str] = []
+    line = ""
+    for phrase in title.split(", "):
+        joined = f"{line}, {phrase}" if line else phrase
+        if line and len(joined) + 1 > width:  # + 1: the comma that would end the line
+            lines.append(f"{line},")
+            line = phrase
+        else:
+            line = joined
+    return [*lines, line]
+
+
 def natural_width(console: Console, grid: Grid) -> int:
     """The width `grid` takes with nothing wrapped."""
     options = console.options.update(max_width=100_000, width=100_000)
@@ -101,22 +126,33 @@ def print_fitted(console: Console, layouts: Sequence[Sequence[Grid]]) -> None:
             chosen = layout
             break
     for grid in chosen:
+        if grid.title and grid.title_width is None:
+            width = min(natural_width(console, grid), console.width)
+            grid = dataclasses.replace(grid, title_width=width)
         console.print(grid.table())
 
 
 def abbreviations(categories: Sequence[str]) -> dict[str, str]:
-    """A short, unique column header per category: RealUnify's abbreviations, else initials.
+    """A short, unique column header per category: RealUnify's abbreviations, else a short form.
+
+    A name of 6 characters or fewer stays; a longer one of several words becomes its initials,
+    of one word its first 4 letters; a clash takes a number.
 
     Example:
-        >>> abbreviations(["world_knowledge", "charts", "geometry_proofs"])
-        {'world_knowledge': 'WK', 'charts': 'charts', 'geometry_proofs': 'GP'}
-    """
+        >>> abbreviations(["world_knowledge", "charts", "geometry_proofs", "culture", "counting"])
+        {'world_knowledge': 'WK', 'charts': 'charts', 'geometry_proofs': 'GP', 'culture': 'Cult', 'counting': 'Coun'}
+    """  # noqa: E501 - a doctest line
     out: dict[str, str] = {}
     for category in categories:
         short = CATEGORY_ABBREV.get(category)
         if short is None:
             words = [w for w in re.split(r"[\s_\-/]+", category) if w]
-            short = category if len(category) <= 6 else "".join(w[0] for w in words).upper()
+            if len(category) <= 6:
+                short = category
+            elif len(words) > 1:
+                short = "".join(w[0] for w in words).upper()
+            else:
+                short = category[:4].capitalize()
             short = short or category[:6]
         base, k = short, 2
         while short in out.values():
@@ -143,7 +179,8 @@ def _axis_grids(
     categories = _present(report, axis)
     if not categories:
         return []
-    short = abbreviations(categories)
+    # Both axes' categories together: one header never names two categories in the legend.
+    short = abbreviations(_present(report, "UEG") + _present(report, "GEU"))
     summaries = {n: s for n, e in report["systems"].items() if (s := axis_of(e, axis))}
     chunks = [categories]
     if chunked:
@@ -207,12 +244,9 @@ def accuracy_layouts(report: Report, width: int, parser: Parser | None = None) -
 
 def legend(report: Report) -> str:
     """The category abbreviations used as headers, spelled out."""
-    parts = []
-    for axis in ("UEG", "GEU"):
-        categories = _present(report, axis)
-        short = abbreviations(categories)
-        parts += [f"{short[c]} = {c.replace('_', ' ')}" for c in categories if short[c] != c]
-    return "; ".join(parts)
+    categories = _present(report, "UEG") + _present(report, "GEU")
+    short = abbreviations(categories)
+    return "; ".join(f"{short[c]} = {c.replace('_', ' ')}" for c in categories if short[c] != c)
 
 
 def print_accuracy(console: Console, report: Report) -> None:
@@ -334,9 +368,9 @@ def print_pairs(console: Console, report: Report, *, all_pairs: bool = False) ->
         print_fitted(console, _paired_layouts("every other pair", rest, seed))
     elif rest:
         count = len({(p["a"], p["b"]) for p in rest})
+        pairs = "1 other pair" if count == 1 else f"{count} other pairs"
         console.print(
-            f"  {count} other pairs (specialists, composed against composed): "
-            "add --all-pairs to list them.",
+            f"  {pairs} (specialists, composed against composed): add --all-pairs to list them.",
             highlight=False,
         )
 
