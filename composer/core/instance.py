@@ -90,6 +90,24 @@ class OutputSpec(BaseModel):
     """Whether the system is told how many images to produce (Uni-MMMU's k, in `official`)."""
 
 
+class CallSpec(BaseModel):
+    """One call of a benchmark's own protocol over a growing context, in order.
+
+    Uni-MMMU's sample scripts are such protocols: each call sees the context so far plus its
+    `suffix`; a call with `feed_back` appends its output (after `label`, when there is one) to
+    the context of the later calls. `kept` marks the text the benchmark scores, or an image it
+    scores.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    output: Literal["text", "image"]
+    suffix: str = ""
+    feed_back: bool = False
+    label: str | None = None
+    kept: bool = False
+
+
 class References(BaseModel):
     """What only scorers see: the expected answer, checks, ground-truth material."""
 
@@ -126,6 +144,8 @@ class Instance(BaseModel):
     benchmark: str = "realunify"
     context: tuple[Part, ...] = ()
     requests: dict[str, str] = Field(default_factory=dict)
+    calls: tuple[CallSpec, ...] = ()
+    """The benchmark's own calls in order, where its protocol is a call sequence (else empty)."""
     output: OutputSpec = OutputSpec()
     references: References = References()
     fields: dict[str, Any] = Field(default_factory=dict)

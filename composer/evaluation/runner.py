@@ -29,14 +29,8 @@ from composer.core.outputs import IMAGE, geu_output, ueg_output
 from composer.evaluation.binding import Binding, BoundSystem, run_record, versions
 from composer.evaluation.calls import CallLayer, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs
-from composer.evaluation.judges import (
-    GEU_SCORER,
-    GEU_SCORER_ID,
-    GEU_SCORER_LABEL,
-    Judge,
-    score_geu,
-)
 from composer.evaluation.lock import CreatedFiles, RunFolderBusyError
+from composer.evaluation.scorers import ChoiceReader, JudgeScorer, Scorer, UniMMMUProgrammatic
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 from composer.graphs.guard import GraphFailure, stream_strategy
 from composer.specialists.base import Specialist, load_all
@@ -149,6 +143,7 @@ class Runner(Binding):
             self.instances = self._load_instances()
             self.systems = [self._bind(name, system) for name, system in config.systems.items()]
             self.judges, self.judge_models = self._bind_judges()
+            self.scorers = self._bind_scorers()
             self.store.system_changes(
                 {s.name: s.definition() for s in self.systems}, rerun=self.rerun
             )
@@ -199,7 +194,6 @@ class Runner(Binding):
                 for r in self.store.results()
                 if r.status == "ok"
             }
-        judge_ids = tuple(j.id for j in self.judges)
         tasks: list[Task] = []
         skipped = 0
         # Seed by seed: a run stopped part-way has whole seeds done, and with one seed the
@@ -212,7 +206,7 @@ class Runner(Binding):
                     if instance.axis not in system.axes:
                         continue
                     key = (system.name, instance.id, seed)
-                    wanted = judge_ids if instance.axis is Axis.UEG else (GEU_SCORER_ID,)
+                    wanted = tuple(s.id for s in self.scorers_of(instance))
                     status = results.get(key)
                     if status is None or (status == "failed" and self.retry_failed):
                         tasks.append(Task(system, instance, wanted, seed=seed))
@@ -241,8 +235,7 @@ class Runner(Binding):
             # Nothing ran: a model that cannot load leaves the folder as it was.
             self._discard = True
             raise
-        judges = [(j.id, j.label, j.definition()) for j in self.judges]
-        judges.append((GEU_SCORER_ID, GEU_SCORER_LABEL, dict(GEU_SCORER)))
+        judges = [(s.id, s.label, s.definition()) for s in self.scorers]
         self.store.begin_run(
             config=self.config.model_dump(mode="json"),
             versions=versions(),
@@ -303,7 +296,7 @@ class Runner(Binding):
     def failed_count(self) -> int:
         """Tasks of this run file that stand failed in the store: outputs or judgments."""
         results, scores = self.store.progress()
-        judge_ids = {j.id for j in self.judges} | {GEU_SCORER_ID}
+        judge_ids = {s.id for s in self.scorers}
         failed = 0
         for system in self.systems:
             for instance in self.instances:
@@ -366,7 +359,7 @@ class Runner(Binding):
         output = _jsonable({k: v for k, v in state.items() if k not in ("instance", "seed")})
         scores: list[tuple[Scored, Sequence[Judgment]]] = []
         if status == "ok":
-            scores = await self._judge_all(system.name, instance, state, task.judges)
+            scores = await self._score_all(system.name, instance, state, task.judges)
         result = Result(
             system=system.name,
             instance=instance.id,
@@ -388,57 +381,51 @@ class Runner(Binding):
             seed=task.seed,
         )
         # What the progress display sees: the headline score where there is one.
-        headline = self.judges[0].id if instance.axis is Axis.UEG and self.judges else None
+        applying = self.scorers_of(instance)
+        headline = applying[0].id if applying else None
         for scored, _ in scores:
-            if scored.judge in (headline, GEU_SCORER_ID) and scored.status == "failed":
+            if scored.judge == headline and scored.status == "failed":
                 result.status, result.error = "failed", scored.error
         return result
 
-    async def _judge_all(
-        self, system: str, instance: Instance, state: Mapping[str, Any], judge_ids: Sequence[str]
+    def _bind_scorers(self) -> list[Scorer]:
+        """The run's scorers: its judges (UEG), then the benchmarks' programmatic scorers."""
+        scorers: list[Scorer] = [JudgeScorer(j, self.judge_models[j.id]) for j in self.judges]
+        scorers.append(ChoiceReader())
+        if any(i.benchmark == "uni-mmmu" for i in self.instances):
+            scorers.append(UniMMMUProgrammatic(self.images))
+        return scorers
+
+    def scorers_of(self, instance: Instance) -> list[Scorer]:
+        """The scorers that score `instance`, the headline one first."""
+        return [s for s in self.scorers if s.applies(instance)]
+
+    async def _score_all(
+        self, system: str, instance: Instance, state: Mapping[str, Any], ids: Sequence[str]
     ) -> list[tuple[Scored, Sequence[Judgment]]]:
-        if instance.axis is Axis.GEU:
-            score = score_geu(geu_output(state)["response"], instance.references.answer or "")
-            scored = Scored(
-                judge=GEU_SCORER_ID,
-                status="ok",
-                correct_official=score.official,
-                correct_strict=score.strict,
-            )
-            return [(scored, [])]
-        by_id = {j.id: j for j in self.judges}
-        image = ueg_output(state)["image"]
+        by_id = {s.id: s for s in self.scorers}
         return list(
-            await asyncio.gather(
-                *(self._judge_one(system, instance, image, by_id[j]) for j in judge_ids)
-            )
+            await asyncio.gather(*(self._score_one(system, instance, state, by_id[i]) for i in ids))
         )
 
-    async def _judge_one(
-        self, system: str, instance: Instance, image: ImageRef, judge: Judge
+    async def _score_one(
+        self, system: str, instance: Instance, state: Mapping[str, Any], scorer: Scorer
     ) -> tuple[Scored, Sequence[Judgment]]:
         site = CallSite(system, instance.id, "judge")
         token = current_site.set(site)
         try:
-            score = await judge.judge(
-                self.judge_models[judge.id], image, instance.references.checks
-            )
+            scored, judgments = await scorer.score(instance, state)
         except ComposerError as exc:
-            failed = Scored(judge=judge.id, status="failed", error=str(exc))
+            failed = Scored(judge=scorer.id, status="failed", error=str(exc))
             return failed.model_copy(update={"usage": site.tally.as_dict()}), []
-        except Exception as exc:  # noqa: BLE001 - a judge's bug must not end the run
+        except Exception as exc:  # noqa: BLE001 - a scorer's bug must not end the run
             error = f"{type(exc).__name__}: {exc}"
-            return Scored(judge=judge.id, status="failed", error=error), []
+            return Scored(judge=scorer.id, status="failed", error=error), []
         finally:
             current_site.reset(token)
-        scored = Scored(
-            judge=judge.id,
-            status="ok",
-            correct_official=score.official,
-            correct_strict=score.strict,
-            usage=site.tally.as_dict(),
-        )
-        return scored, score.judgments
+        if site.tally.calls:
+            scored = scored.model_copy(update={"usage": site.tally.as_dict()})
+        return scored, judgments
 
     @staticmethod
     def _imported_state(imported: ImportedOutputs, instance: Instance) -> dict[str, Any]:

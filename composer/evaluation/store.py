@@ -37,15 +37,17 @@ from composer.evaluation.store_views import (
 
 __all__ = ["SCHEMA_VERSION", "Judgment", "Result", "RunStore", "Scored", "Status"]
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 """Bumped when a table changes. A folder of an older version that `MIGRATIONS` leads from is
 brought up to date when it is opened for writing (and read as it is by a report); any other
 version is refused with the fix.
 3: the run seed is part of a result's identity (results, scores and judgments).
-4: a failed result keeps where its graph failed (`results.failure`: graph, node, traceback)."""
+4: a failed result keeps where its graph failed (`results.failure`: graph, node, traceback).
+5: a score keeps its named channels (`scores.channels`: graded values beyond correctness)."""
 
 MIGRATIONS: dict[str, tuple[str, list[str]]] = {
     "3": ("4", ["ALTER TABLE results ADD COLUMN failure TEXT"]),
+    "4": ("5", ["ALTER TABLE scores ADD COLUMN channels TEXT"]),
 }
 """Per schema version, the next version and the statements that lead there."""
 
@@ -65,7 +67,7 @@ CREATE TABLE IF NOT EXISTS results (
 );
 CREATE TABLE IF NOT EXISTS scores (
     system TEXT, instance TEXT, seed INTEGER, judge TEXT, status TEXT, correct_official INTEGER,
-    correct_strict INTEGER, error TEXT, usage TEXT, updated REAL,
+    correct_strict INTEGER, error TEXT, usage TEXT, updated REAL, channels TEXT,
     PRIMARY KEY (system, instance, seed, judge)
 );
 CREATE TABLE IF NOT EXISTS calls (
@@ -429,7 +431,7 @@ class RunStore(StoreViews):
             key = (system, instance, seed, scored.judge)
             statements += [
                 (
-                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         *key,
                         scored.status,
@@ -438,6 +440,7 @@ class RunStore(StoreViews):
                         scored.error,
                         json.dumps(scored.usage),
                         time.time(),
+                        json.dumps(scored.channels) if scored.channels else None,
                     ),
                 ),
                 (f"DELETE FROM judgments WHERE {_ONE_OUTPUT} AND judge = ?", key),

@@ -60,6 +60,9 @@ class Scored(BaseModel):
     correct_strict: bool | None = None
     error: str | None = None
     usage: dict[str, Any] = {}
+    channels: dict[str, dict[str, Any]] = {}
+    """Named values beyond the headline correctness: channel -> {kind, official, strict[, note]}
+    (a Uni-MMMU scorer's frame accuracy, distances, rubric scores)."""
 
 
 class Judgment(BaseModel):
@@ -125,6 +128,9 @@ def _failure(row: tuple[Any, ...]) -> Failure | None:
 def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
+
+PROGRAMMATIC_SCORERS = ("choice-reader", "uni-mmmu-programmatic")
+"""The id prefixes of the scorers that score GEU outputs without a judge model."""
 
 
 class StoreViews:
@@ -224,9 +230,13 @@ class StoreViews:
                 wanted = judge
                 result.judge = labels.get(judge or "", judge)
             else:
-                geu = [k for k in mine if k.startswith("choice-reader")]
+                geu = [k for k in mine if k.startswith(PROGRAMMATIC_SCORERS)]
                 wanted = geu_judge if geu_judge in mine else (geu[-1] if geu else None)
-                result.judge = "exact match (choice reader)"
+                result.judge = (
+                    labels.get(wanted or "", "")
+                    if (wanted or "").startswith("uni-mmmu")
+                    else "exact match (choice reader)"
+                )
             score = mine.get(wanted or "")
             if score is None:
                 result.status = "unscored"
@@ -240,6 +250,15 @@ class StoreViews:
                 )
                 result.status = "unscored" if headline is None else "ok"
             yield result
+
+    def channels(self, system: str | None = None) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """Every stored score's named channels: (system, instance, seed) -> scorer -> channels."""
+        query = "SELECT system, instance, seed, judge, channels FROM scores WHERE status = 'ok'"
+        query += " AND channels IS NOT NULL" + (" AND system = ?" if system else "")
+        found: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for row in self.db.execute(query + " ORDER BY updated", (system,) if system else ()):
+            found.setdefault((row[0], row[1], row[2]), {})[row[3]] = json.loads(row[4])
+        return found
 
     def progress(
         self,

@@ -95,6 +95,8 @@ _BUILTINS = {
     "decompose-then-generate": "composer.graphs.decompose_then_generate:build",
     "generate-then-reason": "composer.graphs.generate_then_reason:build",
     "refine": "composer.graphs.refine:build",
+    "interleaved": "composer.graphs.interleaved:build",
+    "text-only": "composer.graphs.interleaved:build_text_only",
 }
 _BUILTIN_MODULES = tuple(target.partition(":")[0] for target in _BUILTINS.values())
 

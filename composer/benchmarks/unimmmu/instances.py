@@ -1,0 +1,105 @@
+"""Uni-MMMU items as composer `Instance`s: context and calls shown, ground truth hidden.
+
+An item's context parts (its demonstrations, prompts and images, in order) become the
+instance's context, its images put in the run's image store (the store is the run's own cache;
+nothing is published). Its calls become the instance's `calls`; a graph replays them over the
+growing context (`composer.graphs.interleaved`). The item itself, references included, is kept
+in the instance's references, where only the scorers read it.
+
+The two directions map onto composer's axes: generation aids understanding (maze, sliding,
+geometry, jigsaw) is GEU, understanding aids generation (science, code) is UEG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from composer.benchmarks.unimmmu.records import ImagePart as ItemImage
+from composer.benchmarks.unimmmu.records import Item, Task
+from composer.core.images import ImageStore
+from composer.core.instance import (
+    Axis,
+    CallSpec,
+    ImagePart,
+    Instance,
+    OutputSpec,
+    References,
+    TextPart,
+)
+
+BENCHMARK = "uni-mmmu"
+KEPT_TEXT = "model_text.txt"
+"""Where the release keeps the text it scores, in a case folder."""
+
+AXIS_OF: dict[Task, Axis] = {
+    Task.MAZE: Axis.GEU,
+    Task.SLIDING: Axis.GEU,
+    Task.GEOMETRY: Axis.GEU,
+    Task.JIGSAW: Axis.GEU,
+    Task.SCIENCE: Axis.UEG,
+    Task.CODE: Axis.UEG,
+}
+
+
+def item_of(instance: Instance) -> Item:
+    """The Uni-MMMU item an instance was made from (scorers only: it holds the references)."""
+    return Item.model_validate(instance.references.data["item"])
+
+
+def to_instance(item: Item, images: ImageStore, *, withhold_k: bool = False) -> Instance:
+    """The instance a system is run on for `item`.
+
+    With `withhold_k`, the maze and sliding calls still follow the release's loop (k step
+    images), but the instance records that k was not meant to be told; the report says which.
+    """
+    where = f"Uni-MMMU {item.task.value}/{item.id}"
+    context = tuple(
+        ImagePart(image=images.put_file(part.path, where=where))
+        if isinstance(part, ItemImage)
+        else TextPart(text=part.text)
+        for part in item.context
+    )
+    calls = tuple(
+        CallSpec(
+            output=call.output,
+            suffix=call.suffix,
+            feed_back=call.feed_back,
+            label=call.label,
+            kept=call.saved_as is not None
+            and (call.output == "image" or call.saved_as == KEPT_TEXT),
+        )
+        for call in item.calls
+    )
+    k_given = item.expected.k_given and not withhold_k
+    return Instance(
+        id=f"{item.task.value}-{item.id}",
+        axis=AXIS_OF[item.task],
+        category=item.task.value,
+        benchmark=BENCHMARK,
+        context=context,
+        calls=calls,
+        output=OutputSpec(text=True, images=item.expected.images, images_told=k_given),
+        references=References(data={"item": item.model_dump(mode="json")}),
+        source=where,
+        meta={"task": item.task.value, "case": item.id},
+    )
+
+
+def load_instances(
+    folder: Path,
+    images: ImageStore,
+    *,
+    tasks: Iterable[str] | None = None,
+    limit: int | None = None,
+    withhold_k: bool = False,
+) -> list[Instance]:
+    """Every selected item of a Uni-MMMU data folder as an instance, `limit` per task."""
+    from composer.benchmarks.unimmmu.files import load_folder
+
+    found = load_folder(folder, tasks=tasks)
+    instances = []
+    for items in found.values():
+        for item in items[:limit]:
+            instances.append(to_instance(item, images, withhold_k=withhold_k))
+    return instances

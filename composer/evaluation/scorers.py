@@ -1,0 +1,232 @@
+"""Scorers: the parts of a run that turn a stored output into scores.
+
+A scorer has an identity (`id`, a short key of `definition()`, which holds its kind and its
+version) stored with every score it gives, so a changed scorer re-scores stored outputs and
+never relabels another's numbers; `applies(instance)` says which instances it scores; `score`
+returns a `Scored` (the headline correctness, both readings, plus any named channels) and the
+judgments behind it. Three kinds:
+
+- programmatic: RealUnify's GEU letter reader (`ChoiceReader`), Uni-MMMU's maze, sliding and
+  jigsaw scorers (`UniMMMUProgrammatic`);
+- model-judged: a `Judge` with its model (`JudgeScorer`; RealUnify's polling judge);
+- reference-based: Uni-MMMU's jigsaw image distance, inside `UniMMMUProgrammatic`.
+
+The runner asks every scorer that applies to an instance; it knows no benchmark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from composer.core.errors import ComposerError
+from composer.core.images import ImageRef, ImageStore
+from composer.core.instance import Axis, Instance
+from composer.core.outputs import geu_output, ueg_output
+from composer.evaluation.judges import GEU_SCORER, GEU_SCORER_ID, GEU_SCORER_LABEL, Judge, score_geu
+from composer.evaluation.store import Judgment, Scored
+from composer.specialists.base import Understander
+
+
+class Scorer(Protocol):
+    """What the runner needs of a scorer."""
+
+    @property
+    def id(self) -> str:
+        """The scores' identity in the store."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """How reports name it."""
+        ...
+
+    def definition(self) -> dict[str, Any]:
+        """What makes it what it is (kind, version, options); stored once per scorer."""
+        ...
+
+    def applies(self, instance: Instance) -> bool:
+        """Whether it scores `instance`."""
+        ...
+
+    async def score(
+        self, instance: Instance, state: Mapping[str, Any]
+    ) -> tuple[Scored, Sequence[Judgment]]:
+        """Score one output (the graph's final state, or a stored output restored)."""
+        ...
+
+
+def _short(definition: Mapping[str, Any]) -> str:
+    text = json.dumps(definition, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ChoiceReader:
+    """RealUnify's GEU scorer: the letter each reader takes from the reply, against the answer."""
+
+    id: str = GEU_SCORER_ID
+    label: str = GEU_SCORER_LABEL
+
+    def definition(self) -> dict[str, Any]:
+        """The reader's identity (its code's digest), as stored since schema 3."""
+        return dict(GEU_SCORER)
+
+    def applies(self, instance: Instance) -> bool:
+        """A GEU instance with an answer letter among its references."""
+        return instance.axis is Axis.GEU and instance.references.answer is not None
+
+    async def score(
+        self, instance: Instance, state: Mapping[str, Any]
+    ) -> tuple[Scored, Sequence[Judgment]]:
+        """Exact match of the letter under both readers."""
+        result = score_geu(geu_output(state)["response"], instance.references.answer or "")
+        scored = Scored(
+            judge=self.id,
+            status="ok",
+            correct_official=result.official,
+            correct_strict=result.strict,
+        )
+        return scored, []
+
+
+@dataclass(frozen=True)
+class JudgeScorer:
+    """A model-judged scorer: a `Judge` (model, method, options) and its model.
+
+    The model is called through the call layer. It scores the UEG instances that carry checks.
+    """
+
+    judge: Judge
+    model: Understander
+
+    @property
+    def id(self) -> str:
+        """The judge's id (unchanged from before scorers: stored scores keep their owner)."""
+        return self.judge.id
+
+    @property
+    def label(self) -> str:
+        """The judge's label."""
+        return self.judge.label
+
+    def definition(self) -> dict[str, Any]:
+        """The judge's definition."""
+        return self.judge.definition()
+
+    def applies(self, instance: Instance) -> bool:
+        """A UEG instance with checks to ask."""
+        return instance.axis is Axis.UEG and bool(instance.references.checks)
+
+    async def score(
+        self, instance: Instance, state: Mapping[str, Any]
+    ) -> tuple[Scored, Sequence[Judgment]]:
+        """Ask the checks about the output image."""
+        image = ueg_output(state)["image"]
+        result = await self.judge.judge(self.model, image, instance.references.checks)
+        scored = Scored(
+            judge=self.id,
+            status="ok",
+            correct_official=result.official,
+            correct_strict=result.strict,
+        )
+        return scored, result.judgments
+
+
+def _version(*objects: Any) -> str:
+    return hashlib.sha256("\n\0".join(inspect.getsource(o) for o in objects).encode()).hexdigest()[
+        :16
+    ]
+
+
+@dataclass(frozen=True)
+class UniMMMUProgrammatic:
+    """Uni-MMMU's programmatic scorers (maze, sliding, jigsaw), as `eval_ummmu.py` scores.
+
+    Every channel is stored in both readings (`channels`); the headline correctness is the
+    whole answer: the move list exactly (maze, sliding) or the jigsaw choice. The jigsaw image
+    distance needs DreamSim (`distance`); without it that channel is unscored and says so.
+    """
+
+    images: ImageStore
+    distance: Any = None
+
+    TASKS = frozenset({"maze", "sliding", "jigsaw"})
+    HEADLINE = {"maze": "text_exact", "sliding": "text_exact", "jigsaw": "text_correct"}
+
+    @property
+    def label(self) -> str:
+        """How reports name it."""
+        return "Uni-MMMU programmatic (eval_ummmu.py)"
+
+    def definition(self) -> dict[str, Any]:
+        """Kind, version (the scoring modules' code) and whether DreamSim scores images."""
+        from composer.benchmarks.unimmmu import case_scoring, grids, scoring
+
+        return {
+            "model": None,
+            "method": "uni-mmmu-programmatic",
+            "method_version": _version(case_scoring, grids, scoring),
+            "options": {"dreamsim": self.distance is not None},
+        }
+
+    @property
+    def id(self) -> str:
+        """`uni-mmmu-programmatic-` and a key of the definition."""
+        return "uni-mmmu-programmatic-" + _short(self.definition())
+
+    def applies(self, instance: Instance) -> bool:
+        """A Uni-MMMU maze, sliding or jigsaw instance."""
+        return instance.benchmark == "uni-mmmu" and instance.category in self.TASKS
+
+    async def score(
+        self, instance: Instance, state: Mapping[str, Any]
+    ) -> tuple[Scored, Sequence[Judgment]]:
+        """The release's channels for the kept text and the drawn images."""
+        from composer.benchmarks.unimmmu.case_scoring import score_programmatic
+        from composer.benchmarks.unimmmu.instances import item_of
+
+        text = state.get("response")
+        drawn = [_ref(uri) for uri in state.get("drawn", [])]
+        frames = [self.images.open(ref) for ref in drawn]
+        channels = score_programmatic(
+            item_of(instance),
+            text if isinstance(text, str) else None,
+            frames,
+            distance=self.distance,
+        )
+        head = channels.get(self.HEADLINE[instance.category])
+        return (
+            Scored(
+                judge=self.id,
+                status="ok",
+                correct_official=_passed(head.official) if head else None,
+                correct_strict=_passed(head.strict) if head else None,
+                channels={
+                    name: {
+                        "kind": str(c.kind),
+                        "official": c.official,
+                        "strict": c.strict,
+                        **({"note": c.note} if c.note else {}),
+                    }
+                    for name, c in channels.items()
+                },
+            ),
+            [],
+        )
+
+
+def _passed(value: float | None) -> bool | None:
+    return None if value is None else value >= 1.0
+
+
+def _ref(value: Any) -> ImageRef:
+    if isinstance(value, ImageRef):
+        return value
+    if isinstance(value, str):
+        return ImageRef.parse(value)
+    raise ComposerError("Uni-MMMU scorer", f"a drawn image is not an image reference ({value!r}).")
