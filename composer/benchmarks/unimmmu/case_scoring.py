@@ -70,9 +70,10 @@ def score_programmatic(
         return maze_case_channels(text or "", refs.moves, refs.step0, images)
     if isinstance(refs, SlidingReferences):
         gt_ascii = [parse_sliding(frame) for frame in refs.frames]
+        strict_gt = [parse_sliding(frame, fixed_square=True) for frame in refs.frames]
         return {
             **move_channels(text or "", refs.moves, gt_as_stored=True),
-            **sliding_frame_channels(images, gt_ascii),
+            **sliding_frame_channels(images, gt_ascii, strict_gt=strict_gt),
         }
     if isinstance(refs, JigsawReferences):
         return {

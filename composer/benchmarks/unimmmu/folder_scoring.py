@@ -132,21 +132,27 @@ def score_maze(root: Path | str, model: str) -> TaskScore:
     return _finish(Task.MAZE, rows, notes)
 
 
-def sliding_truth(step0: Path) -> tuple[list[str], list[str]]:
-    """The GT moves (as stored) and GT frame ASCII the sliding scorer derives from `init_png`."""
+def sliding_truth(step0: Path) -> tuple[list[str], list[str], list[str]]:
+    """The GT moves (as stored) and GT frame ASCII the sliding scorer derives from `init_png`.
+
+    Returns the moves, the frames parsed as the release parses them, and parsed with the
+    strict square (`parse_sliding(fixed_square=True)`).
+    """
     match = _SLIDING_DIR.match(step0.parent.name)
     if match is None:
-        return [], []
+        return [], [], []
     path = step0.parent.parent / f"{match[1]}_steps_words_{match[2]}.json"
     data = read_json(path) if path.exists() else {}
     moves = data.get("steps_words", []) if isinstance(data, dict) else []
     frames = sorted(f for f in step0.parent.glob("*.png") if "0000" not in f.name)
     try:
-        return list(moves), [parse_sliding(f) for f in frames]
+        official = [parse_sliding(f) for f in frames]
+        strict = [parse_sliding(f, fixed_square=True) for f in frames]
     except OSError as exc:
         raise DataError(
             str(step0.parent), f"holds a GT frame that cannot be read ({exc})."
         ) from None
+    return list(moves), official, strict
 
 
 _SLIDING_CHANNELS = {
@@ -167,7 +173,7 @@ def score_sliding(root: Path | str, model: str) -> TaskScore:
         if not recorded:
             notes.append(f"{case.case}: result.json names no init_png; skipped (as the release)")
             continue
-        gt_moves, gt_ascii = sliding_truth(resolve(root, str(recorded)))
+        gt_moves, gt_ascii, strict_gt = sliding_truth(resolve(root, str(recorded)))
         texts, frames = case.texts, case.candidates
         if not texts and not frames:
             rows.append(
@@ -177,7 +183,9 @@ def score_sliding(root: Path | str, model: str) -> TaskScore:
             text = texts[i] if i < len(texts) else ""
             channels = {
                 **move_channels(text, gt_moves, gt_as_stored=True),
-                **sliding_frame_channels(frames[i] if i < len(frames) else (), gt_ascii),
+                **sliding_frame_channels(
+                    frames[i] if i < len(frames) else (), gt_ascii, strict_gt=strict_gt
+                ),
             }
             rows.append(Row(case.case, i + 1, channels, strict_row=i == 0))
     return _finish(Task.SLIDING, rows, notes)

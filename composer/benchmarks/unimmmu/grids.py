@@ -90,7 +90,7 @@ def _edges(mask: NDArray[np.bool_], thresh: float) -> tuple[int, int, int, int]:
 
 
 def _board_square(
-    mask: NDArray[np.bool_], thresh: float, margin: int, *, swap_limits: bool
+    mask: NDArray[np.bool_], thresh: float, margin: int, *, swap_limits: bool, fixed: bool = False
 ) -> tuple[int, int, int, int]:
     """The release's square around the content: (top, left, bottom, right), bottom/right open.
 
@@ -98,6 +98,7 @@ def _board_square(
     height (`swap_limits`); the sliding parser clamps them the right way round. The two agree
     on square images; both are kept, as both are the release's. A negative start (content
     larger than the image on one side) is kept too: NumPy then slices from the end, as there.
+    `fixed` (the strict reading) clamps the right way and never starts before the image.
     """
     h, w = mask.shape
     top, bottom, left, right = _edges(mask, thresh)
@@ -105,13 +106,14 @@ def _board_square(
     bottom, right = min(h - 1, bottom + margin), min(w - 1, right + margin)
     side = max(bottom - top + 1, right - left + 1)
     cy, cx, half = (top + bottom) // 2, (left + right) // 2, side // 2
-    row_limit, col_limit = (w, h) if swap_limits else (h, w)
+    row_limit, col_limit = (w, h) if swap_limits and not fixed else (h, w)
+    floor = 0 if fixed else -side
     t = max(0, cy - half)
     b = min(row_limit, t + side)
-    t = b - side
+    t = max(floor, b - side)
     left_edge = max(0, cx - half)
     r = min(col_limit, left_edge + side)
-    left_edge = r - side
+    left_edge = max(floor, r - side)
     return t, left_edge, b, r
 
 
@@ -144,7 +146,7 @@ def _maze_board(rgb: RGB, *, fixed_square: bool = False) -> RGB:
     content = np.stack([_dist(rgb, palette[k]) for k in ("wall", "start", "goal", "path")], -1)
     whiteish = np.stack([_dist(rgb, palette[k]) for k in ("white", "floor")], -1)
     mask = (content.min(axis=-1) + 0.01) < whiteish.min(axis=-1)
-    t, left, b, r = _board_square(mask, 0.003, 2, swap_limits=not fixed_square)
+    t, left, b, r = _board_square(mask, 0.003, 2, swap_limits=True, fixed=fixed_square)
     return rgb[t:b, left:r, :]
 
 
@@ -261,20 +263,26 @@ def maze_parse_ok(grid: Grid | None, walls: list[list[bool]]) -> bool:
 
 
 def parse_sliding(
-    image: Image.Image | Path | str, *, tolerance: float = SLIDING_TOLERANCE, size: int = 3
+    image: Image.Image | Path | str,
+    *,
+    tolerance: float = SLIDING_TOLERANCE,
+    size: int = 3,
+    fixed_square: bool = False,
 ) -> str:
     """A sliding frame as the release's ASCII (`parse_sliding_puzzle_image(...)["ascii"]`).
 
     The board is the bounding square of pixels nearer a Set1 colour than white (plus 2 px);
     each cell is the index + 1 of its most common nearest Set1 colour when that colour covers
-    at least `tolerance` of the cell, else `"?"`.
+    at least `tolerance` of the cell, else `"?"`. When the square is larger than the image on
+    one side (a board filling a non-square frame's height), the release's crop starts before
+    the image and slices from its end; `fixed_square=True` starts it at the edge (strict).
     """
     palette = [hex_rgb(code) for code in SET1_9]
     rgb = to_rgb01(image)
     white = np.array([1.0, 1.0, 1.0])
     content = np.stack([_dist(rgb, c) for c in palette], axis=-1).min(axis=-1)
     mask = (content + 0.01) < _dist(rgb, white)
-    t, left, b, r = _board_square(mask, 0.002, 2, swap_limits=False)
+    t, left, b, r = _board_square(mask, 0.002, 2, swap_limits=False, fixed=fixed_square)
     rows = []
     for row in _cells(rgb[t:b, left:r, :], size, size):
         symbols = []

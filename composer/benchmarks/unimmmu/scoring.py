@@ -13,7 +13,8 @@ returns `Channels` (see `channels`). The quirks kept in `official` and fixed in 
   such a frame never matches; strict parses step 0 and frames with the clamps fixed.
 - Sliding frames: with no ground-truth step images, an empty prediction scores 1 officially;
   strict leaves it unscored. A `"?"` cell matches a `"?"` officially (ASCII equality);
-  strictly a frame with a `"?"` never matches.
+  strictly a frame with a `"?"` never matches. A board filling a non-square frame's height
+  is cropped from before the image officially; strict starts the crop at the edge.
 - Jigsaw choice: the release accepts any JSON value equal to 0 or 1 (`true`, `1.0`);
   strict accepts the integers 0 and 1 only.
 - Jigsaw images: a ground-truth image that cannot be read is the model's penalty (1.0)
@@ -251,19 +252,37 @@ def skipped_maze_channels(text: str, gt_moves: Sequence[str]) -> Channels:
     return maze_candidate_channels(text, gt_moves, (), None, None)
 
 
-def _ascii(frame: ImageSource) -> str | None:
+def _ascii(frame: ImageSource, fixed_square: bool = False) -> str | None:
     try:
-        return parse_sliding(frame)
+        return parse_sliding(frame, fixed_square=fixed_square)
     except (OSError, ValueError):
         return None
 
 
-def sliding_frame_channels(frames: Sequence[ImageSource], gt_ascii: Sequence[str]) -> Channels:
+def _ascii_scores(pred: list[str | None], gt: Sequence[str], strict: bool) -> tuple[float, float]:
+    n = len(gt)
+    hits = sum(
+        1
+        for p, g in zip(pred, gt, strict=False)
+        if p == g and (not strict or (p is not None and "?" not in p))
+    )
+    exact = (len(pred) == n and hits == n) if strict else pred == list(gt)
+    return (1.0 if exact else 0.0), hits / n
+
+
+def sliding_frame_channels(
+    frames: Sequence[ImageSource],
+    gt_ascii: Sequence[str],
+    *,
+    strict_gt: Sequence[str] | None = None,
+) -> Channels:
     """`img_exact` and `img_frame_acc` of one sliding candidate against the GT step images.
 
     Follows `SlidingPuzzleEvaluator._evaluate_image_ascii`: frames compared as ASCII at the
     same index, accuracy over the GT count, exact when the sequences are equal. `gt_ascii`
     holds `parse_sliding` of each GT step image (all PNGs but step 0000, sorted).
+    `strict_gt`, the same parsed with `fixed_square=True`, makes the strict reading parse the
+    frames that way too (omitted: the official parse); strictly a `"?"` never matches.
     """
     pred = [_ascii(frame) for frame in frames]
     if not gt_ascii:
@@ -273,16 +292,15 @@ def sliding_frame_channels(frames: Sequence[ImageSource], gt_ascii: Sequence[str
             "img_exact": Channel(Kind.BINARY, value, None, note),
             "img_frame_acc": Channel(Kind.FRACTION, value, None, note),
         }
-    hits = sum(1 for p, g in zip(pred, gt_ascii, strict=False) if p == g)
-    strict_hits = sum(
-        1 for p, g in zip(pred, gt_ascii, strict=False) if p == g and p is not None and "?" not in p
-    )
-    n = len(gt_ascii)
-    exact = 1.0 if pred == list(gt_ascii) else 0.0
-    strict_exact = 1.0 if len(pred) == n and strict_hits == n else 0.0
+    official = _ascii_scores(pred, gt_ascii, strict=False)
+    if strict_gt is None:
+        strict = _ascii_scores(pred, gt_ascii, strict=True)
+    else:
+        strict_pred = [_ascii(frame, fixed_square=True) for frame in frames]
+        strict = _ascii_scores(strict_pred, strict_gt, strict=True)
     return {
-        "img_exact": Channel(Kind.BINARY, exact, strict_exact),
-        "img_frame_acc": Channel(Kind.FRACTION, hits / n, strict_hits / n),
+        "img_exact": Channel(Kind.BINARY, official[0], strict[0]),
+        "img_frame_acc": Channel(Kind.FRACTION, official[1], strict[1]),
     }
 
 

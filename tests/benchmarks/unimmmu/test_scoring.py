@@ -292,3 +292,16 @@ def test_non_square_frames_misread_officially(tmp_path: Path) -> None:
     assert values(got)["img_frame_acc"] == 0.0
     assert values(got, "strict")["img_frame_acc"] == 1.0
     assert values(got, "strict")["text_exact"] == values(got)["text_exact"] == 1.0
+
+
+def test_sliding_board_filling_a_wide_frame() -> None:
+    """parse_sliding_puzzle_image: rows 0..89 and columns 28..121 give side 94 > H = 90, so
+    t = b - side = 90 - 94 = -4 and the crop is rows [-4:90], the last 4 rows: every cell
+    reads from those. Strict starts the crop at row 0 and reads the board."""
+    tiles = [[2, 3, 4], [5, 1, 6], [7, 8, 9]]
+    canvas = Image.new("RGB", (150, 90), "#ffffff")
+    canvas.paste(sliding_image(tiles), (30, 0))
+    gt = ["2 3 4\n5 1 6\n7 8 9"]
+    got = sliding_frame_channels([canvas], gt, strict_gt=gt)
+    assert values(got) == {"img_exact": 0.0, "img_frame_acc": 0.0}
+    assert values(got, "strict") == {"img_exact": 1.0, "img_frame_acc": 1.0}
