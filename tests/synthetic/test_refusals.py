@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from composer.agents.rewrite import REWRITE_PROMPT
 from composer.benchmarks.realunify.protocol import (
     EDIT_PROMPTS,
     choice_request,
@@ -67,6 +68,17 @@ def test_the_painter_refuses_a_prompt_naming_nothing_it_can_draw(store: ImageSto
     reason = refusal(painter.generate("A quiet harbour at dawn.", seed=0))
     assert "does not understand this generate request" in reason and "names none" in reason
     assert asyncio.run(painter.generate("A harbour with 3 blue triangles.", seed=0))
+
+
+def test_the_reasoner_takes_composers_own_rewrite_request(store: ImageStore) -> None:
+    """`rewrite` without a benchmark's request sends REWRITE_PROMPT: the sandbox answers it."""
+    reasoner = model("reasoner", store)
+    reply = asyncio.run(
+        reasoner.understand(
+            REWRITE_PROMPT.format(prompt="Draw 2 red circles and twice as many blue squares.")
+        )
+    )
+    assert reply.text == "Draw on a white canvas, scattered: 2 red circles, 4 blue squares."
 
 
 def test_the_reasoner_refuses_what_it_cannot_read(store: ImageStore) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from composer.agents.revise import REVISE_PROMPT
+from composer.agents.rewrite import REWRITE_PROMPT
 from composer.agents.verify import DERIVE_CHECKS_PROMPT
 from composer.benchmarks.realunify.protocol import (
     LETTERS,
@@ -55,6 +56,14 @@ GLANCE_FACTOR = 3
 # composer's own agent prompts, recognised by their fixed text around the filled-in fields.
 _DERIVE_HEAD, _DERIVE_TAIL = DERIVE_CHECKS_PROMPT.split("{prompt}")
 _REVISE_HEAD = REVISE_PROMPT.split("\n", 1)[0]
+_REWRITE_HEAD, _REWRITE_TAIL = REWRITE_PROMPT.split("{prompt}")
+
+
+def _prompt_of_rewrite_request(text: str) -> str | None:
+    """The prompt inside composer's own rewrite request (a benchmark that words none)."""
+    if text.startswith(_REWRITE_HEAD) and text.endswith(_REWRITE_TAIL):
+        return text[len(_REWRITE_HEAD) : len(text) - len(_REWRITE_TAIL)]
+    return None
 
 
 _DECODED_KEPT = 8
@@ -131,7 +140,7 @@ class SymbolicSpecialist(Specialist):
         board = unimmmu.reply(prompt, pixels, model=self.model, naive=self.is_naive)
         if board is not None:
             return board
-        original = prompt_of_refine_request(prompt)
+        original = prompt_of_refine_request(prompt) or _prompt_of_rewrite_request(prompt)
         if original is not None:
             return ueg.rewrite(original, naive=self.is_naive)
         question = question_of_judge_request(prompt)

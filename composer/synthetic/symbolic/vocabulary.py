@@ -99,10 +99,12 @@ idea it cannot follow shows up instead of passing silently.
 
 `symbolic/reasoner` (understand), given these requests word for word:
 
-- the RealUnify refine request (`rewrite`, `protocol.refine_request`): a prompt that needs
-  arithmetic, a fact, an ordering puzzle, a paint-mixing rule or a short Python program becomes
-  an explicit scene, `Draw on a white canvas, scattered: 2 red circles, 4 blue squares.`; a
-  prompt it cannot work out is refused;
+- the RealUnify refine request (`protocol.refine_request`, what `rewrite` sends with
+  `rewrite_request_of(instance)`) or composer's own (`REWRITE_PROMPT`, what `rewrite` sends
+  without one): a prompt that needs arithmetic, a fact, an ordering puzzle, a paint-mixing rule
+  or a short Python program becomes an explicit scene,
+  `Draw on a white canvas, scattered: 2 red circles, 4 blue squares.`; a prompt it cannot work
+  out is refused;
 - the judge request (`verify`, the judges, `protocol.judge_request`) with one yes/no question
   about an image in one of these forms (colours and shapes below; numbers as digits or
   {_quoted(NUMBER_WORDS)}; positions {_quoted(ORDINALS)}), answered `Yes` or `No` from the
