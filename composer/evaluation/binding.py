@@ -37,6 +37,7 @@ from composer.core.instance import Axis, Instance
 from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs, read_imported
 from composer.evaluation.judges import Judge, get_method
+from composer.evaluation.scorers import UniMMMUJudged
 from composer.specialists.base import Capability, Specialist
 from composer.specialists.registry import SDKS, create
 
@@ -332,7 +333,8 @@ class Binding:
             Axis.UEG in s.graphs or (s.imported is not None and Axis.UEG in s.imported.axes)
             for s in self.systems
         )
-        if not declares_ueg:
+        judged = any(UniMMMUJudged.is_judged(i) for i in getattr(self, "instances", ()))
+        if not declares_ueg and not judged:
             return [], {}
         if not refs:
             raise ConfigError(
@@ -354,7 +356,7 @@ class Binding:
                 raise ConfigError(where, f"repeats the judge {judge.label!r}.", "Remove one.")
             judges.append(judge)
             models[judge.id] = model
-        if any(Axis.UEG in s.axes for s in self.systems):
+        if judged or any(Axis.UEG in s.axes for s in self.systems):
             self._needed.update(j.model for j in judges)
         return judges, models
 

@@ -30,7 +30,13 @@ from composer.evaluation.binding import Binding, BoundSystem, run_record, versio
 from composer.evaluation.calls import CallLayer, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs
 from composer.evaluation.lock import CreatedFiles, RunFolderBusyError
-from composer.evaluation.scorers import ChoiceReader, JudgeScorer, Scorer, UniMMMUProgrammatic
+from composer.evaluation.scorers import (
+    ChoiceReader,
+    JudgeScorer,
+    Scorer,
+    UniMMMUJudged,
+    UniMMMUProgrammatic,
+)
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 from composer.graphs.guard import GraphFailure, stream_strategy
 from composer.specialists.base import Specialist, load_all
@@ -394,6 +400,7 @@ class Runner(Binding):
         scorers.append(ChoiceReader())
         if any(i.benchmark == "uni-mmmu" for i in self.instances):
             scorers.append(UniMMMUProgrammatic(self.images))
+            scorers += [UniMMMUJudged(j, self.judge_models[j.id], self.images) for j in self.judges]
         return scorers
 
     def scorers_of(self, instance: Instance) -> list[Scorer]:
@@ -445,6 +452,14 @@ class Runner(Binding):
         self.store.close()
         if self._discard:
             self._created.undo(self.images)
+
+    def __enter__(self) -> Runner:
+        """The runner itself: `with Runner(config, run_dir) as runner: await runner.run()`."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Release the models and close the run store, whatever happened in the block."""
+        self.close()
 
 
 def _check_output(instance: Instance, state: Mapping[str, Any]) -> None:

@@ -206,18 +206,119 @@ class UniMMMUProgrammatic:
                 status="ok",
                 correct_official=_passed(head.official) if head else None,
                 correct_strict=_passed(head.strict) if head else None,
-                channels={
-                    name: {
-                        "kind": str(c.kind),
-                        "official": c.official,
-                        "strict": c.strict,
-                        **({"note": c.note} if c.note else {}),
-                    }
-                    for name, c in channels.items()
-                },
+                channels=_stored(channels),
             ),
             [],
         )
+
+
+@dataclass(frozen=True)
+class UniMMMUJudged:
+    """Uni-MMMU's model-judged scorers (geometry, science, code), with the run's judge model.
+
+    The release's judge calls (its prompts word for word, its image order) go to `model`
+    through the call layer, so any provider judges: the release's own judges are
+    Qwen2.5-VL-72B and Qwen3-32B, served greedy behind an OpenAI-compatible endpoint
+    (docs/benchmarks.md). A request's system message leads its prompt. Every raw reply is kept
+    as a judgment; the channels are read from them in both readings. Headline: the proof
+    (geometry), the final-state image (science), the rendering (code).
+    """
+
+    judge: Judge
+    model: Understander
+    images: ImageStore
+
+    TASKS = frozenset({"geometry", "science", "code"})
+    HEADLINE = {"geometry": "text_ok", "science": "image_correct", "code": "image_match"}
+
+    @property
+    def label(self) -> str:
+        """How reports name it: the judge model."""
+        return f"{self.judge.model} (Uni-MMMU judge prompts)"
+
+    def definition(self) -> dict[str, Any]:
+        """The model, its options and the judged scorers' code."""
+        from composer.benchmarks.unimmmu import case_scoring, judge_prompts, judged
+
+        return {
+            "model": self.judge.model,
+            "model_options": dict(self.judge.model_options),
+            "method": "uni-mmmu-judged",
+            "method_version": _version(case_scoring, judge_prompts, judged),
+            "options": {},
+        }
+
+    @property
+    def id(self) -> str:
+        """`uni-mmmu-judged-` and a key of the definition."""
+        return "uni-mmmu-judged-" + _short(self.definition())
+
+    @staticmethod
+    def is_judged(instance: Instance) -> bool:
+        """Whether `instance` is one this scorer judges (the run then needs a judge model)."""
+        return instance.benchmark == "uni-mmmu" and instance.category in UniMMMUJudged.TASKS
+
+    def applies(self, instance: Instance) -> bool:
+        """A Uni-MMMU geometry, science or code instance."""
+        return self.is_judged(instance)
+
+    async def score(
+        self, instance: Instance, state: Mapping[str, Any]
+    ) -> tuple[Scored, Sequence[Judgment]]:
+        """Ask the release's judge calls about the output; read the channels from the replies."""
+        from composer.benchmarks.unimmmu.case_scoring import judge_requests, judged_channels
+        from composer.benchmarks.unimmmu.instances import item_of
+
+        item = item_of(instance)
+        text = state.get("response") or state.get("rewrite")
+        drawn = [self.images.path(_ref(uri)) for uri in state.get("drawn", [])]
+        if not drawn and state.get("image") is not None:
+            drawn = [self.images.path(_ref(state["image"]))]
+        requests = judge_requests(item, text if isinstance(text, str) else None, drawn)
+        judgments, replies = [], {}
+        for position, (key, request) in enumerate(requests.items()):
+            refs = [self.images.put_file(path) for path in request.images]
+            prompt = (
+                request.prompt
+                if request.system is None
+                else (f"{request.system}\n\n{request.prompt}")
+            )
+            reply = await self.model.understand(prompt, refs)
+            replies[key] = reply.text
+            judgments.append(
+                Judgment(
+                    position=position,
+                    question=key,
+                    expected="",
+                    reply=reply.text,
+                    official=None,
+                    strict=None,
+                )
+            )
+        has_reference = bool(requests) or instance.category != "code"
+        channels = judged_channels(item, replies, has_reference=has_reference)
+        head = channels.get(self.HEADLINE[instance.category])
+        scored = Scored(
+            judge=self.id,
+            status="ok",
+            correct_official=_passed(head.official) if head else None,
+            correct_strict=_passed(head.strict) if head else None,
+            channels=_stored(channels),
+        )
+        return scored, judgments
+
+
+def _stored(channels: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Channels as the store keeps them: name -> {kind, official, strict[, note]}."""
+    return {
+        name: {
+            "kind": str(c.kind),
+            "official": c.official,
+            "strict": c.strict,
+            **({"note": c.note} if c.note else {}),
+        }
+        for name, c in channels.items()
+    }
 
 
 def _passed(value: float | None) -> bool | None:

@@ -1,0 +1,83 @@
+"""Uni-MMMU through composer's runner: instances, the interleaved graph and both kinds of scorer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+from unimmmu_data import write_data
+
+from composer.cli import app
+from composer.evaluation.store import RunStore
+
+VERDICT = {
+    "overlay_ok": 1,
+    "text_ok": 1,
+    "reasoning_rigorous": 1,
+    "conclusion_correct": 1,
+    "calc_numeric_match": 1,
+    "reasoning_correct": 1,
+    "result_correct": 1,
+    "image_correct": 0,
+    "text_semantic_match": 1,
+    "shape_color_accuracy": 5,
+    "position_accuracy": 3,
+    "verdict": "partial",
+}
+
+
+def run(tmp_path: Path) -> Path:
+    root = write_data(tmp_path / "release")
+    config = tmp_path / "u.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                "tasks = ['geometry', 'science', 'code', 'maze']",
+                "[judge]",
+                'model = "mock/judge"',
+                '[models."mock/judge"]',
+                f"default = {json.dumps(json.dumps(VERDICT))}",
+                '[models."mock/m"]',
+                'default = "<ANSWER_JSON>[\\"right\\"]</ANSWER_JSON> **Final answer: 2**"',
+                "[systems.unified]",
+                'ueg = "interleaved"',
+                'geu = "interleaved"',
+                'roles = { model = "mock/m" }',
+            ]
+        )
+    )
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return run_dir
+
+
+def test_judged_tasks_are_scored_by_the_runs_judge_with_the_release_prompts(
+    tmp_path: Path,
+) -> None:
+    store = RunStore(run(tmp_path))
+    channels = {key[1]: scored for key, scored in store.channels().items()}
+    by_task: dict[str, dict[str, dict[str, float]]] = {}
+    for instance, scorers in channels.items():
+        ((scorer, values),) = scorers.items()
+        by_task.setdefault(instance.split("-", 1)[0], {}).update(
+            {name: v["official"] for name, v in values.items()}
+        )
+        kind = "programmatic" if instance.startswith("maze") else "judged"
+        assert scorer.startswith(f"uni-mmmu-{kind}-"), (instance, scorer)
+    # What the judge said, read as the release reads it.
+    assert by_task["geometry"]["overlay_ok"] == 1.0 and by_task["geometry"]["text_ok"] == 1.0
+    assert by_task["science"]["result_correct"] == 1.0 and by_task["science"]["image_correct"] == 0
+    assert by_task["code"]["shape_color_accuracy"] == 5.0
+    assert by_task["code"]["position_accuracy"] == 3.0
+    # The maze is scored from pixels: the mock model's frames are no maze.
+    assert by_task["maze"]["text_exact"] == 0.0
+    # Every judge call went out with the release's own wording.
+    calls = store.db.execute("SELECT request FROM calls WHERE node = 'judge'").fetchall()
+    requests = " ".join(row[0] for row in calls)
+    assert "geometry diagram overlays" in requests
+    assert "strict but science-aware evaluator" in requests
