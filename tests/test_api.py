@@ -15,7 +15,7 @@ from mockbench import EXPECTED, config_text, write_fixture
 
 import composer
 from composer.core.errors import ConfigError, PrerequisiteError
-from composer.evaluation.lock import RunFolderBusyError
+from composer.evaluation.lock import RunFolderBusyError, is_written
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,6 +74,19 @@ def test_the_runner_is_a_context_manager(tmp_path: Path, mock_config: dict[str, 
         assert run.run().tasks == 0
     with pytest.raises(ConfigError, match="Use it as a context manager"):
         composer.Run(mock_config, out).run()
+
+
+def test_the_library_runner_is_a_context_manager_too(
+    tmp_path: Path, mock_config: dict[str, Any]
+) -> None:
+    from composer.evaluation.runner import Runner
+
+    config = composer.config(mock_config).select(["uni-direct"])
+    with Runner(config, tmp_path / "run") as runner:
+        assert asyncio.run(runner.run()).tasks == 40
+    assert not is_written(tmp_path / "run")  # closed on leaving the block
+    with Runner(config, tmp_path / "run") as runner:  # the folder was released
+        assert asyncio.run(runner.run()).tasks == 0
 
 
 def test_outcomes_are_typed_and_the_tables_are_dataframes(
