@@ -161,9 +161,15 @@ def demo(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress display.")] = False,
+    uni_mmmu: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the Uni-MMMU-style suite (maze, sliding, jigsaw) into OUT/uni-mmmu."
+        ),
+    ] = True,
 ) -> None:
     """Run composed and unified systems on the synthetic suite, offline, and compare them."""
-    from composer.synthetic.demo import demo_config
+    from composer.synthetic.demo import UNIMMMU_FOLDER, demo_config, unimmmu_demo_config
 
     try:
         _at_least_one("--n-per-category", n_per_category)
@@ -173,6 +179,11 @@ def demo(
         summary = _run(cfg, out_dir, quiet=quiet)
         _print_table(out_dir)
         index = _write_html(out_dir, out_dir / "report")
+        if uni_mmmu:
+            second = out_dir / UNIMMMU_FOLDER
+            _run(unimmmu_demo_config(seed=seed), second, quiet=quiet)
+            err.print("Uni-MMMU-style suite (synthetic maze, sliding, jigsaw; release scorers):")
+            _print_table(second)
     except ComposerError as error:
         _fail(error)
     err.print(

@@ -59,3 +59,36 @@ def demo_config(
     else:
         data["seeds"] = list(seeds)
     return parse_config(data, source="composer demo", base_dir=Path.cwd())
+
+
+UNIMMMU_FOLDER = "uni-mmmu"
+"""Where, inside the demo's run folder, its Uni-MMMU-style run goes (a run of its own)."""
+
+
+def unimmmu_demo_systems() -> dict[str, Any]:
+    """One unified model making every call, the same loop composed, and text only."""
+    composed = {
+        "reasoner": "symbolic/reasoner",
+        "editor": "symbolic/painter",
+        "generator": "symbolic/painter",
+    }
+    return {
+        "naive-interleaved": {"geu": "interleaved", "roles": {"model": "symbolic/naive-unified"}},
+        "composed-interleaved": {"geu": "interleaved", "roles": composed},
+        "reasoner-text-only": {"geu": "text-only", "roles": {"reasoner": "symbolic/reasoner"}},
+    }
+
+
+def unimmmu_demo_config(*, n_per_task: int = 4, seed: int = 0) -> RunConfig:
+    """The demo's second run: a synthetic Uni-MMMU-style suite (maze, sliding, jigsaw).
+
+    The release's programmatic scorers score it, from the frames' pixels and the move lists.
+    """
+    data: dict[str, Any] = {
+        "seed": seed,
+        "concurrency": 8,
+        "benchmark": {"name": "uni-mmmu-synthetic", "n_per_category": n_per_task, "seed": seed},
+        "judge": {"model": JUDGE, "parser": "official"},
+        "systems": unimmmu_demo_systems(),
+    }
+    return parse_config(data, source="composer demo (Uni-MMMU)", base_dir=Path.cwd())
