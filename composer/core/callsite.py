@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,3 +123,28 @@ asks_again_when_empty: ContextVar[bool] = ContextVar(
 )  # noqa: B039
 """Set by a caller that asks again itself on an empty reply (the judge's 15 re-asks): the call
 layer then reports an empty reply at once instead of retrying it with backoff first."""
+
+
+_NODE_NAMERS: list[Callable[[], str]] = []
+
+
+def name_nodes_with(namer: Callable[[], str]) -> None:
+    """Register how to name the node running now when no `@node` named it.
+
+    The graphs layer registers LangGraph's, so the call layer records it without importing
+    the graphs.
+    """
+    if namer not in _NODE_NAMERS:
+        _NODE_NAMERS.append(namer)
+
+
+def site_of_call() -> CallSite:
+    """The current call site, its node named by a registered namer when no `@node` named it."""
+    site = current_site.get()
+    if site.node:
+        return site
+    for namer in _NODE_NAMERS:
+        name = namer()
+        if name:
+            return dataclasses.replace(site, node=name)
+    return site

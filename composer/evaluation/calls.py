@@ -18,12 +18,11 @@ from typing import Any, cast
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from composer.core.callsite import Tally, asks_again_when_empty
+from composer.core.callsite import Tally, asks_again_when_empty, site_of_call
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.limits import AdaptiveLimit, RetryWait, retryable
 from composer.evaluation.store import RunStore
-from composer.graphs.base import call_site
 from composer.specialists.base import (
     CallOptions,
     Capability,
@@ -127,7 +126,7 @@ class CallLayer:
         if identity is None:
             identity = self._identity[id(specialist)] = _canonical(specialist.describe())
         key = _key(identity, method, request)
-        site = call_site()  # the node: its `@node` name, else LangGraph's
+        site = site_of_call()  # the node: its `@node` name, else LangGraph's
         cached = self._replies.get(key)
         if cached is None and key in self._known:
             cached = self.store.get_call(key)

@@ -25,7 +25,7 @@ from typing import Any, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from composer.core.callsite import CallSite, current_site
+from composer.core.callsite import CallSite, current_site, name_nodes_with, site_of_call
 from composer.core.errors import ConfigError, config_error
 from composer.core.images import ImageRef
 from composer.core.instance import EDIT, REWRITE, STEP, Axis, Instance
@@ -326,10 +326,9 @@ def node(fn: NodeFn) -> NodeFn:
 def call_site() -> CallSite:
     """The current call site, its node named by LangGraph when no `@node` named it.
 
-    The call layer records every call under it.
+    The call layer records every call under it (`composer.core.callsite.site_of_call`).
     """
-    site = current_site.get()
-    return site if site.node else dataclasses.replace(site, node=graph_node())
+    return site_of_call()
 
 
 def graph_node() -> str:
@@ -368,3 +367,6 @@ def edit_request_of(instance: Instance) -> str:
             "Bind a graph that does not edit for this benchmark.",
         )
     return request
+
+
+name_nodes_with(graph_node)
