@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from composer.core.errors import ComposerError
-from composer.report.safe_text import SafeConsole
+from composer.report.safe_text import SafeConsole, literal
 
 app = typer.Typer(
     name="composer",
@@ -26,7 +25,8 @@ err = SafeConsole(stderr=True, soft_wrap=True)
 
 
 def _fail(error: ComposerError) -> None:
-    err.print(f"[bold red]error[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    # One line, whatever names the message quotes (a line break in a name is shown as \n).
+    err.print(f"[bold red]error[/] {literal(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
 

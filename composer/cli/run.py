@@ -41,6 +41,8 @@ def _run(
     from composer.evaluation.runner import Runner
 
     runner = Runner(config, run_dir, retry_failed=retry_failed, rerun=rerun)
+    for line in runner.layer.below_the_run():  # a model's own ceiling caps the run: say so
+        err.print(f"note: {line}", markup=False, highlight=False)
     progress = RunProgress(runner, err, enabled=not quiet)
     runner.on_progress = progress.advance
     try:

@@ -108,7 +108,7 @@ class SpecialistOptions(BaseModel):
     the run file; lists still become tuples and names still become enums.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -21,15 +21,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from composer.specialists.base import Usage
 
+MAX_PRICE = 1_000_000.0
+"""The highest price composer accepts, in USD per million tokens or per image."""
+
 
 class Price(BaseModel):
     """What a model charges: USD per million input and output tokens, and per image made."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    input_per_mtok: float = Field(default=0.0, ge=0)
-    output_per_mtok: float = Field(default=0.0, ge=0)
-    per_image: float = Field(default=0.0, ge=0)
+    # Bounded so that a cost summed over a whole run stays a finite number.
+    input_per_mtok: float = Field(default=0.0, ge=0, le=MAX_PRICE)
+    output_per_mtok: float = Field(default=0.0, ge=0, le=MAX_PRICE)
+    per_image: float = Field(default=0.0, ge=0, le=MAX_PRICE)
 
     def cost(self, usage: Usage) -> float:
         """The USD cost of `usage` at this price."""
