@@ -93,3 +93,21 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path) -> No
     store = RunStore(run_dir)
     assert sum(1 for _ in store.results()) == 120
     store.close()
+
+
+def test_a_model_that_holds_the_run_below_its_concurrency_is_said(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    text = config_text(write_fixture(tmp_path / "data"))
+    config.write_text(
+        text.replace('[models."mock/uni"]\n', '[models."mock/uni"]\nmax_concurrency = 2\n')
+    )
+    result = cli.invoke(
+        app,
+        ["run", str(config), "--out", str(tmp_path / "run"), "--quiet", "--limit", "1"]
+        + ["--concurrency", "8"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "note: mock/uni: at most 2 calls in flight (its max_concurrency), below the run's" in (
+        result.stderr
+    )
+    assert "mock/reasoner" not in result.stderr  # no ceiling of its own: the run's 8

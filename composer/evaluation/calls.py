@@ -44,10 +44,12 @@ class CallSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    max_concurrency: int = Field(default=8, ge=1)
-    """Ceiling of calls in flight to this model's endpoint."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Ceiling of calls in flight to this model's endpoint (default: the run's `concurrency`,
+    so that no model holds the run below it unless its table says so)."""
     initial_concurrency: int | None = Field(default=None, ge=1)
-    """Where the adaptive limit starts (default: half the ceiling, at least 1)."""
+    """Where the adaptive limit starts (default: half the ceiling, at least 1); it doubles
+    every round trip until the endpoint's first 429."""
     max_attempts: int = Field(default=5, ge=1)
     timeout_s: float = Field(default=300.0, gt=0)
     retry_initial_s: float = Field(default=1.0, ge=0)
@@ -85,11 +87,18 @@ class CallStats(BaseModel):
 class CallLayer:
     """Wraps specialists so that each call is cached, retried, limited and accounted."""
 
-    def __init__(self, store: RunStore, images: ImageStore) -> None:
-        """Record calls in `store`; cached image replies must still be in `images`."""
+    def __init__(self, store: RunStore, images: ImageStore, *, concurrency: int = 16) -> None:
+        """Record calls in `store`; cached image replies must still be in `images`.
+
+        `concurrency` is the run's (tasks in flight): the ceiling of each endpoint whose
+        model sets no `max_concurrency`.
+        """
         self.store = store
         self.images = images
+        self.concurrency = concurrency
         self.limits: dict[str, AdaptiveLimit] = {}
+        self.set_by: dict[str, str] = {}
+        """The model whose `max_concurrency` set each endpoint's ceiling, where one did."""
         self.stats = CallStats()
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._known = store.call_keys()
@@ -101,11 +110,27 @@ class CallLayer:
 
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
         """A stand-in for `specialist` whose calls go through this layer."""
-        limit = self.limits.setdefault(
-            specialist.endpoint,
-            AdaptiveLimit(settings.max_concurrency, settings.initial_concurrency),
-        )
-        return TrackedSpecialist(self, specialist, settings, limit)
+        endpoint = specialist.endpoint
+        if endpoint not in self.limits:
+            ceiling = settings.max_concurrency or self.concurrency
+            self.limits[endpoint] = AdaptiveLimit(ceiling, settings.initial_concurrency)
+            if settings.max_concurrency is not None:
+                self.set_by[endpoint] = specialist.name
+        return TrackedSpecialist(self, specialist, settings, self.limits[endpoint])
+
+    def below_the_run(self) -> list[str]:
+        """One line per endpoint whose settings hold it below the run's concurrency.
+
+        The run shows them before it starts: a ceiling under `concurrency` caps the calls in
+        flight to that model whatever `--concurrency` says.
+        """
+        return [
+            f"{self.set_by[endpoint]}: at most {limit.ceiling} calls in flight (its "
+            f"max_concurrency), below the run's concurrency of {self.concurrency}. Raise or "
+            f'remove max_concurrency in [models."{self.set_by[endpoint]}"] to use them all.'
+            for endpoint, limit in self.limits.items()
+            if endpoint in self.set_by and limit.ceiling < self.concurrency
+        ]
 
     async def call(
         self,
@@ -248,6 +273,7 @@ class CallLayer:
         send: Callable[[], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
         async with limit:
+            admitted = limit.epoch  # a 429 cuts the limit once per overload, not per call
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(settings.timeout_s):
@@ -264,7 +290,7 @@ class CallLayer:
                 return {"refused": str(exc), "latency_s": time.perf_counter() - started}
             except SpecialistError as exc:
                 if exc.is_rate_limit:
-                    limit.rate_limited()
+                    limit.rate_limited(admitted)
                 if retryable(exc) and (exc.retry_after or 0.0) > settings.max_retry_after_s:
                     self.stats.failed += 1
                     raise _wait_too_long(specialist.name, exc, settings) from exc
@@ -272,8 +298,8 @@ class CallLayer:
                     self.stats.failed += 1
                 raise
             self.stats.sent += 1
-            limit.succeeded()
             reply["latency_s"] = time.perf_counter() - started
+            limit.succeeded(reply["latency_s"])
             return reply
 
 

@@ -1,7 +1,9 @@
 """How the call layer paces an endpoint: an adaptive concurrency limit and the retry wait.
 
-The limit grows while calls succeed and halves on a rate limit (AIMD); the wait before a retry
-is what the server asked for (HTTP Retry-After), else jittered exponential backoff.
+The limit finds the concurrency an endpoint sustains and stays near it: it doubles every round
+trip until the first rate limit (slow start), then grows by one call per round trip and, on a
+rate limit, steps down by a tenth, once per signal. The wait before a retry is what the server
+asked for (HTTP Retry-After), else jittered exponential backoff.
 `composer.evaluation.calls` applies both to every model call.
 """
 
@@ -17,17 +19,48 @@ from tenacity.wait import wait_base
 
 from composer.core.errors import RefusalError, SpecialistError
 
+STEP_DOWN = 0.9
+"""What a rate limit leaves of the limit. A server that limits its rate answers at that rate
+whatever the concurrency; halving (TCP's AIMD) left the endpoint idle a quarter of the time
+while the limit crawled back, and a tenth is enough to stop the 429s of a limit just past it."""
+
 
 class AdaptiveLimit:
-    """A concurrency limit that grows while calls succeed and halves on a rate limit (AIMD)."""
+    """A concurrency limit that settles where an endpoint stops answering 429.
+
+    It starts at `initial` and, until the first rate limit, grows by one call per success
+    (doubling per round trip, as TCP's slow start), so it reaches a server's limit quickly. A
+    rate limit then takes it down to `STEP_DOWN` of itself and it grows by one call per round
+    trip (one per `limit` successes). One overload is one signal: the calls in flight when a
+    limit is hit all come back 429 together, so a 429 cuts the limit only if its call was
+    admitted after the last cut (`admitted` is the `epoch` the caller read when it got in) and
+    a round trip (the recent time of a successful call) has passed since that cut: a server's
+    429 comes back at once, and the calls sent right after a cut meet the same empty bucket.
+    After the first rate limit, calls are also paced: sent at most `limit` per round trip,
+    evenly, not in the bursts in which earlier calls came back.
+
+    Example:
+        >>> limit = AdaptiveLimit(ceiling=64)
+        >>> async def call():  # doctest: +SKIP
+        ...     async with limit:
+        ...         admitted = limit.epoch
+        ...         ...  # send; on a 429: limit.rate_limited(admitted)
+    """
 
     def __init__(self, ceiling: int, initial: int | None = None) -> None:
         """Start at `initial` (default half the ceiling), never above `ceiling`."""
         self.ceiling = ceiling
         self.limit = float(min(ceiling, initial or max(1, ceiling // 2)))
         self.in_flight = 0
-        self.cooldown_s = 1.0
-        self._last_cut: float | None = None
+        self.epoch = 0
+        """How many times the limit was cut; a call reads it when admitted."""
+        self.is_slow_start = True
+        self.round_trip_s = 0.0
+        """Recent time of a successful call (a moving average): the least time between cuts."""
+        self._last_cut = float("-inf")
+        self._next_send = 0.0
+        self._answered: collections.deque[float] = collections.deque()
+        """When recent calls succeeded: how many the endpoint answers in a round trip."""
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @property
@@ -36,6 +69,22 @@ class AdaptiveLimit:
         return max(1, int(self.limit))
 
     async def __aenter__(self) -> None:
+        await self._take()
+        if self.is_slow_start:
+            return
+        # Paced once the endpoint has limited its rate: calls that finish together would be
+        # sent again together, and a bucket refuses a burst even below its rate.
+        now = time.monotonic()
+        at = max(now, self._next_send)
+        self._next_send = at + self.round_trip_s / self.limit
+        if at > now:
+            try:
+                await asyncio.sleep(at - now)
+            except BaseException:
+                await self.__aexit__()
+                raise
+
+    async def _take(self) -> None:
         # The event loop runs one task at a time, so check-and-take needs no lock; a caller
         # waits only when the limit is reached, first come first served.
         if self.in_flight < self.current and not self._waiters:
@@ -64,21 +113,49 @@ class AdaptiveLimit:
                 self.in_flight += 1
                 waiter.set_result(None)
 
-    def succeeded(self) -> None:
-        """Grow by one call per `limit` successes."""
-        self.limit = min(float(self.ceiling), self.limit + 1.0 / self.limit)
+    def succeeded(self, latency_s: float = 0.0) -> None:
+        """Grow: by one call per success in slow start, else by one per `limit` successes.
 
-    def rate_limited(self) -> None:
-        """Halve after a 429, at most once per `cooldown_s`.
-
-        The calls in flight when a limit is hit all come back 429 together; that burst is one
-        signal, and halving once per call in it would collapse the limit to 1.
+        `latency_s`, how long the call took, keeps `round_trip_s` current.
         """
+        if self.round_trip_s:
+            self.round_trip_s += 0.1 * (latency_s - self.round_trip_s)
+        else:
+            self.round_trip_s = latency_s
         now = time.monotonic()
-        if self._last_cut is not None and now - self._last_cut < self.cooldown_s:
+        self._answered.append(now)
+        while self._answered[0] < now - self.round_trip_s:
+            self._answered.popleft()
+        step = 1.0 if self.is_slow_start else 1.0 / self.limit
+        self.limit = min(float(self.ceiling), self.limit + step)
+        self._wake()
+
+    def rate_limited(self, admitted: int | None = None) -> None:
+        """Step down after a 429 on a call admitted at epoch `admitted` (None: now).
+
+        A 429 on a call admitted before the last cut is the same overload that cut it (the
+        calls in flight come back 429 together), and cutting once per call in such a burst would
+        collapse the limit to 1.
+        """
+        if admitted is not None and admitted < self.epoch:
+            return
+        now = time.monotonic()
+        if now - self._last_cut < self.round_trip_s:
             return
         self._last_cut = now
-        self.limit = max(1.0, self.limit / 2)
+        self.epoch += 1
+        if not self.round_trip_s:
+            # No answer yet: a refusal comes back at once, so the calls still out are the ones
+            # the server let through. Slow start goes on from there once they are answered.
+            self.limit = max(1.0, min(self.limit * STEP_DOWN, self.in_flight - 1.0))
+            return
+        self.is_slow_start = False
+        # What the endpoint answered in the last round trip is the concurrency it sustains
+        # (Little's law): far past it (a burst allowance spent), go straight there.
+        while self._answered and self._answered[0] < now - self.round_trip_s:
+            self._answered.popleft()
+        sustained = len(self._answered) or self.limit
+        self.limit = max(1.0, min(self.limit * STEP_DOWN, float(sustained)))
 
 
 class RetryWait(wait_base):

@@ -137,7 +137,7 @@ class Runner(Binding):
             self._created.undo(None)
             raise
         self.images = ImageStore(self.run_dir / "images")
-        self.layer = CallLayer(self.store, self.images)
+        self.layer = CallLayer(self.store, self.images, concurrency=config.concurrency)
         try:
             unknown = [n for n in self.rerun if n not in config.systems]
             if unknown:

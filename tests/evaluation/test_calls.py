@@ -98,13 +98,63 @@ async def test_concurrency_limit_per_endpoint(layer: CallLayer) -> None:
     assert 2 <= peak <= 3
 
 
-def test_adaptive_limit_halves_on_rate_limit_and_grows_back() -> None:
-    limit = AdaptiveLimit(ceiling=16, initial=8)
-    limit.rate_limited()
-    assert limit.current == 4
-    for _ in range(200):
-        limit.succeeded()
-    assert limit.current == 16
+def test_adaptive_limit_grows_a_call_per_success_until_the_first_rate_limit() -> None:
+    limit = AdaptiveLimit(ceiling=64, initial=4)
+    for _ in range(4):  # one round trip of 4 calls
+        limit.succeeded(0.5)
+    assert limit.current == 8 and limit.is_slow_start
+    for _ in range(100):
+        limit.succeeded(0.5)
+    assert limit.current == 64  # never past the ceiling
+
+
+def test_a_rate_limit_steps_down_a_tenth_not_a_half_and_grows_back_a_call_per_round_trip() -> None:
+    limit = AdaptiveLimit(ceiling=64, initial=64)
+    for _ in range(64):  # the endpoint answered 64 in the last round trip (10 s)
+        limit.succeeded(10.0)
+    limit.rate_limited(limit.epoch)
+    assert limit.current == 57 and not limit.is_slow_start  # 64 x 0.9, not 32
+    for _ in range(58):  # one round trip at that limit
+        limit.succeeded(10.0)
+    assert limit.current == 58
+
+
+def test_one_overload_is_one_cut_and_a_limit_far_past_goes_to_what_the_server_answered() -> None:
+    limit = AdaptiveLimit(ceiling=64, initial=40)
+    for _ in range(20):  # slow start took it to 60; the server answered 20 a round trip
+        limit.succeeded(10.0)
+    before = limit.epoch
+    limit.rate_limited(before)
+    assert limit.current == 20  # straight to what the server sustains, not 60 x 0.9
+    limit.rate_limited(before)  # the other calls of the same burst come back 429: no cut
+    limit.rate_limited(limit.epoch)  # one sent after the cut, within the round trip: no cut
+    assert limit.current == 20
+
+
+def test_before_any_answer_a_rate_limit_keeps_the_calls_the_server_let_through() -> None:
+    limit = AdaptiveLimit(ceiling=64, initial=32)
+    limit.in_flight = 32  # 10 let through, 22 refused at once: the first refusal comes back
+    limit.rate_limited(0)
+    assert limit.current == 28  # 32 x 0.9; the other refusals of the burst do not cut
+    limit.in_flight = 11  # the burst's refusals are back; one sent after the cut is refused
+    limit.rate_limited(limit.epoch)
+    assert limit.current == 10 and limit.is_slow_start  # slow start goes on from there
+
+
+async def test_a_model_without_max_concurrency_can_fill_the_whole_run(tmp_path: Path) -> None:
+    layer = CallLayer(RunStore(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
+    one = layer.wrap(mock(layer), CallSettings())
+    other = layer.wrap(MockSpecialist.from_name("n", {}, images=layer.images), CallSettings())
+    assert one.limit.ceiling == other.limit.ceiling == 64  # not 8 each: 16 in flight in all
+    assert layer.below_the_run() == []
+
+
+async def test_a_max_concurrency_below_the_run_is_said(tmp_path: Path) -> None:
+    layer = CallLayer(RunStore(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
+    tracked = layer.wrap(mock(layer), CallSettings(max_concurrency=8))
+    assert tracked.limit.ceiling == 8
+    (line,) = layer.below_the_run()
+    assert line.startswith("mock/m: at most 8 calls in flight") and "of 64" in line
 
 
 async def test_adaptive_limit_admits_waiters_in_order_and_skips_cancelled_ones() -> None:
@@ -159,6 +209,7 @@ async def test_rate_limit_honours_retry_after(layer: CallLayer) -> None:
     )
     assert (await tracked.understand("x")).text == "ok"
     assert loop.time() - started >= 0.2
+    # Refused before any answer with nothing else out: down to 1, then slow start's +1.
     assert tracked.limit.current == 2
 
 

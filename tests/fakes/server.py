@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -110,6 +112,26 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], di
     return form, files
 
 
+class TokenBucket:
+    """A server's rate limit: `rate` requests a second, `burst` at once, refused past that."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = float(burst)
+        self._at = time.monotonic()
+
+    def take(self) -> float:
+        """Take a token: 0.0, or the seconds until one is there (the request is refused)."""
+        now = time.monotonic()
+        self.tokens = min(float(self.burst), self.tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
 class FakeServer:
     """Base of the provider fakes; use as a context manager.
 
@@ -126,6 +148,7 @@ class FakeServer:
         self._queue: list[Fault] = []
         self._seeded: list[tuple[Fault, float]] = []
         self._seen: set[str] = set()
+        self._bucket: TokenBucket | None = None
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
@@ -183,6 +206,16 @@ class FakeServer:
             self._seeded = list(rates)
             self._seen.clear()
 
+    def limit_rate(self, rate: float | None, burst: int = 1) -> None:
+        """Answer at most `rate` requests a second (`burst` at once), as a provider's limit does.
+
+        A request past the limit is answered at once with a 429 whose `retry-after-ms` says when
+        the next token comes (`retry-after` rounds it up to whole seconds), and counts in
+        `faults_served["rate_limited"]`. None lifts the limit.
+        """
+        with self._lock:
+            self._bucket = None if rate is None else TokenBucket(rate, burst)
+
     @property
     def count(self) -> int:
         """How many requests arrived."""
@@ -227,6 +260,13 @@ class FakeServer:
         return None
 
     async def _respond(self, request: Request) -> Reply | None:
+        wait = self._bucket.take() if self._bucket is not None else 0.0
+        if wait:
+            with self._lock:
+                self.requests.append(request)
+                self.faults_served["rate_limited"] += 1
+            headers = {"retry-after-ms": f"{wait * 1000:.0f}", "retry-after": f"{math.ceil(wait)}"}
+            return Reply(429, self.error_body(429), headers)
         fault = self._next_fault(request)
         if fault is not None:
             with self._lock:

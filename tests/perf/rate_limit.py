@@ -1,0 +1,204 @@
+"""A server that limits its rate: composer's call layer against a plain asyncio loop.
+
+A loopback OpenAI fake (its own process, so its CPU does not slow the client) answers each call
+after `--latency` seconds and at most `--rate` calls a second (a token bucket holding
+`--burst`); a request past the limit is answered at once with a 429 whose `retry-after-ms`
+says when the next token comes. `--calls` distinct chat calls, 64 at a time (the run's
+concurrency), go through the real OpenAI SDK: once through composer's call layer (adaptive
+limit, retries, cache and store writes), once through a plain loop that sends, and on a 429
+waits what the server asked and sends again. Printed for each: answered calls a second against
+the server's limit (target >= 0.9x) and requests sent per call answered (target <= 1.1x), the
+median of `--rounds` rounds, and the limit's path for composer.
+
+    python tests/perf/rate_limit.py [--rate 50] [--burst 10] [--latency 0.4] [--calls 800]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fakes import FakeOpenAI  # noqa: E402
+
+from composer.core.images import ImageStore  # noqa: E402
+from composer.evaluation.calls import CallLayer, CallSettings  # noqa: E402
+from composer.evaluation.store import RunStore  # noqa: E402
+from composer.specialists.registry import create  # noqa: E402
+
+CONCURRENCY = 64
+done: list[float] = []
+"""When each call was answered, in the round being measured."""
+
+
+def steady_rate() -> float:
+    """Calls answered a second between the first and the last quarter of the answers.
+
+    The start (the limit finding the server's) and the tail (fewer calls left than the server
+    sustains) are shown in the overall figure; this is the rate a long run keeps.
+    """
+    times = sorted(done)
+    a, b = times[len(times) // 4], times[3 * len(times) // 4]
+    return (len(times) // 2) / (b - a)
+
+
+def _serve(pipe: Any, latency_s: float) -> None:
+    with FakeOpenAI(lambda prompt, captions: "Yes.", latency_s=latency_s) as fake:
+        pipe.send(fake.url)
+        while True:
+            command, *args = pipe.recv()
+            if command == "limit":
+                fake.limit_rate(*args)
+                pipe.send(None)
+            elif command == "count":
+                pipe.send((fake.count, fake.faults_served["rate_limited"]))
+            else:
+                pipe.send(None)
+                return
+
+
+class RemoteFake:
+    """The rate-limited fake in a child process."""
+
+    def __init__(self, latency_s: float) -> None:
+        self._pipe, child = multiprocessing.Pipe()
+        self._process = multiprocessing.Process(target=_serve, args=(child, latency_s), daemon=True)
+        self._process.start()
+        self.url = self._pipe.recv() + "/v1"
+
+    def ask(self, *command: Any) -> Any:
+        """Send a command to the child and return its answer."""
+        self._pipe.send(command)
+        return self._pipe.recv()
+
+    def close(self) -> None:
+        """Stop the child."""
+        self.ask("stop")
+        self._process.join(5)
+
+
+async def through_composer(url: str, calls: int, tag: str) -> tuple[float, list[int]]:
+    """`calls` distinct understand calls through the call layer; seconds and the limit's path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        images = ImageStore(Path(tmp) / "images")
+        layer = CallLayer(RunStore(Path(tmp) / "run", writer=True), images)
+        # The ceiling is the run's concurrency, said explicitly so that the same script
+        # measures a version whose default was lower.
+        model = layer.wrap(
+            create("openai/gpt-4.1", {"base_url": url}, images=images),
+            CallSettings(max_concurrency=CONCURRENCY, max_attempts=20),
+        )
+        limit = next(iter(layer.limits.values()))
+        path: list[int] = []
+        tasks = asyncio.Semaphore(CONCURRENCY)
+        done.clear()
+
+        async def one(k: int) -> None:
+            async with tasks:
+                await model.understand(f"{tag} question {k}: yes?")
+                done.append(time.perf_counter())
+
+        async def watch() -> None:
+            while True:
+                path.append(limit.current)
+                await asyncio.sleep(0.25)
+
+        watcher = asyncio.create_task(watch())
+        started = time.perf_counter()
+        await asyncio.gather(*(one(k) for k in range(calls)))
+        elapsed = time.perf_counter() - started
+        watcher.cancel()
+        await layer.store.flush()
+        layer.store.close()
+        await model.specialist.aclose()
+    return elapsed, path
+
+
+async def plain_loop(url: str, calls: int, tag: str) -> float:
+    """The same calls through a bare AsyncOpenAI client that waits Retry-After on a 429."""
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=url, max_retries=0, timeout=600.0)
+    tasks = asyncio.Semaphore(CONCURRENCY)
+    done.clear()
+
+    async def one(k: int) -> None:
+        request = {"role": "user", "content": f"{tag} question {k}: yes?"}
+        async with tasks:
+            while True:
+                try:
+                    await client.chat.completions.create(model="gpt-4.1", messages=[request])
+                    done.append(time.perf_counter())
+                    return
+                except openai.RateLimitError as exc:
+                    await asyncio.sleep(float(exc.response.headers["retry-after-ms"]) / 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(k) for k in range(calls)))
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
+def main() -> None:
+    """Run both, `--rounds` times, and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=50.0, help="server limit, calls/s")
+    parser.add_argument("--burst", type=int, default=10)
+    parser.add_argument("--latency", type=float, default=0.4, help="seconds per answer")
+    parser.add_argument("--calls", type=int, default=800)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    os.environ.setdefault("OPENAI_API_KEY", "sk-perf-not-a-real-key")
+    fake = RemoteFake(args.latency)
+    figures: dict[str, list[tuple[float, float]]] = {"plain": [], "composer": []}
+    try:
+        for r in range(args.rounds):
+            for name in ("plain", "composer"):
+                fake.ask("limit", args.rate, args.burst)
+                time.sleep(args.burst / args.rate)  # the bucket full again
+                before, _ = fake.ask("count")
+                cpu = time.process_time()
+                tag = f"{name}-{r}"
+                if name == "plain":
+                    elapsed = asyncio.run(plain_loop(fake.url, args.calls, tag))
+                else:
+                    elapsed, path = asyncio.run(through_composer(fake.url, args.calls, tag))
+                cpu = time.process_time() - cpu
+                sent = fake.ask("count")[0] - before
+                steady = steady_rate()
+                figures[name].append((steady / args.rate, sent / args.calls))
+                print(
+                    f"round {r + 1} {name:<8}: {elapsed:.2f} s, "
+                    f"{args.calls / elapsed:.1f} calls/s answered ({steady:.1f} in the middle "
+                    f"half), {sent} requests sent, "
+                    f"client CPU {cpu / elapsed:.0%} of a core"
+                    + (f"; limit every 0.25 s: {path}" if name == "composer" else "")
+                )
+    finally:
+        fake.close()
+    print(
+        f"server: {args.rate:g} calls/s (burst {args.burst}), {args.latency:g} s a call, so "
+        f"{args.rate * args.latency:g} calls in flight sustain it; {CONCURRENCY} tasks at a time"
+    )
+    for name, rows in figures.items():
+        speed = statistics.median(r[0] for r in rows)
+        waste = statistics.median(r[1] for r in rows)
+        print(
+            f"{name:<8}: answered {speed:.2f}x the server's limit in the middle half of the run "
+            "(target >= 0.9), "
+            f"{waste:.2f} requests per call answered (target <= 1.1) (medians of {len(rows)})"
+        )
+
+
+if __name__ == "__main__":
+    main()
