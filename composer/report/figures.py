@@ -79,7 +79,12 @@ def accuracy_figure(report: Report) -> Any:
                     xs.append(i - 0.4 + width * (k + 0.5))
                     heights.append(mean)
                     errors.append(sd)
-        ax.bar(xs, heights, width=width, label=scope, yerr=errors if several else None, capsize=3)
+        # An accuracy lies in [0, 100]: the bar's SD whisker stops there.
+        whiskers = [
+            [min(sd, mean) for mean, sd in zip(heights, errors, strict=True)],
+            [min(sd, 100.0 - mean) for mean, sd in zip(heights, errors, strict=True)],
+        ]
+        ax.bar(xs, heights, width=width, label=scope, yerr=whiskers if several else None, capsize=3)
     ax.set_xticks(range(len(bars)), list(bars), rotation=20, ha="right")
     ax.set_ylim(0, 100)
     spread = f", mean ± SD over {len(report['seeds'])} seeds" if several else ""
