@@ -118,6 +118,20 @@ class Attribution(TypedDict):
     n: int
 
 
+class ChannelsSection(TypedDict):
+    """Score channels beyond the headline 0/1 (see `composer.report.channels`)."""
+
+    kinds: dict[str, str]
+    """Channel -> kind: `binary`, `fraction`, `rubric_0_5` or `distance` (lower is better)."""
+    systems: dict[str, dict[str, dict[str, Any]]]
+    """System -> axis -> `all` (channel -> stats) and `by_category` (category -> channel ->
+    stats); stats: kind, n, and per reading its mean and unscored count."""
+    paired: list[dict[str, Any]]
+    """The question's pairs per channel, each row naming its test."""
+    judges: NotRequired[dict[str, Any]]
+    """With several judge models: each one's means of the channels it scores."""
+
+
 class Report(TypedDict):
     """The whole report of one run folder under one judge and one headline parser."""
 
@@ -144,6 +158,8 @@ class Report(TypedDict):
     selection: NotRequired[str]
     """Set when the latest run ran a selection of the benchmark (`--instances`, `limit`,
     `categories`): says so, so that instances left out read as not run, not as missing."""
+    channels: NotRequired[ChannelsSection]
+    """Set when some output has score channels (`composer.report.channels`)."""
 
 
 def axis_of(entry: SystemSummary, axis: str) -> AxisSummary | None:

@@ -23,7 +23,7 @@ from composer.benchmarks.catalog import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
 from composer.core.instance import Parser
 from composer.evaluation.store import Result, RunStore
-from composer.report import budget, judging, noise, stats
+from composer.report import budget, channels, judging, noise, stats
 from composer.report.model import (
     AXES,
     AxisSummary,
@@ -354,6 +354,8 @@ def summarize(
             "agreement": judging.agreement(store, judges, seed=seed),
             **judging.by_judge(per_judge),
         }
+    if with_judges and (section := channels.section(store, report, everything)) is not None:
+        report["channels"] = section
     return report
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.instance import Parser
 from composer.evaluation.store import RunStore
-from composer.report import budget
+from composer.report import budget, channel_tables
 from composer.report.csvsafe import safe_row
 from composer.report.model import (
     AXES,
@@ -396,7 +396,16 @@ def csv_sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[s
         sections.append(("accuracy, mean and SD over run seeds", ([*split, "seeds"], rows)))
     if any("ci95_all_judges" in p for p in report["paired"]):
         sections.append(("paired comparisons", paired_rows(report["paired"], None)))
+    sections += [(t.lower(), rows) for t, rows in channel_sections(report) if rows[1]]
     return sections
+
+
+def channel_sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:
+    """The score channels' means and paired tests (no rows for a report without channels)."""
+    return [
+        ("Score channels, mean per reading", channel_tables.mean_rows(report)),
+        ("Score channels, paired (test per row)", channel_tables.paired_rows(report)),
+    ]
 
 
 def _mean_and_sd(cell: str) -> list[str]:
@@ -460,6 +469,7 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
             ("Stage attribution", attribution_rows(report)),
             ("Latency and cost", cost_rows(report)),
             ("Judges: agreement on UEG", judge_rows(report)),
+            *channel_sections(report),
         ):
             if body:
                 lines += ["", f"### {title}", "", *_markdown(head, body)]

@@ -23,6 +23,7 @@ from rich.table import Table
 from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.instance import Parser
 from composer.report.budget import spend_note
+from composer.report.channel_tables import terminal_tables
 from composer.report.model import (
     AXES,
     AxisName,
@@ -438,6 +439,13 @@ def print_report(console: Console, report: Report, *, all_pairs: bool = False) -
             )
     print_pairs(console, report, all_pairs=all_pairs)
     print_judges(console, report)
+    print_channels(console, report)
+
+
+def print_channels(console: Console, report: Report) -> None:
+    """The score channels: a table per axis, then the question's pairs per channel."""
+    for spec in terminal_tables(report):
+        print_fitted(console, [[Grid(spec.title, spec.columns, spec.rows, spec.caption)]])
 
 
 def compare_layouts(title: str, rows: Sequence[Any], seed: int) -> list[list[Grid]]:

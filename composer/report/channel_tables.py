@@ -1,0 +1,174 @@
+"""The report's score channels as rows: for markdown and CSV, and as the terminal's tables.
+
+Reads only the report's `channels` section (`composer.report.channels`); a report without it
+gives no rows, so its other renderings are unchanged. Values are the channels' own units:
+binary and fraction channels 0-1, rubrics 0-5, distances (lower is better) as the scorer
+measured them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NamedTuple
+
+from composer.core.instance import Parser
+from composer.report.model import Report
+from composer.report.pairs import p_text
+
+Column = tuple[str, Literal["name", "text", "number"]]
+TEST_NOTE = (
+    "p: binary channels exact McNemar (one seed) or exact sign test on per-instance rates "
+    "(several seeds); graded channels (fraction, rubric, distance) the paired bootstrap's "
+    "p-value (replicates shifted to the null). 95% CI: percentile bootstrap of the mean "
+    "difference, over instances (and seeds within them). Distance: lower is better."
+)
+
+
+class TableSpec(NamedTuple):
+    """A table before layout: its title, columns (header, kind), rows and caption."""
+
+    title: str
+    columns: Sequence[Column]
+    rows: list[list[str]]
+    caption: str
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}"
+
+
+def _sd(reading: Mapping[str, Any]) -> str:
+    sd = reading.get("seed_sd")
+    return "-" if sd is None else f"{sd:.3f}"
+
+
+def _several_seeds(report: Report) -> bool:
+    return len(report.get("seeds", [])) > 1
+
+
+def _scopes(axis_data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return [("all", axis_data["all"]), *axis_data["by_category"].items()]
+
+
+def mean_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """One row per system, axis, scope (`all` or a category) and channel: both readings.
+
+    With several run seeds, each reading's SD over seeds too. No rows without channels.
+    """
+    section = report.get("channels")
+    if section is None:
+        return [], []
+    seeds = _several_seeds(report)
+    header = ["system", "axis", "scope", "channel", "kind", "n"]
+    for reading in ("official", "strict"):
+        header += [reading, *([f"{reading} SD"] if seeds else []), f"{reading} unscored"]
+    rows = []
+    for system, axes in section["systems"].items():
+        for axis, data in axes.items():
+            for scope, channels in _scopes(data):
+                for name, stats in channels.items():
+                    row = [system, axis, scope, name, stats["kind"], str(stats["n"])]
+                    for reading in ("official", "strict"):
+                        r = stats[reading]
+                        row += [_number(r["mean"]), *([_sd(r)] if seeds else [])]
+                        row.append(str(r["unscored"]))
+                    rows.append(row)
+    return header, rows
+
+
+def paired_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """One row per compared pair, scope and channel, with the test each row used."""
+    section = report.get("channels")
+    if section is None or not section["paired"]:
+        return [], []
+    header = ["A", "B", "axis", "scope", "channel", "kind", "reading", "n", "A mean", "B mean"]
+    header += ["A - B", "95% CI", "p", "test", "CI over"]
+    rows = [
+        [
+            p["a"],
+            p["b"],
+            p["axis"],
+            p["scope"],
+            p["channel"],
+            p["kind"],
+            p["reading"],
+            str(p["n"]),
+            _number(p["mean_a"]),
+            _number(p["mean_b"]),
+            _signed(p["difference"]),
+            f"[{p['ci95'][0]:+.3f}, {p['ci95'][1]:+.3f}]",
+            p_text(p["p_value"]),
+            p["test"],
+            p["noise"],
+        ]
+        for p in section["paired"]
+    ]
+    return header, rows
+
+
+def _cell(stats: Mapping[str, Any], headline: Parser) -> str:
+    """The headline reading's mean (± SD), the other reading where it differs, unscored."""
+    other: Parser = "strict" if headline == "official" else "official"
+    mine, theirs = stats[headline], stats[other]
+    text = _number(mine["mean"])
+    if mine.get("seed_sd") is not None:
+        text += f" ± {mine['seed_sd']:.3f}"
+    if theirs["mean"] != mine["mean"]:
+        text += f" ({other[0]} {_number(theirs['mean'])})"
+    if mine["unscored"]:
+        text += f" [{mine['unscored']}/{stats['n']} u]"
+    return text
+
+
+def terminal_tables(report: Report) -> list[TableSpec]:
+    """One compact table per axis with channels, then the question's pairs per channel.
+
+    An axis table has a row per scope and channel and a column per system.
+    """
+    section = report.get("channels")
+    if section is None:
+        return []
+    headline = report["parser"]
+    other = "strict" if headline == "official" else "official"
+    tables = []
+    axes = sorted({a for per in section["systems"].values() for a in per}, key=("UEG", "GEU").index)
+    for axis in axes:
+        systems = [s for s, per in section["systems"].items() if axis in per]
+        columns: list[Column] = [("scope", "text"), ("channel", "text"), ("kind", "text")]
+        columns += [(s, "number") for s in systems]
+        keys: list[tuple[str, str, str]] = []
+        for s in systems:
+            for scope, channels in _scopes(section["systems"][s][axis]):
+                keys += [
+                    (scope, n, c["kind"])
+                    for n, c in channels.items()
+                    if (scope, n, c["kind"]) not in keys
+                ]
+        rows = []
+        for scope, name, kind in keys:
+            cells = []
+            for s in systems:
+                scoped = dict(_scopes(section["systems"][s][axis])).get(scope, {})
+                cells.append(_cell(scoped[name], headline) if name in scoped else "-")
+            rows.append([scope, name, kind, *cells])
+        caption = (
+            f"mean of each channel, {headline} reading"
+            + (" ± SD over run seeds" if _several_seeds(report) else "")
+            + f"; ({other[0]} x): the {other} reading where it differs; [k/n u]: k of n outputs "
+            "unscored in this reading (failed, not scored, or no value), left out of the mean. "
+            "all: every instance of the categories that declare the channel."
+        )
+        tables.append(TableSpec(f"{axis} score channels", columns, rows, caption))
+    header, body = paired_rows(report)
+    if body:
+        columns = [("A vs B", "name"), ("scope", "text"), ("channel", "text")]
+        columns += [(h, "number") for h in ("n", "A", "B", "A - B", "95% CI", "p")]
+        columns.append(("test", "text"))
+        rows = [[f"{r[0]} vs {r[1]}", r[3], r[4], *r[7:13], r[13]] for r in body]
+        title = f"score channels, paired on shared instances ({headline} reading)"
+        tables.append(TableSpec(title, columns, rows, TEST_NOTE))
+    return tables
