@@ -48,6 +48,7 @@ def compare(
     from composer.evaluation.store import RunStore
     from composer.report import budget, judging, noise, stats
     from composer.report.judging import resolve_judge
+    from composer.report.summary import headline_parser
 
     try:
         _check_run(run_dir, parser)
@@ -64,9 +65,7 @@ def compare(
         store = RunStore(run_dir, read_only=True)
         try:
             latest = store.latest_run()
-            chosen = cast(
-                "Parser", parser or (latest["config"]["judge"]["parser"] if latest else "official")
-            )
+            chosen = headline_parser(store, cast("Parser | None", parser))
             judge_id, judge_label = resolve_judge(store, judge)
             results = list(store.results(judge=judge_id, parser=chosen))
             judge_ids = [i for i, _ in judging.run_judges(store)]

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from composer.core.callsite import CallSite, current_site
 from composer.core.config import RunConfig
+from composer.core.decisions import RunDecisions
 from composer.core.errors import AgentOutputError, ComposerError, ConfigError, RefusalError
 from composer.core.failure import Failure
 from composer.core.images import ImageRef, ImageStore
@@ -251,6 +252,7 @@ class Runner(Binding):
             judges=judges,
             instances=self.instances,
             rerun=self.rerun,
+            decisions=self.decisions(),
         )
         self._created.keep()
         statuses: dict[str, int] = {}
@@ -393,6 +395,16 @@ class Runner(Binding):
             if scored.judge == headline and scored.status == "failed":
                 result.status, result.error = "failed", scored.error
         return result
+
+    def decisions(self) -> RunDecisions:
+        """What this run decided that its report needs (stored with the invocation)."""
+        told = {i.output.images_told for i in self.instances if i.benchmark == "uni-mmmu"}
+        return RunDecisions(
+            parser=self.config.judge.parser,
+            benchmark=self.config.benchmark.model_dump(mode="json"),
+            scorers=tuple(s.id for s in self.scorers),
+            k_told=None if not told else all(told),
+        )
 
     def _bind_scorers(self) -> list[Scorer]:
         """The run's scorers: its judges (UEG), then the benchmarks' programmatic scorers."""

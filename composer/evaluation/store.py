@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from composer.core.decisions import RunDecisions
 from composer.core.definition import SystemDefinition
 from composer.core.errors import ConfigError, StoreWriteError
 from composer.core.instance import Instance
@@ -307,6 +308,7 @@ class RunStore(StoreViews):
         instances: Sequence[Instance],
         rerun: Sequence[str] = (),
         record: dict[str, Any] | None = None,
+        decisions: RunDecisions | None = None,
     ) -> None:
         """Record one invocation in one transaction, after every check passed.
 
@@ -328,6 +330,11 @@ class RunStore(StoreViews):
                 "INSERT OR IGNORE INTO judges VALUES (?, ?, ?)",
                 [(i, label, json.dumps(d, sort_keys=True)) for i, label, d in judges],
             )
+            if decisions is not None:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('decisions', ?)",
+                    (decisions.model_dump_json(),),
+                )
             self.db.execute(
                 "INSERT INTO runs (started, config, versions, seed, judges, record) "
                 "VALUES (?, ?, ?, ?, ?, ?)",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from composer.benchmarks.realunify.records import read_stored
+from composer.core.decisions import RunDecisions
 from composer.core.definition import SystemDefinition
 from composer.core.failure import Failure
 from composer.core.instance import Instance, Parser
@@ -160,6 +161,16 @@ class StoreViews:
             "judges": json.loads(row[3] or "[]"),
             "record": json.loads(row[4] or "{}"),
         }
+
+    def decisions(self) -> RunDecisions:
+        """The latest invocation's decisions (derived from its run file in older folders)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'decisions'").fetchone()
+        if row is not None:
+            return RunDecisions.model_validate_json(row[0])
+        latest = self.latest_run()
+        if latest is None:
+            return RunDecisions()
+        return RunDecisions.from_config(latest["config"], tuple(latest["judges"]))
 
     def system_definitions(self) -> dict[str, SystemDefinition]:
         """Every system definition this run has seen."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from composer.benchmarks.catalog import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
@@ -263,9 +263,7 @@ def selection_note(benchmark: Mapping[str, Any] | None) -> str:
 
 def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
     """The parser a report leads with: the one asked for, else the latest run's."""
-    latest = store.latest_run()
-    chosen = parser or (latest["config"]["judge"]["parser"] if latest else "official")
-    return cast(Parser, chosen)
+    return parser or store.decisions().parser
 
 
 def summarize(
@@ -289,7 +287,8 @@ def summarize(
     run_seeds = [int(s) for s in latest["seeds"]] if latest else [0]
     judge_id, judge_label = judging.resolve_judge(store, judge)
     definitions = store.system_definitions()
-    rule = total_rule(latest["config"].get("benchmark") if latest else None)
+    decisions = store.decisions()
+    rule = total_rule(decisions.benchmark if latest else None)
     if results is None:
         results = list(store.results(judge=judge_id, parser=headline))
     everything = results
@@ -332,7 +331,7 @@ def summarize(
         "costs": costs,
         "budget": budget.per_system(costs, everything, headline),
     }
-    selection = selection_note(latest["config"].get("benchmark") if latest else None)
+    selection = selection_note(decisions.benchmark if latest else None)
     if selection:
         n = len({r.instance for r in everything})
         report["selection"] = f"{selection} The report covers the {n} instances with results."
@@ -356,6 +355,10 @@ def summarize(
         }
     if with_judges and (section := channels.section(store, report, everything)) is not None:
         report["channels"] = section
+    if with_judges:
+        from composer.report import unimmmu  # only a Uni-MMMU run reads its release's keys
+
+        unimmmu.attach(report, store)
     return report
 
 

@@ -1,0 +1,44 @@
+"""The decisions a run plan makes that its report needs, as one typed record.
+
+Binding decides them from the run file and the instances (the headline parser, the benchmark
+selection and its Total rule, the scorers in headline order, whether Uni-MMMU's k was told);
+the store keeps them with each invocation; the report and `compare` read them here, never the
+raw run file. A folder written before this record existed gets one derived from its stored
+run file (`RunDecisions.from_config`), so it reads as it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from composer.core.instance import Parser
+
+
+class RunDecisions(BaseModel):
+    """What the report leads with and how it totals, as the latest invocation decided."""
+
+    model_config = ConfigDict(frozen=True)
+
+    parser: Parser = "official"
+    """The headline parser (`[judge] parser`)."""
+    benchmark: dict[str, Any] = {}
+    """The `[benchmark]` table as run: name, selection (categories, tasks, instances, limit)
+    and `total_weights`, which say what the report counts and how Total weighs the axes."""
+    scorers: tuple[str, ...] = ()
+    """The scorers' ids, the headline judge first."""
+    k_told: bool | None = None
+    """Uni-MMMU: whether the systems were told k, the number of ground-truth moves (None:
+    not a Uni-MMMU run)."""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], scorers: tuple[str, ...] = ()) -> RunDecisions:
+        """The decisions a stored run file implies (for folders from before this record)."""
+        judge = config.get("judge") or {}
+        return cls(
+            parser=judge.get("parser", "official"),
+            benchmark=dict(config.get("benchmark") or {}),
+            scorers=scorers,
+        )
