@@ -139,27 +139,92 @@ def parse_choice_official(reply: object) -> str | None:
     return found.group(0) if found else None
 
 
-_LONE = re.compile(r"^\(?([ABCD])\)?[.):]?$")
-_FINAL = re.compile(r"(?:answer|option)\s*(?:is)?\s*[:\-]?\s*\(?([ABCD])\)?(?![A-Za-z])", re.I)
-_TOKEN = re.compile(r"(?<![A-Za-z])\(?([ABCD])\)?(?![A-Za-z'])")
+_OPEN, _CLOSE = r"[*_`\"'“‘(\[]*", r"[*_`\"'”’)\]]*"
+"""What may wrap a letter: emphasis, code, quotes, parentheses, brackets (`**C**`, `(B)`)."""
+_LETTER = rf"{_OPEN}(?P<letter>[ABCD]){_CLOSE}(?![A-Za-z0-9]|['’][a-z]|-[A-Za-z])"
+"""A capital A-D standing alone: not in a word, a possessive (`A's`) or a compound (`C-shaped`).
+Only capitals: a lowercase "a" is the article ("the answer is a clear D")."""
+_WHOLE = re.compile(r"[\W_]*(?P<letter>[ABCD])[\W_]*")
+_STATEMENT = re.compile(
+    r"(?i:\b(?:answer|option|choice)\b)\s*"
+    r"(?:(?i:is|was|(?:would|should|must|will)\s+be)\b\s*[:=\-]?|[:=\-])\s*"
+    r"(?:(?i:option|choice|letter)\s+)?" + _LETTER
+)
+"""An explicit answer: "answer is X", "Answer: X", "the best option would be (X)"; a mention
+without "is" or ":" ("option B is wrong") is not one."""
+_ALTERNATIVE = re.compile(
+    r"\s*(?:,\s*)?(?:/|&|,|(?i:\bor\b|\band\b))\s*(?:(?i:maybe|perhaps|possibly|probably)\s+)?"
+    r"(?:(?i:option|choice)\s+)?" + _LETTER
+)
+_TOKEN = re.compile(r"(?<![A-Za-z0-9])" + _LETTER)
+_NEGATED = re.compile(
+    r"(?i:\b(?:not|never|no|nor|neither|except|excluding|than|isn't|aren't|wasn't|can't|"
+    r"cannot)\s+(?:(?:option|choice|answer)\s+)?)$"
+)
+_RULED_OUT = re.compile(
+    r"\s*(?i:is\s+(?:not|wrong|incorrect|false)\b|isn't\b|(?:can|could)\s*not\s+be\b|"
+    r"can't\s+be\b|is\s+ruled\s+out\b)"
+)
+"""What after a letter rules it out: "C is not it", "B is wrong", "D can't be"."""
+_LETTER_VERBS = frozenset(
+    "is was seems looks appears matches fits would should must could might or and nor".split()
+)
+"""Words after which a capital A is the letter ("A is correct", "A or B"), not the article."""
+
+
+def _statements(text: str) -> list[tuple[str, bool]]:
+    """Each explicit "answer is X" / "Answer: X": (letter, names an alternative after it)."""
+    found = []
+    for match in _STATEMENT.finditer(text):
+        alternative = _ALTERNATIVE.match(text, match.end()) is not None
+        found.append((match.group("letter"), alternative))
+    return found
+
+
+def _lone_letters(text: str) -> set[str]:
+    """The capital letters the reply gives, less the article "A" and letters it rules out.
+
+    Ruled out: preceded by a negation ("not A", "rather than B") or followed by one ("C is
+    wrong").
+    """
+    letters = set()
+    for match in _TOKEN.finditer(text):
+        letter = match.group("letter")
+        if _NEGATED.search(text[max(0, match.start() - 40) : match.start()]):
+            continue  # "not A", "rather than B", "neither C nor D"
+        if _RULED_OUT.match(text, match.end()):
+            continue  # "C is not it", "B is wrong"
+        after = re.match(r"\s+([a-z]+)", text[match.end() :])
+        if letter == "A" and after and after.group(1) not in _LETTER_VERBS:
+            continue  # "A red circle ...": the article
+        letters.add(letter)
+    return letters
 
 
 def parse_choice_strict(reply: str) -> str | None:
-    """Read an explicit letter: the whole reply, a last 'answer is X', or one lone letter.
+    """The letter the reply gives as its answer, and nothing else (None: unscored).
 
-    Returns None (unscored) when the reply names no letter or several competing ones.
+    Read in this order: the whole reply as one capital letter (`C`, `(B)`, `**D**.`); else the
+    last explicit statement, "answer is X", "Answer: X", "the best option is (X)" (unscored
+    if it names an alternative: "The answer is A or B"); else a single capital letter standing
+    alone in the reply, not counting the article "A" ("A red circle, so D" reads D) or a letter
+    the reply rules out ("not A, it is D" reads D). A lowercase letter is never a choice ("the
+    answer is a clear D" reads D); several letters are unscored ("A or B").
+
+    Example:
+        >>> parse_choice_strict("The answer is a clear D"), parse_choice_strict("A or B")
+        ('D', None)
     """
-    text = reply.strip().rstrip(".").strip()
-    lone = _LONE.match(text)
-    if lone:
-        return lone.group(1)
-    finals = _FINAL.findall(text)
-    if finals:
-        return str(finals[-1]).upper()
-    tokens = {m.group(1) for m in _TOKEN.finditer(text)}
-    if len(tokens) == 1:
-        return tokens.pop()
-    return None
+    text = reply.strip()
+    whole = _WHOLE.fullmatch(text)
+    if whole:
+        return whole.group("letter")
+    statements = _statements(text)
+    if statements:
+        letter, alternative = statements[-1]
+        return None if alternative else letter
+    letters = _lone_letters(text)
+    return letters.pop() if len(letters) == 1 else None
 
 
 JUDGE_PROMPT = (
