@@ -392,8 +392,8 @@ class Runner(Binding):
         applying = self.scorers_of(instance)
         headline = applying[0].id if applying else None
         for scored, _ in scores:
-            if scored.judge == headline and scored.status == "failed":
-                result.status, result.error = "failed", scored.error
+            if scored.judge == headline and scored.status in ("failed", "refused"):
+                result.status, result.error = scored.status, scored.error
         return result
 
     def decisions(self) -> RunDecisions:
@@ -434,6 +434,9 @@ class Runner(Binding):
         token = current_site.set(site)
         try:
             scored, judgments = await scorer.score(instance, state)
+        except RefusalError as exc:  # the judge declined: refused, as a model's refusal is
+            refused = Scored(judge=scorer.id, status="refused", error=str(exc))
+            return refused.model_copy(update={"usage": site.tally.as_dict()}), []
         except ComposerError as exc:
             failed = Scored(judge=scorer.id, status="failed", error=str(exc))
             return failed.model_copy(update={"usage": site.tally.as_dict()}), []

@@ -56,7 +56,8 @@ class Scored(BaseModel):
 
     judge: str
     """The judge's id (see `composer.evaluation.judges.Judge.id`)."""
-    status: Literal["ok", "failed"]
+    status: Literal["ok", "failed", "refused"]
+    """`refused`: the judge declined to judge (a content-policy refusal), not a failure."""
     correct_official: bool | None = None
     correct_strict: bool | None = None
     error: str | None = None
@@ -205,8 +206,8 @@ class StoreViews:
         A UEG output is read with the scores of `judge` (a judge id; default: the headline
         judge of the latest run), a GEU output with those of the choice reader (`geu_judge`,
         default: whichever version scored it last). An output the judge has not scored is
-        `unscored` with the reason; a judge that failed makes it `failed`; a score the headline
-        `parser` cannot read is `unscored`.
+        `unscored` with the reason; a judge that failed makes it `failed`, one that declined
+        `refused`; a score the headline `parser` cannot read is `unscored`.
         """
         if judge is None:
             latest = self.latest_run()
@@ -252,8 +253,8 @@ class StoreViews:
             if score is None:
                 result.status = "unscored"
                 result.error = f"not judged by {result.judge or 'any judge'}"
-            elif score[0] == "failed":
-                result.status, result.error = "failed", score[3]
+            elif score[0] in ("failed", "refused"):  # a judge that declined: refused
+                result.status, result.error = score[0], score[3]
             else:
                 result.correct_official, result.correct_strict = _bool(score[1]), _bool(score[2])
                 headline = (

@@ -26,7 +26,8 @@ from typing import Any, TypedDict, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from composer.core.callsite import CallSite, current_site, name_nodes_with, site_of_call
-from composer.core.errors import ConfigError, config_error
+from composer.core.errors import ComposerError, ConfigError, config_error
+from composer.core.failure import Failure
 from composer.core.images import ImageRef
 from composer.core.instance import EDIT, REWRITE, STEP, Axis, Instance
 from composer.core.outputs import GEUOutput, UEGOutput
@@ -241,7 +242,19 @@ def build_strategy(
             f"Bind it as {'ueg' if Axis.UEG in entry.axes else 'geu'} = {name!r}, "
             "or pick another graph.",
         )
-    strategy = entry.build(axis, options)
+    try:
+        strategy = entry.build(axis, options)
+    except ComposerError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a strategy's own bug: one line, not a traceback
+        failure = Failure.of_exception(exc, graph=name)
+        at = f" at {failure.location}" if failure.location else ""
+        raise ConfigError(
+            f"graph {name!r}",
+            f"build() raised {failure.error}{at}.",
+            "Fix the strategy's build() (a graph LangGraph cannot compile raises here too), "
+            "then run again.",
+        ) from None
     if not isinstance(strategy, Strategy):
         raise ConfigError(
             f"graph {name!r}",

@@ -228,6 +228,36 @@ def test_a_broken_strategy_file_is_exit_2_with_one_line(
     assert drawn.exit_code == 2 and f"buggy.py line {line} " in drawn.output
 
 
+@pytest.mark.parametrize(
+    ("body", "line", "what"),
+    [
+        ("    return 1 / 0\n", 6, "ZeroDivisionError: division by zero"),
+        (  # a graph LangGraph refuses to compile: an edge to a node that does not exist
+            "    graph = cg.StateGraph(cg.UEGState)\n"
+            "    graph.add_edge(cg.START, 'draw')\n"
+            "    return cg.Strategy('buggy', axis, graph.compile(), object)\n",
+            8,
+            "ValueError: ",
+        ),
+    ],
+)
+def test_a_build_that_raises_is_exit_2_with_one_line(
+    tmp_path: Path, body: str, line: int, what: str
+) -> None:
+    source = "import composer.graphs as cg\n\n\n@cg.register_graph('buggy', axes=(cg.Axis.UEG,))\n"
+    source += "def build(axis, options):\n" + body
+    (tmp_path / "buggy.py").write_text(source)
+    (tmp_path / "run.toml").write_text(RUN_FILE)
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert "graph 'buggy.py:build': build() raised " + what in lines[0]
+    assert f"at buggy.py:{line}." in lines[0]
+    assert not run_dir.exists()
+
+
 def test_a_folder_from_before_failures_were_stored_is_migrated_not_refused(
     tmp_path: Path,
 ) -> None:
