@@ -265,6 +265,9 @@ class StoreViews:
 
     def channels(self, system: str | None = None) -> dict[tuple[str, str, int], dict[str, Any]]:
         """Every stored score's named channels: (system, instance, seed) -> scorer -> channels."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(scores)")}
+        if "channels" not in columns:  # a folder from before schema 5, read as it is
+            return {}
         query = "SELECT system, instance, seed, judge, channels FROM scores WHERE status = 'ok'"
         query += " AND channels IS NOT NULL" + (" AND system = ?" if system else "")
         found: dict[tuple[str, str, int], dict[str, Any]] = {}
