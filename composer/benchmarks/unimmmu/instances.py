@@ -19,6 +19,7 @@ from composer.benchmarks.unimmmu.records import ImagePart as ItemImage
 from composer.benchmarks.unimmmu.records import Item, Task
 from composer.core.images import ImageStore
 from composer.core.instance import (
+    REWRITE,
     Axis,
     CallSpec,
     ImagePart,
@@ -72,12 +73,20 @@ def to_instance(item: Item, images: ImageStore, *, withhold_k: bool = False) -> 
         for call in item.calls
     )
     k_given = item.expected.k_given and not withhold_k
+    requests = {}
+    first_text = next((c for c in item.calls if c.output == "text"), None)
+    if AXIS_OF[item.task] is Axis.UEG and first_text is not None:
+        # decompose-then-generate: the reasoner answers the script's text call on the context's
+        # text (its explanation or summary); a generator then draws that text.
+        texts = [p.text for p in context if isinstance(p, TextPart)]
+        requests[REWRITE] = "\n".join([*texts, first_text.suffix])
     return Instance(
         id=f"{item.task.value}-{item.id}",
         axis=AXIS_OF[item.task],
         category=item.task.value,
         benchmark=BENCHMARK,
         context=context,
+        requests=requests,
         calls=calls,
         output=OutputSpec(text=True, images=item.expected.images, images_told=k_given),
         references=References(data={"item": item.model_dump(mode="json")}),

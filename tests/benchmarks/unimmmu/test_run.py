@@ -47,6 +47,9 @@ def run(tmp_path: Path) -> Path:
                 'ueg = "interleaved"',
                 'geu = "interleaved"',
                 'roles = { model = "mock/m" }',
+                "[systems.decomposed]",
+                'ueg = "decompose-then-generate"',
+                'roles = { reasoner = "mock/m", generator = "mock/m" }',
             ]
         )
     )
@@ -60,7 +63,8 @@ def test_judged_tasks_are_scored_by_the_runs_judge_with_the_release_prompts(
     tmp_path: Path,
 ) -> None:
     store = RunStore(run(tmp_path))
-    channels = {key[1]: scored for key, scored in store.channels().items()}
+    stored = store.channels()
+    channels = {key[1]: scored for key, scored in stored.items() if key[0] == "unified"}
     by_task: dict[str, dict[str, dict[str, float]]] = {}
     for instance, scorers in channels.items():
         ((scorer, values),) = scorers.items()
@@ -81,3 +85,7 @@ def test_judged_tasks_are_scored_by_the_runs_judge_with_the_release_prompts(
     requests = " ".join(row[0] for row in calls)
     assert "geometry diagram overlays" in requests
     assert "strict but science-aware evaluator" in requests
+    # Decompose-then-generate on the understanding-aids-generation tasks: the reasoner's text
+    # and the generator's image are judged the same way.
+    decomposed = {key[1] for key in stored if key[0] == "decomposed"}
+    assert {i.split("-", 1)[0] for i in decomposed} == {"science", "code"}
