@@ -35,6 +35,20 @@ class RunFolderBusyError(ConfigError):
     """Another process is writing this run folder (exit 2; nothing is written)."""
 
 
+class RunFolderUnwritableError(ConfigError):
+    """The run folder cannot be written (a read-only disk, no permission): exit 2, no change."""
+
+
+def _unwritable(run_dir: Path, exc: OSError) -> RunFolderUnwritableError:
+    reason = exc.strerror or type(exc).__name__
+    return RunFolderUnwritableError(
+        f"run folder {run_dir}",
+        f"cannot be written ({reason}).",
+        "Make the folder writable (or mount the disk read-write), or pass another --out "
+        "folder; report, compare and export read a read-only folder as it is.",
+    )
+
+
 class RunLock:
     """The exclusive writer lock of one run folder; `release()` (or process exit) frees it.
 
@@ -54,8 +68,12 @@ class RunLock:
 
         Raises:
             RunFolderBusyError: another process holds the lock; the message names it.
+            RunFolderUnwritableError: the folder cannot be created or written.
         """
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a read-only disk, no permission on a parent folder
+            raise _unwritable(run_dir, exc) from None
         if sys.platform == "win32":  # no flock: one writer is then the user's to ensure
             return cls(run_dir, None)
         import fcntl
@@ -83,6 +101,9 @@ class RunLock:
         }
         try:
             (run_dir / WRITER_NOTE).write_text(json.dumps(note))
+        except OSError as exc:  # read-only (EROFS, EACCES) or the note's path is not a file
+            os.close(fd)
+            raise _unwritable(run_dir, exc) from None
         except BaseException:
             os.close(fd)
             raise
