@@ -90,14 +90,19 @@ class ChannelTest:
 
 
 def replicates(
-    differences: np.ndarray, *, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES
+    differences: np.ndarray,
+    *,
+    seed: int = 0,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    chunk: int = CHUNK,
 ) -> np.ndarray:
     """Bootstrap replicates of the mean per-instance difference, drawn in chunks.
 
     `differences` has shape (instances, seeds), NaN where a cell was not scored by both; every
     instance has at least one scored cell. A replicate draws instances with replacement and,
     with several seeds, each drawn instance's seeds with replacement; a drawn instance is the
-    mean of its drawn scored cells (left out of that replicate if none was scored).
+    mean of its drawn scored cells (left out of that replicate if none was scored). At most
+    `chunk` cells are drawn at once.
 
     Example:
         >>> d = np.array([[1.0, 1.0], [1.0, 0.0]])
@@ -108,11 +113,11 @@ def replicates(
     scored = ~np.isnan(differences)
     values = np.where(scored, differences, 0.0)
     rng = np.random.default_rng(seed)
-    chunk = max(1, CHUNK // max(1, n * s))
+    per_chunk = max(1, chunk // max(1, n * s))
     out = np.empty(resamples)
     done = 0
     while done < resamples:
-        r = min(chunk, resamples - done)
+        r = min(per_chunk, resamples - done)
         pick_i = rng.integers(0, n, (r, n))
         if s == 1:
             out[done : done + r] = values[pick_i, 0].mean(axis=1)
