@@ -40,8 +40,8 @@ __all__ = ["SCHEMA_VERSION", "Judgment", "Result", "RunStore", "Scored", "Status
 
 SCHEMA_VERSION = "5"
 """Bumped when a table changes. A folder of an older version that `MIGRATIONS` leads from is
-brought up to date when it is opened for writing (and read as it is by a report); any other
-version is refused with the fix.
+read as it is, and brought up to date by the first write of a run (so a rejected run leaves it
+as it was); any other version is refused with the fix.
 3: the run seed is part of a result's identity (results, scores and judgments).
 4: a failed result keeps where its graph failed (`results.failure`: graph, node, traceback).
 5: a score keeps its named channels (`scores.channels`: graded values beyond correctness)."""
@@ -116,6 +116,8 @@ class RunStore(StoreViews):
         if not read_only:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / "run.db"
+        self._outdated: str | None = None
+        """An older schema version this writer migrates before its first write."""
         try:
             self.db = self._connect_read_only() if read_only else self._connect()
             self._check_schema()
@@ -166,7 +168,7 @@ class RunStore(StoreViews):
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             found = row[0] if row else None
         if found in MIGRATIONS and not self.read_only:
-            found = self._migrate(found)
+            self._outdated = found  # migrated at the first write: a rejected run writes nothing
         if found != SCHEMA_VERSION and not _readable(found):
             self.db.close()
             raise ConfigError(
@@ -175,6 +177,12 @@ class RunStore(StoreViews):
                 f"this composer reads {SCHEMA_VERSION}).",
                 "Run into a new --out folder, or use the composer version that wrote it.",
             )
+
+    def _up_to_date(self) -> None:
+        """Before the first write to an older store, bring it up to `SCHEMA_VERSION`."""
+        if self._outdated is not None:
+            self._migrate(self._outdated)
+            self._outdated = None
 
     def _migrate(self, found: str) -> str:
         """Bring an older store up to `SCHEMA_VERSION`, in one transaction; the new version."""
@@ -316,6 +324,7 @@ class RunStore(StoreViews):
         definition) with the headline judge first. Systems in `rerun` lose their results,
         scores and judgments first (their calls stay in the cache).
         """
+        self._up_to_date()
         with self._transaction():
             for name in rerun:
                 for table in ("results", "scores", "judgments", "systems"):
@@ -380,6 +389,7 @@ class RunStore(StoreViews):
         self, result: Result | None, scores: Sequence[tuple[Scored, Sequence[Judgment]]] = ()
     ) -> None:
         """Write one result (None: scores only) and its scores in one transaction."""
+        self._up_to_date()
         with self._transaction():
             for statement, params in self._result_statements(result, scores):
                 self.db.execute(statement, params)
@@ -398,6 +408,7 @@ class RunStore(StoreViews):
         With `result` None, `system`, `instance` and `seed` say whose output the scores belong
         to.
         """
+        self._up_to_date()
         await self._commit_soon(
             self._result_statements(result, scores, system=system, instance=instance, seed=seed)
         )

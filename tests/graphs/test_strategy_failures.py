@@ -258,6 +258,15 @@ def test_a_build_that_raises_is_exit_2_with_one_line(
     assert not run_dir.exists()
 
 
+def schema(run_dir: Path) -> str:
+    db = sqlite3.connect(run_dir / "run.db")
+    try:
+        (version,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        return str(version)
+    finally:
+        db.close()
+
+
 def test_a_folder_from_before_failures_were_stored_is_migrated_not_refused(
     tmp_path: Path,
 ) -> None:
@@ -278,16 +287,18 @@ def test_a_folder_from_before_failures_were_stored_is_migrated_not_refused(
     report = cli.invoke(app, ["report", str(run_dir), "--format", "jsonl"])
     assert report.exit_code == 0, report.output  # a report reads it as it is
     assert all(json.loads(r)["failure"] is None for r in report.stdout.splitlines())
+    rejected = cli.invoke(
+        app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--rerun", "nobody"]
+    )
+    assert rejected.exit_code == 2, rejected.output
+    assert schema(run_dir) == "3"  # a rejected run leaves the folder as it was
     again = cli.invoke(
         app,
         ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet", "--retry-failed"],
     )
     assert again.exit_code == 1, again.output  # the bug is still there, now located
     assert "could not be written" not in again.output
-    db = sqlite3.connect(run_dir / "run.db")
-    (version,) = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    db.close()
-    assert version == SCHEMA_VERSION
+    assert schema(run_dir) == SCHEMA_VERSION  # migrated by the run's first write
     assert all(r.failure is not None for r in stored(run_dir)["mine"])
 
 
