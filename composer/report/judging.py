@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from composer.core.definition import SystemDefinition
 from composer.core.errors import ConfigError
 from composer.evaluation.store import RunStore
@@ -81,22 +83,54 @@ def cohen_kappa(pairs: Sequence[tuple[Any, Any]]) -> float | None:
     return (observed - expected) / (1.0 - expected)
 
 
+_CHUNK = 1 << 18
+"""Bootstrap draws made at once: the agreement intervals' memory does not grow with the run."""
+
+
+def _replicates(
+    a: np.ndarray, b: np.ndarray, labels: int, *, seed: int, resamples: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per resample of the items: how many pairs agree, and how often each rater gave each label.
+
+    The draws are those of `rng.integers(0, n, size=(resamples, n))`, made `_CHUNK` at a time
+    in the same order (the generator's stream does not depend on how it is cut), and reduced to
+    counts as they come: memory is O(resamples x labels), whatever the number of items.
+    """
+    n = len(a)
+    rng = np.random.default_rng(seed)
+    agree = np.zeros(resamples, dtype=np.int64)
+    counts_a = np.zeros((labels, resamples), dtype=np.int64)
+    counts_b = np.zeros((labels, resamples), dtype=np.int64)
+    total = resamples * n
+    for start in range(0, total, _CHUNK):
+        picks = rng.integers(0, n, size=min(_CHUNK, total - start))
+        rows = (start + np.arange(picks.size)) // n
+        sa, sb = a[picks], b[picks]
+        agree += np.bincount(rows[sa == sb], minlength=resamples)
+        for k in range(labels):
+            counts_a[k] += np.bincount(rows[sa == k], minlength=resamples)
+            counts_b[k] += np.bincount(rows[sb == k], minlength=resamples)
+    return agree, np.stack([counts_a, counts_b])
+
+
 def _interval(
     pairs: Sequence[tuple[Any, Any]], *, seed: int, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> dict[str, list[float] | None]:
-    """Percentile bootstrap 95% intervals of agreement and kappa, resampling the items."""
-    import numpy as np
+    """Percentile bootstrap 95% intervals of agreement and kappa, resampling the items.
 
+    Each resample's agreement and kappa come from counts (`_replicates`), so the run's size
+    does not change the memory it takes; for a seed they are the numbers the resampled arrays
+    gave before (the same draws, and the same floating-point operations on exact counts).
+    """
     if not pairs:
         return {"agreement_ci95": None, "kappa_ci95": None}
     labels = {label: k for k, label in enumerate(sorted({str(x) for p in pairs for x in p}))}
     a = np.array([labels[str(x)] for x, _ in pairs])
     b = np.array([labels[str(y)] for _, y in pairs])
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(pairs), size=(resamples, len(pairs)))
-    sa, sb = a[picks], b[picks]
-    observed = (sa == sb).mean(axis=1)
-    expected = sum((sa == k).mean(axis=1) * (sb == k).mean(axis=1) for k in labels.values())
+    n = len(pairs)
+    agree, counts = _replicates(a, b, len(labels), seed=seed, resamples=resamples)
+    observed = agree / n
+    expected = sum((counts[0][k] / n) * (counts[1][k] / n) for k in labels.values())
     defined = expected < 1.0  # a resample where both raters gave one label has no kappa
     kappas = (observed[defined] - expected[defined]) / (1.0 - expected[defined])
     low, high = np.quantile(observed, [0.025, 0.975])
