@@ -118,6 +118,34 @@ class BoundSystem:
         )
 
 
+_PROTOCOL = "composer.benchmarks.realunify.protocol"
+
+
+def _prompt_names() -> list[tuple[str, str]]:
+    """Every (module, constant) the prompts digest covers, in its order."""
+    import composer.agents as agents_package
+
+    modules = [
+        f"composer.agents.{info.name}"
+        for info in sorted(pkgutil.iter_modules(agents_package.__path__), key=lambda m: m.name)
+    ]
+    return [
+        (module_name, name)
+        for module_name in [*modules, _PROTOCOL]
+        for name in sorted(vars(importlib.import_module(module_name)))
+        if name.endswith(("_PROMPT", "_PROMPTS"))
+    ]
+
+
+def _digest_of(names: Iterable[tuple[str, str]]) -> str:
+    texts = [
+        f"{module.rsplit('.', 1)[-1]}.{name}="
+        f"{json.dumps(vars(importlib.import_module(module))[name])}"
+        for module, name in names
+    ]
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+
+
 @functools.cache
 def prompts_digest() -> str:
     """A hash of every prompt the built-in agents send (`*_PROMPT` and `*_PROMPTS` constants).
@@ -125,20 +153,30 @@ def prompts_digest() -> str:
     It covers the agents' modules and RealUnify's protocol module, where the paper's prompts
     live.
     """
-    import composer.agents as agents_package
+    return _digest_of(_prompt_names())
 
-    names = [
-        f"composer.agents.{info.name}"
-        for info in sorted(pkgutil.iter_modules(agents_package.__path__), key=lambda m: m.name)
-    ]
-    texts: list[str] = []
-    for module_name in [*names, "composer.benchmarks.realunify.protocol"]:
-        module = importlib.import_module(module_name)
-        for name in sorted(vars(module)):
-            if name.endswith(("_PROMPT", "_PROMPTS")):
-                label = module_name.rsplit(".", 1)[-1]
-                texts.append(f"{label}.{name}={json.dumps(vars(module)[name])}")
-    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+
+_PROMPTS_OF_SCHEMA_4 = (
+    ("composer.agents.revise", "REVISE_PROMPT"),
+    ("composer.agents.verify", "DERIVE_CHECKS_PROMPT"),
+    (_PROTOCOL, "EDIT_PROMPTS"),
+    (_PROTOCOL, "GENERIC_EDIT_PROMPT"),
+    (_PROTOCOL, "JUDGE_PROMPT"),
+    (_PROTOCOL, "MULTIPLE_CHOICE_PROMPT"),
+    (_PROTOCOL, "REFINE_PROMPT"),
+)
+"""The prompts the digest covered before the agents gained composer's own rewrite and verify
+wording (REWRITE_PROMPT, VERIFY_PROMPT), which no RealUnify system sends."""
+
+
+@functools.cache
+def earlier_prompts_digests() -> frozenset[str]:
+    """Digests a stored system may carry that mean "the same prompts as now".
+
+    A system stored when the digest covered fewer prompts is unchanged if every prompt that
+    digest covered still reads the same; its folder resumes instead of being refused.
+    """
+    return frozenset({_digest_of(_PROMPTS_OF_SCHEMA_4)})
 
 
 def composer_version() -> str:

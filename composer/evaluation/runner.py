@@ -27,7 +27,13 @@ from composer.core.failure import Failure
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import IMAGE, geu_output, ueg_output
-from composer.evaluation.binding import Binding, BoundSystem, run_record, versions
+from composer.evaluation.binding import (
+    Binding,
+    BoundSystem,
+    earlier_prompts_digests,
+    run_record,
+    versions,
+)
 from composer.evaluation.calls import CallLayer, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs
 from composer.evaluation.lock import CreatedFiles, RunFolderBusyError
@@ -152,7 +158,9 @@ class Runner(Binding):
             self.judges, self.judge_models = self._bind_judges()
             self.scorers = self._bind_scorers()
             self.store.system_changes(
-                {s.name: s.definition() for s in self.systems}, rerun=self.rerun
+                {s.name: s.definition() for s in self.systems},
+                rerun=self.rerun,
+                same_prompts=earlier_prompts_digests(),
             )
             self._check_imported_outputs()
             self.store.instance_changes(self.instances)

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -280,12 +280,17 @@ class RunStore(StoreViews):
     # runs, systems and judges
 
     def system_changes(
-        self, definitions: Mapping[str, SystemDefinition], *, rerun: Sequence[str] = ()
+        self,
+        definitions: Mapping[str, SystemDefinition],
+        *,
+        rerun: Sequence[str] = (),
+        same_prompts: Collection[str] = (),
     ) -> None:
         """Raise if a system is defined differently from the one already run here.
 
         Reads only: a rejected run writes nothing. Systems named in `rerun` may differ; their
-        results are dropped when the run starts (`begin_run`).
+        results are dropped when the run starts (`begin_run`). A stored prompts digest in
+        `same_prompts` (an earlier digest over prompts that are all unchanged) reads as today's.
 
         Raises:
             ConfigError: naming the system, what changed, and `--rerun`.
@@ -296,6 +301,8 @@ class RunStore(StoreViews):
                 continue
             before = stored[name].to_json()
             now = json.loads(json.dumps(definition.to_json(), sort_keys=True))
+            if before.get("prompts") in same_prompts:
+                before["prompts"] = now.get("prompts")
             if before != now:
                 changed = "; ".join(_differences(before, now)[:6])
                 raise ConfigError(
