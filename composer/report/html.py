@@ -27,6 +27,7 @@ from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE
 from composer.evaluation.store import Result, RunStore
+from composer.report import unimmmu
 from composer.report.charts import accuracy_chart
 from composer.report.drawings import (
     THUMB,
@@ -352,6 +353,7 @@ def write_html(
             seed_spread=seed_rows(report),
             mean_sd=mean_sd_rows(report),
             budget=budget_rows(report),
+            unimmmu=(unimmmu.TITLE, unimmmu.leaderboard_rows(report), unimmmu.notes(report)),
             record=report.get("reproducibility"),
             graphs=graphs,
             system_rows=_system_rows(report, definitions, graphs),

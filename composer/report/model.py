@@ -87,6 +87,10 @@ class SystemSummary(TypedDict):
     """Axis -> graph name."""
     self_preference: NotRequired[str]
     """Why this system's judge may favour it (its model, or one of its family, is bound)."""
+    tasks: NotRequired[dict[str, Any]]
+    """Uni-MMMU: task -> its `summary.json` under the release's keys (headline parser)."""
+    tasks_strict: NotRequired[dict[str, Any]]
+    tasks_official: NotRequired[dict[str, Any]]
 
 
 class Comparison(TypedDict):
@@ -155,6 +159,8 @@ class Report(TypedDict):
     reproducibility: NotRequired[dict[str, Any]]
     judges: NotRequired[dict[str, Any]]
     """With several judges: their agreement and every headline comparison under each."""
+    unimmmu: NotRequired[dict[str, Any]]
+    """Uni-MMMU's leaderboard columns, quoted rows and Avg rule (`composer.report.unimmmu`)."""
     selection: NotRequired[str]
     """Set when the latest run ran a selection of the benchmark (`--instances`, `limit`,
     `categories`): says so, so that instances left out read as not run, not as missing."""

@@ -15,7 +15,7 @@ from typing import Any
 from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.instance import Parser
 from composer.evaluation.store import RunStore
-from composer.report import budget, channel_tables
+from composer.report import budget, channel_tables, unimmmu
 from composer.report.csvsafe import safe_row
 from composer.report.model import (
     AXES,
@@ -397,6 +397,9 @@ def csv_sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[s
     if any("ci95_all_judges" in p for p in report["paired"]):
         sections.append(("paired comparisons", paired_rows(report["paired"], None)))
     sections += [(t.lower(), rows) for t, rows in channel_sections(report) if rows[1]]
+    head, body = unimmmu.leaderboard_rows(report)
+    if body:
+        sections.append((unimmmu.TITLE, (head, body)))
     return sections
 
 
@@ -470,8 +473,11 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
             ("Latency and cost", cost_rows(report)),
             ("Judges: agreement on UEG", judge_rows(report)),
             *channel_sections(report),
+            (unimmmu.TITLE, unimmmu.leaderboard_rows(report)),
         ):
             if body:
                 lines += ["", f"### {title}", "", *_markdown(head, body)]
+        if unimmmu.notes(report):
+            lines += ["", *(f"- {markdown_text(line)}" for line in unimmmu.notes(report))]
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}")

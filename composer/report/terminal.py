@@ -22,6 +22,7 @@ from rich.table import Table
 
 from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.instance import Parser
+from composer.report import unimmmu
 from composer.report.budget import spend_note
 from composer.report.channel_tables import terminal_tables
 from composer.report.model import (
@@ -440,6 +441,20 @@ def print_report(console: Console, report: Report, *, all_pairs: bool = False) -
     print_pairs(console, report, all_pairs=all_pairs)
     print_judges(console, report)
     print_channels(console, report)
+    print_unimmmu(console, report)
+
+
+def print_unimmmu(console: Console, report: Report) -> None:
+    """Uni-MMMU's 14 leaderboard columns: the run's systems, then the page's rows (quoted)."""
+    header, rows = unimmmu.leaderboard_rows(report)
+    if not rows:
+        return
+    kinds: list[Kind] = ["name", "text"]
+    kinds += ["number"] * (len(header) - 2)
+    grid = Grid(unimmmu.TITLE, list(zip(header, kinds, strict=True)), rows)
+    print_fitted(console, [[grid]])
+    for line in unimmmu.notes(report):
+        console.print(f"  {literal(line)}", highlight=False)
 
 
 def print_channels(console: Console, report: Report) -> None:

@@ -1,0 +1,290 @@
+"""Uni-MMMU in the report: each task's summary under the release's keys, and its leaderboard.
+
+Only a run holding Uni-MMMU instances gets these (`attach` changes nothing otherwise):
+
+- `systems[SYSTEM]["tasks"][TASK]`: what the release writes into that task's `summary.json`
+  (`composer.benchmarks.unimmmu.summaries`), read from the stored channels under the report's
+  headline parser; `tasks_strict` (or `tasks_official` under a strict headline) holds the other
+  reading, as `by_category_<other>` does for RealUnify.
+- `report["unimmmu"]`: the 14 leaderboard columns per system in the project page's form, the
+  page's own rows quoted (`"quoted": true`, never recomputed), composer's stated Avg rule,
+  whether k was told or withheld, how many instances each task scored, and every channel that
+  could not be scored with the reason (e.g. the jigsaw image distance without DreamSim).
+
+Every seed's outputs count, as in the rest of the report. A judged task is read from the judge
+the report leads with (its model), else the latest run's first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from composer.benchmarks.unimmmu.channels import Channel, Channels, Kind
+from composer.benchmarks.unimmmu.instances import BENCHMARK, item_of
+from composer.benchmarks.unimmmu.leaderboard import (
+    AVERAGE_RULE,
+    PUBLISHED,
+    RELEASE_COLUMNS,
+    TABLE_COLUMNS,
+    Cell,
+    average,
+    release_row,
+    table_row,
+)
+from composer.benchmarks.unimmmu.records import Task
+from composer.benchmarks.unimmmu.summaries import Reading, summarize
+from composer.core.instance import Instance
+from composer.evaluation.store import RunStore
+from composer.report.model import Report
+
+PROGRAMMATIC = "uni-mmmu-programmatic"
+JUDGED = "uni-mmmu-judged"
+_TASK_COLUMNS = {
+    task: [short for short, name in TABLE_COLUMNS.items() if RELEASE_COLUMNS[name][0] is task]
+    for task in Task
+}
+
+TITLE = "Uni-MMMU leaderboard (0-100; maze and sliding step/sample; quoted rows as published)"
+"""The leaderboard table's title in every format."""
+
+Rows = dict[str, dict[Task, list[Channels]]]
+"""System -> task -> one `Channels` per scored output."""
+
+
+def _channel(stored: Mapping[str, Any]) -> Channel:
+    return Channel(
+        Kind(stored["kind"]), stored.get("official"), stored.get("strict"), stored.get("note", "")
+    )
+
+
+def _pick(found: Mapping[str, Any], prefix: str, preferred: list[str]) -> str | None:
+    """The scorer of `prefix` whose channels to read: the first preferred one, else the latest."""
+    mine = [i for i in found if i.startswith(prefix)]
+    for scorer in preferred:
+        if scorer in mine:
+            return scorer
+    return mine[-1] if mine else None
+
+
+def _preferred(store: RunStore, judge_id: str | None) -> list[str]:
+    """The latest run's scorer ids, the judged one of the report's judge model first."""
+    latest = store.latest_run()
+    current = list(latest["judges"]) if latest else []
+    judges = store.judges()
+    model = judges.get(judge_id or "", {}).get("definition", {}).get("model")
+    lead = [
+        i
+        for i in current
+        if i.startswith(JUDGED) and judges.get(i, {}).get("definition", {}).get("model") == model
+    ]
+    return lead + [i for i in current if i not in lead]
+
+
+def _rows(
+    store: RunStore, instances: Mapping[str, Instance], systems: list[str], judge_id: str | None
+) -> Rows:
+    preferred = _preferred(store, judge_id)
+    rows: Rows = {name: defaultdict(list) for name in systems}
+    for (system, instance_id, _seed), found in store.channels().items():
+        instance = instances.get(instance_id)
+        if instance is None or system not in rows:
+            continue
+        merged: Channels = {}
+        for prefix in (PROGRAMMATIC, JUDGED):
+            scorer = _pick(found, prefix, preferred)
+            if scorer is not None:
+                merged.update({k: _channel(v) for k, v in found[scorer].items()})
+        if merged:
+            rows[system][Task(instance.category)].append(merged)
+    return rows
+
+
+def _unscored(system: str, task: Task, rows: list[Channels]) -> list[dict[str, Any]]:
+    """Each channel some outputs could not score, with how many and why."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        for name, channel in row.items():
+            if channel.strict is None:
+                found[name].append(channel.note or "no reason recorded")
+    return [
+        {
+            "system": system,
+            "task": task.value,
+            "channel": name,
+            "count": len(notes),
+            "of": len(rows),
+            "reason": "; ".join(dict.fromkeys(notes)),
+        }
+        for name, notes in found.items()
+    ]
+
+
+def _cell(cell: Cell) -> float | list[float] | None:
+    return list(cell) if isinstance(cell, tuple) else cell
+
+
+def task_means(row: Mapping[str, Cell]) -> dict[str, float]:
+    """Per task with every column present: the mean of its columns (0-100).
+
+    Maze and sliding at sample level, as `leaderboard.AVERAGE_RULE` takes them.
+    """
+    means = {}
+    for task, columns in _TASK_COLUMNS.items():
+        cells = [row.get(c) for c in columns]
+        if all(cell is not None for cell in cells):
+            values = [c[1] if isinstance(c, tuple) else c for c in cells if c is not None]
+            means[task.value] = sum(values) / len(values)
+    return means
+
+
+def _k_note(instances: Mapping[str, Instance]) -> dict[str, Any]:
+    """Whether the systems were told k (maze and sliding), as the release does, or not."""
+    stepwise = [i for i in instances.values() if item_of(i).expected.k_given]
+    told = sum(1 for i in stepwise if i.output.images_told)
+    withheld = len(stepwise) - told
+    if not stepwise:
+        text = "No maze or sliding instances: k does not apply."
+    elif not withheld:
+        text = f"k (the number of ground-truth moves) was told on all {told} maze and sliding "
+        text += "instances, as the release does."
+    elif not told:
+        text = f"k was withheld on all {withheld} maze and sliding instances "
+        text += "([benchmark] withhold_k = true); the release tells it."
+    else:
+        text = f"k was told on {told} and withheld on {withheld} maze and sliding instances."
+    return {"told": told, "withheld": withheld, "text": text}
+
+
+def _system_row(name: str, summaries: Mapping[Task, Any]) -> dict[str, Any]:
+    row = table_row(summaries)
+    return {
+        "system": name,
+        "quoted": False,
+        "cells": {k: _cell(v) for k, v in row.items()},
+        "avg": average(row),
+        "task_means": task_means(row),
+        "release_row": release_row(summaries),
+    }
+
+
+def section(store: RunStore, report: Report) -> dict[str, Any] | None:
+    """The Uni-MMMU part of `report` (see the module docstring); None without such instances.
+
+    Returns `{"tasks": {system: {headline: ..., other: ...}}, "unimmmu": {...}}`; `attach`
+    puts them in place.
+    """
+    instances = {i: x for i, x in store.instances().items() if x.benchmark == BENCHMARK}
+    if not instances:
+        return None
+    headline: Reading = report["parser"]
+    other: Reading = "strict" if headline == "official" else "official"
+    systems = list(report["systems"])
+    rows = _rows(store, instances, systems, report.get("judge_id"))
+    present = [t for t in Task if any(Task(i.category) is t for i in instances.values())]
+    tasks: dict[str, dict[str, Any]] = {}
+    board, unscored, coverage = [], [], {}
+    for name in systems:
+        mine = rows[name]
+        lead = {t: summarize(t, mine.get(t, []), headline) for t in present}
+        tasks[name] = {
+            "tasks": {t.value: lead[t] for t in present},
+            f"tasks_{other}": {t.value: summarize(t, mine.get(t, []), other) for t in present},
+        }
+        board.append(_system_row(name, lead))
+        coverage[name] = {
+            t.value: {
+                "instances": sum(1 for i in instances.values() if i.category == t.value),
+                "scored_outputs": len(mine.get(t, [])),
+            }
+            for t in present
+        }
+        for t in present:
+            unscored += _unscored(name, t, mine.get(t, []))
+    return {
+        "tasks": tasks,
+        "unimmmu": {
+            "parser": headline,
+            "k": _k_note(instances),
+            "columns": {short: name for short, name in TABLE_COLUMNS.items()},
+            "rows": board,
+            "published": [
+                {
+                    "model": q.model,
+                    "quoted": True,
+                    "cells": {k: _cell(v) for k, v in q.cells.items()},
+                    "avg": q.avg,
+                    "source": q.source,
+                }
+                for q in PUBLISHED
+            ],
+            "avg_rule": AVERAGE_RULE,
+            "coverage": coverage,
+            "unscored": unscored,
+        },
+    }
+
+
+def attach(report: Report, store: RunStore) -> None:
+    """Add the Uni-MMMU tasks and leaderboard to `report` when the run holds Uni-MMMU."""
+    found = section(store, report)
+    if found is None:
+        return
+    for name, entry in found["tasks"].items():
+        system = report["systems"][name]
+        system["tasks"] = entry["tasks"]
+        if "tasks_strict" in entry:
+            system["tasks_strict"] = entry["tasks_strict"]
+        else:
+            system["tasks_official"] = entry["tasks_official"]
+    report["unimmmu"] = found["unimmmu"]
+
+
+def _text(cell: Any) -> str:
+    if cell is None:
+        return "-"
+    if isinstance(cell, list):
+        return f"{cell[0]:.1f}/{cell[1]:.1f}"
+    return f"{cell:.1f}"
+
+
+def leaderboard_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """The leaderboard as a table: the run's systems, then the project page's rows (quoted).
+
+    Scores 0-100, maze and sliding as step/sample, the code rubrics x20; Avg by composer's
+    rule for the run's rows (`-` where a task is missing), as published for quoted rows.
+    No rows for a run without Uni-MMMU.
+    """
+    board = report.get("unimmmu")
+    if not board:
+        return [], []
+    columns = list(board["columns"])
+    header = ["system", "source", *columns, "Avg"]
+    rows = [
+        [r["system"], "this run", *(_text(r["cells"].get(c)) for c in columns), _text(r["avg"])]
+        for r in board["rows"]
+    ]
+    rows += [
+        [q["model"], "quoted", *(_text(q["cells"].get(c)) for c in columns), _text(q["avg"])]
+        for q in board["published"]
+    ]
+    return header, rows
+
+
+def notes(report: Report) -> list[str]:
+    """The sentences under the leaderboard: k, the Avg rule, and each unscored channel."""
+    board = report.get("unimmmu")
+    if not board:
+        return []
+    lines = [
+        board["k"]["text"],
+        "Quoted rows: the project page's table as published (not recomputed).",
+        board["avg_rule"],
+    ]
+    for u in board["unscored"]:
+        lines.append(
+            f"Unscored: {u['system']} {u['task']} {u['channel']} on {u['count']} of "
+            f"{u['of']} outputs ({u['reason']})."
+        )
+    return lines
