@@ -10,7 +10,9 @@ same (its value is the mean over its scored seeds):
 - A graded channel (fraction, 0-5 rubric, distance) gets the bootstrap: its p-value is the
   share of replicates at least as far from the observed difference as the observed difference
   is from 0 (the replicates shifted to the null; Hall and Wilson 1991), plus one in numerator
-  and denominator, so it is never 0.
+  and denominator, so it is never 0. Where every instance differs by the same amount (one
+  instance, or A ahead by 1.0 everywhere) the replicates have no spread and that p-value would
+  be its floor whatever n is; the row then takes the exact sign test instead and says so.
 
 Every row has a 95% percentile interval of the mean difference from the same bootstrap:
 instances resampled with replacement, and with several seeds each drawn instance's seeds too
@@ -36,6 +38,7 @@ EXACT_MCNEMAR = "exact McNemar"
 EXACT_SIGN = "exact sign test on per-instance rates"
 PAIRED_BOOTSTRAP = "paired bootstrap"
 CLUSTER_BOOTSTRAP = "cluster bootstrap (instances, then seeds)"
+SIGN_WHEN_EQUAL = "exact sign test (differences all equal)"
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,9 @@ def paired_channel(
         interval, p_boot = (0.0, 0.0), 1.0
     else:
         interval, p_boot = bootstrap(differences, seed=seed, resamples=resamples)
+    per_instance = mean_a - mean_b
+    if not binary and per_instance[0] != 0.0 and np.all(per_instance == per_instance[0]):
+        binary, exact = True, SIGN_WHEN_EQUAL
     return ChannelTest(
         n=n,
         mean_a=float(mean_a.mean()),

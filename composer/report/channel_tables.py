@@ -19,7 +19,8 @@ Column = tuple[str, Literal["name", "text", "number"]]
 TEST_NOTE = (
     "p: binary channels exact McNemar (one seed) or exact sign test on per-instance rates "
     "(several seeds); graded channels (fraction, rubric, distance) the paired bootstrap's "
-    "p-value (replicates shifted to the null). 95% CI: percentile bootstrap of the mean "
+    "p-value (replicates shifted to the null), or the sign test where every instance differs "
+    "by the same amount. 95% CI: percentile bootstrap of the mean "
     "difference, over instances (and seeds within them). Distance: lower is better."
 )
 
@@ -110,6 +111,64 @@ def paired_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def judge_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """With several judge models: each judge's means of the channels it scores."""
+    section = report.get("channels")
+    judged = None if section is None else section.get("judges")
+    if not judged:
+        return [], []
+    header = ["judge", "system", "axis", "scope", "channel", "kind", "n", "official", "strict"]
+    rows = []
+    for label, data in judged["by_judge"].items():
+        for system, axes in data["systems"].items():
+            for axis, per_axis in axes.items():
+                for scope, channels in _scopes(per_axis):
+                    for name, stats in channels.items():
+                        rows.append(
+                            [label, system, axis, scope, name, stats["kind"], str(stats["n"])]
+                            + [_number(stats[r]["mean"]) for r in ("official", "strict")]
+                        )
+    return header, rows
+
+
+def sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:
+    """Every channel table for markdown and CSV: means, paired tests, judges (may be empty)."""
+    return [
+        ("Score channels, mean per reading", mean_rows(report)),
+        ("Score channels, paired (test per row)", paired_rows(report)),
+        ("Score channels by judge", judge_rows(report)),
+    ]
+
+
+def _judges_table(report: Report) -> TableSpec | None:
+    """The headline reading's mean of each judged channel, a column per judge; the notes."""
+    section = report.get("channels")
+    judged = None if section is None else section.get("judges")
+    if not judged:
+        return None
+    headline = report["parser"]
+    labels = list(judged["by_judge"])
+    cells: dict[tuple[str, str, str, str], dict[str, str]] = {}
+    for label, data in judged["by_judge"].items():
+        for system, axes in data["systems"].items():
+            for axis, per_axis in axes.items():
+                for scope, channels in _scopes(per_axis):
+                    for name, stats in channels.items():
+                        key = (system, axis, scope, name)
+                        cells.setdefault(key, {})[label] = _number(stats[headline]["mean"])
+    columns: list[Column] = [("system", "name"), ("axis, scope", "text"), ("channel", "text")]
+    columns += [(label, "number") for label in labels]
+    rows = [
+        [system, f"{axis}, {scope}", name, *(by.get(label, "-") for label in labels)]
+        for (system, axis, scope, name), by in cells.items()
+    ]
+    notes = judged.get("notes") or []
+    caption = f"mean of each judged channel, {headline} reading, by judge model." + "".join(
+        f"\ndepends on the judge: {line}" for line in notes
+    )
+    return TableSpec("score channels by judge", columns, rows, caption)
+
+
 def _cell(stats: Mapping[str, Any], headline: Parser) -> str:
     """The headline reading's mean (± SD), the other reading where it differs, unscored."""
     other: Parser = "strict" if headline == "official" else "official"
@@ -163,6 +222,8 @@ def terminal_tables(report: Report) -> list[TableSpec]:
             "all: every instance of the categories that declare the channel."
         )
         tables.append(TableSpec(f"{axis} score channels", columns, rows, caption))
+    if (judges := _judges_table(report)) is not None:
+        tables.append(judges)
     header, body = paired_rows(report)
     if body:
         columns = [("A vs B", "name"), ("scope", "text"), ("channel", "text")]

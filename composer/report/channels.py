@@ -17,7 +17,8 @@ has channels (a RealUnify report is unchanged):
   per channel, on the report's headline reading: `composer.report.channel_stats` picks the
   test from the kind and each row names it.
 - `judges`: where a channel comes from a model-judged scorer and the run has several judge
-  models, each judge's means.
+  models, each judge's means and paired rows (`by_judge`), and `notes` naming the rows whose
+  sign or significance changes with the judge.
 
 A category declares the channels any system's output of it has. The headline reading's
 channels come from the latest run's programmatic scorers and the model-judged scorer of the
@@ -280,11 +281,46 @@ def section(store: RunStore, report: Report, results: Sequence[Result]) -> Chann
     )
     by_model = _judged_scorers(judges, judged)
     if len(by_model) > 1:
-        out["judges"] = {
-            label: system_means(collect(results, pick(stored, current, ids, fallback=False)))
-            for label, ids in by_model.items()
-        }
+        per_judge: dict[str, dict[str, Any]] = {}
+        for label, ids in by_model.items():
+            mine = collect(results, pick(stored, current, ids, fallback=False))
+            if mine.declared:
+                per_judge[label] = {
+                    "systems": system_means(mine),
+                    "paired": paired_rows(
+                        mine, report, reading=report["parser"], seed=report["seed"]
+                    ),
+                }
+        if len(per_judge) > 1:
+            out["judges"] = {"by_judge": per_judge, "notes": judge_notes(per_judge)}
     return out
+
+
+def judge_notes(per_judge: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The paired channel rows whose sign, or whose significance at 0.05, changes by judge.
+
+    Example:
+        >>> row = {"a": "c", "b": "u", "scope": "geometry", "channel": "rubric"}
+        >>> judge_notes({
+        ...     "j1": {"paired": [row | {"difference": 1.0, "p_value": 0.01}]},
+        ...     "j2": {"paired": [row | {"difference": -0.5, "p_value": 0.3}]},
+        ... })
+        ['rubric (geometry), c vs u: +1.000 (p 0.01) by j1, -0.500 (p 0.3) by j2']
+    """
+    found: dict[tuple[str, ...], dict[str, tuple[float, float]]] = {}
+    for label, data in per_judge.items():
+        for row in data["paired"]:
+            key = (row["channel"], row["scope"], row["a"], row["b"])
+            found.setdefault(key, {})[label] = (row["difference"], row["p_value"])
+    notes = []
+    for (name, scope, a, b), by in found.items():
+        differences = [d for d, _ in by.values()]
+        significant = [p < 0.05 for _, p in by.values()]
+        flips = any(d > 0 for d in differences) and any(d < 0 for d in differences)
+        if len(by) > 1 and (flips or (any(significant) and not all(significant))):
+            told = ", ".join(f"{d:+.3f} (p {p:.2g}) by {label}" for label, (d, p) in by.items())
+            notes.append(f"{name} ({scope}), {a} vs {b}: {told}")
+    return notes
 
 
 def _judged_scorers(

@@ -133,7 +133,8 @@ class ChannelsSection(TypedDict):
     paired: list[dict[str, Any]]
     """The question's pairs per channel, each row naming its test."""
     judges: NotRequired[dict[str, Any]]
-    """With several judge models: each one's means of the channels it scores."""
+    """With several judge models: `by_judge` (each one's means and paired rows of the channels
+    it scores) and `notes` (the rows whose sign or significance changes with the judge)."""
 
 
 class Report(TypedDict):

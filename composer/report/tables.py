@@ -396,19 +396,11 @@ def csv_sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[s
         sections.append(("accuracy, mean and SD over run seeds", ([*split, "seeds"], rows)))
     if any("ci95_all_judges" in p for p in report["paired"]):
         sections.append(("paired comparisons", paired_rows(report["paired"], None)))
-    sections += [(t.lower(), rows) for t, rows in channel_sections(report) if rows[1]]
+    sections += [(t.lower(), rows) for t, rows in channel_tables.sections(report) if rows[1]]
     head, body = unimmmu.leaderboard_rows(report)
     if body:
         sections.append((unimmmu.TITLE, (head, body)))
     return sections
-
-
-def channel_sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:
-    """The score channels' means and paired tests (no rows for a report without channels)."""
-    return [
-        ("Score channels, mean per reading", channel_tables.mean_rows(report)),
-        ("Score channels, paired (test per row)", channel_tables.paired_rows(report)),
-    ]
 
 
 def _mean_and_sd(cell: str) -> list[str]:
@@ -472,7 +464,7 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
             ("Stage attribution", attribution_rows(report)),
             ("Latency and cost", cost_rows(report)),
             ("Judges: agreement on UEG", judge_rows(report)),
-            *channel_sections(report),
+            *channel_tables.sections(report),
             (unimmmu.TITLE, unimmmu.leaderboard_rows(report)),
         ):
             if body:

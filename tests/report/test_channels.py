@@ -223,10 +223,21 @@ def test_headline_judge_model_scores_channels_and_each_judge_is_shown(tmp_path: 
         return dict(systems[system]["GEU"]["by_category"]["geometry"]["rubric"])
 
     assert rubric_of(section["systems"], "composed")["official"]["mean"] == 4.0  # m/j1 leads
-    assert set(section["judges"]) == {"m/j1", "m/j2"}
-    by_j2 = section["judges"]["m/j2"]
-    assert rubric_of(by_j2, "composed")["official"]["mean"] == 2.0
-    assert rubric_of(by_j2, "unified")["strict"] == {"mean": None, "unscored": 1}
+    by_judge = section["judges"]["by_judge"]
+    assert set(by_judge) == {"m/j1", "m/j2"}
+    assert rubric_of(by_judge["m/j2"]["systems"], "composed")["official"]["mean"] == 2.0
+    assert rubric_of(by_judge["m/j2"]["systems"], "unified")["strict"] == {
+        "mean": None,
+        "unscored": 1,
+    }
+    # composed - unified is +3 by m/j1 and -1 by m/j2: the report says it depends on the judge.
+    assert [r["difference"] for r in by_judge["m/j1"]["paired"]] == [3.0]
+    assert section["judges"]["notes"] == [
+        "rubric (geometry), composed vs unified: +3.000 (p 1) by m/j1, -1.000 (p 1) by m/j2"
+    ]
+    assert "score channels by judge" in render(summarize(store), "csv")
+    # One instance: every difference is the same, so the bootstrap has no spread: sign test.
+    assert by_judge["m/j1"]["paired"][0]["test"] == channel_stats.SIGN_WHEN_EQUAL
     assert summarize(store, judge="m/j2")["channels"]["paired"][0]["difference"] == -1.0
 
 
