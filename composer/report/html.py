@@ -27,7 +27,7 @@ from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE
 from composer.evaluation.store import Result, RunStore
-from composer.report import unimmmu
+from composer.report import channel_tables, unimmmu
 from composer.report.charts import accuracy_chart
 from composer.report.drawings import (
     THUMB,
@@ -354,6 +354,8 @@ def write_html(
             mean_sd=mean_sd_rows(report),
             budget=budget_rows(report),
             unimmmu=(unimmmu.TITLE, unimmmu.leaderboard_rows(report), unimmmu.notes(report)),
+            channels=channel_tables.sections(report),
+            channels_note=channel_tables.TEST_NOTE,
             record=report.get("reproducibility"),
             graphs=graphs,
             system_rows=_system_rows(report, definitions, graphs),

@@ -297,3 +297,13 @@ def test_chunked_resampling_draws_what_one_chunk_draws() -> None:
     # Another stream of draws, the same distribution.
     assert abs(whole.mean() - pieces.mean()) < 0.02
     assert abs(whole.std() - pieces.std()) < 0.02
+
+
+def test_the_html_report_shows_the_channel_tables(tmp_path: Path) -> None:
+    from composer.report.html import write_html
+
+    store = _store(tmp_path / "run", ONE_SEED)
+    index = write_html(store, tmp_path / "html").read_text()
+    assert '<h2 id="channels-1">Score channels, mean per reading</h2>' in index
+    assert '<h2 id="channels-2">Score channels, paired (test per row)</h2>' in index
+    assert "exact McNemar" in index and "paired bootstrap" in index
