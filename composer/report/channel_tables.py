@@ -8,6 +8,7 @@ measured them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -183,50 +184,57 @@ def _cell(stats: Mapping[str, Any], headline: Parser) -> str:
     return text
 
 
-def terminal_tables(report: Report) -> list[TableSpec]:
-    """One compact table per axis with channels, then the question's pairs per channel.
+def _axis_table(report: Report, axis: str) -> TableSpec:
+    """One axis: a row per scope and channel, a column per system (headline reading).
 
-    An axis table has a row per scope and channel and a column per system.
+    The `all` row of a channel only one category declares is left out: it repeats that
+    category's row.
     """
+    section = report["channels"]
+    headline = report["parser"]
+    other = "strict" if headline == "official" else "official"
+    systems = {s: per[axis] for s, per in section["systems"].items() if axis in per}
+    keys: list[tuple[str, str, str]] = []
+    for data in systems.values():
+        spread = Counter(n for channels in data["by_category"].values() for n in channels)
+        for scope, channels in _scopes(data):
+            keys += [
+                (scope, n, c["kind"])
+                for n, c in channels.items()
+                if (scope, n, c["kind"]) not in keys and (scope != "all" or spread[n] > 1)
+            ]
+    rows = []
+    for scope, name, kind in keys:
+        cells = []
+        for data in systems.values():
+            scoped = dict(_scopes(data)).get(scope, {})
+            cells.append(_cell(scoped[name], headline) if name in scoped else "-")
+        rows.append([scope, name, kind, *cells])
+    columns: list[Column] = [("scope", "text"), ("channel", "text"), ("kind", "text")]
+    columns += [(s, "number") for s in systems]
+    caption = (
+        f"mean of each channel, {headline} reading"
+        + (" ± SD over run seeds" if _several_seeds(report) else "")
+        + f"; ({other[0]} x): the {other} reading where it differs; [k/n u]: k of n outputs "
+        "unscored in this reading (failed, not scored, or no value), left out of the mean. "
+        "all: every instance of the categories that declare the channel."
+    )
+    return TableSpec(f"{axis} score channels", columns, rows, caption)
+
+
+def terminal_tables(report: Report) -> list[TableSpec]:
+    """One compact table per axis with channels, then the question's pairs per channel."""
     section = report.get("channels")
     if section is None:
         return []
     headline = report["parser"]
-    other = "strict" if headline == "official" else "official"
-    tables = []
-    axes = sorted({a for per in section["systems"].values() for a in per}, key=("UEG", "GEU").index)
-    for axis in axes:
-        systems = [s for s, per in section["systems"].items() if axis in per]
-        columns: list[Column] = [("scope", "text"), ("channel", "text"), ("kind", "text")]
-        columns += [(s, "number") for s in systems]
-        keys: list[tuple[str, str, str]] = []
-        for s in systems:
-            for scope, channels in _scopes(section["systems"][s][axis]):
-                keys += [
-                    (scope, n, c["kind"])
-                    for n, c in channels.items()
-                    if (scope, n, c["kind"]) not in keys
-                ]
-        rows = []
-        for scope, name, kind in keys:
-            cells = []
-            for s in systems:
-                scoped = dict(_scopes(section["systems"][s][axis])).get(scope, {})
-                cells.append(_cell(scoped[name], headline) if name in scoped else "-")
-            rows.append([scope, name, kind, *cells])
-        caption = (
-            f"mean of each channel, {headline} reading"
-            + (" ± SD over run seeds" if _several_seeds(report) else "")
-            + f"; ({other[0]} x): the {other} reading where it differs; [k/n u]: k of n outputs "
-            "unscored in this reading (failed, not scored, or no value), left out of the mean. "
-            "all: every instance of the categories that declare the channel."
-        )
-        tables.append(TableSpec(f"{axis} score channels", columns, rows, caption))
+    axes = {a for per in section["systems"].values() for a in per}
+    tables = [_axis_table(report, axis) for axis in ("UEG", "GEU") if axis in axes]
     if (judges := _judges_table(report)) is not None:
         tables.append(judges)
     header, body = paired_rows(report)
     if body:
-        columns = [("A vs B", "name"), ("scope", "text"), ("channel", "text")]
+        columns: list[Column] = [("A vs B", "name"), ("scope", "text"), ("channel", "text")]
         columns += [(h, "number") for h in ("n", "A", "B", "A - B", "95% CI", "p")]
         columns.append(("test", "text"))
         rows = [[f"{r[0]} vs {r[1]}", r[3], r[4], *r[7:13], r[13]] for r in body]
