@@ -165,6 +165,11 @@ def test_each_kind_gets_its_test(tmp_path: Path) -> None:
         ("composed", "unified", "composed - unified")
     }
 
+    # Under the strict headline the pairs are on the strict values: composed's maze3 has none.
+    strict = _row(summarize(_store(tmp_path / "strict", ONE_SEED), "strict"), "frac")
+    assert (strict["reading"], strict["n"]) == ("strict", 3)
+    assert strict["difference"] == pytest.approx(1 / 3)
+
 
 def test_several_seeds_give_the_sign_test_and_the_spread(tmp_path: Path) -> None:
     def exact(value: float, frac: float) -> dict:
