@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,18 +18,28 @@ class ExportFormat(StrEnum):
     """Export formats."""
 
     realunify = "realunify"
+    uni_mmmu = "uni-mmmu"
 
 
 @app.command()
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
-    output: Annotated[Path, typer.Option(help="Folder to write into (one subfolder per system).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            help="Folder to write into: one subfolder per system (uni-mmmu: the release root, "
+            "beside its data/, written under outputs/<system>/)."
+        ),
+    ],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="Export format.")] = (
         ExportFormat.realunify
     ),
     systems: Annotated[str | None, typer.Option(help="Comma-separated systems to export.")] = None,
 ) -> None:
-    """Write a run's outputs as RealUnify result files, for the released scripts or `import`."""
+    """Write a run's outputs in a benchmark's own layout, for its released scorer or `import`.
+
+    realunify: RealUnify's result files; uni-mmmu: Uni-MMMU's output folders.
+    """
     from composer.evaluation.store import RunStore
     from composer.report.export import export_realunify
 
@@ -39,6 +49,9 @@ def export(
         store = RunStore(run_dir, read_only=True)
         try:
             names = [s.strip() for s in systems.split(",")] if systems else None
+            if fmt is ExportFormat.uni_mmmu:
+                _export_unimmmu(store, output, names)
+                return
             folders = export_realunify(store, output, names)
         finally:
             store.close()
@@ -47,6 +60,17 @@ def export(
     for folder in folders:
         files = ", ".join(sorted(p.name for p in folder.glob("*.json")))
         out.print(f"{folder}: {files}", highlight=False)
+
+
+def _export_unimmmu(store: Any, output: Path, names: list[str] | None) -> None:
+    from composer.report.export_unimmmu import export_unimmmu
+    from composer.report.safe_text import literal
+
+    exported = export_unimmmu(store, output, names)
+    for folder in exported.folders:
+        out.print(literal(folder), highlight=False, soft_wrap=True)
+    for note in exported.notes:
+        err.print(f"[yellow]note[/]: {literal(note)}", highlight=False, soft_wrap=True)
 
 
 class ListWhat(StrEnum):

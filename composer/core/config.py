@@ -139,6 +139,12 @@ class SystemConfig(_Strict):
     seed: int | None = Field(default=None, strict=True)
     """For an imported system: the run seed its folder of outputs stands for (default: the run's
     first seed). One folder is one seed; import each seed's folder as its own system."""
+    format: Literal["realunify", "uni-mmmu"] = "realunify"
+    """For an imported system: the folder's layout. "realunify": its result files (with
+    `mode`); "uni-mmmu": the release's output layout, `import` being the release root (the
+    folder holding `data/` and `outputs/`) and `release_model` the folder under `outputs/`."""
+    release_model: str | None = None
+    """For a Uni-MMMU import: the model folder under `outputs/` (the release's model name)."""
 
     @field_validator("ueg", "geu", mode="before")
     @classmethod
@@ -150,6 +156,19 @@ class SystemConfig(_Strict):
             return {"graph": value["graph"], "options": options}
         return value
 
+    def _uni_mmmu_import(self) -> SystemConfig:
+        if self.mode is not None:
+            raise ValueError(
+                "imports Uni-MMMU outputs, which have no mode: remove mode (the release's "
+                "calls are replayed stepwise)"
+            )
+        if not self.release_model:
+            raise ValueError(
+                "imports Uni-MMMU outputs: name the model folder under outputs/ with "
+                'release_model = "..."'
+            )
+        return self
+
     @model_validator(mode="after")
     def _has_an_axis(self) -> SystemConfig:
         if self.import_dir is not None:
@@ -157,11 +176,19 @@ class SystemConfig(_Strict):
                 raise ValueError(
                     "imports outputs, so it takes no graphs or roles: keep import and mode only"
                 )
+            if self.format == "uni-mmmu":
+                return self._uni_mmmu_import()
+            if self.release_model is not None:
+                raise ValueError('sets release_model, which only format = "uni-mmmu" takes')
             if self.mode is None:
                 raise ValueError('imports outputs: say which files with mode = "direct" or "step"')
             return self
         if self.mode is not None:
             raise ValueError('sets mode, which only an imported system (import = "DIR") takes')
+        if "format" in self.model_fields_set or self.release_model is not None:
+            raise ValueError(
+                'sets format or release_model, which only an imported system (import = "DIR") takes'
+            )
         if self.seed is not None:
             raise ValueError(
                 "sets seed, which only an imported system takes: a run system runs every seed "

@@ -36,6 +36,7 @@ from composer.core.images import ImageStore
 from composer.core.instance import Axis, Instance
 from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs, read_imported
+from composer.evaluation.imported_unimmmu import read_unimmmu_outputs
 from composer.evaluation.judges import Judge, get_method
 from composer.evaluation.scorers import UniMMMUJudged
 from composer.specialists.base import Capability, Specialist
@@ -289,17 +290,29 @@ class Binding:
         present = {i.axis for i in self.instances}
         bound = BoundSystem(name)
         if system.import_dir is not None:
-            assert system.mode is not None
             folder = self.config.resolve(system.import_dir)
-            bound.imported = read_imported(
-                folder,
-                system.mode,
-                self.images,
-                self.instances,
-                is_subset=self._is_subset(),
-            )
+            if system.format == "uni-mmmu":
+                assert system.release_model is not None
+                bound.imported = read_unimmmu_outputs(
+                    folder,
+                    system.release_model,
+                    self.images,
+                    self.instances,
+                    is_subset=self._is_subset() or self.config.benchmark.tasks is not None,
+                )
+                source = {"format": system.format, "release_model": system.release_model}
+            else:
+                assert system.mode is not None
+                bound.imported = read_imported(
+                    folder,
+                    system.mode,
+                    self.images,
+                    self.instances,
+                    is_subset=self._is_subset(),
+                )
+                source = {"mode": system.mode}
             bound.kind = system.kind or "unified"
-            bound.import_source = {"dir": system.import_dir, "mode": system.mode}
+            bound.import_source = {"dir": system.import_dir, **source}
             if system.seed is not None:  # only a seed set explicitly changes the definition
                 bound.import_source["seed"] = system.seed
             bound.seeds = (self.config.run_seeds[0] if system.seed is None else system.seed,)

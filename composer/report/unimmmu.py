@@ -87,7 +87,9 @@ def _rows(
 ) -> Rows:
     preferred = _preferred(store, judge_id)
     rows: Rows = {name: defaultdict(list) for name in systems}
-    for (system, instance_id, _seed), found in store.channels().items():
+    # In case order (instance ids are task-case), the order the release's scorer walks cases.
+    stored = sorted(store.channels().items(), key=lambda kv: (kv[0][1], kv[0][2]))
+    for (system, instance_id, _seed), found in stored:
         instance = instances.get(instance_id)
         if instance is None or system not in rows:
             continue

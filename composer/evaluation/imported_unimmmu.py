@@ -1,0 +1,197 @@
+"""Imported Uni-MMMU systems: another harness's outputs, in the release's output layout.
+
+The release's sample scripts write, under its root (the folder holding `data/` and `outputs/`),
+`outputs/<model>/<task folder>/<case>/` with `model_text.txt`, `model_image_NN.png` (maze and
+sliding: the step frames in `cand_01/`), `result.json` and `_done.ok`
+(`composer.benchmarks.unimmmu.release`). A system with `import = ROOT`, `format = "uni-mmmu"`
+and `release_model = MODEL` reads each case of the run's Uni-MMMU instances as the release's
+scorer reads it, and its kept text and images become the output state a run system leaves
+(`response`, `drawn`, `image`), so the same scorers score it:
+
+- the text is `model_text.txt` (maze and sliding: its first candidate, as the strict reading
+  counts it; a missing file reads as no text, as the release reads it);
+- the images are the case's `model_image_*.*` files, sorted (maze and sliding: the files of
+  its first `cand_*` folder), each checked to stay inside the root and to be an image;
+- `result.json` paths are resolved as the release resolves them, relative to the root: a
+  `step0` or `init_png` that names an existing file other than the item's own makes that case
+  failed (outputs made for other data), as does a jigsaw `id` that differs.
+
+A case folder that is missing, or a science or code case with no image (its scored output),
+is a `failed` instance with the reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from composer.benchmarks.unimmmu.instances import AXIS_OF, BENCHMARK, item_of
+from composer.benchmarks.unimmmu.records import (
+    OUTPUT_FOLDERS,
+    Item,
+    MazeReferences,
+    SlidingReferences,
+    Task,
+)
+from composer.benchmarks.unimmmu.release import CaseOutput, read_case, resolve, task_dir
+from composer.core.errors import ConfigError, DataError
+from composer.core.files import confined_path
+from composer.core.images import ImageRef, ImageStore
+from composer.core.instance import Axis, Instance
+from composer.core.outputs import IMAGE, RESPONSE
+from composer.evaluation.imported import ImportedOutputs
+
+DRAWN = "drawn"
+"""The output state's key for every kept image, in call order (as `graphs.interleaved` sets)."""
+
+
+class _Missing(Exception):
+    """A case has no usable output: a `failed` instance, not a stop."""
+
+
+def _models(root: Path) -> str:
+    found = sorted(p.name for p in (root / "outputs").glob("*") if p.is_dir())
+    return ", ".join(found) or "none"
+
+
+def _base(root: Path, model: str) -> Path:
+    where = f"import {str(root)!r}"
+    if not root.is_dir():
+        raise ConfigError(
+            where, "is not a folder.", "Point import at the release root (holding outputs/)."
+        )
+    base = confined_path(root, f"outputs/{model}", where, "release_model", "release root")
+    if not base.is_dir():
+        raise ConfigError(
+            where,
+            f"holds no outputs/{model} folder (release_model = {model!r}).",
+            f"Set release_model to one of the folders under outputs/: {_models(root)}.",
+        )
+    return base
+
+
+def _stored(root: Path, path: Path, images: ImageStore, where: str) -> ImageRef:
+    inside = confined_path(root, str(path), where, "image", "release root")
+    try:
+        return images.put_file(inside, where=where)
+    except DataError as exc:
+        raise _Missing(f"{path.name} is not a usable image: {exc.what}") from exc
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def _check_result(root: Path, item: Item, case: CaseOutput) -> None:
+    """Refuse a case whose `result.json` names another item's files, resolved as the release."""
+    refs = item.references
+    named: dict[str, Path] = {}
+    if isinstance(refs, MazeReferences):
+        named["step0"] = refs.step0
+    if isinstance(refs, SlidingReferences):
+        named["init_png"] = refs.initial
+    for key, own in named.items():
+        recorded = case.result.get(key)
+        if isinstance(recorded, str) and recorded:
+            path = resolve(root, recorded)
+            if path.is_file() and not _same_file(path, own):
+                raise _Missing(
+                    f"result.json {key} {recorded!r} is not this item's file "
+                    "(outputs made for another data folder?)"
+                )
+    own_id = item.result_fields.get("id")  # jigsaw: the metadata's id, which the scorer reads
+    if own_id is not None and "id" in case.result and str(case.result["id"]) != own_id:
+        raise _Missing(f"result.json id is {case.result['id']!r}, the item's is {own_id!r}")
+
+
+def _output(
+    root: Path, item: Item, case: CaseOutput, images: ImageStore, where: str
+) -> dict[str, Any]:
+    _check_result(root, item, case)
+    if item.task in (Task.MAZE, Task.SLIDING):
+        text = case.texts[0] if case.texts else ""
+        files: Sequence[Path] = case.candidates[0] if case.candidates else ()
+    else:
+        text = case.text or ""
+        files = case.images
+    drawn = [_stored(root, f, images, f"{where}: {f.name}") for f in files]
+    if AXIS_OF[item.task] is Axis.UEG and not drawn:
+        raise _Missing("no model_image_* file (the image this task scores)")
+    output: dict[str, Any] = {RESPONSE: text, DRAWN: drawn}
+    if drawn:
+        output[IMAGE] = drawn[0]
+    return output
+
+
+def read_unimmmu_outputs(
+    root: Path,
+    model: str,
+    images: ImageStore,
+    instances: list[Instance],
+    *,
+    is_subset: bool = False,
+) -> ImportedOutputs:
+    """Read `root/outputs/<model>/` for the run's Uni-MMMU `instances` (module docstring).
+
+    With `is_subset` (the run selects tasks, categories or a limit), case folders of items
+    outside the selection are passed over; otherwise a case folder naming no item is an error.
+
+    Raises:
+        ConfigError: the root or the model folder is missing, or the run has no Uni-MMMU
+            instances.
+        DataError: a case folder names no item (a full run), or a path leaves the root.
+    """
+    base = _base(root, model)
+    mine = [i for i in instances if i.benchmark == BENCHMARK]
+    if not mine:
+        raise ConfigError(
+            f"import {str(root)!r}",
+            'is in the Uni-MMMU layout (format = "uni-mmmu"), but the run has no Uni-MMMU '
+            "instances.",
+            '[benchmark] name = "uni-mmmu" (or "uni-mmmu-synthetic") with the same data.',
+        )
+    result = ImportedOutputs(root, "step")
+    items = {i.id: item_of(i) for i in mine}
+    for instance in mine:
+        item = items[instance.id]
+        folder = task_dir(root, model, item.task)
+        where = f"outputs/{model}/{OUTPUT_FOLDERS[item.task]}/{item.id}"
+        if folder.is_dir():
+            result.axes.add(instance.axis)
+        case = folder / item.id
+        if not case.is_dir():
+            result.missing[instance.id] = f"{where}: no such case folder."
+            continue
+        try:
+            result.outputs[instance.id] = _output(root, item, read_case(case), images, where)
+        except _Missing as missing:
+            result.missing[instance.id] = f"{where}: {missing}."
+    if not result.axes:
+        raise ConfigError(
+            f"import {str(base)!r}",
+            "holds none of the task folders of the run's instances "
+            f"({', '.join(sorted({OUTPUT_FOLDERS[i.task] for i in items.values()}))}).",
+            "Check the folder and release_model.",
+        )
+    if not is_subset:
+        _refuse_unknown(root, model, items.values())
+    return result
+
+
+def _refuse_unknown(root: Path, model: str, items: Any) -> None:
+    known: dict[Task, set[str]] = {}
+    for item in items:
+        known.setdefault(item.task, set()).add(item.id)
+    for task, ids in known.items():
+        folder = task_dir(root, model, task)
+        for case in sorted(folder.glob("*")) if folder.is_dir() else ():
+            if case.is_dir() and case.name not in ids:
+                raise DataError(
+                    f"outputs/{model}/{OUTPUT_FOLDERS[task]}/{case.name}",
+                    "names no item of the benchmark.",
+                    "Import outputs made for the same data folder, or select a subset.",
+                )

@@ -1,0 +1,240 @@
+"""Uni-MMMU outputs in the release's layout: imported and scored like a run system, and exported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from test_unimmmu_report import report_of, synthetic_run
+from typer.testing import CliRunner
+
+from composer.benchmarks.unimmmu.folder_scoring import score_maze, score_sliding
+from composer.benchmarks.unimmmu.instances import item_of
+from composer.benchmarks.unimmmu.release import write_case, write_summary
+from composer.cli import app
+from composer.core.images import ImageRef
+from composer.evaluation.store import RunStore
+
+cli = CliRunner()
+SYSTEMS = ("naive", "composed")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_run(tmp_path_factory.mktemp("unimmmu-io"))
+
+
+def release_root(run_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the run's synthetic data folder: a release root holding data/."""
+    root = tmp_path / "release"
+    shutil.copytree(run_dir / "unimmmu-suite" / "data", root / "data")
+    return root
+
+
+def import_run(tmp_path: Path, root: Path, models: dict[str, str], *, code: int = 0) -> Path:
+    """Run a file that imports `models` (system -> outputs/<model>) from `root`.
+
+    `code` 1: some instances are expected to fail (the run says it is incomplete).
+    """
+    lines = ["[benchmark]", 'name = "uni-mmmu-synthetic"', f'path = "{root}"']
+    for system, model in models.items():
+        lines += [
+            f"[systems.{system}]",
+            f'import = "{root}"',
+            'format = "uni-mmmu"',
+            f'release_model = "{model}"',
+        ]
+    config = tmp_path / "import.toml"
+    config.write_text("\n".join(lines))
+    out = tmp_path / "imported-run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
+    assert result.exit_code == code, result.output
+    return out
+
+
+def channels_of(run_dir: Path) -> dict[tuple[str, str], Any]:
+    """(system, instance) -> the stored channels of its one scorer."""
+    store = RunStore(run_dir, read_only=True)
+    try:
+        found = {}
+        for (system, instance, _), scorers in store.channels().items():
+            ((_, channels),) = scorers.items()
+            found[(system, instance)] = channels
+        return found
+    finally:
+        store.close()
+
+
+def outputs_of(run_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    store = RunStore(run_dir, read_only=True)
+    try:
+        return {(r.system, r.instance): r.output for r in store.results()}
+    finally:
+        store.close()
+
+
+def write_release_folder(run_dir: Path, root: Path) -> None:
+    """Each system's outputs written with the release writer, as another harness would."""
+    store = RunStore(run_dir, read_only=True)
+    try:
+        instances = store.instances()
+        for system in SYSTEMS:
+            by_task: dict[Any, list[Any]] = {}
+            for result in store.results(system):
+                item = item_of(instances[result.instance])
+                images = [
+                    run_dir / "images" / store_path(uri) for uri in result.output.get("drawn", [])
+                ]
+                case = write_case(root, system, item, result.output.get("response"), images)
+                by_task.setdefault(item.task, []).append(case)
+            for task, cases in by_task.items():
+                write_summary(root, system, task, cases)
+    finally:
+        store.close()
+
+
+def pixels(run_dir: Path, uri: str) -> tuple[str, tuple[int, int], bytes]:
+    """An image of a run's store as its pixels (PNG bytes differ with the encoder's settings)."""
+    with Image.open(run_dir / "images" / store_path(uri)) as image:
+        return image.mode, image.size, image.tobytes()
+
+
+def store_path(uri: str) -> Path:
+    from composer.core.images import ImageStore
+
+    return ImageStore.relative_path(ImageRef.parse(uri))
+
+
+def test_a_release_layout_folder_is_scored_like_the_run_itself(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    root = release_root(run_dir, tmp_path)
+    write_release_folder(run_dir, root)
+    imported = import_run(tmp_path, root, {f"{s}-imported": s for s in SYSTEMS})
+    ran, back = channels_of(run_dir), channels_of(imported)
+    assert len(ran) == len(back) == 12
+    for (system, instance), channels in ran.items():
+        assert back[(f"{system}-imported", instance)] == channels, instance
+    report = report_of(imported)
+    for system in SYSTEMS:
+        assert (
+            report["systems"][f"{system}-imported"]["tasks"]
+            == (report_of(run_dir)["systems"][system]["tasks"])
+        )
+
+
+def test_export_then_import_round_trips(run_dir: Path, tmp_path: Path) -> None:
+    root = release_root(run_dir, tmp_path)
+    result = cli.invoke(
+        app, ["export", str(run_dir), "--format", "uni-mmmu", "--output", str(root)]
+    )
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (root / "outputs").iterdir()} == set(SYSTEMS)
+    # What the release's own walk of the folder computes is what the run's report says.
+    report = report_of(run_dir)
+    for system in SYSTEMS:
+        tasks = report["systems"][system]
+        assert score_maze(root, system).official == tasks["tasks"]["maze"]
+        assert score_sliding(root, system).strict == tasks["tasks_strict"]["sliding"]
+    imported = import_run(tmp_path, root, {s: s for s in SYSTEMS})
+    before, after = outputs_of(run_dir), outputs_of(imported)
+    for key, output in before.items():
+        assert after[key]["response"] == output["response"]
+        assert [pixels(imported, uri) for uri in after[key]["drawn"]] == [
+            pixels(run_dir, uri) for uri in output["drawn"]
+        ]
+    assert channels_of(imported) == channels_of(run_dir)
+
+
+def test_export_says_which_images_are_missing(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    output = outputs_of(copy)[("composed", "maze-case_00000")]
+    (copy / "images" / store_path(output["drawn"][0])).unlink()
+    root = tmp_path / "out"
+    result = cli.invoke(app, ["export", str(copy), "--format", "uni-mmmu", "--output", str(root)])
+    assert result.exit_code == 0, result.output
+    k = len(output["drawn"])
+    assert "maze/case_00000: image 1" in result.output and "not in the run's image store" in (
+        result.output
+    )
+    assert f"{k - 1} of {k} images" in result.output
+    assert "holds no data/ folder" in result.output  # where the release's scorer must run
+    frames = list((root / "outputs" / "composed" / "maze" / "case_00000").glob("cand_01/*"))
+    assert len(frames) == k - 1
+
+
+def test_a_missing_case_is_a_failed_instance_with_its_reason(run_dir: Path, tmp_path: Path) -> None:
+    root = release_root(run_dir, tmp_path)
+    write_release_folder(run_dir, root)
+    shutil.rmtree(root / "outputs" / "composed" / "sliding" / "case_sliding_3x3_00001")
+    imported = import_run(tmp_path, root, {"composed": "composed"}, code=1)
+    store = RunStore(imported, read_only=True)
+    try:
+        failed = [r for r in store.results() if r.status == "failed"]
+    finally:
+        store.close()
+    assert [r.instance for r in failed] == ["sliding-case_sliding_3x3_00001"]
+    where = "outputs/composed/sliding/case_sliding_3x3_00001"
+    assert f"{where}: no such case folder" in str(failed[0].error)
+
+
+def test_a_case_made_for_other_data_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    root = release_root(run_dir, tmp_path)
+    write_release_folder(run_dir, root)
+    result_file = root / "outputs" / "composed" / "maze" / "case_00000" / "result.json"
+    record = json.loads(result_file.read_text())
+    record["step0"] = record["step0"].replace("00000", "00001")  # another maze's step 0
+    result_file.write_text(json.dumps(record))
+    imported = import_run(tmp_path, root, {"composed": "composed"}, code=1)
+    store = RunStore(imported, read_only=True)
+    try:
+        failed = {r.instance: r.error for r in store.results() if r.status == "failed"}
+    finally:
+        store.close()
+    assert list(failed) == ["maze-case_00000"]
+    assert "is not this item's file" in str(failed["maze-case_00000"])
+
+
+@pytest.mark.parametrize(
+    ("table", "says"),
+    [
+        ({"release_model": "nobody"}, "holds no outputs/nobody folder"),
+        ({"release_model": "composed", "mode": "step"}, "have no mode"),
+        ({}, "release_model"),
+    ],
+)
+def test_a_bad_import_stops_with_one_line(
+    run_dir: Path, tmp_path: Path, table: dict[str, str], says: str
+) -> None:
+    root = release_root(run_dir, tmp_path)
+    write_release_folder(run_dir, root)
+    lines = ["[benchmark]", 'name = "uni-mmmu-synthetic"', f'path = "{root}"', "[systems.x]"]
+    lines += [f'import = "{root}"', 'format = "uni-mmmu"']
+    lines += [f'{key} = "{value}"' for key, value in table.items()]
+    config = tmp_path / "bad.toml"
+    config.write_text("\n".join(lines))
+    out = tmp_path / "never"
+    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert says in result.output
+    assert not out.exists()
+
+
+def test_export_of_a_run_without_unimmmu_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "r.toml"
+    config.write_text(
+        '[benchmark]\nname = "synthetic"\nn_per_category = 1\n'
+        '[judge]\nmodel = "symbolic/reasoner"\n'
+        '[systems.s]\ngeu = "direct"\nroles = { model = "symbolic/reasoner" }\n'
+    )
+    run_dir = tmp_path / "run"
+    assert cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"]).exit_code == 0
+    out = tmp_path / "out"
+    result = cli.invoke(app, ["export", str(run_dir), "--format", "uni-mmmu", "--output", str(out)])
+    assert result.exit_code == 2 and "holds no Uni-MMMU instances" in result.output
+    assert not out.exists()
