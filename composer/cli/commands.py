@@ -201,8 +201,8 @@ def demo(
         run_seeds = _seed_list(seeds) if seeds is not None else None
         cfg = demo_config(n_per_category=n_per_category, seed=seed, seeds=run_seeds)
         summary = _run(cfg, out_dir, quiet=quiet)
-        _print_table(out_dir)
-        index = _write_html(out_dir, out_dir / "report")
+        shown = _print_table(out_dir)
+        index = _write_html(out_dir, out_dir / "report", report=shown)  # summarized once
         if uni_mmmu:
             second = out_dir / UNIMMMU_FOLDER
             _run(unimmmu_demo_config(seed=seed), second, quiet=quiet)

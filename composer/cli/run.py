@@ -15,6 +15,7 @@ from composer.core.errors import ComposerError
 
 if TYPE_CHECKING:
     from composer.core.instance import Parser
+    from composer.report.model import Report
 
 
 class Format(StrEnum):
@@ -159,7 +160,7 @@ def _print_table(
     judge: str | None = None,
     *,
     all_pairs: bool = False,
-) -> None:
+) -> Report:
     from composer.evaluation.store import RunStore
     from composer.report.failures import failure_lines, print_failures
     from composer.report.summary import summarize
@@ -173,6 +174,7 @@ def _print_table(
         store.close()
     print_report(out, report, all_pairs=all_pairs)
     print_failures(out, failures, str(run_dir))
+    return report
 
 
 @app.command()
@@ -266,13 +268,19 @@ def _write_figures(run_dir: Path, folder: Path, parser: str | None, judge: str |
 
 
 def _write_html(
-    run_dir: Path, folder: Path, parser: str | None = None, judge: str | None = None
+    run_dir: Path,
+    folder: Path,
+    parser: str | None = None,
+    judge: str | None = None,
+    report: Report | None = None,
 ) -> Path:
     from composer.evaluation.store import RunStore
     from composer.report.html import write_html
 
     store = RunStore(run_dir, read_only=True)
     try:
-        return write_html(store, folder, parser=cast("Parser | None", parser), judge=judge)
+        return write_html(
+            store, folder, parser=cast("Parser | None", parser), judge=judge, report=report
+        )
     finally:
         store.close()

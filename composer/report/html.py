@@ -235,12 +235,15 @@ def write_html(
     *,
     parser: Parser | None = None,
     judge: str | None = None,
+    report: Report | None = None,
 ) -> Path:
     """Write the HTML report of `store` into `out_dir`; return the path of its `index.html`.
 
     Writing again into the same folder reuses its thumbnails. UEG scores are `judge`'s
     (default: the run file's current judge). The report reads the store only: graph drawings
-    were stored when each system first ran, so no strategy file is imported or run.
+    were stored when each system first ran, so no strategy file is imported or run. `report`
+    is `summarize(store, parser, judge=judge)` where the caller already has it (the demo
+    prints it first); it is computed here otherwise.
 
     Example:
         >>> index = write_html(RunStore("runs/demo"), "runs/demo/report")  # doctest: +SKIP
@@ -251,7 +254,8 @@ def write_html(
     headline = headline_parser(store, parser)
     judge_id, _ = resolve_judge(store, judge)
     everything = list(store.results(judge=judge_id, parser=headline))
-    report = summarize(store, headline, everything, judge=judge_id)
+    if report is None:
+        report = summarize(store, headline, everything, judge=judge_id)
     definitions = store.system_definitions()
     systems = list(report["systems"])
     ctx = PageContext(
