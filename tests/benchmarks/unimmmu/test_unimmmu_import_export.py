@@ -238,3 +238,18 @@ def test_export_of_a_run_without_unimmmu_writes_nothing(tmp_path: Path) -> None:
     result = cli.invoke(app, ["export", str(run_dir), "--format", "uni-mmmu", "--output", str(out)])
     assert result.exit_code == 2 and "holds no Uni-MMMU instances" in result.output
     assert not out.exists()
+
+
+def test_the_example_imports_the_release_layout() -> None:
+    from composer.core.config import load_config
+
+    example = Path(__file__).parents[3] / "examples" / "unimmmu.toml"
+    config = load_config(example)
+    imported = config.systems["gpt41-gpt-image"]
+    assert (imported.format, imported.release_model, imported.kind) == (
+        "uni-mmmu",
+        "gpt",
+        "composed",
+    )
+    assert config.benchmark.name == "uni-mmmu"
+    assert config.models[config.judge.model]["temperature"] == 0.0  # greedy, as the release
