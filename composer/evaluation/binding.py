@@ -1,9 +1,9 @@
 """Binding: a run file's systems and judges bound to models, and what defines a system.
 
-`Binding`, the first half of `Runner`, builds each system's strategies and binds their roles to
-models, checking every role's capability before any model call; `BoundSystem` is a system ready
-to run, and its `definition()` what the run store keeps of it (graphs and their code, bindings,
-the models' options, the prompts' digest, composer's version). `run_record` is the
+`Binder` builds each system's strategies and binds their roles to models, checking every
+role's capability before any model call (`composer.evaluation.plan` uses it); `BoundSystem` is
+a system ready to run, and its `definition()` what the run store keeps of it (graphs and their
+code, bindings, the models' options, the prompts' digest, composer's version). `run_record` is the
 reproducibility record of one invocation.
 """
 
@@ -15,7 +15,7 @@ import importlib
 import json
 import pkgutil
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -242,21 +242,33 @@ def strategy_code(graph: str, base_dir: Path) -> str:
     return get_graph(graph, base_dir=base_dir).code
 
 
-class Binding:
-    """Binds a run file's systems and judges to models; `Runner` runs what it bound.
+class Binder:
+    """Binds a run file's systems and judges to models, for `composer.evaluation.plan`.
 
-    Each model is built once, wrapped in the call layer, and shared by every role and judge
-    that names it.
+    Each model is built once (not loaded), wrapped in the call layer, and shared by every role
+    and judge that names it; `needed` collects the models this run's instances need loaded.
     """
 
-    config: RunConfig
-    images: ImageStore
-    layer: CallLayer
-    instances: list[Instance]
-    systems: list[BoundSystem]
-    specialists: dict[str, Specialist]
-    tracked: dict[str, TrackedSpecialist]
-    _needed: set[str]
+    def __init__(
+        self,
+        config: RunConfig,
+        images: ImageStore,
+        layer: CallLayer,
+        instances: Sequence[Instance],
+    ) -> None:
+        """Bind against `config`, wrapping models in `layer`, for `instances`."""
+        self.config = config
+        self.images = images
+        self.layer = layer
+        self.instances = list(instances)
+        self.specialists: dict[str, Specialist] = {}
+        self.tracked: dict[str, TrackedSpecialist] = {}
+        self._needed: set[str] = set()
+
+    @property
+    def needed(self) -> frozenset[str]:
+        """The models bound so far that this run's instances need."""
+        return frozenset(self._needed)
 
     def _model(self, name: str) -> TrackedSpecialist:
         if name not in self.tracked:
@@ -284,7 +296,8 @@ class Binding:
         except ValidationError as exc:
             raise config_error(f'[models."{name}"]', exc, "Fix or remove that option.") from None
 
-    def _bind(self, name: str, system: SystemConfig) -> BoundSystem:
+    def bind(self, name: str, system: SystemConfig) -> BoundSystem:
+        """Build `system`'s strategies and bind their roles, checking every capability."""
         from composer.graphs.base import build_strategy
 
         present = {i.axis for i in self.instances}
@@ -378,13 +391,16 @@ class Binding:
         bench = self.config.benchmark
         return bench.categories is not None or bench.limit is not None or bool(bench.instances)
 
-    def _bind_judges(self) -> tuple[list[Judge], dict[str, TrackedSpecialist]]:
+    def bind_judges(
+        self, systems: Sequence[BoundSystem]
+    ) -> tuple[list[Judge], dict[str, TrackedSpecialist]]:
+        """The run's judges and their models (none when nothing of this run is judged)."""
         refs = self.config.judge.judges()
         declares_ueg = any(
             Axis.UEG in s.graphs or (s.imported is not None and Axis.UEG in s.imported.axes)
-            for s in self.systems
+            for s in systems
         )
-        judged = any(UniMMMUJudged.is_judged(i) for i in getattr(self, "instances", ()))
+        judged = any(UniMMMUJudged.is_judged(i) for i in self.instances)
         if not declares_ueg and not judged:
             return [], {}
         if not refs:
@@ -407,7 +423,7 @@ class Binding:
                 raise ConfigError(where, f"repeats the judge {judge.label!r}.", "Remove one.")
             judges.append(judge)
             models[judge.id] = model
-        if judged or any(Axis.UEG in s.axes for s in self.systems):
+        if judged or any(Axis.UEG in s.axes for s in systems):
             self._needed.update(j.model for j in judges)
         return judges, models
 

@@ -82,7 +82,8 @@ def test_a_schema_4_folder_reports_the_same_and_resumes_without_a_task(tmp_path:
     run_dir = tmp_path / "run"
     cli = CliRunner()
     args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
-    assert cli.invoke(app, args).exit_code == 0
+    first = cli.invoke(app, args)
+    assert first.exit_code == 0, first.output
     before = report(run_dir)
     as_schema_4(run_dir)
     assert report(run_dir) == before  # read as it is, not migrated by a reader
