@@ -9,8 +9,8 @@ relative to it, so export into the release root (beside its `data/`); `import = 
 `format = "uni-mmmu"` reads the folder back.
 
 With several run seeds, each system and seed gets its own model folder (`<system>-seed<N>`).
-An output with no text and no image is not written; one with fewer images than the task asks
-for (or an image missing from the run's store) is written with what there is. Both are said,
+An output whose task failed or was refused is not written; one with fewer images than the task
+asks for (or an image missing from the run's store) is written with what there is. Both are said,
 per case, in the returned notes; nothing is skipped silently.
 """
 
@@ -100,6 +100,7 @@ def export_unimmmu(store: RunStore, output: Path, systems: Sequence[str] | None 
             "Export a RealUnify run with --format realunify.",
         )
     exported = Exported()
+    statuses, _ = store.progress()  # how each output ended, before any scoring
     models = _Names()
     for name, seed, several in _system_seeds(store, names):
         model = models.take(f"{name}-seed{seed}" if several else name)
@@ -109,9 +110,10 @@ def export_unimmmu(store: RunStore, output: Path, systems: Sequence[str] | None 
             if result.seed != seed or instance is None:
                 continue
             item = item_of(instance)
-            if not any(result.output.get(k) for k in (RESPONSE, "drawn", "image")):
-                why = result.error or f"{result.status}, no output"
-                exported.notes.append(f"{name} {result.instance}: not written ({why}).")
+            ran = statuses.get((name, result.instance, seed))
+            if ran != "ok" or not any(result.output.get(k) for k in (RESPONSE, "drawn", "image")):
+                why = (result.error or "no output").rstrip(".")
+                exported.notes.append(f"{name} {result.instance}: not written, {ran} ({why}).")
                 continue
             cases[item.task].append(_case(store, output, model, item, result, exported.notes))
         for task, written in cases.items():

@@ -253,3 +253,57 @@ def test_the_example_imports_the_release_layout() -> None:
     )
     assert config.benchmark.name == "uni-mmmu"
     assert config.models[config.judge.model]["temperature"] == 0.0  # greedy, as the release
+
+
+VERDICT = {
+    "overlay_ok": 1,
+    "text_ok": 1,
+    "reasoning_correct": 1,
+    "result_correct": 1,
+    "image_correct": 0,
+    "text_semantic_match": 1,
+    "shape_color_accuracy": 5,
+    "position_accuracy": 3,
+    "verdict": "partial",
+}
+REPLY = (
+    '<FINAL_ANSWER_JSON>{"choice": 1}</FINAL_ANSWER_JSON> <ANSWER_JSON>["right"]</ANSWER_JSON> '
+    "<RENDER_SUMMARY>a red circle</RENDER_SUMMARY> **Final answer: 3**"
+)
+
+
+def six_task_file(path: Path, root: Path, system: list[str]) -> Path:
+    lines = ["[benchmark]", 'name = "uni-mmmu"', f'path = "{root}"', "[judge]"]
+    lines += ['model = "mock/judge"', '[models."mock/judge"]']
+    lines += [f"default = {json.dumps(json.dumps(VERDICT))}", *system]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def test_all_six_tasks_round_trip_judged_ones_included(tmp_path: Path) -> None:
+    from unimmmu_data import write_data
+
+    root = write_data(tmp_path / "release")
+    ran = tmp_path / "ran"
+    system = ["[systems.unified]", 'ueg = "interleaved"', 'geu = "interleaved"']
+    system += ['roles = { model = "mock/m" }', '[models."mock/m"]']
+    system += [f"default = {json.dumps(REPLY)}"]
+    config = six_task_file(tmp_path / "u.toml", root, system)
+    assert cli.invoke(app, ["run", str(config), "--out", str(ran), "--quiet"]).exit_code == 0
+    result = cli.invoke(app, ["export", str(ran), "--format", "uni-mmmu", "--output", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "holds no data/ folder" not in result.output
+    imported = [f'import = "{root}"', 'format = "uni-mmmu"', 'release_model = "unified"']
+    config = six_task_file(tmp_path / "i.toml", root, ["[systems.unified]", *imported])
+    back = tmp_path / "back"
+    assert cli.invoke(app, ["run", str(config), "--out", str(back), "--quiet"]).exit_code == 0
+    before, after = channels_of(ran), channels_of(back)
+    assert {i.split("-", 1)[0] for _, i in before} == {
+        "maze", "sliding", "geometry", "jigsaw", "science", "code"
+    }  # fmt: skip
+    assert after == before
+    # The judged tasks saw the same images: science and code score their drawn image.
+    assert (
+        report_of(back)["systems"]["unified"]["tasks"]
+        == (report_of(ran)["systems"]["unified"]["tasks"])
+    )
