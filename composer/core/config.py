@@ -122,7 +122,8 @@ class SystemConfig(_Strict):
 
     A run system names `ueg` and/or `geu` graphs and binds their roles. An imported system
     names a folder of RealUnify result files instead (`import = "DIR"`, `mode = "direct"` or
-    `"step"`): its outputs were computed elsewhere and are judged like any other.
+    `"step"`), or a Uni-MMMU release root (`format = "uni-mmmu"`, `release_model = "MODEL"`
+    for its `outputs/MODEL/`): its outputs were computed elsewhere and are scored like any other.
     """
 
     ueg: GraphRef | None = None
