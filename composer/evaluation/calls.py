@@ -28,12 +28,12 @@ from composer.specialists.base import (
     Capability,
     Editor,
     Generator,
+    ImageReply,
     Specialist,
     TextReply,
     Understander,
     Usage,
 )
-from composer.specialists.pricing import metering
 
 
 class CallSettings(BaseModel):
@@ -340,10 +340,14 @@ def _summary(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _image_usage(usage: Usage | None) -> dict[str, Any]:
-    """What an image call reported through `record_usage`, else one image of unknown cost."""
+    """The usage an image adapter returned with its image, else one image of unknown cost."""
     if usage is None:
         return {"images": 1}
     return usage.model_dump(exclude_none=True)
+
+
+def _usage_of(ref: ImageRef) -> Usage | None:
+    return ref.usage if isinstance(ref, ImageReply) else None
 
 
 def _options(options: CallOptions | None) -> dict[str, Any]:
@@ -410,13 +414,12 @@ class TrackedSpecialist:
         """Cached, retried, limited `generate`."""
 
         async def send() -> dict[str, Any]:
-            with metering() as meter:
-                ref = await cast(Generator, self.specialist).generate(
-                    prompt, seed=seed, options=options
-                )
+            ref = await cast(Generator, self.specialist).generate(
+                prompt, seed=seed, options=options
+            )
             if not isinstance(ref, ImageRef):
                 raise _empty(self.name, "image")
-            return {"image": ref.uri, "usage": _image_usage(meter.usage)}
+            return {"image": ref.uri, "usage": _image_usage(_usage_of(ref))}
 
         request = {"prompt": prompt, "seed": seed, "options": _options(options)}
         reply = await self.layer.call(
@@ -435,13 +438,12 @@ class TrackedSpecialist:
         """Cached, retried, limited `edit`."""
 
         async def send() -> dict[str, Any]:
-            with metering() as meter:
-                ref = await cast(Editor, self.specialist).edit(
-                    prompt, images, seed=seed, options=options
-                )
+            ref = await cast(Editor, self.specialist).edit(
+                prompt, images, seed=seed, options=options
+            )
             if not isinstance(ref, ImageRef):
                 raise _empty(self.name, "image")
-            return {"image": ref.uri, "usage": _image_usage(meter.usage)}
+            return {"image": ref.uri, "usage": _image_usage(_usage_of(ref))}
 
         request = {
             "prompt": prompt,

@@ -49,6 +49,17 @@ class TextReply(BaseModel):
     request_id: str | None = None
 
 
+class ImageReply(ImageRef):
+    """An image an adapter drew, with what drawing it used (tokens, images, cost).
+
+    `generate` and `edit` return an `ImageRef`; an adapter that knows the call's usage returns
+    this subclass instead, so the usage travels with the result (the call layer records it)
+    and every caller that wants only the image still gets one.
+    """
+
+    usage: Usage = Usage()
+
+
 CallOptions = Mapping[str, Any]
 
 

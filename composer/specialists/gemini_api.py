@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from composer.core.errors import ConfigError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
-from composer.specialists.base import CallOptions, Capability, TextReply, Usage
+from composer.specialists.base import CallOptions, Capability, ImageReply, TextReply, Usage
 from composer.specialists.hosted import (
     HostedOptions,
     HostedSpecialist,
@@ -30,7 +30,7 @@ from composer.specialists.hosted import (
     status_error,
     transport_fault,
 )
-from composer.specialists.pricing import priced, record_usage
+from composer.specialists.pricing import priced
 
 if TYPE_CHECKING:
     from google.genai import Client
@@ -260,8 +260,8 @@ class GeminiSpecialist(HostedSpecialist):
             aspect_ratio=self.per_call(options, "aspect_ratio"),
         )
         png, usage = image_from_reply(self.name, await self._send(request))
-        record_usage(priced(usage, self.price))
-        return self.images.put_png(png)
+        ref = self.images.put_png(png)
+        return ImageReply(sha256=ref.sha256, usage=priced(usage, self.price))
 
     async def generate(
         self, prompt: str, *, seed: int, options: CallOptions | None = None

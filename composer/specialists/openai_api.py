@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from composer.core.errors import ConfigError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
-from composer.specialists.base import CallOptions, Capability, TextReply, Usage
+from composer.specialists.base import CallOptions, Capability, ImageReply, TextReply, Usage
 from composer.specialists.hosted import (
     HostedOptions,
     HostedSpecialist,
@@ -32,7 +32,7 @@ from composer.specialists.hosted import (
     status_error,
     transport_fault,
 )
-from composer.specialists.pricing import priced, record_usage
+from composer.specialists.pricing import priced
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -277,8 +277,8 @@ class OpenAISpecialist(HostedSpecialist):
 
     def _store(self, reply: ImagesResponse) -> ImageRef:
         png, usage = image_from_reply(self.name, reply)
-        record_usage(priced(usage, self.price))
-        return self.images.put_png(png)
+        ref = self.images.put_png(png)
+        return ImageReply(sha256=ref.sha256, usage=priced(usage, self.price))
 
     async def generate(
         self, prompt: str, *, seed: int, options: CallOptions | None = None

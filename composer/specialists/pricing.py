@@ -13,10 +13,6 @@ override has no cost (`None`), which the report shows as unknown rather than zer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from composer.specialists.base import Usage
@@ -83,36 +79,3 @@ def priced(usage: Usage, price: Price | None) -> Usage:
     if price is None:
         return usage
     return usage.model_copy(update={"cost_usd": price.cost(usage)})
-
-
-class UsageMeter:
-    """Collects the usage an image call reports; the call layer reads it after the call."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self.usage: Usage | None = None
-
-
-_meter: ContextVar[UsageMeter | None] = ContextVar("composer_usage_meter", default=None)
-
-
-@contextmanager
-def metering() -> Iterator[UsageMeter]:
-    """Collect what `record_usage` reports inside this block (one call, one task)."""
-    meter = UsageMeter()
-    token = _meter.set(meter)
-    try:
-        yield meter
-    finally:
-        _meter.reset(token)
-
-
-def record_usage(usage: Usage) -> None:
-    """Report the usage of the image call in progress (a no-op outside `metering`).
-
-    `generate` and `edit` return only an `ImageRef`, so an adapter reports their tokens, image
-    count and cost here instead.
-    """
-    meter = _meter.get()
-    if meter is not None:
-        meter.usage = usage

@@ -24,6 +24,7 @@ from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
 from composer.evaluation.store import RunStore
 from composer.specialists import Capability, create
+from composer.specialists.base import ImageReply
 from composer.specialists.openai_api import (
     OpenAISpecialist,
     capabilities_of,
@@ -138,6 +139,8 @@ async def test_generate_and_edit_with_gpt_image_1(
     painter = model("openai/gpt-image-1", fake, store, size="1024x1024", quality="medium")
     drawn = await painter.generate("a red circle", seed=3)
     assert read_caption(store.read_bytes(drawn)) == "a red circle"
+    # What the call used comes back with the image, not through a side channel.
+    assert isinstance(drawn, ImageReply) and drawn.usage.cost_usd is not None
     assert fake.requests[0].path == "/v1/images/generations"
     assert fake.requests[0].json == {
         "model": "gpt-image-1",
