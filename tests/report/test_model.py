@@ -68,3 +68,11 @@ def test_json_output_is_the_typed_report(report: Report, tmp_path: Path) -> None
     # What `report --format json` prints is this same structure, key for key.
     text = json.dumps(report)
     assert TypeAdapter(Report).validate_json(text) == json.loads(text)
+
+
+def test_a_realunify_report_has_no_unimmmu_section(report: Report) -> None:
+    # Uni-MMMU's tasks and leaderboard appear only for a run holding Uni-MMMU instances.
+    assert "unimmmu" not in report
+    assert not any(
+        {"tasks", "tasks_strict", "tasks_official"} & set(s) for s in report["systems"].values()
+    )

@@ -143,3 +143,12 @@ def test_withheld_k_is_said(tmp_path: Path) -> None:
     board = report_of(synthetic_run(tmp_path, withhold=True))["unimmmu"]
     assert board["k"]["withheld"] == 4 and board["k"]["told"] == 0
     assert "withheld" in board["k"]["text"]
+
+
+def test_the_unimmmu_report_validates_against_its_declared_types(run_dir: Path) -> None:
+    from pydantic import TypeAdapter
+
+    from composer.report.model import Report
+
+    report = report_of(run_dir)
+    assert TypeAdapter(Report).validate_python(report) == report
