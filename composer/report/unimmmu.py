@@ -117,10 +117,17 @@ def _unscored(system: str, task: Task, rows: list[Channels]) -> list[dict[str, A
             "channel": name,
             "count": len(notes),
             "of": len(rows),
-            "reason": "; ".join(dict.fromkeys(notes)),
+            "reason": _reasons(notes),
         }
         for name, notes in found.items()
     ]
+
+
+def _reasons(notes: list[str], shown: int = 3) -> str:
+    """The distinct reasons, the first `shown` of them and how many more."""
+    distinct = list(dict.fromkeys(notes))
+    more = len(distinct) - shown
+    return "; ".join(distinct[:shown]) + (f"; and {more} other reasons" if more > 0 else "")
 
 
 def _cell(cell: Cell) -> float | list[float] | None:
