@@ -43,7 +43,8 @@ class BenchmarkConfig(_Strict):
     """Uni-MMMU only: the tasks to run (maze, sliding, geometry, jigsaw, science, code)."""
     withhold_k: bool = Field(default=False, strict=True)
     """Uni-MMMU only: do not count the release's telling the system k (the number of ground-
-    truth moves) as given; the report says which was used."""
+    truth moves) as given; the report says which was used. Refused for maze and sliding until
+    their loop can run without it."""
     total_weights: dict[str, float] | None = None
     """Total as a weighted mean of the axes, e.g. `{ UEG = 0.6, GEU = 0.4 }` (an axis left out
     weighs 0; the weights need not sum to 1). Unset: RealUnify's 0.6 UEG + 0.4 GEU for

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from composer.benchmarks.unimmmu.records import ImagePart as ItemImage
 from composer.benchmarks.unimmmu.records import Item, Task
+from composer.core.errors import ConfigError
 from composer.core.images import ImageStore
 from composer.core.instance import (
     REWRITE,
@@ -51,8 +52,8 @@ def item_of(instance: Instance) -> Item:
 def to_instance(item: Item, images: ImageStore, *, withhold_k: bool = False) -> Instance:
     """The instance a system is run on for `item`.
 
-    With `withhold_k`, the maze and sliding calls still follow the release's loop (k step
-    images), but the instance records that k was not meant to be told; the report says which.
+    `withhold_k` records that the system was not told k (`OutputSpec.images_told`); the
+    loader refuses it where the calls themselves would tell it (maze and sliding).
     """
     where = f"Uni-MMMU {item.task.value}/{item.id}"
     context = tuple(
@@ -103,8 +104,22 @@ def load_instances(
     limit: int | None = None,
     withhold_k: bool = False,
 ) -> list[Instance]:
-    """Every selected item of a Uni-MMMU data folder as an instance, `limit` per task."""
+    """Every selected item of a Uni-MMMU data folder as an instance, `limit` per task.
+
+    Raises:
+        ConfigError: `withhold_k` with maze or sliding selected: the release's loop makes one
+            step call per ground-truth move, so a run that ran it could not claim k withheld.
+    """
     from composer.benchmarks.unimmmu.files import load_folder
+
+    if withhold_k and (tasks is None or {t.strip().lower() for t in tasks} & {"maze", "sliding"}):
+        raise ConfigError(
+            "[benchmark] withhold_k",
+            "is not supported yet for maze and sliding: the release's loop makes one step call "
+            "per ground-truth move, so the number of calls itself tells the system k.",
+            "Leave withhold_k out (the release's protocol, which the report states), or select "
+            "tasks without maze and sliding.",
+        )
 
     found = load_folder(folder, tasks=tasks)
     instances = []

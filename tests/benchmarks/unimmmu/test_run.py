@@ -89,3 +89,27 @@ def test_judged_tasks_are_scored_by_the_runs_judge_with_the_release_prompts(
     # and the generator's image are judged the same way.
     decomposed = {key[1] for key in stored if key[0] == "decomposed"}
     assert {i.split("-", 1)[0] for i in decomposed} == {"science", "code"}
+
+
+def test_withholding_k_where_the_loop_would_tell_it_is_refused(tmp_path: Path) -> None:
+    root = write_data(tmp_path / "release")
+    config = tmp_path / "k.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                "tasks = ['maze']",
+                "withhold_k = true",
+                "[systems.unified]",
+                'geu = "interleaved"',
+                'roles = { model = "mock/m" }',
+            ]
+        )
+    )
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "withhold_k" in result.output and "maze and sliding" in result.output
+    assert not run_dir.exists()
