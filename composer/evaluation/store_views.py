@@ -381,12 +381,17 @@ class StoreViews:
 
     def call_rows(self) -> list[dict[str, Any]]:
         """Every recorded call (for reports and tests)."""
+        return list(self.each_call_row())
+
+    def each_call_row(self) -> Iterator[dict[str, Any]]:
+        """Every recorded call, read one at a time (a report's memory does not hold them all)."""
         cursor = self.db.execute(
             "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd, "
             "attempts FROM calls"
         )
         names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
 
     def calls_by_key(self, keys: Iterable[str]) -> dict[str, Call]:
         """The recorded calls with these cache keys (a key never recorded is left out)."""

@@ -83,7 +83,7 @@ def cohen_kappa(pairs: Sequence[tuple[Any, Any]]) -> float | None:
     return (observed - expected) / (1.0 - expected)
 
 
-_CHUNK = 1 << 18
+_CHUNK = 1 << 16
 """Bootstrap draws made at once: the agreement intervals' memory does not grow with the run."""
 
 

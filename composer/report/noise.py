@@ -26,9 +26,11 @@ exactly: resamples are drawn for the pair in one orientation and negated for the
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +50,9 @@ from composer.report.stats import (
 
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
 _CHUNK = 4_000_000
-"""Cells drawn at once by the cluster bootstrap (memory stays near 32 MB)."""
+"""Cells the cluster bootstrap draws per round: it fixes the order of the draws."""
+_CELLS = 1 << 16
+"""Cells the cluster bootstrap draws or gathers at once: its memory, whatever the run's size."""
 
 
 @dataclass
@@ -148,6 +152,38 @@ def noise_label(n_seeds: int, n_judges: int) -> str:
     return " + ".join(parts)
 
 
+def _draws(rng: np.random.Generator, high: int, shape: tuple[int, ...]) -> np.ndarray:
+    """`rng.integers(0, high, shape)` as the smallest unsigned type (all 0 where `high` is 1).
+
+    With one choice numpy draws nothing, so the zeros are returned broadcastable, undrawn.
+    """
+    if high <= 1:
+        return np.zeros((shape[0],) + (1,) * (len(shape) - 1), dtype=np.uint8)
+    out = np.empty(shape, dtype=np.min_scalar_type(high - 1))
+    out[...] = rng.integers(0, high, shape)
+    return out
+
+
+def _skip(rng: np.random.Generator, high: int, shape: tuple[int, ...]) -> Any:
+    """Draw `rng.integers(0, high, shape)` a few rows at a time and keep none of it.
+
+    Returns the generator's state from before the draw, to draw the same values again.
+    """
+    state = rng.bit_generator.state
+    if high > 1:
+        step = max(1, _CELLS // max(1, math.prod(shape[1:])))
+        for low in range(0, shape[0], step):
+            rng.integers(0, high, (min(shape[0], low + step) - low, *shape[1:]))
+    return state
+
+
+def _replay(state: Any) -> np.random.Generator:
+    """A generator at `state` (a PCG64 state, as `default_rng` makes)."""
+    bits = np.random.PCG64()
+    bits.state = state
+    return np.random.Generator(bits)
+
+
 def cluster_replicates(
     differences: np.ndarray, *, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES
 ) -> np.ndarray:
@@ -164,18 +200,29 @@ def cluster_replicates(
     """
     n, s, j = differences.shape
     rng = np.random.default_rng(seed)
+    # A round draws all of pick_i (r x n), then pick_s, then pick_j, as one call each (`chunk`
+    # fixes the rounds, and so the numbers for a seed). Rather than hold them, pick_i and
+    # pick_s are drawn once to find where pick_j starts, then drawn again, `step` rows at a
+    # time, beside pick_j: the draws are the same, and memory does not grow with the run.
     chunk = max(1, _CHUNK // max(1, n * s * j))
-    parts: list[np.ndarray] = []
+    step = max(1, _CELLS // max(1, n * s * j))
+    means = np.empty(resamples)
     done = 0
     while done < resamples:
         r = min(chunk, resamples - done)
-        pick_i = rng.integers(0, n, (r, n))
-        pick_s = rng.integers(0, s, (r, n, s))
-        pick_j = rng.integers(0, j, (r, n, j))
-        cells = differences[pick_i[:, :, None, None], pick_s[:, :, :, None], pick_j[:, :, None, :]]
-        parts.append(cells.mean(axis=(1, 2, 3)))
+        from_i = _replay(_skip(rng, n, (r, n)))
+        from_s = _replay(_skip(rng, s, (r, n, s)))
+        for low in range(0, r, step):
+            k = min(r, low + step) - low
+            pick_i = _draws(from_i, n, (k, n))
+            pick_s = _draws(from_s, s, (k, n, s))
+            pick_j = _draws(rng, j, (k, n, j))
+            cells = differences[
+                pick_i[:, :, None, None], pick_s[:, :, :, None], pick_j[:, :, None, :]
+            ]
+            means[done + low : done + low + k] = cells.mean(axis=(1, 2, 3))
         done += r
-    return np.concatenate(parts)
+    return means
 
 
 def cluster_interval(

@@ -266,6 +266,16 @@ def headline_parser(store: RunStore, parser: Parser | None = None) -> Parser:
     return parser or store.decisions().parser
 
 
+def _lean(result: Result) -> Result:
+    """`result` without what no summary reads (its output, its call trace `usage["steps"]`).
+
+    A summary reads every result of a run; these two are most of a result's memory.
+    """
+    result.output = {}
+    result.usage.pop("steps", None)
+    return result
+
+
 def summarize(
     store: RunStore,
     parser: Parser | None = None,
@@ -289,8 +299,18 @@ def summarize(
     definitions = store.system_definitions()
     decisions = store.decisions()
     rule = total_rule(decisions.benchmark if latest else None)
+    judges = judging.run_judges(store)
+    several = with_judges and len(judges) > 1
+    # Each judge's summary and their agreement before this one reads its results: the report
+    # holds one judge's results at a time, so its memory does not double with a second judge.
+    per_judge = (
+        {label: summarize(store, headline, judge=i, with_judges=False) for i, label in judges}
+        if several
+        else {}
+    )
+    agreement = judging.agreement(store, judges, seed=seed) if several else []
     if results is None:
-        results = list(store.results(judge=judge_id, parser=headline))
+        results = [_lean(r) for r in store.results(judge=judge_id, parser=headline)]
     everything = results
     grouped: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
     for result in everything:
@@ -303,8 +323,7 @@ def summarize(
             systems[name] = _system(grouped[name], definition, rule, headline)
             if "UEG" in systems[name] and name in preference:
                 systems[name]["self_preference"] = preference[name]
-    judges = judging.run_judges(store)
-    judge_ids = [i for i, _ in judges] if with_judges and len(judges) > 1 else []
+    judge_ids = [i for i, _ in judges] if several else []
     # The headline judge leads; the others only widen the intervals.
     judge_ids.sort(key=lambda i: i != judge_id)
     grids = noise.outcomes(
@@ -314,7 +333,7 @@ def summarize(
         scores=noise.judge_scores(store.score_rows(), headline) if judge_ids else None,
     )
     ran = {n: d for n, d in definitions.items() if n in systems}
-    costs = stats.costs(store.call_rows(), everything)
+    costs = stats.costs(store.each_call_row(), everything)
     report: Report = {
         "parser": headline,
         "judge": judge_label,
@@ -344,13 +363,10 @@ def summarize(
             **(latest["record"] if latest else {}),
             "reported_models": store.reported_models(),
         }
-    if with_judges and len(judges) > 1:
-        per_judge = {
-            label: summarize(store, headline, judge=i, with_judges=False) for i, label in judges
-        }
+    if several:
         report["judges"] = {
             "judges": [label for _, label in judges],
-            "agreement": judging.agreement(store, judges, seed=seed),
+            "agreement": agreement,
             **judging.by_judge(per_judge),
         }
     if with_judges and (section := channels.section(store, report, everything)) is not None:
