@@ -41,6 +41,12 @@ class BenchmarkConfig(_Strict):
     """Synthetic suite only."""
     tasks: tuple[str, ...] | None = None
     """Uni-MMMU only: the tasks to run (maze, sliding, geometry, jigsaw, science, code)."""
+    dreamsim: bool | None = Field(default=None, strict=True)
+    """Uni-MMMU jigsaw images: true scores them with DreamSim (the `unimmmu` extra; its weights
+    are fetched on first use), false leaves that channel unscored; unset: DreamSim when the
+    package is installed."""
+    dreamsim_cache: str | None = None
+    """Where DreamSim keeps its weights (relative paths start at the run file's folder)."""
     withhold_k: bool = Field(default=False, strict=True)
     """Uni-MMMU only: do not count the release's telling the system k (the number of ground-
     truth moves) as given; the report says which was used. Refused for maze and sliding until
@@ -103,6 +109,9 @@ class JudgeConfig(_Strict):
     parser: Parser = "official"
     extra: tuple[JudgeRef, ...] = ()
     """More judges, each a model name or `{ model = "...", method = "..." }`."""
+    text_model: str | None = None
+    """Uni-MMMU: the text-only judge of geometry proofs (the release's Qwen3-32B); unset,
+    `model` judges them too."""
 
     def judges(self) -> list[JudgeRef]:
         """The primary judge first, then the extra ones (none without a primary model)."""
@@ -326,7 +335,7 @@ def parse_config(data: dict[str, Any], *, source: str, base_dir: Path) -> RunCon
 
 def _used(config: RunConfig) -> set[str]:
     used = {m for system in config.systems.values() for m in system.roles.values()}
-    judges = {config.judge.model, *(j.model for j in config.judge.extra)}  # extra judges count
+    judges = {config.judge.model, config.judge.text_model, *(j.model for j in config.judge.extra)}
     return used | {m for m in judges if m is not None}
 
 

@@ -290,6 +290,13 @@ class Binder:
             self.tracked[name] = self.layer.wrap(specialist, settings)
         return self.tracked[name]
 
+    def model(self, name: str, *, needed: bool = True) -> TrackedSpecialist:
+        """The model `name` through the call layer (built once); `needed`: load it for this run."""
+        model = self._model(name)
+        if needed:
+            self._needed.add(name)
+        return model
+
     def _settings(self, name: str) -> tuple[CallSettings, dict[str, Any]]:
         try:
             return CallSettings.split(self.config.models.get(name, {}))

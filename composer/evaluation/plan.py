@@ -116,7 +116,9 @@ def plan_run(
     binder = Binder(config, images, layer, instances)
     systems = tuple(binder.bind(name, system) for name, system in config.systems.items())
     judges, judge_models = binder.bind_judges(systems)
-    scorers = _bind_scorers(instances, judges, judge_models, images)
+    scorers = _bind_scorers(
+        instances, judges, judge_models, images, _uni_mmmu_extras(config, binder)
+    )
     store.system_changes(
         {s.name: s.definition() for s in systems},
         rerun=tuple(rerun),
@@ -161,13 +163,17 @@ def _bind_scorers(
     judges: Sequence[Judge],
     judge_models: Mapping[str, TrackedSpecialist],
     images: ImageStore,
+    extras: _UniMMMUExtras,
 ) -> tuple[Scorer, ...]:
     """The run's scorers: its judges (UEG), then the benchmarks' programmatic scorers."""
     scorers: list[Scorer] = [JudgeScorer(j, judge_models[j.id]) for j in judges]
     scorers.append(ChoiceReader())
     if any(i.benchmark == "uni-mmmu" for i in instances):
-        scorers.append(UniMMMUProgrammatic(images))
-        scorers += [UniMMMUJudged(j, judge_models[j.id], images) for j in judges]
+        scorers.append(UniMMMUProgrammatic(images, extras.distance))
+        scorers += [
+            UniMMMUJudged(j, judge_models[j.id], images, extras.text_model, extras.text_model_name)
+            for j in judges
+        ]
     return tuple(scorers)
 
 
@@ -232,3 +238,34 @@ def _plan_tasks(plan: RunPlan, store: RunStore, *, retry_failed: bool) -> tuple[
                 else:
                     skipped += 1
     return tasks, skipped
+
+
+@dataclass(frozen=True)
+class _UniMMMUExtras:
+    """What Uni-MMMU's scorers need beyond the judges: DreamSim, the text-only judge."""
+
+    distance: Any = None
+    text_model: TrackedSpecialist | None = None
+    text_model_name: str | None = None
+
+
+def _uni_mmmu_extras(config: RunConfig, binder: Binder) -> _UniMMMUExtras:
+    """DreamSim for jigsaw images (as `[benchmark] dreamsim` says) and `[judge] text_model`."""
+    from importlib.util import find_spec
+
+    instances = [i for i in binder.instances if i.benchmark == "uni-mmmu"]
+    if not instances:
+        return _UniMMMUExtras()
+    distance = None
+    wanted = config.benchmark.dreamsim
+    if any(i.category == "jigsaw" for i in instances) and (
+        wanted or (wanted is None and find_spec("dreamsim") is not None)
+    ):
+        from composer.benchmarks.unimmmu.perceptual import load_dreamsim
+
+        cache = config.benchmark.dreamsim_cache
+        distance = load_dreamsim(None if cache is None else config.resolve(cache))
+    name = config.judge.text_model
+    judged = any(UniMMMUJudged.is_judged(i) for i in instances)
+    text_model = binder.model(name) if name is not None and judged else None
+    return _UniMMMUExtras(distance, text_model, name if text_model is not None else None)

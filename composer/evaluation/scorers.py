@@ -227,6 +227,9 @@ class UniMMMUJudged:
     judge: Judge
     model: Understander
     images: ImageStore
+    text_model: Understander | None = None
+    """The text-only judge (the release's Qwen3-32B, for geometry proofs); None: `model`."""
+    text_model_name: str | None = None
 
     TASKS = frozenset({"geometry", "science", "code"})
     HEADLINE = {"geometry": "text_ok", "science": "image_correct", "code": "image_match"}
@@ -245,7 +248,7 @@ class UniMMMUJudged:
             "model_options": dict(self.judge.model_options),
             "method": "uni-mmmu-judged",
             "method_version": _version(case_scoring, judge_prompts, judged),
-            "options": {},
+            "options": {"text_model": self.text_model_name} if self.text_model_name else {},
         }
 
     @property
@@ -268,6 +271,7 @@ class UniMMMUJudged:
         """Ask the release's judge calls about the output; read the channels from the replies."""
         from composer.benchmarks.unimmmu.case_scoring import judge_requests, judged_channels
         from composer.benchmarks.unimmmu.instances import item_of
+        from composer.benchmarks.unimmmu.judged import TEXT_MODEL
 
         item = item_of(instance)
         text = state.get("response") or state.get("rewrite")
@@ -283,7 +287,8 @@ class UniMMMUJudged:
                 if request.system is None
                 else (f"{request.system}\n\n{request.prompt}")
             )
-            reply = await self.model.understand(prompt, refs)
+            judge = self.text_model if request.model == TEXT_MODEL and self.text_model else None
+            reply = await (judge or self.model).understand(prompt, refs)
             replies[key] = reply.text
             judgments.append(
                 Judgment(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 from unimmmu_data import write_data
 
@@ -112,4 +114,68 @@ def test_withholding_k_where_the_loop_would_tell_it_is_refused(tmp_path: Path) -
     result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
     assert result.exit_code == 2, result.output
     assert "withhold_k" in result.output and "maze and sliding" in result.output
+    assert not run_dir.exists()
+
+
+def test_geometry_proofs_go_to_the_text_judge_when_one_is_named(tmp_path: Path) -> None:
+    root = write_data(tmp_path / "release")
+    no_proof = {**VERDICT, "text_ok": 0}
+    config = tmp_path / "t.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                "tasks = ['geometry']",
+                "[judge]",
+                'model = "mock/vl-judge"',
+                'text_model = "mock/text-judge"',
+                '[models."mock/vl-judge"]',
+                f"default = {json.dumps(json.dumps(VERDICT))}",
+                '[models."mock/text-judge"]',
+                f"default = {json.dumps(json.dumps(no_proof))}",
+                '[models."mock/m"]',
+                'default = "**Final answer: 2**"',
+                "[systems.unified]",
+                'geu = "interleaved"',
+                'roles = { model = "mock/m" }',
+            ]
+        )
+    )
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    store = RunStore(run_dir)
+    ((values,),) = [list(s.values()) for s in store.channels().values()]
+    # The overlay (an image) is the vision judge's; the proof (text) the text judge's.
+    assert values["overlay_ok"]["official"] == 1.0 and values["text_ok"]["official"] == 0.0
+    query = "SELECT model, COUNT(*) FROM calls WHERE node = 'judge' GROUP BY model"
+    judges = dict(store.db.execute(query))
+    assert set(judges) == {"mock/vl-judge", "mock/text-judge"}
+
+
+def test_dreamsim_asked_for_but_not_installed_says_how_to_get_it(tmp_path: Path) -> None:
+    if importlib.util.find_spec("dreamsim") is not None:
+        pytest.skip("dreamsim is installed here")
+    root = write_data(tmp_path / "release")
+    config = tmp_path / "d.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                "tasks = ['jigsaw']",
+                "dreamsim = true",
+                "[systems.unified]",
+                'geu = "interleaved"',
+                'roles = { model = "mock/m" }',
+            ]
+        )
+    )
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "dreamsim" in result.output and "unify-composer[unimmmu]" in result.output
     assert not run_dir.exists()
