@@ -79,7 +79,9 @@ async def plain_loop(runner: Runner, images: ImageStore) -> float:
                 for check in instance.references.checks:
                     await model.understand(check.question, [image])
             else:
-                edited = await model.edit(instance.request("edit") or "", list(instance.images), seed=seed)
+                edited = await model.edit(
+                    instance.request("edit") or "", list(instance.images), seed=seed
+                )
                 await model.understand(instance.text, [edited])
 
     started = time.perf_counter()
@@ -188,6 +190,11 @@ def main() -> None:
     graph_ms = statistics.median(r[3] for r in rounds) / n * 1000
     print(
         f"  of which LangGraph itself (the same graphs, instant roles): {graph_ms:.2f} ms/instance"
+    )
+    ratios = sorted((r[1] - r[0]) / r[3] for r in rounds)
+    print(
+        f"overhead / LangGraph alone: {statistics.median(ratios):.2f}x (median of "
+        f"{', '.join(f'{x:.2f}' for x in ratios)}; target <= 1.25x)"
     )
 
 
