@@ -66,6 +66,11 @@ ADVERSARIAL: list[tuple[str, str | None]] = [
     ("A is correct", "A"),
     ("Based on the image, D", "D"),
     ("I think it could be A", "A"),
+    ("**Answer:** C", "C"),
+    ("**Answer:** C. A is wrong", "C"),
+    ("The final answer is \\boxed{C}", "C"),
+    ("Answer: ( D )", "D"),
+    ("A: red, B: green. I pick B.", None),
     # nothing, or not a capital letter
     ("", None),
     ("answer: b", None),

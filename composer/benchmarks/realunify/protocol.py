@@ -141,7 +141,7 @@ def parse_choice_official(reply: object) -> str | None:
 
 _OPEN, _CLOSE = r"[*_`\"'“‘(\[]*", r"[*_`\"'”’)\]]*"
 """What may wrap a letter: emphasis, code, quotes, parentheses, brackets (`**C**`, `(B)`)."""
-_LETTER = rf"{_OPEN}(?P<letter>[ABCD]){_CLOSE}(?![A-Za-z0-9]|['’][a-z]|-[A-Za-z])"
+_LETTER = rf"{_OPEN}\s*(?P<letter>[ABCD]){_CLOSE}(?![A-Za-z0-9]|['’][a-z]|-[A-Za-z])"
 """A capital A-D standing alone: not in a word, a possessive (`A's`) or a compound (`C-shaped`).
 Only capitals: a lowercase "a" is the article ("the answer is a clear D")."""
 _WHOLE = re.compile(r"[\W_]*(?P<letter>[ABCD])[\W_]*")
