@@ -35,13 +35,20 @@ def export(
         ExportFormat.realunify
     ),
     systems: Annotated[str | None, typer.Option(help="Comma-separated systems to export.")] = None,
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            help="Export even when images are missing from the run folder (their records get "
+            "null, and a warning counts them); without it such an export writes nothing (exit 2)."
+        ),
+    ] = False,
 ) -> None:
     """Write a run's outputs in a benchmark's own layout, for its released scorer or `import`.
 
     realunify: RealUnify's result files; uni-mmmu: Uni-MMMU's output folders.
     """
     from composer.evaluation.store import RunStore
-    from composer.report.export import export_realunify
+    from composer.report.export import plan_export, write_export
 
     try:
         _check_run(run_dir, None)
@@ -52,12 +59,23 @@ def export(
             if fmt is ExportFormat.uni_mmmu:
                 _export_unimmmu(store, output, names)
                 return
-            folders = export_realunify(store, output, names)
+            plan = plan_export(store, output, names)
         finally:
             store.close()
+        write_export(plan, run_dir, allow_missing=allow_missing)
     except ComposerError as error:
         _fail(error)
-    for folder in folders:
+    if plan.missing:
+        from composer.report.safe_text import literal
+
+        shown = "; ".join(plan.missing[:5]) + ("; ..." if len(plan.missing) > 5 else "")
+        err.print(
+            f"[yellow]warning[/]: the images of {len(plan.missing)} outputs are missing from "
+            f"{literal(run_dir)}; exported as null: {literal(shown)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for folder in plan.folders:
         files = ", ".join(sorted(p.name for p in folder.glob("*.json")))
         out.print(f"{folder}: {files}", highlight=False)
 

@@ -48,6 +48,14 @@ class PrerequisiteError(ConfigError):
     """A missing extra, key or weights file that a configured model needs."""
 
 
+class DamagedRunError(ConfigError):
+    """A run folder whose store or image folder is damaged: every command stops with exit 2.
+
+    The message says what is damaged and what the user can do; nothing is written into the
+    folder.
+    """
+
+
 class StoreWriteError(ComposerError):
     """The run store could not be written (a full disk, a read-only folder): the run stops.
 

@@ -64,7 +64,8 @@ class ImageStore:
     """A folder of PNG files named by their content hash (`ab/abcdef....png`).
 
     Putting the same pixels twice stores them once; writes are atomic, so a killed run never
-    leaves a half-written image behind.
+    leaves a half-written image behind. Nothing is read or written through a link that leads
+    out of the folder (a shared run folder may hold one): such an image is not there.
 
     Example:
         >>> store = ImageStore(tmp_path / "images")  # doctest: +SKIP
@@ -77,6 +78,7 @@ class ImageStore:
         """Use (and create) the folder `root`."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._real = self.root.resolve()
         self._folders: set[Path] = set()
         self.written: list[Path] = []
         """Files this store object created (a rejected run removes them again)."""
@@ -96,28 +98,62 @@ class ImageStore:
         return self.root / self.relative_path(ref)
 
     def digests(self) -> set[str]:
-        """The sha256 of every image the store holds, read by listing it (no file is opened)."""
+        """The sha256 of every image the store holds, read by listing it (no file is opened).
+
+        A link that leads out of the folder is not an image the store holds.
+        """
         if not self.root.is_dir():
             return set()
-        return {
-            name.removesuffix(".png")
-            for folder in self.root.iterdir()
-            if folder.is_dir()
-            for name in os.listdir(folder)
-            if name.endswith(".png")
-        }
+        found: set[str] = set()
+        with os.scandir(self.root) as folders:
+            for folder in folders:
+                if not folder.is_dir() or (folder.is_symlink() and not self._inside(folder.path)):
+                    continue
+                with os.scandir(folder.path) as files:
+                    found.update(
+                        entry.name.removesuffix(".png")
+                        for entry in files
+                        if entry.name.endswith(".png")
+                        and (not entry.is_symlink() or self._inside(entry.path))
+                    )
+        return found
+
+    def _inside(self, path: Path | str) -> bool:
+        """Whether `path`, its links followed, lies inside the store's folder."""
+        return Path(os.path.realpath(path)).is_relative_to(self._real)
+
+    def _readable(self, ref: ImageRef) -> Path:
+        """The file of `ref`, which must not be a link out of the folder (a `DataError`)."""
+        path = self.path(ref)
+        if not self._inside(path):
+            raise DataError(
+                f"image store {self.root}",
+                f"{ref.uri} is a link to {os.path.realpath(path)!r}, outside the run folder; "
+                "composer does not read through it.",
+                "Replace the link with the image itself, or remove it and rerun the task.",
+            )
+        return path
 
     def __contains__(self, ref: ImageRef) -> bool:
-        """Whether the store holds `ref`."""
-        return self.path(ref).exists()
+        """Whether the store holds `ref` (a link out of the folder is not held)."""
+        path = self.path(ref)
+        return path.is_file() and self._inside(path)
 
     def put_png(self, data: bytes) -> ImageRef:
         """Store PNG bytes as they are and return their reference."""
         ref = ImageRef(sha256=hashlib.sha256(data).hexdigest())
         target = self.path(ref)
-        if not target.exists():
+        if not target.exists() or target.is_symlink():  # a link is replaced, never written to
             if target.parent not in self._folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
+                if not self._inside(target.parent):
+                    raise DataError(
+                        f"image store {self.root}",
+                        f"{target.parent.name}/ is a link to "
+                        f"{os.path.realpath(target.parent)!r}, outside the run folder; "
+                        "composer does not write through it.",
+                        "Replace the link with a folder of its own.",
+                    )
                 self._folders.add(target.parent)
             # Written under a unique name, then renamed: a killed run leaves no partial PNG.
             tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
@@ -190,14 +226,14 @@ class ImageStore:
         """The full-size image a resized input was made from (`ref` itself if it was not)."""
         from PIL import Image
 
-        with Image.open(self.path(ref)) as image:
+        with Image.open(self._readable(ref)) as image:
             uri = image.info.get(ORIGINAL_KEY)  # a tEXt chunk before the pixels: no decode
         return ImageRef.parse(uri) if isinstance(uri, str) else ref
 
     def read_bytes(self, ref: ImageRef) -> bytes:
         """The PNG bytes of `ref`."""
         try:
-            return self.path(ref).read_bytes()
+            return self._readable(ref).read_bytes()
         except FileNotFoundError as exc:
             raise DataError(
                 f"image store {self.root}", f"no image {ref.uri}.", "Was the run folder moved?"

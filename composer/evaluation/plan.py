@@ -207,11 +207,9 @@ def _plan_tasks(plan: RunPlan, store: RunStore, *, retry_failed: bool) -> tuple[
     if plan.rerun:
         results = {k: v for k, v in results.items() if k[0] not in plan.rerun}
         scores = {k: v for k, v in scores.items() if k[0] not in plan.rerun}
-    outputs: dict[tuple[str, str, int], dict[str, Any]] = {}
-    if any(status == "ok" for status in results.values()):
-        outputs = {
-            (r.system, r.instance, r.seed): r.output for r in store.results() if r.status == "ok"
-        }
+    # Every ok output as produced, whatever its judges made of it (one whose judge call failed
+    # is judged again, not run again).
+    outputs = store.outputs() if "ok" in results.values() else {}
     tasks: list[Task] = []
     skipped = 0
     # Seed by seed: a run stopped part-way has whole seeds done, and with one seed the

@@ -27,7 +27,15 @@ from composer.core.definition import SystemDefinition
 from composer.core.errors import ConfigError, StoreWriteError
 from composer.core.instance import Instance
 from composer.evaluation.lock import RunLock, is_written
+from composer.evaluation.store_checks import (
+    check_folder,
+    check_store,
+    database_error,
+    quick_check,
+    reading_row,
+)
 from composer.evaluation.store_views import (
+    REMOVED_KEY,
     Judgment,
     Result,
     Scored,
@@ -109,18 +117,27 @@ class RunStore(StoreViews):
 
         Raises:
             RunFolderBusyError: `writer` is set and another process writes the folder.
+            DamagedRunError: the folder or its run.db is damaged (checked before anything is
+                written, the lock included).
         """
         self.run_dir = Path(run_dir)
         self.read_only = read_only
+        self.path = self.run_dir / "run.db"
+        check_folder(self.run_dir)
+        existed = self.path.is_file() and self.path.stat().st_size > 0
+        if self.path.is_file() and not is_written(self.run_dir):  # else a writer is at work
+            check_store(self.path)
         self.lock = RunLock.acquire(self.run_dir) if writer else None
         if not read_only:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.run_dir / "run.db"
         self._outdated: str | None = None
         """An older schema version this writer migrates before its first write."""
         try:
-            self.db = self._connect_read_only() if read_only else self._connect()
-            self._check_schema()
+            try:
+                self.db = self._connect_read_only() if read_only else self._connect(existed)
+                self._check_schema()
+            except sqlite3.DatabaseError as exc:
+                raise database_error(self.path, exc) or exc from None
         except BaseException:
             self._release()
             raise
@@ -128,8 +145,14 @@ class RunStore(StoreViews):
         self._committed: asyncio.Future[None] | None = None
         self._failed: BaseException | None = None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, existed: bool = False) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if existed:  # before the first pragma that could write to it
+            try:
+                quick_check(db, self.path)
+            except BaseException:
+                db.close()
+                raise
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=10000")
@@ -144,7 +167,13 @@ class RunStore(StoreViews):
         settled = not self.path.with_name("run.db-wal").exists() and not is_written(self.run_dir)
         immutable = settled or not writable
         uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
-        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            quick_check(db, self.path)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def _check_schema(self) -> None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
@@ -367,6 +396,26 @@ class RunStore(StoreViews):
                 "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
                 [(i.id, i.axis.value, i.category, i.model_dump_json()) for i in instances],
             )
+            removed = self._removed(config.get("benchmark") or {}, instances)
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (REMOVED_KEY, json.dumps(removed))
+            )
+
+    def _removed(self, benchmark: Mapping[str, Any], instances: Sequence[Instance]) -> list[str]:
+        """Stored instances this run's benchmark no longer holds, so that no report counts them.
+
+        A run of a selection (`limit` per category, `instances` patterns) proves nothing gone,
+        and one of some categories only about those categories; an instance that comes back
+        counts again.
+        """
+        current = {i.id for i in instances}
+        removed = set(self.removed_instances()) - current
+        if benchmark.get("limit") is None and not benchmark.get("instances"):
+            scope = {i.category for i in instances} if benchmark.get("categories") else None
+            for key, category in self.db.execute("SELECT id, category FROM instances"):
+                if key not in current and (scope is None or category in scope):
+                    removed.add(key)
+        return sorted(removed)
 
     # instances
 
@@ -380,9 +429,11 @@ class RunStore(StoreViews):
         stored = dict(self.db.execute("SELECT id, record FROM instances").fetchall())
         for instance in instances:
             before = stored.get(instance.id)
-            if before is not None and record_content(before) != record_content(
-                instance.model_dump_json()
-            ):
+            if before is None:
+                continue
+            with reading_row(self.path, f"the instances row {instance.id!r}"):
+                content = record_content(before)
+            if content != record_content(instance.model_dump_json()):
                 raise ConfigError(
                     f"instance {instance.id!r}",
                     f"differs from the one this run directory ({self.run_dir}) was run on: "

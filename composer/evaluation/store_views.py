@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
@@ -20,8 +20,15 @@ from composer.core.decisions import RunDecisions
 from composer.core.definition import SystemDefinition
 from composer.core.failure import Failure
 from composer.core.instance import Instance, Parser
+from composer.evaluation.store_checks import json_object, known, reading_row, row_name
 
 Status = Literal["ok", "failed", "refused", "unscored"]
+STATUSES = frozenset(get_args(Status))
+"""Every status a stored result may have; a row with another is damaged."""
+SCORE_STATUSES = frozenset({"ok", "failed", "refused"})
+"""Every status a stored score may have."""
+REMOVED_KEY = "removed_instances"
+"""The `meta` row listing stored instances the benchmark no longer holds (not counted)."""
 
 
 class Result(BaseModel):
@@ -153,21 +160,24 @@ class StoreViews:
         ).fetchone()
         if row is None:
             return None
-        config = json.loads(row[0])
-        return {
-            "config": config,
-            "versions": json.loads(row[1]),
-            "seed": row[2],
-            "seeds": list(config.get("seeds") or [row[2]]),
-            "judges": json.loads(row[3] or "[]"),
-            "record": json.loads(row[4] or "{}"),
-        }
+        with reading_row(self.path, "the latest runs row"):
+            config = json_object(row[0])
+            latest = {
+                "config": config,
+                "versions": json_object(row[1]),
+                "seed": int(row[2]),
+                "seeds": [int(s) for s in config.get("seeds") or [row[2]]],
+                "judges": [str(j) for j in json.loads(row[3] or "[]")],
+                "record": json_object(row[4] or "{}"),
+            }
+        return latest
 
     def decisions(self) -> RunDecisions:
         """The latest invocation's decisions (derived from its run file in older folders)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'decisions'").fetchone()
         if row is not None:
-            return RunDecisions.model_validate_json(row[0])
+            with reading_row(self.path, "the meta row 'decisions'"):
+                return RunDecisions.model_validate_json(row[0])
         latest = self.latest_run()
         if latest is None:
             return RunDecisions()
@@ -175,23 +185,57 @@ class StoreViews:
 
     def system_definitions(self) -> dict[str, SystemDefinition]:
         """Every system definition this run has seen."""
-        rows = self.db.execute("SELECT name, definition FROM systems").fetchall()
-        return {name: SystemDefinition.from_json(json.loads(text)) for name, text in rows}
+        found = {}
+        for name, text in self.db.execute("SELECT name, definition FROM systems").fetchall():
+            with reading_row(self.path, f"the systems row {name!r}"):
+                found[name] = SystemDefinition.from_json(json_object(text))
+        return found
 
     def system_drawings(self) -> dict[str, dict[str, str]]:
         """Per system, the Mermaid drawing of each axis's graph, stored when it was first run."""
-        rows = self.db.execute("SELECT name, drawings FROM systems").fetchall()
-        return {name: json.loads(text or "{}") for name, text in rows}
+        found = {}
+        for name, text in self.db.execute("SELECT name, drawings FROM systems").fetchall():
+            with reading_row(self.path, f"the systems row {name!r}"):
+                found[name] = {str(k): str(v) for k, v in json_object(text or "{}").items()}
+        return found
 
     def judges(self) -> dict[str, dict[str, Any]]:
         """Every judge that judged in this run folder: id to `{label, definition}`."""
-        rows = self.db.execute("SELECT id, label, definition FROM judges ORDER BY rowid")
-        return {i: {"label": label, "definition": json.loads(d)} for i, label, d in rows}
+        found = {}
+        for i, label, d in self.db.execute(
+            "SELECT id, label, definition FROM judges ORDER BY rowid"
+        ):
+            with reading_row(self.path, f"the judges row {i!r}"):
+                found[i] = {"label": str(label), "definition": json_object(d)}
+        return found
 
     def instances(self) -> dict[str, Instance]:
         """The recorded instances by id."""
-        rows = self.db.execute("SELECT record FROM instances").fetchall()
-        return {i.id: i for i in (read_stored(json.loads(r[0])) for r in rows)}
+        found = {}
+        for key, record in self.db.execute("SELECT id, record FROM instances").fetchall():
+            with reading_row(self.path, f"the instances row {key!r}"):
+                instance = read_stored(json.loads(record))
+            found[instance.id] = instance
+        return found
+
+    def removed_instances(self) -> frozenset[str]:
+        """Stored instances the benchmark no longer holds, as the latest whole run found them.
+
+        Their results stay in the store; no report counts them (see `not_counted`).
+        """
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (REMOVED_KEY,)).fetchone()
+        if row is None:
+            return frozenset()
+        with reading_row(self.path, f"the meta row {REMOVED_KEY!r}"):
+            return frozenset(str(i) for i in json.loads(row[0]))
+
+    def not_counted(self) -> tuple[list[str], int]:
+        """The removed instances that have stored results, and how many results they have."""
+        removed = self.removed_instances()
+        if not removed:
+            return [], 0
+        rows = [i for (i,) in self.db.execute("SELECT instance FROM results") if i in removed]
+        return sorted(set(rows)), len(rows)
 
     def results(
         self,
@@ -207,7 +251,8 @@ class StoreViews:
         judge of the latest run), a GEU output with those of the choice reader (`geu_judge`,
         default: whichever version scored it last). An output the judge has not scored is
         `unscored` with the reason; a judge that failed makes it `failed`, one that declined
-        `refused`; a score the headline `parser` cannot read is `unscored`.
+        `refused`; a score the headline `parser` cannot read is `unscored`. Results of
+        instances the benchmark no longer holds are left out (`removed_instances`).
         """
         if judge is None:
             latest = self.latest_run()
@@ -217,23 +262,15 @@ class StoreViews:
         query = "SELECT system, instance, seed, judge, status, correct_official, correct_strict, "
         query += "error FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
         for row in self.db.execute(query, (system,) if system else ()):
+            with reading_row(self.path, row_name("scores", *row[:4])):
+                known(row[4], SCORE_STATUSES)
             scores.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4:]
         query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
+        removed = self.removed_instances()
         for row in self.db.execute(query + " ORDER BY rowid", (system,) if system else ()):
-            result = Result(
-                system=row[0],
-                instance=row[1],
-                seed=row[2],
-                axis=row[3],
-                category=row[4],
-                status=row[5],
-                output=json.loads(row[6]),
-                error=row[7],
-                latency_s=row[8],
-                usage=json.loads(row[9] or "{}"),
-                failure=_failure(row),
-            )
-            result.cost_usd = result.usage.get("cost_usd")
+            if row[1] in removed:
+                continue
+            result = self._result(row)
             if result.status != "ok":
                 yield result
                 continue
@@ -272,8 +309,38 @@ class StoreViews:
         query += " AND channels IS NOT NULL" + (" AND system = ?" if system else "")
         found: dict[tuple[str, str, int], dict[str, Any]] = {}
         for row in self.db.execute(query + " ORDER BY updated", (system,) if system else ()):
-            found.setdefault((row[0], row[1], row[2]), {})[row[3]] = json.loads(row[4])
+            with reading_row(self.path, row_name("scores", *row[:4])):
+                found.setdefault((row[0], row[1], row[2]), {})[row[3]] = json_object(row[4])
         return found
+
+    def _result(self, row: tuple[Any, ...]) -> Result:
+        """One `results` row as stored (before its scores), or a `DamagedRunError` naming it."""
+        with reading_row(self.path, row_name("results", *row[:3])):
+            result = Result(
+                system=row[0],
+                instance=row[1],
+                seed=row[2],
+                axis=known(row[3], frozenset({"UEG", "GEU"}), "axis"),
+                category=row[4],
+                status=known(row[5], STATUSES),
+                output=json_object(row[6]),
+                error=row[7],
+                latency_s=row[8],
+                usage=json_object(row[9] or "{}"),
+                failure=_failure(row),
+            )
+            cost = result.usage.get("cost_usd")
+            result.cost_usd = None if cost is None else float(cost)
+        return result
+
+    def outputs(self) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """The output of every `ok` result by (system, instance, seed), as it was produced.
+
+        Whatever its judges made of it: an output whose judge call failed is here too, so a
+        resumed run judges it again without running its graph again.
+        """
+        rows = self.db.execute("SELECT * FROM results WHERE status = 'ok'")
+        return {(row[0], row[1], row[2]): self._result(row).output for row in rows}
 
     def progress(
         self,
@@ -283,17 +350,16 @@ class StoreViews:
         The result status per (system, instance, seed), and per output its score statuses by
         judge.
         """
-        results = {
-            (s, i, seed): st
-            for s, i, seed, st in self.db.execute(
-                "SELECT system, instance, seed, status FROM results"
-            )
-        }
+        results = {}
+        for s, i, seed, st in self.db.execute("SELECT system, instance, seed, status FROM results"):
+            with reading_row(self.path, row_name("results", s, i, seed)):
+                results[(s, i, seed)] = known(st, STATUSES)
         scores: dict[tuple[str, str, int], dict[str, str]] = {}
         for s, i, seed, j, st in self.db.execute(
             "SELECT system, instance, seed, judge, status FROM scores"
         ):
-            scores.setdefault((s, i, seed), {})[j] = st
+            with reading_row(self.path, row_name("scores", s, i, seed, j)):
+                scores.setdefault((s, i, seed), {})[j] = known(st, SCORE_STATUSES)
         return results, scores
 
     def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str, int]]:
@@ -321,9 +387,12 @@ class StoreViews:
             "FROM judgments WHERE judge = ? AND seed = ? ORDER BY system, instance, position",
             (judge, seed),
         )
+        removed = self.removed_instances()
         for r in rows:
-            found.setdefault((r[0], r[1]), []).append(
-                Judgment(
+            if r[1] in removed:
+                continue
+            with reading_row(self.path, f"the judgments row of {r[0]!r}, {r[1]!r}, {r[2]!r}"):
+                judgment = Judgment(
                     position=r[2],
                     question=r[3],
                     expected=r[4],
@@ -331,34 +400,45 @@ class StoreViews:
                     official=r[6],
                     strict=r[7],
                 )
-            )
+            found.setdefault((r[0], r[1]), []).append(judgment)
         return found
 
     def judgment_rows(
         self,
     ) -> list[tuple[str, str, str, int, str, str | None, str | None, int]]:
         """(system, instance, judge, position, expected, official, strict, seed) per judgment."""
-        return list(
-            self.db.execute(
-                "SELECT system, instance, judge, position, expected, official, strict, seed "
-                "FROM judgments"
-            )
+        removed = self.removed_instances()
+        rows = self.db.execute(
+            "SELECT system, instance, judge, position, expected, official, strict, seed "
+            "FROM judgments"
         )
+        return [row for row in rows if row[1] not in removed]
 
     def score_rows(self) -> list[tuple[str, str, str, str, bool | None, bool | None, int]]:
         """(system, instance, judge, status, official, strict, seed) of every stored score."""
-        return [
-            (s, i, j, st, _bool(o), _bool(t), seed)
-            for s, i, j, st, o, t, seed in self.db.execute(
-                "SELECT system, instance, judge, status, correct_official, correct_strict, seed "
-                "FROM scores"
-            )
-        ]
+        found = []
+        removed = self.removed_instances()
+        for s, i, j, st, o, t, seed in self.db.execute(
+            "SELECT system, instance, judge, status, correct_official, correct_strict, seed "
+            "FROM scores"
+        ):
+            if i in removed:
+                continue
+            with reading_row(self.path, row_name("scores", s, i, seed, j)):
+                found.append((s, i, j, known(st, SCORE_STATUSES), _bool(o), _bool(t), seed))
+        return found
 
     def get_call(self, key: str) -> dict[str, Any] | None:
-        """The cached reply of a call, or None."""
+        """The cached reply of a call, or None.
+
+        None also for a reply that no longer reads: the call is sent again, and the new reply
+        replaces the damaged row.
+        """
         row = self.db.execute("SELECT reply FROM calls WHERE key = ?", (key,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        try:
+            return None if row is None else json_object(row[0])
+        except (ValueError, TypeError, RecursionError):
+            return None
 
     def call_keys(self) -> set[str]:
         """The keys of every recorded call."""
@@ -372,7 +452,8 @@ class StoreViews:
         """
         found: dict[str, dict[str, int]] = {}
         rows = self.db.execute(
-            "SELECT model, json_extract(usage, '$.model') AS reported, COUNT(*) FROM calls "
+            "SELECT model, CASE WHEN json_valid(usage) THEN json_extract(usage, '$.model') END "
+            "AS reported, COUNT(*) FROM calls "
             "WHERE reported IS NOT NULL GROUP BY model, reported ORDER BY model, reported"
         )
         for model, reported, count in rows:
@@ -390,8 +471,16 @@ class StoreViews:
             "attempts FROM calls"
         )
         names = [c[0] for c in cursor.description]
-        for row in cursor:
-            yield dict(zip(names, row, strict=True))
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            with reading_row(self.path, f"the calls row {row['key']!r}"):
+                for name in ("latency_s", "cost_usd"):
+                    if row[name] is not None and not isinstance(row[name], int | float):
+                        raise TypeError(f"{name} {row[name]!r} is not a number")
+                for name in ("sent", "attempts"):
+                    if row[name] is not None and not isinstance(row[name], int):
+                        raise TypeError(f"{name} {row[name]!r} is not a whole number")
+            yield row
 
     def calls_by_key(self, keys: Iterable[str]) -> dict[str, Call]:
         """The recorded calls with these cache keys (a key never recorded is left out)."""
@@ -401,14 +490,18 @@ class StoreViews:
             chunk = wanted[start : start + 500]
             marks = ", ".join("?" * len(chunk))
             query = f"SELECT {_CALL_COLUMNS} FROM calls WHERE key IN ({marks})"
-            found.update((row[0], _call(row)) for row in self.db.execute(query, chunk))
+            found.update((row[0], self._call(row)) for row in self.db.execute(query, chunk))
         return found
+
+    def _call(self, row: tuple[Any, ...]) -> Call:
+        with reading_row(self.path, f"the calls row {row[0]!r}"):
+            return _call(row)
 
     def calls_sent_for(self, system: str, instance: str) -> list[Call]:
         """The calls first sent for (system, instance), in the order they were recorded."""
         query = f"SELECT {_CALL_COLUMNS} FROM calls WHERE system = ? AND instance = ?"
         query += " ORDER BY rowid"
-        return [_call(row) for row in self.db.execute(query, (system, instance))]
+        return [self._call(row) for row in self.db.execute(query, (system, instance))]
 
     def score_usages(self, system: str, instance: str, seed: int) -> dict[str, dict[str, Any]]:
         """Per judge id, the usage (and call steps) of its score of one output."""
@@ -417,4 +510,8 @@ class StoreViews:
             "ORDER BY rowid",
             (system, instance, seed),
         )
-        return {judge: json.loads(usage or "{}") for judge, usage in rows}
+        found = {}
+        for judge, usage in rows:
+            with reading_row(self.path, row_name("scores", system, instance, seed, judge)):
+                found[judge] = json_object(usage or "{}")
+        return found

@@ -249,14 +249,15 @@ def write_html(
         >>> index = write_html(RunStore("runs/demo"), "runs/demo/report")  # doctest: +SKIP
     """
     out = Path(out_dir)
-    for folder in ("instances", "thumbs", "charts", "assets"):
-        (out / folder).mkdir(parents=True, exist_ok=True)
     headline = headline_parser(store, parser)
     judge_id, _ = resolve_judge(store, judge)
     everything = list(store.results(judge=judge_id, parser=headline))
     if report is None:
         report = summarize(store, headline, everything, judge=judge_id)
     definitions = store.system_definitions()
+    # Only once the store has read whole: a damaged one leaves no half-made report behind.
+    for folder in ("instances", "thumbs", "charts", "assets"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
     systems = list(report["systems"])
     ctx = PageContext(
         out, ImageStore(store.run_dir / "images"), systems, definitions, report, headline

@@ -137,6 +137,15 @@ class ChannelsSection(TypedDict):
     it scores) and `notes` (the rows whose sign or significance changes with the judge)."""
 
 
+class NotCounted(TypedDict):
+    """Stored results left out because the benchmark no longer holds their instances."""
+
+    instances: list[str]
+    results: int
+    text: str
+    """The sentence every table prints under itself."""
+
+
 class Report(TypedDict):
     """The whole report of one run folder under one judge and one headline parser."""
 
@@ -167,6 +176,8 @@ class Report(TypedDict):
     `categories`): says so, so that instances left out read as not run, not as missing."""
     channels: NotRequired[ChannelsSection]
     """Set when some output has score channels (`composer.report.channels`)."""
+    not_counted: NotRequired[NotCounted]
+    """Present when the store holds results of instances the benchmark no longer holds."""
 
 
 def axis_of(entry: SystemSummary, axis: str) -> AxisSummary | None:

@@ -356,6 +356,15 @@ def summarize(
         report["selection"] = f"{selection} The report covers the {n} instances with results."
     for row in report["paired"]:
         row["spend"] = budget.spend(report["budget"].get(row["a"]), report["budget"].get(row["b"]))
+    gone, stored = store.not_counted()
+    if gone:
+        shown = ", ".join(gone[:5]) + (", ..." if len(gone) > 5 else "")
+        report["not_counted"] = {
+            "instances": gone,
+            "results": stored,
+            "text": f"Not counted: {stored} stored results of {len(gone)} instances the "
+            f"benchmark no longer holds ({shown}), as its latest whole run found.",
+        }
     if len({r.seed for r in everything}) > 1:
         report["pass_rates"] = {name: grids[name].rates() for name in systems if name in grids}
     if with_judges:

@@ -373,8 +373,11 @@ def judge_rows(report: Report) -> tuple[list[str], list[list[str]]]:
 
 
 def total_note(report: Report) -> str:
-    """The line under every accuracy table that says how Total was made."""
-    return str((report.get("total_rule") or total_rule(None))["text"])
+    """The line under every accuracy table: how Total was made, and what it leaves out."""
+    text = str((report.get("total_rule") or total_rule(None))["text"])
+    if "not_counted" in report:
+        text += " " + report["not_counted"]["text"]
+    return text
 
 
 def csv_sections(report: Report) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:

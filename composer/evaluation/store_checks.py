@@ -1,0 +1,196 @@
+"""A damaged run folder, found before anything reads or writes it: what is damaged, and the fix.
+
+A run folder from elsewhere may hold a `run.db` cut short or overwritten, a row whose JSON is
+malformed or whose status composer does not know, or an `images/` that is a file or a link out
+of the folder. Every command (`run`, `report`, `compare`, `export`) stops on these with one
+`DamagedRunError` (exit 2) naming the damage and what the user can do, before it writes
+anything into the folder.
+
+`check_folder` checks the folder and the file (SQLite's `quick_check`, a few milliseconds per
+megabyte); `reading_row` turns a row that does not decode into the same error, naming the row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from composer.core.errors import DamagedRunError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def damaged(path: Path, what: str, *, row: str | None = None) -> DamagedRunError:
+    """The error for a damaged run store: what is damaged, that nothing changed, the fix.
+
+    `row` names one damaged row, which the user may delete so that the next `composer run`
+    does that task again; without it the whole file is damaged.
+    """
+    where = f"run store {path}"
+    if row is not None:
+        return DamagedRunError(
+            where,
+            f"is damaged: {row} {what}.",
+            "Nothing was changed. Restore run.db from a backup, or delete that row (sqlite3 "
+            'run.db "DELETE FROM ...") and run again to redo its task, or run into a new --out '
+            "folder.",
+        )
+    return DamagedRunError(
+        where,
+        f"is damaged ({what}).",
+        "Nothing was changed. Restore run.db from a backup, or salvage what is left with "
+        f"`sqlite3 {path} .recover > recovered.sql`, or run into a new --out folder.",
+    )
+
+
+@contextlib.contextmanager
+def reading_row(path: Path, row: str) -> Iterator[None]:
+    """Decode one stored row in this block; a value that does not decode names the row.
+
+    Pydantic's ValidationError and JSON's errors are ValueErrors; a JSON object where a list
+    is expected (or the reverse) surfaces as a TypeError, KeyError or AttributeError.
+    """
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        text = str(exc).strip()
+        detail = text.splitlines()[0][:160] if text else type(exc).__name__
+        raise damaged(path, f"does not read ({detail})", row=row) from None
+
+
+def json_object(text: Any) -> dict[str, Any]:
+    """A stored JSON object (a TypeError for anything else, a ValueError for bad JSON)."""
+    if not isinstance(text, str | bytes):
+        raise TypeError(f"{type(text).__name__} where JSON text belongs")
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError(f"JSON {type(value).__name__} where an object belongs")
+    return value
+
+
+def known(value: Any, allowed: frozenset[str], what: str = "status") -> str:
+    """`value` if it is one of `allowed`, else a ValueError naming it."""
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; composer knows {', '.join(sorted(allowed))}")
+    return str(value)
+
+
+def row_name(table: str, system: Any, instance: Any, seed: Any, judge: Any = None) -> str:
+    """How an error names a row of `results`, `scores` or `judgments`."""
+    key = f"system {system!r}, instance {instance!r}, seed {seed!r}"
+    if judge is not None:
+        key += f", judge {judge!r}"
+    return f"the {table} row ({key})"
+
+
+def _leads_out(path: Path, run_dir: Path) -> Path | None:
+    """Where the link `path` leads when that is outside `run_dir`, else None."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    return None if target.is_relative_to(run_dir.resolve()) else target
+
+
+def check_folder(run_dir: Path) -> None:
+    """`run.db` and `images/` of `run_dir` are the folder's own: no file for a folder, no link out.
+
+    Raises:
+        DamagedRunError: naming what is wrong and what to do.
+    """
+    for name in ("run.db", "images"):
+        target = _leads_out(run_dir / name, run_dir)
+        if target is not None:
+            raise DamagedRunError(
+                f"run folder {run_dir}",
+                f"has {name} as a link to {str(target)!r}, outside the folder; composer "
+                "neither reads nor writes through a link that leads out of a run folder.",
+                f"Nothing was changed. Replace the link with the {name} it points to, or run "
+                "into a new --out folder.",
+            )
+    images = run_dir / "images"
+    if os.path.lexists(images) and not images.is_dir():
+        raise DamagedRunError(
+            f"run folder {run_dir}",
+            "is damaged: images/ is not a folder (a file, or a broken link), so the run's "
+            "images are gone.",
+            "Nothing was changed. Restore images/ from a backup, or run into a new --out folder.",
+        )
+    if images.is_dir():
+        with os.scandir(images) as entries:
+            links = [Path(e.path) for e in entries if e.is_symlink()]
+        for link in links:
+            target = _leads_out(link, run_dir)
+            if target is not None:
+                raise DamagedRunError(
+                    f"run folder {run_dir}",
+                    f"has images/{link.name} as a link to {str(target)!r}, outside the folder; "
+                    "composer neither reads nor writes through a link that leads out of a run "
+                    "folder.",
+                    "Nothing was changed. Replace the link with the folder it points to, or run "
+                    "into a new --out folder.",
+                )
+    database = run_dir / "run.db"
+    if os.path.lexists(database) and not database.is_file():
+        raise DamagedRunError(
+            f"run folder {run_dir}",
+            "is damaged: run.db is not a file (a folder, or a broken link).",
+            "Nothing was changed. Restore run.db from a backup, or run into a new --out folder.",
+        )
+
+
+def check_store(path: Path) -> None:
+    """`path` (an existing run.db) is a whole SQLite file: a header, and every page of it.
+
+    An empty file is a store a killed run never wrote, unless the folder holds images: then it
+    is a store cut short to nothing.
+
+    Raises:
+        DamagedRunError: the file is not a database, or is cut short.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(100)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise damaged(path, f"it cannot be read: {exc.strerror or exc}") from None
+    if size == 0:
+        images = path.parent / "images"
+        if images.is_dir() and any(images.iterdir()):
+            raise damaged(path, "it is empty, though images/ holds the images of earlier runs")
+        return
+    if not head.startswith(SQLITE_HEADER):
+        raise damaged(path, "it is not a SQLite database: overwritten, or another file")
+    if len(head) < 100:
+        raise damaged(path, f"cut short: {size} bytes, less than a SQLite header")
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    counter_valid = head[24:28] == head[92:96]
+    if page_size and (size % page_size or (counter_valid and size < pages * page_size)):
+        raise damaged(path, f"cut short: {size} bytes where its header says {pages * page_size}")
+
+
+def quick_check(db: sqlite3.Connection, path: Path) -> None:
+    """SQLite's own check of every page (`PRAGMA quick_check`), as a `DamagedRunError`."""
+    try:
+        found = [row[0] for row in db.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, str(exc)) from None
+    if found != ["ok"]:
+        text = " ".join(" ".join(str(f) for f in found[:3]).replace("*", "").split())
+        raise damaged(path, f"SQLite finds damaged pages: {text[:200]}")
+
+
+def database_error(path: Path, exc: sqlite3.DatabaseError) -> DamagedRunError | None:
+    """A SQLite error that means the file is damaged, as a `DamagedRunError`; else None."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in str(exc):
+        return damaged(path, str(exc))
+    if "not a database" in str(exc):
+        return damaged(path, str(exc))
+    return None
