@@ -22,6 +22,9 @@ MAX_SIDE = 2048
 """The longest side of an image handed to a model. A larger input is kept in the store as it
 is, and a copy fitted into MAX_SIDE x MAX_SIDE is what instances and models use (the hosted
 APIs downscale to about this anyway: OpenAI to 2048, Anthropic to 1568 px)."""
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+"""The last chunk of every PNG, with its checksum: a PNG without it was cut short."""
 ORIGINAL_KEY = "composer:original"
 """PNG text chunk of a resized copy: the `sha256:` uri of the original it was made from."""
 
@@ -230,6 +233,17 @@ class ImageStore:
             uri = image.info.get(ORIGINAL_KEY)  # a tEXt chunk before the pixels: no decode
         return ImageRef.parse(uri) if isinstance(uri, str) else ref
 
+    def problem(self, ref: ImageRef) -> str | None:
+        """Why the stored `ref` is not one whole image (see `image_problem`), or None.
+
+        A file that is not is removed: it is named by its own bytes, so no other reply can
+        need it.
+        """
+        found = image_problem(self.read_bytes(ref))
+        if found is not None:
+            self.path(ref).unlink(missing_ok=True)
+        return found
+
     def read_bytes(self, ref: ImageRef) -> bytes:
         """The PNG bytes of `ref`."""
         try:
@@ -247,6 +261,34 @@ class ImageStore:
         """
         image = _decode(self.read_bytes(ref), f"image store {self.root}", ref.uri)
         return _fitted(image) if max(image.size) > MAX_SIDE else image
+
+
+def image_problem(data: bytes) -> str | None:
+    """Why `data` is not one whole image, or None when it is.
+
+    The bytes must be a format Pillow reads, whole (`verify` checks every chunk and checksum,
+    so a PNG cut short anywhere, even after its pixels, is caught) and decodable to pixels
+    (`load`); a model's image reply is accepted only then.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > _pixel_limit():
+                return f"{width}x{height} pixels, over the decompression-bomb limit"
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:  # verify() leaves an image unusable
+            image.load()
+    except UnidentifiedImageError:
+        return "not an image (no format Pillow reads)"
+    except Image.DecompressionBombError:
+        return "a decompression bomb"
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError) as exc:
+        return f"not a whole image ({type(exc).__name__}: {exc})"
+    if data.startswith(PNG_SIGNATURE) and PNG_END not in data:
+        return "not a whole image (a PNG cut short: no end chunk)"
+    return None
 
 
 def _decode(data: bytes, where: str, name: str) -> Image.Image:

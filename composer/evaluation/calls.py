@@ -141,11 +141,13 @@ class CallLayer:
         request: dict[str, Any],
         send: Callable[[], Awaitable[dict[str, Any]]],
         role: str = "",
+        check: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         """Return the reply of `send()`, from the cache when this exact request was made.
 
         Each call is a step of its task's trace (`Tally.steps`), under the graph `role` whose
-        model made it.
+        model made it. `check` vets a reply before it is accepted or cached (untimed); a
+        retryable error it raises is retried like a transient fault.
         """
         identity = self._identity.get(id(specialist))
         if identity is None:
@@ -175,7 +177,7 @@ class CallLayer:
         self._in_flight[key] = future
         try:
             reply = await self._send(
-                settings, lambda: self._attempt(specialist, settings, limit, send)
+                settings, lambda: self._attempt(specialist, settings, limit, send, check)
             )
         except BaseException as exc:
             future.set_exception(exc)
@@ -271,6 +273,7 @@ class CallLayer:
         settings: CallSettings,
         limit: AdaptiveLimit,
         send: Callable[[], Awaitable[dict[str, Any]]],
+        check: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> dict[str, Any]:
         async with limit:
             admitted = limit.epoch  # a 429 cuts the limit once per overload, not per call
@@ -300,7 +303,9 @@ class CallLayer:
             self.stats.sent += 1
             reply["latency_s"] = time.perf_counter() - started
             limit.succeeded(reply["latency_s"])
-            return reply
+        if check is not None:  # not model time, and outside the endpoint's limit
+            await check(reply)
+        return reply
 
 
 def _wait_too_long(name: str, exc: SpecialistError, settings: CallSettings) -> SpecialistError:
@@ -380,6 +385,18 @@ class TrackedSpecialist:
         """Whether the wrapped specialist has `capability`."""
         return capability in self.capabilities
 
+    async def _whole(self, reply: dict[str, Any]) -> None:
+        """A drawn image must decode whole before it is accepted or cached; else a retry."""
+        problem = await asyncio.to_thread(self.layer.images.problem, ImageRef.parse(reply["image"]))
+        if problem is not None:
+            raise SpecialistError(
+                self.name,
+                f"returned an image that is {problem}.",
+                "The call layer asks again up to max_attempts times; the broken image is "
+                "neither stored nor cached.",
+                is_retryable=True,
+            )
+
     async def understand(
         self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None
     ) -> TextReply:
@@ -423,7 +440,14 @@ class TrackedSpecialist:
 
         request = {"prompt": prompt, "seed": seed, "options": _options(options)}
         reply = await self.layer.call(
-            self.specialist, self.settings, self.limit, "generate", request, send, self.role
+            self.specialist,
+            self.settings,
+            self.limit,
+            "generate",
+            request,
+            send,
+            self.role,
+            check=self._whole,
         )
         return ImageRef.parse(reply["image"])
 
@@ -452,6 +476,13 @@ class TrackedSpecialist:
             "options": _options(options),
         }
         reply = await self.layer.call(
-            self.specialist, self.settings, self.limit, "edit", request, send, self.role
+            self.specialist,
+            self.settings,
+            self.limit,
+            "edit",
+            request,
+            send,
+            self.role,
+            check=self._whole,
         )
         return ImageRef.parse(reply["image"])

@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from composer.core.credentials import scrub_credentials
 from composer.core.decisions import RunDecisions
 from composer.core.definition import SystemDefinition
 from composer.core.errors import ConfigError, StoreWriteError
@@ -328,8 +329,8 @@ class RunStore(StoreViews):
         for name, definition in definitions.items():
             if name not in stored or name in rerun:
                 continue
-            before = stored[name].to_json()
-            now = json.loads(json.dumps(definition.to_json(), sort_keys=True))
+            before = scrub_credentials(stored[name].to_json())
+            now = json.loads(json.dumps(_stored_form(definition), sort_keys=True))
             if before.get("prompts") in same_prompts:
                 before["prompts"] = now.get("prompts")
             if before != now:
@@ -369,23 +370,30 @@ class RunStore(StoreViews):
             for name, (definition, drawings) in systems.items():
                 self.db.execute(
                     "INSERT OR IGNORE INTO systems VALUES (?, ?, ?)",
-                    (name, json.dumps(definition.to_json(), sort_keys=True), json.dumps(drawings)),
+                    (
+                        name,
+                        json.dumps(_stored_form(definition), sort_keys=True),
+                        json.dumps(drawings),
+                    ),
                 )
             self.db.executemany(
                 "INSERT OR IGNORE INTO judges VALUES (?, ?, ?)",
-                [(i, label, json.dumps(d, sort_keys=True)) for i, label, d in judges],
+                [
+                    (i, label, json.dumps(scrub_credentials(d), sort_keys=True))
+                    for i, label, d in judges
+                ],
             )
             if decisions is not None:
                 self.db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('decisions', ?)",
-                    (decisions.model_dump_json(),),
+                    (json.dumps(scrub_credentials(decisions.model_dump(mode="json"))),),
                 )
             self.db.execute(
                 "INSERT INTO runs (started, config, versions, seed, judges, record) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     time.time(),
-                    json.dumps(config),
+                    json.dumps(scrub_credentials(config)),
                     json.dumps(versions),
                     seed,
                     json.dumps([i for i, _, _ in judges]),
@@ -580,6 +588,11 @@ class RunStore(StoreViews):
 def _readable(version: str | None) -> bool:
     """Whether a report reads a store of `version` as it is (one the migrations lead from)."""
     return version in MIGRATIONS
+
+
+def _stored_form(definition: SystemDefinition) -> dict[str, Any]:
+    """A definition as the store keeps it: without the credentials of a URL in its options."""
+    return dict(scrub_credentials(definition.to_json()))
 
 
 def _differences(before: Any, now: Any, path: str = "") -> list[str]:

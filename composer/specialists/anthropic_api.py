@@ -140,11 +140,19 @@ class AnthropicSpecialist(HostedSpecialist):
         cls, model: str, options: Mapping[str, Any], *, images: ImageStore
     ) -> AnthropicSpecialist:
         """Build the SDK client from `base_url` (or ANTHROPIC_BASE_URL) and the key."""
-        from anthropic import AsyncAnthropic
+        from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient
 
         opts = AnthropicOptions(**options)
         key = resolve_key(f"{cls.provider}/{model}", opts, ("ANTHROPIC_API_KEY",))
-        client = AsyncAnthropic(api_key=key, base_url=opts.base_url, max_retries=0, timeout=600.0)
+        client = AsyncAnthropic(
+            api_key=key,
+            base_url=opts.base_url,
+            max_retries=0,
+            timeout=600.0,
+            http_client=DefaultAsyncHttpxClient(
+                follow_redirects=False
+            ),  # see hosted.redirect_error
+        )
         return cls(model, opts, client, images=images)
 
     async def aclose(self) -> None:

@@ -213,7 +213,13 @@ class GeminiSpecialist(HostedSpecialist):
         opts = GeminiOptions(**options)
         key = resolve_key(f"{cls.provider}/{model}", opts, KEY_ENVS)
         http = HttpOptions(
-            base_url=opts.base_url, timeout=600_000, retry_options=HttpRetryOptions(attempts=1)
+            base_url=opts.base_url,
+            timeout=600_000,
+            retry_options=HttpRetryOptions(attempts=1),
+            # No redirect is followed (see hosted.redirect_error). Each HTTP library the SDK
+            # may use (aiohttp, httpx) takes the option it knows and the SDK drops the other.
+            async_client_args={"follow_redirects": False, "allow_redirects": False},
+            client_args={"follow_redirects": False},
         )
         return cls(model, opts, Client(api_key=key, http_options=http), images=images)
 

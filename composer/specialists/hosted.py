@@ -16,11 +16,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
+from composer.core.credentials import scrub_credentials
 from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
-from composer.core.images import ImageRef, ImageStore
+from composer.core.images import ImageRef, ImageStore, image_problem
 from composer.specialists.base import Capability, Options, Specialist
 from composer.specialists.pricing import Price, price_of
 
@@ -116,9 +118,13 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
 
 
 def scrub(text: str, secret: str | None, limit: int = 300) -> str:
-    """`text` shortened to `limit` characters, with `secret` (an API key) masked out."""
+    """`text` shortened to `limit` characters, secrets masked out.
+
+    The secrets are `secret` (an API key) and the user and password of any URL in the text.
+    """
     if secret and len(secret) >= 8:  # real keys are long; a short one would mask letters
         text = text.replace(secret, "***")
+    text = scrub_credentials(text)  # a base_url's user and password
     text = text.strip().rstrip(".")
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -144,6 +150,8 @@ def status_error(
     rid = _suffix(request_id)
     if is_refusal:
         return RefusalError(where, f"refused the request: {message}{rid}.", request_id=request_id)
+    if 300 <= status < 400:
+        return redirect_error(where, status, (headers or {}).get("location"), request_id)
     if status == 429:
         wait = retry_after_seconds(headers)
         return SpecialistError(
@@ -164,6 +172,32 @@ def status_error(
     fix = "Check the key." if status in (401, 403) else "Check the model name and its options."
     return SpecialistError(
         where, f"rejected the request (HTTP {status}): {message}{rid}.", fix, request_id=request_id
+    )
+
+
+def redirect_error(
+    where: str, status: int, location: str | None, request_id: str | None = None
+) -> SpecialistError:
+    """A redirect, which composer never follows: final, naming where it pointed (no path).
+
+    Every hosted adapter builds its SDK's HTTP client with redirects off, so a request, and
+    the key in its headers, only ever goes to the model's `base_url`.
+
+    Only the scheme, host and port of `location` are shown: its path or query may hold a
+    token.
+    """
+    target = "elsewhere"
+    if location:
+        parts = urlsplit(location)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        target = f"{parts.scheme}://{host}{port}" if parts.scheme and host else "a relative URL"
+    return SpecialistError(
+        where,
+        f"the server redirected the request (HTTP {status}) to {target}; composer follows no "
+        f"redirect, so the key goes to base_url's host only{_suffix(request_id)}.",
+        "If that address is right, set base_url to it.",
+        request_id=request_id,
     )
 
 
@@ -256,7 +290,14 @@ def decode_b64(where: str, text: str | None, request_id: str | None = None) -> b
 
 
 def as_png(where: str, data: bytes) -> bytes:
-    """`data` as PNG bytes: passed through when it is PNG already, converted otherwise."""
+    """`data` as PNG bytes: passed through when it is a whole PNG already, converted otherwise.
+
+    Every image is decoded first: a reply cut short or garbled is a malformed reply (retried
+    like a transient fault), never stored.
+    """
+    problem = image_problem(data)
+    if problem is not None:
+        raise malformed_reply(where, f"the image data is {problem}")
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return data
     import io

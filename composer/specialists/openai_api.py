@@ -233,14 +233,20 @@ class OpenAISpecialist(HostedSpecialist):
         cls, model: str, options: Mapping[str, Any], *, images: ImageStore
     ) -> OpenAISpecialist:
         """Build the SDK client from `base_url` and the key (option, file or environment)."""
-        from openai import AsyncOpenAI
+        from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
         opts = cls.Options(**options)
         assert isinstance(opts, OpenAIOptions)
         where = f"{cls.provider}/{model}"
         key = cls._key(where, opts)
         client = AsyncOpenAI(
-            api_key=key or "not-needed", base_url=opts.base_url, max_retries=0, timeout=600.0
+            api_key=key or "not-needed",
+            base_url=opts.base_url,
+            max_retries=0,
+            timeout=600.0,
+            http_client=DefaultAsyncHttpxClient(
+                follow_redirects=False
+            ),  # see hosted.redirect_error
         )
         return cls(model, opts, client, images=images, capabilities=cls._capabilities(model, opts))
 

@@ -7,7 +7,14 @@ with FakeOpenAI() as fake:
     assert fake.requests[-1].json["model"] == "gpt-4.1"
 """
 
-from .providers import FakeAnthropic, FakeGemini, FakeOpenAI, caption_png, read_caption
+from .providers import (
+    FakeAnthropic,
+    FakeGemini,
+    FakeOpenAI,
+    broken_png,
+    caption_png,
+    read_caption,
+)
 from .server import (
     DROP,
     EMPTY,
@@ -17,6 +24,7 @@ from .server import (
     FakeServer,
     Fault,
     Request,
+    broken_image,
     rate_limit,
     server_error,
     slow,
@@ -34,6 +42,8 @@ __all__ = [
     "FakeServer",
     "Fault",
     "Request",
+    "broken_image",
+    "broken_png",
     "caption_png",
     "rate_limit",
     "read_caption",

@@ -32,6 +32,25 @@ def caption_png(caption: str, size: int = 8) -> bytes:
     return buffer.getvalue()
 
 
+def broken_png(png: bytes, how: str) -> bytes:
+    """`png` made into bytes that start like a PNG but are no whole image.
+
+    `half`: cut in the middle of its pixels; `tail`: only its last bytes (the end chunk's
+    checksum) missing; `junk`: the PNG signature followed by noise; `crc`: one pixel byte
+    changed, so a chunk's checksum no longer matches.
+    """
+    if how == "half":
+        return png[: len(png) // 2]
+    if how == "tail":
+        return png[:-3]
+    if how == "junk":
+        return png[:8] + bytes(range(256)) * 4
+    if how == "crc":
+        at = png.index(b"IDAT") + 6
+        return png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1 :]
+    raise ValueError(f"unknown way to break a PNG: {how!r}")
+
+
 def read_caption(data: bytes) -> str:
     """The caption chunk of PNG bytes ('' when absent)."""
     with Image.open(io.BytesIO(data)) as image:
@@ -54,8 +73,10 @@ def _edit_caption(prompt: str, captions: list[str]) -> str:
 
 
 class _Provider(FakeServer):
-    def __init__(self, answer: Answer | None = None, *, latency_s: float = 0.0) -> None:
-        super().__init__(latency_s=latency_s)
+    def __init__(
+        self, answer: Answer | None = None, *, latency_s: float = 0.0, host: str = "127.0.0.1"
+    ) -> None:
+        super().__init__(latency_s=latency_s, host=host)
         self.answer: Answer = answer or (lambda prompt, captions: "ok")
         self._response_ids = itertools.count(1)
 
@@ -135,6 +156,10 @@ class FakeOpenAI(_Provider):
             return Reply(400, body)
         if fault == EMPTY:
             return Reply(200, self._completion(request, "") if chat else self._images(None))
+        if fault.kind == "broken_image" and not chat:
+            reply = self.handle(request)
+            png = base64.b64decode(reply.body["data"][0]["b64_json"])
+            return Reply(200, self._images(broken_png(png, fault.detail)))
         if fault.kind == "status" and fault.status == 401:
             # Like a careless server: the rejected key is echoed back in the message.
             key = request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -223,6 +248,14 @@ class FakeGemini(_Provider):
             return Reply(200, {"promptFeedback": {"blockReason": "SAFETY"}, "responseId": "blk"})
         if fault == EMPTY:
             return Reply(200, self._reply([{"text": ""}]))
+        if fault.kind == "broken_image":
+            reply = self.handle(request)
+            for part in reply.body["candidates"][0]["content"]["parts"]:
+                if "inlineData" in part:
+                    png = base64.b64decode(part["inlineData"]["data"])
+                    broken = broken_png(png, fault.detail)
+                    part["inlineData"]["data"] = base64.b64encode(broken).decode()
+            return reply
         return super().fault_reply(request, fault)
 
     def error_body(self, status: int) -> Any:

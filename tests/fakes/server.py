@@ -29,13 +29,16 @@ class Fault:
     kinds: `status` (an error status, with `retry_after` for a 429), `slow` (answer normally
     after `delay_s`), `malformed` (truncated JSON), `empty` (a well-formed reply with no text or
     image), `refusal` (the provider's content-policy shape), `drop` (close the connection),
-    `truncate` (send the head and half the body of a correct reply, then close).
+    `truncate` (send the head and half the body of a correct reply, then close),
+    `broken_image` (a well-formed reply whose image is not a whole image; image routes only).
     """
 
     kind: str
     status: int = 500
     retry_after: float | None = None
     delay_s: float = 0.0
+    detail: str = ""
+    """For `broken_image`: how the image is broken (see `broken_png`)."""
 
 
 def rate_limit(retry_after: float = 1.0) -> Fault:
@@ -51,6 +54,11 @@ def server_error(status: int = 500) -> Fault:
 def slow(delay_s: float) -> Fault:
     """A correct reply, late."""
     return Fault("slow", delay_s=delay_s)
+
+
+def broken_image(how: str = "half") -> Fault:
+    """An image reply whose bytes start like a PNG but are not a whole image (`broken_png`)."""
+    return Fault("broken_image", detail=how)
 
 
 MALFORMED = Fault("malformed")
@@ -141,8 +149,9 @@ class FakeServer:
         faults_served: How many of each fault kind were answered.
     """
 
-    def __init__(self, *, latency_s: float = 0.0) -> None:
+    def __init__(self, *, latency_s: float = 0.0, host: str = "127.0.0.1") -> None:
         self.latency_s = latency_s
+        self.host = host
         self.requests: list[Request] = []
         self.faults_served: Counter[str] = Counter()
         self._queue: list[Fault] = []
@@ -159,13 +168,13 @@ class FakeServer:
     @property
     def url(self) -> str:
         """The base URL clients should use."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> FakeServer:
-        """Listen on a free loopback port."""
+        """Listen on a free port of `host` (a loopback address: 127.0.0.2 is another host)."""
         self._thread.start()
         future = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024), self._loop
+            asyncio.start_server(self._serve, self.host, 0, backlog=1024), self._loop
         )
         self._server = future.result(5)
         self.port = self._server.sockets[0].getsockname()[1]
