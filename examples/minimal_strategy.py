@@ -16,9 +16,9 @@ class Roles:
 
 
 async def plan(state: State, runtime: cg.Runtime[Roles]) -> dict:
-    instance = state["instance"]
-    request = cg.rewrite_request_of(instance)  # the benchmark's own wording (RealUnify's refine)
-    return {"prompt": (await cg.rewrite(runtime.context.reasoner, instance.text, request=request)).prompt}
+    asked = cg.rewrite_request_of(state["instance"])  # the benchmark's wording (RealUnify's)
+    reply = await cg.rewrite(runtime.context.reasoner, state["instance"].text, request=asked)
+    return {"prompt": reply.prompt}
 
 
 async def draw(state: State, runtime: cg.Runtime[Roles]) -> dict:

@@ -128,7 +128,10 @@ async def plain_loop(runner: Runner, url: str) -> float:
             )
             png = base64.b64decode(drawn.data[0].b64_json)
             await asyncio.gather(
-                *(call("chat", **chat(judge_request(c.question), png)) for c in instance.references.checks)
+                *(
+                    call("chat", **chat(judge_request(c.question), png))
+                    for c in instance.references.checks
+                )
             )
 
     started = time.perf_counter()
