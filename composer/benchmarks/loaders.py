@@ -7,6 +7,7 @@ import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from composer.core.config import BenchmarkConfig, RunConfig
 from composer.core.errors import ConfigError, DataError, PrerequisiteError
@@ -92,34 +93,41 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
     """The built-in offline suite (generated into the run folder, or a `composer synth` folder)."""
     from composer.benchmarks.realunify import load_folder
 
-    module, _, attribute = SUITE_WRITER.partition(":")
-    write_suite = getattr(importlib.import_module(module), attribute)
-
     bench: BenchmarkConfig = config.benchmark
     if bench.path is not None:
         folder = config.resolve(bench.path)
     else:
-        folder = run_dir / "suite"
         settings = {
             "n_per_category": bench.n_per_category,
             "seed": bench.seed,
             "difficulty": bench.difficulty,
         }
-        manifest = folder / "suite.json"
-        if manifest.exists() and json.loads(manifest.read_text()) != settings:
-            # Another suite under this run: regenerating it would change the instances the
-            # stored results were computed on, and a rejected run must write nothing.
-            raise ConfigError(
-                "[benchmark]",
-                f"asks for a synthetic suite ({json.dumps(settings)}) other than the one this "
-                f"run folder holds ({manifest.read_text().strip()}).",
-                "Run into a new --out folder, or keep the suite's settings.",
-            )
-        if not manifest.exists():
-            # Deterministic: the same settings always write the same suite.
-            write_suite(folder, **settings)
-            manifest.write_text(json.dumps(settings))
+        folder = _generated(run_dir / "suite", SUITE_WRITER, settings, "a synthetic suite")
     return load_folder(folder, images, categories=bench.categories, limit=bench.limit)
+
+
+def _generated(folder: Path, writer: str, settings: dict[str, Any], what: str) -> Path:
+    """`folder`, where `writer` (`module:function`) wrote a suite with `settings`, once.
+
+    Raises:
+        ConfigError: the folder holds a suite written with other settings (regenerating it
+            would change the instances the stored results were computed on, and a rejected
+            run must write nothing).
+    """
+    manifest = folder / "suite.json"
+    if manifest.exists() and json.loads(manifest.read_text()) != settings:
+        raise ConfigError(
+            "[benchmark]",
+            f"asks for {what} ({json.dumps(settings)}) other than the one this run folder "
+            f"holds ({manifest.read_text().strip()}).",
+            "Run into a new --out folder, or keep the suite's settings.",
+        )
+    if not manifest.exists():
+        # Deterministic: the same settings always write the same suite.
+        module, _, attribute = writer.partition(":")
+        getattr(importlib.import_module(module), attribute)(folder, **settings)
+        manifest.write_text(json.dumps(settings))
+    return folder
 
 
 def _unimmmu(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
@@ -146,20 +154,9 @@ def _unimmmu_synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> 
     if bench.path is not None:
         root = config.resolve(bench.path)
     else:
-        root = run_dir / "unimmmu-suite"
         settings = {"per_task": bench.n_per_category, "seed": bench.seed}
-        manifest = root / "suite.json"
-        if manifest.exists() and json.loads(manifest.read_text()) != settings:
-            raise ConfigError(
-                "[benchmark]",
-                f"asks for a synthetic Uni-MMMU suite ({json.dumps(settings)}) other than the "
-                f"one this run folder holds ({manifest.read_text().strip()}).",
-                "Run into a new --out folder, or keep the suite's settings.",
-            )
-        if not manifest.exists():
-            module, _, attribute = UNIMMMU_SUITE_WRITER.partition(":")
-            getattr(importlib.import_module(module), attribute)(root, **settings)
-            manifest.write_text(json.dumps(settings))
+        what = "a synthetic Uni-MMMU suite"
+        root = _generated(run_dir / "unimmmu-suite", UNIMMMU_SUITE_WRITER, settings, what)
     tasks = bench.tasks or SYNTHETIC_UNIMMMU_TASKS
     return load_instances(root, images, tasks=tasks, limit=bench.limit, withhold_k=bench.withhold_k)
 

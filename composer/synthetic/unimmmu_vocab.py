@@ -3,7 +3,8 @@
 Neutral ground for the synthetic Uni-MMMU-style suite (`composer.synthetic.suite.unimmmu`)
 and the symbolic models that solve it (`composer.synthetic.symbolic.unimmmu`), so the solvers
 never import the generator. It holds conventions only: the palettes the release's scorer
-(`eval_ummmu.py`) parses frames with, how a move is named and answered. The release's prompts
+(`eval_ummmu.py`) parses frames with (taken from the benchmark's `grids`, where composer's
+scorer reads them), how a move is named and answered. The release's prompts
 and call suffixes, word for word, are the benchmark's (`composer.benchmarks.unimmmu.prompts`),
 which both sides import.
 
@@ -14,6 +15,8 @@ newlines, with the call's suffix last (`context_text`); its images in order besi
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from composer.benchmarks.unimmmu.grids import MAZE_PALETTE, SET1_9
 
 RGB = tuple[int, int, int]
 
@@ -28,30 +31,14 @@ MAZE_SIZE = 6
 """Mazes are 6x6 cells (the scorer parses `grid_h = grid_w = 6`)."""
 
 MAZE_COLOURS: dict[str, RGB] = {
-    "floor": hex_rgb("#f4efe6"),
-    "wall": hex_rgb("#1f2937"),
-    "start": hex_rgb("#2563eb"),
-    "goal": hex_rgb("#22c55e"),
+    label: hex_rgb(MAZE_PALETTE[label]) for label in ("floor", "wall", "start", "goal")
 }
 """The scorer's maze palette: a cell is labelled by the nearest of these four colours."""
 
 SLIDING_SIZE = 3
 """Sliding puzzles are 3x3."""
 
-SET1: tuple[RGB, ...] = tuple(
-    hex_rgb(code)
-    for code in (
-        "#e41a1c",
-        "#377eb8",
-        "#4daf4a",
-        "#984ea3",
-        "#ff7f00",
-        "#ffff33",
-        "#a65628",
-        "#f781bf",
-        "#999999",
-    )
-)
+SET1: tuple[RGB, ...] = tuple(hex_rgb(code) for code in SET1_9)
 """The scorer's sliding palette (ColorBrewer Set1); a tile's label is its index + 1."""
 
 EMPTY_TILE = 0
