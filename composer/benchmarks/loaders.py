@@ -132,14 +132,27 @@ def _generated(folder: Path, writer: str, settings: dict[str, Any], what: str) -
 
 def _unimmmu(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Instance]:
     """Uni-MMMU's six tasks, read in place from the folder its data.tar unpacks to."""
-    from composer.benchmarks.unimmmu.files import locate_data
     from composer.benchmarks.unimmmu.instances import load_instances
 
     bench = config.benchmark
-    folder = config.resolve(bench.path) if bench.path is not None else locate_data()
+    folder = config.resolve(bench.path) if bench.path is not None else _unimmmu_from_hub()
     return load_instances(
         folder, images, tasks=bench.tasks, limit=bench.limit, withhold_k=bench.withhold_k
     )
+
+
+def _unimmmu_from_hub() -> Path:
+    """The Hugging Face cache's copy, else fetched where the user accepted the dataset's gate.
+
+    Raises:
+        DataError: neither (offline, gated, or not unpacked), saying how to get the data.
+    """
+    from composer.benchmarks.unimmmu.files import locate_data
+
+    try:
+        return locate_data()
+    except DataError:
+        return locate_data(download=True)
 
 
 UNIMMMU_SUITE_WRITER = "composer.synthetic.suite.unimmmu:write_unimmmu_suite"

@@ -179,3 +179,24 @@ def test_dreamsim_asked_for_but_not_installed_says_how_to_get_it(tmp_path: Path)
     assert result.exit_code == 2, result.output
     assert "dreamsim" in result.output and "unify-composer[unimmmu]" in result.output
     assert not run_dir.exists()
+
+
+def test_without_a_path_the_hub_is_asked_and_the_message_says_how_to_get_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub.constants as constants
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        '[benchmark]\nname = "uni-mmmu"\n[systems.unified]\ngeu = "interleaved"\n'
+        'roles = { model = "mock/m" }\n'
+    )
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert "git clone https://huggingface.co/datasets/Vchitect" in result.output
+    assert not run_dir.exists()
