@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -76,7 +77,11 @@ def to_rgb01(image: Image.Image | Path | str) -> RGB:
 
 
 def _dist(a: RGB, b: RGB) -> RGB:
-    return np.asarray(np.linalg.norm(a - b, axis=-1))
+    # np.linalg.norm(a - b, axis=-1), written out: the same sum in the same order (the three
+    # channels' squares, left to right), so the same bits, without the generic reduction.
+    d = a - b
+    r, g, bl = d[..., 0], d[..., 1], d[..., 2]
+    return np.asarray(np.sqrt(r * r + g * g + bl * bl))
 
 
 def _edges(mask: NDArray[np.bool_], thresh: float) -> tuple[int, int, int, int]:
@@ -117,15 +122,15 @@ def _board_square(
     return t, left_edge, b, r
 
 
-def _cells(board: RGB, rows: int, cols: int) -> list[list[RGB]]:
-    """The board cut into rows x cols tiles with the release's rounded edges."""
+def _cells(board: NDArray[Any], rows: int, cols: int) -> list[list[NDArray[Any]]]:
+    """A board (an image, or its pixels' labels) cut in tiles with the release's rounded edges."""
     cell_h, cell_w = board.shape[0] / rows, board.shape[1] / cols
     tiles = []
     for gr in range(rows):
         y0, y1 = int(round(gr * cell_h)), int(round((gr + 1) * cell_h))
         tiles.append(
             [
-                board[y0:y1, int(round(gc * cell_w)) : int(round((gc + 1) * cell_w)), :]
+                board[y0:y1, int(round(gc * cell_w)) : int(round((gc + 1) * cell_w))]
                 for gc in range(cols)
             ]
         )
@@ -172,18 +177,20 @@ def parse_maze(
     """
     palette = [hex_rgb(MAZE_PALETTE[k]) for k in _MAZE_LABELS]
     board = _maze_board(to_rgb01(image), fixed_square=fixed_square)
+    # Each pixel's nearest colour, once for the board: the release labels tile by tile, and a
+    # pixel's label depends on that pixel alone, so the tiles' labels are these, sliced.
+    board_labels = np.argmin(np.stack([_dist(board, c) for c in palette], axis=-1), axis=-1)
     s_thresh, g_thresh = tolerance * 0.25, tolerance * 0.75
     fracs = np.zeros((size, size, 4), dtype=np.float32)
     grid: Grid = []
     start: Cell | None = None
     goal: Cell | None = None
-    for gr, row in enumerate(_cells(board, size, size)):
+    for gr, row in enumerate(_cells(board_labels, size, size)):
         symbols = []
-        for gc, tile in enumerate(row):
-            if tile.size == 0:
+        for gc, labels in enumerate(row):
+            if labels.size == 0:
                 symbols.append("?")
                 continue
-            labels = np.argmin(np.stack([_dist(tile, c) for c in palette], axis=-1), axis=-1)
             share = np.array([(labels == k).mean() for k in range(4)], dtype=np.float32)
             fracs[gr, gc, :] = share
             f_floor, f_wall, f_start, f_goal = share[0], share[1], share[2], share[3]
@@ -280,17 +287,19 @@ def parse_sliding(
     palette = [hex_rgb(code) for code in SET1_9]
     rgb = to_rgb01(image)
     white = np.array([1.0, 1.0, 1.0])
-    content = np.stack([_dist(rgb, c) for c in palette], axis=-1).min(axis=-1)
-    mask = (content + 0.01) < _dist(rgb, white)
+    dists = np.stack([_dist(rgb, c) for c in palette], axis=-1)
+    mask = (dists.min(axis=-1) + 0.01) < _dist(rgb, white)
     t, left, b, r = _board_square(mask, 0.002, 2, swap_limits=False, fixed=fixed_square)
+    # Each pixel's nearest colour, once: a pixel's label depends on that pixel alone, so the
+    # release's tile-by-tile labels are these, sliced the same way.
+    pixel_labels = np.argmin(dists, axis=-1)
     rows = []
-    for row in _cells(rgb[t:b, left:r, :], size, size):
+    for row in _cells(pixel_labels[t:b, left:r], size, size):
         symbols = []
-        for tile in row:
-            if tile.size == 0:
+        for labels in row:
+            if labels.size == 0:
                 symbols.append("?")
                 continue
-            labels = np.argmin(np.stack([_dist(tile, c) for c in palette], axis=-1), axis=-1)
             counts = np.array([(labels == k).mean() for k in range(len(palette))], np.float32)
             best = int(counts.argmax())
             symbols.append(str(best + 1) if float(counts[best]) >= tolerance else "?")

@@ -73,7 +73,8 @@ def to_instance(item: Item, images: ImageStore, *, withhold_k: bool = False) -> 
         )
         for call in item.calls
     )
-    k_given = item.expected.k_given and not withhold_k
+    # Told, unless this item's k is the release's to tell and the run withholds it.
+    k_given = not (item.expected.k_given and withhold_k)
     requests = {}
     first_text = next((c for c in item.calls if c.output == "text"), None)
     if AXIS_OF[item.task] is Axis.UEG and first_text is not None:

@@ -139,8 +139,25 @@ def test_every_format_shows_the_leaderboard(run_dir: Path) -> None:
     assert "DreamSim unavailable" in terminal
 
 
-def test_withheld_k_is_said(tmp_path: Path) -> None:
-    board = report_of(synthetic_run(tmp_path, withhold=True))["unimmmu"]
+def test_whether_k_was_told_is_said(run_dir: Path, tmp_path: Path) -> None:
+    board = report_of(run_dir)["unimmmu"]
+    assert board["k"]["told"] == 4 and board["k"]["withheld"] == 0
+    # A run cannot withhold k on maze and sliding yet (their loop tells it: refused at start);
+    # a folder whose instances record it withheld is reported so.
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "withheld"
+    shutil.copytree(run_dir, copy)
+    with sqlite3.connect(copy / "run.db") as db:
+        for row_id, record in db.execute("SELECT id, record FROM instances").fetchall():
+            data = json.loads(record)
+            if data["category"] in ("maze", "sliding"):
+                data["output"]["images_told"] = False
+                db.execute(
+                    "UPDATE instances SET record = ? WHERE id = ?", (json.dumps(data), row_id)
+                )
+    board = report_of(copy)["unimmmu"]
     assert board["k"]["withheld"] == 4 and board["k"]["told"] == 0
     assert "withheld" in board["k"]["text"]
 
