@@ -282,14 +282,19 @@ class _Batching(Specialist):
         ({"max_batch": 4}, 8),  # in-process: two batches' worth
         ({"backend": "ray", "replicas": 2, "max_batch": 4}, 16),  # on each replica
         ({"backend": "ray", "min_replicas": 1, "max_replicas": 3, "max_batch": 4}, 24),
-        ({"backend": "ray", "replicas": 2, "max_batch": 4, "max_concurrency": 5}, 8),
+        # the user's own ceiling stays as written
+        ({"backend": "ray", "replicas": 2, "max_batch": 4, "max_concurrency": 5}, 5),
     ],
 )
 def test_a_ray_served_model_keeps_its_batching_settings(
     store: ImageStore, monkeypatch: pytest.MonkeyPatch, options: dict, expected: int
 ) -> None:
-    monkeypatch.setitem(registry._custom, "batching", _Batching)
-    own = {k: v for k, v in options.items() if k != "max_concurrency"}
-    spec = create("batching/m", own, images=store)
-    settings = _batch_aware(CallSettings(), spec, options)
+    registry.register_provider("batching", _Batching)
+    try:
+        own = {k: v for k, v in options.items() if k != "max_concurrency"}
+        spec = create("batching/m", own, images=store)
+        own_ceiling = {k: v for k, v in options.items() if k == "max_concurrency"}
+        settings = _batch_aware(CallSettings(**own_ceiling), spec, options)
+    finally:
+        registry.PROVIDERS.unregister("batching")
     assert settings.max_concurrency == expected
