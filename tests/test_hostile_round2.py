@@ -129,6 +129,27 @@ def test_retry_failed_reruns_what_failed_to_run_and_rejudges_the_rest(
     assert "1 tasks run" not in output and "outputs judged again" in output
 
 
+def test_retry_failed_runs_again_an_output_whose_image_no_judge_can_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_file, run_dir = _setup(tmp_path, RUN_SYSTEMS)
+    _script(monkeypatch, lambda model, subject: model == "judge" and "Q-f" in subject)
+    assert _run(run_file, run_dir)[0] == 1
+    store = RunStore(run_dir, read_only=True)
+    try:
+        [result] = [r for r in store.results() if r.instance == "UEG-3"]
+    finally:
+        store.close()
+    sha = result.output["image"].removeprefix("sha256:")
+    image = run_dir / "images" / sha[:2] / f"{sha}.png"
+    image.write_bytes(image.read_bytes()[:40])  # what the judge could not read
+    seen = _script(monkeypatch, lambda model, subject: False)
+    code, output = _run(run_file, run_dir, "--retry-failed")
+    assert code == 0, output
+    assert _statuses(run_dir)[("model", "UEG-3")] == "ok"
+    assert [s for m, s in seen if m == "vlm"] == ["prompt 3 for logical_reasoning"]
+
+
 def test_a_plain_resume_after_a_judge_failure_leaves_it_failed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -190,6 +211,13 @@ def _scribble(run_dir: Path) -> None:
     (run_dir / "run.db").write_bytes(bytes(data))
 
 
+def _empty_database(run_dir: Path) -> None:
+    (run_dir / "run.db").unlink()
+    db = sqlite3.connect(run_dir / "run.db")
+    db.execute("PRAGMA user_version = 7")  # a valid SQLite file with no table
+    db.close()
+
+
 def _images_a_file(run_dir: Path) -> None:
     shutil.rmtree(run_dir / "images")
     (run_dir / "images").write_text("not a folder")
@@ -203,6 +231,7 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "run.db overwritten with text": (_overwrite(b"hello\n" * 500), "not a SQLite database"),
     "run.db overwritten with zeros": (_overwrite(bytes(8192)), "not a SQLite database"),
     "a page of run.db scribbled over": (_scribble, "damaged"),
+    "run.db replaced by an empty SQLite file": (_empty_database, "holds no tables"),
     "malformed output JSON": (
         lambda d: _sql(d, "UPDATE results SET output = '{\"image\": ' WHERE instance = 'UEG-2'"),
         "the results row (system 'model', instance 'UEG-2', seed 0)",

@@ -7,7 +7,7 @@ import io
 import os
 import uuid
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -77,10 +77,11 @@ class ImageStore:
         (8, 8)
     """
 
-    def __init__(self, root: Path | str) -> None:
-        """Use (and create) the folder `root`."""
+    def __init__(self, root: Path | str, *, create: bool = True) -> None:
+        """Use (and create, unless a reader says not to) the folder `root`."""
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
         self._real = self.root.resolve()
         self._folders: set[Path] = set()
         self.written: list[Path] = []
@@ -138,15 +139,31 @@ class ImageStore:
         return path
 
     def __contains__(self, ref: ImageRef) -> bool:
-        """Whether the store holds `ref` (a link out of the folder is not held)."""
+        """Whether the store holds `ref`: a file of its own, not cut short.
+
+        A link out of the folder is not held; a PNG must end with its end chunk (its last bytes
+        only are read).
+        """
         path = self.path(ref)
-        return path.is_file() and self._inside(path)
+        if not path.is_file() or not self._inside(path):
+            return False
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(len(PNG_SIGNATURE))
+                if head != PNG_SIGNATURE:
+                    return True  # not a PNG: nothing cheap to check
+                handle.seek(-len(PNG_END), os.SEEK_END)
+                return handle.read() == PNG_END
+        except OSError:
+            return False
 
     def put_png(self, data: bytes) -> ImageRef:
         """Store PNG bytes as they are and return their reference."""
         ref = ImageRef(sha256=hashlib.sha256(data).hexdigest())
         target = self.path(ref)
-        if not target.exists() or target.is_symlink():  # a link is replaced, never written to
+        # A link is replaced, never written to; a file of other bytes than its name says
+        # (cut short) is written again.
+        if not target.is_file() or target.is_symlink() or target.stat().st_size != len(data):
             if target.parent not in self._folders:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if not self._inside(target.parent):
@@ -243,6 +260,24 @@ class ImageStore:
         if found is not None:
             self.path(ref).unlink(missing_ok=True)
         return found
+
+    def holds_whole(self, value: Any) -> bool:
+        """Whether every image `value` names (`sha256:` text, at any depth) is here and whole.
+
+        Reads only (a stored output, before judging it again).
+        """
+        if isinstance(value, str):
+            if not value.startswith("sha256:"):
+                return True
+            try:
+                return image_problem(self.read_bytes(ImageRef.parse(value))) is None
+            except (DataError, OSError):
+                return False
+        if isinstance(value, dict):
+            return all(self.holds_whole(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return all(self.holds_whole(v) for v in value)
+        return True
 
     def read_bytes(self, ref: ImageRef) -> bytes:
         """The PNG bytes of `ref`."""

@@ -141,7 +141,7 @@ def plan_run(
         rerun=tuple(rerun),
         decisions=_decisions(config, instances, scorers),
     )
-    tasks, skipped = _plan_tasks(plan, store, retry_failed=retry_failed)
+    tasks, skipped = _plan_tasks(plan, store, retry_failed=retry_failed, images=images)
     return dataclasses.replace(plan, tasks=tuple(tasks), skipped=skipped)
 
 
@@ -201,7 +201,9 @@ def _check_imported_outputs(
                     )
 
 
-def _plan_tasks(plan: RunPlan, store: RunStore, *, retry_failed: bool) -> tuple[list[Task], int]:
+def _plan_tasks(
+    plan: RunPlan, store: RunStore, *, retry_failed: bool, images: ImageStore | None = None
+) -> tuple[list[Task], int]:
     """What this invocation must do, from what the store already holds."""
     results, scores = store.progress()
     if plan.rerun:
@@ -232,7 +234,12 @@ def _plan_tasks(plan: RunPlan, store: RunStore, *, retry_failed: bool) -> tuple[
                     j for j in wanted if j not in done or (done[j] == "failed" and retry_failed)
                 )
                 if status == "ok" and missing:
-                    tasks.append(Task(system, instance, missing, output=outputs[key], seed=seed))
+                    output = outputs[key]
+                    if retry_failed and images is not None and not images.holds_whole(output):
+                        # Its image is gone or broken, so no judge can read it: run it again.
+                        tasks.append(Task(system, instance, wanted, seed=seed))
+                    else:
+                        tasks.append(Task(system, instance, missing, output=output, seed=seed))
                 else:
                     skipped += 1
     return tasks, skipped

@@ -159,8 +159,7 @@ def check_store(path: Path) -> None:
     except OSError as exc:
         raise damaged(path, f"it cannot be read: {exc.strerror or exc}") from None
     if size == 0:
-        images = path.parent / "images"
-        if images.is_dir() and any(images.iterdir()):
+        if holds_images(path.parent):
             raise damaged(path, "it is empty, though images/ holds the images of earlier runs")
         return
     if not head.startswith(SQLITE_HEADER):
@@ -175,12 +174,25 @@ def check_store(path: Path) -> None:
         raise damaged(path, f"cut short: {size} bytes where its header says {pages * page_size}")
 
 
+def holds_images(run_dir: Path) -> bool:
+    """Whether `run_dir/images` holds anything: the images of a run that wrote a store."""
+    images = run_dir / "images"
+    return images.is_dir() and any(images.iterdir())
+
+
 def quick_check(db: sqlite3.Connection, path: Path) -> None:
-    """SQLite's own check of every page (`PRAGMA quick_check`), as a `DamagedRunError`."""
+    """SQLite's own check of every page (`PRAGMA quick_check`), as a `DamagedRunError`.
+
+    A store with no table beside a folder of images is damaged too (replaced by another,
+    empty, database).
+    """
     try:
         found = [row[0] for row in db.execute("PRAGMA quick_check")]
+        empty = db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
     except sqlite3.DatabaseError as exc:
         raise damaged(path, str(exc)) from None
+    if empty and holds_images(path.parent):
+        raise damaged(path, "it holds no tables, though images/ holds earlier runs' images")
     if found != ["ok"]:
         text = " ".join(" ".join(str(f) for f in found[:3]).replace("*", "").split())
         raise damaged(path, f"SQLite finds damaged pages: {text[:200]}")

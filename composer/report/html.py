@@ -260,7 +260,12 @@ def write_html(
         (out / folder).mkdir(parents=True, exist_ok=True)
     systems = list(report["systems"])
     ctx = PageContext(
-        out, ImageStore(store.run_dir / "images"), systems, definitions, report, headline
+        out,
+        ImageStore(store.run_dir / "images", create=False),
+        systems,
+        definitions,
+        report,
+        headline,
     )
     ctx.judges_disagree = {
         (d["system"], d["instance"])
@@ -285,6 +290,7 @@ def write_html(
     jobs = sorted(
         (sha, ctx.images.path(ImageRef(sha256=sha)), out / "thumbs" / f"{sha[:20]}.jpg")
         for sha in wanted
+        if sha in ctx.stored  # never read through a link that leads out of the run folder
     )
     drawn = _stored_drawings(definitions, store.system_drawings())
 
