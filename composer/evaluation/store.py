@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -31,6 +32,7 @@ from composer.evaluation.lock import RunLock, is_written
 from composer.evaluation.store_checks import (
     check_folder,
     check_store,
+    damaged,
     database_error,
     quick_check,
     reading_row,
@@ -137,6 +139,8 @@ class RunStore(StoreViews):
             try:
                 self.db = self._connect_read_only() if read_only else self._connect(existed)
                 self._check_schema()
+                if writer and existed:
+                    self._check_calls()
             except sqlite3.DatabaseError as exc:
                 raise database_error(self.path, exc) or exc from None
         except BaseException:
@@ -145,6 +149,18 @@ class RunStore(StoreViews):
         self._pending: list[tuple[str, Sequence[Any]]] = []
         self._committed: asyncio.Future[None] | None = None
         self._failed: BaseException | None = None
+
+    def _check_calls(self) -> None:
+        """Read every calls row, as a run's closing report will, before the run writes.
+
+        A damaged one stops a resuming run at once (`DamagedRunError`), not after its work.
+        """
+        try:
+            for _ in self.each_call_row():
+                pass
+        except BaseException:
+            self.db.close()
+            raise
 
     def _connect(self, existed: bool = False) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -185,6 +201,7 @@ class RunStore(StoreViews):
                 "holds an empty run.db.",
                 "Pass a folder written by composer run.",
             )
+        made = not tables
         if not tables:
             # One transaction, so a second process opening the new store at the same moment
             # (a reader, or a writer the lock will turn away) sees all of it or none.
@@ -207,6 +224,10 @@ class RunStore(StoreViews):
                 f"this composer reads {SCHEMA_VERSION}).",
                 "Run into a new --out folder, or use the composer version that wrote it.",
             )
+        lost = sorted(set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA)) - tables)
+        if lost and not made:
+            self.db.close()
+            raise damaged(self.path, f"its table {', '.join(lost)} is gone")
 
     def _up_to_date(self) -> None:
         """Before the first write to an older store, bring it up to `SCHEMA_VERSION`."""
