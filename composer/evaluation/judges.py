@@ -81,6 +81,17 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\n\0".join(parts).encode()).hexdigest()[:16]
 
 
+def code_version(*modules: Any) -> str:
+    """A scoring method's version: a short hash of its modules' source (a change re-scores)."""
+    return _digest(*(inspect.getsource(m) for m in modules))
+
+
+def definition_key(definition: Mapping[str, Any]) -> str:
+    """A short, stable key of a scorer's definition: its scores' identity in the store."""
+    text = json.dumps(definition, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class MethodEntry:
     """A registered judging method and the version its judgments are stored under."""
@@ -211,8 +222,7 @@ class Judge:
     @property
     def id(self) -> str:
         """A short, stable key of `definition()`: the judgments' identity in the store."""
-        text = json.dumps(self.definition(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return definition_key(self.definition())
 
     @property
     def label(self) -> str:

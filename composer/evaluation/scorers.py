@@ -16,9 +16,6 @@ The runner asks every scorer that applies to an instance; it knows no benchmark.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,7 +24,15 @@ from composer.core.errors import ComposerError
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import geu_output, ueg_output
-from composer.evaluation.judges import GEU_SCORER, GEU_SCORER_ID, GEU_SCORER_LABEL, Judge, score_geu
+from composer.evaluation.judges import (
+    GEU_SCORER,
+    GEU_SCORER_ID,
+    GEU_SCORER_LABEL,
+    Judge,
+    code_version,
+    definition_key,
+    score_geu,
+)
 from composer.evaluation.store import Judgment, Scored
 from composer.specialists.base import Understander
 
@@ -58,11 +63,6 @@ class Scorer(Protocol):
     ) -> tuple[Scored, Sequence[Judgment]]:
         """Score one output (the graph's final state, or a stored output restored)."""
         ...
-
-
-def _short(definition: Mapping[str, Any]) -> str:
-    text = json.dumps(definition, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -137,12 +137,6 @@ class JudgeScorer:
         return scored, result.judgments
 
 
-def _version(*objects: Any) -> str:
-    return hashlib.sha256("\n\0".join(inspect.getsource(o) for o in objects).encode()).hexdigest()[
-        :16
-    ]
-
-
 @dataclass(frozen=True)
 class UniMMMUProgrammatic:
     """Uni-MMMU's programmatic scorers (maze, sliding, jigsaw), as `eval_ummmu.py` scores.
@@ -170,14 +164,14 @@ class UniMMMUProgrammatic:
         return {
             "model": None,
             "method": "uni-mmmu-programmatic",
-            "method_version": _version(case_scoring, grids, scoring),
+            "method_version": code_version(case_scoring, grids, scoring),
             "options": {"dreamsim": self.distance is not None},
         }
 
     @property
     def id(self) -> str:
         """`uni-mmmu-programmatic-` and a key of the definition."""
-        return "uni-mmmu-programmatic-" + _short(self.definition())
+        return "uni-mmmu-programmatic-" + definition_key(self.definition())
 
     def applies(self, instance: Instance) -> bool:
         """A Uni-MMMU maze, sliding or jigsaw instance."""
@@ -247,14 +241,14 @@ class UniMMMUJudged:
             "model": self.judge.model,
             "model_options": dict(self.judge.model_options),
             "method": "uni-mmmu-judged",
-            "method_version": _version(case_scoring, judge_prompts, judged),
+            "method_version": code_version(case_scoring, judge_prompts, judged),
             "options": {"text_model": self.text_model_name} if self.text_model_name else {},
         }
 
     @property
     def id(self) -> str:
         """`uni-mmmu-judged-` and a key of the definition."""
-        return "uni-mmmu-judged-" + _short(self.definition())
+        return "uni-mmmu-judged-" + definition_key(self.definition())
 
     @staticmethod
     def is_judged(instance: Instance) -> bool:
