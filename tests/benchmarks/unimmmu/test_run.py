@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 from unimmmu_data import write_data
 
 from composer.cli import app
@@ -29,34 +29,39 @@ VERDICT = {
 }
 
 
-def run(tmp_path: Path) -> Path:
+UNIFIED = ["[systems.unified]", 'geu = "interleaved"', 'roles = { model = "mock/m" }']
+"""One system making every call of the release's loop with the mock model."""
+
+
+def run_file(tmp_path: Path, benchmark: list[str], *rest: str) -> tuple[Result, Path]:
+    """Run a run file whose [benchmark] reads a tiny release folder; the CLI result, the run."""
     root = write_data(tmp_path / "release")
-    config = tmp_path / "u.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[benchmark]",
-                'name = "uni-mmmu"',
-                f'path = "{root}"',
-                "tasks = ['geometry', 'science', 'code', 'maze']",
-                "[judge]",
-                'model = "mock/judge"',
-                '[models."mock/judge"]',
-                f"default = {json.dumps(json.dumps(VERDICT))}",
-                '[models."mock/m"]',
-                'default = "<ANSWER_JSON>[\\"right\\"]</ANSWER_JSON> **Final answer: 2**"',
-                "[systems.unified]",
-                'ueg = "interleaved"',
-                'geu = "interleaved"',
-                'roles = { model = "mock/m" }',
-                "[systems.decomposed]",
-                'ueg = "decompose-then-generate"',
-                'roles = { reasoner = "mock/m", generator = "mock/m" }',
-            ]
-        )
-    )
+    config = tmp_path / "run.toml"
+    lines = ["[benchmark]", 'name = "uni-mmmu"', f'path = "{root}"', *benchmark, *rest]
+    config.write_text("\n".join(lines))
     run_dir = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    return result, run_dir
+
+
+def run(tmp_path: Path) -> Path:
+    result, run_dir = run_file(
+        tmp_path,
+        ["tasks = ['geometry', 'science', 'code', 'maze']"],
+        "[judge]",
+        'model = "mock/judge"',
+        '[models."mock/judge"]',
+        f"default = {json.dumps(json.dumps(VERDICT))}",
+        '[models."mock/m"]',
+        'default = "<ANSWER_JSON>[\\"right\\"]</ANSWER_JSON> **Final answer: 2**"',
+        "[systems.unified]",
+        'ueg = "interleaved"',
+        'geu = "interleaved"',
+        'roles = { model = "mock/m" }',
+        "[systems.decomposed]",
+        'ueg = "decompose-then-generate"',
+        'roles = { reasoner = "mock/m", generator = "mock/m" }',
+    )
     assert result.exit_code == 0, result.output
     return run_dir
 
@@ -94,57 +99,28 @@ def test_judged_tasks_are_scored_by_the_runs_judge_with_the_release_prompts(
 
 
 def test_withholding_k_where_the_loop_would_tell_it_is_refused(tmp_path: Path) -> None:
-    root = write_data(tmp_path / "release")
-    config = tmp_path / "k.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[benchmark]",
-                'name = "uni-mmmu"',
-                f'path = "{root}"',
-                "tasks = ['maze']",
-                "withhold_k = true",
-                "[systems.unified]",
-                'geu = "interleaved"',
-                'roles = { model = "mock/m" }',
-            ]
-        )
-    )
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    result, run_dir = run_file(tmp_path, ["tasks = ['maze']", "withhold_k = true"], *UNIFIED)
     assert result.exit_code == 2, result.output
     assert "withhold_k" in result.output and "maze and sliding" in result.output
     assert not run_dir.exists()
 
 
 def test_geometry_proofs_go_to_the_text_judge_when_one_is_named(tmp_path: Path) -> None:
-    root = write_data(tmp_path / "release")
     no_proof = {**VERDICT, "text_ok": 0}
-    config = tmp_path / "t.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[benchmark]",
-                'name = "uni-mmmu"',
-                f'path = "{root}"',
-                "tasks = ['geometry']",
-                "[judge]",
-                'model = "mock/vl-judge"',
-                'text_model = "mock/text-judge"',
-                '[models."mock/vl-judge"]',
-                f"default = {json.dumps(json.dumps(VERDICT))}",
-                '[models."mock/text-judge"]',
-                f"default = {json.dumps(json.dumps(no_proof))}",
-                '[models."mock/m"]',
-                'default = "**Final answer: 2**"',
-                "[systems.unified]",
-                'geu = "interleaved"',
-                'roles = { model = "mock/m" }',
-            ]
-        )
+    result, run_dir = run_file(
+        tmp_path,
+        ["tasks = ['geometry']"],
+        "[judge]",
+        'model = "mock/vl-judge"',
+        'text_model = "mock/text-judge"',
+        '[models."mock/vl-judge"]',
+        f"default = {json.dumps(json.dumps(VERDICT))}",
+        '[models."mock/text-judge"]',
+        f"default = {json.dumps(json.dumps(no_proof))}",
+        '[models."mock/m"]',
+        'default = "**Final answer: 2**"',
+        *UNIFIED,
     )
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
     assert result.exit_code == 0, result.output
     store = RunStore(run_dir)
     ((values,),) = [list(s.values()) for s in store.channels().values()]
@@ -158,24 +134,7 @@ def test_geometry_proofs_go_to_the_text_judge_when_one_is_named(tmp_path: Path) 
 def test_dreamsim_asked_for_but_not_installed_says_how_to_get_it(tmp_path: Path) -> None:
     if importlib.util.find_spec("dreamsim") is not None:
         pytest.skip("dreamsim is installed here")
-    root = write_data(tmp_path / "release")
-    config = tmp_path / "d.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[benchmark]",
-                'name = "uni-mmmu"',
-                f'path = "{root}"',
-                "tasks = ['jigsaw']",
-                "dreamsim = true",
-                "[systems.unified]",
-                'geu = "interleaved"',
-                'roles = { model = "mock/m" }',
-            ]
-        )
-    )
-    run_dir = tmp_path / "run"
-    result = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    result, run_dir = run_file(tmp_path, ["tasks = ['jigsaw']", "dreamsim = true"], *UNIFIED)
     assert result.exit_code == 2, result.output
     assert "dreamsim" in result.output and "unify-composer[unimmmu]" in result.output
     assert not run_dir.exists()
