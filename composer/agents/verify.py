@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from composer.core.callsite import asks_again_when_empty
 from composer.core.errors import AgentOutputError, EmptyReplyError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
-from composer.specialists.base import Understander
+from composer.specialists.base import AsksAgainOnEmpty, Understander
 
 DERIVE_CHECKS_PROMPT = (
     "Write verification questions for this image generation prompt: {prompt}\n"
@@ -88,18 +87,16 @@ async def ask_text(
     empty reply is asked again: the script reads a reply of spaces as it is (neither yes nor no).
     """
     request = template.format(question=question)
-    token = asks_again_when_empty.set(True)  # this loop is the re-asking: no backoff between
-    try:
-        for attempt in range(EMPTY_REPLY_RETRIES):
-            options = {"empty_reply_retry": attempt} if attempt else None
-            try:
-                reply = await understander.understand(request, [image], options=options)
-            except EmptyReplyError:
-                continue  # never cached; ask again with the next request variation
-            if reply.text:
-                return reply.text
-    finally:
-        asks_again_when_empty.reset(token)
+    if isinstance(understander, AsksAgainOnEmpty):
+        understander = understander.reporting_empty()  # this loop is the re-asking
+    for attempt in range(EMPTY_REPLY_RETRIES):
+        options = {"empty_reply_retry": attempt} if attempt else None
+        try:
+            reply = await understander.understand(request, [image], options=options)
+        except EmptyReplyError:
+            continue  # never cached; ask again with the next request variation
+        if reply.text:
+            return reply.text
     return ""
 
 

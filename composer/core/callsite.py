@@ -118,13 +118,6 @@ current_site: ContextVar[CallSite] = ContextVar("composer_call_site", default=Ca
 """Set by the runner per task and by the graph layer per node; read by the call layer."""
 
 
-asks_again_when_empty: ContextVar[bool] = ContextVar(
-    "composer_asks_again_when_empty", default=False
-)  # noqa: B039
-"""Set by a caller that asks again itself on an empty reply (the judge's 15 re-asks): the call
-layer then reports an empty reply at once instead of retrying it with backoff first."""
-
-
 _NODE_NAMERS: list[Callable[[], str]] = []
 
 

@@ -18,7 +18,7 @@ from typing import Any, cast
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from composer.core.callsite import Tally, asks_again_when_empty, site_of_call
+from composer.core.callsite import Tally, site_of_call
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.limits import AdaptiveLimit, RetryWait, retryable
@@ -374,12 +374,22 @@ class TrackedSpecialist:
         self.name = specialist.name
         self.role = ""
         """The graph role this view is bound to, recorded with each call's trace step."""
+        self.retries_empty = True
+        """Whether an empty text reply is asked again here (False: the caller re-asks)."""
+
+    def _view(self, role: str, retries_empty: bool) -> TrackedSpecialist:
+        view = TrackedSpecialist(self.layer, self.specialist, self.settings, self.limit)
+        view.role = role
+        view.retries_empty = retries_empty
+        return view
 
     def as_role(self, role: str) -> TrackedSpecialist:
         """The same model, its calls recorded under `role` (one view per bound role)."""
-        view = TrackedSpecialist(self.layer, self.specialist, self.settings, self.limit)
-        view.role = role
-        return view
+        return self._view(role, self.retries_empty)
+
+    def reporting_empty(self) -> TrackedSpecialist:
+        """The same model and role, an empty text reply raised at once (`AsksAgainOnEmpty`)."""
+        return self._view(self.role, retries_empty=False)
 
     def supports(self, capability: Capability) -> bool:
         """Whether the wrapped specialist has `capability`."""
@@ -408,7 +418,7 @@ class TrackedSpecialist:
             )
             if not reply.text:
                 # A caller that asks again itself (the judge) gets the empty reply at once.
-                raise _empty(self.name, "text", retry=not asks_again_when_empty.get())
+                raise _empty(self.name, "text", retry=self.retries_empty)
             return {
                 "text": reply.text,
                 "usage": reply.usage.model_dump(),

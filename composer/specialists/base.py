@@ -79,6 +79,20 @@ class Understander(Protocol):
 
 
 @runtime_checkable
+class AsksAgainOnEmpty(Protocol):
+    """An understander that asks again itself when a reply is empty (the call layer does).
+
+    A caller that re-asks on its own (the released judge's 15 re-asks) takes the view
+    `reporting_empty()` returns: the same model, whose empty reply comes back at once as an
+    `EmptyReplyError` instead of being asked again with backoff first.
+    """
+
+    def reporting_empty(self) -> Understander:
+        """The same understander, an empty reply raised at once rather than asked again."""
+        ...
+
+
+@runtime_checkable
 class Generator(Protocol):
     """Draws one image from a text prompt."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fakes import EMPTY, FakeGemini, FakeOpenAI
 from mockbench import write_fixture
+from PIL import Image
 from typer.testing import CliRunner
 
 from composer.cli import app
@@ -120,6 +121,32 @@ def test_an_empty_reply_is_asked_again_and_never_cached(openai: FakeOpenAI, tmp_
         assert len(layer.store.call_rows()) == 1  # only "fine" was stored
         assert asyncio.run(model.understand("q2")).text == "fine"  # asked again, not replayed
         assert gemini.count == 6
+
+
+def test_a_judge_that_asks_again_itself_gets_each_empty_reply_at_once(
+    openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    # The judge's own 15 re-asks are the retries: the call layer must not retry each of them
+    # again with backoff (15 x max_attempts requests). The judge says so by asking through the
+    # view `reporting_empty()` returns, not through shared state the call layer reads.
+    from composer.agents.verify import EMPTY_REPLY_RETRIES, ask_text
+    from composer.specialists.base import AsksAgainOnEmpty
+
+    with FakeGemini(lambda prompt, captions: "") as gemini:
+        images = ImageStore(tmp_path / "images")
+        layer = CallLayer(RunStore(tmp_path / "run"), images)
+        model = layer.wrap(
+            create("gemini/gemini-2.5-pro", {"base_url": gemini.url}, images=images), FAST
+        ).as_role("judge")
+        assert isinstance(model, AsksAgainOnEmpty)
+        ref = images.put(Image.new("RGB", (8, 8), "red"))
+        assert asyncio.run(ask_text(model, ref, "Is it red?")) == ""
+        assert gemini.count == EMPTY_REPLY_RETRIES
+        assert layer.stats.retried == 0
+        # The role's own view still retries an empty reply with backoff.
+        with pytest.raises(EmptyReplyError):
+            asyncio.run(model.understand("plain question"))
+        assert gemini.count == EMPTY_REPLY_RETRIES + FAST.max_attempts
 
 
 def test_instances_failed_by_empty_or_unparseable_replies_recover_on_retry_failed(
