@@ -34,11 +34,11 @@ from composer.core.definition import (
 from composer.core.errors import ConfigError, config_error
 from composer.core.images import ImageStore
 from composer.core.instance import Axis, Instance
+from composer.evaluation.benchmark_scoring import needs_judge
 from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs, read_imported
 from composer.evaluation.imported_unimmmu import read_unimmmu_outputs
 from composer.evaluation.judges import Judge, get_method
-from composer.evaluation.scorers import UniMMMUJudged
 from composer.specialists.base import Capability, Specialist
 from composer.specialists.registry import SDKS, create
 
@@ -407,8 +407,13 @@ class Binder:
             Axis.UEG in s.graphs or (s.imported is not None and Axis.UEG in s.imported.axes)
             for s in systems
         )
-        judged = any(UniMMMUJudged.is_judged(i) for i in self.instances)
-        if not declares_ueg and not judged:
+        # The judges poll UEG images with the instances' checks; a benchmark whose own
+        # scorers need them says so (composer.evaluation.benchmark_scoring).
+        polled = declares_ueg and any(
+            i.axis is Axis.UEG and i.references.checks for i in self.instances
+        )
+        judged = needs_judge(self.instances)
+        if not polled and not judged:
             return [], {}
         if not refs:
             raise ConfigError(

@@ -23,16 +23,11 @@ from composer.core.decisions import RunDecisions
 from composer.core.errors import ConfigError
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Instance
+from composer.evaluation.benchmark_scoring import benchmark_scorers
 from composer.evaluation.binding import Binder, BoundSystem, earlier_prompts_digests
 from composer.evaluation.calls import CallLayer, TrackedSpecialist
 from composer.evaluation.judges import Judge
-from composer.evaluation.scorers import (
-    ChoiceReader,
-    JudgeScorer,
-    Scorer,
-    UniMMMUJudged,
-    UniMMMUProgrammatic,
-)
+from composer.evaluation.scorers import ChoiceReader, JudgeScorer, Scorer
 from composer.evaluation.store import RunStore
 from composer.specialists.base import Specialist
 
@@ -116,8 +111,17 @@ def plan_run(
     binder = Binder(config, images, layer, instances)
     systems = tuple(binder.bind(name, system) for name, system in config.systems.items())
     judges, judge_models = binder.bind_judges(systems)
-    scorers = _bind_scorers(
-        instances, judges, judge_models, images, _uni_mmmu_extras(config, binder)
+    scorers: tuple[Scorer, ...] = (
+        *(JudgeScorer(j, judge_models[j.id]) for j in judges),
+        ChoiceReader(),
+        *benchmark_scorers(
+            instances,
+            config=config,
+            judges=judges,
+            judge_models=judge_models,
+            images=images,
+            model=binder.model,
+        ),
     )
     store.system_changes(
         {s.name: s.definition() for s in systems},
@@ -156,25 +160,6 @@ def _decisions(
         scorers=tuple(s.id for s in scorers),
         k_told=None if not told else all(told),
     )
-
-
-def _bind_scorers(
-    instances: Sequence[Instance],
-    judges: Sequence[Judge],
-    judge_models: Mapping[str, TrackedSpecialist],
-    images: ImageStore,
-    extras: _UniMMMUExtras,
-) -> tuple[Scorer, ...]:
-    """The run's scorers: its judges (UEG), then the benchmarks' programmatic scorers."""
-    scorers: list[Scorer] = [JudgeScorer(j, judge_models[j.id]) for j in judges]
-    scorers.append(ChoiceReader())
-    if any(i.benchmark == "uni-mmmu" for i in instances):
-        scorers.append(UniMMMUProgrammatic(images, extras.distance))
-        scorers += [
-            UniMMMUJudged(j, judge_models[j.id], images, extras.text_model, extras.text_model_name)
-            for j in judges
-        ]
-    return tuple(scorers)
 
 
 def _check_imported_outputs(
@@ -243,34 +228,3 @@ def _plan_tasks(
                 else:
                     skipped += 1
     return tasks, skipped
-
-
-@dataclass(frozen=True)
-class _UniMMMUExtras:
-    """What Uni-MMMU's scorers need beyond the judges: DreamSim, the text-only judge."""
-
-    distance: Any = None
-    text_model: TrackedSpecialist | None = None
-    text_model_name: str | None = None
-
-
-def _uni_mmmu_extras(config: RunConfig, binder: Binder) -> _UniMMMUExtras:
-    """DreamSim for jigsaw images (as `[benchmark] dreamsim` says) and `[judge] text_model`."""
-    from importlib.util import find_spec
-
-    instances = [i for i in binder.instances if i.benchmark == "uni-mmmu"]
-    if not instances:
-        return _UniMMMUExtras()
-    distance = None
-    wanted = config.benchmark.dreamsim
-    if any(i.category == "jigsaw" for i in instances) and (
-        wanted or (wanted is None and find_spec("dreamsim") is not None)
-    ):
-        from composer.benchmarks.unimmmu.perceptual import load_dreamsim
-
-        cache = config.benchmark.dreamsim_cache
-        distance = load_dreamsim(None if cache is None else config.resolve(cache))
-    name = config.judge.text_model
-    judged = any(UniMMMUJudged.is_judged(i) for i in instances)
-    text_model = binder.model(name) if name is not None and judged else None
-    return _UniMMMUExtras(distance, text_model, name if text_model is not None else None)
