@@ -137,7 +137,12 @@ def _unimmmu(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Insta
     bench = config.benchmark
     folder = config.resolve(bench.path) if bench.path is not None else _unimmmu_from_hub()
     return load_instances(
-        folder, images, tasks=bench.tasks, limit=bench.limit, withhold_k=bench.withhold_k
+        folder,
+        images,
+        tasks=bench.tasks,
+        limit=bench.limit,
+        withhold_k=bench.withhold_k,
+        max_steps=bench.max_steps,
     )
 
 
@@ -171,7 +176,14 @@ def _unimmmu_synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> 
         what = "a synthetic Uni-MMMU suite"
         root = _generated(run_dir / "unimmmu-suite", UNIMMMU_SUITE_WRITER, settings, what)
     tasks = bench.tasks or SYNTHETIC_UNIMMMU_TASKS
-    return load_instances(root, images, tasks=tasks, limit=bench.limit, withhold_k=bench.withhold_k)
+    return load_instances(
+        root,
+        images,
+        tasks=tasks,
+        limit=bench.limit,
+        withhold_k=bench.withhold_k,
+        max_steps=bench.max_steps,
+    )
 
 
 SYNTHETIC_UNIMMMU_TASKS = ("maze", "sliding", "jigsaw")

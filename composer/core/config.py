@@ -48,9 +48,13 @@ class BenchmarkConfig(_Strict):
     dreamsim_cache: str | None = None
     """Where DreamSim keeps its weights (relative paths start at the run file's folder)."""
     withhold_k: bool = Field(default=False, strict=True)
-    """Uni-MMMU only: do not count the release's telling the system k (the number of ground-
-    truth moves) as given; the report says which was used. Refused for maze and sliding until
-    their loop can run without it."""
+    """Uni-MMMU only: do not tell the system k, the number of ground-truth moves of a maze or
+    sliding item (the release tells it: its loop makes one step call per move). Each step call
+    then also asks for `<GOAL_REACHED>` once the goal is reached, and the system ends the loop
+    itself; the report says which was used."""
+    max_steps: int | None = Field(default=None, ge=1, le=1000, strict=True)
+    """Uni-MMMU with `withhold_k` only: the most steps a system may take before the final call
+    (unset: 36, which every shortest solution of the release's 6x6 mazes and 3x3 puzzles fits)."""
     total_weights: dict[str, float] | None = None
     """Total as a weighted mean of the axes, e.g. `{ UEG = 0.6, GEU = 0.4 }` (an axis left out
     weighs 0; the weights need not sum to 1). Unset: RealUnify's 0.6 UEG + 0.4 GEU for
@@ -76,6 +80,16 @@ class BenchmarkConfig(_Strict):
         if sum(value.values()) <= 0:
             raise ValueError("weighs every axis 0: give some axis a weight above 0")
         return value
+
+    @model_validator(mode="after")
+    def _steps_need_withheld_k(self) -> BenchmarkConfig:
+        if self.max_steps is not None and not self.withhold_k:
+            raise ValueError(
+                f"sets max_steps = {self.max_steps}, which caps the step loop only when k is "
+                "withheld (with k told, a system makes one step per ground-truth move): set "
+                "withhold_k = true, or remove max_steps"
+            )
+        return self
 
 
 class JudgeRef(_Strict):

@@ -44,6 +44,9 @@ EDIT: Final = "edit"
 """The request that asks an editor to change the input image before the answer."""
 VERIFY: Final = "verify"
 """A yes/no question template about an image, with a `{question}` slot."""
+STOP: Final = "stop"
+"""A marker that ends a step loop the system decides the length of: a text reply holding it
+(in any case), to any call but the last, skips to the last call (Uni-MMMU with k withheld)."""
 
 
 class Check(BaseModel):
@@ -87,7 +90,8 @@ class OutputSpec(BaseModel):
     images: int = 0
     """How many images are scored (0: none)."""
     images_told: bool = True
-    """Whether the system is told how many images to produce (Uni-MMMU's k, in `official`)."""
+    """Whether the system is told how many images to produce (Uni-MMMU's k, in `official`).
+    When it is not, `images` is 0 and the system decides how many it draws (see `STOP`)."""
 
 
 class CallSpec(BaseModel):

@@ -11,6 +11,13 @@ and an image model the image calls (the published "GPT4.1 + GPT-image" row).
 
 `text-only` is the same loop with the image calls left out: an understanding model answers
 without drawing (lmms-eval's standard mode).
+
+A loop the model ends: an instance with a `STOP` request (Uni-MMMU's maze and sliding with k
+withheld) lists its step calls up to a cap, then its last call. A text reply holding the
+marker (in any case), to any call but the last, ends the loop there: the next call is the last
+one, so the model, not the instance, decides how many steps are taken.
+
+    ... -> think (reply holds the marker) -> think (the last call) -> END
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from composer.core.images import ImageRef
-from composer.core.instance import Axis, CallSpec, ImagePart, Instance, TextPart
+from composer.core.instance import STOP, Axis, CallSpec, ImagePart, Instance, TextPart
 from composer.core.outputs import IMAGE, RESPONSE
 from composer.graphs.base import GraphOptions, Strategy, node, parse_options, register_graph
 from composer.specialists.base import Editor, Generator, Understander
@@ -94,13 +101,23 @@ def _fed_back(state: InterleavedState, call: CallSpec, text: str | None) -> list
     return texts
 
 
+def _next(state: InterleavedState, reply: str) -> int:
+    """The call after a text call: the next, or the last once the reply ends the loop (`STOP`)."""
+    instance, position = state["instance"], state["position"]
+    last = len(instance.calls) - 1
+    marker = instance.request(STOP)
+    if marker and position < last and marker.lower() in reply.lower():
+        return last
+    return position + 1
+
+
 @node
 async def think(state: InterleavedState, runtime: Runtime[Any]) -> dict[str, Any]:
     """Make the next text call on the context so far."""
     call = _call(state)
     reply = await runtime.context.reasoner.understand(_request(state, call), state["images"])
     update: dict[str, Any] = {
-        "position": state["position"] + 1,
+        "position": _next(state, reply.text),
         "texts": _fed_back(state, call, reply.text),
         "replies": [*state["replies"], reply.text],
     }

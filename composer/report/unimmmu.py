@@ -149,21 +149,36 @@ def task_means(row: Mapping[str, Cell]) -> dict[str, float]:
 
 
 def _k_note(instances: Mapping[str, Instance]) -> dict[str, Any]:
-    """Whether the systems were told k (maze and sliding), as the release does, or not."""
+    """Whether the systems were told k (maze and sliding), as the release does, or not.
+
+    Told: the release's loop, one step call per ground-truth move. Withheld: composer's open
+    loop, which the system ends itself, capped at `max_steps` (the instances' step calls).
+    """
     stepwise = [i for i in instances.values() if item_of(i).expected.k_given]
     told = sum(1 for i in stepwise if i.output.images_told)
     withheld = len(stepwise) - told
+    cap = max((_cap(i) for i in stepwise if not i.output.images_told), default=None)
+    loop = f"each system ended its own step loop (at most {cap} steps, [benchmark] max_steps)"
     if not stepwise:
         text = "No maze or sliding instances: k does not apply."
     elif not withheld:
         text = f"k (the number of ground-truth moves) was told on all {told} maze and sliding "
         text += "instances, as the release does."
     elif not told:
-        text = f"k was withheld on all {withheld} maze and sliding instances "
-        text += "([benchmark] withhold_k = true); the release tells it."
+        text = f"k (the number of ground-truth moves) was withheld on all {withheld} maze and "
+        text += f"sliding instances ([benchmark] withhold_k = true): {loop}; the release tells it."
     else:
-        text = f"k was told on {told} and withheld on {withheld} maze and sliding instances."
-    return {"told": told, "withheld": withheld, "text": text}
+        text = f"k was told on {told} and withheld on {withheld} maze and sliding instances "
+        text += f"(where withheld, {loop})."
+    note: dict[str, Any] = {"told": told, "withheld": withheld, "text": text}
+    if cap is not None:
+        note["max_steps"] = cap
+    return note
+
+
+def _cap(instance: Instance) -> int:
+    """The most steps an open loop lets the system take: its image calls (one per step)."""
+    return sum(1 for call in instance.calls if call.output == "image")
 
 
 def _system_row(name: str, summaries: Mapping[Task, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from unimmmu_release import parse_maze, parse_sliding
 from composer.benchmarks.unimmmu import grids, scoring
 from composer.benchmarks.unimmmu import prompts as P
 from composer.benchmarks.unimmmu.files import load_folder
+from composer.benchmarks.unimmmu.puzzles import open_step_calls
 from composer.benchmarks.unimmmu.records import (
     ImagePart,
     Item,
@@ -327,3 +328,68 @@ def test_answers_are_in_the_release_format(suite30: dict[Task, list[Item]]) -> N
     prompt, images = _first_call(suite30[Task.SLIDING][0])
     assert prompt.endswith(P.step_text_suffix(1))
     assert re.fullmatch(r"Next, move one step (up|down|left|right)\.", text(prompt, images))
+
+
+def replay_open(item: Item, text: Text, draw: Draw | None, cap: int) -> tuple[Output, int]:
+    """The open loop of a run that withholds k (`puzzles.open_step_calls`), as the interleaved
+    graph runs it: a step reply holding the stop marker skips to the final call. Returns the
+    output and how many step text calls were made."""
+    calls = open_step_calls(item, cap)
+    texts = [p.text for p in item.context if not isinstance(p, ImagePart)]
+    images = [_pixels(p.path) for p in item.context if isinstance(p, ImagePart)]
+    kept, made, position, asked = "", [], 0, 0
+    while position < len(calls):
+        call = calls[position]
+        position += 1
+        request = context_text(texts, call.suffix)
+        if call.output == "text":
+            reply = text(request, list(images))
+            if call.saved_as == "model_text.txt":
+                kept = reply
+            else:
+                asked += 1
+                texts.append(reply)
+                if P.STOP_MARKER.lower() in reply.lower():
+                    position = len(calls) - 1
+        elif draw is not None:
+            frame = np.asarray(draw(request, list(images)))
+            made.append(frame)
+            images.append(frame)
+    return Output(kept, made), asked
+
+
+def test_with_k_withheld_the_solver_stops_at_the_goal_it_tracks(
+    suite30: dict[Task, list[Item]],
+) -> None:
+    text, draw = skills(naive=False)
+    for task in (Task.MAZE, Task.SLIDING):
+        for item in suite30[task][:8]:
+            refs = item.references
+            assert isinstance(refs, MazeReferences | SlidingReferences)
+            k = len(refs.moves)
+            out, asked = replay_open(item, text, draw, cap=k + 5)
+            assert asked == k + 1, (item.id, asked)  # k moves, then the stop
+            assert quick_scores(item, out) == {"text": 1.0, "image_step": 1.0}, item.id
+            assert len(out.images) == k
+            # Text only: it tracks the board from its own step sentences, and stops the same.
+            out, asked = replay_open(item, text, None, cap=k + 5)
+            assert asked == k + 1 and not out.images and quick_scores(item, out)["text"] == 1.0
+
+
+def test_with_k_withheld_the_naive_model_stops_at_the_wrong_time_or_never(
+    suite30: dict[Task, list[Item]],
+) -> None:
+    text, draw = skills(naive=True)
+    cap = 12
+    stops = []
+    for item in suite30[Task.MAZE][:10]:
+        out, asked = replay_open(item, text, draw, cap)
+        stops.append(asked - 1 != len(item.references.moves))  # type: ignore[union-attr]
+        # It walks its straight route through the walls, believes it arrived, and stops.
+        assert asked <= cap and len(out.images) == asked - 1, item.id
+        assert quick_scores(item, out)["image_step"] <= 0.5
+    assert sum(stops) >= 5  # its steps are rarely the ground truth's number
+    for item in suite30[Task.SLIDING][:5]:
+        out, asked = replay_open(item, text, draw, cap)
+        assert asked == cap and len(out.images) == cap  # it never looks at the final state
+        assert quick_scores(item, out)["text"] == 0.0

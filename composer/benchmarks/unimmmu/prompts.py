@@ -192,6 +192,35 @@ def step_image_suffix(i: int) -> str:
     return f"Now, generate the image for step {i}. "
 
 
+STOP_MARKER = "<GOAL_REACHED>"
+"""composer's reply that ends a step loop when k is withheld (the release has none: its loop
+makes one step call per ground-truth move). A step reply holding it, in any case, ends the
+loop: no image is drawn for that step and the final call follows."""
+
+STOP_INSTRUCTIONS = {
+    "maze": f"If the blue dot is already at the goal, output EXACTLY {STOP_MARKER} instead, "
+    "and nothing else.",
+    "sliding": f"If the puzzle is already in the FINAL state, output EXACTLY {STOP_MARKER} "
+    "instead, and nothing else.",
+}
+"""composer's stop sentence per task, added to the release's step suffix when k is withheld."""
+
+
+def open_step_text_suffix(i: int, task: str) -> str:
+    """The step text suffix when k is withheld: the release's, then composer's stop sentence.
+
+    `step_text_suffix(i)`, a newline, then `STOP_INSTRUCTIONS[task]`, which asks for
+    `STOP_MARKER` once the goal is reached. The release's suffixes never state k (the number
+    of its loop's calls tells it), so nothing is removed; the image suffix and the final suffix
+    stay the release's.
+
+    Example:
+        >>> open_step_text_suffix(2, "maze").splitlines()[0] == step_text_suffix(2)
+        True
+    """
+    return f"{step_text_suffix(i)}\n{STOP_INSTRUCTIONS[task]}"
+
+
 MAZE_FINAL_SUFFIX = (
     "After the images, emit EXACTLY ONE LINE containing ONLY the final move list "
     "as <ANSWER_JSON>[...]</ANSWER_JSON>. No other text."

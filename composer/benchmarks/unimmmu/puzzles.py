@@ -40,23 +40,59 @@ def _moves(folder: Folder, path: Path, key: str, where: str) -> tuple[str, ...]:
     return tuple(moves)
 
 
+def _step(i: int, text_suffix: str, stem: str) -> tuple[Call, Call]:
+    """Step `i` of the loop: its text call (the move), then its image call (the frame)."""
+    saved = f"cand_01/{stem}_step_{i:04d}.png"
+    return (
+        Call(output="text", suffix=text_suffix, feed_back=True),
+        Call(output="image", suffix=P.step_image_suffix(i), feed_back=True, saved_as=saved),
+    )
+
+
+def _final(final_suffix: str) -> Call:
+    return Call(output="text", suffix=final_suffix, feed_back=False, saved_as="model_text.txt")
+
+
 def step_calls(k: int, final_suffix: str, stem: str) -> tuple[Call, ...]:
     """The sample script's loop for k steps: a text then an image call per step, a final text.
 
     With k given (the release's protocol) these are the calls; a run that withholds k lets
-    the system decide how many steps it takes, with the same suffixes (`prompts`).
+    the system decide how many steps it takes (`open_step_calls`).
     """
-    calls = []
-    for i in range(1, k + 1):
-        calls.append(Call(output="text", suffix=P.step_text_suffix(i), feed_back=True))
-        saved = f"cand_01/{stem}_step_{i:04d}.png"
-        calls.append(
-            Call(output="image", suffix=P.step_image_suffix(i), feed_back=True, saved_as=saved)
-        )
-    calls.append(
-        Call(output="text", suffix=final_suffix, feed_back=False, saved_as="model_text.txt")
-    )
-    return tuple(calls)
+    calls = [c for i in range(1, k + 1) for c in _step(i, P.step_text_suffix(i), stem)]
+    return (*calls, _final(final_suffix))
+
+
+DEFAULT_MAX_STEPS = 36
+"""The step cap when k is withheld and `[benchmark] max_steps` is unset. Every shortest
+solution of the release's boards fits under it: a 6x6 maze has 36 cells (a path of at most 35
+moves) and a 3x3 sliding puzzle never needs more than 31 moves."""
+
+
+def open_step_calls(item: Item, max_steps: int) -> tuple[Call, ...]:
+    """The maze or sliding loop with k withheld: up to `max_steps` steps, then the final call.
+
+    Each step is the release's text call, its suffix followed by composer's stop sentence
+    (`prompts.open_step_text_suffix`), then the release's image call; the final call is the
+    release's. A graph ends the loop at the first step reply holding `prompts.STOP_MARKER`
+    (no image is drawn for that step) and goes on to the final call, so the number of steps is
+    the system's, never k, and at most `max_steps`.
+
+    Raises:
+        ValueError: for an item whose k the release does not tell (not maze or sliding).
+    """
+    refs = item.references
+    if isinstance(refs, MazeReferences):
+        stem = refs.step0.stem
+    elif isinstance(refs, SlidingReferences):
+        stem = refs.initial.stem
+    else:
+        raise ValueError(f"{item.task.value} has no step loop")
+    task = item.task.value
+    steps = [
+        c for i in range(1, max_steps + 1) for c in _step(i, P.open_step_text_suffix(i, task), stem)
+    ]
+    return (*steps, _final(item.calls[-1].suffix))
 
 
 def _step_frames(steps_dir: Path) -> tuple[Path, ...]:

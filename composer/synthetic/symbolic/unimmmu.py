@@ -11,6 +11,12 @@ A* for sliding puzzles, the seams for jigsaws. The naive unified model answers i
 shape without solving: it steps toward the goal through walls, cycles through legal slides
 without looking at the final state, picks the jigsaw candidate by mean colour, and returns
 its input image unchanged for every image call.
+
+With k withheld, a step call also offers to end the loop (`prompts.open_step_text_suffix`).
+The solver answers `prompts.STOP_MARKER` once the board it tracks (the problem moved by its
+own steps so far) is solved. The naive model stops a maze when its straight route through the
+walls is used up, believing it arrived, and never stops a sliding puzzle: it never looks at
+the final state, so it runs to the cap.
 """
 
 from __future__ import annotations
@@ -53,6 +59,14 @@ def _suffix_pattern(suffix_of: Callable[[int], str]) -> re.Pattern[str]:
 
 
 _STEP_TEXT = _suffix_pattern(P.step_text_suffix)
+
+
+def _open_step_pattern(task: str) -> re.Pattern[str]:
+    """The step suffix with k withheld: the release's, then the task's stop sentence."""
+    return _suffix_pattern(lambda i: P.open_step_text_suffix(i, task))
+
+
+_OPEN_STEP_TEXT = {task: _open_step_pattern(task) for task in P.STOP_INSTRUCTIONS}
 _STEP_IMAGE = _suffix_pattern(P.step_image_suffix)
 _ANSWER = re.compile(r"<ANSWER_JSON>\s*(\[.*?\])\s*</ANSWER_JSON>", re.DOTALL)
 _SENTENCE = re.compile(
@@ -95,12 +109,15 @@ def reply(prompt: str, pixels: list[np.ndarray], *, model: str, naive: bool) -> 
                 raise _refuse(model, "this jigsaw call is not the release's text call")
             return _jigsaw_choice(pixels, model=model, naive=naive)
         step = _STEP_TEXT.search(text)
+        can_stop = step is None and _OPEN_STEP_TEXT[task].search(text) is not None
+        if can_stop:
+            step = _OPEN_STEP_TEXT[task].search(text)
         final = P.MAZE_FINAL_SUFFIX if task == "maze" else P.SLIDING_FINAL_SUFFIX
         if step is None and not text.endswith(final.rstrip()):
             raise _refuse(model, f"this {task} call is neither a step call nor the final call")
         if task == "maze":
-            return _maze_text(prompt, pixels, step, model=model, naive=naive)
-        return _sliding_text(prompt, pixels, step, model=model, naive=naive)
+            return _maze_text(prompt, pixels, step, model=model, naive=naive, can_stop=can_stop)
+        return _sliding_text(prompt, pixels, step, model=model, naive=naive, can_stop=can_stop)
     except boards.UnreadableFrame as exc:
         raise _refuse(model, f"cannot read the {task} frame ({exc})") from exc
 
@@ -139,7 +156,13 @@ def _toward(agent: tuple[int, int], goal: tuple[int, int]) -> list[str]:
 
 
 def _maze_text(
-    prompt: str, pixels: list[np.ndarray], step: re.Match[str] | None, *, model: str, naive: bool
+    prompt: str,
+    pixels: list[np.ndarray],
+    step: re.Match[str] | None,
+    *,
+    model: str,
+    naive: bool,
+    can_stop: bool = False,
 ) -> str:
     taken = _steps_taken(prompt, "maze")
     if naive:
@@ -148,6 +171,8 @@ def _maze_text(
         route = _toward(view.agent, view.goal)
         if step is None:
             return _answer(taken or route)
+        if can_stop and int(step.group(1)) > len(route):
+            return P.STOP_MARKER  # its straight route is used up: it believes it arrived
         index = (int(step.group(1)) - 1) % max(len(route), 1)
         return STEP_SENTENCE.format(move=route[index] if route else "up")
     problem = boards.read_maze(_frame(pixels, _problem_index(prompt, "maze"), model))
@@ -156,7 +181,7 @@ def _maze_text(
     # The dot where its own moves so far have taken it (with or without the drawn frames).
     route = boards.solve_maze(boards.walk(problem, taken))
     if not route:
-        return "The blue dot is already on the goal."
+        return P.STOP_MARKER if can_stop else "The blue dot is already on the goal."
     return STEP_SENTENCE.format(move=route[0])
 
 
@@ -171,7 +196,13 @@ def _goal_board(prompt: str, pixels: list[np.ndarray], model: str) -> boards.Boa
 
 
 def _sliding_text(
-    prompt: str, pixels: list[np.ndarray], step: re.Match[str] | None, *, model: str, naive: bool
+    prompt: str,
+    pixels: list[np.ndarray],
+    step: re.Match[str] | None,
+    *,
+    model: str,
+    naive: bool,
+    can_stop: bool = False,
 ) -> str:
     taken = _steps_taken(prompt, "sliding")
     if naive:
@@ -188,7 +219,9 @@ def _sliding_text(
     route = boards.solve_sliding(board, goal)
     if step is None:
         return _answer(route)
-    return STEP_SENTENCE.format(move=route[0]) if route else "The puzzle is already solved."
+    if not route:
+        return P.STOP_MARKER if can_stop else "The puzzle is already solved."
+    return STEP_SENTENCE.format(move=route[0])
 
 
 def _jigsaw_choice(pixels: list[np.ndarray], *, model: str, naive: bool) -> str:

@@ -98,13 +98,6 @@ def test_judged_tasks_are_scored_by_the_runs_judge_with_the_release_prompts(
     assert {i.split("-", 1)[0] for i in decomposed} == {"science", "code"}
 
 
-def test_withholding_k_where_the_loop_would_tell_it_is_refused(tmp_path: Path) -> None:
-    result, run_dir = run_file(tmp_path, ["tasks = ['maze']", "withhold_k = true"], *UNIFIED)
-    assert result.exit_code == 2, result.output
-    assert "withhold_k" in result.output and "maze and sliding" in result.output
-    assert not run_dir.exists()
-
-
 def test_geometry_proofs_go_to_the_text_judge_when_one_is_named(tmp_path: Path) -> None:
     no_proof = {**VERDICT, "text_ok": 0}
     result, run_dir = run_file(

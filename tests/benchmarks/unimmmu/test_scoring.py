@@ -121,6 +121,21 @@ def test_maze_extra_frames_spoil_exact_not_accuracy(tmp_path: Path) -> None:
     }
 
 
+def test_maze_fewer_frames_than_moves_keep_their_parse_rates(tmp_path: Path) -> None:
+    """A system that ends its loop early (k withheld): _evaluate_image_grids matches over
+    range(gt_len) with `i < pred_len`, so accuracy is over the four expected frames, while
+    parse_frame_success and parse_all_ok are over the two predicted ones (both parse well)."""
+    expected = maze_expectation(maze_image((1, 1), (4, 4)), MOVES)
+    assert expected is not None
+    got = maze_frame_channels(frames(tmp_path, [(1, 2), (1, 3)]), expected)
+    assert values(got) == {
+        "img_exact": 0.0,
+        "img_frame_acc": 0.5,
+        "parse_frame_success": 1.0,
+        "parse_all_ok": 1.0,
+    }
+
+
 def test_maze_no_frames(tmp_path: Path) -> None:
     """pred_len == 0: parse_frame_success 0.0 and parse_all_ok 0."""
     expected = maze_expectation(maze_image((1, 1), (4, 4)), ["right"])
@@ -153,6 +168,14 @@ def test_sliding_frames_against_the_ground_truth_images() -> None:
         "img_exact": 0.0,
         "img_frame_acc": 0.5,
     }
+
+
+def test_sliding_fewer_frames_than_the_truth() -> None:
+    """_evaluate_image_ascii with a shorter prediction: zip stops at it, over len(gt)."""
+    a = sliding_image([[2, 3, 4], [5, 1, 6], [7, 8, 9]])
+    gt = ["2 3 4\n5 1 6\n7 8 9", "2 3 4\n1 5 6\n7 8 9"]
+    assert values(sliding_frame_channels([a], gt)) == {"img_exact": 0.0, "img_frame_acc": 0.5}
+    assert values(sliding_frame_channels([], gt)) == {"img_exact": 0.0, "img_frame_acc": 0.0}
 
 
 def test_sliding_without_truth_images_rewards_an_empty_prediction() -> None:
