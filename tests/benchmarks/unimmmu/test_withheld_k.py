@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from unimmmu_data import write_data
 
 from composer.benchmarks.unimmmu import prompts as P
 from composer.benchmarks.unimmmu.files import load_folder
+from composer.benchmarks.unimmmu.folder_scoring import score_maze, score_sliding
 from composer.benchmarks.unimmmu.instances import to_instance
 from composer.benchmarks.unimmmu.puzzles import DEFAULT_MAX_STEPS, step_calls
 from composer.benchmarks.unimmmu.records import MazeReferences, SlidingReferences, Task
@@ -199,6 +201,27 @@ def test_the_report_and_the_stored_decisions_say_k_was_withheld(run_dir: Path) -
     assert decisions["k_told"] is False
     assert decisions["benchmark"]["withhold_k"] is True
     assert decisions["benchmark"]["max_steps"] == CAP
+
+
+def test_the_release_walk_of_the_exported_folder_agrees_with_the_run(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """Frames of any count in `cand_01/` (CAP of them, fewer than k, none), scored as the
+    release's MazeEvaluator and SlidingPuzzleEvaluator walk them, give the run's numbers."""
+    root = tmp_path / "release"
+    shutil.copytree(run_dir / "unimmmu-suite" / "data", root / "data")
+    result = cli.invoke(
+        app, ["export", str(run_dir), "--format", "uni-mmmu", "--output", str(root)]
+    )
+    assert result.exit_code == 0, result.output
+    frames = root / "outputs" / "naive" / "sliding" / "case_sliding_3x3_00000" / "cand_01"
+    assert len(list(frames.iterdir())) == CAP
+    report = report_of(run_dir)
+    for system in ("naive", "composed", "text"):
+        tasks = report["systems"][system]
+        for reading, other in (("official", "tasks"), ("strict", "tasks_strict")):
+            assert getattr(score_maze(root, system), reading) == tasks[other]["maze"]
+            assert getattr(score_sliding(root, system), reading) == tasks[other]["sliding"]
 
 
 def run_release(tmp_path: Path, benchmark: list[str], *models: str) -> tuple[Any, Path]:
