@@ -35,7 +35,7 @@ from composer.benchmarks.unimmmu.leaderboard import (
 )
 from composer.benchmarks.unimmmu.records import Task
 from composer.benchmarks.unimmmu.summaries import Reading, summarize
-from composer.core.instance import Instance
+from composer.core.instance import STOP, Instance
 from composer.evaluation.store import RunStore
 from composer.report.model import Report
 
@@ -148,11 +148,44 @@ def task_means(row: Mapping[str, Cell]) -> dict[str, float]:
     return means
 
 
-def _k_note(instances: Mapping[str, Instance]) -> dict[str, Any]:
+def _loops(
+    store: RunStore, instances: Mapping[str, Instance], systems: list[str]
+) -> dict[str, dict[str, int]]:
+    """Per system, its outputs of open loops (k withheld): ended by the system, or at the cap.
+
+    A loop was ended when a step reply (any reply but the final call's) holds the instance's
+    `STOP` marker, as the interleaved graph reads it. Outputs that keep no replies (imported
+    from another harness) are not counted.
+    """
+    markers = {i: x.request(STOP) for i, x in instances.items() if not x.output.images_told}
+    found: dict[str, dict[str, int]] = {}
+    if not markers:
+        return found
+    for name in systems:
+        ended = capped = 0
+        for result in store.results(name):
+            marker = markers.get(result.instance)
+            replies = result.output.get("replies")
+            if not marker or result.status != "ok" or not isinstance(replies, list):
+                continue
+            steps = [r.lower() for r in replies[:-1] if isinstance(r, str)]
+            if any(marker.lower() in r for r in steps):
+                ended += 1
+            else:
+                capped += 1
+        if ended or capped:
+            found[name] = {"ended": ended, "capped": capped}
+    return found
+
+
+def _k_note(
+    instances: Mapping[str, Instance], loops: Mapping[str, Mapping[str, int]] | None = None
+) -> dict[str, Any]:
     """Whether the systems were told k (maze and sliding), as the release does, or not.
 
     Told: the release's loop, one step call per ground-truth move. Withheld: composer's open
-    loop, which the system ends itself, capped at `max_steps` (the instances' step calls).
+    loop, which the system ends itself, capped at `max_steps` (the instances' step calls);
+    `loops` (`_loops`) says per system how many of its loops met the cap.
     """
     stepwise = [i for i in instances.values() if item_of(i).expected.k_given]
     told = sum(1 for i in stepwise if i.output.images_told)
@@ -173,6 +206,12 @@ def _k_note(instances: Mapping[str, Instance]) -> dict[str, Any]:
     note: dict[str, Any] = {"told": told, "withheld": withheld, "text": text}
     if cap is not None:
         note["max_steps"] = cap
+        note["loops"] = {name: dict(counts) for name, counts in (loops or {}).items()}
+        if loops:
+            met = ", ".join(
+                f"{name} {c['capped']} of {c['ended'] + c['capped']}" for name, c in loops.items()
+            )
+            note["text"] = f"{text} Loops that met the cap (never ended by the system): {met}."
     return note
 
 
@@ -230,7 +269,7 @@ def section(store: RunStore, report: Report) -> dict[str, Any] | None:
         "tasks": tasks,
         "unimmmu": {
             "parser": headline,
-            "k": _k_note(instances),
+            "k": _k_note(instances, _loops(store, instances, systems)),
             "columns": {short: name for short, name in TABLE_COLUMNS.items()},
             "rows": board,
             "published": [

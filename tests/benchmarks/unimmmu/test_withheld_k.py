@@ -193,6 +193,17 @@ def test_the_report_and_the_stored_decisions_say_k_was_withheld(run_dir: Path) -
     board = report_of(run_dir)["unimmmu"]
     assert board["k"]["withheld"] == 4 and board["k"]["told"] == 0
     assert board["k"]["max_steps"] == CAP
+    # The naive model never ends a sliding loop (2 of its 4 loops met the cap); the solver and
+    # the text-only solver end every one.
+    assert board["k"]["loops"] == {
+        "naive": {"ended": 2, "capped": 2},
+        "composed": {"ended": 4, "capped": 0},
+        "text": {"ended": 4, "capped": 0},
+    }
+    assert (
+        "met the cap (never ended by the system): naive 2 of 4, composed 0 of 4"
+        in (board["k"]["text"])
+    )
     assert (
         "withheld on all 4" in board["k"]["text"] and f"at most {CAP} steps" in board["k"]["text"]
     )
