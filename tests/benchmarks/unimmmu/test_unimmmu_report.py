@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from composer.benchmarks.unimmmu.channels import Channel, Kind
 from composer.benchmarks.unimmmu.leaderboard import AVERAGE_RULE, PUBLISHED, TABLE_COLUMNS
+from composer.benchmarks.unimmmu.puzzles import DEFAULT_MAX_STEPS
 from composer.benchmarks.unimmmu.records import Task
 from composer.benchmarks.unimmmu.summaries import MAZE_KEYS, summarize
 from composer.cli import app
@@ -142,24 +143,15 @@ def test_every_format_shows_the_leaderboard(run_dir: Path) -> None:
 def test_whether_k_was_told_is_said(run_dir: Path, tmp_path: Path) -> None:
     board = report_of(run_dir)["unimmmu"]
     assert board["k"]["told"] == 4 and board["k"]["withheld"] == 0
-    # A run cannot withhold k on maze and sliding yet (their loop tells it: refused at start);
-    # a folder whose instances record it withheld is reported so.
-    import shutil
-    import sqlite3
-
-    copy = tmp_path / "withheld"
-    shutil.copytree(run_dir, copy)
-    with sqlite3.connect(copy / "run.db") as db:
-        for row_id, record in db.execute("SELECT id, record FROM instances").fetchall():
-            data = json.loads(record)
-            if data["category"] in ("maze", "sliding"):
-                data["output"]["images_told"] = False
-                db.execute(
-                    "UPDATE instances SET record = ? WHERE id = ?", (json.dumps(data), row_id)
-                )
-    board = report_of(copy)["unimmmu"]
+    assert "max_steps" not in board["k"] and "as the release does" in board["k"]["text"]
+    # A run that withholds k: the systems end their own loops, at most max_steps steps.
+    board = report_of(synthetic_run(tmp_path, withhold=True))["unimmmu"]
     assert board["k"]["withheld"] == 4 and board["k"]["told"] == 0
-    assert "withheld" in board["k"]["text"]
+    assert board["k"]["max_steps"] == DEFAULT_MAX_STEPS
+    assert (
+        "withheld on all 4" in board["k"]["text"]
+        and "ended its own step loop" in board["k"]["text"]
+    )
 
 
 def test_the_unimmmu_report_validates_against_its_declared_types(run_dir: Path) -> None:
