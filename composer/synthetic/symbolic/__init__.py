@@ -25,10 +25,12 @@ refused with the reason (`vocabulary.py` lists what they understand).
 from __future__ import annotations
 
 import collections
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from composer.agents.revise import REVISE_PROMPT
 from composer.agents.rewrite import REWRITE_PROMPT
@@ -39,7 +41,7 @@ from composer.benchmarks.realunify.protocol import (
     question_of_judge_request,
 )
 from composer.core.errors import ConfigError
-from composer.core.images import ImageRef, ImageStore
+from composer.core.images import MAX_SIDE, ImageRef, ImageStore
 from composer.specialists.base import CallOptions, Capability, Options, Specialist, TextReply, Usage
 from composer.synthetic.symbolic import geu, ueg, unimmmu
 from composer.synthetic.symbolic.vocabulary import NotUnderstood, refusing
@@ -66,8 +68,69 @@ def _prompt_of_rewrite_request(text: str) -> str | None:
     return None
 
 
-_DECODED_KEPT = 8
-"""Decoded images a symbolic model keeps: a task asks about its image several times in a row."""
+SEEN_BYTES = 16 * 2**20
+"""Decoded pixels the symbolic models keep, together (about 40 of the suite's images): a task
+looks at its image several times (each judge question, each judge), and the next step of a
+graph looks at the image the step before made."""
+
+
+class Sight:
+    """One image as the symbolic models see it: its pixels, and what they read from them once.
+
+    Kept by content (the image's sha256) and shared by the symbolic models of a run (those
+    reading one image store), so an image is decoded once while it is in use and its shapes
+    are found once, however many judge questions ask about it. The pixels are read-only.
+    """
+
+    __slots__ = ("_glanced", "_shapes", "pixels")
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        pixels.flags.writeable = False
+        self.pixels = pixels
+        self._shapes: list[ueg.Blob] | None = None
+        self._glanced: list[ueg.Blob] | None = None
+
+    def shapes(self) -> list[ueg.Blob]:
+        """The shapes the pixel-reading judge finds (`ueg_vision.find_blobs`)."""
+        if self._shapes is None:
+            self._shapes = ueg.find_blobs(self.pixels)
+        return self._shapes
+
+    def glanced(self) -> list[ueg.Blob]:
+        """The shapes found at a third of the size (box-filtered), back at full size."""
+        if self._glanced is None:
+            full = Image.fromarray(self.pixels)
+            small = full.reduce(GLANCE_FACTOR)  # a box filter: edges blend into the background
+            seen = small.resize(full.size, Image.Resampling.NEAREST)
+            self._glanced = ueg.find_blobs(np.asarray(seen))
+        return self._glanced
+
+
+class _Seen:
+    """The sights of one image store, by sha256, most recently used last, up to `SEEN_BYTES`."""
+
+    def __init__(self) -> None:
+        self.sights: collections.OrderedDict[str, Sight] = collections.OrderedDict()
+        self.held = 0
+
+    def get(self, sha256: str) -> Sight | None:
+        return self.sights.get(sha256)
+
+    def remember(self, sha256: str, sight: Sight) -> Sight:
+        """Keep `sight` as the most recent, forgetting the oldest past `SEEN_BYTES`."""
+        kept = self.sights.pop(sha256, None)
+        if kept is not None:
+            self.held -= kept.pixels.nbytes
+        self.sights[sha256] = sight
+        self.held += sight.pixels.nbytes
+        while self.held > SEEN_BYTES and len(self.sights) > 1:
+            _, dropped = self.sights.popitem(last=False)
+            self.held -= dropped.pixels.nbytes
+        return sight
+
+
+_SEEN: weakref.WeakKeyDictionary[ImageStore, _Seen] = weakref.WeakKeyDictionary()
+"""Per image store, so one run's models share what they saw and a run never reads another's."""
 
 
 class SymbolicOptions(Options):
@@ -93,32 +156,39 @@ class SymbolicSpecialist(Specialist):
             )
         return cls(model, SymbolicOptions(**options), images=images, capabilities=MODELS[model])
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """As `Specialist`, with an empty cache of decoded images."""
-        super().__init__(*args, **kwargs)
-        self._decoded: collections.OrderedDict[str, np.ndarray] = collections.OrderedDict()
-
     @property
     def is_naive(self) -> bool:
         """Whether this is the naive unified model."""
         return self.model == "naive-unified"
 
-    def _pixels(self, refs: Sequence[ImageRef]) -> list[np.ndarray]:
-        # Pixels only: converting to an RGB array drops every PNG text chunk. An image is
-        # looked at several times in a row (each judge question, each judge), and decoding it
-        # was a third of the demo's model time: the last few are kept, read-only, by content.
-        decoded = self._decoded
-        arrays = []
+    def _sights(self, refs: Sequence[ImageRef]) -> list[Sight]:
+        # Pixels only: converting to an RGB array drops every PNG text chunk.
+        seen = self._seen()
+        sights = []
         for ref in refs:
-            array = decoded.pop(ref.sha256, None)
-            if array is None:
-                array = np.asarray(self.images.open(ref).convert("RGB"))
-                array.flags.writeable = False
-            decoded[ref.sha256] = array
-            arrays.append(array)
-        while len(decoded) > _DECODED_KEPT:
-            decoded.popitem(last=False)
-        return arrays
+            sight = seen.get(ref.sha256)
+            if sight is None:
+                sight = Sight(np.asarray(self.images.open(ref).convert("RGB")))
+            sights.append(seen.remember(ref.sha256, sight))
+        return sights
+
+    def _seen(self) -> _Seen:
+        seen = _SEEN.get(self.images)
+        if seen is None:
+            seen = _SEEN[self.images] = _Seen()
+        return seen
+
+    def _put(self, image: Image.Image) -> ImageRef:
+        """Store an image this model made, and keep its pixels as the models will see them.
+
+        The pixels are those the stored PNG decodes to (PNG is lossless, and `ImageStore.open`
+        changes only an image larger than `MAX_SIDE`), so the judge reading this image next
+        does not decode it again.
+        """
+        ref = self.images.put(image, text={})
+        if max(image.size) <= MAX_SIDE:
+            self._seen().remember(ref.sha256, Sight(np.asarray(image.convert("RGB"))))
+        return ref
 
     @refusing
     async def understand(
@@ -130,13 +200,14 @@ class SymbolicSpecialist(Specialist):
     ) -> TextReply:
         """Dispatch on the request: refine, judge question, derive checks, revise, or choice."""
         return TextReply(
-            text=self._reply(prompt, self._pixels(images)),
+            text=self._reply(prompt, self._sights(images)),
             usage=Usage(input_tokens=len(prompt.split())),
         )
 
-    def _reply(self, prompt: str, pixels: list[np.ndarray]) -> str:
+    def _reply(self, prompt: str, sights: list[Sight]) -> str:
         if self.model == "glance-judge":
-            return self._glance(prompt, pixels)
+            return self._glance(prompt, sights)
+        pixels = [s.pixels for s in sights]
         board = unimmmu.reply(prompt, pixels, model=self.model, naive=self.is_naive)
         if board is not None:
             return board
@@ -145,9 +216,9 @@ class SymbolicSpecialist(Specialist):
             return ueg.rewrite(original, naive=self.is_naive)
         question = question_of_judge_request(prompt)
         if question is not None:
-            if not pixels:
+            if not sights:
                 raise NotUnderstood("a judge question needs an image, and none was given.")
-            return ueg.answer_yes_no(question, pixels[0])
+            return ueg.answer_from_shapes(question, sights[0].shapes())
         if prompt.startswith(_DERIVE_HEAD):
             # The prompt may span lines (code-to-image programs); the instructions follow it.
             target = prompt[len(_DERIVE_HEAD) :].rsplit(_DERIVE_TAIL, 1)[0]
@@ -166,18 +237,13 @@ class SymbolicSpecialist(Specialist):
             f"revise, multiple choice): {prompt[:80]!r}."
         )
 
-    def _glance(self, prompt: str, pixels: list[np.ndarray]) -> str:
+    def _glance(self, prompt: str, sights: list[Sight]) -> str:
         question = question_of_judge_request(prompt)
         if question is None:
             raise NotUnderstood(f"it answers judge questions only, not {prompt[:80]!r}.")
-        if not pixels:
+        if not sights:
             raise NotUnderstood("a judge question needs an image, and none was given.")
-        from PIL import Image
-
-        full = Image.fromarray(pixels[0])
-        small = full.reduce(GLANCE_FACTOR)  # a box filter: edges blend into the background
-        seen = small.resize(full.size, Image.Resampling.NEAREST)
-        return ueg.answer_yes_no(question, np.asarray(seen))
+        return ueg.answer_from_shapes(question, sights[0].glanced())
 
     @refusing
     async def generate(
@@ -185,7 +251,7 @@ class SymbolicSpecialist(Specialist):
     ) -> ImageRef:
         """Render the scene `prompt` describes (a Uni-MMMU call needs its images: refused)."""
         unimmmu.refuse_without_images(prompt, model=self.model)
-        return self.images.put(ueg.render(prompt, seed, naive=self.is_naive), text={})
+        return self._put(ueg.render(prompt, seed, naive=self.is_naive))
 
     @refusing
     async def edit(
@@ -197,9 +263,8 @@ class SymbolicSpecialist(Specialist):
         options: CallOptions | None = None,
     ) -> ImageRef:
         """Edit the first image as the instruction asks (a Uni-MMMU call: the last one)."""
-        pixels = self._pixels(images)
+        pixels = [s.pixels for s in self._sights(images)]
         board = unimmmu.edit(prompt, pixels, model=self.model, naive=self.is_naive)
         if board is not None:
-            return self.images.put(board, text={})
-        edited = geu.edit(prompt, pixels[0], seed, naive=self.is_naive)
-        return self.images.put(edited, text={})
+            return self._put(board)
+        return self._put(geu.edit(prompt, pixels[0], seed, naive=self.is_naive))

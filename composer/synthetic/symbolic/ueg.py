@@ -21,7 +21,7 @@ from PIL import Image
 from composer.agents.revise import REVISE_PROMPT
 from composer.synthetic.symbolic.ueg_paint import paint
 from composer.synthetic.symbolic.ueg_reason import Mind, ReasoningError, solve
-from composer.synthetic.symbolic.ueg_vision import answer_question
+from composer.synthetic.symbolic.ueg_vision import Blob, answer_question, find_blobs, read_question
 from composer.synthetic.symbolic.vocabulary import QUESTION_EXAMPLES, NotUnderstood
 from composer.synthetic.vocab import (
     COLOURS,
@@ -30,7 +30,16 @@ from composer.synthetic.vocab import (
     scene_checks,
 )
 
-__all__ = ["answer_yes_no", "derive_checks", "render", "revise_from_request", "rewrite"]
+__all__ = [
+    "Blob",
+    "answer_from_shapes",
+    "answer_yes_no",
+    "derive_checks",
+    "find_blobs",
+    "render",
+    "revise_from_request",
+    "rewrite",
+]
 
 
 def rewrite(prompt: str, *, naive: bool) -> str:
@@ -115,8 +124,24 @@ def answer_yes_no(question: str, pixels: np.ndarray) -> str:
     """
     answer = answer_question(question, pixels)
     if answer is None:
-        raise NotUnderstood(
-            "it reads yes/no questions in its forms only (e.g. "
-            f"{QUESTION_EXAMPLES['count']!r}), and this is none of them: {question[:80]!r}."
-        )
+        raise _not_a_question(question)
     return answer
+
+
+def answer_from_shapes(question: str, shapes: list[Blob]) -> str:
+    """`answer_yes_no` about an image whose shapes `find_blobs` has already found.
+
+    Raises:
+        NotUnderstood: the question is in none of the forms it reads.
+    """
+    truth = read_question(question, shapes)
+    if truth is None:
+        raise _not_a_question(question)
+    return "Yes" if truth else "No"
+
+
+def _not_a_question(question: str) -> NotUnderstood:
+    return NotUnderstood(
+        "it reads yes/no questions in its forms only (e.g. "
+        f"{QUESTION_EXAMPLES['count']!r}), and this is none of them: {question[:80]!r}."
+    )
