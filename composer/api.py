@@ -275,7 +275,7 @@ class Results:
     def _store(self) -> RunStore:
         from composer.evaluation.store import RunStore
 
-        return RunStore(self.run_dir, read_only=True)
+        return RunStore(self.run_dir)
 
     def report(self, *, parser: str | None = None, judge: str | None = None) -> Report:
         """The report (`report --format json`'s data) under `parser` and `judge`."""

@@ -72,7 +72,7 @@ def _script(monkeypatch: pytest.MonkeyPatch, fail: Callable[[str, str], bool]) -
 
 
 def _statuses(run_dir: Path) -> dict[tuple[str, str], str]:
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         return {(r.system, r.instance): r.status for r in store.results()}
     finally:
@@ -135,7 +135,7 @@ def test_retry_failed_runs_again_an_output_whose_image_no_judge_can_read(
     run_file, run_dir = _setup(tmp_path, RUN_SYSTEMS)
     _script(monkeypatch, lambda model, subject: model == "judge" and "Q-f" in subject)
     assert _run(run_file, run_dir)[0] == 1
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         [result] = [r for r in store.results() if r.instance == "UEG-3"]
     finally:
@@ -387,7 +387,7 @@ def test_a_subset_run_removes_nothing_from_the_count(tmp_path: Path) -> None:
 
 
 def _image_of(run_dir: Path, system: str, instance: str) -> Path:
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         [result] = [r for r in store.results(system) if r.instance == instance]
     finally:

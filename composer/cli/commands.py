@@ -53,7 +53,7 @@ def export(
     try:
         _check_run(run_dir, None)
         _writable("--output", output, is_folder=True)
-        store = RunStore(run_dir, read_only=True)
+        store = RunStore(run_dir)
         try:
             names = [s.strip() for s in systems.split(",")] if systems else None
             if fmt is ExportFormat.uni_mmmu:

@@ -60,7 +60,7 @@ def compare(
             raise ConfigError(
                 "--per", f"must be image or usd (got {per!r}).", "Pass --per image or --per usd."
             )
-        store = RunStore(run_dir, read_only=True)
+        store = RunStore(run_dir)
         try:
             pairing = pair_systems(
                 store, a, b, parser=cast("Parser | None", parser), judge=judge, seed=seed

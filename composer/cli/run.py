@@ -50,7 +50,7 @@ def _run(
         with progress:
             return asyncio.run(runner.run())
     except KeyboardInterrupt:
-        done = sum(1 for _ in runner.store.results())
+        done = sum(1 for _ in runner.store.reader.results())
         err.print(
             f"\n[yellow]stopped[/]: {done} results are saved in {run_dir}. "
             "Run the same command again to resume."
@@ -166,7 +166,7 @@ def _print_table(
     from composer.report.summary import summarize
     from composer.report.terminal import print_report
 
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         report = summarize(store, cast("Parser | None", parser), judge=judge)
         failures = failure_lines(store, judge=report.get("judge_id"))
@@ -232,7 +232,7 @@ def report(
         if fmt is Format.table and output is None:
             _print_table(run_dir, parser, judge, all_pairs=all_pairs)
             return
-        store = RunStore(run_dir, read_only=True)
+        store = RunStore(run_dir)
         try:
             report_data = summarize(store, cast("Parser | None", parser), judge=judge)
             if fmt is Format.latex:
@@ -258,7 +258,7 @@ def _write_figures(run_dir: Path, folder: Path, parser: str | None, judge: str |
     from composer.report.figures import write_figures
     from composer.report.summary import summarize
 
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         report_data = summarize(store, cast("Parser | None", parser), judge=judge)
     finally:
@@ -277,7 +277,7 @@ def _write_html(
     from composer.evaluation.store import RunStore
     from composer.report.html import write_html
 
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         return write_html(
             store, folder, parser=cast("Parser | None", parser), judge=judge, report=report

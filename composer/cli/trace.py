@@ -116,7 +116,7 @@ def trace(
 
     try:
         _check_run(run_dir, None)
-        store = RunStore(run_dir, read_only=True)
+        store = RunStore(run_dir)
         try:
             result = _find(store, system, instance, seed)
             steps = steps_of(store, result, judges=judges)

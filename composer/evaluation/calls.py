@@ -22,7 +22,7 @@ from composer.core.callsite import Tally, site_of_call
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.limits import AdaptiveLimit, RetryWait, retryable
-from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists.base import (
     CallOptions,
     Capability,
@@ -87,7 +87,7 @@ class CallStats(BaseModel):
 class CallLayer:
     """Wraps specialists so that each call is cached, retried, limited and accounted."""
 
-    def __init__(self, store: RunStore, images: ImageStore, *, concurrency: int = 16) -> None:
+    def __init__(self, store: RunWriter, images: ImageStore, *, concurrency: int = 16) -> None:
         """Record calls in `store`; cached image replies must still be in `images`.
 
         `concurrency` is the run's (tasks in flight): the ceiling of each endpoint whose
@@ -101,7 +101,7 @@ class CallLayer:
         """The model whose `max_concurrency` set each endpoint's ceiling, where one did."""
         self.stats = CallStats()
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._known = store.call_keys()
+        self._known = store.reader.call_keys()
         self._replies: dict[str, dict[str, Any]] = {}
         """Replies whose rows are queued but not yet committed, by key."""
         self._identity: dict[int, str] = {}
@@ -156,7 +156,7 @@ class CallLayer:
         site = site_of_call()  # the node: its `@node` name, else LangGraph's
         cached = self._replies.get(key)
         if cached is None and key in self._known:
-            cached = self.store.get_call(key)
+            cached = self.store.reader.get_call(key)
         if cached is not None and self._usable(key, cached):
             # A replay is charged what the call cost when it was sent, so each system's
             # cost is what it would be run alone, whatever order the systems ran in.

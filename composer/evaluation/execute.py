@@ -28,6 +28,7 @@ from composer.evaluation.imported import ImportedOutputs
 from composer.evaluation.plan import RunPlan, Task, jsonable
 from composer.evaluation.scorers import Scorer
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
+from composer.evaluation.store_writer import RunWriter
 from composer.graphs.guard import GraphFailure, stream_strategy
 
 
@@ -64,7 +65,7 @@ Progress = Callable[[str, Result], None]
 
 
 async def execute(
-    plan: RunPlan, store: RunStore, layer: CallLayer, *, on_progress: Progress | None = None
+    plan: RunPlan, store: RunWriter, layer: CallLayer, *, on_progress: Progress | None = None
 ) -> dict[str, int]:
     """Run every task of `plan`; return the count of new outputs per status."""
     return await _Execution(plan, store, layer).run(on_progress)
@@ -93,7 +94,7 @@ def failed_count(plan: RunPlan, store: RunStore) -> int:
 class _Execution:
     """One execution of a plan: its store and call layer, and the tasks' code."""
 
-    def __init__(self, plan: RunPlan, store: RunStore, layer: CallLayer) -> None:
+    def __init__(self, plan: RunPlan, store: RunWriter, layer: CallLayer) -> None:
         self.plan = plan
         self.store = store
         self.layer = layer

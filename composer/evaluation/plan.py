@@ -29,6 +29,7 @@ from composer.evaluation.calls import CallLayer, TrackedSpecialist
 from composer.evaluation.judges import Judge
 from composer.evaluation.scorers import ChoiceReader, JudgeScorer, Scorer
 from composer.evaluation.store import RunStore
+from composer.evaluation.store_changes import instance_changes, system_changes
 from composer.specialists.base import Specialist
 
 
@@ -123,13 +124,14 @@ def plan_run(
             model=binder.model,
         ),
     )
-    store.system_changes(
+    system_changes(
+        store,
         {s.name: s.definition() for s in systems},
         rerun=tuple(rerun),
         same_prompts=earlier_prompts_digests(),
     )
     _check_imported_outputs(store, systems, run_dir, tuple(rerun))
-    store.instance_changes(instances)
+    instance_changes(store, instances)
     plan = RunPlan(
         config=config,
         run_dir=run_dir,

@@ -34,7 +34,8 @@ from composer.evaluation.execute import (
 from composer.evaluation.lock import CreatedFiles, RunFolderBusyError
 from composer.evaluation.plan import RunPlan, Task, plan_run
 from composer.evaluation.scorers import Scorer
-from composer.evaluation.store import Result, RunStore
+from composer.evaluation.store import Result
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists.base import Specialist, load_all
 
 __all__ = [
@@ -75,7 +76,7 @@ class Runner:
         self._discard = False
         self._closed = False
         try:
-            self.store = RunStore(self.run_dir, writer=True)  # one writer per run folder
+            self.store = RunWriter(self.run_dir, lock=True)  # one writer per run folder
         except RunFolderBusyError:
             raise  # the folder is another process's: nothing in it is this run's to undo
         except BaseException:
@@ -87,7 +88,7 @@ class Runner:
             self.plan: RunPlan = plan_run(
                 config,
                 self.run_dir,
-                self.store,
+                self.store.reader,
                 self.images,
                 self.layer,
                 retry_failed=retry_failed,
@@ -172,7 +173,7 @@ class Runner:
 
     def failed_count(self) -> int:
         """Tasks of this run file that stand failed in the store: outputs or judgments."""
-        return failed_count(self.plan, self.store)
+        return failed_count(self.plan, self.store.reader)
 
     def close(self) -> None:
         """Release the models and close the run store."""

@@ -1,181 +1,96 @@
-"""The run store: one SQLite file (WAL) per run directory, written as results arrive.
+"""The run store, read: one run folder's `run.db` opened for reading, and every read made of it.
 
-Tables: `runs` (config, versions, first seed and reproducibility record per invocation),
-`systems` (each system's definition, so a resumed run cannot silently change one), `instances`,
-`results` (one row per system, instance and run seed), `scores` (per judge), `calls` (the
-model-call cache and trace) and `judgments` (every judge question and raw reply).
-
-This module creates the tables, holds the writer's lock and writes; the row models and every
-read are in `composer.evaluation.store_views` (`RunStore` extends `StoreViews`).
+`RunStore(run_dir)` is what `report`, `compare`, `trace`, `export` and the Python API open: it
+creates nothing and writes nothing, and reads a folder on a read-only disk. A run writes
+through `RunWriter` (`composer.evaluation.store_writer`), which reads through a `RunStore` over
+its own connection (`RunWriter.reader`). The tables are in `composer.evaluation.store_schema`,
+the row models in `composer.evaluation.store_views`, and the checks for a damaged folder in
+`composer.evaluation.store_checks`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import json
 import os
-import re
 import sqlite3
-import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from composer.core.credentials import scrub_credentials
+from composer.benchmarks.realunify.records import read_stored
 from composer.core.decisions import RunDecisions
 from composer.core.definition import SystemDefinition
-from composer.core.errors import ConfigError, StoreWriteError
-from composer.core.instance import Instance
-from composer.evaluation.lock import RunLock, is_written
+from composer.core.instance import Instance, Parser
+from composer.evaluation.lock import is_written
 from composer.evaluation.store_checks import (
     check_folder,
     check_store,
-    damaged,
     database_error,
+    json_object,
+    known,
     quick_check,
     reading_row,
+    row_name,
 )
+from composer.evaluation.store_schema import SCHEMA_VERSION, check_schema
 from composer.evaluation.store_views import (
+    CALL_COLUMNS,
+    PROGRAMMATIC_SCORERS,
     REMOVED_KEY,
+    SCORE_STATUSES,
+    STATUSES,
+    Call,
     Judgment,
     Result,
     Scored,
     Status,
-    StoreViews,
+    decode_bool,
+    decode_call,
+    decode_failure,
     record_content,
 )
 
-__all__ = ["SCHEMA_VERSION", "Judgment", "Result", "RunStore", "Scored", "Status"]
-
-SCHEMA_VERSION = "5"
-"""Bumped when a table changes. A folder of an older version that `MIGRATIONS` leads from is
-read as it is, and brought up to date by the first write of a run (so a rejected run leaves it
-as it was); any other version is refused with the fix.
-3: the run seed is part of a result's identity (results, scores and judgments).
-4: a failed result keeps where its graph failed (`results.failure`: graph, node, traceback).
-5: a score keeps its named channels (`scores.channels`: graded values beyond correctness)."""
-
-MIGRATIONS: dict[str, tuple[str, list[str]]] = {
-    "3": ("4", ["ALTER TABLE results ADD COLUMN failure TEXT"]),
-    "4": ("5", ["ALTER TABLE scores ADD COLUMN channels TEXT"]),
-}
-"""Per schema version, the next version and the statements that lead there."""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL, config TEXT, versions TEXT, seed INTEGER,
-    judges TEXT, record TEXT
-);
-CREATE TABLE IF NOT EXISTS systems (name TEXT PRIMARY KEY, definition TEXT, drawings TEXT);
-CREATE TABLE IF NOT EXISTS judges (id TEXT PRIMARY KEY, label TEXT, definition TEXT);
-CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, axis TEXT, category TEXT, record TEXT);
-CREATE TABLE IF NOT EXISTS results (
-    system TEXT, instance TEXT, seed INTEGER, axis TEXT, category TEXT, status TEXT, output TEXT,
-    error TEXT, latency_s REAL, usage TEXT, updated REAL, failure TEXT,
-    PRIMARY KEY (system, instance, seed)
-);
-CREATE TABLE IF NOT EXISTS scores (
-    system TEXT, instance TEXT, seed INTEGER, judge TEXT, status TEXT, correct_official INTEGER,
-    correct_strict INTEGER, error TEXT, usage TEXT, updated REAL, channels TEXT,
-    PRIMARY KEY (system, instance, seed, judge)
-);
-CREATE TABLE IF NOT EXISTS calls (
-    key TEXT PRIMARY KEY, model TEXT, method TEXT, request TEXT, reply TEXT, usage TEXT,
-    latency_s REAL, cost_usd REAL, system TEXT, instance TEXT, node TEXT, sent INTEGER,
-    created REAL, attempts INTEGER
-);
-CREATE TABLE IF NOT EXISTS judgments (
-    system TEXT, instance TEXT, seed INTEGER, judge TEXT, position INTEGER, question TEXT,
-    expected TEXT, reply TEXT, official TEXT, strict TEXT,
-    PRIMARY KEY (system, instance, seed, judge, position)
-);
-"""
+__all__ = ["SCHEMA_VERSION", "Call", "Judgment", "Result", "RunStore", "Scored", "Status"]
 
 
-_ONE_OUTPUT = "system = ? AND instance = ? AND seed = ?"
+class RunStore:
+    """The reads of one run folder's store; it never writes.
 
-_PUT_CALL = (
-    "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
-    "ON CONFLICT(key) DO UPDATE SET sent = sent + 1, reply = excluded.reply"
-)
-
-
-class RunStore(StoreViews):
-    """The SQLite store of one run directory.
-
-    A result is committed before its writer goes on; a call row joins the next commit without
-    waiting, ahead of any result written after it, so a stored result never lacks its calls.
+    Example:
+        >>> store = RunStore("runs/demo")  # doctest: +SKIP
+        >>> [r.status for r in store.results()]  # doctest: +SKIP
+        >>> store.close()  # doctest: +SKIP
     """
 
     def __init__(
-        self, run_dir: Path | str, *, writer: bool = False, read_only: bool = False
+        self, run_dir: Path | str, *, connection: sqlite3.Connection | None = None
     ) -> None:
-        """Open (or create) `run_dir/run.db`; a `writer` first takes the folder's lock.
+        """Open the existing `run_dir/run.db` for reading; nothing is created or written.
 
-        `read_only` opens an existing store for reports: nothing is created or written, and a
-        folder on a read-only disk (or without write permission) still reads.
+        A folder on a read-only disk (or without write permission) still reads. With
+        `connection` (a `RunWriter`'s own, already checked) the store reads through it instead,
+        and `close()` leaves it open.
 
         Raises:
-            RunFolderBusyError: `writer` is set and another process writes the folder.
-            DamagedRunError: the folder or its run.db is damaged (checked before anything is
-                written, the lock included).
+            ConfigError: the folder holds an empty run.db, or one of another composer version.
+            DamagedRunError: the folder or its run.db is damaged.
         """
         self.run_dir = Path(run_dir)
-        self.read_only = read_only
         self.path = self.run_dir / "run.db"
+        self._owns = connection is None
+        if connection is not None:
+            self.db = connection
+            return
         check_folder(self.run_dir)
-        existed = self.path.is_file() and self.path.stat().st_size > 0
         if self.path.is_file() and not is_written(self.run_dir):  # else a writer is at work
             check_store(self.path)
-        self.lock = RunLock.acquire(self.run_dir) if writer else None
-        if not read_only:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._outdated: str | None = None
-        """An older schema version this writer migrates before its first write."""
         try:
-            try:
-                self.db = self._connect_read_only() if read_only else self._connect(existed)
-                self._check_schema()
-                if writer and existed:
-                    self._check_calls()
-            except sqlite3.DatabaseError as exc:
-                raise database_error(self.path, exc) or exc from None
-        except BaseException:
-            self._release()
-            raise
-        self._pending: list[tuple[str, Sequence[Any]]] = []
-        self._committed: asyncio.Future[None] | None = None
-        self._failed: BaseException | None = None
+            self.db = self._connect()
+            check_schema(self.db, self.run_dir, self.path, create=False)
+        except sqlite3.DatabaseError as exc:
+            raise database_error(self.path, exc) or exc from None
 
-    def _check_calls(self) -> None:
-        """Read every calls row, as a run's closing report will, before the run writes.
-
-        A damaged one stops a resuming run at once (`DamagedRunError`), not after its work.
-        """
-        try:
-            for _ in self.each_call_row():
-                pass
-        except BaseException:
-            self.db.close()
-            raise
-
-    def _connect(self, existed: bool = False) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        if existed:  # before the first pragma that could write to it
-            try:
-                quick_check(db, self.path)
-            except BaseException:
-                db.close()
-                raise
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=10000")
-        return db
-
-    def _connect_read_only(self) -> sqlite3.Connection:
+    def _connect(self) -> sqlite3.Connection:
         # A read-only connection to a WAL database creates -wal and -shm files and cannot
         # remove them. Where no writer is at work (no writer lock, no -wal file: everything is
         # in the database file) or the folder cannot be written, `immutable` reads the file as
@@ -192,462 +107,388 @@ class RunStore(StoreViews):
             raise
         return db
 
-    def _check_schema(self) -> None:
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master")}
-        if not tables and self.read_only:
-            self.db.close()
-            raise ConfigError(
-                str(self.run_dir),
-                "holds an empty run.db.",
-                "Pass a folder written by composer run.",
-            )
-        made = not tables
-        if not tables:
-            # One transaction, so a second process opening the new store at the same moment
-            # (a reader, or a writer the lock will turn away) sees all of it or none.
-            self.db.executescript(
-                f"BEGIN IMMEDIATE;\n{SCHEMA}\n"
-                f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');\nCOMMIT;"
-            )
-            tables = {"meta"}
-        found = None
-        if "meta" in tables:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            found = row[0] if row else None
-        if found in MIGRATIONS and not self.read_only:
-            self._outdated = found  # migrated at the first write: a rejected run writes nothing
-        if found != SCHEMA_VERSION and not _readable(found):
-            self.db.close()
-            raise ConfigError(
-                str(self.run_dir),
-                f"was written by another version of composer (run store schema {found or 1}, "
-                f"this composer reads {SCHEMA_VERSION}).",
-                "Run into a new --out folder, or use the composer version that wrote it.",
-            )
-        lost = sorted(set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA)) - tables)
-        if lost and not made:
-            self.db.close()
-            raise damaged(self.path, f"its table {', '.join(lost)} is gone")
-
-    def _up_to_date(self) -> None:
-        """Before the first write to an older store, bring it up to `SCHEMA_VERSION`."""
-        if self._outdated is not None:
-            self._migrate(self._outdated)
-            self._outdated = None
-
-    def _migrate(self, found: str) -> str:
-        """Bring an older store up to `SCHEMA_VERSION`, in one transaction; the new version."""
-        with self._transaction():
-            while found in MIGRATIONS:
-                found, statements = MIGRATIONS[found]
-                for statement in statements:
-                    self.db.execute(statement)
-            self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (found,))
-        return found
-
     def close(self) -> None:
-        """Close the connection, then free the writer lock if this store holds it."""
-        try:
+        """Close the connection this store opened (a writer's own stays open)."""
+        if self._owns:
             self.db.close()
-        finally:
-            self._release()
 
-    def _release(self) -> None:
-        if self.lock is not None:
-            self.lock.release()
+    def latest_run(self) -> dict[str, Any] | None:
+        """The last recorded invocation's config, versions, seeds, judge ids and record, or None.
 
-    async def _commit_soon(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
-        # Group commit: writes queued in the same event-loop turn share one transaction, and
-        # each writer resumes only once its rows are committed, so nothing is reported done
-        # before it is on disk. (A writer thread was tried: SQLite releases the GIL for every
-        # row, and getting it back from a busy event loop made commits slower, not faster.)
-        await asyncio.shield(self._queue(statements))
-
-    async def flush(self) -> None:
-        """Wait until every queued row is committed."""
-        if self._committed is not None:
-            await asyncio.shield(self._committed)
-
-    def _queue(self, statements: list[tuple[str, Sequence[Any]]]) -> asyncio.Future[None]:
-        """Queue rows for the next transaction; they commit in the order they were queued."""
-        if self._failed is not None:
-            raise self._failed
-        self._pending.extend(statements)
-        if self._committed is None:
-            loop = asyncio.get_running_loop()
-            self._committed = loop.create_future()
-            loop.call_soon(self._commit_pending)
-        return self._committed
-
-    def _commit_pending(self) -> None:
-        pending, committed = self._pending, self._committed
-        self._pending, self._committed = [], None
-        assert committed is not None
-        try:
-            with self._transaction():
-                # Runs of the same statement go in one executemany.
-                for statement, group in itertools.groupby(pending, key=lambda s: s[0]):
-                    self.db.executemany(statement, [params for _, params in group])
-        except BaseException as exc:
-            # Handed to every waiting writer, whatever it is: a waiter left unwoken hangs the
-            # run. Every later write fails too, so rows queued without waiting (calls) cannot
-            # be lost silently: the next result write reports the error.
-            self._failed = exc
-            committed.set_exception(exc)
-            committed.exception()  # retrieved here; each waiter re-raises it
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            committed.set_result(None)
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """BEGIN ... COMMIT; on a failure, roll back, and raise a SQLite error as StoreWriteError.
-
-        SQLite may have rolled back already (it does on a full disk), and a second ROLLBACK
-        would fail with "no transaction is active" in place of the cause.
+        `seed` is the first run seed (the report's bootstrap seed), `seeds` all of them, and
+        `record` the reproducibility record (see `composer.evaluation.provenance`).
         """
-        try:
-            self.db.execute("BEGIN")
-            yield
-            self.db.execute("COMMIT")
-        except BaseException as exc:
-            if self.db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    self.db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise self._write_error(exc) from exc
-            raise
+        row = self.db.execute(
+            "SELECT config, versions, seed, judges, record FROM runs ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        with reading_row(self.path, "the latest runs row"):
+            config = json_object(row[0])
+            latest = {
+                "config": config,
+                "versions": json_object(row[1]),
+                "seed": int(row[2]),
+                "seeds": [int(s) for s in config.get("seeds") or [row[2]]],
+                "judges": [str(j) for j in json.loads(row[3] or "[]")],
+                "record": json_object(row[4] or "{}"),
+            }
+        return latest
 
-    def _write_error(self, exc: sqlite3.Error) -> StoreWriteError:
-        return StoreWriteError(
-            f"run store {self.path}",
-            f"could not be written ({exc}); nothing of the failed write was kept, and "
-            "everything committed before it is intact.",
-            "Free disk space (or make the folder writable), then rerun the same command to "
-            "resume where it stopped.",
-        )
+    def decisions(self) -> RunDecisions:
+        """The latest invocation's decisions (derived from its run file in older folders)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'decisions'").fetchone()
+        if row is not None:
+            with reading_row(self.path, "the meta row 'decisions'"):
+                return RunDecisions.model_validate_json(row[0])
+        latest = self.latest_run()
+        if latest is None:
+            return RunDecisions()
+        return RunDecisions.from_config(latest["config"], tuple(latest["judges"]))
 
-    # runs, systems and judges
-
-    def system_changes(
-        self,
-        definitions: Mapping[str, SystemDefinition],
-        *,
-        rerun: Sequence[str] = (),
-        same_prompts: Collection[str] = (),
-    ) -> None:
-        """Raise if a system is defined differently from the one already run here.
-
-        Reads only: a rejected run writes nothing. Systems named in `rerun` may differ; their
-        results are dropped when the run starts (`begin_run`). A stored prompts digest in
-        `same_prompts` (an earlier digest over prompts that are all unchanged) reads as today's.
-
-        Raises:
-            ConfigError: naming the system, what changed, and `--rerun`.
-        """
-        stored = self.system_definitions()
-        for name, definition in definitions.items():
-            if name not in stored or name in rerun:
-                continue
-            before = scrub_credentials(stored[name].to_json())
-            now = json.loads(json.dumps(_stored_form(definition), sort_keys=True))
-            if before.get("prompts") in same_prompts:
-                before["prompts"] = now.get("prompts")
-            if before != now:
-                changed = "; ".join(_differences(before, now)[:6])
-                raise ConfigError(
-                    f"system {name!r}",
-                    f"differs from the one already run in {self.run_dir} ({changed}).",
-                    f"Run it again from scratch with --rerun {name} (unchanged model calls replay "
-                    "from the cache), rename the system, or run into a new --out folder.",
-                )
-
-    def begin_run(
-        self,
-        *,
-        config: dict[str, Any],
-        versions: dict[str, Any],
-        seed: int,
-        systems: Mapping[str, tuple[SystemDefinition, dict[str, str]]],
-        judges: Sequence[tuple[str, str, dict[str, Any]]],
-        instances: Sequence[Instance],
-        rerun: Sequence[str] = (),
-        record: dict[str, Any] | None = None,
-        decisions: RunDecisions | None = None,
-    ) -> None:
-        """Record one invocation in one transaction, after every check passed.
-
-        `systems` maps a name to its definition and drawings; `judges` holds (id, label,
-        definition) with the headline judge first. Systems in `rerun` lose their results,
-        scores and judgments first (their calls stay in the cache).
-        """
-        self._up_to_date()
-        with self._transaction():
-            for name in rerun:
-                for table in ("results", "scores", "judgments", "systems"):
-                    column = "name" if table == "systems" else "system"
-                    self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))
-            for name, (definition, drawings) in systems.items():
-                self.db.execute(
-                    "INSERT OR IGNORE INTO systems VALUES (?, ?, ?)",
-                    (
-                        name,
-                        json.dumps(_stored_form(definition), sort_keys=True),
-                        json.dumps(drawings),
-                    ),
-                )
-            self.db.executemany(
-                "INSERT OR IGNORE INTO judges VALUES (?, ?, ?)",
-                [
-                    (i, label, json.dumps(scrub_credentials(d), sort_keys=True))
-                    for i, label, d in judges
-                ],
-            )
-            if decisions is not None:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('decisions', ?)",
-                    (json.dumps(scrub_credentials(decisions.model_dump(mode="json"))),),
-                )
-            self.db.execute(
-                "INSERT INTO runs (started, config, versions, seed, judges, record) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    time.time(),
-                    json.dumps(scrub_credentials(config)),
-                    json.dumps(versions),
-                    seed,
-                    json.dumps([i for i, _, _ in judges]),
-                    json.dumps(record or {}),
-                ),
-            )
-            self.db.executemany(
-                "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?)",
-                [(i.id, i.axis.value, i.category, i.model_dump_json()) for i in instances],
-            )
-            removed = self._removed(config.get("benchmark") or {}, instances)
-            self.db.execute(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (REMOVED_KEY, json.dumps(removed))
-            )
-
-    def _removed(self, benchmark: Mapping[str, Any], instances: Sequence[Instance]) -> list[str]:
-        """Stored instances this run's benchmark no longer holds, so that no report counts them.
-
-        A run of a selection (`limit` per category, `instances` patterns) proves nothing gone,
-        and one of some categories only about those categories; an instance that comes back
-        counts again.
-        """
-        current = {i.id for i in instances}
-        removed = set(self.removed_instances()) - current
-        if benchmark.get("limit") is None and not benchmark.get("instances"):
-            scope = {i.category for i in instances} if benchmark.get("categories") else None
-            for key, category in self.db.execute("SELECT id, category FROM instances"):
-                if key not in current and (scope is None or category in scope):
-                    removed.add(key)
-        return sorted(removed)
-
-    # instances
-
-    def instance_changes(self, instances: Sequence[Instance]) -> None:
-        """Raise if an instance id is stored here with other content (reads only).
-
-        Raises:
-            ConfigError: the benchmark changed under this run directory, so finished results
-                would be attributed to instances they were not computed on.
-        """
-        stored = dict(self.db.execute("SELECT id, record FROM instances").fetchall())
-        for instance in instances:
-            before = stored.get(instance.id)
-            if before is None:
-                continue
-            with reading_row(self.path, f"the instances row {instance.id!r}"):
-                content = record_content(before)
-            if content != record_content(instance.model_dump_json()):
-                raise ConfigError(
-                    f"instance {instance.id!r}",
-                    f"differs from the one this run directory ({self.run_dir}) was run on: "
-                    "the benchmark changed.",
-                    "Run into a new --out folder.",
-                )
-
-    # results, scores and judgments
-
-    def put_result(
-        self, result: Result | None, scores: Sequence[tuple[Scored, Sequence[Judgment]]] = ()
-    ) -> None:
-        """Write one result (None: scores only) and its scores in one transaction."""
-        self._up_to_date()
-        with self._transaction():
-            for statement, params in self._result_statements(result, scores):
-                self.db.execute(statement, params)
-
-    async def aput_result(
-        self,
-        result: Result | None,
-        scores: Sequence[tuple[Scored, Sequence[Judgment]]] = (),
-        *,
-        system: str = "",
-        instance: str = "",
-        seed: int = 0,
-    ) -> None:
-        """`put_result`, committed together with the other writes of this event-loop turn.
-
-        With `result` None, `system`, `instance` and `seed` say whose output the scores belong
-        to.
-        """
-        self._up_to_date()
-        await self._commit_soon(
-            self._result_statements(result, scores, system=system, instance=instance, seed=seed)
-        )
-
-    @staticmethod
-    def _result_statements(
-        result: Result | None,
-        scores: Sequence[tuple[Scored, Sequence[Judgment]]],
-        *,
-        system: str = "",
-        instance: str = "",
-        seed: int = 0,
-    ) -> list[tuple[str, Sequence[Any]]]:
-        statements: list[tuple[str, Sequence[Any]]] = []
-        if result is not None:
-            system, instance, seed = result.system, result.instance, result.seed
-            row = (
-                result.system,
-                result.instance,
-                result.seed,
-                result.axis,
-                result.category,
-                result.status,
-                json.dumps(result.output),
-                result.error,
-                result.latency_s,
-                json.dumps(result.usage),
-                time.time(),
-                None if result.failure is None else result.failure.model_dump_json(),
-            )
-            # A new output invalidates every score of the old one.
-            statements += [
-                ("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row),
-                (f"DELETE FROM scores WHERE {_ONE_OUTPUT}", (system, instance, seed)),
-                (f"DELETE FROM judgments WHERE {_ONE_OUTPUT}", (system, instance, seed)),
-            ]
-        for scored, judgments in scores:
-            key = (system, instance, seed, scored.judge)
-            statements += [
-                (
-                    "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        *key,
-                        scored.status,
-                        scored.correct_official,
-                        scored.correct_strict,
-                        scored.error,
-                        json.dumps(scored.usage),
-                        time.time(),
-                        json.dumps(scored.channels) if scored.channels else None,
-                    ),
-                ),
-                (f"DELETE FROM judgments WHERE {_ONE_OUTPUT} AND judge = ?", key),
-            ]
-            statements += [
-                (
-                    "INSERT INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*key, j.position, j.question, j.expected, j.reply, j.official, j.strict),
-                )
-                for j in judgments
-            ]
-        return statements
-
-    # calls
-
-    def queue_call(
-        self,
-        key: str,
-        *,
-        model: str,
-        method: str,
-        request: dict[str, Any],
-        reply: dict[str, Any],
-        usage: dict[str, Any],
-        latency_s: float,
-        cost_usd: float | None,
-        site: tuple[str, str, str],
-        attempts: int = 1,
-    ) -> asyncio.Future[None]:
-        """Record a call that was sent, in the next commit; the future is done once it is.
-
-        `sent` counts how often the same key was sent; `attempts` is how many tries it took
-        (more than one after retried faults). A result queued after this call commits in the
-        same transaction or a later one, so a stored result never lacks the calls behind it.
-        """
-        row = (
-            key,
-            model,
-            method,
-            json.dumps(request),
-            json.dumps(reply),
-            json.dumps(usage),
-            latency_s,
-            cost_usd,
-            *site,
-            time.time(),
-            attempts,
-        )
-        return self._queue([(_PUT_CALL, row)])
-
-    def queue_set_aside(self, key: str, reason: str) -> asyncio.Future[None]:
-        """Mark a cached reply unusable (an agent could not parse it), in the next commit.
-
-        The row stays as a trace; the call layer sends the request again instead of replaying
-        it, and the new reply replaces the row.
-        """
-        statement = "UPDATE calls SET reply = json_set(reply, '$.set_aside', ?) WHERE key = ?"
-        return self._queue([(statement, (reason, key))])
-
-
-def _readable(version: str | None) -> bool:
-    """Whether a report reads a store of `version` as it is (one the migrations lead from)."""
-    return version in MIGRATIONS
-
-
-def _stored_form(definition: SystemDefinition) -> dict[str, Any]:
-    """A definition as the store keeps it: without the credentials of a URL in its options."""
-    return dict(scrub_credentials(definition.to_json()))
-
-
-def _differences(before: Any, now: Any, path: str = "") -> list[str]:
-    """Where two JSON documents differ, as `path: old -> new` lines."""
-    if isinstance(before, dict) and isinstance(now, dict):
-        found: list[str] = []
-        for key in sorted(set(before) | set(now), key=str):
-            where = f"{path}.{key}" if path else str(key)
-            if key not in before:
-                found.append(f"{where} added ({_shown(now[key], 80)})")
-            elif key not in now:
-                found.append(f"{where} removed (was {_shown(before[key], 80)})")
-            else:
-                found += _differences(before[key], now[key], where)
+    def system_definitions(self) -> dict[str, SystemDefinition]:
+        """Every system definition this run has seen."""
+        found = {}
+        for name, text in self.db.execute("SELECT name, definition FROM systems").fetchall():
+            with reading_row(self.path, f"the systems row {name!r}"):
+                found[name] = SystemDefinition.from_json(json_object(text))
         return found
-    if before != now:
-        return [f"{path}: {_shown(before, 60)} -> {_shown(now, 60)}"]
-    return []
 
+    def system_drawings(self) -> dict[str, dict[str, str]]:
+        """Per system, the Mermaid drawing of each axis's graph, stored when it was first run."""
+        found = {}
+        for name, text in self.db.execute("SELECT name, drawings FROM systems").fetchall():
+            with reading_row(self.path, f"the systems row {name!r}"):
+                found[name] = {str(k): str(v) for k, v in json_object(text or "{}").items()}
+        return found
 
-def _shown(value: Any, limit: int) -> str:
-    """`value` as JSON in at most about `limit` characters, its quotes and brackets balanced.
+    def judges(self) -> dict[str, dict[str, Any]]:
+        """Every judge that judged in this run folder: id to `{label, definition}`."""
+        found = {}
+        for i, label, d in self.db.execute(
+            "SELECT id, label, definition FROM judges ORDER BY rowid"
+        ):
+            with reading_row(self.path, f"the judges row {i!r}"):
+                found[i] = {"label": str(label), "definition": json_object(d)}
+        return found
 
-    A long text keeps its head and its tail (where two digests differ as often as not):
-    `"sha256:3f2a...9c1d"`; a long list or table shows its size.
-    """
-    text = json.dumps(value)
-    if len(text) <= limit:
-        return text
-    if isinstance(value, str):
-        keep = max(4, (limit - 5) // 2)
-        return json.dumps(f"{value[:keep]}...{value[-keep:]}")
-    if isinstance(value, dict):
-        return f"{{... {len(value)} keys}}"
-    if isinstance(value, list):
-        return f"[... {len(value)} items]"
-    return text[:limit]
+    def instances(self) -> dict[str, Instance]:
+        """The recorded instances by id."""
+        found = {}
+        for key, record in self.db.execute("SELECT id, record FROM instances").fetchall():
+            with reading_row(self.path, f"the instances row {key!r}"):
+                instance = read_stored(json.loads(record))
+            found[instance.id] = instance
+        return found
+
+    def instance_contents(self, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The stored records of these instances (those stored), as `record_content` reads them."""
+        found = {}
+        for key, record in self.db.execute("SELECT id, record FROM instances"):
+            if key in ids:
+                with reading_row(self.path, f"the instances row {key!r}"):
+                    found[key] = record_content(record)
+        return found
+
+    def removed_instances(self) -> frozenset[str]:
+        """Stored instances the benchmark no longer holds, as the latest whole run found them.
+
+        Their results stay in the store; no report counts them (see `not_counted`).
+        """
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (REMOVED_KEY,)).fetchone()
+        if row is None:
+            return frozenset()
+        with reading_row(self.path, f"the meta row {REMOVED_KEY!r}"):
+            return frozenset(str(i) for i in json.loads(row[0]))
+
+    def not_counted(self) -> tuple[list[str], int]:
+        """The removed instances that have stored results, and how many results they have."""
+        removed = self.removed_instances()
+        if not removed:
+            return [], 0
+        rows = [i for (i,) in self.db.execute("SELECT instance FROM results") if i in removed]
+        return sorted(set(rows)), len(rows)
+
+    def results(
+        self,
+        system: str | None = None,
+        *,
+        judge: str | None = None,
+        parser: Parser = "official",
+        geu_judge: str | None = None,
+    ) -> Iterator[Result]:
+        """Every stored result (of one system, if named), in insertion order, as scored.
+
+        A UEG output is read with the scores of `judge` (a judge id; default: the headline
+        judge of the latest run), a GEU output with those of the choice reader (`geu_judge`,
+        default: whichever version scored it last). An output the judge has not scored is
+        `unscored` with the reason; a judge that failed makes it `failed`, one that declined
+        `refused`; a score the headline `parser` cannot read is `unscored`. Results of
+        instances the benchmark no longer holds are left out (`removed_instances`).
+        """
+        if judge is None:
+            latest = self.latest_run()
+            judge = latest["judges"][0] if latest and latest["judges"] else None
+        labels = {i: j["label"] for i, j in self.judges().items()}
+        scores: dict[tuple[str, str, int], dict[str, tuple[Any, ...]]] = {}
+        query = "SELECT system, instance, seed, judge, status, correct_official, correct_strict, "
+        query += "error FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
+        for row in self.db.execute(query, (system,) if system else ()):
+            with reading_row(self.path, row_name("scores", *row[:4])):
+                known(row[4], SCORE_STATUSES)
+            scores.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4:]
+        query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
+        removed = self.removed_instances()
+        for row in self.db.execute(query + " ORDER BY rowid", (system,) if system else ()):
+            if row[1] in removed:
+                continue
+            result = self._result(row)
+            if result.status != "ok":
+                yield result
+                continue
+            mine = scores.get((result.system, result.instance, result.seed), {})
+            if result.axis == "UEG":
+                wanted = judge
+                result.judge = labels.get(judge or "", judge)
+            else:
+                geu = [k for k in mine if k.startswith(PROGRAMMATIC_SCORERS)]
+                wanted = geu_judge if geu_judge in mine else (geu[-1] if geu else None)
+                result.judge = (
+                    labels.get(wanted or "", "")
+                    if (wanted or "").startswith("uni-mmmu")
+                    else "exact match (choice reader)"
+                )
+            score = mine.get(wanted or "")
+            if score is None:
+                result.status = "unscored"
+                result.error = f"not judged by {result.judge or 'any judge'}"
+            elif score[0] in ("failed", "refused"):  # a judge that declined: refused
+                result.status, result.error = score[0], score[3]
+            else:
+                result.correct_official, result.correct_strict = (
+                    decode_bool(score[1]),
+                    decode_bool(score[2]),
+                )
+                headline = (
+                    result.correct_official if parser == "official" else result.correct_strict
+                )
+                result.status = "unscored" if headline is None else "ok"
+            yield result
+
+    def channels(self, system: str | None = None) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """Every stored score's named channels: (system, instance, seed) -> scorer -> channels."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(scores)")}
+        if "channels" not in columns:  # a folder from before schema 5, read as it is
+            return {}
+        query = "SELECT system, instance, seed, judge, channels FROM scores WHERE status = 'ok'"
+        query += " AND channels IS NOT NULL" + (" AND system = ?" if system else "")
+        found: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for row in self.db.execute(query + " ORDER BY updated", (system,) if system else ()):
+            with reading_row(self.path, row_name("scores", *row[:4])):
+                found.setdefault((row[0], row[1], row[2]), {})[row[3]] = json_object(row[4])
+        return found
+
+    def _result(self, row: tuple[Any, ...]) -> Result:
+        """One `results` row as stored (before its scores), or a `DamagedRunError` naming it."""
+        with reading_row(self.path, row_name("results", *row[:3])):
+            result = Result(
+                system=row[0],
+                instance=row[1],
+                seed=row[2],
+                axis=known(row[3], frozenset({"UEG", "GEU"}), "axis"),
+                category=row[4],
+                status=known(row[5], STATUSES),
+                output=json_object(row[6]),
+                error=row[7],
+                latency_s=row[8],
+                usage=json_object(row[9] or "{}"),
+                failure=decode_failure(row),
+            )
+            cost = result.usage.get("cost_usd")
+            result.cost_usd = None if cost is None else float(cost)
+        return result
+
+    def outputs(self) -> dict[tuple[str, str, int], dict[str, Any]]:
+        """The output of every `ok` result by (system, instance, seed), as it was produced.
+
+        Whatever its judges made of it: an output whose judge call failed is here too, so a
+        resumed run judges it again without running its graph again.
+        """
+        rows = self.db.execute("SELECT * FROM results WHERE status = 'ok'")
+        return {(row[0], row[1], row[2]): self._result(row).output for row in rows}
+
+    def progress(
+        self,
+    ) -> tuple[dict[tuple[str, str, int], str], dict[tuple[str, str, int], dict[str, str]]]:
+        """What is done, for planning a resumed run.
+
+        The result status per (system, instance, seed), and per output its score statuses by
+        judge.
+        """
+        results = {}
+        for s, i, seed, st in self.db.execute("SELECT system, instance, seed, status FROM results"):
+            with reading_row(self.path, row_name("results", s, i, seed)):
+                results[(s, i, seed)] = known(st, STATUSES)
+        scores: dict[tuple[str, str, int], dict[str, str]] = {}
+        for s, i, seed, j, st in self.db.execute(
+            "SELECT system, instance, seed, judge, status FROM scores"
+        ):
+            with reading_row(self.path, row_name("scores", s, i, seed, j)):
+                scores.setdefault((s, i, seed), {})[j] = known(st, SCORE_STATUSES)
+        return results, scores
+
+    def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str, int]]:
+        """(system, instance, seed) whose output needs no rerun (`retry_failed`: failures do)."""
+        where = " WHERE status != 'failed'" if retry_failed else ""
+        rows = self.db.execute("SELECT system, instance, seed FROM results" + where)
+        return {(s, i, seed) for s, i, seed in rows}
+
+    def all_judgments(
+        self, judge: str | None = None, *, seed: int | None = None
+    ) -> dict[tuple[str, str], list[Judgment]]:
+        """Every judgment of `judge` (default: the headline judge), by (system, instance).
+
+        Of one run seed (default: the lowest seed each output has).
+        """
+        if judge is None:
+            latest = self.latest_run()
+            judge = latest["judges"][0] if latest and latest["judges"] else ""
+        if seed is None:
+            row = self.db.execute("SELECT MIN(seed) FROM judgments").fetchone()
+            seed = row[0] if row and row[0] is not None else 0
+        found: dict[tuple[str, str], list[Judgment]] = {}
+        rows = self.db.execute(
+            "SELECT system, instance, position, question, expected, reply, official, strict "
+            "FROM judgments WHERE judge = ? AND seed = ? ORDER BY system, instance, position",
+            (judge, seed),
+        )
+        removed = self.removed_instances()
+        for r in rows:
+            if r[1] in removed:
+                continue
+            with reading_row(self.path, f"the judgments row of {r[0]!r}, {r[1]!r}, {r[2]!r}"):
+                judgment = Judgment(
+                    position=r[2],
+                    question=r[3],
+                    expected=r[4],
+                    reply=r[5],
+                    official=r[6],
+                    strict=r[7],
+                )
+            found.setdefault((r[0], r[1]), []).append(judgment)
+        return found
+
+    def judgment_rows(
+        self,
+    ) -> list[tuple[str, str, str, int, str, str | None, str | None, int]]:
+        """(system, instance, judge, position, expected, official, strict, seed) per judgment."""
+        removed = self.removed_instances()
+        rows = self.db.execute(
+            "SELECT system, instance, judge, position, expected, official, strict, seed "
+            "FROM judgments"
+        )
+        return [row for row in rows if row[1] not in removed]
+
+    def score_rows(self) -> list[tuple[str, str, str, str, bool | None, bool | None, int]]:
+        """(system, instance, judge, status, official, strict, seed) of every stored score."""
+        found = []
+        removed = self.removed_instances()
+        for s, i, j, st, o, t, seed in self.db.execute(
+            "SELECT system, instance, judge, status, correct_official, correct_strict, seed "
+            "FROM scores"
+        ):
+            if i in removed:
+                continue
+            with reading_row(self.path, row_name("scores", s, i, seed, j)):
+                found.append(
+                    (s, i, j, known(st, SCORE_STATUSES), decode_bool(o), decode_bool(t), seed)
+                )
+        return found
+
+    def get_call(self, key: str) -> dict[str, Any] | None:
+        """The cached reply of a call, or None.
+
+        None also for a reply that no longer reads: the call is sent again, and the new reply
+        replaces the damaged row.
+        """
+        row = self.db.execute("SELECT reply FROM calls WHERE key = ?", (key,)).fetchone()
+        try:
+            return None if row is None else json_object(row[0])
+        except (ValueError, TypeError, RecursionError):
+            return None
+
+    def call_keys(self) -> set[str]:
+        """The keys of every recorded call."""
+        return {row[0] for row in self.db.execute("SELECT key FROM calls")}
+
+    def reported_models(self) -> dict[str, dict[str, int]]:
+        """Per model name, the exact model ids its replies reported, with how many calls each.
+
+        A hosted API names the snapshot that answered (`gpt-4.1-2025-04-14`); a call whose
+        reply reported none is left out.
+        """
+        found: dict[str, dict[str, int]] = {}
+        rows = self.db.execute(
+            "SELECT model, CASE WHEN json_valid(usage) THEN json_extract(usage, '$.model') END "
+            "AS reported, COUNT(*) FROM calls "
+            "WHERE reported IS NOT NULL GROUP BY model, reported ORDER BY model, reported"
+        )
+        for model, reported, count in rows:
+            found.setdefault(model, {})[str(reported)] = int(count)
+        return found
+
+    def call_rows(self) -> list[dict[str, Any]]:
+        """Every recorded call (for reports and tests)."""
+        return list(self.each_call_row())
+
+    def each_call_row(self) -> Iterator[dict[str, Any]]:
+        """Every recorded call, read one at a time (a report's memory does not hold them all)."""
+        cursor = self.db.execute(
+            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd, "
+            "attempts FROM calls"
+        )
+        names = [c[0] for c in cursor.description]
+        for values in cursor:
+            row = dict(zip(names, values, strict=True))
+            with reading_row(self.path, f"the calls row {row['key']!r}"):
+                for name in ("latency_s", "cost_usd"):
+                    if row[name] is not None and not isinstance(row[name], int | float):
+                        raise TypeError(f"{name} {row[name]!r} is not a number")
+                for name in ("sent", "attempts"):
+                    if row[name] is not None and not isinstance(row[name], int):
+                        raise TypeError(f"{name} {row[name]!r} is not a whole number")
+            yield row
+
+    def calls_by_key(self, keys: Iterable[str]) -> dict[str, Call]:
+        """The recorded calls with these cache keys (a key never recorded is left out)."""
+        wanted = sorted(set(keys))
+        found: dict[str, Call] = {}
+        for start in range(0, len(wanted), 500):  # under SQLite's limit on parameters
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT {CALL_COLUMNS} FROM calls WHERE key IN ({marks})"
+            found.update((row[0], self._call(row)) for row in self.db.execute(query, chunk))
+        return found
+
+    def _call(self, row: tuple[Any, ...]) -> Call:
+        with reading_row(self.path, f"the calls row {row[0]!r}"):
+            return decode_call(row)
+
+    def calls_sent_for(self, system: str, instance: str) -> list[Call]:
+        """The calls first sent for (system, instance), in the order they were recorded."""
+        query = f"SELECT {CALL_COLUMNS} FROM calls WHERE system = ? AND instance = ?"
+        query += " ORDER BY rowid"
+        return [self._call(row) for row in self.db.execute(query, (system, instance))]
+
+    def score_usages(self, system: str, instance: str, seed: int) -> dict[str, dict[str, Any]]:
+        """Per judge id, the usage (and call steps) of its score of one output."""
+        rows = self.db.execute(
+            "SELECT judge, usage FROM scores WHERE system = ? AND instance = ? AND seed = ? "
+            "ORDER BY rowid",
+            (system, instance, seed),
+        )
+        found = {}
+        for judge, usage in rows:
+            with reading_row(self.path, row_name("scores", system, instance, seed, judge)):
+                found[judge] = json_object(usage or "{}")
+        return found

@@ -1,26 +1,19 @@
-"""Reading the run store: its row models and every read the runner and the reports make.
+"""The run store's rows as Python: the models of results, scores, judgments and calls.
 
-`StoreViews` is the reading half of `RunStore` (`composer.evaluation.store`, which creates the
-tables and writes them): runs, systems and judges, instances, results with their scores and
-judgments, and calls.
+`RunStore` (`composer.evaluation.store`) reads them from a run folder and `RunWriter`
+(`composer.evaluation.store_writer`) writes them; the decoders here turn a stored row into its
+model.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
 from composer.benchmarks.realunify.records import read_stored
-from composer.core.decisions import RunDecisions
-from composer.core.definition import SystemDefinition
 from composer.core.failure import Failure
-from composer.core.instance import Instance, Parser
-from composer.evaluation.store_checks import json_object, known, reading_row, row_name
 
 Status = Literal["ok", "failed", "refused", "unscored"]
 STATUSES = frozenset(get_args(Status))
@@ -103,14 +96,16 @@ class Call(BaseModel):
     attempts: int | None = None
 
 
-_CALL_COLUMNS = (
+CALL_COLUMNS = (
     "key, model, method, request, reply, latency_s, cost_usd, system, instance, node, sent, "
     "attempts"
 )
+"""The columns of the calls table that make a `Call`, in the order `decode_call` reads them."""
 
 
-def _call(row: tuple[Any, ...]) -> Call:
-    names = [n.strip() for n in _CALL_COLUMNS.split(",")]
+def decode_call(row: tuple[Any, ...]) -> Call:
+    """A calls row of the columns `CALL_COLUMNS` as a `Call`."""
+    names = [n.strip() for n in CALL_COLUMNS.split(",")]
     data = dict(zip(names, row, strict=True))
     data["request"] = json.loads(data["request"] or "{}")
     data["reply"] = json.loads(data["reply"] or "{}")
@@ -128,390 +123,16 @@ def record_content(record: str) -> dict[str, Any]:
     return data
 
 
-def _failure(row: tuple[Any, ...]) -> Failure | None:
+def decode_failure(row: tuple[Any, ...]) -> Failure | None:
     """A results row's failure; a folder from before failures were stored has none."""
     text = row[11] if len(row) > 11 else None
     return Failure.model_validate_json(text) if text else None
 
 
-def _bool(value: int | None) -> bool | None:
+def decode_bool(value: int | None) -> bool | None:
+    """A stored 0/1 (or NULL) as a bool (or None)."""
     return None if value is None else bool(value)
 
 
 PROGRAMMATIC_SCORERS = ("choice-reader", "uni-mmmu-programmatic")
 """The id prefixes of the scorers that score GEU outputs without a judge model."""
-
-
-class StoreViews:
-    """The reads of a run store; `RunStore` adds the schema, the lock and the writes."""
-
-    run_dir: Path
-    path: Path
-    db: sqlite3.Connection
-
-    def latest_run(self) -> dict[str, Any] | None:
-        """The last recorded invocation's config, versions, seeds, judge ids and record, or None.
-
-        `seed` is the first run seed (the report's bootstrap seed), `seeds` all of them, and
-        `record` the reproducibility record (see `composer.evaluation.provenance`).
-        """
-        row = self.db.execute(
-            "SELECT config, versions, seed, judges, record FROM runs ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        with reading_row(self.path, "the latest runs row"):
-            config = json_object(row[0])
-            latest = {
-                "config": config,
-                "versions": json_object(row[1]),
-                "seed": int(row[2]),
-                "seeds": [int(s) for s in config.get("seeds") or [row[2]]],
-                "judges": [str(j) for j in json.loads(row[3] or "[]")],
-                "record": json_object(row[4] or "{}"),
-            }
-        return latest
-
-    def decisions(self) -> RunDecisions:
-        """The latest invocation's decisions (derived from its run file in older folders)."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'decisions'").fetchone()
-        if row is not None:
-            with reading_row(self.path, "the meta row 'decisions'"):
-                return RunDecisions.model_validate_json(row[0])
-        latest = self.latest_run()
-        if latest is None:
-            return RunDecisions()
-        return RunDecisions.from_config(latest["config"], tuple(latest["judges"]))
-
-    def system_definitions(self) -> dict[str, SystemDefinition]:
-        """Every system definition this run has seen."""
-        found = {}
-        for name, text in self.db.execute("SELECT name, definition FROM systems").fetchall():
-            with reading_row(self.path, f"the systems row {name!r}"):
-                found[name] = SystemDefinition.from_json(json_object(text))
-        return found
-
-    def system_drawings(self) -> dict[str, dict[str, str]]:
-        """Per system, the Mermaid drawing of each axis's graph, stored when it was first run."""
-        found = {}
-        for name, text in self.db.execute("SELECT name, drawings FROM systems").fetchall():
-            with reading_row(self.path, f"the systems row {name!r}"):
-                found[name] = {str(k): str(v) for k, v in json_object(text or "{}").items()}
-        return found
-
-    def judges(self) -> dict[str, dict[str, Any]]:
-        """Every judge that judged in this run folder: id to `{label, definition}`."""
-        found = {}
-        for i, label, d in self.db.execute(
-            "SELECT id, label, definition FROM judges ORDER BY rowid"
-        ):
-            with reading_row(self.path, f"the judges row {i!r}"):
-                found[i] = {"label": str(label), "definition": json_object(d)}
-        return found
-
-    def instances(self) -> dict[str, Instance]:
-        """The recorded instances by id."""
-        found = {}
-        for key, record in self.db.execute("SELECT id, record FROM instances").fetchall():
-            with reading_row(self.path, f"the instances row {key!r}"):
-                instance = read_stored(json.loads(record))
-            found[instance.id] = instance
-        return found
-
-    def removed_instances(self) -> frozenset[str]:
-        """Stored instances the benchmark no longer holds, as the latest whole run found them.
-
-        Their results stay in the store; no report counts them (see `not_counted`).
-        """
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (REMOVED_KEY,)).fetchone()
-        if row is None:
-            return frozenset()
-        with reading_row(self.path, f"the meta row {REMOVED_KEY!r}"):
-            return frozenset(str(i) for i in json.loads(row[0]))
-
-    def not_counted(self) -> tuple[list[str], int]:
-        """The removed instances that have stored results, and how many results they have."""
-        removed = self.removed_instances()
-        if not removed:
-            return [], 0
-        rows = [i for (i,) in self.db.execute("SELECT instance FROM results") if i in removed]
-        return sorted(set(rows)), len(rows)
-
-    def results(
-        self,
-        system: str | None = None,
-        *,
-        judge: str | None = None,
-        parser: Parser = "official",
-        geu_judge: str | None = None,
-    ) -> Iterator[Result]:
-        """Every stored result (of one system, if named), in insertion order, as scored.
-
-        A UEG output is read with the scores of `judge` (a judge id; default: the headline
-        judge of the latest run), a GEU output with those of the choice reader (`geu_judge`,
-        default: whichever version scored it last). An output the judge has not scored is
-        `unscored` with the reason; a judge that failed makes it `failed`, one that declined
-        `refused`; a score the headline `parser` cannot read is `unscored`. Results of
-        instances the benchmark no longer holds are left out (`removed_instances`).
-        """
-        if judge is None:
-            latest = self.latest_run()
-            judge = latest["judges"][0] if latest and latest["judges"] else None
-        labels = {i: j["label"] for i, j in self.judges().items()}
-        scores: dict[tuple[str, str, int], dict[str, tuple[Any, ...]]] = {}
-        query = "SELECT system, instance, seed, judge, status, correct_official, correct_strict, "
-        query += "error FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
-        for row in self.db.execute(query, (system,) if system else ()):
-            with reading_row(self.path, row_name("scores", *row[:4])):
-                known(row[4], SCORE_STATUSES)
-            scores.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4:]
-        query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
-        removed = self.removed_instances()
-        for row in self.db.execute(query + " ORDER BY rowid", (system,) if system else ()):
-            if row[1] in removed:
-                continue
-            result = self._result(row)
-            if result.status != "ok":
-                yield result
-                continue
-            mine = scores.get((result.system, result.instance, result.seed), {})
-            if result.axis == "UEG":
-                wanted = judge
-                result.judge = labels.get(judge or "", judge)
-            else:
-                geu = [k for k in mine if k.startswith(PROGRAMMATIC_SCORERS)]
-                wanted = geu_judge if geu_judge in mine else (geu[-1] if geu else None)
-                result.judge = (
-                    labels.get(wanted or "", "")
-                    if (wanted or "").startswith("uni-mmmu")
-                    else "exact match (choice reader)"
-                )
-            score = mine.get(wanted or "")
-            if score is None:
-                result.status = "unscored"
-                result.error = f"not judged by {result.judge or 'any judge'}"
-            elif score[0] in ("failed", "refused"):  # a judge that declined: refused
-                result.status, result.error = score[0], score[3]
-            else:
-                result.correct_official, result.correct_strict = _bool(score[1]), _bool(score[2])
-                headline = (
-                    result.correct_official if parser == "official" else result.correct_strict
-                )
-                result.status = "unscored" if headline is None else "ok"
-            yield result
-
-    def channels(self, system: str | None = None) -> dict[tuple[str, str, int], dict[str, Any]]:
-        """Every stored score's named channels: (system, instance, seed) -> scorer -> channels."""
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(scores)")}
-        if "channels" not in columns:  # a folder from before schema 5, read as it is
-            return {}
-        query = "SELECT system, instance, seed, judge, channels FROM scores WHERE status = 'ok'"
-        query += " AND channels IS NOT NULL" + (" AND system = ?" if system else "")
-        found: dict[tuple[str, str, int], dict[str, Any]] = {}
-        for row in self.db.execute(query + " ORDER BY updated", (system,) if system else ()):
-            with reading_row(self.path, row_name("scores", *row[:4])):
-                found.setdefault((row[0], row[1], row[2]), {})[row[3]] = json_object(row[4])
-        return found
-
-    def _result(self, row: tuple[Any, ...]) -> Result:
-        """One `results` row as stored (before its scores), or a `DamagedRunError` naming it."""
-        with reading_row(self.path, row_name("results", *row[:3])):
-            result = Result(
-                system=row[0],
-                instance=row[1],
-                seed=row[2],
-                axis=known(row[3], frozenset({"UEG", "GEU"}), "axis"),
-                category=row[4],
-                status=known(row[5], STATUSES),
-                output=json_object(row[6]),
-                error=row[7],
-                latency_s=row[8],
-                usage=json_object(row[9] or "{}"),
-                failure=_failure(row),
-            )
-            cost = result.usage.get("cost_usd")
-            result.cost_usd = None if cost is None else float(cost)
-        return result
-
-    def outputs(self) -> dict[tuple[str, str, int], dict[str, Any]]:
-        """The output of every `ok` result by (system, instance, seed), as it was produced.
-
-        Whatever its judges made of it: an output whose judge call failed is here too, so a
-        resumed run judges it again without running its graph again.
-        """
-        rows = self.db.execute("SELECT * FROM results WHERE status = 'ok'")
-        return {(row[0], row[1], row[2]): self._result(row).output for row in rows}
-
-    def progress(
-        self,
-    ) -> tuple[dict[tuple[str, str, int], str], dict[tuple[str, str, int], dict[str, str]]]:
-        """What is done, for planning a resumed run.
-
-        The result status per (system, instance, seed), and per output its score statuses by
-        judge.
-        """
-        results = {}
-        for s, i, seed, st in self.db.execute("SELECT system, instance, seed, status FROM results"):
-            with reading_row(self.path, row_name("results", s, i, seed)):
-                results[(s, i, seed)] = known(st, STATUSES)
-        scores: dict[tuple[str, str, int], dict[str, str]] = {}
-        for s, i, seed, j, st in self.db.execute(
-            "SELECT system, instance, seed, judge, status FROM scores"
-        ):
-            with reading_row(self.path, row_name("scores", s, i, seed, j)):
-                scores.setdefault((s, i, seed), {})[j] = known(st, SCORE_STATUSES)
-        return results, scores
-
-    def finished(self, *, retry_failed: bool = False) -> set[tuple[str, str, int]]:
-        """(system, instance, seed) whose output needs no rerun (`retry_failed`: failures do)."""
-        where = " WHERE status != 'failed'" if retry_failed else ""
-        rows = self.db.execute("SELECT system, instance, seed FROM results" + where)
-        return {(s, i, seed) for s, i, seed in rows}
-
-    def all_judgments(
-        self, judge: str | None = None, *, seed: int | None = None
-    ) -> dict[tuple[str, str], list[Judgment]]:
-        """Every judgment of `judge` (default: the headline judge), by (system, instance).
-
-        Of one run seed (default: the lowest seed each output has).
-        """
-        if judge is None:
-            latest = self.latest_run()
-            judge = latest["judges"][0] if latest and latest["judges"] else ""
-        if seed is None:
-            row = self.db.execute("SELECT MIN(seed) FROM judgments").fetchone()
-            seed = row[0] if row and row[0] is not None else 0
-        found: dict[tuple[str, str], list[Judgment]] = {}
-        rows = self.db.execute(
-            "SELECT system, instance, position, question, expected, reply, official, strict "
-            "FROM judgments WHERE judge = ? AND seed = ? ORDER BY system, instance, position",
-            (judge, seed),
-        )
-        removed = self.removed_instances()
-        for r in rows:
-            if r[1] in removed:
-                continue
-            with reading_row(self.path, f"the judgments row of {r[0]!r}, {r[1]!r}, {r[2]!r}"):
-                judgment = Judgment(
-                    position=r[2],
-                    question=r[3],
-                    expected=r[4],
-                    reply=r[5],
-                    official=r[6],
-                    strict=r[7],
-                )
-            found.setdefault((r[0], r[1]), []).append(judgment)
-        return found
-
-    def judgment_rows(
-        self,
-    ) -> list[tuple[str, str, str, int, str, str | None, str | None, int]]:
-        """(system, instance, judge, position, expected, official, strict, seed) per judgment."""
-        removed = self.removed_instances()
-        rows = self.db.execute(
-            "SELECT system, instance, judge, position, expected, official, strict, seed "
-            "FROM judgments"
-        )
-        return [row for row in rows if row[1] not in removed]
-
-    def score_rows(self) -> list[tuple[str, str, str, str, bool | None, bool | None, int]]:
-        """(system, instance, judge, status, official, strict, seed) of every stored score."""
-        found = []
-        removed = self.removed_instances()
-        for s, i, j, st, o, t, seed in self.db.execute(
-            "SELECT system, instance, judge, status, correct_official, correct_strict, seed "
-            "FROM scores"
-        ):
-            if i in removed:
-                continue
-            with reading_row(self.path, row_name("scores", s, i, seed, j)):
-                found.append((s, i, j, known(st, SCORE_STATUSES), _bool(o), _bool(t), seed))
-        return found
-
-    def get_call(self, key: str) -> dict[str, Any] | None:
-        """The cached reply of a call, or None.
-
-        None also for a reply that no longer reads: the call is sent again, and the new reply
-        replaces the damaged row.
-        """
-        row = self.db.execute("SELECT reply FROM calls WHERE key = ?", (key,)).fetchone()
-        try:
-            return None if row is None else json_object(row[0])
-        except (ValueError, TypeError, RecursionError):
-            return None
-
-    def call_keys(self) -> set[str]:
-        """The keys of every recorded call."""
-        return {row[0] for row in self.db.execute("SELECT key FROM calls")}
-
-    def reported_models(self) -> dict[str, dict[str, int]]:
-        """Per model name, the exact model ids its replies reported, with how many calls each.
-
-        A hosted API names the snapshot that answered (`gpt-4.1-2025-04-14`); a call whose
-        reply reported none is left out.
-        """
-        found: dict[str, dict[str, int]] = {}
-        rows = self.db.execute(
-            "SELECT model, CASE WHEN json_valid(usage) THEN json_extract(usage, '$.model') END "
-            "AS reported, COUNT(*) FROM calls "
-            "WHERE reported IS NOT NULL GROUP BY model, reported ORDER BY model, reported"
-        )
-        for model, reported, count in rows:
-            found.setdefault(model, {})[str(reported)] = int(count)
-        return found
-
-    def call_rows(self) -> list[dict[str, Any]]:
-        """Every recorded call (for reports and tests)."""
-        return list(self.each_call_row())
-
-    def each_call_row(self) -> Iterator[dict[str, Any]]:
-        """Every recorded call, read one at a time (a report's memory does not hold them all)."""
-        cursor = self.db.execute(
-            "SELECT key, model, method, system, instance, node, sent, latency_s, cost_usd, "
-            "attempts FROM calls"
-        )
-        names = [c[0] for c in cursor.description]
-        for values in cursor:
-            row = dict(zip(names, values, strict=True))
-            with reading_row(self.path, f"the calls row {row['key']!r}"):
-                for name in ("latency_s", "cost_usd"):
-                    if row[name] is not None and not isinstance(row[name], int | float):
-                        raise TypeError(f"{name} {row[name]!r} is not a number")
-                for name in ("sent", "attempts"):
-                    if row[name] is not None and not isinstance(row[name], int):
-                        raise TypeError(f"{name} {row[name]!r} is not a whole number")
-            yield row
-
-    def calls_by_key(self, keys: Iterable[str]) -> dict[str, Call]:
-        """The recorded calls with these cache keys (a key never recorded is left out)."""
-        wanted = sorted(set(keys))
-        found: dict[str, Call] = {}
-        for start in range(0, len(wanted), 500):  # under SQLite's limit on parameters
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            query = f"SELECT {_CALL_COLUMNS} FROM calls WHERE key IN ({marks})"
-            found.update((row[0], self._call(row)) for row in self.db.execute(query, chunk))
-        return found
-
-    def _call(self, row: tuple[Any, ...]) -> Call:
-        with reading_row(self.path, f"the calls row {row[0]!r}"):
-            return _call(row)
-
-    def calls_sent_for(self, system: str, instance: str) -> list[Call]:
-        """The calls first sent for (system, instance), in the order they were recorded."""
-        query = f"SELECT {_CALL_COLUMNS} FROM calls WHERE system = ? AND instance = ?"
-        query += " ORDER BY rowid"
-        return [self._call(row) for row in self.db.execute(query, (system, instance))]
-
-    def score_usages(self, system: str, instance: str, seed: int) -> dict[str, dict[str, Any]]:
-        """Per judge id, the usage (and call steps) of its score of one output."""
-        rows = self.db.execute(
-            "SELECT judge, usage FROM scores WHERE system = ? AND instance = ? AND seed = ? "
-            "ORDER BY rowid",
-            (system, instance, seed),
-        )
-        found = {}
-        for judge, usage in rows:
-            with reading_row(self.path, row_name("scores", system, instance, seed, judge)):
-                found[judge] = json_object(usage or "{}")
-        return found

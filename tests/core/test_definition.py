@@ -85,7 +85,7 @@ def test_a_run_stores_typed_definitions_and_resumes_on_the_same_bytes(tmp_path: 
     db = sqlite3.connect(run_dir / "run.db")
     first = dict(db.execute("SELECT name, definition FROM systems").fetchall())
     db.close()
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     definitions = store.system_definitions()
     store.close()
     assert {d.kind for d in definitions.values()} == {"composed", "unified", "specialist"}

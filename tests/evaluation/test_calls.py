@@ -10,7 +10,7 @@ from composer.core.errors import RefusalError, SpecialistError
 from composer.core.images import ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
 from composer.evaluation.limits import AdaptiveLimit
-from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists.mock import MockSpecialist
 
 FAST = CallSettings(retry_initial_s=0, retry_max_s=0, max_attempts=3)
@@ -18,7 +18,7 @@ FAST = CallSettings(retry_initial_s=0, retry_max_s=0, max_attempts=3)
 
 @pytest.fixture
 def layer(tmp_path: Path) -> CallLayer:
-    return CallLayer(RunStore(tmp_path), ImageStore(tmp_path / "images"))
+    return CallLayer(RunWriter(tmp_path), ImageStore(tmp_path / "images"))
 
 
 def mock(layer: CallLayer, **options: object) -> MockSpecialist:
@@ -34,7 +34,7 @@ async def test_same_request_is_sent_once_and_replayed(layer: CallLayer) -> None:
     again = await tracked.understand("hi")
     assert again.text == "hello" and len(model.requests) == 1
     await layer.store.flush()
-    assert [row["sent"] for row in layer.store.call_rows()] == [1]
+    assert [row["sent"] for row in layer.store.reader.call_rows()] == [1]
     await asyncio.sleep(0)  # the committed reply leaves memory; the store answers now
     assert (await tracked.understand("hi")).text == "hello" and len(model.requests) == 1
 
@@ -71,7 +71,7 @@ async def test_non_retryable_errors_fail_at_once(layer: CallLayer) -> None:
         await layer.wrap(model, FAST).understand("x")
     assert len(model.requests) == 1
     await layer.store.flush()
-    assert layer.store.call_rows() == []
+    assert layer.store.reader.call_rows() == []
 
 
 async def test_refusals_are_cached_and_raised(layer: CallLayer) -> None:
@@ -142,7 +142,7 @@ def test_before_any_answer_a_rate_limit_keeps_the_calls_the_server_let_through()
 
 
 async def test_a_model_without_max_concurrency_can_fill_the_whole_run(tmp_path: Path) -> None:
-    layer = CallLayer(RunStore(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
+    layer = CallLayer(RunWriter(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
     one = layer.wrap(mock(layer), CallSettings())
     other = layer.wrap(MockSpecialist.from_name("n", {}, images=layer.images), CallSettings())
     assert one.limit.ceiling == other.limit.ceiling == 64  # not 8 each: 16 in flight in all
@@ -150,7 +150,7 @@ async def test_a_model_without_max_concurrency_can_fill_the_whole_run(tmp_path: 
 
 
 async def test_a_max_concurrency_below_the_run_is_said(tmp_path: Path) -> None:
-    layer = CallLayer(RunStore(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
+    layer = CallLayer(RunWriter(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
     tracked = layer.wrap(mock(layer), CallSettings(max_concurrency=8))
     assert tracked.limit.ceiling == 8
     (line,) = layer.below_the_run()
@@ -222,7 +222,7 @@ async def test_calls_are_attributed_to_their_site(layer: CallLayer) -> None:
     finally:
         current_site.reset(token)
     await layer.store.flush()
-    row = layer.store.call_rows()[0]
+    row = layer.store.reader.call_rows()[0]
     assert (row["system"], row["instance"], row["node"], row["method"]) == (
         "sys",
         "UEG-1",

@@ -25,7 +25,7 @@ def test_decisions_are_stored_and_an_older_folder_reads_as_before(tmp_path: Path
     cli = CliRunner()
     args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
     assert cli.invoke(app, args).exit_code == 0
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     decisions = store.decisions()
     assert decisions.parser == "official" and decisions.benchmark["name"] == "synthetic"
     assert decisions.scorers[0] == store.latest_run()["judges"][0]  # type: ignore[index]

@@ -7,9 +7,10 @@ import pytest
 
 from composer.core.errors import StoreWriteError
 from composer.evaluation.store import Result, RunStore
+from composer.evaluation.store_writer import RunWriter
 
 
-def call(store: RunStore, key: str) -> asyncio.Future[None]:
+def call(store: RunWriter, key: str) -> asyncio.Future[None]:
     return store.queue_call(
         key,
         model="mock/m",
@@ -30,7 +31,7 @@ def result(instance: str) -> Result:
 async def test_a_result_is_committed_with_or_after_the_calls_queued_before_it(
     tmp_path: Path,
 ) -> None:
-    store = RunStore(tmp_path)
+    store = RunWriter(tmp_path)
     for i in range(50):
         call(store, f"k{i}")  # queued, not awaited
     await store.aput_result(result("UEG-1"))
@@ -43,7 +44,7 @@ async def test_a_result_is_committed_with_or_after_the_calls_queued_before_it(
 
 
 async def test_writers_of_one_turn_share_one_transaction(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+    store = RunWriter(tmp_path)
     transactions = 0
 
     def count(statement: str) -> None:
@@ -53,12 +54,12 @@ async def test_writers_of_one_turn_share_one_transaction(tmp_path: Path) -> None
     store.db.set_trace_callback(count)
     await asyncio.gather(*(store.aput_result(result(f"UEG-{i}")) for i in range(40)))
     assert transactions == 1
-    assert len(list(store.results())) == 40
+    assert len(list(store.reader.results())) == 40
     store.close()
 
 
 async def test_a_failed_write_reaches_its_writers_and_every_later_one(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+    store = RunWriter(tmp_path)
     await store.aput_result(result("UEG-1"))
     store.db.execute("DROP TABLE calls")  # the next transaction cannot be written
     call(store, "lost")
@@ -66,14 +67,16 @@ async def test_a_failed_write_reaches_its_writers_and_every_later_one(tmp_path: 
         await store.aput_result(result("UEG-2"))
     with pytest.raises(StoreWriteError, match="calls"):
         await store.aput_result(result("UEG-3"))
-    assert [r.instance for r in store.results()] == ["UEG-1"]  # rolled back, not half-written
+    assert [r.instance for r in store.reader.results()] == [
+        "UEG-1"
+    ]  # rolled back, not half-written
     store.close()
 
 
 async def test_flush_waits_for_rows_queued_without_waiting(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+    store = RunWriter(tmp_path)
     for i in range(10):
         call(store, f"k{i}")
     await store.flush()
-    assert len(store.call_rows()) == 10
+    assert len(store.reader.call_rows()) == 10
     store.close()

@@ -10,6 +10,7 @@ from composer.core.config import load_config
 from composer.core.errors import StoreWriteError
 from composer.evaluation.runner import Runner
 from composer.evaluation.store import Result, RunStore
+from composer.evaluation.store_writer import RunWriter
 
 
 def _config(tmp_path: Path) -> Path:
@@ -66,7 +67,7 @@ async def test_a_full_disk_ends_the_run_with_one_error_and_a_rerun_resumes(
 
 
 async def test_a_failed_commit_wakes_every_waiter(tmp_path: Path) -> None:
-    store = RunStore(tmp_path)
+    store = RunWriter(tmp_path)
     store.db.execute("PRAGMA max_page_count = 1")
     results = [
         Result(
@@ -86,5 +87,5 @@ async def test_a_failed_commit_wakes_every_waiter(tmp_path: Path) -> None:
     with pytest.raises(StoreWriteError):
         await store.aput_result(results[0])  # later writes fail too, with the same error
     store.db.execute("PRAGMA max_page_count = 1073741823")
-    assert list(store.results()) == []  # the failed transaction left nothing half-written
+    assert list(store.reader.results()) == []  # the failed transaction left nothing half-written
     store.close()

@@ -18,6 +18,7 @@ from composer.core.errors import EmptyReplyError
 from composer.core.images import ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
 from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists import create
 
 cli = CliRunner()
@@ -106,7 +107,7 @@ def statuses(run_dir: Path) -> dict[str, str]:
 def test_an_empty_reply_is_asked_again_and_never_cached(openai: FakeOpenAI, tmp_path: Path) -> None:
     with FakeGemini(lambda prompt, captions: "fine") as gemini:
         images = ImageStore(tmp_path / "images")
-        layer = CallLayer(RunStore(tmp_path / "run"), images)
+        layer = CallLayer(RunWriter(tmp_path / "run"), images)
         model = layer.wrap(
             create("gemini/gemini-2.5-pro", {"base_url": gemini.url}, images=images), FAST
         )
@@ -118,7 +119,7 @@ def test_an_empty_reply_is_asked_again_and_never_cached(openai: FakeOpenAI, tmp_
             asyncio.run(model.understand("q2"))
         assert gemini.count == 5
         asyncio.run(layer.store.flush())
-        assert len(layer.store.call_rows()) == 1  # only "fine" was stored
+        assert len(layer.store.reader.call_rows()) == 1  # only "fine" was stored
         assert asyncio.run(model.understand("q2")).text == "fine"  # asked again, not replayed
         assert gemini.count == 6
 
@@ -134,7 +135,7 @@ def test_a_judge_that_asks_again_itself_gets_each_empty_reply_at_once(
 
     with FakeGemini(lambda prompt, captions: "") as gemini:
         images = ImageStore(tmp_path / "images")
-        layer = CallLayer(RunStore(tmp_path / "run"), images)
+        layer = CallLayer(RunWriter(tmp_path / "run"), images)
         model = layer.wrap(
             create("gemini/gemini-2.5-pro", {"base_url": gemini.url}, images=images), FAST
         ).as_role("judge")

@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from composer.cli import app
-from composer.evaluation.store import MIGRATIONS, SCHEMA_VERSION, RunStore
+from composer.evaluation.store import RunStore
+from composer.evaluation.store_schema import MIGRATIONS, SCHEMA_VERSION
 
 cli = CliRunner()
 
@@ -121,7 +122,7 @@ def run_bug(tmp_path: Path, bug: str) -> tuple[Any, Path]:
 
 
 def stored(run_dir: Path) -> dict[str, list[Any]]:
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         found: dict[str, list[Any]] = {}
         for r in store.results():

@@ -26,6 +26,7 @@ import numpy as np
 
 from composer.core.definition import AxisDefinition, SystemDefinition
 from composer.evaluation.store import Result, RunStore, Scored
+from composer.evaluation.store_writer import RunWriter
 from composer.report import channel_stats, channels
 from composer.report.summary import summarize
 
@@ -39,7 +40,7 @@ def build(run_dir: Path, per_task: int, seeds: int) -> RunStore:
     composed = {
         "GEU": AxisDefinition(graph="interleaved", roles={"reasoner": "m/r"}, code="builtin")
     }
-    store = RunStore(run_dir)
+    store = RunWriter(run_dir)
     store.begin_run(
         config={"judge": {"parser": "official"}, "seeds": list(range(seeds))},
         versions={},
@@ -82,7 +83,8 @@ def build(run_dir: Path, per_task: int, seeds: int) -> RunStore:
                         channels=stored,
                     )
                     store.put_result(result, [(score, [])])
-    return store
+    store.close()
+    return RunStore(run_dir)
 
 
 def peak(work: Callable[[], Any]) -> tuple[float, float]:

@@ -32,6 +32,7 @@ from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Check, Instance
 from composer.evaluation.judges import GEU_SCORER, GEU_SCORER_ID, GEU_SCORER_LABEL
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
+from composer.evaluation.store_writer import RunWriter
 
 U, R, G, J = "mock/unified", "mock/reasoner", "mock/generator", "mock/judge"
 JUDGE_ID = "mock-judge"
@@ -80,7 +81,7 @@ Call = tuple[str, str, str, str, float, float]
 
 def build(run_dir: Path, n: int, image_size: int) -> None:
     rng = random.Random(0)
-    store = RunStore(run_dir, writer=True)
+    store = RunWriter(run_dir, lock=True)
     images = ImageStore(run_dir / "images")
 
     def put(image: Image.Image) -> ImageRef:
@@ -251,7 +252,7 @@ def main() -> None:
     from composer.report.summary import summarize
     from composer.report.tables import render
 
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     t0 = time.perf_counter()
     render(summarize(store), "markdown")
     baseline = time.perf_counter() - t0

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from composer.core.definition import AxisDefinition, Kind, SystemDefinition
 from composer.evaluation.store import Result, RunStore, Scored
+from composer.evaluation.store_writer import RunWriter
 from composer.report import channel_stats, stats
 from composer.report.model import Report
 from composer.report.summary import summarize
@@ -47,7 +48,7 @@ def _store(
     with_channels: bool = True,
 ) -> RunStore:
     """A store of maze outputs: None is a failed output; headline = the `exact` channel."""
-    store = RunStore(path)
+    store = RunWriter(path)
     programmatic = (PROGRAMMATIC, "programmatic", {"model": None, "method": "programmatic"})
     store.begin_run(
         config={"judge": {"parser": "official"}, "seeds": list(seeds)},
@@ -88,7 +89,8 @@ def _store(
             }
             scores.append((Scored(judge=scorer, status="ok", channels=stored), []))
         store.put_result(result, scores)
-    return store
+    store.close()
+    return RunStore(path)
 
 
 def _maze(exact: float, frac: float | None, frac_strict: float | None, dist: float) -> dict:

@@ -29,7 +29,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     args = ["demo", "--out", str(run_dir), "--n-per-category", "2", "--seeds", "0,1", "--quiet"]
     result = cli.invoke(app, args)
     assert result.exit_code in (0, 1), result.output
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         return summarize(store)
     finally:

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from composer.core.definition import AxisDefinition, Kind, SystemDefinition
-from composer.evaluation.store import Result, RunStore
+from composer.evaluation.store import Result
+from composer.evaluation.store_writer import RunWriter
 from composer.report import noise, stats
 from composer.report.summary import comparisons, summarize
 from composer.report.tables import render
@@ -230,7 +231,7 @@ def test_oracle_headroom_is_best_composed_minus_best_unified() -> None:
 def test_summary_holds_paired_attribution_and_costs(tmp_path: Path) -> None:
     from composer.evaluation.store import Scored
 
-    store = RunStore(tmp_path / "run")
+    store = RunWriter(tmp_path / "run")
     store.begin_run(
         config={"judge": {"model": "m/j", "parser": "official"}},
         versions={},
@@ -250,7 +251,7 @@ def test_summary_holds_paired_attribution_and_costs(tmp_path: Path) -> None:
             result = _result(system, f"u{k}", ok, latency_s=1.0)
             scored = Scored(judge="j1", status="ok", correct_official=ok, correct_strict=ok)
             store.put_result(result, [(scored, [])])
-    report = summarize(store)
+    report = summarize(store.reader)
     assert report["seed"] == 3 and report["judge"] == "m/j"
     assert len(report["attribution"]) == 4
     pair = next(p for p in report["paired"] if (p["a"], p["b"], p["scope"]) == ("uu", "ss", "all"))

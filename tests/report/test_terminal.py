@@ -118,7 +118,7 @@ def test_compare_prints_p_whole_with_its_test(
     demo: tuple[Path, dict[str, Any]], width: int
 ) -> None:
     run_dir, _ = demo
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         grouped = noise.outcomes(store.results(parser="official"), parser="official")
     finally:
@@ -179,7 +179,7 @@ def test_a_long_category_list_is_split_into_chunks() -> None:
 
 def test_summaries_of_a_store_render_at_every_width(demo: tuple[Path, dict[str, Any]]) -> None:
     run_dir, _ = demo
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         report = summarize(store, "strict")
     finally:

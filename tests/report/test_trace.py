@@ -155,7 +155,7 @@ def test_run_instances_runs_a_selection_and_the_report_says_so(tmp_path: Path) -
         ["run", str(config), "--out", str(run_dir), "--quiet", "--instances", "UEG-1,GEU-1*"],
     )
     assert result.exit_code == 0, result.output
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         ran = {r.instance for r in store.results()}
     finally:

@@ -54,7 +54,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_compare_title_breaks_between_phrases_at_120_columns(run: Path) -> None:
-    store = RunStore(run, read_only=True)
+    store = RunStore(run)
     try:
         rows = noise.compare(A, B, noise.outcomes(store.results(), parser="official"), seed=0)
     finally:

@@ -10,7 +10,7 @@ from fakes import EMPTY, MALFORMED, REFUSAL, FakeAnthropic, caption_png, rate_li
 from composer.core.errors import PrerequisiteError, RefusalError, SpecialistError
 from composer.core.images import ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
-from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists import Capability, create
 from composer.specialists.anthropic_api import AnthropicSpecialist, to_request
 
@@ -97,7 +97,7 @@ async def test_faults(fake: FakeAnthropic, tmp_path: Path) -> None:
 
 async def test_through_the_call_layer(fake: FakeAnthropic, tmp_path: Path) -> None:
     store = ImageStore(tmp_path / "images")
-    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    layer = CallLayer(RunWriter(tmp_path / "run"), store)
     settings = CallSettings(retry_initial_s=0.01, retry_max_s=0.02, max_attempts=3)
     model = layer.wrap(claude(fake, store), settings)
     fake.enqueue(rate_limit(0.01), server_error(500))

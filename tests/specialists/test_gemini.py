@@ -23,7 +23,7 @@ from fakes import (
 from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
 from composer.core.images import ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
-from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists import Capability, create
 from composer.specialists.gemini_api import GeminiSpecialist
 
@@ -129,7 +129,7 @@ async def test_a_lost_connection_is_retried(fake: FakeGemini, tmp_path: Path, fa
     with pytest.raises(SpecialistError, match="connection failed or was cut") as caught:
         await pro.understand("x")
     assert caught.value.is_retryable and KEY not in str(caught.value)
-    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    layer = CallLayer(RunWriter(tmp_path / "run"), store)
     settings = CallSettings(retry_initial_s=0.01, retry_max_s=0.02)
     fake.enqueue(fault)
     assert (await layer.wrap(pro, settings).understand("q")).text == "q / []"
@@ -138,7 +138,7 @@ async def test_a_lost_connection_is_retried(fake: FakeGemini, tmp_path: Path, fa
 
 async def test_slow_reply_is_retried_by_the_call_layer(fake: FakeGemini, tmp_path: Path) -> None:
     store = ImageStore(tmp_path / "images")
-    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    layer = CallLayer(RunWriter(tmp_path / "run"), store)
     settings = CallSettings(retry_initial_s=0.01, retry_max_s=0.02, timeout_s=0.3)
     pro = layer.wrap(gemini("gemini/gemini-2.5-pro", fake, store), settings)
     fake.enqueue(slow(1.0), MALFORMED)

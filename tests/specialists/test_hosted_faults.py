@@ -21,7 +21,7 @@ from fakes import (
 from composer.core.errors import SpecialistError
 from composer.core.images import ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
-from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists import create
 
 PROVIDERS = {
@@ -67,7 +67,7 @@ async def test_every_provider_retries_the_same_transient_faults(
             await model.understand("q")
         assert caught.value.is_retryable, str(caught.value)
         assert str(caught.value).startswith(f"{name}: ")
-    layer = CallLayer(RunStore(tmp_path / "run"), images)
+    layer = CallLayer(RunWriter(tmp_path / "run"), images)
     fake.enqueue(fault)
     before = fake.count
     assert (await layer.wrap(model, FAST).understand("q")).text == "fine"

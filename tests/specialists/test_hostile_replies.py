@@ -29,7 +29,7 @@ from PIL import Image
 from composer.core.errors import SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
-from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists import create
 from composer.specialists.base import CallOptions, Capability, Options, Specialist
 
@@ -93,7 +93,7 @@ def test_a_broken_image_reply_is_asked_again_and_never_stored(
 
     async def scenario(fake: FakeServer) -> None:
         images = ImageStore(tmp_path / "images")
-        layer = CallLayer(RunStore(tmp_path / "run"), images)
+        layer = CallLayer(RunWriter(tmp_path / "run"), images)
         model = create(name, {"base_url": fake.url + suffix}, images=images)
         tracked = layer.wrap(model, FAST)
         fake.enqueue(broken_image(how))
@@ -112,7 +112,7 @@ def test_a_broken_image_reply_is_asked_again_and_never_stored(
             )
         assert caught.value.is_retryable
         await layer.store.flush()
-        assert len(layer.store.call_rows()) == 1  # the first, good, reply only
+        assert len(layer.store.reader.call_rows()) == 1  # the first, good, reply only
         _stored_files_are_whole(images)
         await model.aclose()
         layer.store.close()
@@ -148,14 +148,14 @@ def _png(colour: tuple[int, int, int]) -> bytes:
 def test_the_call_layer_decodes_every_drawn_image_of_any_provider(how: str, tmp_path: Path) -> None:
     async def scenario() -> None:
         images = ImageStore(tmp_path / "images")
-        layer = CallLayer(RunStore(tmp_path / "run"), images)
+        layer = CallLayer(RunWriter(tmp_path / "run"), images)
         good = _png((10, 200, 30))
         painter = _Painter(images, [broken_png(good, how), good])
         ref = await layer.wrap(painter, FAST).generate("p", seed=0)
         assert painter.calls == 2 and images.read_bytes(ref) == good
         _stored_files_are_whole(images)
         await layer.store.flush()
-        [row] = layer.store.call_rows()
+        [row] = layer.store.reader.call_rows()
         assert row["attempts"] == 2
         layer.store.close()
 
@@ -205,7 +205,7 @@ def test_no_provider_follows_a_redirect_to_another_host(
 
     async def scenario(redirector: FakeServer, elsewhere: FakeServer) -> None:
         images = ImageStore(tmp_path / "images")
-        layer = CallLayer(RunStore(tmp_path / "run"), images)
+        layer = CallLayer(RunWriter(tmp_path / "run"), images)
         model = create(name, {**options, "base_url": redirector.url + suffix}, images=images)
         tracked = layer.wrap(model, FAST)
         with pytest.raises(SpecialistError) as caught:

@@ -133,7 +133,7 @@ def test_the_janus_example_runs_on_tiny_models(
     finally:
         runner.close()
     assert summary.statuses == {"ok": 6 + 4 + 6 + 4}  # direct UEG+GEU, stepwise UEG, edits GEU
-    store = RunStore(tmp_path / "run", read_only=True)
+    store = RunStore(tmp_path / "run")
     rows = [(r.system, r.axis, r.status, r.correct_official) for r in store.results()]
     store.close()
     assert {(system, axis) for system, axis, _, _ in rows} == {

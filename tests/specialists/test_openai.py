@@ -22,7 +22,7 @@ from fakes import (
 from composer.core.errors import ConfigError, PrerequisiteError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
-from composer.evaluation.store import RunStore
+from composer.evaluation.store_writer import RunWriter
 from composer.specialists import Capability, create
 from composer.specialists.base import ImageReply
 from composer.specialists.openai_api import (
@@ -233,7 +233,7 @@ async def test_sdk_timeout_is_retryable(fake: FakeOpenAI, store: ImageStore, key
 async def test_call_layer_retries_every_transient_fault_then_caches(
     fake: FakeOpenAI, store: ImageStore, tmp_path: Path
 ) -> None:
-    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    layer = CallLayer(RunWriter(tmp_path / "run"), store)
     gpt = layer.wrap(model("openai/gpt-4.1", fake, store), FAST)
     fake.enqueue(rate_limit(retry_after=0.05), server_error(502), MALFORMED)
     assert (await gpt.understand("q")).text == "saw [] for 'q'"
@@ -248,7 +248,7 @@ async def test_call_layer_retries_every_transient_fault_then_caches(
 async def test_a_retry_after_past_the_cap_fails_the_call_at_once(
     fake: FakeOpenAI, store: ImageStore, tmp_path: Path
 ) -> None:
-    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    layer = CallLayer(RunWriter(tmp_path / "run"), store)
     assert CallSettings().max_retry_after_s == 120
     gpt = layer.wrap(model("openai/gpt-4.1", fake, store), FAST)
     fake.enqueue(rate_limit(retry_after=86400))
@@ -276,7 +276,7 @@ async def test_a_retry_after_past_the_cap_fails_the_call_at_once(
 async def test_call_layer_does_not_retry_4xx_or_refusals(
     fake: FakeOpenAI, store: ImageStore, tmp_path: Path
 ) -> None:
-    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    layer = CallLayer(RunWriter(tmp_path / "run"), store)
     gpt = layer.wrap(model("openai/gpt-4.1", fake, store), FAST)
     fake.enqueue(server_error(404), REFUSAL)
     with pytest.raises(SpecialistError, match="HTTP 404"):
@@ -291,12 +291,12 @@ async def test_call_layer_does_not_retry_4xx_or_refusals(
 async def test_image_cost_reaches_the_call_store(
     fake: FakeOpenAI, store: ImageStore, tmp_path: Path
 ) -> None:
-    layer = CallLayer(RunStore(tmp_path / "run"), store)
+    layer = CallLayer(RunWriter(tmp_path / "run"), store)
     price = {"input_per_mtok": 1.0, "per_image": 0.5}
     painter = layer.wrap(model("openai/gpt-image-1", fake, store, price=price), FAST)
     await painter.generate("a dot", seed=1)
     await layer.store.flush()
-    row = layer.store.call_rows()[0]
+    row = layer.store.reader.call_rows()[0]
     assert row["cost_usd"] == pytest.approx(50 * 1.0 / 1e6 + 0.5)  # 50 input tokens, 1 image
 
 

@@ -58,7 +58,7 @@ def import_run(tmp_path: Path, root: Path, models: dict[str, str], *, code: int 
 
 def channels_of(run_dir: Path) -> dict[tuple[str, str], Any]:
     """(system, instance) -> the stored channels of its one scorer."""
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         found = {}
         for (system, instance, _), scorers in store.channels().items():
@@ -70,7 +70,7 @@ def channels_of(run_dir: Path) -> dict[tuple[str, str], Any]:
 
 
 def outputs_of(run_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         return {(r.system, r.instance): r.output for r in store.results()}
     finally:
@@ -79,7 +79,7 @@ def outputs_of(run_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 def write_release_folder(run_dir: Path, root: Path) -> None:
     """Each system's outputs written with the release writer, as another harness would."""
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         instances = store.instances()
         for system in SYSTEMS:
@@ -173,7 +173,7 @@ def test_a_missing_case_is_a_failed_instance_with_its_reason(run_dir: Path, tmp_
     write_release_folder(run_dir, root)
     shutil.rmtree(root / "outputs" / "composed" / "sliding" / "case_sliding_3x3_00001")
     imported = import_run(tmp_path, root, {"composed": "composed"}, code=1)
-    store = RunStore(imported, read_only=True)
+    store = RunStore(imported)
     try:
         failed = [r for r in store.results() if r.status == "failed"]
     finally:
@@ -191,7 +191,7 @@ def test_a_case_made_for_other_data_is_refused(run_dir: Path, tmp_path: Path) ->
     record["step0"] = record["step0"].replace("00000", "00001")  # another maze's step 0
     result_file.write_text(json.dumps(record))
     imported = import_run(tmp_path, root, {"composed": "composed"}, code=1)
-    store = RunStore(imported, read_only=True)
+    store = RunStore(imported)
     try:
         failed = {r.instance: r.error for r in store.results() if r.status == "failed"}
     finally:

@@ -58,7 +58,7 @@ def report_of(run_dir: Path, *args: str) -> Any:
 
 def stored_rows(run_dir: Path, system: str) -> dict[Task, list[dict[str, Channel]]]:
     """The stored channels of a system, per task, as the release's summary reads them."""
-    store = RunStore(run_dir, read_only=True)
+    store = RunStore(run_dir)
     try:
         rows: dict[Task, list[dict[str, Channel]]] = {}
         for (name, instance, _), scorers in store.channels().items():
