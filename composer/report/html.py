@@ -3,13 +3,16 @@
 `write_html(store, out_dir)` writes a folder that opens from disk with no server and no
 network: `index.html` (accuracy under both parsers, comparisons, paired tests, attribution,
 cost, bar charts, each graph's Mermaid source, and the filterable instance list with
-thumbnails), `instances/<id>.html` (every system side by side: input, rewritten prompt, edited
-and output images, judge questions and replies, verdicts, errors), `thumbs/`, `charts/` and
-`assets/`. Full-size images are linked from the run's content-addressed `images/` folder by
-relative path, so the report stays small; keep it next to (or inside) its run folder.
+thumbnails; past `LIST_ROWS` instances the list goes on in `index-2.html`, `index-3.html`, ...),
+`instances/<id>.html` (every system side by side: input, rewritten prompt, edited and output
+images, judge questions and replies, verdicts, errors), `thumbs/`, `charts/` and `assets/`.
+Full-size images are linked from the run's content-addressed `images/` folder by relative path,
+so the report stays small; keep it next to (or inside) its run folder.
 
-Every text from models and data goes through jinja2 with autoescaping on, so a reply that
-contains markup is shown as text.
+Every text from models and data goes through markupsafe's `escape`, by jinja2's autoescaping
+in the templates or by hand where a page or a list row is built as a string (a template per
+page cost a quarter of a large report), so a reply that contains markup is shown as text. The
+only script is the report's own `assets/report.js`, which filters the rows a page holds.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
@@ -40,9 +45,11 @@ from composer.report.drawings import (
 from composer.report.judging import resolve_judge
 from composer.report.model import Report
 from composer.report.pages import (
+    LIST_ROWS,
     PageContext,
     environment,
     image_ref,
+    list_page,
     outcome_class,
     slug,
     write_pages,
@@ -73,11 +80,18 @@ def _snippet(instance: Instance, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _thumb_img(src: str | None) -> str:
+    if not src:
+        return ""
+    return f'<img src="{escape(src)}" width="{THUMB}" height="{THUMB}" loading="lazy" alt="">'
+
+
 def _index_rows(
     ctx: PageContext,
     instances: list[Instance],
     results: Mapping[str, Mapping[str, Result]],
-) -> list[dict[str, Any]]:
+) -> list[str]:
+    """Each instance's row of the instance list, as HTML (every text escaped)."""
     rows = []
     for instance in instances:
         ran = results.get(instance.id, {})
@@ -98,30 +112,46 @@ def _index_rows(
             result = ran.get(system)
             ref = _main_image(result)
             answer = result.output.get(RESPONSE) if result else None
-            cells.append(
-                {
-                    "answer": answer[:12] if isinstance(answer, str) else None,
-                    "cls": outcome,
-                    "mark": {"r": "✓", "x": "✗", "f": ran[system].status if outcome else ""}.get(
-                        outcome, ""
-                    ),
-                    "thumb": ctx.thumbs.get(ref.sha256) if ref else None,
-                }
+            mark = {"r": "✓", "x": "✗", "f": ran[system].status if outcome else ""}.get(outcome, "")
+            small = (
+                f" <small>{escape(answer[:12])}</small>"
+                if isinstance(answer, str) and answer
+                else ""
             )
+            thumb = _thumb_img(ctx.thumbs.get(ref.sha256) if ref else None)
+            cells.append(f'<td class="{outcome}">{thumb}{escape(mark)}{small}</td>')
+        thumb = _thumb_img(ctx.thumbs.get(instance.images[0].sha256) if instance.images else None)
+        disagree = "1" if "r" in present and len(set(present)) > 1 else "0"
         rows.append(
-            {
-                "id": instance.id,
-                "href": f"instances/{slug(instance.id)}.html",
-                "category": instance.category,
-                "abbrev": CATEGORY_ABBREV.get(instance.category, instance.category),
-                "text": _snippet(instance),
-                "thumb": ctx.thumbs.get(instance.images[0].sha256) if instance.images else None,
-                "tokens": " ".join(tokens),
-                "disagree": "1" if "r" in present and len(set(present)) > 1 else "0",
-                "cells": cells,
-            }
+            f'<tr data-c="{escape(instance.category)}" data-o="{escape(" ".join(tokens))}" '
+            f'data-d="{disagree}"><td><a href="instances/{escape(slug(instance.id))}.html">'
+            f"{escape(instance.id)}</a></td>"
+            f"<td>{escape(CATEGORY_ABBREV.get(instance.category, instance.category))}</td>"
+            f'<td class="in">{thumb}{escape(_snippet(instance))}</td>{"".join(cells)}</tr>\n'
         )
     return rows
+
+
+def _list_pages(instances: list[Instance], rows: list[str], size: int) -> list[dict[str, Any]]:
+    """The instance list cut into pages of `size` rows: index.html holds the first."""
+    pages = []
+    for number, start in enumerate(range(0, max(len(rows), 1), size), 1):
+        chunk = instances[start : start + size]
+        categories = list(dict.fromkeys(i.category for i in chunk))
+        title = f"{chunk[0].id} … {chunk[-1].id}: {', '.join(categories)}" if chunk else ""
+        pages.append(
+            {
+                "number": number,
+                "href": list_page(start, size),
+                "first": start + 1,
+                "last": start + len(chunk),
+                "categories": categories,
+                "title": title,
+                # Each text in the rows went through markupsafe's escape (`_index_rows`).
+                "rows": Markup("".join(rows[start : start + size])),
+            }
+        )
+    return pages
 
 
 def _system_rows(
@@ -236,6 +266,7 @@ def write_html(
     parser: Parser | None = None,
     judge: str | None = None,
     report: Report | None = None,
+    list_rows: int = LIST_ROWS,
 ) -> Path:
     """Write the HTML report of `store` into `out_dir`; return the path of its `index.html`.
 
@@ -243,7 +274,8 @@ def write_html(
     (default: the run file's current judge). The report reads the store only: graph drawings
     were stored when each system first ran, so no strategy file is imported or run. `report`
     is `summarize(store, parser, judge=judge)` where the caller already has it (the demo
-    prints it first); it is computed here otherwise.
+    prints it first); it is computed here otherwise. The index lists the first `list_rows`
+    instances, `index-2.html` and on the next ones, so a large run's index stays small.
 
     Example:
         >>> index = write_html(RunStore("runs/demo"), "runs/demo/report")  # doctest: +SKIP
@@ -266,6 +298,7 @@ def write_html(
         definitions,
         report,
         headline,
+        list_rows=max(1, list_rows),
     )
     ctx.judges_disagree = {
         (d["system"], d["instance"])
@@ -339,16 +372,17 @@ def write_html(
         (out / "assets" / name).write_text(templates.joinpath(name).read_text("utf-8"), "utf-8")
     other: Parser = "strict" if headline == "official" else "official"
     categories = sorted({i.category for i in instances}, key=lambda c: (_ORDER.get(c, 99), c))
+    category_options = [(c, CATEGORY_ABBREV.get(c, c)) for c in categories]
+    judges = judge_rows(report)
+    pages = _list_pages(instances, _index_rows(ctx, instances, results), ctx.list_rows)
     index = out / "index.html"
     index.write_text(
         environment()
         .get_template("index.html")
         .render(
-            root="",
             run_name=store.run_dir.resolve().name,
             report=report,
             systems=systems,
-            n_instances=len(instances),
             accuracy_tables=[
                 (f"Accuracy % ({headline} parser, headline)", table_rows(report)),
                 (f"Accuracy % ({other} parser)", table_rows(report, other)),
@@ -360,7 +394,7 @@ def write_html(
             paired=_paired_tables(report),
             attribution=attribution_rows(report),
             costs=cost_rows(report),
-            judges=judge_rows(report),
+            judges=judges,
             seed_spread=seed_rows(report),
             mean_sd=mean_sd_rows(report),
             budget=budget_rows(report),
@@ -370,10 +404,41 @@ def write_html(
             record=report.get("reproducibility"),
             graphs=graphs,
             system_rows=_system_rows(report, definitions, graphs),
-            category_options=[(c, CATEGORY_ABBREV.get(c, c)) for c in categories],
-            rows=_index_rows(ctx, instances, results),
-            thumb=THUMB,
+            category_options=category_options,
+            **_list_context(pages, pages[0], len(instances)),
         ),
         "utf-8",
     )
+    for page in pages[1:]:
+        (out / page["href"]).write_text(
+            environment()
+            .get_template("list.html")
+            .render(
+                run_name=store.run_dir.resolve().name,
+                systems=systems,
+                judges=judges,
+                category_options=category_options,
+                **_list_context(pages, page, len(instances)),
+            ),
+            "utf-8",
+        )
+    for stale in out.glob("index-*.html"):  # pages of an earlier, longer report in this folder
+        if stale.name not in {p["href"] for p in pages}:
+            stale.unlink()
     return index
+
+
+def _list_context(
+    pages: list[dict[str, Any]], page: dict[str, Any], n_instances: int
+) -> dict[str, Any]:
+    """What `instance_list.html` shows of one page of the instance list, and the pager."""
+    return {
+        "root": "",
+        "n_instances": n_instances,
+        "rows": page["rows"],
+        "n_rows": page["last"] - page["first"] + 1 if n_instances else 0,
+        "first": page["first"],
+        "last": page["last"],
+        "page_categories": page["categories"],
+        "pages": [{**p, "current": p["number"] == page["number"], "rows": None} for p in pages],
+    }

@@ -5,6 +5,8 @@ the node and role that made each call, its cache key, and whether it was replaye
 joins them with the `calls` table into `Step`s (what was asked and what came back), which the
 HTML instance page and `composer trace` show. A result stored before steps were recorded falls
 back to the calls first sent for its (system, instance), in the order they were recorded.
+`Traces` reads the steps of many results at once (the HTML report's pages): the calls, the
+judges and their scores' usages in one query each, where `steps_of` costs a few per result.
 
 `output_fields` flattens a stored output (nested dicts and lists) into labelled fields, marking
 every image reference (`sha256:...`) so a page can show it as a picture.
@@ -13,12 +15,13 @@ every image reference (`sha256:...`) so a page can show it as a picture.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
-from composer.evaluation.store import Result, RunStore
-from composer.evaluation.store_views import Call
+from composer.evaluation.store import Judgment, Result, RunStore
+from composer.evaluation.store_checks import json_object, reading_row, row_name
 
 IMAGE_URI = re.compile(r"^sha256:[0-9a-f]{64}$")
 """A stored image reference (`ImageRef.uri`)."""
@@ -60,8 +63,31 @@ def _images(value: Any) -> tuple[str, ...]:
     return ()
 
 
+class _CallRecord(Protocol):
+    """What a step shows of its call: a stored `Call`, or a row `Traces` read for a page."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def request(self) -> Mapping[str, Any]: ...
+    @property
+    def reply(self) -> Mapping[str, Any]: ...
+    @property
+    def latency_s(self) -> float | None: ...
+
+
+class _Called(NamedTuple):
+    model: str
+    method: str
+    request: Mapping[str, Any]
+    reply: Mapping[str, Any]
+    latency_s: float | None
+
+
 def _step(
-    node: str, role: str, call: Call | None, step: Mapping[str, Any], cached: bool | None
+    node: str, role: str, call: _CallRecord | None, step: Mapping[str, Any], cached: bool | None
 ) -> Step:
     request: Mapping[str, Any] = call.request if call else step.get("request") or {}
     reply: Mapping[str, Any] = call.reply if call else {}
@@ -88,9 +114,8 @@ def _step(
 
 
 def _from_usage(
-    store: RunStore, recorded: Sequence[Mapping[str, Any]], role: str = ""
+    calls: Mapping[str, _CallRecord], recorded: Sequence[Mapping[str, Any]], role: str = ""
 ) -> list[Step]:
-    calls = store.calls_by_key(s["key"] for s in recorded if s.get("key"))
     return [
         _step(
             str(s.get("node", "")),
@@ -103,6 +128,209 @@ def _from_usage(
     ]
 
 
+def _keys(recorded: Any) -> list[str]:
+    if not isinstance(recorded, list):
+        return []
+    return [str(s["key"]) for s in recorded if isinstance(s, Mapping) and s.get("key")]
+
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+
+def _decoded(
+    path: Path, rows: Iterable[Row], decode: Callable[[Row], T], name: Callable[[Row], str]
+) -> Iterator[tuple[Row, T]]:
+    """Each row with its decoding; one that does not decode stops the report, named.
+
+    The store's own `reading_row`, entered only for a row that failed: a context manager per
+    row was a tenth of a large report's pages.
+    """
+    for row in rows:
+        try:
+            yield row, decode(row)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            with reading_row(path, name(row)):
+                decode(row)
+            raise
+
+
+def _number(value: Any) -> float | None:
+    if value is not None and not isinstance(value, int | float):
+        raise TypeError(f"latency_s {value!r} is not a number")
+    return value
+
+
+def read_calls(store: RunStore, keys: Iterable[str]) -> dict[str, _CallRecord]:
+    """The recorded calls with these cache keys, as much of each as a step shows.
+
+    What `RunStore.calls_by_key` reads, without a pydantic model per call: a 10,000-instance
+    run's pages show about 200,000 calls.
+    """
+    wanted = sorted(set(keys))
+    found: dict[str, _CallRecord] = {}
+    columns = "key, model, method, request, reply, latency_s"
+    for start in range(0, len(wanted), 500):  # under SQLite's limit on parameters
+        chunk = wanted[start : start + 500]
+        query = f"SELECT {columns} FROM calls WHERE key IN ({', '.join('?' * len(chunk))})"
+        rows = store.db.execute(query, chunk)
+        for row, call in _decoded(
+            store.path,
+            rows,
+            lambda r: _Called(
+                str(r[1]),
+                str(r[2]),
+                json_object(r[3] or "{}"),
+                json_object(r[4] or "{}"),
+                _number(r[5]),
+            ),
+            lambda r: f"the calls row {r[0]!r}",
+        ):
+            found[row[0]] = call
+    return found
+
+
+Output = tuple[str, str, int]
+"""(system, instance, seed): one stored output."""
+
+BULK_FROM = 50
+"""From this many results on, `Traces` reads every score's call steps in one query."""
+
+
+def judge_steps(store: RunStore, outputs: Collection[Output]) -> dict[Output, dict[str, Any]]:
+    """Per output, per judge id, the call steps its score recorded: one query in all.
+
+    What `RunStore.score_usages` reads for one output (only the steps kept), for many: a page
+    per instance of a 10,000-instance run would otherwise query the scores table 60,000 times.
+    """
+    if len(outputs) < BULK_FROM:
+        return {o: {j: u.get("steps") for j, u in store.score_usages(*o).items()} for o in outputs}
+    wanted = set(outputs)
+    found: dict[Output, dict[str, Any]] = {}
+    rows = (
+        r
+        for r in store.db.execute(
+            "SELECT system, instance, seed, judge, usage FROM scores ORDER BY rowid"
+        )
+        if (r[0], r[1], r[2]) in wanted
+    )
+    for row, usage in _decoded(
+        store.path,
+        rows,
+        lambda r: json_object(r[4] or "{}"),
+        lambda r: row_name("scores", *r[:4]),
+    ):
+        found.setdefault((row[0], row[1], row[2]), {})[row[3]] = usage.get("steps")
+    return found
+
+
+def page_judgments(
+    store: RunStore, judge: str | None, instances: Collection[str]
+) -> dict[tuple[str, str], list[Judgment]]:
+    """`RunStore.all_judgments(judge)` of these instances only: a batch of pages at a time.
+
+    Of the lowest run seed, as `all_judgments`; built without a pydantic model per judgment.
+    """
+    if judge is None:
+        latest = store.latest_run()
+        judge = latest["judges"][0] if latest and latest["judges"] else ""
+    row = store.db.execute("SELECT MIN(seed) FROM judgments").fetchone()
+    seed = row[0] if row and row[0] is not None else 0
+    wanted = sorted(set(instances))
+    found: dict[tuple[str, str], list[Judgment]] = {}
+    columns = "system, instance, position, question, expected, reply, official, strict"
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = (
+            f"SELECT {columns} FROM judgments WHERE judge = ? AND seed = ? AND instance IN "
+            f"({', '.join('?' * len(chunk))}) ORDER BY system, instance, position"
+        )
+        rows = store.db.execute(query, (judge, seed, *chunk))
+        for r, judgment in _decoded(
+            store.path,
+            rows,
+            lambda r: Judgment.model_construct(
+                position=int(r[2]),
+                question=str(r[3]),
+                expected=str(r[4]),
+                reply=str(r[5]),
+                official=r[6],
+                strict=r[7],
+            ),
+            lambda r: f"the judgments row of {r[0]!r}, {r[1]!r}, {r[2]!r}",
+        ):
+            found.setdefault((r[0], r[1]), []).append(judgment)
+    return found
+
+
+class Traces:
+    """The steps of many results, read with one query per table instead of a few per result.
+
+    Every score's call steps are read when it is made; the calls a batch of results made are
+    read together by `prefetch` (a batch at a time, so a large run's calls are never all in
+    memory), or one result's at a time by `steps` where no batch was read.
+
+    Example:
+        >>> traces = Traces(store, results)  # doctest: +SKIP
+        >>> traces.prefetch(results[:100])  # doctest: +SKIP
+        >>> [step.node for step in traces.steps(results[0])]  # doctest: +SKIP
+        ['rewrite', 'draw', 'judge', 'judge']
+    """
+
+    def __init__(self, store: RunStore, results: Iterable[Result], *, judges: bool = True) -> None:
+        """Read the judges and the scores' steps behind `results` (`judges`: with theirs)."""
+        self.store = store
+        self.judges = judges
+        self.labels: dict[str, str] = {}
+        self.asked: set[Output] = set()
+        self.judged: dict[Output, dict[str, Any]] = {}
+        self.calls: dict[str, _CallRecord] = {}
+        if judges:
+            self.labels = {i: j["label"] for i, j in store.judges().items()}
+            self.asked = {
+                (r.system, r.instance, r.seed)
+                for r in results
+                if isinstance(r.usage.get("steps"), list)
+            }
+            self.judged = judge_steps(store, self.asked)
+
+    def _judged(self, result: Result) -> dict[str, Any]:
+        output = (result.system, result.instance, result.seed)
+        if output in self.asked:
+            return self.judged.get(output, {})
+        return judge_steps(self.store, [output]).get(output, {})
+
+    def _keys(self, result: Result) -> list[str]:
+        keys = _keys(result.usage.get("steps"))
+        if self.judges and isinstance(result.usage.get("steps"), list):
+            keys += [k for steps in self._judged(result).values() for k in _keys(steps)]
+        return keys
+
+    def prefetch(self, results: Iterable[Result]) -> None:
+        """Read the calls of these results (and their judges) in one go, forgetting earlier ones."""
+        self.calls = read_calls(self.store, (k for r in results for k in self._keys(r)))
+
+    def steps(self, result: Result) -> list[Step]:
+        """The model calls behind `result`, in order: its graph's nodes, then its judges'."""
+        recorded = result.usage.get("steps")
+        if not isinstance(recorded, list):
+            # A result stored before steps were recorded: the calls first sent for it.
+            steps = [
+                _step(c.node, "", c, {}, None)
+                for c in self.store.calls_sent_for(result.system, result.instance)
+            ]
+            return steps if self.judges else [s for s in steps if s.node != "judge"]
+        missing = [k for k in self._keys(result) if k not in self.calls]
+        if missing:
+            self.calls.update(read_calls(self.store, missing))
+        steps = _from_usage(self.calls, recorded)
+        if self.judges:
+            for judge, judge_steps in self._judged(result).items():
+                if isinstance(judge_steps, list):
+                    steps += _from_usage(self.calls, judge_steps, self.labels.get(judge, judge))
+        return steps
+
+
 def steps_of(store: RunStore, result: Result, *, judges: bool = True) -> list[Step]:
     """The model calls behind `result`, in order: its graph's nodes, then (`judges`) its judges.
 
@@ -110,25 +338,7 @@ def steps_of(store: RunStore, result: Result, *, judges: bool = True) -> list[St
         >>> for step in steps_of(store, result):  # doctest: +SKIP
         ...     print(step.node, step.role, step.prompt, step.reply)
     """
-    recorded = result.usage.get("steps")
-    if isinstance(recorded, list):
-        steps = _from_usage(store, recorded)
-    else:
-        steps = [
-            _step(c.node, "", c, {}, None)
-            for c in store.calls_sent_for(result.system, result.instance)
-        ]
-        if not judges:
-            steps = [s for s in steps if s.node != "judge"]
-        return steps
-    if judges:
-        labels = {i: j["label"] for i, j in store.judges().items()}
-        usages = store.score_usages(result.system, result.instance, result.seed)
-        for judge, usage in usages.items():
-            judge_steps = usage.get("steps")
-            if isinstance(judge_steps, list):
-                steps += _from_usage(store, judge_steps, labels.get(judge, judge))
-    return steps
+    return Traces(store, [result], judges=judges).steps(result)
 
 
 FieldKind = Literal["text", "image", "value"]

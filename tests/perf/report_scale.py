@@ -4,10 +4,13 @@ Builds a run store synthetically (rows written through RunStore's own APIs, imag
 ImageStore): 600 UEG and 400 GEU instances, six systems (a unified model direct and stepwise,
 a composed system, the two single-role swaps between them, and a refine system), about 6,000
 distinct images, three judge questions per UEG result and a call trace with nodes, latency and
-cost. Then it times `write_html` (cold: thumbnails made; warm: thumbnails already there) and,
-as the in-process baseline, `summarize` + the Markdown report of the same store.
+cost, each call recorded with its cache key as the call layer records it. Then it times the
+command `composer report --format html` (cold: a new folder, thumbnails made; warm: the same
+folder again, thumbnails reused) and, as the in-process baseline, `summarize` + the Markdown
+report of the same store, and prints the ratio of each to the baseline.
 
     python tests/perf/report_scale.py [--instances 1000] [--image-size 256] [--keep DIR]
+    python tests/perf/report_scale.py --instances 10000 --keep /tmp/scale-10k  # 10x
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -32,7 +36,6 @@ from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Check, Instance
 from composer.evaluation.judges import GEU_SCORER, GEU_SCORER_ID, GEU_SCORER_LABEL
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
-from composer.evaluation.store_writer import RunWriter
 
 U, R, G, J = "mock/unified", "mock/reasoner", "mock/generator", "mock/judge"
 JUDGE_ID = "mock-judge"
@@ -75,13 +78,13 @@ def picture(rng: random.Random, size: int) -> Image.Image:
     return image
 
 
-Call = tuple[str, str, str, str, float, float]
-"""(system, instance, node, model, latency_s, cost_usd) of one traced call."""
+Call = tuple[str, str, str, str, float, float, dict[str, object], dict[str, object]]
+"""(system, instance, node, model, latency_s, cost_usd, request, reply) of one traced call."""
 
 
 def build(run_dir: Path, n: int, image_size: int) -> None:
     rng = random.Random(0)
-    store = RunWriter(run_dir, lock=True)
+    store = RunStore(run_dir, writer=True)
     images = ImageStore(run_dir / "images")
 
     def put(image: Image.Image) -> ImageRef:
@@ -130,12 +133,23 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
     )
     calls: list[Call] = []
 
-    def call(tally: Tally, site: tuple[str, str, str], model: str, latency: float) -> None:
-        # Charged to the task's tally as the call layer does, so result costs match the trace.
+    def call(
+        tally: Tally,
+        site: tuple[str, str, str],
+        model: str,
+        latency: float,
+        request: dict[str, object],
+        reply: dict[str, object],
+        role: str,
+    ) -> None:
+        # Charged to the task's tally as the call layer does (a step with its cache key), so
+        # result costs match the trace and each page's step table joins its calls.
         latency *= rng.uniform(0.5, 1.5)
         cost = rng.uniform(0.001, 0.02)
-        tally.charge(site[2], {"usage": {"cost_usd": cost}, "latency_s": latency}, sent=True)
-        calls.append((*site, model, latency, cost))
+        key = f"{len(calls)}"
+        charged = {"usage": {"cost_usd": cost}, "latency_s": latency}
+        tally.charge(site[2], charged, sent=True, key=key, role=role)
+        calls.append((*site, model, latency, cost, request, reply))
 
     for number, (name, definition) in enumerate(systems().items()):
         skill = 0.3 + 0.1 * number
@@ -151,9 +165,19 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
                 judgments: list[Judgment] = []
                 if graph != "direct":
                     output["rewrite"] = f"Draw {instance.id} circles <script>alert(1)</script>"
-                    call(tally, (name, instance.id, "rewrite"), R, 0.8)
+                    call(
+                        tally,
+                        (name, instance.id, "rewrite"),
+                        R,
+                        0.8,
+                        {"prompt": instance.text},
+                        {"text": output["rewrite"]},
+                        "reasoner",
+                    )
                 output["image"] = put(picture(rng, image_size)).uri
-                call(tally, (name, instance.id, "draw"), G, 4.0)
+                asked = {"prompt": output.get("rewrite", instance.text), "options": {"steps": 4}}
+                drawn = {"image": output["image"]}
+                call(tally, (name, instance.id, "draw"), G, 4.0, asked, drawn, "generator")
                 for p, check in enumerate(instance.references.checks):
                     reply = check.answer if right else "no"
                     judgments.append(
@@ -166,7 +190,15 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
                             strict=reply,
                         )
                     )
-                    call(judge_tally, (name, instance.id, "judge"), J, 0.5)
+                    call(
+                        judge_tally,
+                        (name, instance.id, "judge"),
+                        J,
+                        0.5,
+                        {"prompt": check.question, "images": [output["image"]]},
+                        {"text": f"{reply.capitalize()}."},
+                        J,
+                    )
                 verdict = Scored(
                     judge=JUDGE_ID,
                     status="ok",
@@ -178,10 +210,27 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
             else:
                 if graph != "direct":
                     output["edited_image"] = put(picture(rng, image_size)).uri
-                    call(tally, (name, instance.id, "edit"), G, 5.0)
+                    call(
+                        tally,
+                        (name, instance.id, "edit"),
+                        G,
+                        5.0,
+                        {"prompt": "Draw the path.", "images": [instance.images[0].uri]},
+                        {"image": output["edited_image"]},
+                        "editor",
+                    )
+                seen = instance.images[0].uri
                 letter = instance.references.answer if right else "A"
                 output["response"] = f"The answer is {letter}."
-                call(tally, (name, instance.id, "answer"), R, 1.2)
+                call(
+                    tally,
+                    (name, instance.id, "answer"),
+                    R,
+                    1.2,
+                    {"prompt": instance.text, "images": [output.get("edited_image", seen)]},
+                    {"text": output["response"]},
+                    "reasoner",
+                )
                 read = Scored(
                     judge=GEU_SCORER_ID, status="ok", correct_official=right, correct_strict=right
                 )
@@ -205,13 +254,13 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
 
     async def put_calls() -> None:
         # Queued in one event-loop turn, committed together, as a run's calls are.
-        for key, (system, instance, node, model, latency, cost) in enumerate(calls):
+        for key, (system, instance, node, model, latency, cost, asked, got) in enumerate(calls):
             store.queue_call(
                 f"{key}",
                 model=model,
-                method="m",
-                request={},
-                reply={},
+                method={"draw": "generate", "edit": "edit"}.get(node, "understand"),
+                request=asked,
+                reply=got,
                 usage={"cost_usd": cost},
                 latency_s=latency,
                 cost_usd=cost,
@@ -223,9 +272,23 @@ def build(run_dir: Path, n: int, image_size: int) -> None:
     store.close()
 
 
+def _command(run_dir: Path, out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (its own and its children's) of `composer report --format html`."""
+    command = [sys.executable, "-m", "composer", "report", str(run_dir), "--format", "html"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([*command, "--output", str(out)], check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument(
+        "--instances", type=int, default=1000, help="Instances (x 6 systems); 10000 for 10x."
+    )
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--keep", type=Path, default=None, help="Build the run here and keep it.")
     args = parser.parse_args()
@@ -240,40 +303,41 @@ def main() -> None:
         f"({args.image_size} px), built in {time.perf_counter() - started:.1f} s"
     )
 
-    # The whole command, as a user runs it: a fresh process, imports included.
+    # The whole command, as a user runs it: a fresh process, imports included. Cold: a new
+    # folder, every thumbnail made; warm: the same folder again, its thumbnails reused.
     out = root / "report-cli"
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "composer", "report", str(run_dir), "--format", "html"]
-    t0 = time.perf_counter()
-    subprocess.run([*command, "--output", str(out)], check=True, capture_output=True)
-    cli_cold = time.perf_counter() - t0
+    cold, cold_cpu = _command(run_dir, out)
+    warm, warm_cpu = _command(run_dir, out)
 
-    from composer.report.html import write_html
     from composer.report.summary import summarize
     from composer.report.tables import render
 
+    # The baseline, in this process: the same store summarized and rendered as Markdown.
     store = RunStore(run_dir)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     render(summarize(store), "markdown")
-    baseline = time.perf_counter() - t0
-    html = root / "report"
-    shutil.rmtree(html, ignore_errors=True)
-    t0 = time.perf_counter()
-    index = write_html(store, html)
-    cold = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    write_html(store, html)
-    warm = time.perf_counter() - t0
+    baseline, baseline_cpu = time.perf_counter() - t0, time.process_time() - c0
     store.close()
-    size = index.stat().st_size
-    pages = sum(1 for _ in (html / "instances").glob("*.html"))
-    print(f"composer report --format html (new process, imports included): {cli_cold:.2f} s")
-    print(f"write_html in process: {cold:.2f} s with thumbnails, {warm:.2f} s reusing them")
+    size = (out / "index.html").stat().st_size
+    pages = sum(1 for _ in (out / "instances").glob("*.html"))
+    lists = sorted(out.glob("index-*.html"))
+    largest = max([size, *(p.stat().st_size for p in lists)])
     print(
-        f"baseline summarize + markdown: {baseline:.2f} s; html/baseline = {cold / baseline:.1f}x"
+        f"composer report --format html (new process, imports included): cold {cold:.2f} s "
+        f"({cold_cpu:.2f} s CPU, thumbnails made), warm {warm:.2f} s ({warm_cpu:.2f} s CPU, "
+        "thumbnails reused)"
     )
-    print(f"index.html: {size / 1e6:.2f} MB; {pages} instance pages")
-    ok = cli_cold < 10 and size < 2e6
+    print(
+        f"baseline summarize + markdown: {baseline:.2f} s ({baseline_cpu:.2f} s CPU); "
+        f"html/baseline = {cold / baseline:.1f}x cold, {warm / baseline:.1f}x warm "
+        f"(CPU: {cold_cpu / baseline_cpu:.1f}x, {warm_cpu / baseline_cpu:.1f}x)"
+    )
+    print(
+        f"index.html: {size / 1e6:.2f} MB; {len(lists)} more pages of the instance list "
+        f"(largest page {largest / 1e6:.2f} MB); {pages} instance pages"
+    )
+    ok = cold < 10 and size < 2e6
     print("target (< 10 s, index < 2 MB):", "met" if ok else "NOT met")
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from mockbench import config_text, write_fixture
 from typer.testing import CliRunner
 
 from composer.cli import app
+from composer.evaluation.store import RunStore
+from composer.report.html import write_html
 
 cli = CliRunner()
 SCRIPT = "<script>alert(1)</script>"
@@ -134,3 +137,57 @@ def test_model_markup_is_shown_as_text_and_runs_nothing(browser: Any, report_dir
         s.get_attribute("src").rsplit("/", 1)[-1]
         for s in browser.find_elements(By.TAG_NAME, "script")
     ] == ["report.js"]
+
+
+def _listed(page: Path) -> list[str]:
+    """The instance ids a page of the instance list holds, in order."""
+    return re.findall(
+        r'<tr data-c="[^"]*" data-o="[^"]*" data-d="\d"><td><a href="instances/'
+        r'[^"]+">([^<]+)</a>',
+        page.read_text(),
+    )
+
+
+def test_a_long_instance_list_goes_on_in_pages(
+    browser: Any, report_dir: Path, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    store = RunStore(report_dir.parent / "run")
+    try:
+        site = write_html(store, tmp_path / "paged", list_rows=16).parent
+    finally:
+        store.close()
+    names = ["index.html", "index-2.html", "index-3.html"]
+    assert sorted(p.name for p in site.glob("index*.html")) == sorted(names)
+    pages = [_listed(site / name) for name in names]
+    assert [len(p) for p in pages] == [16, 16, 8]
+    # Every instance once, in the order of the list on one page.
+    assert [i for p in pages for i in p] == _listed(report_dir / "index.html")
+    # The tables stay on the index; an instance page leads back to the page that lists it.
+    assert 'id="systems-1"' in (site / "index.html").read_text()
+    assert 'id="systems-1"' not in (site / "index-2.html").read_text()
+    back = (site / "instances" / f"{pages[1][3]}.html").read_text()
+    assert '<a href="../index-2.html#instances">index</a>' in back
+
+    assert open_page(browser, site / "index-3.html") == []
+    assert not has_alert(browser)
+    assert all(images_loaded(browser))
+    assert browser.find_element(By.ID, "f-count").text == "8"  # the filters count this page
+    pager = browser.find_elements(By.CSS_SELECTOR, "nav.pages a")
+    assert {a.text for a in pager} == {"1", "2"}
+    for link in pager:
+        assert Path(link.get_attribute("href").split("#")[0].removeprefix("file://")).is_file()
+    assert [
+        s.get_attribute("src").rsplit("/", 1)[-1]
+        for s in browser.find_elements(By.TAG_NAME, "script")
+    ] == ["report.js"]
+
+    # Written again into the same folder with one page: the pages after it are gone.
+    store = RunStore(report_dir.parent / "run")
+    try:
+        write_html(store, site, list_rows=1000)
+    finally:
+        store.close()
+    assert [p.name for p in site.glob("index*.html")] == ["index.html"]
+    assert len(_listed(site / "index.html")) == 40
