@@ -1,13 +1,16 @@
 """Commands as a user times them: `composer list graphs`, `composer demo`, the demo's peak memory.
 
-Each command runs in a fresh process, as a user runs it, and is timed from outside; peak memory
-is the child's own maximum resident set (`os.wait4`). Baselines measured in the same run: a bare
-`python -c "import composer.cli"` (the floor any command pays) for the two wall times, and the
-demo at 10 per category for the demo at `--per` per category. Each time is the median of
-`--repeat` runs. Targets: list graphs <= 0.5 s and no langgraph import; demo (460 tasks) <= 4 s;
-peak memory at 60 per category <= 1.2x that at 10.
+Each command runs in a fresh process, as a user runs it, and is timed from outside; CPU time
+and peak memory are the child's own (`os.wait4`). Baselines measured in the same run: a bare
+`python -c "import composer.cli"` (the floor any command pays) for the two wall times, the demo
+at 10 per category for the demo at `--per` per category, and, with `--baseline DIR`, the demo
+run from another checkout (`git worktree add /tmp/base <commit>`) in turn with this one, for
+its CPU seconds (on a loaded machine CPU seconds and ratios compare; wall times do not). Each
+figure is the median of `--repeat` runs. Targets: list graphs <= 0.5 s and no langgraph
+import; demo (460 tasks) <= 4 s on an idle machine; peak memory at 60 per category <= 1.2x
+that at 10.
 
-    python tests/perf/commands.py [--repeat 3] [--per 60] [--skip-memory]
+    python tests/perf/commands.py [--repeat 3] [--per 60] [--skip-memory] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -23,12 +26,22 @@ import time
 from pathlib import Path
 
 PYTHON = sys.executable
+HERE = Path(__file__).resolve().parents[2]
+"""The checkout this script belongs to: the code measured."""
 
 
-def timed(argv: list[str]) -> tuple[float, float, float]:
-    """Wall seconds, peak resident MB and CPU seconds of one child process running `argv`."""
+def timed(argv: list[str], checkout: Path | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak resident MB and CPU seconds of one child process running `argv`.
+
+    With `checkout`, the child imports composer from there (run from outside any checkout, so
+    the current folder's `composer` is not the one imported).
+    """
+    env = None if checkout is None else {**os.environ, "PYTHONPATH": str(checkout)}
+    cwd = None if checkout is None else tempfile.gettempdir()
     started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -52,13 +65,75 @@ def median_of(
     return wall, mb, cpu
 
 
+def demo_argv(checkout: Path, out: Path, *, with_unimmmu: bool) -> list[str]:
+    """`composer demo --quiet` into `out` as `checkout` runs it (one that has no Uni-MMMU part
+    needs no `--no-uni-mmmu`)."""
+    shown = subprocess.run(
+        [PYTHON, "-m", "composer", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        cwd=tempfile.gettempdir(),
+    ).stdout
+    only = [] if with_unimmmu or "--no-uni-mmmu" not in shown else ["--no-uni-mmmu"]
+    return [PYTHON, "-m", "composer", "demo", "--quiet", *only, "--out", str(out)]
+
+
+def compare_demo(
+    repeat: int, baseline: Path, tmp: Path, *, with_unimmmu: bool
+) -> tuple[float, float, float]:
+    """Median CPU seconds of the demo from this checkout and from `baseline`, run in turn.
+
+    Returns (this checkout's CPU, the baseline's CPU, this checkout's wall seconds).
+    """
+    ours, theirs, walls = [], [], []
+    for _ in range(repeat):
+        for checkout, into in ((HERE, ours), (baseline, theirs)):
+            out = tmp / f"demo-{'here' if checkout is HERE else 'base'}"
+            shutil.rmtree(out, ignore_errors=True)
+            wall, _, cpu = timed(demo_argv(checkout, out, with_unimmmu=with_unimmmu), checkout)
+            into.append(cpu)
+            if checkout is HERE:
+                walls.append(wall)
+    return statistics.median(ours), statistics.median(theirs), statistics.median(walls)
+
+
 def main() -> None:
     """Measure and print each figure with its ratio to its baseline."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--per", type=int, default=60, help="per category for the memory run")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. a `git worktree` at an earlier commit) to run the demo "
+        "from in turn with this one, for a ratio of CPU seconds",
+    )
+    parser.add_argument(
+        "--skip-commands", action="store_true", help="only the demo against --baseline"
+    )
     args = parser.parse_args()
+    if args.baseline is not None:
+        baseline = args.baseline.resolve()
+        if not (baseline / "composer" / "__main__.py").is_file():
+            raise SystemExit(
+                f"--baseline: {baseline} is not a composer checkout (no composer/__main__.py). "
+                "Make one with `git worktree add /tmp/base <commit>`."
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            for with_unimmmu in (False, True):
+                ours, theirs, wall = compare_demo(
+                    args.repeat, baseline, Path(tmp), with_unimmmu=with_unimmmu
+                )
+                name = "composer demo" + ("" if with_unimmmu else " --no-uni-mmmu")
+                print(
+                    f"{name}: {ours:.2f} s CPU ({wall:.1f} s wall), baseline {baseline}: "
+                    f"{theirs:.2f} s CPU: {ours / theirs:.2f}x (median of {args.repeat}, "
+                    "run in turn; target <= 4 s on an idle machine)"
+                )
+    if args.skip_commands:
+        return
     cli = [PYTHON, "-m", "composer"]
 
     floor, _, floor_cpu = median_of(args.repeat, [PYTHON, "-c", "import composer.cli"])
