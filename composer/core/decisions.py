@@ -29,6 +29,10 @@ class RunDecisions(BaseModel):
     and `total_weights`, which say what the report counts and how Total weighs the axes."""
     scorers: tuple[str, ...] = ()
     """The scorers' ids, the headline judge first."""
+    judges: tuple[str, ...] | None = None
+    """The ids of the run's `[judge]` judges, which poll the instances' checks (the other
+    scorers are the letter reader and those benchmarks declare). None: a folder written before
+    this was recorded, where every scorer with a model is taken for one."""
     k_told: bool | None = None
     """Uni-MMMU: whether the systems were told k, the number of ground-truth moves (None:
     not a Uni-MMMU run)."""

@@ -145,14 +145,17 @@ def plan_run(
         tasks=(),
         skipped=0,
         rerun=tuple(rerun),
-        decisions=_decisions(config, instances, scorers),
+        decisions=_decisions(config, instances, scorers, judges),
     )
     tasks, skipped = _plan_tasks(plan, store, retry_failed=retry_failed, images=images)
     return dataclasses.replace(plan, tasks=tuple(tasks), skipped=skipped)
 
 
 def _decisions(
-    config: RunConfig, instances: Sequence[Instance], scorers: Sequence[Scorer]
+    config: RunConfig,
+    instances: Sequence[Instance],
+    scorers: Sequence[Scorer],
+    judges: Sequence[Judge],
 ) -> RunDecisions:
     """What this run decided that its report needs (stored with the invocation)."""
     told = {i.output.images_told for i in instances if i.benchmark == "uni-mmmu"}
@@ -160,6 +163,7 @@ def _decisions(
         parser=config.judge.parser,
         benchmark=config.benchmark.model_dump(mode="json"),
         scorers=tuple(s.id for s in scorers),
+        judges=tuple(j.id for j in judges),
         k_told=None if not told else all(told),
     )
 

@@ -21,6 +21,7 @@ from composer.benchmarks.realunify.records import read_stored
 from composer.core.decisions import RunDecisions
 from composer.core.definition import SystemDefinition
 from composer.core.instance import Instance, Parser
+from composer.evaluation.headline import headline_scorer, polling_judges
 from composer.evaluation.lock import is_written
 from composer.evaluation.store_checks import (
     check_folder,
@@ -35,7 +36,6 @@ from composer.evaluation.store_checks import (
 from composer.evaluation.store_schema import SCHEMA_VERSION, check_schema
 from composer.evaluation.store_views import (
     CALL_COLUMNS,
-    PROGRAMMATIC_SCORERS,
     REMOVED_KEY,
     SCORE_STATUSES,
     STATUSES,
@@ -220,16 +220,22 @@ class RunStore:
         """Every stored result (of one system, if named), in insertion order, as scored.
 
         A UEG output is read with the scores of `judge` (a judge id; default: the headline
-        judge of the latest run), a GEU output with those of the choice reader (`geu_judge`,
-        default: whichever version scored it last). An output the judge has not scored is
+        judge of the latest run), a GEU output with those of `geu_judge` if it scored it; else
+        each leads with the score `composer.evaluation.headline` picks (the letter reader's
+        latest version, a benchmark's programmatic scorer, or its scorer judged with the
+        headline judge's model). An output the judge has not scored is
         `unscored` with the reason; a judge that failed makes it `failed`, one that declined
         `refused`; a score the headline `parser` cannot read is `unscored`. Results of
         instances the benchmark no longer holds are left out (`removed_instances`).
         """
+        latest = self.latest_run()
+        order: list[str] = list(latest["judges"]) if latest else []
         if judge is None:
-            latest = self.latest_run()
-            judge = latest["judges"][0] if latest and latest["judges"] else None
-        labels = {i: j["label"] for i, j in self.judges().items()}
+            judge = order[0] if order else None
+        stored = self.judges()
+        labels = {i: j["label"] for i, j in stored.items()}
+        definitions = {i: j["definition"] for i, j in stored.items()}
+        polling = polling_judges(self.decisions().judges, definitions)
         scores: dict[tuple[str, str, int], dict[str, tuple[Any, ...]]] = {}
         query = "SELECT system, instance, seed, judge, status, correct_official, correct_strict, "
         query += "error FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
@@ -247,17 +253,21 @@ class RunStore:
                 yield result
                 continue
             mine = scores.get((result.system, result.instance, result.seed), {})
-            if result.axis == "UEG":
-                wanted = judge
+            wanted = headline_scorer(
+                result.axis,
+                list(mine),
+                asked=judge if result.axis == "UEG" else geu_judge,
+                judge=judge,
+                polling=polling,
+                definitions=definitions,
+                order=order,
+            )
+            if wanted is not None:
+                result.judge = labels.get(wanted) or "exact match (choice reader)"
+            elif result.axis == "UEG":
                 result.judge = labels.get(judge or "", judge)
             else:
-                geu = [k for k in mine if k.startswith(PROGRAMMATIC_SCORERS)]
-                wanted = geu_judge if geu_judge in mine else (geu[-1] if geu else None)
-                result.judge = (
-                    labels.get(wanted or "", "")
-                    if (wanted or "").startswith("uni-mmmu")
-                    else "exact match (choice reader)"
-                )
+                result.judge = "exact match (choice reader)"
             score = mine.get(wanted or "")
             if score is None:
                 result.status = "unscored"

@@ -132,7 +132,3 @@ def decode_failure(row: tuple[Any, ...]) -> Failure | None:
 def decode_bool(value: int | None) -> bool | None:
     """A stored 0/1 (or NULL) as a bool (or None)."""
     return None if value is None else bool(value)
-
-
-PROGRAMMATIC_SCORERS = ("choice-reader", "uni-mmmu-programmatic")
-"""The id prefixes of the scorers that score GEU outputs without a judge model."""

@@ -87,6 +87,13 @@ def test_judged_tasks_are_scored_by_the_runs_judge_with_the_release_prompts(
     assert by_task["code"]["position_accuracy"] == 3.0
     # The maze is scored from pixels: the mock model's frames are no maze.
     assert by_task["maze"]["text_exact"] == 0.0
+    # Each judged task's headline is its judged scorer's (they used to read as unscored: the
+    # headline looked for the polling judge on UEG and a programmatic scorer on GEU).
+    headline = {r.instance.split("-", 1)[0]: r for r in store.results("unified")}
+    assert headline["geometry"].status == "ok" and headline["geometry"].correct_official
+    assert headline["science"].status == "ok" and headline["science"].correct_official is False
+    assert "Uni-MMMU judge prompts" in headline["science"].judge
+    assert headline["maze"].judge.startswith("Uni-MMMU programmatic")
     # Every judge call went out with the release's own wording.
     calls = store.db.execute("SELECT request FROM calls WHERE node = 'judge'").fetchall()
     requests = " ".join(row[0] for row in calls)
