@@ -7,6 +7,7 @@ for a small one. This module imports nothing heavy at load.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -47,9 +48,12 @@ def make_thumb(source: Path, target: Path) -> bool:
                 image.paste(rgba, mask=rgba.getchannel("A"))
             elif image.mode != "RGB":
                 image = image.convert("RGB")
-            # One small write, straight to its name: a rename per thumbnail doubles the file
-            # system work of a large report, and a reused thumbnail is checked to be non-empty.
-            image.save(target, format="JPEG", quality=85)
+            # Encoded in memory, then one small write straight to its name: Pillow's save to a
+            # path cost twice the encoding, and a rename per thumbnail doubles the file system
+            # work of a large report (a reused thumbnail is checked to be non-empty).
+            encoded = io.BytesIO()
+            image.save(encoded, format="JPEG", quality=85)
+            target.write_bytes(encoded.getvalue())
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return False
     return True

@@ -29,7 +29,7 @@ from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Judgment, Result, RunStore
 from composer.report import stats
 from composer.report.model import Report
-from composer.report.trace import Step, Traces, output_fields, page_judgments
+from composer.report.trace import PageJudgments, Step, Traces, output_fields
 
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
 _MAIN_IMAGES = ((EDITED_IMAGE, "edited image"), (IMAGE, "output image"))
@@ -384,7 +384,7 @@ def write_pages(
     """Write `instances/<id>.html` for every instance: all systems side by side."""
     base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
     image_base = base.as_posix()
-    judge = ctx.report.get("judge_id")
+    batches = PageJudgments(store, ctx.report.get("judge_id"))
     traces = Traces(store, [r for ran in results.values() for r in ran.values()])
     names = [f"{slug(i.id)}.html" for i in instances]
     folder = ctx.out / "instances"
@@ -393,7 +393,7 @@ def write_pages(
         if k % PAGE_BATCH == 0:  # the batch's calls and judgments, one query per table
             batch = instances[k : k + PAGE_BATCH]
             traces.prefetch(r for i in batch for r in results[i.id].values())
-            judgments = page_judgments(store, judge, [i.id for i in batch])
+            judgments = batches.of(ctx.systems, [i.id for i in batch])
         neighbours = (names[k - 1] if k > 0 else None, names[k + 1] if k + 1 < len(names) else None)
         page = instance_page(
             ctx,

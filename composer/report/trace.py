@@ -224,43 +224,59 @@ def judge_steps(store: RunStore, outputs: Collection[Output]) -> dict[Output, di
     return found
 
 
-def page_judgments(
-    store: RunStore, judge: str | None, instances: Collection[str]
-) -> dict[tuple[str, str], list[Judgment]]:
-    """`RunStore.all_judgments(judge)` of these instances only: a batch of pages at a time.
+class PageJudgments:
+    """`RunStore.all_judgments(judge)`, read a batch of pages at a time.
 
-    Of the lowest run seed, as `all_judgments`; built without a pydantic model per judgment.
+    Of the lowest run seed, as `all_judgments`; each batch in one query that the judgments
+    table's key serves (system and instance), built without a pydantic model per judgment.
+
+    Example:
+        >>> PageJudgments(store, None).of(["composed"], ["UEG-1"])  # doctest: +SKIP
+        {('composed', 'UEG-1'): [Judgment(position=0, ...), ...]}
     """
-    if judge is None:
-        latest = store.latest_run()
-        judge = latest["judges"][0] if latest and latest["judges"] else ""
-    row = store.db.execute("SELECT MIN(seed) FROM judgments").fetchone()
-    seed = row[0] if row and row[0] is not None else 0
-    wanted = sorted(set(instances))
-    found: dict[tuple[str, str], list[Judgment]] = {}
-    columns = "system, instance, position, question, expected, reply, official, strict"
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        query = (
-            f"SELECT {columns} FROM judgments WHERE judge = ? AND seed = ? AND instance IN "
-            f"({', '.join('?' * len(chunk))}) ORDER BY system, instance, position"
-        )
-        rows = store.db.execute(query, (judge, seed, *chunk))
-        for r, judgment in _decoded(
-            store.path,
-            rows,
-            lambda r: Judgment.model_construct(
-                position=int(r[2]),
-                question=str(r[3]),
-                expected=str(r[4]),
-                reply=str(r[5]),
-                official=r[6],
-                strict=r[7],
-            ),
-            lambda r: f"the judgments row of {r[0]!r}, {r[1]!r}, {r[2]!r}",
-        ):
-            found.setdefault((r[0], r[1]), []).append(judgment)
-    return found
+
+    def __init__(self, store: RunStore, judge: str | None) -> None:
+        """The judgments of `judge` (default: the latest run's headline judge) in `store`."""
+        if judge is None:
+            latest = store.latest_run()
+            judge = latest["judges"][0] if latest and latest["judges"] else ""
+        row = store.db.execute("SELECT MIN(seed) FROM judgments").fetchone()
+        self.store = store
+        self.judge = judge
+        self.seed = row[0] if row and row[0] is not None else 0
+
+    def of(
+        self, systems: Collection[str], instances: Collection[str]
+    ) -> dict[tuple[str, str], list[Judgment]]:
+        """The judgments of these systems on these instances, by (system, instance)."""
+        found: dict[tuple[str, str], list[Judgment]] = {}
+        wanted = sorted(set(instances))
+        names = sorted(set(systems))
+        columns = "system, instance, position, question, expected, reply, official, strict"
+        step = max(1, 900 - len(names))  # under SQLite's limit on parameters
+        for start in range(0, len(wanted), step):
+            chunk = wanted[start : start + step]
+            query = (
+                f"SELECT {columns} FROM judgments WHERE system IN ({', '.join('?' * len(names))})"
+                f" AND instance IN ({', '.join('?' * len(chunk))}) AND seed = ? AND judge = ?"
+                " ORDER BY system, instance, position"
+            )
+            rows = self.store.db.execute(query, (*names, *chunk, self.seed, self.judge))
+            for r, judgment in _decoded(
+                self.store.path,
+                rows,
+                lambda r: Judgment.model_construct(
+                    position=int(r[2]),
+                    question=str(r[3]),
+                    expected=str(r[4]),
+                    reply=str(r[5]),
+                    official=r[6],
+                    strict=r[7],
+                ),
+                lambda r: f"the judgments row of {r[0]!r}, {r[1]!r}, {r[2]!r}",
+            ):
+                found.setdefault((r[0], r[1]), []).append(judgment)
+        return found
 
 
 class Traces:
