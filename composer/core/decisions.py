@@ -34,8 +34,9 @@ class RunDecisions(BaseModel):
     scorers are the letter reader and those benchmarks declare). None: a folder written before
     this was recorded, where every scorer with a model is taken for one."""
     k_told: bool | None = None
-    """Uni-MMMU: whether the systems were told k, the number of ground-truth moves (None:
-    not a Uni-MMMU run)."""
+    """Whether the systems were told how many images to draw, where that could be withheld
+    (Uni-MMMU's k, the number of ground-truth moves): False when any such instance withheld
+    it; None when no instance asked for several images or ended its own loop."""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], scorers: tuple[str, ...] = ()) -> RunDecisions:

@@ -22,7 +22,7 @@ from composer.core.config import RunConfig
 from composer.core.decisions import RunDecisions
 from composer.core.errors import ConfigError
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import Instance
+from composer.core.instance import STOP, Instance
 from composer.evaluation.benchmark_scoring import benchmark_scorers
 from composer.evaluation.binding import Binder, BoundSystem, earlier_prompts_digests
 from composer.evaluation.calls import CallLayer, TrackedSpecialist
@@ -158,7 +158,9 @@ def _decisions(
     judges: Sequence[Judge],
 ) -> RunDecisions:
     """What this run decided that its report needs (stored with the invocation)."""
-    told = {i.output.images_told for i in instances if i.benchmark == "uni-mmmu"}
+    # Where a system could be told how many images to draw: several wanted, or a loop the
+    # model ends (`OutputSpec.images_told`); a run of one-image instances decides nothing here.
+    told = {i.output.images_told for i in instances if i.output.images > 1 or i.request(STOP)}
     return RunDecisions(
         parser=config.judge.parser,
         benchmark=config.benchmark.model_dump(mode="json"),
