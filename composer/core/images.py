@@ -86,6 +86,8 @@ class ImageStore:
         self._folders: set[Path] = set()
         self.written: list[Path] = []
         """Files this store object created (a rejected run removes them again)."""
+        self._encoded: set[str] = set()
+        """Digests of the images this store object encoded from pixels itself (`put`)."""
 
     @staticmethod
     def relative_path(ref: ImageRef) -> PurePosixPath:
@@ -198,7 +200,18 @@ class ImageStore:
         # compress_level 1: a fifth to a twentieth of the default level's encode time, for files
         # about twice as large (the encode was most of what storing a generated image cost).
         image.save(buffer, format="PNG", pnginfo=info, compress_level=1)
-        return self.put_png(buffer.getvalue())
+        ref = self.put_png(buffer.getvalue())
+        self._encoded.add(ref.sha256)
+        return ref
+
+    def is_encoded_here(self, ref: ImageRef) -> bool:
+        """Whether this store object encoded `ref` from pixels itself (`put`).
+
+        Such an image is whole by construction: Pillow wrote every chunk, and the file was
+        written under a temporary name and renamed. `problem` does not decode it again (a local
+        model's drawings are checked for nothing; a hosted reply's bytes, `put_png`, are).
+        """
+        return ref.sha256 in self._encoded
 
     def put_file(self, path: Path | str, *, where: str | None = None) -> ImageRef:
         """Store an image file of any format Pillow reads, converted to PNG; return its ref.
@@ -254,8 +267,10 @@ class ImageStore:
         """Why the stored `ref` is not one whole image (see `image_problem`), or None.
 
         A file that is not is removed: it is named by its own bytes, so no other reply can
-        need it.
+        need it. An image this store encoded itself (`is_encoded_here`) is not read again.
         """
+        if self.is_encoded_here(ref):
+            return None
         found = image_problem(self.read_bytes(ref))
         if found is not None:
             self.path(ref).unlink(missing_ok=True)

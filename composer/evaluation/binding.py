@@ -213,7 +213,16 @@ def run_record(
 
 
 def versions() -> dict[str, str]:
-    """Versions of composer and the libraries whose behaviour a result may depend on."""
+    """Versions of composer and the libraries whose behaviour a result may depend on.
+
+    Read from the installed packages' metadata once per process (each run asked twice, about
+    10 ms each: the runs row and the reproducibility record).
+    """
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for package in (
         "unify-composer",

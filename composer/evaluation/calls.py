@@ -396,8 +396,16 @@ class TrackedSpecialist:
         return capability in self.capabilities
 
     async def _whole(self, reply: dict[str, Any]) -> None:
-        """A drawn image must decode whole before it is accepted or cached; else a retry."""
-        problem = await asyncio.to_thread(self.layer.images.problem, ImageRef.parse(reply["image"]))
+        """A drawn image must decode whole before it is accepted or cached; else a retry.
+
+        One the image store encoded itself (a local model's, from pixels) is whole by
+        construction: it is not decoded again, and no worker thread is woken for it (waking one
+        per drawing cost more than the rest of the call layer).
+        """
+        ref, images = ImageRef.parse(reply["image"]), self.layer.images
+        problem = (
+            None if images.is_encoded_here(ref) else await asyncio.to_thread(images.problem, ref)
+        )
         if problem is not None:
             raise SpecialistError(
                 self.name,

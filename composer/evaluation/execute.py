@@ -98,6 +98,7 @@ class _Execution:
         self.plan = plan
         self.store = store
         self.layer = layer
+        self.scorers = {s.id: s for s in plan.scorers}
 
     async def run(self, on_progress: Progress | None) -> dict[str, int]:
         """Work through the tasks; the statuses of the new outputs."""
@@ -214,10 +215,10 @@ class _Execution:
     async def _score_all(
         self, system: str, instance: Instance, state: Mapping[str, Any], ids: Sequence[str]
     ) -> list[tuple[Scored, Sequence[Judgment]]]:
-        by_id = {s.id: s for s in self.plan.scorers}
-        return list(
-            await asyncio.gather(*(self._score_one(system, instance, state, by_id[i]) for i in ids))
-        )
+        scoring = [self._score_one(system, instance, state, self.scorers[i]) for i in ids]
+        if len(scoring) == 1:  # most outputs: no task to create and schedule for one scorer
+            return [await scoring[0]]
+        return list(await asyncio.gather(*scoring))
 
     async def _score_one(
         self, system: str, instance: Instance, state: Mapping[str, Any], scorer: Scorer

@@ -21,6 +21,7 @@ A new judging method is one async function, registered by name or named in the r
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import inspect
 import json
@@ -219,9 +220,12 @@ class Judge:
             "options": dict(self.options),
         }
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
-        """A short, stable key of `definition()`: the judgments' identity in the store."""
+        """A short, stable key of `definition()`: the judgments' identity in the store.
+
+        Computed once per judge (it was a JSON encoding and a hash per scored output).
+        """
         return definition_key(self.definition())
 
     @property

@@ -39,3 +39,19 @@ def test_jpeg_inputs_are_stored_as_png(tmp_path: Path) -> None:
 def test_missing_image_says_where(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no image sha256:"):
         ImageStore(tmp_path).read_bytes(ImageRef(sha256="0" * 64))
+
+
+def test_an_image_the_store_encoded_is_whole_and_bytes_from_elsewhere_are_checked(
+    tmp_path: Path,
+) -> None:
+    store = ImageStore(tmp_path / "a")
+    drawn = store.put(Image.new("RGB", (4, 4), (0, 128, 0)))
+    assert store.is_encoded_here(drawn) and store.problem(drawn) is None
+    data = store.read_bytes(drawn)
+    other = ImageStore(tmp_path / "b")
+    cut = other.put_png(data[:-20])  # a hosted reply cut short
+    assert not other.is_encoded_here(cut)
+    assert "not a whole image" in (other.problem(cut) or "")
+    assert not other.path(cut).exists()  # removed: no reply can need it
+    same = other.put_png(data)  # the same bytes from elsewhere are decoded, not trusted
+    assert not other.is_encoded_here(same) and other.problem(same) is None
