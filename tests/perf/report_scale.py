@@ -1,4 +1,4 @@
-"""Scale of the HTML report: 1,000 instances x 6 systems, rendered in under 10 s, index < 2 MB.
+"""Scale of the HTML report: 1,000 (or 10,000) instances x 6 systems; target 10 s, index < 2 MB.
 
 Builds a run store synthetically (rows written through RunStore's own APIs, images through
 ImageStore): 600 UEG and 400 GEU instances, six systems (a unified model direct and stepwise,
@@ -36,6 +36,7 @@ from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Check, Instance
 from composer.evaluation.judges import GEU_SCORER, GEU_SCORER_ID, GEU_SCORER_LABEL
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
+from composer.evaluation.store_writer import RunWriter
 
 U, R, G, J = "mock/unified", "mock/reasoner", "mock/generator", "mock/judge"
 JUDGE_ID = "mock-judge"
@@ -84,7 +85,7 @@ Call = tuple[str, str, str, str, float, float, dict[str, object], dict[str, obje
 
 def build(run_dir: Path, n: int, image_size: int) -> None:
     rng = random.Random(0)
-    store = RunStore(run_dir, writer=True)
+    store = RunWriter(run_dir, lock=True)
     images = ImageStore(run_dir / "images")
 
     def put(image: Image.Image) -> ImageRef:
@@ -337,8 +338,14 @@ def main() -> None:
         f"index.html: {size / 1e6:.2f} MB; {len(lists)} more pages of the instance list "
         f"(largest page {largest / 1e6:.2f} MB); {pages} instance pages"
     )
-    ok = cold < 10 and size < 2e6
-    print("target (< 10 s, index < 2 MB):", "met" if ok else "NOT met")
+    if args.instances < 10_000:
+        print("target (10,000 x 6 in 10 s, index < 2 MB): run with --instances 10000")
+    else:
+        ok = cold < 10 and size < 2e6
+        print(
+            f"target (10,000 x 6 in 10 s, index < 2 MB): {'met' if ok else 'NOT met'} "
+            f"(index {'met' if size < 2e6 else 'NOT met'})"
+        )
     if args.keep is None:
         shutil.rmtree(root, ignore_errors=True)
 
