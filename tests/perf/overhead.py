@@ -80,7 +80,7 @@ class Timed:
         self.cpu = time.process_time() - self._cpu
 
 
-async def plain_loop(runner: Runner, images: ImageStore) -> None:
+async def plain_loop(runner: Runner, images: ImageStore) -> Timed:
     """The same calls with bare MockSpecialists, no graph, no store."""
     model = MockSpecialist.from_name("m", {"default": "A"}, images=images)
     for instance in runner.instances:
@@ -102,7 +102,9 @@ async def plain_loop(runner: Runner, images: ImageStore) -> None:
                 )
                 await model.understand(instance.text, [edited])
 
-    await asyncio.gather(*(one(i) for i in runner.instances))
+    with Timed() as timed:
+        await asyncio.gather(*(one(i) for i in runner.instances))
+    return timed
 
 
 class _Instant:
@@ -121,7 +123,7 @@ class _Instant:
         return self.image
 
 
-async def graphs_alone(runner: Runner) -> None:
+async def graphs_alone(runner: Runner) -> Timed:
     """The same graph invocations with instant roles: no call layer, no store, no judge."""
     image = next(i.images[0] for i in runner.instances if i.images)
     assert image is not None
@@ -140,7 +142,9 @@ async def graphs_alone(runner: Runner) -> None:
                 inputs, context=contexts[instance.axis]
             )
 
-    await asyncio.gather(*(one(i) for i in runner.instances))
+    with Timed() as timed:
+        await asyncio.gather(*(one(i) for i in runner.instances))
+    return timed
 
 
 @dataclasses.dataclass
@@ -184,12 +188,10 @@ def measure_once(root: Path, n: int) -> Round:
     )
     run_dir = Path(tempfile.mkdtemp(dir=root))
     runner = Runner(config, run_dir / "run")
-    with Timed() as plain:
-        asyncio.run(plain_loop(runner, ImageStore(run_dir / "plain-images")))
+    plain = asyncio.run(plain_loop(runner, ImageStore(run_dir / "plain-images")))
     with Timed() as composer:
         summary = asyncio.run(runner.run())
-    with Timed() as graphs:
-        asyncio.run(graphs_alone(runner))
+    graphs = asyncio.run(graphs_alone(runner))
     runner.close()
     assert summary.tasks == n == len(runner.instances), summary
     return Round(plain, composer, graphs, summary.calls_sent)
