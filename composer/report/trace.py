@@ -161,6 +161,18 @@ def _number(value: Any) -> float | None:
     return value
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{type(value).__name__} where text belongs")
+    return value
+
+
+def _whole(value: Any) -> int:
+    if not isinstance(value, int):
+        raise TypeError(f"{value!r} is not a whole number")
+    return value
+
+
 def read_calls(store: RunStore, keys: Iterable[str]) -> dict[str, _CallRecord]:
     """The recorded calls with these cache keys, as much of each as a step shows.
 
@@ -178,8 +190,8 @@ def read_calls(store: RunStore, keys: Iterable[str]) -> dict[str, _CallRecord]:
             store.path,
             rows,
             lambda r: _Called(
-                str(r[1]),
-                str(r[2]),
+                _text(r[1]),
+                _text(r[2]),
                 json_object(r[3] or "{}"),
                 json_object(r[4] or "{}"),
                 _number(r[5]),
@@ -266,12 +278,12 @@ class PageJudgments:
                 self.store.path,
                 rows,
                 lambda r: Judgment.model_construct(
-                    position=int(r[2]),
-                    question=str(r[3]),
-                    expected=str(r[4]),
-                    reply=str(r[5]),
-                    official=r[6],
-                    strict=r[7],
+                    position=_whole(r[2]),
+                    question=_text(r[3]),
+                    expected=_text(r[4]),
+                    reply=_text(r[5]),
+                    official=None if r[6] is None else _text(r[6]),
+                    strict=None if r[7] is None else _text(r[7]),
                 ),
                 lambda r: f"the judgments row of {r[0]!r}, {r[1]!r}, {r[2]!r}",
             ):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +193,30 @@ def test_a_long_instance_list_goes_on_in_pages(
         store.close()
     assert [p.name for p in site.glob("index*.html")] == ["index.html"]
     assert len(_listed(site / "index.html")) == 40
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        ("UPDATE calls SET request = '{not json' WHERE rowid = 2", "the calls row"),
+        ("UPDATE calls SET model = NULL WHERE rowid = 3", "the calls row"),
+        ("UPDATE judgments SET position = 'x' WHERE rowid = 1", "the judgments row of"),
+        ("UPDATE judgments SET reply = NULL WHERE rowid = 1", "the judgments row of"),
+    ],
+)
+def test_a_row_the_pages_cannot_read_is_named_in_one_line(
+    report_dir: Path, tmp_path: Path, damage: str, named: str
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(report_dir.parent / "run", run_dir)
+    db = sqlite3.connect(run_dir / "run.db")
+    db.execute(damage)
+    db.commit()
+    db.close()
+    result = cli.invoke(
+        app, ["report", str(run_dir), "--format", "html", "--output", str(tmp_path / "h")]
+    )
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "is damaged" in lines[0] and named in lines[0], result.output
+    assert "Traceback" not in result.output
