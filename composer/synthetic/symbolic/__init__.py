@@ -68,8 +68,8 @@ def _prompt_of_rewrite_request(text: str) -> str | None:
     return None
 
 
-SEEN_BYTES = 16 * 2**20
-"""Decoded pixels the symbolic models keep, together (about 40 of the suite's images): a task
+SEEN_BYTES = 6 * 2**20
+"""Decoded pixels the symbolic models keep, together (about 15 of the suite's images): a task
 looks at its image several times (each judge question, each judge), and the next step of a
 graph looks at the image the step before made."""
 
