@@ -28,6 +28,7 @@ that version's latest score.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,23 +132,32 @@ def _value(cell: Cell | None, reading: Parser) -> float | None:
     return None if value is None else float(value)
 
 
+def _mean(values: Sequence[float]) -> float | None:
+    """The mean, its sum exactly rounded (`math.fsum`).
+
+    The same whatever order the outputs finished in: `np.mean`'s pairwise sum differs in the
+    last digit with the order.
+    """
+    return math.fsum(values) / len(values) if values else None
+
+
 def _reading(
     cells: Sequence[tuple[int, Cell | None]], reading: Parser, seeds: int
 ) -> dict[str, Any]:
     """Mean and unscored count of one reading; per seed and its SD with several seeds."""
     values = [(s, v) for s, c in cells if (v := _value(c, reading)) is not None]
     out: dict[str, Any] = {
-        "mean": float(np.mean([v for _, v in values])) if values else None,
+        "mean": _mean([v for _, v in values]),
         "unscored": len(cells) - len(values),
     }
     if seeds > 1:
         per: dict[int, list[float]] = defaultdict(list)
         for s, v in values:
             per[s].append(v)
-        by_seed = {str(s): float(np.mean(per[s])) for s in sorted(per)}
+        by_seed = {str(s): float(_mean(per[s]) or 0.0) for s in sorted(per)}
         means = list(by_seed.values())
         out["by_seed"] = by_seed
-        out["mean"] = float(np.mean(means)) if means else None
+        out["mean"] = _mean(means)
         out["seed_sd"] = float(np.std(means, ddof=1)) if len(means) > 1 else None
     return out
 

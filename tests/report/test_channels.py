@@ -314,3 +314,19 @@ def test_the_html_report_shows_the_channel_tables(tmp_path: Path) -> None:
     assert '<h2 id="channels-1">Score channels, mean per reading</h2>' in index
     assert '<h2 id="channels-2">Score channels, paired (test per row)</h2>' in index
     assert "exact McNemar" in index and "paired bootstrap" in index
+
+
+def test_a_channel_mean_does_not_depend_on_the_order_outputs_finished_in() -> None:
+    # Two runs that score the same outputs store them in the order their tasks finished; the
+    # report must give the same number to the last digit (a pairwise sum does not).
+    import math
+    from itertools import permutations
+
+    from composer.report.channels import _reading
+
+    values = [0.1, 0.7, 1e16, 0.3, -1e16, 0.2]
+    means = {
+        _reading([(0, {"official": v}) for v in order], "official", 1)["mean"]
+        for order in permutations(values)
+    }
+    assert means == {math.fsum(values) / 6}  # one value: 1.3 / 6, the large pair cancelling
