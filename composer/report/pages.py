@@ -370,9 +370,11 @@ def instance_page(
     return "".join(out)
 
 
-PAGE_BATCH = 200
+PAGE_BATCH = 50
 """Instance pages whose calls and judgments are read together (one query per table a batch;
-a large run's calls are never all in memory)."""
+a large run's calls are never all in memory). Small enough that the demo's 100 instances are
+read in more than one: at 200, a batch of 60 per category held three times the calls of the
+whole 10-per-category run, most of the growth of the demo's peak memory (issue 26)."""
 
 
 def write_pages(
@@ -385,7 +387,7 @@ def write_pages(
     base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
     image_base = base.as_posix()
     batches = PageJudgments(store, ctx.report.get("judge_id"))
-    traces = Traces(store, [r for ran in results.values() for r in ran.values()])
+    traces = Traces(store)
     names = [f"{slug(i.id)}.html" for i in instances]
     folder = ctx.out / "instances"
     judgments: dict[tuple[str, str], list[Judgment]] = {}

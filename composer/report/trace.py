@@ -210,29 +210,37 @@ BULK_FROM = 50
 
 
 def judge_steps(store: RunStore, outputs: Collection[Output]) -> dict[Output, dict[str, Any]]:
-    """Per output, per judge id, the call steps its score recorded: one query in all.
+    """Per output, per judge id, the call steps its score recorded: one query for many outputs.
 
     What `RunStore.score_usages` reads for one output (only the steps kept), for many: a page
     per instance of a 10,000-instance run would otherwise query the scores table 60,000 times.
+    The query names the outputs' systems and instances, which the scores table's key serves:
+    only a batch of pages' scores are read, so what it keeps does not grow with the run.
     """
     if len(outputs) < BULK_FROM:
         return {o: {j: u.get("steps") for j, u in store.score_usages(*o).items()} for o in outputs}
     wanted = set(outputs)
     found: dict[Output, dict[str, Any]] = {}
-    rows = (
-        r
-        for r in store.db.execute(
-            "SELECT system, instance, seed, judge, usage FROM scores ORDER BY rowid"
+    systems = sorted({o[0] for o in wanted})
+    instances = sorted({o[1] for o in wanted})
+    step = max(1, 900 - len(systems))  # under SQLite's limit on parameters
+    for start in range(0, len(instances), step):
+        chunk = instances[start : start + step]
+        query = (
+            "SELECT system, instance, seed, judge, usage FROM scores"
+            f" WHERE system IN ({', '.join('?' * len(systems))})"
+            f" AND instance IN ({', '.join('?' * len(chunk))}) ORDER BY rowid"
         )
-        if (r[0], r[1], r[2]) in wanted
-    )
-    for row, usage in _decoded(
-        store.path,
-        rows,
-        lambda r: json_object(r[4] or "{}"),
-        lambda r: row_name("scores", *r[:4]),
-    ):
-        found.setdefault((row[0], row[1], row[2]), {})[row[3]] = usage.get("steps")
+        rows = (
+            r for r in store.db.execute(query, (*systems, *chunk)) if (r[0], r[1], r[2]) in wanted
+        )
+        for row, usage in _decoded(
+            store.path,
+            rows,
+            lambda r: json_object(r[4] or "{}"),
+            lambda r: row_name("scores", *r[:4]),
+        ):
+            found.setdefault((row[0], row[1], row[2]), {})[row[3]] = usage.get("steps")
     return found
 
 
@@ -294,19 +302,19 @@ class PageJudgments:
 class Traces:
     """The steps of many results, read with one query per table instead of a few per result.
 
-    Every score's call steps are read when it is made; the calls a batch of results made are
-    read together by `prefetch` (a batch at a time, so a large run's calls are never all in
-    memory), or one result's at a time by `steps` where no batch was read.
+    The calls a batch of results made, and their scores' call steps, are read together by
+    `prefetch`, a batch at a time, the previous batch forgotten first: what a large run's pages
+    keep is one batch, not the run. `steps` reads one result's where no batch was read.
 
     Example:
-        >>> traces = Traces(store, results)  # doctest: +SKIP
+        >>> traces = Traces(store)  # doctest: +SKIP
         >>> traces.prefetch(results[:100])  # doctest: +SKIP
         >>> [step.node for step in traces.steps(results[0])]  # doctest: +SKIP
         ['rewrite', 'draw', 'judge', 'judge']
     """
 
-    def __init__(self, store: RunStore, results: Iterable[Result], *, judges: bool = True) -> None:
-        """Read the judges and the scores' steps behind `results` (`judges`: with theirs)."""
+    def __init__(self, store: RunStore, *, judges: bool = True) -> None:
+        """The steps of results in `store` (`judges`: with their judges' calls)."""
         self.store = store
         self.judges = judges
         self.labels: dict[str, str] = {}
@@ -315,12 +323,6 @@ class Traces:
         self.calls: dict[str, _CallRecord] = {}
         if judges:
             self.labels = {i: j["label"] for i, j in store.judges().items()}
-            self.asked = {
-                (r.system, r.instance, r.seed)
-                for r in results
-                if isinstance(r.usage.get("steps"), list)
-            }
-            self.judged = judge_steps(store, self.asked)
 
     def _judged(self, result: Result) -> dict[str, Any]:
         output = (result.system, result.instance, result.seed)
@@ -336,7 +338,18 @@ class Traces:
 
     def prefetch(self, results: Iterable[Result]) -> None:
         """Read the calls of these results (and their judges) in one go, forgetting earlier ones."""
-        self.calls = read_calls(self.store, (k for r in results for k in self._keys(r)))
+        batch = list(results)
+        # Forgotten before the next batch is read, not after: two batches at once were the
+        # peak memory of a large run's report.
+        self.calls, self.judged, self.asked = {}, {}, set()
+        if self.judges:
+            self.asked = {
+                (r.system, r.instance, r.seed)
+                for r in batch
+                if isinstance(r.usage.get("steps"), list)
+            }
+            self.judged = judge_steps(self.store, self.asked)
+        self.calls = read_calls(self.store, (k for r in batch for k in self._keys(r)))
 
     def steps(self, result: Result) -> list[Step]:
         """The model calls behind `result`, in order: its graph's nodes, then its judges'."""
@@ -366,7 +379,7 @@ def steps_of(store: RunStore, result: Result, *, judges: bool = True) -> list[St
         >>> for step in steps_of(store, result):  # doctest: +SKIP
         ...     print(step.node, step.role, step.prompt, step.reply)
     """
-    return Traces(store, [result], judges=judges).steps(result)
+    return Traces(store, judges=judges).steps(result)
 
 
 FieldKind = Literal["text", "image", "value"]

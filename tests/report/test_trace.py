@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from composer.cli import app
 from composer.evaluation.store import RunStore
+from composer.report.trace import BULK_FROM, Traces, steps_of
 
 cli = CliRunner()
 # The unified model's unmatched replies carry a terminal escape sequence and a bell.
@@ -106,6 +107,30 @@ def test_a_failed_step_shows_its_error(run: tuple[Path, Path]) -> None:
     assert rows and rows[0][1] == "rewrite"
     assert "generation: draw 3+7 moons" in rows[0][4]
     assert rows[0][9]  # the scripted failure's message
+
+
+def test_pages_read_steps_a_batch_at_a_time_and_keep_only_that_batch(
+    run: tuple[Path, Path],
+) -> None:
+    """The pages' steps, read a batch at a time, are those `steps_of` reads for one result; a
+    batch's calls and judge steps replace the previous batch's, so a large run's report keeps
+    one batch in memory, not the run (issue 26: its peak memory grew with the run)."""
+    run_dir, _ = run
+    store = RunStore(run_dir)
+    try:
+        results = sorted(store.results(), key=lambda r: (r.instance, r.system))
+        half = len(results) // 2
+        assert half >= BULK_FROM  # each batch's judge steps in one query, through the key
+        traces = Traces(store)
+        for batch in (results[:half], results[half:]):
+            traces.prefetch(batch)
+            assert traces.judged  # the batch's judges' steps, and only the batch's:
+            assert set(traces.judged) <= {(r.system, r.instance, r.seed) for r in batch}
+            read = set(traces.calls)
+            assert all(traces.steps(r) == steps_of(store, r) for r in batch)
+            assert set(traces.calls) == read  # every call the batch shows, read with it
+    finally:
+        store.close()
 
 
 def test_nested_outputs_show_their_images(tmp_path: Path) -> None:
