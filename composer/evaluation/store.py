@@ -53,6 +53,15 @@ from composer.evaluation.store_views import (
 __all__ = ["SCHEMA_VERSION", "Call", "Judgment", "Result", "RunStore", "Scored", "Status"]
 
 
+_NOT_NUMBERS = (
+    "SELECT key FROM calls WHERE typeof(latency_s) NOT IN ('integer', 'real', 'null') "
+    "OR typeof(cost_usd) NOT IN ('integer', 'real', 'null') "
+    "OR typeof(sent) NOT IN ('integer', 'null') OR typeof(attempts) NOT IN ('integer', 'null') "
+    "LIMIT 1"
+)
+"""A calls row `each_call_row` would refuse, if there is one."""
+
+
 class RunStore:
     """The reads of one run folder's store; it never writes.
 
@@ -468,6 +477,22 @@ class RunStore:
                     if row[name] is not None and not isinstance(row[name], int):
                         raise TypeError(f"{name} {row[name]!r} is not a whole number")
             yield row
+
+    def check_calls(self) -> None:
+        """Raise `DamagedRunError` naming the first calls row whose numbers are not numbers.
+
+        SQLite finds whether any is (`typeof`); only then are the rows read one by one, so a
+        sound folder of any size is checked at once.
+        """
+        if self.db.execute(_NOT_NUMBERS).fetchone() is not None:
+            for _ in self.each_call_row():
+                pass
+
+    def retries_by_system(self) -> dict[str, int]:
+        """Per system, the extra attempts (429s, 5xx, timeouts) of the calls it sent first."""
+        self.check_calls()
+        query = "SELECT system, SUM(MAX(0, COALESCE(NULLIF(attempts, 0), 1) - 1)) FROM calls"
+        return {str(s): int(n) for s, n in self.db.execute(query + " GROUP BY system")}
 
     def calls_by_key(self, keys: Iterable[str]) -> dict[str, Call]:
         """The recorded calls with these cache keys (a key never recorded is left out)."""

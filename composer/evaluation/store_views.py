@@ -103,10 +103,12 @@ CALL_COLUMNS = (
 """The columns of the calls table that make a `Call`, in the order `decode_call` reads them."""
 
 
+_CALL_NAMES = tuple(n.strip() for n in CALL_COLUMNS.split(","))
+
+
 def decode_call(row: tuple[Any, ...]) -> Call:
     """A calls row of the columns `CALL_COLUMNS` as a `Call`."""
-    names = [n.strip() for n in CALL_COLUMNS.split(",")]
-    data = dict(zip(names, row, strict=True))
+    data = dict(zip(_CALL_NAMES, row, strict=True))
     data["request"] = json.loads(data["request"] or "{}")
     data["reply"] = json.loads(data["reply"] or "{}")
     return Call.model_validate({k: v for k, v in data.items() if v is not None})

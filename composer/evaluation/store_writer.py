@@ -98,8 +98,7 @@ class RunWriter:
         A damaged one stops a resuming run at once (`DamagedRunError`), not after its work.
         """
         try:
-            for _ in self.reader.each_call_row():
-                pass
+            self.reader.check_calls()
         except BaseException:
             self.db.close()
             raise

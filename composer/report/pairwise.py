@@ -90,7 +90,9 @@ def pair_systems(
         seed=run_seed,
         rows=rows,
         outcomes=dict(grouped),
-        spent=dict(budget.per_system(stats.costs(store.call_rows(), results), results, chosen)),
+        spent=dict(
+            budget.per_system(stats.costs(store.retries_by_system(), results), results, chosen)
+        ),
         definitions=store.system_definitions(),
     )
 

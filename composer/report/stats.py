@@ -250,9 +250,7 @@ def single_role_swaps(
     return swaps
 
 
-def costs(
-    call_rows: Iterable[Mapping[str, Any]], results: Iterable[Result]
-) -> dict[str, dict[str, Any]]:
+def costs(retries: Mapping[str, int], results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     """Calls, model time, tokens, images and cost per system and per graph node.
 
     Every system is charged for every call its tasks used, whether the call was sent or
@@ -261,7 +259,8 @@ def costs(
     order changes neither. `spent_usd` and `sent` are what this run actually sent and paid.
     Wall time (`latency_s`, per task) is as the run saw it, replays included. Judging is not
     charged to the system (its usage is stored with each judge's scores). `retries` counts the
-    extra attempts (429s, 5xx, timeouts) of the calls the system sent first.
+    extra attempts (429s, 5xx, timeouts) of the calls the system sent first
+    (`RunStore.retries_by_system`).
     """
     out: dict[str, dict[str, Any]] = {}
 
@@ -310,10 +309,9 @@ def costs(
             )
             for key in ("calls", "sent", "model_s", "cost_usd", "spent_usd"):
                 add(node, key, node_usage.get(key))
-    for row in call_rows:
-        system = row.get("system")
+    for system, extra in retries.items():
         if system in out:
-            out[system]["retries"] += max(0, int(row.get("attempts") or 1) - 1)
+            out[system]["retries"] += extra
     for entry in out.values():
         entry["latency_s"] = entry["total_latency_s"] / entry["tasks"]
         entry["model_s_per_task"] = entry["model_s"] / entry["tasks"]

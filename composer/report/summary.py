@@ -333,7 +333,7 @@ def summarize(
         scores=noise.judge_scores(store.score_rows(), headline) if judge_ids else None,
     )
     ran = {n: d for n, d in definitions.items() if n in systems}
-    costs = stats.costs(store.each_call_row(), everything)
+    costs = stats.costs(store.retries_by_system(), everything)
     report: Report = {
         "parser": headline,
         "judge": judge_label,

@@ -186,8 +186,7 @@ def test_costs_charge_every_call_a_task_used_whoever_sent_it() -> None:
         ),
         _result("B", "u0", True, latency_s=1.0),
     ]
-    calls = [{"system": "A", "attempts": 3}, {"system": "gone", "attempts": 2}]
-    out = stats.costs(calls, results)
+    out = stats.costs({"A": 2, "gone": 1}, results)
     assert out["A"]["tasks"] == 2 and out["A"]["latency_s"] == 3.0
     assert out["A"]["cost_usd"] == pytest.approx(0.04)  # both tasks, as if run alone
     assert out["A"]["spent_usd"] == pytest.approx(0.02)  # what this run paid
