@@ -37,7 +37,6 @@ from composer.core.instance import Axis, Instance
 from composer.evaluation.benchmark_scoring import needs_judge
 from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
 from composer.evaluation.imported import ImportedOutputs, read_imported
-from composer.evaluation.imported_unimmmu import read_unimmmu_outputs
 from composer.evaluation.judges import Judge, get_method
 from composer.specialists.base import Capability, Specialist
 from composer.specialists.registry import SDKS, create
@@ -321,6 +320,9 @@ class Binder:
         if system.import_dir is not None:
             folder = self.config.resolve(system.import_dir)
             if system.format == "uni-mmmu":
+                # Imported here: the release's scorers and grids load only for such a system.
+                from composer.evaluation.imported_unimmmu import read_unimmmu_outputs
+
                 assert system.release_model is not None
                 bound.imported = read_unimmmu_outputs(
                     folder,
