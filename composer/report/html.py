@@ -310,21 +310,9 @@ def write_html(
         store.instances().values(),
         key=lambda i: (i.axis.value != "UEG", _ORDER.get(i.category, 99), i.category, i.id),
     )
-    # With several run seeds, the pages show the first seed's outputs (and its judgments).
-    first_seed = min((r.seed for r in everything), default=0)
-    results: dict[str, dict[str, Result]] = {}
-    for result in everything:
-        if result.seed == first_seed:
-            results.setdefault(result.instance, {})[result.system] = result
+    results = _first_seed(everything)
     instances = [i for i in instances if i.id in results]
-    wanted = {i.images[0].sha256 for i in instances if i.images}
-    for ran in results.values():
-        wanted.update(ref.sha256 for ref in map(_main_image, ran.values()) if ref)
-    jobs = sorted(
-        (sha, ctx.images.path(ImageRef(sha256=sha)), out / "thumbs" / f"{sha[:20]}.jpg")
-        for sha in wanted
-        if sha in ctx.stored  # never read through a link that leads out of the run folder
-    )
+    jobs = _thumb_jobs(ctx, instances, results)
     drawn = _stored_drawings(definitions, store.system_drawings())
 
     def chart_path(axis: str) -> Path:
@@ -367,6 +355,51 @@ def write_html(
         graphs = _graphs(definitions, systems, drawn)
         _draw_graphs(out, graphs)
 
+    return _write_index(out, store, ctx, instances, results, chart_paths, graphs)
+
+
+def _first_seed(everything: list[Result]) -> dict[str, dict[str, Result]]:
+    """Instance -> system -> result of the first run seed.
+
+    With several run seeds, the pages show the first seed's outputs (and its judgments).
+    """
+    first_seed = min((r.seed for r in everything), default=0)
+    results: dict[str, dict[str, Result]] = {}
+    for result in everything:
+        if result.seed == first_seed:
+            results.setdefault(result.instance, {})[result.system] = result
+    return results
+
+
+def _thumb_jobs(
+    ctx: PageContext, instances: list[Instance], results: dict[str, dict[str, Result]]
+) -> list[tuple[str, Path, Path]]:
+    """(sha256, stored image, thumbnail) of every input and main output image the pages show."""
+    wanted = {i.images[0].sha256 for i in instances if i.images}
+    for ran in results.values():
+        wanted.update(ref.sha256 for ref in map(_main_image, ran.values()) if ref)
+    return sorted(
+        (sha, ctx.images.path(ImageRef(sha256=sha)), ctx.out / "thumbs" / f"{sha[:20]}.jpg")
+        for sha in wanted
+        if sha in ctx.stored  # never read through a link that leads out of the run folder
+    )
+
+
+def _write_index(
+    out: Path,
+    store: RunStore,
+    ctx: PageContext,
+    instances: list[Instance],
+    results: dict[str, dict[str, Result]],
+    chart_paths: list[str],
+    graphs: list[Any],
+) -> Path:
+    """Write the index, the further list pages and the assets; return the index's path.
+
+    The index holds the summary tables, the charts, the graphs and the first list page; an
+    earlier, longer report's extra list pages in this folder are removed.
+    """
+    report, systems, headline = ctx.report, ctx.systems, ctx.parser
     templates = resources.files("composer.report") / "templates"
     for name in ("style.css", "report.js"):
         (out / "assets" / name).write_text(templates.joinpath(name).read_text("utf-8"), "utf-8")
@@ -403,7 +436,7 @@ def write_html(
             channels_note=channel_tables.TEST_NOTE,
             record=report.get("reproducibility"),
             graphs=graphs,
-            system_rows=_system_rows(report, definitions, graphs),
+            system_rows=_system_rows(report, ctx.definitions, graphs),
             category_options=category_options,
             **_list_context(pages, pages[0], len(instances)),
         ),
