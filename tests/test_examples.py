@@ -25,6 +25,7 @@ def test_example_parses(path: Path) -> None:
         "custom_strategy.toml",
         "custom_judge.toml",
         "minimal_strategy.toml",
+        "custom_benchmark.toml",
     ],
 )
 def test_offline_example_runs(name: str, tmp_path: Path) -> None:
