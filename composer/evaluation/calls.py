@@ -109,6 +109,9 @@ class CallLayer:
         self._known = store.reader.call_keys()
         self._replies: dict[str, dict[str, Any]] = {}
         """Replies whose rows are queued but not yet committed, by key."""
+        self._committing: dict[asyncio.Future[None], list[str]] = {}
+        """The keys in `_replies` that each queued commit stores, dropped from memory when it
+        is done: one callback per commit, not one per call."""
         self._identity: dict[int, str] = {}
         self._set_aside: set[str] = set()
         """Keys whose replies an agent could not parse: sent again, never replayed."""
@@ -212,11 +215,20 @@ class CallLayer:
                 attempts=reply.get("attempts", 1),
                 site=(site.system, site.instance, site.node),
             )
-            committed.add_done_callback(lambda _: self._replies.pop(key, None))
+            keys = self._committing.get(committed)
+            if keys is None:
+                keys = self._committing[committed] = []
+                committed.add_done_callback(self._forget_committed)
+            keys.append(key)
             self._set_aside.discard(key)
             return self._replay(reply, key, site.tally)
         finally:
             del self._in_flight[key]
+
+    def _forget_committed(self, committed: asyncio.Future[None]) -> None:
+        """Drop the replies `committed` stored: from now on the store answers for them."""
+        for key in self._committing.pop(committed):
+            self._replies.pop(key, None)
 
     def _usable(self, key: str, cached: dict[str, Any]) -> bool:
         if key in self._set_aside or cached.get("set_aside"):
