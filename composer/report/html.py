@@ -406,28 +406,33 @@ def _write_index(
     other: Parser = "strict" if headline == "official" else "official"
     categories = sorted({i.category for i in instances}, key=lambda c: (_ORDER.get(c, 99), c))
     category_options = [(c, CATEGORY_ABBREV.get(c, c)) for c in categories]
-    judges = judge_rows(report)
     pages = _list_pages(instances, _index_rows(ctx, instances, results), ctx.list_rows)
+    # What the index and every further list page show alike.
+    shared = {
+        "run_name": store.run_dir.resolve().name,
+        "systems": systems,
+        "judges": judge_rows(report),
+        "category_options": category_options,
+    }
+    main, under_other = table_rows(report), table_rows(report, other)
     index = out / "index.html"
     index.write_text(
         environment()
         .get_template("index.html")
         .render(
-            run_name=store.run_dir.resolve().name,
+            **shared,
             report=report,
-            systems=systems,
             accuracy_tables=[
-                (f"Accuracy % ({headline} parser, headline)", table_rows(report)),
-                (f"Accuracy % ({other} parser)", table_rows(report, other)),
+                (f"Accuracy % ({headline} parser, headline)", main),
+                (f"Accuracy % ({other} parser)", under_other),
             ],
-            same_under_other=table_rows(report, other)[1] == table_rows(report)[1],
+            same_under_other=under_other[1] == main[1],
             other_parser=other,
             charts=chart_paths,
             comparisons=_comparison_table(report),
             paired=_paired_tables(report),
             attribution=attribution_rows(report),
             costs=cost_rows(report),
-            judges=judges,
             seed_spread=seed_rows(report),
             mean_sd=mean_sd_rows(report),
             budget=budget_rows(report),
@@ -437,7 +442,6 @@ def _write_index(
             record=report.get("reproducibility"),
             graphs=graphs,
             system_rows=_system_rows(report, ctx.definitions, graphs),
-            category_options=category_options,
             **_list_context(pages, pages[0], len(instances)),
         ),
         "utf-8",
@@ -446,13 +450,7 @@ def _write_index(
         (out / page["href"]).write_text(
             environment()
             .get_template("list.html")
-            .render(
-                run_name=store.run_dir.resolve().name,
-                systems=systems,
-                judges=judges,
-                category_options=category_options,
-                **_list_context(pages, page, len(instances)),
-            ),
+            .render(**shared, **_list_context(pages, page, len(instances))),
             "utf-8",
         )
     for stale in out.glob("index-*.html"):  # pages of an earlier, longer report in this folder
