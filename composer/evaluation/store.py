@@ -496,14 +496,19 @@ class RunStore:
 
     def calls_by_key(self, keys: Iterable[str]) -> dict[str, Call]:
         """The recorded calls with these cache keys (a key never recorded is left out)."""
+        return {row[0]: self._call(row) for row in self.call_rows_by_key(keys, CALL_COLUMNS)}
+
+    def call_rows_by_key(self, keys: Iterable[str], columns: str) -> Iterator[tuple[Any, ...]]:
+        """The raw `columns` (the first being `key`) of the recorded calls with these keys.
+
+        For a reader that decodes many rows itself (the HTML report's steps); a key never
+        recorded is left out.
+        """
         wanted = sorted(set(keys))
-        found: dict[str, Call] = {}
         for start in range(0, len(wanted), 500):  # under SQLite's limit on parameters
             chunk = wanted[start : start + 500]
             marks = ", ".join("?" * len(chunk))
-            query = f"SELECT {CALL_COLUMNS} FROM calls WHERE key IN ({marks})"
-            found.update((row[0], self._call(row)) for row in self.db.execute(query, chunk))
-        return found
+            yield from self.db.execute(f"SELECT {columns} FROM calls WHERE key IN ({marks})", chunk)
 
     def _call(self, row: tuple[Any, ...]) -> Call:
         with reading_row(self.path, f"the calls row {row[0]!r}"):

@@ -179,13 +179,9 @@ def read_calls(store: RunStore, keys: Iterable[str]) -> dict[str, _CallRecord]:
     What `RunStore.calls_by_key` reads, without a pydantic model per call: a 10,000-instance
     run's pages show about 200,000 calls.
     """
-    wanted = sorted(set(keys))
-    found: dict[str, _CallRecord] = {}
-    columns = "key, model, method, request, reply, latency_s"
-    for start in range(0, len(wanted), 500):  # under SQLite's limit on parameters
-        chunk = wanted[start : start + 500]
-        query = f"SELECT {columns} FROM calls WHERE key IN ({', '.join('?' * len(chunk))})"
-        rows = store.db.execute(query, chunk)
+    rows = store.call_rows_by_key(keys, "key, model, method, request, reply, latency_s")
+    return {
+        row[0]: call
         for row, call in _decoded(
             store.path,
             rows,
@@ -197,9 +193,8 @@ def read_calls(store: RunStore, keys: Iterable[str]) -> dict[str, _CallRecord]:
                 _number(r[5]),
             ),
             lambda r: f"the calls row {r[0]!r}",
-        ):
-            found[row[0]] = call
-    return found
+        )
+    }
 
 
 Output = tuple[str, str, int]
