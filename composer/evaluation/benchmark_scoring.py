@@ -15,17 +15,19 @@ to add, built from the run's judges, models and settings (`ScoringContext`).
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from composer.core.config import RunConfig
 from composer.core.errors import ConfigError
 from composer.core.images import ImageStore
 from composer.core.instance import Instance
-from composer.core.registry import Registry
+from composer.core.registry import BUILTIN_CODE, Registry, code_digest
 from composer.evaluation.judges import Judge
 from composer.evaluation.scorers import Scorer, UniMMMUJudged, UniMMMUProgrammatic
+from composer.evaluation.store_views import Judgment, Scored
 from composer.specialists.base import Understander
 
 
@@ -68,8 +70,12 @@ SCORING: Registry[BenchmarkScoring] = Registry(
 """Benchmark names (as instances carry them) to their scoring: composer's and plug-ins'."""
 
 
-def declared(instances: Sequence[Instance]) -> list[tuple[BenchmarkScoring, tuple[Instance, ...]]]:
-    """Each benchmark of `instances` that declares scoring, with its instances, in run order.
+def declared(
+    instances: Sequence[Instance],
+) -> list[tuple[BenchmarkScoring, str, tuple[Instance, ...]]]:
+    """Each benchmark of `instances` that declares scoring, its code digest and its instances.
+
+    In run order; the digest is `builtin` for composer's own declarations.
 
     Raises:
         ConfigError: an entry that is not a `BenchmarkScoring`.
@@ -89,13 +95,17 @@ def declared(instances: Sequence[Instance]) -> list[tuple[BenchmarkScoring, tupl
                 "declares scoring that has no needs_judge(instances) and scorers(context).",
                 "Register an object with both methods (composer.evaluation.benchmark_scoring).",
             )
-        found.append((scoring, tuple(mine)))
+        # An instance's source would hash its address: its class is what holds the code.
+        code = code_digest(
+            scoring if isinstance(scoring, type | types.ModuleType) else type(scoring)
+        )
+        found.append((scoring, code, tuple(mine)))
     return found
 
 
 def needs_judge(instances: Sequence[Instance]) -> bool:
     """Whether any benchmark of `instances` needs the run's judges for its own scorers."""
-    return any(scoring.needs_judge(mine) for scoring, mine in declared(instances))
+    return any(scoring.needs_judge(mine) for scoring, _, mine in declared(instances))
 
 
 def benchmark_scorers(
@@ -107,12 +117,51 @@ def benchmark_scorers(
     images: ImageStore,
     model: Callable[[str], Understander],
 ) -> list[Scorer]:
-    """The scorers every benchmark of `instances` declares, in run order."""
+    """The scorers every benchmark of `instances` declares, in run order.
+
+    A declaration outside composer (a package's, a file's, a notebook's) is versioned by its
+    code, as a strategy is: each of its scorers' ids and definitions carries the digest, so an
+    edit to the scoring code scores the stored outputs again instead of reusing their scores.
+    """
     scorers: list[Scorer] = []
-    for scoring, mine in declared(instances):
+    for scoring, code, mine in declared(instances):
         context = ScoringContext(config, mine, tuple(judges), judge_models, images, model)
-        scorers.extend(scoring.scorers(context))
+        made = scoring.scorers(context)
+        scorers.extend(made if code == BUILTIN_CODE else [Versioned(s, code) for s in made])
     return scorers
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """A declared scorer whose declaration's code digest is part of its identity."""
+
+    scorer: Scorer
+    code: str
+
+    @property
+    def id(self) -> str:
+        """The scorer's own id and a short key of the code."""
+        return f"{self.scorer.id}-{self.code.removeprefix('sha256:')[:12]}"
+
+    @property
+    def label(self) -> str:
+        """The scorer's own label."""
+        return self.scorer.label
+
+    def definition(self) -> dict[str, Any]:
+        """The scorer's own definition and the code digest (`declared_code`)."""
+        return {**self.scorer.definition(), "declared_code": self.code}
+
+    def applies(self, instance: Instance) -> bool:
+        """As the scorer says."""
+        return self.scorer.applies(instance)
+
+    async def score(
+        self, instance: Instance, state: Mapping[str, Any]
+    ) -> tuple[Scored, Sequence[Judgment]]:
+        """The scorer's score, stored under this id."""
+        scored, judgments = await self.scorer.score(instance, state)
+        return scored.model_copy(update={"judge": self.id}), judgments
 
 
 class UniMMMUScoring:

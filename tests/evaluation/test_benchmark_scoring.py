@@ -112,13 +112,17 @@ def test_a_benchmark_declares_its_scorers_and_needs_no_judge(
 
     store = RunStore(run_dir)
     try:
-        assert store.judges()["ink-share-v1"]["definition"]["method"] == "ink-share"
+        # Declared outside composer: the declaration's code digest is part of the identity.
+        ((scorer_id, stored),) = [(k, v) for k, v in store.judges().items() if "ink" in k]
+        assert scorer_id.startswith("ink-share-v1-")
+        assert stored["definition"]["method"] == "ink-share"
+        assert stored["definition"]["declared_code"].startswith("sha256:")
         results = list(store.results())
         assert len(results) == 4
         assert all(r.status == "ok" and r.correct_official for r in results)
         assert {r.judge for r in results} == {"ink share"}
         channels = store.channels()
-        assert all(0 < c["ink-share-v1"]["ink"]["official"] < 1 for c in channels.values())
+        assert all(0 < c[scorer_id]["ink"]["official"] < 1 for c in channels.values())
     finally:
         store.close()
 
@@ -129,3 +133,49 @@ def test_a_benchmark_declares_its_scorers_and_needs_no_judge(
     assert painter["UEG"]["accuracy"] == pytest.approx(100.0) and painter["UEG"]["counts"]["n"] == 4
     text = cli.invoke(app, ["report", str(run_dir)]).output
     assert "ink" in text and "fraction" in text  # the declared channel has its table
+
+
+class StrictInkScorer(InkScorer):
+    """The same scorer, its code edited: only darker pixels count as ink."""
+
+    async def score(
+        self, instance: Instance, state: Mapping[str, Any]
+    ) -> tuple[Scored, Sequence[Judgment]]:
+        scored, judgments = await super().score(instance, state)
+        channel = dict(scored.channels["ink"])
+        channel["official"] = channel["strict"] = round(channel["official"] / 2, 6)
+        return scored.model_copy(update={"channels": {"ink": channel}}), judgments
+
+
+class StrictInkScoring(InkScoring):
+    def scorers(self, context: ScoringContext) -> Sequence[InkScorer]:
+        return [StrictInkScorer(context.images)]
+
+
+def test_a_declared_scorer_whose_code_changed_scores_the_stored_outputs_again(
+    ink: InkScoring, tmp_path: Path
+) -> None:
+    config = tmp_path / "ink.toml"
+    config.write_text(CONFIG)
+    run_dir = tmp_path / "run"
+    assert cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"]).exit_code == 0
+    again = cli.invoke(app, ["run", str(config), "--out", str(run_dir)])
+    assert again.exit_code == 0 and "0 tasks run" in again.output  # the same code: resumed
+
+    # The same scorer id and definition, other code: never the old scores under it.
+    SCORING.register("ink", StrictInkScoring())
+    edited = cli.invoke(app, ["run", str(config), "--out", str(run_dir)])
+    assert edited.exit_code == 0, edited.output
+    # The outputs are scored again, none is drawn again.
+    assert "4 outputs judged again" in edited.output and "0 calls sent" in edited.output
+    store = RunStore(run_dir)
+    try:
+        ids = [k for k in store.judges() if k.startswith("ink-share-v1-")]
+        assert len(ids) == 2
+        shares = {
+            k: [c[k]["ink"]["official"] for c in store.channels().values() if k in c] for k in ids
+        }
+        first, second = (shares[k] for k in ids)
+        assert sorted(second) == sorted(round(v / 2, 6) for v in first)
+    finally:
+        store.close()
