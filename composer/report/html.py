@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 
 from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
-from composer.core.images import ImageRef, ImageStore
+from composer.core.images import ImageStore
 from composer.core.instance import Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE
 from composer.evaluation.store import Result, RunStore
@@ -48,9 +48,10 @@ from composer.report.pages import (
     LIST_ROWS,
     PageContext,
     environment,
-    image_ref,
+    image_sha,
     list_page,
     outcome_class,
+    relative_image,
     slug,
     write_pages,
 )
@@ -69,10 +70,11 @@ from composer.report.tables import (
 _ORDER = {c: i for i, c in enumerate(UEG_CATEGORIES + GEU_CATEGORIES)}
 
 
-def _main_image(result: Result | None) -> ImageRef | None:
+def _main_image(result: Result | None) -> str | None:
+    """The sha256 of the image a result's row shows: its output image, else its edited one."""
     if result is None:
         return None
-    return image_ref(result.output.get(IMAGE)) or image_ref(result.output.get(EDITED_IMAGE))
+    return image_sha(result.output.get(IMAGE)) or image_sha(result.output.get(EDITED_IMAGE))
 
 
 def _snippet(instance: Instance, limit: int = 90) -> str:
@@ -110,7 +112,7 @@ def _index_rows(
         cells = []
         for system, outcome in zip(ctx.systems, outcomes, strict=True):
             result = ran.get(system)
-            ref = _main_image(result)
+            sha = _main_image(result)
             answer = result.output.get(RESPONSE) if result else None
             mark = {"r": "✓", "x": "✗", "f": ran[system].status if outcome else ""}.get(outcome, "")
             small = (
@@ -118,7 +120,7 @@ def _index_rows(
                 if isinstance(answer, str) and answer
                 else ""
             )
-            thumb = _thumb_img(ctx.thumbs.get(ref.sha256) if ref else None)
+            thumb = _thumb_img(ctx.thumbs.get(sha) if sha else None)
             cells.append(f'<td class="{outcome}">{thumb}{escape(mark)}{small}</td>')
         thumb = _thumb_img(ctx.thumbs.get(instance.images[0].sha256) if instance.images else None)
         disagree = "1" if "r" in present and len(set(present)) > 1 else "0"
@@ -320,8 +322,9 @@ def write_html(
 
     with os.scandir(out / "thumbs") as entries:
         present = {e.name for e in entries if e.stat().st_size > 0}
-    pairs = [(src, dst) for _, src, dst in jobs if dst.name not in present]
-    done = {dst for _, _, dst in jobs} - {dst for _, dst in pairs}
+    # Paths only for the thumbnails still to make: none when a folder is written again.
+    pairs = [(Path(src), out / "thumbs" / name) for _, src, name in jobs if name not in present]
+    done = {name for _, _, name in jobs if name in present}
     cores = os.cpu_count() or 1
     with executor(len(jobs) >= PARALLEL_FROM) as pool:
         children = None
@@ -345,8 +348,8 @@ def write_html(
             made = children.results()
         else:
             made = [ok for future in thumbs for ok in future.result()]
-        done.update(dst for (_, dst), ok in zip(pairs, made, strict=True) if ok)
-        ctx.thumbs = {sha: f"thumbs/{dst.name}" for sha, _, dst in jobs if dst in done}
+        done.update(dst.name for (_, dst), ok in zip(pairs, made, strict=True) if ok)
+        ctx.thumbs = {sha: f"thumbs/{name}" for sha, _, name in jobs if name in done}
         chart_paths = [
             f"charts/{c.name}"
             for axis, f in zip(("UEG", "GEU"), charts, strict=True)
@@ -373,16 +376,21 @@ def _first_seed(everything: list[Result]) -> dict[str, dict[str, Result]]:
 
 def _thumb_jobs(
     ctx: PageContext, instances: list[Instance], results: dict[str, dict[str, Result]]
-) -> list[tuple[str, Path, Path]]:
-    """(sha256, stored image, thumbnail) of every input and main output image the pages show."""
+) -> list[tuple[str, str, str]]:
+    """(sha256, stored image, thumbnail's file name) of each input and main output image shown.
+
+    In text, sorted by digest (each is unique): a `Path` built per image, and compared per sort
+    step, were a twentieth of a large report.
+    """
     wanted = {i.images[0].sha256 for i in instances if i.images}
     for ran in results.values():
-        wanted.update(ref.sha256 for ref in map(_main_image, ran.values()) if ref)
-    return sorted(
-        (sha, ctx.images.path(ImageRef(sha256=sha)), ctx.out / "thumbs" / f"{sha[:20]}.jpg")
-        for sha in wanted
+        wanted.update(sha for sha in map(_main_image, ran.values()) if sha)
+    images = str(ctx.images.root)
+    return [
+        (sha, f"{images}/{relative_image(sha)}", f"{sha[:20]}.jpg")
+        for sha in sorted(wanted)
         if sha in ctx.stored  # never read through a link that leads out of the run folder
-    )
+    ]
 
 
 def _write_index(

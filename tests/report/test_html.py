@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -15,8 +16,10 @@ from mockbench import config_text, write_fixture
 from typer.testing import CliRunner
 
 from composer.cli import app
+from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.store import RunStore
 from composer.report.html import write_html
+from composer.report.pages import relative_image
 
 cli = CliRunner()
 SCRIPT = "<script>alert(1)</script>"
@@ -200,6 +203,8 @@ def test_a_long_instance_list_goes_on_in_pages(
     [
         ("UPDATE calls SET request = '{not json' WHERE rowid = 2", "the calls row"),
         ("UPDATE calls SET model = NULL WHERE rowid = 3", "the calls row"),
+        ("UPDATE calls SET reply = reply || ' {}' WHERE rowid = 2", "the calls row"),
+        ("UPDATE calls SET request = '[1]' WHERE rowid = 2", "the calls row"),
         ("UPDATE judgments SET position = 'x' WHERE rowid = 1", "the judgments row of"),
         ("UPDATE judgments SET reply = NULL WHERE rowid = 1", "the judgments row of"),
     ],
@@ -220,3 +225,9 @@ def test_a_row_the_pages_cannot_read_is_named_in_one_line(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "is damaged" in lines[0] and named in lines[0], result.output
     assert "Traceback" not in result.output
+
+
+def test_pages_link_each_image_where_the_image_store_keeps_it() -> None:
+    """The pages build an image's path as text; the store's layout rule is the one it follows."""
+    sha = hashlib.sha256(b"an image").hexdigest()
+    assert relative_image(sha) == ImageStore.relative_path(ImageRef(sha256=sha)).as_posix()
