@@ -14,13 +14,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from composer.benchmarks.loaders import load_benchmark
 from composer.benchmarks.realunify import load_folder
 from composer.benchmarks.realunify.protocol import choice_request
 from composer.cli import app
 from composer.core.config import parse_config
 from composer.core.images import ImageStore
 from composer.core.instance import EDIT, STEP
-from composer.synthetic.demo import demo_config, demo_systems
+from composer.synthetic.demo import demo_config, demo_systems, write_suite_ahead
 from composer.synthetic.suite import write_suite
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -243,6 +244,28 @@ def test_a_changed_suite_under_a_run_directory_is_refused(tmp_path: Path) -> Non
     assert changed.exit_code == 2
     assert "other than the one this run folder holds" in changed.output
     assert "new --out" in changed.output
+
+
+def test_the_suite_written_ahead_is_the_one_the_run_reads(tmp_path: Path) -> None:
+    config = demo_config(n_per_category=1)
+    run_dir = tmp_path / "run"
+    write_suite_ahead(config, run_dir)()
+    written = {p: p.read_bytes() for p in (run_dir / "suite").rglob("*") if p.is_file()}
+    assert run_dir / "suite" / "suite.json" in written
+    assert sorted(p.name for p in run_dir.iterdir()) == ["suite"]  # its images went elsewhere
+    write_suite(tmp_path / "inline", n_per_category=1, seed=0)
+    for path, data in written.items():
+        if path.name != "suite.json":
+            assert (tmp_path / "inline" / path.relative_to(run_dir / "suite")).read_bytes() == data
+    images = ImageStore(tmp_path / "images")
+    assert len(load_benchmark(config, images, run_dir)) == 10
+    assert {p: p.read_bytes() for p in (run_dir / "suite").rglob("*") if p.is_file()} == written
+
+
+def test_nothing_is_written_ahead_into_a_folder_that_holds_something(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("a run of mine")
+    write_suite_ahead(demo_config(n_per_category=1), tmp_path)()
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_synth_writes_the_realunify_files(tmp_path: Path) -> None:

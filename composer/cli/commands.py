@@ -190,6 +190,25 @@ def synth(
     out.print(f"wrote {n_per_category * 10} instances to {out_dir}")
 
 
+def _import_for(config: Any) -> None:
+    """Import what running `config` needs: the runner, graphs and model adapters it names.
+
+    LangGraph comes with the graphs; the demo's symbolic models bring numpy and Pillow.
+    """
+    import composer.evaluation.runner  # noqa: F401
+    from composer.graphs.base import get_graph
+    from composer.specialists.registry import provider_class, split_name
+
+    models = {judge.model for judge in config.judge.judges()}
+    for system in config.systems.values():
+        models.update(system.roles.values())
+        for ref in (system.ueg, system.geu):
+            if ref is not None:
+                get_graph(ref.graph, base_dir=config.base_dir)
+    for provider in sorted({split_name(model)[0] for model in models}):
+        provider_class(provider)
+
+
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("composer-demo"),
@@ -211,13 +230,21 @@ def demo(
     ] = True,
 ) -> None:
     """Run composed and unified systems on the synthetic suite, offline, and compare them."""
-    from composer.synthetic.demo import UNIMMMU_FOLDER, demo_config, unimmmu_demo_config
+    from composer.synthetic.demo import (
+        UNIMMMU_FOLDER,
+        demo_config,
+        unimmmu_demo_config,
+        write_suite_ahead,
+    )
 
     try:
         _at_least_one("--n-per-category", n_per_category)
         _writable("--out", out_dir, is_folder=True)
         run_seeds = _seed_list(seeds) if seeds is not None else None
         cfg = demo_config(n_per_category=n_per_category, seed=seed, seeds=run_seeds)
+        suite_written = write_suite_ahead(cfg, out_dir)  # meanwhile, import what the run needs
+        _import_for(cfg)
+        suite_written()
         summary = _run(cfg, out_dir, quiet=quiet)
         shown = _print_table(out_dir)
         index = _write_html(out_dir, out_dir / "report", report=shown)  # summarized once

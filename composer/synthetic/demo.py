@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,3 +96,44 @@ def unimmmu_demo_config(*, n_per_task: int = 4, seed: int = 0) -> RunConfig:
         "systems": unimmmu_demo_systems(),
     }
     return parse_config(data, source="composer demo (Uni-MMMU)", base_dir=Path.cwd())
+
+
+def write_suite_ahead(config: RunConfig, run_dir: Path) -> Callable[[], None]:
+    """Start writing the run's suite into a new `run_dir` in a child process; return the wait.
+
+    The demo's first seconds hold two independent jobs: drawing and encoding the suite's
+    images, and importing what the run needs (LangGraph, the graphs, the runner). On two cores
+    they overlap: the child runs the benchmark's own loader into `run_dir` (the images it reads
+    back go to a scratch store and are dropped), so the run's loader finds the suite written
+    (its manifest) and only reads it. The suite's writer is imported before the fork, so its
+    imports (numpy, Pillow, which the symbolic models use too) are paid once.
+
+    Nothing is started for a folder that already holds something (a run to resume, or one the
+    run may refuse, keeps what it holds), where `fork` is not how processes start, or beside
+    other threads (a forked child could inherit a lock one of them holds); the run then
+    writes the suite itself, as it does whenever the child did not (a failure surfaces there,
+    from the same loader).
+    """
+    fresh = not run_dir.exists() or not any(run_dir.iterdir())
+    if (
+        not fresh
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or threading.active_count() > 1
+    ):
+        return lambda: None
+    import composer.synthetic.suite  # noqa: F401  (numpy, Pillow: imported once, for both)
+
+    child = multiprocessing.get_context("fork").Process(
+        target=_write_suite, args=(config, run_dir), name="composer-demo-suite", daemon=True
+    )
+    child.start()
+    return child.join
+
+
+def _write_suite(config: RunConfig, run_dir: Path) -> None:
+    """In the child: the run's loader into `run_dir`, its images into a scratch store."""
+    from composer.benchmarks.loaders import load_benchmark
+    from composer.core.images import ImageStore
+
+    with tempfile.TemporaryDirectory(prefix="composer-demo-") as scratch:
+        load_benchmark(config, ImageStore(scratch), run_dir)
