@@ -286,8 +286,9 @@ def write_html(
     headline = headline_parser(store, parser)
     judge_id, _ = resolve_judge(store, judge)
     everything = list(store.results(judge=judge_id, parser=headline))
+    all_instances = store.instances()  # read once: the summary's Uni-MMMU part reads them too
     if report is None:
-        report = summarize(store, headline, everything, judge=judge_id)
+        report = summarize(store, headline, everything, judge=judge_id, instances=all_instances)
     definitions = store.system_definitions()
     # Only once the store has read whole: a damaged one leaves no half-made report behind.
     for folder in ("instances", "thumbs", "charts", "assets"):
@@ -309,7 +310,7 @@ def write_html(
     }
     ctx.stored = ctx.images.digests()
     instances = sorted(
-        store.instances().values(),
+        all_instances.values(),
         key=lambda i: (i.axis.value != "UEG", _ORDER.get(i.category, 99), i.category, i.id),
     )
     results = _first_seed(everything)

@@ -21,7 +21,7 @@ from typing import Any
 
 from composer.benchmarks.catalog import GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
-from composer.core.instance import Parser
+from composer.core.instance import Instance, Parser
 from composer.evaluation.store import Result, RunStore
 from composer.report import budget, channels, judging, noise, stats
 from composer.report.model import (
@@ -283,13 +283,15 @@ def summarize(
     *,
     judge: str | None = None,
     with_judges: bool = True,
+    instances: Mapping[str, Instance] | None = None,
 ) -> Report:
     """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`.
 
     UEG numbers come from one judge: `judge` (a model, label or id; default the run file's
     current judge), named in the report as `judge`. `results` saves a second read when the
-    caller already holds `list(store.results(judge=...))` for that judge. With several judges
-    in the run, `judges` holds their agreement and every headline comparison under each.
+    caller already holds `list(store.results(judge=...))` for that judge, `instances` when it
+    holds `store.instances()`. With several judges in the run, `judges` holds their agreement
+    and every headline comparison under each.
     """
     latest = store.latest_run()
     headline = headline_parser(store, parser)
@@ -383,7 +385,7 @@ def summarize(
     if with_judges:
         from composer.report import unimmmu  # only a Uni-MMMU run reads its release's keys
 
-        unimmmu.attach(report, store)
+        unimmmu.attach(report, store, instances)
     return report
 
 

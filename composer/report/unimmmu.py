@@ -232,13 +232,16 @@ def _system_row(name: str, summaries: Mapping[Task, Any]) -> dict[str, Any]:
     }
 
 
-def section(store: RunStore, report: Report) -> dict[str, Any] | None:
+def section(
+    store: RunStore, report: Report, stored: Mapping[str, Instance] | None = None
+) -> dict[str, Any] | None:
     """The Uni-MMMU part of `report` (see the module docstring); None without such instances.
 
     Returns `{"tasks": {system: {headline: ..., other: ...}}, "unimmmu": {...}}`; `attach`
-    puts them in place.
+    puts them in place. `stored` is `store.instances()` where the caller holds it already.
     """
-    instances = {i: x for i, x in store.instances().items() if x.benchmark == BENCHMARK}
+    stored = store.instances() if stored is None else stored
+    instances = {i: x for i, x in stored.items() if x.benchmark == BENCHMARK}
     if not instances:
         return None
     headline: Reading = report["parser"]
@@ -289,9 +292,12 @@ def section(store: RunStore, report: Report) -> dict[str, Any] | None:
     }
 
 
-def attach(report: Report, store: RunStore) -> None:
-    """Add the Uni-MMMU tasks and leaderboard to `report` when the run holds Uni-MMMU."""
-    found = section(store, report)
+def attach(report: Report, store: RunStore, stored: Mapping[str, Instance] | None = None) -> None:
+    """Add the Uni-MMMU tasks and leaderboard to `report` when the run holds Uni-MMMU.
+
+    `stored` is `store.instances()` where the caller holds it already.
+    """
+    found = section(store, report, stored)
     if found is None:
         return
     for name, entry in found["tasks"].items():
