@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from composer.core.errors import StoreWriteError
-from composer.evaluation.store import Result, RunStore
+from composer.evaluation.store import Judgment, Result, RunStore, Scored
 from composer.evaluation.store_writer import RunWriter
 
 
@@ -79,4 +79,65 @@ async def test_flush_waits_for_rows_queued_without_waiting(tmp_path: Path) -> No
         call(store, f"k{i}")
     await store.flush()
     assert len(store.reader.call_rows()) == 10
+    store.close()
+
+
+def judged(reply: str, questions: int = 2) -> tuple[Scored, list[Judgment]]:
+    scored = Scored(judge="j", status="ok", correct_official=reply == "yes")
+    asked = [
+        Judgment(
+            position=p, question=f"q{p}", expected="yes", reply=reply, official=reply, strict=reply
+        )
+        for p in range(questions)
+    ]
+    return scored, asked
+
+
+async def test_one_output_written_twice_in_one_commit_keeps_only_the_second(tmp_path: Path) -> None:
+    store = RunWriter(tmp_path, lock=True)
+    await asyncio.gather(
+        store.aput_result(result("UEG-1"), [judged("no", questions=3)]),
+        store.aput_result(result("UEG-2"), [judged("yes")]),
+        store.aput_result(None, [judged("yes")], system="sys", instance="UEG-1"),
+    )
+    judgments = store.db.execute(
+        "SELECT instance, position, reply FROM judgments ORDER BY instance, position"
+    ).fetchall()
+    assert judgments == [
+        ("UEG-1", 0, "yes"),
+        ("UEG-1", 1, "yes"),
+        ("UEG-2", 0, "yes"),
+        ("UEG-2", 1, "yes"),
+    ]
+    store.close()
+
+
+async def test_a_new_output_drops_the_old_ones_scores_and_judgments(
+    tmp_path: Path,
+) -> None:
+    store = RunWriter(tmp_path, lock=True)
+    await store.aput_result(result("UEG-1"), [judged("no", questions=3)])
+    await store.aput_result(result("UEG-2"), [judged("no")])
+    await store.aput_result(result("UEG-1"))  # a new output of UEG-1, not judged yet
+    await store.aput_result(None, [judged("yes", questions=1)], system="sys", instance="UEG-2")
+    scores = store.db.execute("SELECT instance FROM scores").fetchall()
+    judgments = store.db.execute("SELECT instance, position, reply FROM judgments").fetchall()
+    assert scores == [("UEG-2",)]
+    assert judgments == [("UEG-2", 0, "yes")]
+    store.close()
+
+
+async def test_results_of_one_commit_are_stored_in_the_order_they_were_written(
+    tmp_path: Path,
+) -> None:
+    store = RunWriter(tmp_path, lock=True)
+    names = [f"UEG-{i}" for i in (3, 1, 2)]
+    await asyncio.gather(*(store.aput_result(result(n), [judged("yes")]) for n in names))
+    order = {
+        table: [
+            i for (i,) in store.db.execute(f"SELECT DISTINCT instance FROM {table} ORDER BY rowid")
+        ]
+        for table in ("results", "scores", "judgments")
+    }
+    assert order == {"results": names, "scores": names, "judgments": names}
     store.close()
