@@ -21,7 +21,12 @@ from composer.cli import app
 from composer.core.config import parse_config
 from composer.core.images import ImageStore
 from composer.core.instance import EDIT, STEP
-from composer.synthetic.demo import demo_config, demo_systems, write_suite_ahead
+from composer.synthetic.demo import (
+    demo_config,
+    demo_systems,
+    unimmmu_demo_config,
+    write_suite_ahead,
+)
 from composer.synthetic.suite import write_suite
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -266,6 +271,32 @@ def test_nothing_is_written_ahead_into_a_folder_that_holds_something(tmp_path: P
     (tmp_path / "notes.txt").write_text("a run of mine")
     write_suite_ahead(demo_config(n_per_category=1), tmp_path)()
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def _untimed(value: object) -> object:
+    """A report without what differs between two runs of the same tasks: times and folders."""
+    timed = ("latency", "seconds", "model_s", "wall_s")
+    if isinstance(value, dict):
+        return {
+            k: _untimed(v)
+            for k, v in value.items()
+            if k not in ("run_dir", "created") and not any(t in k for t in timed)
+        }
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+def test_a_run_beside_stores_what_the_same_run_in_process_stores(tmp_path: Path) -> None:
+    from composer.cli.commands import _run_beside
+    from composer.cli.run import _run
+
+    config = unimmmu_demo_config()
+    finished = _run_beside(config, tmp_path / "beside")  # forked, where nothing else runs
+    _run(config, tmp_path / "here", quiet=True)
+    assert finished is None or finished()
+    beside, here = report_of(tmp_path / "beside"), report_of(tmp_path / "here")
+    assert beside["systems"] and _untimed(beside) == _untimed(here)
 
 
 def test_synth_writes_the_realunify_files(tmp_path: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+import threading
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -209,6 +212,39 @@ def _import_for(config: Any) -> None:
         provider_class(provider)
 
 
+def _run_beside(config: Any, run_dir: Path) -> Callable[[], bool] | None:
+    """Start `config`'s run into a new `run_dir` in a forked child, quietly; return its wait.
+
+    The wait says whether the run finished. A run that did not (an error, Ctrl-C) is run again
+    by the caller, which resumes from what was stored and reports any error itself. None where
+    the run cannot go beside (no `fork`, other threads running, a folder that holds something).
+    """
+    if (
+        run_dir.exists()
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or threading.active_count() > 1
+    ):
+        return None
+    child = multiprocessing.get_context("fork").Process(
+        target=_quiet_run, args=(config, run_dir), name="composer-demo-run", daemon=True
+    )
+    child.start()
+
+    def finished() -> bool:
+        child.join()
+        return child.exitcode == 0
+
+    return finished
+
+
+def _quiet_run(config: Any, run_dir: Path) -> None:
+    """In the child: the run without its progress display; any failure is the exit code."""
+    try:
+        _run(config, run_dir, quiet=True)
+    except (ComposerError, typer.Exit, KeyboardInterrupt):
+        sys.exit(1)
+
+
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("composer-demo"),
@@ -245,12 +281,16 @@ def demo(
         suite_written = write_suite_ahead(cfg, out_dir)  # meanwhile, import what the run needs
         _import_for(cfg)
         suite_written()
+        second = out_dir / UNIMMMU_FOLDER
+        second_cfg = unimmmu_demo_config(seed=seed) if uni_mmmu else None
+        # The Uni-MMMU-style run is a run of its own: it goes beside the first, on a second core.
+        second_done = _run_beside(second_cfg, second) if second_cfg is not None else None
         summary = _run(cfg, out_dir, quiet=quiet)
         shown = _print_table(out_dir)
         index = _write_html(out_dir, out_dir / "report", report=shown)  # summarized once
-        if uni_mmmu:
-            second = out_dir / UNIMMMU_FOLDER
-            _run(unimmmu_demo_config(seed=seed), second, quiet=quiet)
+        if second_cfg is not None:
+            if second_done is None or not second_done():
+                _run(second_cfg, second, quiet=quiet)  # resumes what the run beside stored
             err.print("Uni-MMMU-style suite (synthetic maze, sliding, jigsaw; release scorers):")
             _print_table(second)
     except ComposerError as error:
