@@ -21,6 +21,7 @@ from composer.synthetic.symbolic.geu_pixels import (
     marker_mask,
     mask_blobs,
     pick,
+    remembered,
 )
 from composer.synthetic.vocab import MARKER, PALETTE, SHAPE_KINDS, SMALL_MAX
 
@@ -43,6 +44,13 @@ def targets(
     pixels: Pixels, size: str, colour: str, kind: str | None, *, factor: int = 1
 ) -> list[Blob]:
     """Blobs matching the description, seen at 1/`factor` resolution (kind None: any kind)."""
+    return list(_targets(pixels, size, colour, kind, factor))
+
+
+@remembered
+def _targets(
+    pixels: Pixels, size: str, colour: str, kind: str | None, factor: int
+) -> tuple[Blob, ...]:
     view = downsample(pixels, factor)
     limit = SMALL_MAX / factor
     found = [
@@ -54,7 +62,7 @@ def targets(
         found = [b for b in found if max(b.width, b.height) <= limit]
     else:
         found = [b for b in found if max(b.width, b.height) > limit]
-    return found
+    return tuple(found)
 
 
 def marks(pixels: Pixels) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from composer.synthetic.symbolic.geu_pixels import Pixels, blobs, pick
+from composer.synthetic.symbolic.geu_pixels import Pixels, blobs, pick, remembered
 from composer.synthetic.vocab import DIRECTIONS, LAYOUT, POSITIONS, shape_name
 
 MAX_PATCHES_PER_SIDE = 5
@@ -64,6 +64,7 @@ def _seam_jumps(img: Floats, k: int) -> list[bool]:
     return out
 
 
+@remembered
 def patches_per_side(pixels: Pixels) -> int:
     """The finest k x k grid whose seams mostly jump; 1 when the image looks unshuffled."""
     img = pixels.astype(np.float32)

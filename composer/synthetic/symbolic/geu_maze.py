@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from composer.synthetic.symbolic.geu_pixels import Pixels, blobs, marker_mask, pick
+from composer.synthetic.symbolic.geu_pixels import Pixels, blobs, marker_mask, pick, remembered
 from composer.synthetic.vocab import EXIT_COLOURS, MARKER, START_COLOUR
 
 MENTAL_PATH = 12
@@ -89,6 +89,7 @@ def _mostly(patch: NDArray[np.bool_]) -> bool:
     return 2 * int(np.count_nonzero(patch)) > patch.size
 
 
+@remembered
 def read_maze(pixels: Pixels) -> MazeView | None:
     """Parse the maze, or None when the image shows no readable maze."""
     # Channel by channel: numpy's reductions over a last axis of 3 are its slow case.
