@@ -343,6 +343,8 @@ class Traces:
         self.judges = judges
         self.labels: dict[str, str] = {}
         self.asked: set[Output] = set()
+        self.fetched: set[Output] = set()
+        """The results whose calls `prefetch` read: a call it did not find is not stored."""
         self.judged: dict[Output, dict[str, Any]] = {}
         self.calls: dict[str, _CallRecord] = {}
         if judges:
@@ -366,6 +368,7 @@ class Traces:
         # Forgotten before the next batch is read, not after: two batches at once were the
         # peak memory of a large run's report.
         self.calls, self.judged, self.asked = {}, {}, set()
+        self.fetched = {(r.system, r.instance, r.seed) for r in batch}
         if self.judges:
             self.asked = {
                 (r.system, r.instance, r.seed)
@@ -385,8 +388,8 @@ class Traces:
                 for c in self.store.calls_sent_for(result.system, result.instance)
             ]
             return steps if self.judges else [s for s in steps if s.node != "judge"]
-        missing = [k for k in self._keys(result) if k not in self.calls]
-        if missing:
+        if (result.system, result.instance, result.seed) not in self.fetched:
+            missing = [k for k in self._keys(result) if k not in self.calls]
             self.calls.update(read_calls(self.store, missing))
         steps = _from_usage(self.calls, recorded)
         if self.judges:
