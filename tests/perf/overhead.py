@@ -12,7 +12,7 @@ composer's overhead is composer minus plain; the figure is that overhead against
 alone (target: at most 1.25x), in CPU seconds of the process (threads included) and in wall
 seconds. On a shared machine the CPU ratio is the one that holds.
 
-    python tests/perf/overhead.py [--instances 1000] [--rounds 5] [--processes 3]
+    python tests/perf/overhead.py [--instances 1000] [--rounds 5] [--processes 3] [--dir DIR]
 
 How, and why. On the shared 2-core machine a phase's CPU time varies by up to 2x from one run to
 the next, between processes and within one alike: other work takes the cores and caches (the
@@ -23,11 +23,16 @@ to round, and the ratio is given from each phase's minimum over every round (the
 disturbed run of each, timeit's advice for noisy timing) and as the median of the rounds' own
 ratios, with the spread of the rounds and of the processes' medians beside it.
 
-What can be controlled is. The collector: the runner freezes what exists before its run and
-raises the young generation's threshold (`composer.evaluation.execute`); the baselines used
-to run without either, their collections walking every object the earlier phases left (0.13 s
-of LangGraph alone's 1.35 s at 1,000 instances), which made the ratio look 0.3x lower than it
-is. Now every phase runs after `gc.collect()` and `gc.freeze()` with the runner's threshold.
+What can be controlled is. The disk: the phases write files (the mock models' PNGs, the run
+store), and on the machine's ext4 disk their kernel time varied most (the plain loop 0.45 to
+0.62 ms an instance in the kernel, composer 0.72 to 0.94, against 0.12 and 0.16 to 0.18 on a
+memory file system); so the suite and every run folder go to /dev/shm where it is writable
+(`--dir /tmp` measures on the disk), and the kernel's share of each phase is printed. The
+collector: the runner freezes what exists before its run and raises the young generation's
+threshold (`composer.evaluation.execute`); the baselines used to run without either, their
+collections walking every object the earlier phases left (0.13 s of LangGraph alone's 1.35 s
+at 1,000 instances), which made the ratio look 0.3x lower than it is. Now every phase runs
+after `gc.collect()` and `gc.freeze()` with the runner's threshold.
 The hash seed is fixed (`PYTHONHASHSEED=0` in every process, `--hash-seed`): it does not change
 the work (cProfile counts the same calls under seeds 0, 1 and 2) but fixes dicts' layout.
 """
@@ -97,7 +102,8 @@ class Timed:
     """Wall and CPU seconds of one phase, with what may have disturbed it."""
 
     def __init__(self) -> None:
-        self.wall = self.cpu = 0.0
+        self.wall = self.cpu = self.system = 0.0
+        """`system`: the part of `cpu` spent in the kernel (file and database writes)."""
         self.switches = 0
         """Involuntary context switches: the times another process took the core."""
         self.collections = [0, 0, 0]
@@ -108,12 +114,14 @@ class Timed:
     def __enter__(self) -> Timed:
         self._switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
         self._collections = [g["collections"] for g in gc.get_stats()]
+        self._system = os.times().system
         self._wall, self._cpu = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._wall
         self.cpu = time.process_time() - self._cpu
+        self.system = os.times().system - self._system
         self.switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw - self._switches
         self.collections = [
             g["collections"] - c for g, c in zip(gc.get_stats(), self._collections, strict=True)
@@ -124,6 +132,7 @@ class Timed:
         return {
             "wall": self.wall,
             "cpu": self.cpu,
+            "system": self.system,
             "switches": self.switches,
             "collections": self.collections,
         }
@@ -312,13 +321,15 @@ def spawn(root: Path, args: argparse.Namespace, process: int) -> list[dict[str, 
 def report(rounds: list[dict[str, Any]], n: int, clock: str) -> list[str]:
     """The lines for one clock: each phase's spread, then the ratio two ways."""
     per = {name: sorted(r[name][clock] / n * 1000 for r in rounds) for name in PHASES}
-    lines = [f"{clock} ms per instance   min  median   max"]
+    kernel = clock == "cpu"
+    lines = [f"{clock} ms per instance    min  median   max" + ("  (kernel)" if kernel else "")]
     names = {"plain": "plain asyncio loop", "graphs": "LangGraph alone", "composer": "composer"}
     for name in PHASES:
         values = per[name]
+        system = statistics.median(r[name].get("system", 0.0) / n * 1000 for r in rounds)
         lines.append(
             f"  {names[name]:<19} {values[0]:5.2f}  {statistics.median(values):5.2f} "
-            f" {values[-1]:5.2f}"
+            f" {values[-1]:5.2f}" + (f"  ({system:.2f})" if kernel else "")
         )
     low = {name: per[name][0] for name in PHASES}
     overhead = low["composer"] - low["plain"]
@@ -342,15 +353,29 @@ def report(rounds: list[dict[str, Any]], n: int, clock: str) -> list[str]:
     return lines
 
 
+def memory_folder() -> Path | None:
+    """/dev/shm where it is a writable folder (a memory file system), else None (the default)."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5, help="rounds in each process")
     parser.add_argument("--processes", type=int, default=3, help="fresh processes, one by one")
     parser.add_argument(
-        "--hash-seed", default="0", help='PYTHONHASHSEED of every process ("random": unset)'
+        "--hash-seed",
+        default="0",
+        help='PYTHONHASHSEED of every process ("random": unset)',
     )
     parser.add_argument("--json", type=Path, help="also write every round's figures here")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=memory_folder(),
+        help="where the suite and the run folders go (default: /dev/shm where writable)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--turn", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -358,7 +383,7 @@ def main() -> None:
         child(args.child, args.rounds, args.turn)
         return
     n = args.instances
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
         write_suite(root / "data", n)
         rounds = [r for p in range(args.processes) for r in spawn(root, args, p)]
@@ -367,7 +392,7 @@ def main() -> None:
     print(
         f"instances: {n}, calls per instance: {rounds[0]['calls'] / n:.1f}; "
         f"{args.processes} processes x {args.rounds} rounds, the phases interleaved "
-        f"(PYTHONHASHSEED={args.hash_seed})"
+        f"(PYTHONHASHSEED={args.hash_seed}; files in {args.dir or tempfile.gettempdir()})"
     )
     for clock in ("cpu", "wall"):
         print("\n".join(report(rounds, n, clock)))
