@@ -299,6 +299,17 @@ def test_a_run_beside_stores_what_the_same_run_in_process_stores(tmp_path: Path)
     assert beside["systems"] and _untimed(beside) == _untimed(here)
 
 
+def test_a_refused_demo_starts_no_uni_mmmu_run_beside(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet"]
+    first = cli.invoke(app, [*args, "--no-uni-mmmu"])
+    assert first.exit_code == 0, first.output
+    before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    changed = cli.invoke(app, [*args, "--seed", "9"])
+    assert changed.exit_code == 2, changed.output
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
+
+
 def test_synth_writes_the_realunify_files(tmp_path: Path) -> None:
     result = cli.invoke(
         app,

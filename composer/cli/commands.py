@@ -218,6 +218,8 @@ def _run_beside(config: Any, run_dir: Path) -> Callable[[], bool] | None:
     The wait says whether the run finished. A run that did not (an error, Ctrl-C) is run again
     by the caller, which resumes from what was stored and reports any error itself. None where
     the run cannot go beside (no `fork`, other threads running, a folder that holds something).
+    The demo starts one only in a fresh output folder, where its first run cannot be refused
+    (a refused run writes nothing, and the run beside would have).
     """
     if (
         run_dir.exists()
@@ -278,13 +280,14 @@ def demo(
         _writable("--out", out_dir, is_folder=True)
         run_seeds = _seed_list(seeds) if seeds is not None else None
         cfg = demo_config(n_per_category=n_per_category, seed=seed, seeds=run_seeds)
+        fresh = not out_dir.exists() or not any(out_dir.iterdir())  # no run there to refuse
         suite_written = write_suite_ahead(cfg, out_dir)  # meanwhile, import what the run needs
         _import_for(cfg)
         suite_written()
         second = out_dir / UNIMMMU_FOLDER
         second_cfg = unimmmu_demo_config(seed=seed) if uni_mmmu else None
         # The Uni-MMMU-style run is a run of its own: it goes beside the first, on a second core.
-        second_done = _run_beside(second_cfg, second) if second_cfg is not None else None
+        second_done = _run_beside(second_cfg, second) if second_cfg and fresh else None
         summary = _run(cfg, out_dir, quiet=quiet)
         shown = _print_table(out_dir)
         index = _write_html(out_dir, out_dir / "report", report=shown)  # summarized once
