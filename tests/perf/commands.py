@@ -1,7 +1,10 @@
 """Commands as a user times them: `composer list graphs`, `composer demo`, the demo's peak memory.
 
 Each command runs in a fresh process, as a user runs it, and is timed from outside; CPU time
-and peak memory are the child's own (`os.wait4`). Baselines measured in the same run: a bare
+and peak memory are the child's (`os.wait4`: its own and those of the processes it forked and
+waited for, the demo's suite writer and its Uni-MMMU run beside; CPU summed, memory the largest
+of them). On a loaded machine the wall time cannot show what the demo's second process saves,
+as there is no free core for it. Baselines measured in the same run: a bare
 `python -c "import composer.cli"` (the floor any command pays) for the two wall times, the demo
 at 10 per category for the demo at `--per` per category, and, with `--baseline DIR`, the demo
 run from another checkout (`git worktree add /tmp/base <commit>`) in turn with this one, for
