@@ -94,16 +94,27 @@ def _synthetic(config: RunConfig, images: ImageStore, run_dir: Path) -> list[Ins
     from composer.benchmarks.realunify import load_folder
 
     bench: BenchmarkConfig = config.benchmark
-    if bench.path is not None:
-        folder = config.resolve(bench.path)
-    else:
-        settings = {
-            "n_per_category": bench.n_per_category,
-            "seed": bench.seed,
-            "difficulty": bench.difficulty,
-        }
-        folder = _generated(run_dir / "suite", SUITE_WRITER, settings, "a synthetic suite")
+    folder = synthetic_suite(config, run_dir)
     return load_folder(folder, images, categories=bench.categories, limit=bench.limit)
+
+
+def synthetic_suite(config: RunConfig, run_dir: Path) -> Path:
+    """The folder of the synthetic suite `config` runs on, written into `run_dir` if need be.
+
+    Writes the suite only (no image is read): `composer demo` calls it ahead of the run.
+
+    Raises:
+        ConfigError: the run folder holds a suite written with other settings.
+    """
+    bench: BenchmarkConfig = config.benchmark
+    if bench.path is not None:
+        return config.resolve(bench.path)
+    settings = {
+        "n_per_category": bench.n_per_category,
+        "seed": bench.seed,
+        "difficulty": bench.difficulty,
+    }
+    return _generated(run_dir / "suite", SUITE_WRITER, settings, "a synthetic suite")
 
 
 def _generated(folder: Path, writer: str, settings: dict[str, Any], what: str) -> Path:

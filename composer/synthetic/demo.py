@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -103,9 +102,9 @@ def write_suite_ahead(config: RunConfig, run_dir: Path) -> Callable[[], None]:
 
     The demo's first seconds hold two independent jobs: drawing and encoding the suite's
     images, and importing what the run needs (LangGraph, the graphs, the runner). On two cores
-    they overlap: the child runs the benchmark's own loader into `run_dir` (the images it reads
-    back go to a scratch store and are dropped), so the run's loader finds the suite written
-    (its manifest) and only reads it. The suite's writer is imported before the fork, so its
+    they overlap: the child writes the suite into `run_dir` as the benchmark's loader writes it
+    (`loaders.synthetic_suite`, reading no image back), so the run's loader finds the suite
+    written (its manifest) and only reads it. The suite's writer is imported before the fork, so its
     imports (numpy, Pillow, which the symbolic models use too) are paid once.
 
     Nothing is started for a folder that already holds something (a run to resume, or one the
@@ -131,9 +130,7 @@ def write_suite_ahead(config: RunConfig, run_dir: Path) -> Callable[[], None]:
 
 
 def _write_suite(config: RunConfig, run_dir: Path) -> None:
-    """In the child: the run's loader into `run_dir`, its images into a scratch store."""
-    from composer.benchmarks.loaders import load_benchmark
-    from composer.core.images import ImageStore
+    """In the child: the run's suite written into `run_dir`, by the loader's own writer."""
+    from composer.benchmarks.loaders import synthetic_suite
 
-    with tempfile.TemporaryDirectory(prefix="composer-demo-") as scratch:
-        load_benchmark(config, ImageStore(scratch), run_dir)
+    synthetic_suite(config, run_dir)
