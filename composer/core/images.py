@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import uuid
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,8 @@ class ImageStore:
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
         self._real = self.root.resolve()
+        self._prefix = f"{os.fspath(self.root)}{os.sep}"
+        """The root's path as written, with a separator: what `_inside` checks part by part."""
         self._folders: set[Path] = set()
         self.written: list[Path] = []
         """Files this store object created (a rejected run removes them again)."""
@@ -125,8 +128,29 @@ class ImageStore:
         return found
 
     def _inside(self, path: Path | str) -> bool:
-        """Whether `path`, its links followed, lies inside the store's folder."""
-        return Path(os.path.realpath(path)).is_relative_to(self._real)
+        """Whether `path`, its links followed, lies inside the store's folder.
+
+        A path under the root whose every part, the root included, exists and is no link is
+        inside (the root was resolved when the store was made): a few `lstat` calls. Any other
+        is resolved whole (`realpath`: an `lstat` for every part of the path, about 50 us on a
+        path 8 folders deep, paid twice per judged image before).
+        """
+        text = os.fspath(path)
+        if text.startswith(self._prefix):
+            current = self._prefix[:-1]
+            try:
+                if not stat.S_ISLNK(os.lstat(current).st_mode):
+                    for part in text[len(self._prefix) :].split(os.sep):
+                        if part in ("", ".", ".."):
+                            break
+                        current = f"{current}{os.sep}{part}"
+                        if stat.S_ISLNK(os.lstat(current).st_mode):
+                            break
+                    else:
+                        return True
+            except OSError:
+                pass  # a part that is not there: resolved below, as before
+        return Path(os.path.realpath(text)).is_relative_to(self._real)
 
     def _readable(self, ref: ImageRef) -> Path:
         """The file of `ref`, which must not be a link out of the folder (a `DataError`)."""

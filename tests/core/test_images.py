@@ -55,3 +55,22 @@ def test_an_image_the_store_encoded_is_whole_and_bytes_from_elsewhere_are_checke
     assert not other.path(cut).exists()  # removed: no reply can need it
     same = other.put_png(data)  # the same bytes from elsewhere are decoded, not trusted
     assert not other.is_encoded_here(same) and other.problem(same) is None
+
+
+def test_links_are_followed_inside_the_store_and_refused_out_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = ImageStore("run/images")  # a relative root is checked as well as an absolute one
+    red, blue = (store.put(Image.new("RGB", (2, 2), c)) for c in ((255, 0, 0), (0, 0, 255)))
+    assert store.read_bytes(red) and red in store
+    # The red image's file made a link to the blue one's, inside the folder: read through.
+    store.path(red).unlink()
+    store.path(red).symlink_to(store.path(blue).resolve())
+    assert store.read_bytes(red) == store.read_bytes(blue) and red in store
+    # The store's own folder moved out and replaced by a link, after the store was made.
+    (tmp_path / "run" / "images").rename(tmp_path / "elsewhere")
+    (tmp_path / "run" / "images").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert blue not in store
+    with pytest.raises(DataError, match="outside the run folder"):
+        store.read_bytes(blue)
