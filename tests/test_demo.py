@@ -7,6 +7,8 @@ UEG checks bring UEG to about zero.
 
 import json
 import random
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -251,10 +253,24 @@ def test_a_changed_suite_under_a_run_directory_is_refused(tmp_path: Path) -> Non
     assert "new --out" in changed.output
 
 
+def _in_a_fresh_process(code: str) -> None:
+    """Run `code` in a new interpreter: the demo forks only where no other thread runs, and
+    the test process has threads of its own (other tests' executors)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_the_suite_written_ahead_is_the_one_the_run_reads(tmp_path: Path) -> None:
     config = demo_config(n_per_category=1)
     run_dir = tmp_path / "run"
-    write_suite_ahead(config, run_dir)()
+    _in_a_fresh_process(
+        "from pathlib import Path\n"
+        "from composer.synthetic.demo import demo_config, write_suite_ahead\n"
+        "import multiprocessing\n"
+        f"wait = write_suite_ahead(demo_config(n_per_category=1), Path({str(run_dir)!r}))\n"
+        "assert multiprocessing.active_children(), 'nothing was forked'\n"
+        "wait()\n"
+    )
     written = {p: p.read_bytes() for p in (run_dir / "suite").rglob("*") if p.is_file()}
     assert run_dir / "suite" / "suite.json" in written
     assert sorted(p.name for p in run_dir.iterdir()) == ["suite"]  # its images went elsewhere
@@ -288,13 +304,17 @@ def _untimed(value: object) -> object:
 
 
 def test_a_run_beside_stores_what_the_same_run_in_process_stores(tmp_path: Path) -> None:
-    from composer.cli.commands import _run_beside
     from composer.cli.run import _run
 
     config = unimmmu_demo_config()
-    finished = _run_beside(config, tmp_path / "beside")  # forked, where nothing else runs
+    _in_a_fresh_process(  # forked there, where nothing else runs
+        "from pathlib import Path\n"
+        "from composer.cli.commands import _run_beside\n"
+        "from composer.synthetic.demo import unimmmu_demo_config\n"
+        f"finished = _run_beside(unimmmu_demo_config(), Path({str(tmp_path / 'beside')!r}))\n"
+        "assert finished is not None and finished()\n"
+    )
     _run(config, tmp_path / "here", quiet=True)
-    assert finished is None or finished()
     beside, here = report_of(tmp_path / "beside"), report_of(tmp_path / "here")
     assert beside["systems"] and _untimed(beside) == _untimed(here)
 
