@@ -518,7 +518,11 @@ class RunStore:
         for start in range(0, len(wanted), 500):  # under SQLite's limit on parameters
             chunk = wanted[start : start + 500]
             marks = ", ".join("?" * len(chunk))
-            yield from self.db.execute(f"SELECT {columns} FROM calls WHERE key IN ({marks})", chunk)
+            query = f"SELECT {columns} FROM calls WHERE key IN ({marks})"
+            # Fetched a chunk at a time: a reader that stops at a damaged row leaves no cursor
+            # open (`yield from` a cursor closes it when the generator is dropped, by then on
+            # a closed database: an error Python can only print).
+            yield from self.db.execute(query, chunk).fetchall()
 
     def _call(self, row: tuple[Any, ...]) -> Call:
         with reading_row(self.path, f"the calls row {row[0]!r}"):

@@ -198,6 +198,7 @@ def test_a_long_instance_list_goes_on_in_pages(
     assert len(_listed(site / "index.html")) == 40
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")  # no cursor left
 @pytest.mark.parametrize(
     ("damage", "named"),
     [
