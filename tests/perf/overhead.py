@@ -148,12 +148,26 @@ class Timed:
         }
 
 
-async def plain_loop(runner: Runner, images: ImageStore) -> Timed:
-    """The same calls with bare MockSpecialists, no graph, no store."""
+def _bare_model(runner: Runner, images: ImageStore) -> MockSpecialist:
+    """The mock model alone, on its own store holding the suite's input images."""
     model = MockSpecialist.from_name("m", {"default": "A"}, images=images)
     for instance in runner.instances:
         for image in instance.images:
             images.put_png(runner.images.read_bytes(image))
+    return model
+
+
+def _every_role(system: Any, role: Any) -> dict[Any, Any]:
+    """`system`'s graph contexts, per axis, with `role` bound to every role."""
+    return {
+        axis: type(context)(**{f.name: role for f in dataclasses.fields(context)})
+        for axis, context in system.contexts.items()
+    }
+
+
+async def plain_loop(runner: Runner, images: ImageStore) -> Timed:
+    """The same calls with bare MockSpecialists, no graph, no store."""
+    model = _bare_model(runner, images)
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
     async def one(instance) -> None:  # type: ignore[no-untyped-def]
@@ -197,10 +211,7 @@ async def graphs_alone(runner: Runner) -> Timed:
     assert image is not None
     instant = _Instant(image)
     system = runner.systems[0]
-    contexts = {
-        axis: type(context)(**{f.name: instant for f in dataclasses.fields(context)})
-        for axis, context in system.contexts.items()
-    }
+    contexts = _every_role(system, instant)
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
     async def one(instance) -> None:  # type: ignore[no-untyped-def]
@@ -222,15 +233,9 @@ async def graphs_with_models(runner: Runner, images: ImageStore) -> Timed:
     Not in the ratio: it shows how much of composer's overhead over the plain loop comes only
     from running the models between LangGraph's steps (the same calls cost more there).
     """
-    model = MockSpecialist.from_name("m", {"default": "A"}, images=images)
-    for instance in runner.instances:
-        for image in instance.images:
-            images.put_png(runner.images.read_bytes(image))
+    model = _bare_model(runner, images)
     system = runner.systems[0]
-    contexts = {
-        axis: type(context)(**{f.name: model for f in dataclasses.fields(context)})
-        for axis, context in system.contexts.items()
-    }
+    contexts = _every_role(system, model)
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
     async def one(instance) -> None:  # type: ignore[no-untyped-def]
