@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
-import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -221,16 +219,13 @@ def _run_beside(config: Any, run_dir: Path) -> Callable[[], bool] | None:
     The demo starts one only in a fresh output folder, where its first run cannot be refused
     (a refused run writes nothing, and the run beside would have).
     """
-    if (
-        run_dir.exists()
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or threading.active_count() > 1
-    ):
+    from composer.synthetic.demo import start_forked
+
+    if run_dir.exists():
         return None
-    child = multiprocessing.get_context("fork").Process(
-        target=_quiet_run, args=(config, run_dir), name="composer-demo-run", daemon=True
-    )
-    child.start()
+    child = start_forked(_quiet_run, (config, run_dir), "composer-demo-run")
+    if child is None:
+        return None
 
     def finished() -> bool:
         child.join()

@@ -113,20 +113,29 @@ def write_suite_ahead(config: RunConfig, run_dir: Path) -> Callable[[], None]:
     writes the suite itself, as it does whenever the child did not (a failure surfaces there,
     from the same loader).
     """
-    fresh = not run_dir.exists() or not any(run_dir.iterdir())
-    if (
-        not fresh
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or threading.active_count() > 1
-    ):
+    if run_dir.exists() and any(run_dir.iterdir()):
         return lambda: None
     import composer.synthetic.suite  # noqa: F401  (numpy, Pillow: imported once, for both)
 
+    child = start_forked(_write_suite, (config, run_dir), "composer-demo-suite")
+    return lambda: None if child is None else child.join()
+
+
+def start_forked(
+    target: Callable[..., None], args: tuple[Any, ...], name: str
+) -> multiprocessing.process.BaseProcess | None:
+    """`target(*args)` started in a forked daemon child; None where forking is not safe.
+
+    Not safe: where `fork` is not how processes start, or beside other threads (a forked child
+    could inherit a lock one of them holds). The caller then does the work itself.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return None
     child = multiprocessing.get_context("fork").Process(
-        target=_write_suite, args=(config, run_dir), name="composer-demo-suite", daemon=True
+        target=target, args=args, name=name, daemon=True
     )
     child.start()
-    return child.join
+    return child
 
 
 def _write_suite(config: RunConfig, run_dir: Path) -> None:
