@@ -21,6 +21,13 @@ between LangGraph's steps, not back to back, and finds the CPU's caches taken. C
 that too, and the ratio counts it as composer's overhead; it is printed, with the overhead
 over LangGraph + models against LangGraph alone.
 
+A fifth phase, outside the ratio too, is the run store's floor (`store_floor.py`): the rows
+composer's store wrote for the same instances (results, calls, scores, judgments), with the
+same JSON text and in the same transactions, written with plain sqlite3 and nothing else (each
+process records them once, untimed, from a composer run of its own). LangGraph + models + the
+floor - plain is the least any harness that runs these graphs and keeps these rows durably
+pays over the plain loop: it is printed against LangGraph alone, beside the target.
+
     python tests/perf/overhead.py [--instances 1000] [--rounds 5] [--processes 3] [--dir DIR]
 
 How, and why. On the shared 2-core machine a phase's CPU time varies by up to 2x from one run to
@@ -65,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+from store_floor import Transaction, counts, floor_lines, record, write_floor
 
 from composer.core.config import parse_config
 from composer.core.images import ImageRef, ImageStore
@@ -253,9 +261,16 @@ async def graphs_with_models(runner: Runner, images: ImageStore) -> Timed:
     return timed
 
 
+async def store_floor(path: Path, transactions: list[Transaction]) -> Timed:
+    """The rows composer's store wrote, in its transactions, with sqlite3 alone."""
+    with Timed() as timed:
+        write_floor(path, transactions)
+    return timed
+
+
 PHASES = ("plain", "graphs", "composer")
-MEASURED = (*PHASES, "models")
-"""Every phase a round runs: the ratio's three, and LangGraph with the models."""
+MEASURED = (*PHASES, "models", "floor")
+"""Every phase a round runs: the ratio's three, LangGraph with the models, the store's floor."""
 
 
 def make_config(root: Path) -> Any:
@@ -323,8 +338,8 @@ async def fixed_work() -> Timed:
     return timed
 
 
-def measure_round(root: Path, turn: int) -> dict[str, Any]:
-    """One round: the three phases back to back, in an order rotated by `turn`."""
+def measure_round(root: Path, turn: int, transactions: list[Transaction]) -> dict[str, Any]:
+    """One round: the phases back to back, in an order rotated by `turn`."""
     run_dir = Path(tempfile.mkdtemp(dir=root))
     runner = Runner(make_config(root), run_dir / "run")
     runs: dict[str, Callable[[], Coroutine[Any, Any, Timed]]] = {
@@ -332,22 +347,30 @@ def measure_round(root: Path, turn: int) -> dict[str, Any]:
         "graphs": lambda: graphs_alone(runner),
         "composer": lambda: composer_run(runner),
         "models": lambda: graphs_with_models(runner, ImageStore(run_dir / "graph-images")),
+        "floor": lambda: store_floor(run_dir / "floor.db", transactions),
     }
-    order = MEASURED[turn % 4 :] + MEASURED[: turn % 4]
+    turn %= len(MEASURED)
+    order = MEASURED[turn:] + MEASURED[:turn]
     timed = {name: phase(runs[name]) for name in order}
     timed["fixed"] = phase(fixed_work)
     runner.close()
     return {
         "order": list(order),
         "calls": timed["composer"].calls,
+        "floor_rows": counts(transactions),
         **{name: t.as_dict() for name, t in timed.items()},
     }
 
 
 def child(root: Path, rounds: int, first_turn: int) -> None:
-    """Run `rounds` rounds in this process; print each as one JSON line."""
+    """Run `rounds` rounds in this process; print each as one JSON line.
+
+    First, untimed, one composer run records the rows its store writes: the floor's work.
+    """
+    recording = Path(tempfile.mkdtemp(dir=root)) / "run"
+    transactions = record(Runner(make_config(root), recording))
     for i in range(rounds):
-        print(json.dumps(measure_round(root, first_turn + i)), flush=True)
+        print(json.dumps(measure_round(root, first_turn + i, transactions)), flush=True)
 
 
 def ratio(plain: float, graphs: float, composer: float) -> float:
@@ -374,12 +397,14 @@ def report(rounds: list[dict[str, Any]], n: int, clock: str) -> list[str]:
     per = {name: sorted(r[name][clock] / n * 1000 for r in rounds) for name in PHASES}
     kernel = clock == "cpu"
     lines = [f"{clock} ms per instance    min  median   max" + ("  (kernel)" if kernel else "")]
-    per["models"] = sorted(r["models"][clock] / n * 1000 for r in rounds)
+    for name in ("models", "floor"):
+        per[name] = sorted(r[name][clock] / n * 1000 for r in rounds)
     names = {
         "plain": "plain asyncio loop",
         "graphs": "LangGraph alone",
         "composer": "composer",
         "models": "LangGraph + models",
+        "floor": "store floor",
     }
     for name in MEASURED:
         values = per[name]
@@ -418,7 +443,7 @@ def report(rounds: list[dict[str, Any]], n: int, clock: str) -> list[str]:
         f"  1 + (composer - LangGraph + models) / LangGraph alone, median of the rounds: "
         f"{statistics.median(beyond):.2f}x (rounds {min(beyond):.2f} to {max(beyond):.2f})",
     ]
-    return lines
+    return lines + floor_lines(rounds, per, clock)
 
 
 def memory_folder() -> Path | None:
