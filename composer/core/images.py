@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from composer.core.errors import DataError
+from composer.core.thumbnails import (
+    EXACT_MODES,
+    THUMB_FOLDER,
+    listed,
+    thumbnail_jpeg,
+    thumbnail_of,
+    write_whole,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -71,12 +79,20 @@ class ImageStore:
     leaves a half-written image behind. Nothing is read or written through a link that leads
     out of the folder (a shared run folder may hold one): such an image is not there.
 
+    Each image's report thumbnail is made when its pixels are in hand (`put`, `put_file`, the
+    check of a model's reply bytes, `problem`) into `thumbs/ab/abcdef....jpg`; failing to make
+    one fails nothing (the report makes it later).
+
     Example:
         >>> store = ImageStore(tmp_path / "images")  # doctest: +SKIP
         >>> ref = store.put(Image.new("RGB", (8, 8)))  # doctest: +SKIP
         >>> store.open(ref).size  # doctest: +SKIP
         (8, 8)
     """
+
+    makes_thumbnails = True
+    """Whether storing an image makes its thumbnail (a store whose images leave it as bytes,
+    such as a Ray replica's, makes none)."""
 
     def __init__(self, root: Path | str, *, create: bool = True) -> None:
         """Use (and create, unless a reader says not to) the folder `root`."""
@@ -91,6 +107,8 @@ class ImageStore:
         """Files this store object created (a rejected run removes them again)."""
         self._encoded: set[str] = set()
         """Digests of the images this store object encoded from pixels itself (`put`)."""
+        self._thumbed: set[str] = set()
+        """Digests whose thumbnail this store object has made, found, or failed to make."""
 
     @staticmethod
     def relative_path(ref: ImageRef) -> PurePosixPath:
@@ -105,6 +123,19 @@ class ImageStore:
     def path(self, ref: ImageRef) -> Path:
         """Where the PNG of `ref` lives (it may not exist)."""
         return self.root / self.relative_path(ref)
+
+    def thumb_path(self, ref: ImageRef) -> Path:
+        """Where the JPEG thumbnail of `ref` lives (it may not exist): `thumbs/ab/abcdef....jpg`."""
+        return self.root / THUMB_FOLDER / ref.sha256[:2] / f"{ref.sha256}.jpg"
+
+    def thumbnails(self) -> dict[str, str]:
+        """The file of every thumbnail the store holds, by image digest, read by listing it.
+
+        Only files of the store's own count: a link, or a folder that is a link, holds none
+        (composer makes neither), so nothing is read through a link out of the folder.
+        """
+        folder = self.root / THUMB_FOLDER
+        return listed(folder) if folder.is_dir() and self._inside(folder) else {}
 
     def digests(self) -> set[str]:
         """The sha256 of every image the store holds, read by listing it (no file is opened).
@@ -224,9 +255,48 @@ class ImageStore:
         # compress_level 1: a fifth to a twentieth of the default level's encode time, for files
         # about twice as large (the encode was most of what storing a generated image cost).
         image.save(buffer, format="PNG", pnginfo=info, compress_level=1)
-        ref = self.put_png(buffer.getvalue())
+        data = buffer.getvalue()
+        ref = self.put_png(data)
         self._encoded.add(ref.sha256)
+        self._thumbnail(ref, image if image.mode in EXACT_MODES else data)
         return ref
+
+    def _thumbnail(self, ref: ImageRef, source: Image.Image | bytes) -> None:
+        """Write the thumbnail of `ref` from its pixels (or its PNG bytes) unless it is there.
+
+        Written under a unique name, then renamed, like an image. Any failure leaves it
+        unmade, never fails the caller: the report makes it from the stored image.
+        """
+        if not self.makes_thumbnails or ref.sha256 in self._thumbed:
+            return
+        self._thumbed.add(ref.sha256)  # made or found now, or not tried again by this object
+        target = self.thumb_path(ref)
+        try:
+            found = os.lstat(target)
+            if stat.S_ISREG(found.st_mode) and found.st_size > 0:
+                return
+        except OSError:
+            pass  # not there yet
+        try:
+            if isinstance(source, bytes):
+                data = thumbnail_of(io.BytesIO(source))
+            else:
+                data = thumbnail_jpeg(source)
+            if data is None or not self._folder_for(target):
+                return
+            write_whole(target, data)
+        except Exception:  # noqa: BLE001 - a thumbnail is a convenience: nothing may fail for it
+            return
+        self.written.append(target)
+
+    def _folder_for(self, target: Path) -> bool:
+        """Make the folder of a thumbnail `target`; False if it is, or lies in, a link out."""
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not self._inside(target.parent):
+                return False
+            self._folders.add(target.parent)
+        return True
 
     def is_encoded_here(self, ref: ImageRef) -> bool:
         """Whether this store object encoded `ref` from pixels itself (`put`).
@@ -271,11 +341,14 @@ class ImageStore:
             raise DataError(place, f"{source.name} cannot be read ({exc}).") from None
         image = _decode(data, place, source.name)
         try:
-            is_png = image.format == "PNG"
+            if image.format == "PNG":
+                stored = self.put_png(data)
+                self._thumbnail(stored, image)  # these very bytes, decoded
+            else:
+                stored = self.put(image)
             if max(image.size) <= MAX_SIDE:
-                return self.put_png(data) if is_png else self.put(image)
-            original = self.put_png(data) if is_png else self.put(image)
-            return self.put(_fitted(image), text={ORIGINAL_KEY: original.uri})
+                return stored
+            return self.put(_fitted(image), text={ORIGINAL_KEY: stored.uri})
         finally:
             image.close()
 
@@ -292,12 +365,18 @@ class ImageStore:
 
         A file that is not is removed: it is named by its own bytes, so no other reply can
         need it. An image this store encoded itself (`is_encoded_here`) is not read again.
+        A whole PNG's thumbnail is made from the pixels decoded here.
         """
         if self.is_encoded_here(ref):
             return None
-        found = image_problem(self.read_bytes(ref))
+        data = self.read_bytes(ref)
+        found, pixels = _examined(data)
         if found is not None:
             self.path(ref).unlink(missing_ok=True)
+        elif pixels is not None:
+            if data.startswith(PNG_SIGNATURE):  # another format decodes otherwise for a thumbnail
+                self._thumbnail(ref, pixels)
+            pixels.close()
         return found
 
     def holds_whole(self, value: Any) -> bool:
@@ -344,25 +423,35 @@ def image_problem(data: bytes) -> str | None:
     so a PNG cut short anywhere, even after its pixels, is caught) and decodable to pixels
     (`load`); a model's image reply is accepted only then.
     """
+    found, pixels = _examined(data)
+    if pixels is not None:
+        pixels.close()
+    return found
+
+
+def _examined(data: bytes) -> tuple[str | None, Image.Image | None]:
+    """`image_problem` of `data`, and the pixels it decoded when there is none."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
             if width * height > _pixel_limit():
-                return f"{width}x{height} pixels, over the decompression-bomb limit"
+                return f"{width}x{height} pixels, over the decompression-bomb limit", None
             image.verify()
-        with Image.open(io.BytesIO(data)) as image:  # verify() leaves an image unusable
-            image.load()
+        # verify() leaves an image unusable; a BytesIO needs no closing, so the decoded
+        # pixels stay usable (a thumbnail is made from them).
+        pixels = Image.open(io.BytesIO(data))
+        pixels.load()
     except UnidentifiedImageError:
-        return "not an image (no format Pillow reads)"
+        return "not an image (no format Pillow reads)", None
     except Image.DecompressionBombError:
-        return "a decompression bomb"
+        return "a decompression bomb", None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError) as exc:
-        return f"not a whole image ({type(exc).__name__}: {exc})"
+        return f"not a whole image ({type(exc).__name__}: {exc})", None
     if data.startswith(PNG_SIGNATURE) and PNG_END not in data:
-        return "not a whole image (a PNG cut short: no end chunk)"
-    return None
+        return "not a whole image (a PNG cut short: no end chunk)", None
+    return None, pixels
 
 
 def _decode(data: bytes, where: str, name: str) -> Image.Image:

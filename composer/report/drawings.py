@@ -7,7 +7,6 @@ for a small one. This module imports nothing heavy at load.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -18,42 +17,29 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, TypeVar
 
-THUMB = 64
-"""Edge of the square box thumbnails are fitted into, in pixels."""
+from composer.core.thumbnails import place_thumbs, thumbnail_of
 
 T = TypeVar("T")
 
 
 def make_thumb(source: Path, target: Path) -> bool:
-    """Write a JPEG thumbnail of `source` fitted into THUMB x THUMB; False if unreadable."""
+    """Write a JPEG thumbnail of `source` (`thumbnail_of`) to `target`; False if unreadable.
+
+    The bytes are those the run makes when it stores an image (`thumbnail_of`), so a report
+    mixes the run's thumbnails and its own alike.
+    """
     from PIL import Image
 
     if target.exists() and target.stat().st_size > 0:
         return True
     try:
-        with Image.open(source) as opened:
-            if opened.size[0] * opened.size[1] > (Image.MAX_IMAGE_PIXELS or 2**62):
-                return False  # a decompression bomb in a shared run folder: no thumbnail
-            opened.draft("RGB", (THUMB, THUMB))  # JPEG sources decode at reduced size
-            opened.load()
-            image: Image.Image = opened
-            # reduce() is an integer box filter in C: nearly free next to the decode.
-            factor = max(1, max(image.size) // THUMB)
-            if factor > 1:
-                image = image.reduce(factor)
-            image.thumbnail((THUMB, THUMB))
-            if image.mode in ("RGBA", "LA", "P", "PA"):
-                rgba = image.convert("RGBA")
-                image = Image.new("RGB", rgba.size, (255, 255, 255))
-                image.paste(rgba, mask=rgba.getchannel("A"))
-            elif image.mode != "RGB":
-                image = image.convert("RGB")
-            # Encoded in memory, then one small write straight to its name: Pillow's save to a
-            # path cost twice the encoding, and a rename per thumbnail doubles the file system
-            # work of a large report (a reused thumbnail is checked to be non-empty).
-            encoded = io.BytesIO()
-            image.save(encoded, format="JPEG", quality=85)
-            target.write_bytes(encoded.getvalue())
+        data = thumbnail_of(source)
+        if data is None:
+            return False  # a decompression bomb in a shared run folder: no thumbnail
+        # Encoded in memory, then one small write straight to its name: Pillow's save to a
+        # path cost twice the encoding, and a rename per thumbnail doubles the file system
+        # work of a large report (a reused thumbnail is checked to be non-empty).
+        target.write_bytes(data)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return False
     return True
@@ -100,6 +86,83 @@ class ThumbProcesses:
             jobs.unlink(missing_ok=True)
             answer.unlink(missing_ok=True)
         return made
+
+
+class Thumbnails:
+    """The report's thumbnails, placed and made beside the page writing.
+
+    One already in the report's folder is kept; one the run made when it stored the image
+    (`ImageStore.thumbnails`) is linked or copied in; only the rest are made from their stored
+    images, in child processes when they are many (decoding is most of a thumbnail's cost).
+    """
+
+    def __init__(
+        self,
+        jobs: Sequence[tuple[str, str, str]],
+        ready: Mapping[str, str],
+        folder: Path,
+        pool: Executor,
+        *,
+        processes_from: int,
+    ) -> None:
+        """Start on `jobs` (digest, stored image, file name), `ready` the run's by digest.
+
+        `pool` places the run's thumbnails; the missing ones go to one child process per
+        core from `processes_from` of them on, to `pool` otherwise.
+        """
+        with os.scandir(folder) as entries:
+            present = {e.name for e in entries if e.stat().st_size > 0}
+        self.jobs = jobs
+        self.done = {name for _, _, name in jobs if name in present}
+        todo = [(sha, src, name) for sha, src, name in jobs if name not in present]
+        self.placing = [(ready[sha], str(folder / name)) for sha, _, name in todo if sha in ready]
+        self.sources = {name: Path(src) for sha, src, name in todo if sha in ready}
+        self.pairs = [(Path(src), folder / name) for sha, src, name in todo if sha not in ready]
+        batch = max(256, len(self.placing) // (4 * (os.cpu_count() or 1)) + 1)
+        self.placed = [
+            pool.submit(place_thumbs, self.placing[i : i + batch])
+            for i in range(0, len(self.placing), batch)
+        ]
+        cores = os.cpu_count() or 1
+        self.children: ThumbProcesses | None = None
+        self.made: list[Future[list[bool]]] = []
+        if len(self.pairs) >= processes_from and cores > 1:
+            # One child per core; this process writes the pages meanwhile.
+            size = len(self.pairs) // cores + 1
+            self.children = ThumbProcesses(
+                [self.pairs[i : i + size] for i in range(0, len(self.pairs), size)], folder
+            )
+        else:
+            batch = max(16, len(self.pairs) // (4 * cores) + 1)
+            self.made = [
+                pool.submit(make_thumbs, self.pairs[i : i + batch])
+                for i in range(0, len(self.pairs), batch)
+            ]
+
+    def shown(self) -> dict[str, str]:
+        """Wait for the work; the report path (`thumbs/<name>`) of each thumbnail, by digest.
+
+        A run thumbnail that could not be placed (gone meanwhile) is made from its image; an
+        image that cannot be read has none.
+        """
+        placed = [ok for future in self.placed for ok in future.result()]
+        lost = [
+            (self.sources[Path(target).name], Path(target))
+            for (_, target), ok in zip(self.placing, placed, strict=True)
+            if not ok
+        ]
+        self.done.update(
+            Path(t).name for (_, t), ok in zip(self.placing, placed, strict=True) if ok
+        )
+        if self.children is not None:
+            made = self.children.results()
+        else:
+            made = [ok for future in self.made for ok in future.result()]
+        self.done.update(dst.name for (_, dst), ok in zip(self.pairs, made, strict=True) if ok)
+        self.done.update(
+            dst.name for (_, dst), ok in zip(lost, make_thumbs(lost), strict=True) if ok
+        )
+        return {sha: f"thumbs/{name}" for sha, _, name in self.jobs if name in self.done}
 
 
 def _thumbs_main(jobs_file: str) -> None:

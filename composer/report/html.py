@@ -18,7 +18,6 @@ only script is the report's own `assets/report.js`, which filters the rows a pag
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -31,17 +30,11 @@ from composer.core.definition import SystemDefinition
 from composer.core.images import ImageStore
 from composer.core.instance import Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE
+from composer.core.thumbnails import THUMB
 from composer.evaluation.store import Result, RunStore
 from composer.report import channel_tables, unimmmu
 from composer.report.charts import accuracy_chart
-from composer.report.drawings import (
-    THUMB,
-    ThumbProcesses,
-    executor,
-    graph_key,
-    make_thumbs,
-    outcome_of,
-)
+from composer.report.drawings import Thumbnails, executor, graph_key, outcome_of
 from composer.report.judging import resolve_judge
 from composer.report.model import Report
 from composer.report.pages import (
@@ -272,7 +265,8 @@ def write_html(
 ) -> Path:
     """Write the HTML report of `store` into `out_dir`; return the path of its `index.html`.
 
-    Writing again into the same folder reuses its thumbnails. UEG scores are `judge`'s
+    Writing again into the same folder reuses its thumbnails; a new folder takes those the run
+    made when it stored its images (`ImageStore.thumbnails`). UEG scores are `judge`'s
     (default: the run file's current judge). The report reads the store only: graph drawings
     were stored when each system first ran, so no strategy file is imported or run. `report`
     is `summarize(store, parser, judge=judge)` where the caller already has it (the demo
@@ -321,36 +315,16 @@ def write_html(
     def chart_path(axis: str) -> Path:
         return out / "charts" / f"{axis.lower()}.png"
 
-    with os.scandir(out / "thumbs") as entries:
-        present = {e.name for e in entries if e.stat().st_size > 0}
-    # Paths only for the thumbnails still to make: none when a folder is written again.
-    pairs = [(Path(src), out / "thumbs" / name) for _, src, name in jobs if name not in present]
-    done = {name for _, _, name in jobs if name in present}
-    cores = os.cpu_count() or 1
     with executor(len(jobs) >= PARALLEL_FROM) as pool:
-        children = None
-        thumbs = []
-        if len(pairs) >= PARALLEL_FROM and cores > 1:
-            # One child per core; this process writes the pages meanwhile.
-            size = len(pairs) // cores + 1
-            children = ThumbProcesses(
-                [pairs[i : i + size] for i in range(0, len(pairs), size)], out / "thumbs"
-            )
-        else:
-            batch = max(16, len(pairs) // (4 * cores) + 1)
-            thumbs = [
-                pool.submit(make_thumbs, pairs[i : i + batch]) for i in range(0, len(pairs), batch)
-            ]
+        # Those in the folder kept, the run's placed, only the rest made: meanwhile, pages.
+        thumbs = Thumbnails(
+            jobs, ctx.images.thumbnails(), out / "thumbs", pool, processes_from=PARALLEL_FROM
+        )
         charts = [
             pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
         ]
         write_pages(ctx, store, instances, results)  # meanwhile, in this process
-        if children is not None:
-            made = children.results()
-        else:
-            made = [ok for future in thumbs for ok in future.result()]
-        done.update(dst.name for (_, dst), ok in zip(pairs, made, strict=True) if ok)
-        ctx.thumbs = {sha: f"thumbs/{name}" for sha, _, name in jobs if name in done}
+        ctx.thumbs = thumbs.shown()
         chart_paths = [
             f"charts/{c.name}"
             for axis, f in zip(("UEG", "GEU"), charts, strict=True)

@@ -107,8 +107,11 @@ class ReplicaImages(ImageStore):
 
     A replica's outputs go back to the driver as bytes (`take`), and its inputs arrive as bytes,
     so most never need a file: an adapter that opens an image by `path()` gets one written then.
-    That spares two file operations per image (the write, and reading it back to send).
+    That spares two file operations per image (the write, and reading it back to send). It
+    makes no thumbnails: the run's store makes each when it checks the bytes that came back.
     """
+
+    makes_thumbnails = False
 
     def __init__(self, root: Path | str) -> None:
         """Keep files (when needed) under `root`."""
