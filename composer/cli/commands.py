@@ -219,7 +219,7 @@ def _run_beside(config: Any, run_dir: Path) -> Callable[[], bool] | None:
     The demo starts one only in a fresh output folder, where its first run cannot be refused
     (a refused run writes nothing, and the run beside would have).
     """
-    from composer.synthetic.demo import start_forked
+    from composer.core.fork import start_forked
 
     if run_dir.exists():
         return None
@@ -283,7 +283,7 @@ def demo(
         second_cfg = unimmmu_demo_config(seed=seed) if uni_mmmu else None
         # The Uni-MMMU-style run is a run of its own: it goes beside the first, on a second core.
         second_done = _run_beside(second_cfg, second) if second_cfg and fresh else None
-        summary = _run(cfg, out_dir, quiet=quiet)
+        summary = _run(cfg, out_dir, quiet=quiet, split=True)  # its tasks on two cores
         shown = _print_table(out_dir)
         index = _write_html(out_dir, out_dir / "report", report=shown)  # summarized once
         if second_cfg is not None:

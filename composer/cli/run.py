@@ -37,11 +37,12 @@ def _run(
     quiet: bool,
     retry_failed: bool = False,
     rerun: tuple[str, ...] = (),
+    split: bool = False,
 ) -> Any:
     from composer.cli.progress import RunProgress
     from composer.evaluation.runner import Runner
 
-    runner = Runner(config, run_dir, retry_failed=retry_failed, rerun=rerun)
+    runner = Runner(config, run_dir, retry_failed=retry_failed, rerun=rerun, split=split)
     for line in runner.layer.below_the_run():  # a model's own ceiling caps the run: say so
         err.print(f"note: {line}", markup=False, highlight=False)
     progress = RunProgress(runner, err, enabled=not quiet)

@@ -116,6 +116,14 @@ class CallLayer:
         self._set_aside: set[str] = set()
         """Keys whose replies an agent could not parse: sent again, never replayed."""
 
+    def reread_keys(self) -> None:
+        """Read the stored calls' keys again: rows another process stored since are replayed.
+
+        For a run split across processes (`composer.evaluation.split`), whose parent runs the
+        tasks a stopped worker left.
+        """
+        self._known = self.store.reader.call_keys()
+
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
         """A stand-in for `specialist` whose calls go through this layer."""
         endpoint = specialist.endpoint

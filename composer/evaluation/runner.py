@@ -34,6 +34,7 @@ from composer.evaluation.execute import (
 from composer.evaluation.lock import CreatedFiles, RunFolderBusyError
 from composer.evaluation.plan import RunPlan, Task, plan_run
 from composer.evaluation.scorers import Scorer
+from composer.evaluation.split import SplitRun
 from composer.evaluation.store import Result
 from composer.evaluation.store_writer import RunWriter
 from composer.specialists.base import Specialist, load_all
@@ -67,14 +68,23 @@ class Runner:
         on_progress: Callable[[str, Result], None] | None = None,
         retry_failed: bool = False,
         rerun: Sequence[str] = (),
+        split: bool = False,
     ) -> None:
-        """Open the run folder and plan the run; raise `ConfigError` before any model call."""
+        """Open the run folder and plan the run; raise `ConfigError` before any model call.
+
+        With `split`, about half of the tasks run in a forked worker process, on a second core
+        (`composer.evaluation.split`: for local models bound by the CPU; nothing is forked where
+        that is not safe). The worker is forked here and waits until `run` records the
+        invocation; `close` stops it.
+        """
         self.config = config
         self.run_dir = Path(run_dir)
         self.on_progress = on_progress
         self._created = CreatedFiles.before_run(self.run_dir)
         self._discard = False
         self._closed = False
+        self.split: SplitRun | None = None
+        """The forked worker that shares this run's tasks, where `split` forked one."""
         try:
             self.store = RunWriter(self.run_dir, lock=True)  # one writer per run folder
         except RunFolderBusyError:
@@ -94,6 +104,7 @@ class Runner:
                 retry_failed=retry_failed,
                 rerun=rerun,
             )
+            self.split = SplitRun.start(self.plan, self.store, self.layer) if split else None
         except BaseException:
             self.store.close()
             self._created.undo(self.images)
@@ -155,7 +166,12 @@ class Runner:
         )
         self._created.keep()
         try:
-            statuses = await execute(plan, self.store, self.layer, on_progress=self.on_progress)
+            if self.split is not None:
+                statuses = await self.split.execute(
+                    plan, self.store, self.layer, on_progress=self.on_progress
+                )
+            else:
+                statuses = await execute(plan, self.store, self.layer, on_progress=self.on_progress)
         finally:
             for specialist in plan.specialists.values():
                 await specialist.aclose()
@@ -180,6 +196,8 @@ class Runner:
         if self._closed:
             return
         self._closed = True
+        if self.split is not None:
+            self.split.stop()  # before the store closes: no process writes the folder after
         for specialist in self.plan.specialists.values():
             specialist.close()
         self.store.close()

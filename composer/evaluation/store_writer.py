@@ -143,6 +143,17 @@ class RunWriter:
         if self.lock is not None:
             self.lock.release()
 
+    def reconnect(self) -> None:
+        """Close the connection (if open) and open a new one, which reads and writes from now on.
+
+        A process forked from the writer must not use a connection opened before the fork:
+        `composer.evaluation.split` closes the parent's before it forks (so that the child's
+        SQLite holds no record of the parent's locks), and each process then opens its own.
+        """
+        self.db.close()
+        self.db = self._connect()
+        self.reader = RunStore(self.run_dir, connection=self.db)
+
     async def _commit_soon(self, statements: list[tuple[str, Sequence[Any]]]) -> None:
         # Group commit: writes queued in the same event-loop turn share one transaction, and
         # each writer resumes only once its rows are committed, so nothing is reported done

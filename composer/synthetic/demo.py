@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from composer.core.config import RunConfig, parse_config
+from composer.core.fork import start_forked
 
 JUDGE = "symbolic/reasoner"
 SECOND_JUDGE = "symbolic/glance-judge"
@@ -119,23 +118,6 @@ def write_suite_ahead(config: RunConfig, run_dir: Path) -> Callable[[], None]:
 
     child = start_forked(_write_suite, (config, run_dir), "composer-demo-suite")
     return lambda: None if child is None else child.join()
-
-
-def start_forked(
-    target: Callable[..., None], args: tuple[Any, ...], name: str
-) -> multiprocessing.process.BaseProcess | None:
-    """`target(*args)` started in a forked daemon child; None where forking is not safe.
-
-    Not safe: where `fork` is not how processes start, or beside other threads (a forked child
-    could inherit a lock one of them holds). The caller then does the work itself.
-    """
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
-        return None
-    child = multiprocessing.get_context("fork").Process(
-        target=target, args=args, name=name, daemon=True
-    )
-    child.start()
-    return child
 
 
 def _write_suite(config: RunConfig, run_dir: Path) -> None:

@@ -1,0 +1,194 @@
+"""A run's tasks split between the parent and a forked worker (`composer.evaluation.split`).
+
+The split runs in a fresh interpreter: nothing is forked beside other threads, and the test
+process has other tests' threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from composer.cli import app
+from composer.evaluation.runner import Runner
+from composer.evaluation.split import key_of, share
+from composer.synthetic.demo import demo_config
+
+cli = CliRunner()
+
+SPLIT_RUN = """
+import asyncio, json, os, sys
+from pathlib import Path
+from composer.evaluation import split
+from composer.evaluation.runner import Runner
+from composer.synthetic.demo import demo_config
+
+run_dir, facts = Path(sys.argv[1]), Path(sys.argv[2])
+parent, in_parent = os.getpid(), []
+real_execute = split.execute
+
+async def execute(plan, store, layer, **kwargs):
+    if os.getpid() == parent:
+        in_parent.extend(split.key_of(t) for t in plan.tasks)
+    return await real_execute(plan, store, layer, **kwargs)
+
+split.execute = execute
+{worker}
+runner = Runner(demo_config(n_per_category=1), run_dir, split=True)
+assert runner.split is not None, "nothing was forked"
+worker = [split.key_of(t) for t in runner.split.theirs]
+seen = []
+runner.on_progress = lambda system, result: seen.append(
+    (result.system, result.instance, result.seed)
+)
+try:
+    summary = asyncio.run(runner.run())
+finally:
+    runner.close()
+facts.write_text(json.dumps({{
+    "tasks": [split.key_of(t) for t in runner.tasks],
+    "worker": worker,
+    "in_parent": in_parent,
+    "seen": seen,
+    "summary": summary.model_dump(),
+}}))
+"""
+
+DYING_WORKER = """
+import os
+real_worker_run = split._worker_run
+
+class Unsaid:
+    '''Sends the worker's results but its first: it dies after storing it, before saying so.'''
+    def __init__(self, channel):
+        self.channel, self.first = channel, True
+    def send(self, message):
+        if self.first and not isinstance(message, split.CallStats):
+            self.first = False
+            return
+        self.channel.send(message)
+    def close(self):
+        self.channel.close()
+
+async def dying(plan, tasks, store, layer, results):
+    await real_worker_run(plan, tasks[:3], store, layer, Unsaid(results))
+    os._exit(9)  # killed with most of its share not run
+
+split._worker_run = dying
+"""
+
+
+def _split_run(run_dir: Path, worker: str = "") -> dict:
+    """Run the demo at 1 per category split in two, in a fresh interpreter; what it saw."""
+    facts = run_dir.parent / f"{run_dir.name}.json"
+    done = subprocess.run(
+        [sys.executable, "-c", SPLIT_RUN.format(worker=worker), str(run_dir), str(facts)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(facts.read_text())
+
+
+def _one_process_run(run_dir: Path) -> None:
+    with Runner(demo_config(n_per_category=1), run_dir) as runner:
+        asyncio.run(runner.run())
+
+
+def _untimed(value: object) -> object:
+    """A report without what differs between two runs of the same tasks: times and folders."""
+    timed = ("latency", "seconds", "model_s", "wall_s", "updated", "created")
+    if isinstance(value, dict):
+        return {
+            k: _untimed(v)
+            for k, v in value.items()
+            if k != "run_dir" and not any(t in k for t in timed)
+        }
+    if isinstance(value, list):
+        return [_untimed(v) for v in value]
+    return value
+
+
+def _report(run_dir: Path) -> object:
+    result = cli.invoke(app, ["report", str(run_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return _untimed(json.loads(result.stdout))
+
+
+def _rows(run_dir: Path) -> dict[str, list[str]]:
+    """The store's results, scores, judgments and calls, times left out, in a fixed order."""
+    db = sqlite3.connect(run_dir / "run.db")
+    try:
+        queries = {
+            "results": "SELECT system, instance, seed, status, output, error, usage FROM results",
+            "scores": "SELECT system, instance, seed, judge, status, correct_official, "
+            "correct_strict, usage, channels FROM scores",
+            "judgments": "SELECT * FROM judgments",
+            "calls": "SELECT key, model, method, request, reply, usage, sent, system, instance, "
+            "node FROM calls",
+        }
+        return {
+            name: sorted(
+                json.dumps(_untimed([_decoded(v) for v in row])) for row in db.execute(sql)
+            )
+            for name, sql in queries.items()
+        }
+    finally:
+        db.close()
+
+
+def _decoded(value: object) -> object:
+    """A column's value, a JSON text decoded (so that its timings can be left out)."""
+    if isinstance(value, str) and value[:1] in "{[":
+        return json.loads(value)
+    return value
+
+
+def _keys(pairs: list[list[object]]) -> list[tuple[object, ...]]:
+    return sorted(tuple(p) for p in pairs)
+
+
+def test_a_split_run_stores_what_a_one_process_run_stores(tmp_path: Path) -> None:
+    facts = _split_run(tmp_path / "split")
+    _one_process_run(tmp_path / "one")
+    tasks = _keys(facts["tasks"])
+    assert 0 < len(facts["worker"]) < len(tasks)  # the worker ran a share of its own
+    assert sorted(map(tuple, facts["in_parent"])) == sorted(
+        set(tasks) - set(_keys(facts["worker"]))
+    )
+    assert _keys(facts["seen"]) == tasks  # the progress display counted every task once
+    summary = facts["summary"]
+    assert (summary["tasks"], summary["failed"], summary["statuses"]) == (
+        len(tasks),
+        0,
+        {"ok": len(tasks)},
+    )
+    assert _rows(tmp_path / "split") == _rows(tmp_path / "one")
+    assert _report(tmp_path / "split") == _report(tmp_path / "one")
+
+
+def test_a_worker_that_dies_leaves_its_tasks_to_the_parent(tmp_path: Path) -> None:
+    facts = _split_run(tmp_path / "split", worker=DYING_WORKER)
+    _one_process_run(tmp_path / "one")
+    tasks, worker = _keys(facts["tasks"]), [tuple(k) for k in facts["worker"]]
+    # The worker stored its first three (the first unannounced); the parent ran the rest.
+    parent_share = sorted(set(tasks) - set(worker))
+    assert sorted(map(tuple, facts["in_parent"])) == sorted(parent_share + worker[3:])
+    assert _keys(facts["seen"]) == tasks  # each counted once, the unannounced one too
+    assert facts["summary"]["failed"] == 0
+    assert _rows(tmp_path / "split") == _rows(tmp_path / "one")  # every task stored once
+
+
+def test_the_tasks_of_one_instance_stay_in_one_share(tmp_path: Path) -> None:
+    with Runner(demo_config(n_per_category=2), tmp_path / "run") as runner:
+        first, second = share(runner.tasks)
+    assert sorted(map(key_of, first + second)) == sorted(map(key_of, runner.tasks))
+    assert not {t.instance.id for t in first} & {t.instance.id for t in second}
+    assert abs(len(first) - len(second)) <= 6  # at most one instance's tasks apart
+    assert [t for t in runner.tasks if t in first] == list(first)  # the plan's order kept
