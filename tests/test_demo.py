@@ -319,6 +319,34 @@ def test_a_run_beside_stores_what_the_same_run_in_process_stores(tmp_path: Path)
     assert beside["systems"] and _untimed(beside) == _untimed(here)
 
 
+def test_the_html_report_written_beside_the_table_is_the_one_written_alone(
+    tmp_path: Path,
+) -> None:
+    from composer.cli.run import _write_html
+
+    run_dir = tmp_path / "run"
+    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
+    assert cli.invoke(app, args).exit_code == 0
+    _write_html(run_dir, tmp_path / "alone")
+    _in_a_fresh_process(  # forked there, where nothing else runs
+        "from pathlib import Path\n"
+        "import composer.core.fork as fork\n"
+        "from composer.cli.run import _table_and_html\n"
+        "started, start = [], fork.start_forked\n"
+        "fork.start_forked = lambda *args: started.append(start(*args)) or started[-1]\n"
+        f"folder = Path({str(tmp_path / 'beside')!r})\n"
+        f"assert _table_and_html(Path({str(run_dir)!r}), folder) == folder / 'index.html'\n"
+        "assert started and started[0] is not None, 'nothing was forked'\n"
+    )
+    files = {p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*")}
+    assert files == {p.relative_to(tmp_path / "beside") for p in (tmp_path / "beside").rglob("*")}
+    for name in files:
+        if (tmp_path / "alone" / name).is_file():
+            assert (tmp_path / "alone" / name).read_bytes() == (
+                tmp_path / "beside" / name
+            ).read_bytes()
+
+
 def test_a_refused_demo_starts_no_uni_mmmu_run_beside(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet"]

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from composer.cli.base import _at_least_one, _check_run, _fail, _seed_list, _writable, app, err, out
-from composer.cli.run import _print_table, _run, _write_html
+from composer.cli.run import _print_table, _run, _table_and_html
 from composer.core.errors import ComposerError
 
 
@@ -284,8 +284,7 @@ def demo(
         # The Uni-MMMU-style run is a run of its own: it goes beside the first, on a second core.
         second_done = _run_beside(second_cfg, second) if second_cfg and fresh else None
         summary = _run(cfg, out_dir, quiet=quiet, split=True)  # its tasks on two cores
-        shown = _print_table(out_dir)
-        index = _write_html(out_dir, out_dir / "report", report=shown)  # summarized once
+        index = _table_and_html(out_dir, out_dir / "report")  # summarized once
         if second_cfg is not None:
             if second_done is None or not second_done():
                 _run(second_cfg, second, quiet=quiet)  # resumes what the run beside stored

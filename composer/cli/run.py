@@ -162,20 +162,62 @@ def _print_table(
     *,
     all_pairs: bool = False,
 ) -> Report:
+    report, failures = _summary(run_dir, parser, judge)
+    _print_summary_table(run_dir, report, failures, all_pairs=all_pairs)
+    return report
+
+
+def _summary(
+    run_dir: Path, parser: str | None = None, judge: str | None = None
+) -> tuple[Report, list[Any]]:
+    """The run's summary and its failure lines, read from the store."""
     from composer.evaluation.store import RunStore
-    from composer.report.failures import failure_lines, print_failures
+    from composer.report.failures import failure_lines
     from composer.report.summary import summarize
-    from composer.report.terminal import print_report
 
     store = RunStore(run_dir)
     try:
         report = summarize(store, cast("Parser | None", parser), judge=judge)
-        failures = failure_lines(store, judge=report.get("judge_id"))
+        return report, failure_lines(store, judge=report.get("judge_id"))
     finally:
         store.close()
+
+
+def _print_summary_table(
+    run_dir: Path, report: Report, failures: list[Any], *, all_pairs: bool = False
+) -> None:
+    from composer.report.failures import print_failures
+    from composer.report.terminal import print_report
+
     print_report(out, report, all_pairs=all_pairs)
     print_failures(out, failures, str(run_dir))
-    return report
+
+
+def _table_and_html(run_dir: Path, folder: Path) -> Path:
+    """Print the run's table and write its HTML report into `folder`; the index's path.
+
+    Both only read the store, from one summary: the report is written in a forked child while
+    this process prints the table, where forking is safe (`composer.core.fork`); one that did
+    not finish is written again here, which raises whatever went wrong.
+    """
+    from composer.core.fork import start_forked
+
+    report, failures = _summary(run_dir)
+    child = start_forked(_html_quietly, (run_dir, folder, report), "composer-html")
+    _print_summary_table(run_dir, report, failures)
+    if child is not None:
+        child.join()
+        if child.exitcode == 0:
+            return folder / "index.html"
+    return _write_html(run_dir, folder, report=report)
+
+
+def _html_quietly(run_dir: Path, folder: Path, report: Report) -> None:
+    """In a child: the HTML report written; any failure is only the exit code."""
+    try:
+        _write_html(run_dir, folder, report=report)
+    except BaseException:  # noqa: BLE001 - the parent writes it again and reports the error
+        sys.exit(1)
 
 
 @app.command()
