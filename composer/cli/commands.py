@@ -283,7 +283,8 @@ def demo(
         second_cfg = unimmmu_demo_config(seed=seed) if uni_mmmu else None
         # The Uni-MMMU-style run is a run of its own: it goes beside the first, on a second core.
         second_done = _run_beside(second_cfg, second) if second_cfg and fresh else None
-        summary = _run(cfg, out_dir, quiet=quiet, split=True)  # its tasks on two cores
+        # Its tasks on two cores, unless the Uni-MMMU-style run holds the second one.
+        summary = _run(cfg, out_dir, quiet=quiet, split=second_done is None)
         index = _table_and_html(out_dir, out_dir / "report")  # summarized once
         if second_cfg is not None:
             if second_done is None or not second_done():
