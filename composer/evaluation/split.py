@@ -143,7 +143,10 @@ class SplitRun:
 
         loop = asyncio.get_running_loop()
         ended = self._receive(loop, count)
-        self._go.send(_GO)
+        try:
+            self._go.send(_GO)
+        except OSError:  # it has ended already: its tasks are left to this process
+            pass
         try:
             mine = await execute(
                 dataclasses.replace(plan, tasks=self.mine), store, layer, on_progress=on_progress
@@ -202,7 +205,10 @@ class SplitRun:
 
 
 def _stored(store: RunWriter, task: Task, since: float) -> bool:
-    """Whether this invocation stored `task`'s work: its result, or all its judges' scores."""
+    """Whether this invocation stored `task`'s work: its result, or all its judges' scores.
+
+    That is, written at `since` or later by the wall clock (each row's `updated` time).
+    """
     if task.output is None:
         row = store.db.execute(
             "SELECT updated FROM results WHERE system = ? AND instance = ? AND seed = ?",

@@ -42,6 +42,7 @@ split.execute = execute
 {worker}
 runner = Runner(demo_config(n_per_category=1), run_dir, split=True)
 assert runner.split is not None, "nothing was forked"
+{before_run}
 worker = [split.key_of(t) for t in runner.split.theirs]
 seen = []
 runner.on_progress = lambda system, result: seen.append(
@@ -84,11 +85,12 @@ split._worker_run = dying
 """
 
 
-def _split_run(run_dir: Path, worker: str = "") -> dict:
+def _split_run(run_dir: Path, worker: str = "", before_run: str = "") -> dict:
     """Run the demo at 1 per category split in two, in a fresh interpreter; what it saw."""
     facts = run_dir.parent / f"{run_dir.name}.json"
+    code = SPLIT_RUN.format(worker=worker, before_run=before_run)
     done = subprocess.run(
-        [sys.executable, "-c", SPLIT_RUN.format(worker=worker), str(run_dir), str(facts)],
+        [sys.executable, "-c", code, str(run_dir), str(facts)],
         capture_output=True,
         text=True,
     )
@@ -192,3 +194,14 @@ def test_the_tasks_of_one_instance_stay_in_one_share(tmp_path: Path) -> None:
     assert not {t.instance.id for t in first} & {t.instance.id for t in second}
     assert abs(len(first) - len(second)) <= 6  # at most one instance's tasks apart
     assert [t for t in runner.tasks if t in first] == list(first)  # the plan's order kept
+
+
+def test_a_worker_gone_before_the_run_began_leaves_every_task_to_the_parent(
+    tmp_path: Path,
+) -> None:
+    killed = "runner.split.worker.kill()\nrunner.split.worker.join()"
+    facts = _split_run(tmp_path / "split", before_run=killed)
+    _one_process_run(tmp_path / "one")
+    assert sorted(map(tuple, facts["in_parent"])) == _keys(facts["tasks"])
+    assert _keys(facts["seen"]) == _keys(facts["tasks"])
+    assert _rows(tmp_path / "split") == _rows(tmp_path / "one")
