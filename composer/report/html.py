@@ -37,6 +37,7 @@ from composer.report.charts import accuracy_chart
 from composer.report.drawings import Thumbnails, executor, graph_key, outcome_of
 from composer.report.judging import resolve_judge
 from composer.report.model import Report
+from composer.report.page_shares import PageShares
 from composer.report.pages import (
     LIST_ROWS,
     PageContext,
@@ -46,7 +47,6 @@ from composer.report.pages import (
     outcome_class,
     relative_image,
     slug,
-    write_pages,
 )
 from composer.report.summary import headline_parser, summarize
 from composer.report.tables import (
@@ -315,7 +315,9 @@ def write_html(
     def chart_path(axis: str) -> Path:
         return out / "charts" / f"{axis.lower()}.png"
 
-    with executor(len(jobs) >= PARALLEL_FROM) as pool:
+    # Forked before any thread of the report's starts: a share of the pages per extra core.
+    pages = PageShares(ctx, store, instances, results)
+    with pages, executor(len(jobs) >= PARALLEL_FROM) as pool:
         # Those in the folder kept, the run's placed, only the rest made: meanwhile, pages.
         thumbs = Thumbnails(
             jobs, ctx.images.thumbnails(), out / "thumbs", pool, processes_from=PARALLEL_FROM
@@ -323,7 +325,7 @@ def write_html(
         charts = [
             pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
         ]
-        write_pages(ctx, store, instances, results)  # meanwhile, in this process
+        pages.write()  # meanwhile, this process's share (and any a child did not write)
         ctx.thumbs = thumbs.shown()
         chart_paths = [
             f"charts/{c.name}"

@@ -399,8 +399,13 @@ def write_pages(
     store: RunStore,
     instances: list[Instance],
     results: Mapping[str, Mapping[str, Result]],
+    share: range | None = None,
 ) -> None:
-    """Write `instances/<id>.html` for every instance: all systems side by side."""
+    """Write `instances/<id>.html` for every instance: all systems side by side.
+
+    `share` (positions in `instances`, default all) writes only those pages, each as the whole
+    list's writing would (its neighbours, its page of the index): see `page_shares`.
+    """
     base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
     image_base = base.as_posix()
     batches = PageJudgments(store, ctx.report.get("judge_id"))
@@ -408,9 +413,11 @@ def write_pages(
     names = [f"{slug(i.id)}.html" for i in instances]
     folder = ctx.out / "instances"
     judgments: dict[tuple[str, str], list[PageJudgment]] = {}
-    for k, instance in enumerate(instances):
-        if k % PAGE_BATCH == 0:  # the batch's calls and judgments, one query per table
-            batch = instances[k : k + PAGE_BATCH]
+    span = range(len(instances)) if share is None else share
+    for k in span:
+        instance = instances[k]
+        if (k - span.start) % PAGE_BATCH == 0:  # the batch's calls and judgments, one query each
+            batch = instances[k : min(k + PAGE_BATCH, span.stop)]
             traces.prefetch(r for i in batch for r in results[i.id].values())
             ctx.escapes.clear()
             judgments = batches.of(ctx.systems, [i.id for i in batch])
