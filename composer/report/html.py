@@ -37,7 +37,7 @@ from composer.report.charts import accuracy_chart
 from composer.report.drawings import Thumbnails, executor, graph_key, outcome_of
 from composer.report.judging import resolve_judge
 from composer.report.model import Report
-from composer.report.page_shares import PageShares
+from composer.report.page_shares import PageShares, read_whole
 from composer.report.pages import (
     LIST_ROWS,
     PageContext,
@@ -279,8 +279,9 @@ def write_html(
     out = Path(out_dir)
     headline = headline_parser(store, parser)
     judge_id, _ = resolve_judge(store, judge)
-    everything = list(store.results(judge=judge_id, parser=headline))
-    all_instances = store.instances()  # read once: the summary's Uni-MMMU part reads them too
+    with read_whole():
+        everything = list(store.results(judge=judge_id, parser=headline))
+        all_instances = store.instances()  # read once: the summary's Uni-MMMU part reads them
     if report is None:
         report = summarize(store, headline, everything, judge=judge_id, instances=all_instances)
     definitions = store.system_definitions()
