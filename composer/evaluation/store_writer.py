@@ -149,9 +149,11 @@ class RunWriter:
         A process forked from the writer must not use a connection opened before the fork:
         `composer.evaluation.split` closes the parent's before it forks (so that the child's
         SQLite holds no record of the parent's locks), and each process then opens its own.
+        The schema is read again: a store the parent migrated meanwhile is not migrated twice.
         """
         self.db.close()
         self.db = self._connect()
+        self._outdated = check_schema(self.db, self.run_dir, self.path, create=True)
         self.reader = RunStore(self.run_dir, connection=self.db)
 
     async def _commit_soon(self, statements: list[tuple[str, Sequence[Any]]]) -> None:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from composer.cli import app
 from composer.evaluation.runner import Runner
 from composer.evaluation.split import key_of, share
+from composer.evaluation.store_writer import RunWriter
 from composer.synthetic.demo import demo_config
 
 cli = CliRunner()
@@ -205,3 +206,25 @@ def test_a_worker_gone_before_the_run_began_leaves_every_task_to_the_parent(
     assert sorted(map(tuple, facts["in_parent"])) == _keys(facts["tasks"])
     assert _keys(facts["seen"]) == _keys(facts["tasks"])
     assert _rows(tmp_path / "split") == _rows(tmp_path / "one")
+
+
+def test_a_worker_reconnected_after_the_parent_migrated_the_store_writes_without_migrating(
+    tmp_path: Path,
+) -> None:
+    RunWriter(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "run.db")  # the store as schema 4 left it
+    db.execute("ALTER TABLE scores DROP COLUMN channels")
+    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    worker = RunWriter(tmp_path)  # as forked: opened before the parent's first write
+    parent = RunWriter(tmp_path)
+    parent.put_result(None)  # the invocation's first write migrates the store
+    worker.reconnect()  # what the worker does once the parent lets it go
+    worker.put_result(None)  # migrating again would fail: "duplicate column name"
+    columns = [
+        row[1] for row in sqlite3.connect(tmp_path / "run.db").execute("PRAGMA table_info(scores)")
+    ]
+    assert columns.count("channels") == 1
+    worker.close()
+    parent.close()
