@@ -26,6 +26,7 @@ from composer.evaluation.lock import is_written
 from composer.evaluation.store_checks import (
     check_folder,
     check_store,
+    checked,
     database_error,
     json_object,
     known,
@@ -249,8 +250,9 @@ class RunStore:
         query = "SELECT system, instance, seed, judge, status, correct_official, correct_strict, "
         query += "error FROM scores" + (" WHERE system = ?" if system else "") + " ORDER BY updated"
         for row in self.db.execute(query, (system,) if system else ()):
-            with reading_row(self.path, row_name("scores", *row[:4])):
-                known(row[4], SCORE_STATUSES)
+            if row[4] not in SCORE_STATUSES:  # named only for a row that does not read
+                with reading_row(self.path, row_name("scores", *row[:4])):
+                    known(row[4], SCORE_STATUSES)
             scores.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4:]
         query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
         removed = self.removed_instances()
@@ -314,28 +316,11 @@ class RunStore:
         A `Result` is built once, from every field at hand: each attribute set on a built
         pydantic model is its own call (five a result, 1.7 s of reading 60,000).
         """
-        with reading_row(self.path, row_name("results", *row[:3])):
-            usage = json_object(row[9] or "{}")
-            cost = usage.get("cost_usd")
-            return {
-                "system": row[0],
-                "instance": row[1],
-                "seed": row[2],
-                "axis": known(row[3], frozenset({"UEG", "GEU"}), "axis"),
-                "category": row[4],
-                "status": known(row[5], STATUSES),
-                "output": json_object(row[6]),
-                "error": row[7],
-                "latency_s": row[8],
-                "usage": usage,
-                "failure": decode_failure(row),
-                "cost_usd": None if cost is None else float(cost),
-            }
+        return checked(self.path, lambda: row_name("results", *row[:3]), lambda: _fields(row))
 
     def _validated(self, row: tuple[Any, ...], fields: dict[str, Any]) -> Result:
         """`fields` as a `Result`, or a `DamagedRunError` naming `row`."""
-        with reading_row(self.path, row_name("results", *row[:3])):
-            return Result(**fields)
+        return checked(self.path, lambda: row_name("results", *row[:3]), lambda: Result(**fields))
 
     def outputs(self) -> dict[tuple[str, str, int], dict[str, Any]]:
         """The output of every `ok` result by (system, instance, seed), as it was produced.
@@ -546,3 +531,26 @@ class RunStore:
             with reading_row(self.path, row_name("scores", system, instance, seed, judge)):
                 found[judge] = json_object(usage or "{}")
         return found
+
+
+_AXES = frozenset({"UEG", "GEU"})
+
+
+def _fields(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A `results` row's fields, decoded and checked (a ValueError or TypeError if damaged)."""
+    usage = json_object(row[9] or "{}")
+    cost = usage.get("cost_usd")
+    return {
+        "system": row[0],
+        "instance": row[1],
+        "seed": row[2],
+        "axis": known(row[3], _AXES, "axis"),
+        "category": row[4],
+        "status": known(row[5], STATUSES),
+        "output": json_object(row[6]),
+        "error": row[7],
+        "latency_s": row[8],
+        "usage": usage,
+        "failure": decode_failure(row),
+        "cost_usd": None if cost is None else float(cost),
+    }

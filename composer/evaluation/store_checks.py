@@ -16,13 +16,20 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from composer.core.errors import DamagedRunError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+READ_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+"""What a row that does not read raises (see `reading_row`)."""
+
+T = TypeVar("T")
 
 
 def damaged(path: Path, what: str, *, row: str | None = None) -> DamagedRunError:
@@ -57,17 +64,56 @@ def reading_row(path: Path, row: str) -> Iterator[None]:
     """
     try:
         yield
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+    except READ_ERRORS as exc:
         text = str(exc).strip()
         detail = text.splitlines()[0][:160] if text else type(exc).__name__
         raise damaged(path, f"does not read ({detail})", row=row) from None
+
+
+def checked(path: Path, row: Callable[[], str], read: Callable[[], T]) -> T:
+    """`read()`; where it raises, the `DamagedRunError` of `reading_row` naming `row()`.
+
+    `reading_row` entered only for a row that failed (it is read again inside): a context
+    manager and a row's name built for every row were a sixth of reading 60,000 results.
+    """
+    try:
+        return read()
+    except READ_ERRORS:
+        with reading_row(path, row()):
+            read()
+        raise
+
+
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+"""A `bytes.translate` table: every digit a 0, every other byte a space."""
+
+
+def _loads(text: str | bytes) -> Any:
+    """`json.loads(text)`, by orjson where it reads the text as `json` does.
+
+    orjson decodes a large run's results and calls 2.5 times as fast. It reads UTF-8 text
+    alike, except an integer of 19 digits or more (past 64 bits orjson makes it a float), which
+    a cheap scan finds; what orjson refuses (NaN, Infinity, a lone surrogate, bad JSON) goes
+    to `json`, which reads it or raises as before.
+    """
+    if type(text) is str:
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate
+            return json.loads(text)
+        if b"0" * 19 not in data.translate(_DIGITS):
+            try:
+                return orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass
+    return json.loads(text)
 
 
 def json_object(text: Any) -> dict[str, Any]:
     """A stored JSON object (a TypeError for anything else, a ValueError for bad JSON)."""
     if not isinstance(text, str | bytes):
         raise TypeError(f"{type(text).__name__} where JSON text belongs")
-    value = json.loads(text)
+    value = _loads(text)
     if not isinstance(value, dict):
         raise TypeError(f"JSON {type(value).__name__} where an object belongs")
     return value

@@ -14,7 +14,6 @@ every image reference (`sha256:...`) so a page can show it as a picture.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -156,28 +155,6 @@ def _decoded(
             raise
 
 
-_RAW_DECODE = json.JSONDecoder().raw_decode
-"""What `json.loads` runs after skipping whitespace (the same decoder, with its defaults)."""
-
-
-def _object(text: Any) -> dict[str, Any]:
-    """`json_object(text)`, its checks skipped for text that is one JSON object, no more.
-
-    `json.loads` costs twice its decoding in its own checks (a regular expression for the
-    whitespace around the value): two thirds of a large report's 430,000 requests and replies.
-    Anything else (whitespace, extra data, bytes, not an object) is read by `json_object`,
-    which raises where it does not read.
-    """
-    if type(text) is str:
-        try:
-            value, end = _RAW_DECODE(text)
-        except ValueError:
-            return json_object(text)
-        if end == len(text) and type(value) is dict:
-            return value
-    return json_object(text)
-
-
 def _number(value: Any) -> float | None:
     if value is not None and not isinstance(value, int | float):
         raise TypeError(f"latency_s {value!r} is not a number")
@@ -211,7 +188,11 @@ def read_calls(store: RunStore, keys: Iterable[str]) -> dict[str, _CallRecord]:
 
 def _called(r: Row) -> _Called:
     return _Called(
-        _text(r[1]), _text(r[2]), _object(r[3] or "{}"), _object(r[4] or "{}"), _number(r[5])
+        _text(r[1]),
+        _text(r[2]),
+        json_object(r[3] or "{}"),
+        json_object(r[4] or "{}"),
+        _number(r[5]),
     )
 
 
@@ -250,7 +231,7 @@ def judge_steps(store: RunStore, outputs: Collection[Output]) -> dict[Output, di
         for row, usage in _decoded(
             store.path,
             rows,
-            lambda r: _object(r[4] or "{}"),
+            lambda r: json_object(r[4] or "{}"),
             lambda r: row_name("scores", *r[:4]),
         ):
             found.setdefault((row[0], row[1], row[2]), {})[row[3]] = usage.get("steps")

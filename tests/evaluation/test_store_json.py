@@ -1,0 +1,50 @@
+"""A stored JSON object reads as the standard library reads it, whichever decoder reads it."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from composer.evaluation.store_checks import json_object
+
+SAME = [
+    '{"a": 1, "a": 2}',
+    ' {"nested": {"list": [1, 2.5, -0.0, true, null, "x"]}}\n',
+    '{"big": 123456789012345678901234567890, "small": -9223372036854775809}',
+    '{"u64": 18446744073709551615, "digest": "sha256:0123456789012345678901234567890abc"}',
+    '{"huge": 1e400, "tiny": 2.5e-400, "edge": 1.7976931348623157e308}',
+    '{"text": "\\ud83d\\ude00 \\u0000 \\/ é"}',
+    '{"lone": "\\ud800"}',
+    '{"lone": "\ud800"}',
+    b'{"bytes": "\\u00e9"}',
+    '{"a": ' + "[" * 50 + "]" * 50 + "}",
+]
+
+
+@pytest.mark.parametrize("text", SAME)
+def test_a_stored_object_reads_as_json_reads_it(text: str | bytes) -> None:
+    read = json_object(text)
+    assert repr(read) == repr(json.loads(text))  # big integers stay integers, in key order
+
+
+def test_nan_and_infinity_read_as_json_reads_them() -> None:
+    read = json_object('{"a": NaN, "b": Infinity, "c": -Infinity}')
+    assert math.isnan(read["a"]) and read["b"] == math.inf and read["c"] == -math.inf
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a": 1,}', '{"a": 01}', '{"a": "x\ty"}', '{"a": 1} x', "\ufeff{}", "{'a': 1}"]
+)
+def test_what_json_refuses_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        json_object(text)
+
+
+@pytest.mark.parametrize("text", ["[1]", '"x"', "1"])
+def test_json_that_is_not_an_object_is_a_type_error(text: str) -> None:
+    with pytest.raises(TypeError):
+        json_object(text)
