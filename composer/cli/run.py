@@ -198,18 +198,32 @@ def _table_and_html(run_dir: Path, folder: Path) -> Path:
 
     Both only read the store, from one summary: the report is written in a forked child while
     this process prints the table, where forking is safe (`composer.core.fork`); one that did
-    not finish is written again here, which raises whatever went wrong.
+    not finish is written again here, which raises whatever went wrong. A report large enough
+    to write its pages on every core itself (`report.page_shares`) is written here, after the
+    table: a forked child could not fork its own.
     """
     from composer.core.fork import start_forked
+    from composer.report.page_shares import FORK_FROM
 
     report, failures = _summary(run_dir)
-    child = start_forked(_html_quietly, (run_dir, folder, report), "composer-html")
+    child = None
+    if _instances_shown(report) < FORK_FROM:
+        child = start_forked(_html_quietly, (run_dir, folder, report), "composer-html")
     _print_summary_table(run_dir, report, failures)
     if child is not None:
         child.join()
         if child.exitcode == 0:
             return folder / "index.html"
     return _write_html(run_dir, folder, report=report)
+
+
+def _instances_shown(report: Report) -> int:
+    """About how many instances the report shows: the most any system has results of, a seed."""
+    per_system = (
+        sum(entry[axis]["counts"]["n"] for axis in ("UEG", "GEU") if axis in entry)
+        for entry in report["systems"].values()
+    )
+    return max(per_system, default=0) // max(1, len(report["seeds"]))
 
 
 def _html_quietly(run_dir: Path, folder: Path, report: Report) -> None:
