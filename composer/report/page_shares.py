@@ -34,7 +34,7 @@ from typing import Any
 from composer.core.fork import fork_is_safe, start_forked
 from composer.core.instance import Instance
 from composer.evaluation.store import Result, RunStore
-from composer.report.pages import PAGE_BATCH, PageContext, write_pages
+from composer.report.pages import PAGE_BATCH, PageContext, PageWriter
 
 FORK_FROM = 1000
 """Instances from which the pages are shared out. A child costs 0.2 to 0.3 s of CPU before its
@@ -44,7 +44,7 @@ process 0.8 s less (2.7 -> 1.9 s) and the child 0.9 s."""
 
 RUN = 4 * PAGE_BATCH
 """Pages a process takes at a time, at most (fewer in a smaller report): whole batches of
-`write_pages`' queries."""
+`PageWriter`'s queries."""
 
 
 @dataclass
@@ -86,16 +86,10 @@ def read_whole() -> Iterator[None]:
             gc.enable()
 
 
-def _write_runs(
-    ctx: PageContext,
-    store: RunStore,
-    instances: list[Instance],
-    results: Mapping[str, Mapping[str, Result]],
-    runs: _Runs,
-) -> None:
+def _write_runs(pages: PageWriter, runs: _Runs) -> None:
     """Take runs of pages and write them until none is left."""
     while (k := runs.take()) is not None:
-        write_pages(ctx, store, instances, results, runs.runs[k])
+        pages.write(runs.runs[k])
         runs.done[k] = 1
 
 
@@ -110,7 +104,7 @@ def _child(
     try:
         store = RunStore(run_dir)
         try:
-            _write_runs(ctx, store, instances, results, runs)
+            _write_runs(PageWriter(ctx, store, instances, results), runs)
         finally:
             store.close()
     except Exception:  # noqa: BLE001 - the parent writes the run again and raises there
@@ -179,12 +173,13 @@ class PageShares:
 
         The children are waited for first: a run is written again only once no child is at it.
         """
-        _write_runs(self.ctx, self.store, self.instances, self.results, self.runs)
+        pages = PageWriter(self.ctx, self.store, self.instances, self.results)
+        _write_runs(pages, self.runs)
         for child in self.children:
             child.join()
         for k, span in enumerate(self.runs.runs):
             if not self.runs.done[k]:
-                write_pages(self.ctx, self.store, self.instances, self.results, span)
+                pages.write(span)
                 self.runs.done[k] = 1
 
 

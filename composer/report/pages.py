@@ -1,6 +1,6 @@
 """The HTML report's page per instance, and what every page of the report shares.
 
-`write_pages` writes `instances/<id>.html`: every system side by side for one instance (input,
+`PageWriter` writes `instances/<id>.html`: every system side by side for one instance (input,
 rewritten prompt, edited and output images, judge questions and replies, verdicts, errors,
 every other output with its images shown), then each system's steps in order: every model call
 its nodes and judges made, with what it asked and got (`composer.report.trace`).
@@ -58,7 +58,7 @@ class Escapes(dict[str, str]):
 
     A page repeats most of its texts (systems, models, nodes, judge questions and replies):
     at 1,000 x 6, 97% of the escapes were of a text escaped before, and an escape (a `Markup`
-    built per call) cost more than the rest of its row. `write_pages` empties it every batch.
+    built per call) cost more than the rest of its row. `PageWriter` empties it every batch.
     """
 
     def __missing__(self, text: str) -> str:
@@ -394,45 +394,59 @@ read in more than one: at 200, a batch of 60 per category held three times the c
 whole 10-per-category run, most of the growth of the demo's peak memory (issue 26)."""
 
 
-def write_pages(
-    ctx: PageContext,
-    store: RunStore,
-    instances: list[Instance],
-    results: Mapping[str, Mapping[str, Result]],
-    share: range | None = None,
-) -> None:
-    """Write `instances/<id>.html` for every instance: all systems side by side.
+class PageWriter:
+    """Writes the pages of an instance list, a share at a time (see `page_shares`).
 
-    `share` (positions in `instances`, default all) writes only those pages, each as the whole
-    list's writing would (its neighbours, its page of the index): see `page_shares`.
+    What every page of the list reads alike (the judgments' seed, the judges' labels) is read
+    once. A page depends only on its instance, its results and its place in the whole list
+    (its neighbours, its page of the index), so shares written apart are the pages written
+    together.
     """
-    base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
-    image_base = base.as_posix()
-    batches = PageJudgments(store, ctx.report.get("judge_id"))
-    traces = Traces(store)
-    names = [f"{slug(i.id)}.html" for i in instances]
-    folder = ctx.out / "instances"
-    judgments: dict[tuple[str, str], list[PageJudgment]] = {}
-    span = range(len(instances)) if share is None else share
-    for k in span:
-        instance = instances[k]
-        if (k - span.start) % PAGE_BATCH == 0:  # the batch's calls and judgments, one query each
-            batch = instances[k : min(k + PAGE_BATCH, span.stop)]
-            traces.prefetch(r for i in batch for r in results[i.id].values())
-            ctx.escapes.clear()
-            judgments = batches.of(ctx.systems, [i.id for i in batch])
-        neighbours = (names[k - 1] if k > 0 else None, names[k + 1] if k + 1 < len(names) else None)
-        page = instance_page(
-            ctx,
-            instance,
-            results[instance.id],
-            judgments,
-            traces,
-            image_base,
-            neighbours,
-            list_page(k, ctx.list_rows),
-        )
-        _write_changed(folder / names[k], page.encode("utf-8"))
+
+    def __init__(
+        self,
+        ctx: PageContext,
+        store: RunStore,
+        instances: list[Instance],
+        results: Mapping[str, Mapping[str, Result]],
+    ) -> None:
+        """The pages of `instances` (in the list's order) with their `results`, from `store`."""
+        self.ctx, self.instances, self.results = ctx, instances, results
+        base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
+        self.image_base = base.as_posix()
+        self.batches = PageJudgments(store, ctx.report.get("judge_id"))
+        self.traces = Traces(store)
+
+    def write(self, share: range) -> None:
+        """Write the pages at these positions of the list."""
+        ctx, instances, results, traces = self.ctx, self.instances, self.results, self.traces
+        first = max(0, share.start - 1)  # the file names of the share and its two neighbours
+        names = [f"{slug(i.id)}.html" for i in instances[first : share.stop + 1]]
+        folder = ctx.out / "instances"
+        judgments: dict[tuple[str, str], list[PageJudgment]] = {}
+        for k in share:
+            instance = instances[k]
+            if (k - share.start) % PAGE_BATCH == 0:  # the batch's calls and judgments, a query each
+                batch = instances[k : min(k + PAGE_BATCH, share.stop)]
+                traces.prefetch(r for i in batch for r in results[i.id].values())
+                ctx.escapes.clear()
+                judgments = self.batches.of(ctx.systems, [i.id for i in batch])
+            at = k - first
+            neighbours = (
+                names[at - 1] if k > 0 else None,
+                names[at + 1] if k + 1 < len(instances) else None,
+            )
+            page = instance_page(
+                ctx,
+                instance,
+                results[instance.id],
+                judgments,
+                traces,
+                self.image_base,
+                neighbours,
+                list_page(k, ctx.list_rows),
+            )
+            _write_changed(folder / names[at], page.encode("utf-8"))
 
 
 def _write_changed(path: Path, data: bytes) -> None:
