@@ -326,7 +326,8 @@ def write_html(
         charts = [
             pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
         ]
-        pages.write()  # meanwhile, this process's share (and any a child did not write)
+        if not pages.children:  # alone: the pages, while the threads make thumbnails
+            pages.write()
         ctx.thumbs = thumbs.shown()
         chart_paths = [
             f"charts/{c.name}"
@@ -335,8 +336,10 @@ def write_html(
         ]
         graphs = _graphs(definitions, systems, drawn)
         _draw_graphs(out, graphs)
-
-    return _write_index(out, store, ctx, instances, results, chart_paths, graphs)
+        index = _write_index(out, store, ctx, instances, results, chart_paths, graphs)
+        if pages.children:  # the index written while they wrote pages; now the runs left
+            pages.write()
+    return index
 
 
 def _first_seed(everything: list[Result]) -> dict[str, dict[str, Result]]:
