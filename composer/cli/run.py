@@ -173,11 +173,11 @@ def _summary(
     """The run's summary and its failure lines, read from the store."""
     from composer.evaluation.store import RunStore
     from composer.report.failures import failure_lines
-    from composer.report.summary import summarize
+    from composer.report.summary_beside import summarize_beside
 
     store = RunStore(run_dir)
     try:
-        report = summarize(store, cast("Parser | None", parser), judge=judge)
+        report = summarize_beside(store, cast("Parser | None", parser), judge=judge)
         return report, failure_lines(store, judge=report.get("judge_id"))
     finally:
         store.close()

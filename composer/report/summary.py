@@ -16,7 +16,7 @@ over seeds. Paired comparisons then carry the seed (and judge) noise: `composer.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from composer.benchmarks.catalog import GEU_CATEGORIES, UEG_CATEGORIES
@@ -37,6 +37,9 @@ from composer.report.model import (
     axis_of,
     in_declared_order,
 )
+
+JudgeParts = tuple[dict[str, Report], list[dict[str, Any]]]
+"""Each judge's own summary by label, and the judges' agreement (`judging.agreement`)."""
 
 AXIS_WEIGHT = {"UEG": 0.6, "GEU": 0.4}
 """RealUnify's Total: 600 UEG and 400 GEU instances, so Total = correct / 1,000."""
@@ -284,6 +287,7 @@ def summarize(
     judge: str | None = None,
     with_judges: bool = True,
     instances: Mapping[str, Instance] | None = None,
+    judged: Callable[[], JudgeParts] | None = None,
 ) -> Report:
     """The whole report as one JSON-ready dict: `{"systems": {...}, "comparisons": [...]}`.
 
@@ -291,7 +295,9 @@ def summarize(
     current judge), named in the report as `judge`. `results` saves a second read when the
     caller already holds `list(store.results(judge=...))` for that judge, `instances` when it
     holds `store.instances()`. With several judges in the run, `judges` holds their agreement
-    and every headline comparison under each.
+    and every headline comparison under each; `judged`, where given, returns those (each
+    judge's summary by label, and the agreement) once the rest is summarized
+    (`summary_beside` computes them beside it).
     """
     latest = store.latest_run()
     headline = headline_parser(store, parser)
@@ -305,12 +311,9 @@ def summarize(
     several = with_judges and len(judges) > 1
     # Each judge's summary and their agreement before this one reads its results: the report
     # holds one judge's results at a time, so its memory does not double with a second judge.
-    per_judge = (
-        {label: summarize(store, headline, judge=i, with_judges=False) for i, label in judges}
-        if several
-        else {}
+    per_judge, agreement = (
+        judge_parts(store, headline, judges, seed=seed) if several and judged is None else ({}, [])
     )
-    agreement = judging.agreement(store, judges, seed=seed) if several else []
     if results is None:
         results = [_lean(r) for r in store.results(judge=judge_id, parser=headline)]
     everything = results
@@ -375,6 +378,8 @@ def summarize(
             "reported_models": store.reported_models(),
         }
     if several:
+        if judged is not None:
+            per_judge, agreement = judged()
         report["judges"] = {
             "judges": [label for _, label in judges],
             "agreement": agreement,
@@ -387,6 +392,16 @@ def summarize(
 
         unimmmu.attach(report, store, instances)
     return report
+
+
+def judge_parts(
+    store: RunStore, headline: Parser, judges: Sequence[tuple[str, str]], *, seed: int = 0
+) -> JudgeParts:
+    """Each of `judges`' own summary, by label, and how far they agree."""
+    per_judge = {
+        label: summarize(store, headline, judge=i, with_judges=False) for i, label in judges
+    }
+    return per_judge, judging.agreement(store, judges, seed=seed)
 
 
 def comparisons(systems: Mapping[str, SystemSummary]) -> list[Comparison]:
