@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
@@ -21,6 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from composer.core.callsite import Tally, site_of_call
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
+from composer.evaluation.json_text import text_encoder
 from composer.evaluation.limits import AdaptiveLimit, RetryWait, retryable
 from composer.evaluation.store_writer import RunWriter
 from composer.specialists.base import (
@@ -66,13 +66,10 @@ class CallSettings(BaseModel):
         return cls(**own), rest
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
-"""The encoder of cache keys and identities, built once: `json.dumps` with these arguments
-builds a new `JSONEncoder` on every call (three or more per model call), for the same bytes."""
-
-
-def _canonical(value: Any) -> str:
-    return _CANONICAL.encode(value)
+_canonical = text_encoder(sort_keys=True, separators=(",", ":"), default=str)
+"""The encoding of cache keys and identities, its encoder built once: `json.dumps` with these
+arguments builds a new encoder on every call (three or more per model call), for the same
+bytes."""
 
 
 def _key(identity: str, method: str, request: Mapping[str, Any]) -> str:

@@ -24,6 +24,7 @@ from composer.core.decisions import RunDecisions
 from composer.core.definition import SystemDefinition
 from composer.core.errors import StoreWriteError
 from composer.core.instance import Instance
+from composer.evaluation.json_text import text_encoder
 from composer.evaluation.lock import RunLock, is_written
 from composer.evaluation.store import RunStore
 from composer.evaluation.store_checks import (
@@ -39,6 +40,9 @@ __all__ = ["RunWriter"]
 
 
 _ONE_OUTPUT = "system = ? AND instance = ? AND seed = ?"
+
+_dumps = text_encoder()
+"""`json.dumps`, its encoder built once: the text of every row a result or call writes."""
 
 _PUT_CALL = (
     "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) "
@@ -362,10 +366,10 @@ class RunWriter:
                 result.axis,
                 result.category,
                 result.status,
-                json.dumps(result.output),
+                _dumps(result.output),
                 result.error,
                 result.latency_s,
-                json.dumps(result.usage),
+                _dumps(result.usage),
                 time.time(),
                 None if result.failure is None else result.failure.model_dump_json(),
             )
@@ -386,9 +390,9 @@ class RunWriter:
                         scored.correct_official,
                         scored.correct_strict,
                         scored.error,
-                        json.dumps(scored.usage),
+                        _dumps(scored.usage),
                         time.time(),
-                        json.dumps(scored.channels) if scored.channels else None,
+                        _dumps(scored.channels) if scored.channels else None,
                     ),
                 ),
                 (f"DELETE FROM judgments WHERE {_ONE_OUTPUT} AND judge = ?", key),
@@ -428,9 +432,9 @@ class RunWriter:
             key,
             model,
             method,
-            json.dumps(request),
-            json.dumps(reply),
-            json.dumps(usage),
+            _dumps(request),
+            _dumps(reply),
+            _dumps(usage),
             latency_s,
             cost_usd,
             *site,
