@@ -20,6 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 from composer.core.callsite import Tally, site_of_call
 from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
 from composer.core.images import ImageRef, ImageStore
+from composer.evaluation.deadlines import Deadlines
 from composer.evaluation.json_text import text_encoder
 from composer.evaluation.limits import AdaptiveLimit, RetryWait, retryable
 from composer.evaluation.store_writer import RunWriter
@@ -110,6 +111,8 @@ class CallLayer:
         """The keys in `_replies` that each queued commit stores, dropped from memory when it
         is done: one callback per commit, not one per call."""
         self._identity: dict[int, str] = {}
+        self.deadlines = Deadlines()
+        """Each attempt's `timeout_s`, on one timer for all calls in flight."""
         self._set_aside: set[str] = set()
         """Keys whose replies an agent could not parse: sent again, never replayed."""
 
@@ -301,7 +304,7 @@ class CallLayer:
             admitted = limit.epoch  # a 429 cuts the limit once per overload, not per call
             started = time.perf_counter()
             try:
-                async with asyncio.timeout(settings.timeout_s):
+                with self.deadlines.after(settings.timeout_s):
                     reply = await send()
             except TimeoutError as exc:
                 raise SpecialistError(
