@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import io
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from composer.cli import app
 from composer.core.images import ImageRef, ImageStore
-from composer.report.drawings import make_thumb
+from composer.report.drawings import Thumbnails, make_thumb
 
 cli = CliRunner()
 
@@ -83,3 +84,22 @@ def test_a_report_from_the_runs_thumbnails_is_the_one_made_without_them(
     made = _report(old, tmp_path / "b" / "site")
     assert ImageStore(run_dir / "images", create=False).thumbnails()
     assert _same_folders(placed, made)
+
+
+def test_a_run_thumbnail_gone_meanwhile_is_made_and_children_make_the_missing(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    store = ImageStore(run_dir / "images", create=False)
+    shas = sorted(store.digests())[:6]
+    jobs = [(sha, str(store.path(ImageRef(sha256=sha))), f"{sha[:20]}.jpg") for sha in shas]
+    ready = {shas[0]: str(store.thumb_path(ImageRef(sha256=shas[0])))}
+    ready[shas[1]] = str(tmp_path / "listed, then removed.jpg")
+    folder = tmp_path / "thumbs"
+    folder.mkdir()
+    with ThreadPoolExecutor(2) as pool:  # from 2 missing on, in child processes
+        shown = Thumbnails(jobs, ready, folder, pool, processes_from=2).shown()
+    assert shown == {sha: f"thumbs/{sha[:20]}.jpg" for sha in shas}
+    for sha in shas:
+        made = tmp_path / f"{sha}.jpg"
+        assert make_thumb(store.path(ImageRef(sha256=sha)), made)
+        assert (folder / f"{sha[:20]}.jpg").read_bytes() == made.read_bytes()
