@@ -162,6 +162,11 @@ def floor_lines(rounds: list[dict[str, Any]], per: dict[str, list[float]], clock
         for r in rounds
     ]
     low = (per["models"][0] + per["floor"][0] - per["plain"][0]) / per["graphs"][0]
+    # What is composer's alone: its time beyond the graphs with the models and the floor.
+    own = [
+        1 + (r["composer"][clock] - r["models"][clock] - r["floor"][clock]) / r["graphs"][clock]
+        for r in rounds
+    ]
     return [
         f"  the store's floor: {median['floor']:.2f} ms/instance, median ({written} rows in "
         f"{rows['transactions']} transactions); composer - LangGraph + models, median: "
@@ -170,4 +175,7 @@ def floor_lines(rounds: list[dict[str, Any]], per: dict[str, list[float]], clock
         f"plain) / LangGraph alone: {low:.2f}x from the minimums, "
         f"{statistics.median(least):.2f}x median of the rounds "
         f"(rounds {min(least):.2f} to {max(least):.2f})",
+        f"  composer's own, 1 + (composer - LangGraph + models - floor) / LangGraph alone, "
+        f"median of the rounds: {statistics.median(own):.2f}x "
+        f"(rounds {min(own):.2f} to {max(own):.2f})",
     ]
