@@ -28,6 +28,9 @@ EXACT_MODES = frozenset({"RGB", "RGBA", "L", "LA"})
 the one made from its stored PNG. Another mode (a palette may be cut to the bits its colours
 need, `I` is stored as 16 bits) is thumbnailed from the PNG bytes themselves."""
 
+_REDUCIBLE_AS = {"P": "RGBA", "1": "L", "I;16": "I", "I;16L": "I", "I;16B": "I", "I;16N": "I"}
+"""Modes `Image.reduce` refuses, and the mode each is reduced in instead."""
+
 
 def thumbnail_of(source: Path | IO[bytes]) -> bytes | None:
     """`thumbnail_jpeg` of the image file `source`, decoded as the report decodes it.
@@ -58,7 +61,9 @@ def thumbnail_jpeg(image: Image.Image) -> bytes | None:
     # reduce() is an integer box filter in C: nearly free next to a decode.
     factor = max(1, max(image.size) // THUMB)
     if factor > 1:
-        image = image.reduce(factor)
+        # reduce() refuses palette, 1-bit and 16-bit modes: such an image large enough to need
+        # it is reduced in the mode it would be flattened or shown in (no thumbnail before).
+        image = image.convert(_REDUCIBLE_AS.get(image.mode, image.mode)).reduce(factor)
     elif max(image.size) > THUMB:
         image = image.copy()  # thumbnail() works in place, and the caller keeps its image
     image.thumbnail((THUMB, THUMB))
