@@ -227,6 +227,29 @@ async def test_a_failed_serve_call_fails_each_caller_with_its_own_error(
     assert "ConnectionResetError" in str(results[0])
 
 
+async def test_a_replica_gone_mid_request_fails_over_to_the_call_layer(store: ImageStore) -> None:
+    from ray.exceptions import RayActorError
+
+    class Method:  # Serve's handle method, whose replica died with the group in flight
+        async def remote(self, requests: list) -> list[dict]:
+            raise RayActorError()
+
+    class Handle:
+        call_many = Method()
+
+    spec = create("mock/m", RAY, images=store)
+    assert isinstance(spec, RaySpecialist)
+    spec._handle = Handle()
+    results = await asyncio.gather(
+        spec.understand("a"), spec.understand("b"), return_exceptions=True
+    )
+    # Each caller gets a retryable error (the call layer sends it again, to a live replica),
+    # and the group counts as one failover.
+    assert all(type(r) is SpecialistError and r.is_retryable for r in results), results
+    assert "went away mid-request (RayActorError)" in str(results[0])
+    assert spec.stats()["failovers"] == 1
+
+
 def test_a_cluster_with_token_authentication_says_how_to_join_it() -> None:
     try:
         try:

@@ -155,7 +155,9 @@ async def test_the_example_completes_when_a_replica_is_killed_mid_run(
         assert len(store.finished(retry_failed=True)) == 18
     finally:
         store.close()
-    assert stats["sent"] >= 18 and stats["failovers"] >= 1, stats
+    # Whether the killed replica had a request in flight (a failover) or the router saw it gone
+    # first is a race; the failover itself is tested in test_ray_options.py.
+    assert stats["sent"] >= 18, stats
 
 
 def test_a_deployment_that_cannot_be_placed_stops_at_start(
