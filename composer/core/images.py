@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import stat
-import uuid
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -221,22 +220,15 @@ class ImageStore:
         # A link is replaced, never written to; a file of other bytes than its name says
         # (cut short) is written again.
         if not target.is_file() or target.is_symlink() or target.stat().st_size != len(data):
-            if target.parent not in self._folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if not self._inside(target.parent):
-                    raise DataError(
-                        f"image store {self.root}",
-                        f"{target.parent.name}/ is a link to "
-                        f"{os.path.realpath(target.parent)!r}, outside the run folder; "
-                        "composer does not write through it.",
-                        "Replace the link with a folder of its own.",
-                    )
-                self._folders.add(target.parent)
-            # Written under a unique name, then renamed: a killed run leaves no partial PNG.
-            tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex[:12]}.tmp")
-            with open(tmp, "xb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
+            if not self._folder_for(target):
+                raise DataError(
+                    f"image store {self.root}",
+                    f"{target.parent.name}/ is a link to "
+                    f"{os.path.realpath(target.parent)!r}, outside the run folder; "
+                    "composer does not write through it.",
+                    "Replace the link with a folder of its own.",
+                )
+            write_whole(target, data)  # a killed run leaves no partial PNG
             self.written.append(target)
         return ref
 
@@ -290,7 +282,7 @@ class ImageStore:
         self.written.append(target)
 
     def _folder_for(self, target: Path) -> bool:
-        """Make the folder of a thumbnail `target`; False if it is, or lies in, a link out."""
+        """Make the folder of an image or thumbnail `target`; False if it is a link out."""
         if target.parent not in self._folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not self._inside(target.parent):
