@@ -202,15 +202,19 @@ def test_a_replica_that_cannot_build_its_model_says_why(tmp_path: Path) -> None:
         SpecialistReplica("mock/m", {"rules": "not a list"}, MockSpecialist)
 
 
-async def test_a_failed_serve_call_fails_each_caller_with_its_own_error(
-    store: ImageStore,
-) -> None:
-    groups: list[int] = []
+async def _understood_through_failing_serve(
+    store: ImageStore, error: BaseException, groups: list[int]
+) -> tuple[RaySpecialist, list[BaseException]]:
+    """Two understand calls through a proxy whose Serve handle raises `error` for each group.
 
-    class Method:  # stands in for Serve's handle method: `await handle.call_many.remote(...)`
+    The handle stands in for Serve's: `await handle.call_many.remote(requests)`; each group's
+    size is appended to `groups`.
+    """
+
+    class Method:
         async def remote(self, requests: list) -> list[dict]:
             groups.append(len(requests))
-            raise ConnectionResetError("the replica's connection dropped")
+            raise error
 
     class Handle:
         call_many = Method()
@@ -221,8 +225,17 @@ async def test_a_failed_serve_call_fails_each_caller_with_its_own_error(
     results = await asyncio.gather(
         spec.understand("a"), spec.understand("b"), return_exceptions=True
     )
+    return spec, [r for r in results if isinstance(r, BaseException)]
+
+
+async def test_a_failed_serve_call_fails_each_caller_with_its_own_error(
+    store: ImageStore,
+) -> None:
+    groups: list[int] = []
+    dropped = ConnectionResetError("the replica's connection dropped")
+    _, results = await _understood_through_failing_serve(store, dropped, groups)
     assert groups == [2]  # one Serve call for the group
-    assert all(isinstance(r, SpecialistError) for r in results)
+    assert len(results) == 2 and all(isinstance(r, SpecialistError) for r in results)
     assert results[0] is not results[1]  # each caller raises its own error object
     assert "ConnectionResetError" in str(results[0])
 
@@ -230,21 +243,11 @@ async def test_a_failed_serve_call_fails_each_caller_with_its_own_error(
 async def test_a_replica_gone_mid_request_fails_over_to_the_call_layer(store: ImageStore) -> None:
     from ray.exceptions import RayActorError
 
-    class Method:  # Serve's handle method, whose replica died with the group in flight
-        async def remote(self, requests: list) -> list[dict]:
-            raise RayActorError()
-
-    class Handle:
-        call_many = Method()
-
-    spec = create("mock/m", RAY, images=store)
-    assert isinstance(spec, RaySpecialist)
-    spec._handle = Handle()
-    results = await asyncio.gather(
-        spec.understand("a"), spec.understand("b"), return_exceptions=True
-    )
+    # Serve's handle, whose replica died with the group in flight.
+    spec, results = await _understood_through_failing_serve(store, RayActorError(), [])
     # Each caller gets a retryable error (the call layer sends it again, to a live replica),
     # and the group counts as one failover.
+    assert len(results) == 2, results
     assert all(type(r) is SpecialistError and r.is_retryable for r in results), results
     assert "went away mid-request (RayActorError)" in str(results[0])
     assert spec.stats()["failovers"] == 1
