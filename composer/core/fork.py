@@ -47,3 +47,35 @@ def start_forked(
     )
     child.start()
     return child
+
+
+class Turns:
+    """The numbers 0 to `n` - 1, each handed out once, to this process and the children it forks.
+
+    Made before the fork, it is shared through memory the children inherit (a
+    `multiprocessing.Value` and its lock), so processes take work as they come to it instead
+    of a fixed share each. `shared=False` hands them out in this process alone, with no lock.
+
+    Example:
+        >>> turns = Turns(2, shared=False)
+        >>> [turns.take(), turns.take(), turns.take()]
+        [0, 1, None]
+    """
+
+    def __init__(self, n: int, *, shared: bool = True) -> None:
+        self.n = n
+        self._taken: Any = multiprocessing.get_context("fork").Value("q", 0) if shared else None
+        self._local = 0
+
+    def take(self) -> int | None:
+        """The next number, or None once all `n` are taken."""
+        if self._taken is None:
+            k = self._local
+            self._local = min(self.n, k + 1)
+            return k if k < self.n else None
+        with self._taken.get_lock():
+            k = int(self._taken.value)
+            if k >= self.n:
+                return None
+            self._taken.value = k + 1
+        return k

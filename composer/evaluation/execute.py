@@ -9,6 +9,7 @@ invocation and the run folder's lock.
 from __future__ import annotations
 
 import asyncio
+import collections
 import gc
 import hashlib
 import time
@@ -63,12 +64,25 @@ def instance_seed(run_seed: int, instance_id: str) -> int:
 Progress = Callable[[str, Result], None]
 """Called with the system's name and each result as it is stored."""
 
+Claim = Callable[[], Sequence[Task] | None]
+"""The next tasks to run, one after another (one instance's, say); None once none is left."""
+
 
 async def execute(
-    plan: RunPlan, store: RunWriter, layer: CallLayer, *, on_progress: Progress | None = None
+    plan: RunPlan,
+    store: RunWriter,
+    layer: CallLayer,
+    *,
+    on_progress: Progress | None = None,
+    claim: Claim | None = None,
 ) -> dict[str, int]:
-    """Run every task of `plan`; return the count of new outputs per status."""
-    return await _Execution(plan, store, layer).run(on_progress)
+    """Run every task of `plan`; return the count of new outputs per status.
+
+    With `claim`, the tasks run are those `claim` hands out instead (processes that share a
+    plan take its work as they come to it: `composer.evaluation.split`); each claimed sequence
+    is run in its order by one worker, so no task of it overlaps the one before.
+    """
+    return await _Execution(plan, store, layer).run(on_progress, claim)
 
 
 def failed_count(plan: RunPlan, store: RunStore) -> int:
@@ -100,21 +114,23 @@ class _Execution:
         self.layer = layer
         self.scorers = {s.id: s for s in plan.scorers}
 
-    async def run(self, on_progress: Progress | None) -> dict[str, int]:
-        """Work through the tasks; the statuses of the new outputs."""
+    async def run(self, on_progress: Progress | None, claim: Claim | None) -> dict[str, int]:
+        """Work through the tasks (or what `claim` hands out); the statuses of the new outputs."""
         statuses: dict[str, int] = {}
-        queue: asyncio.Queue[Task] = asyncio.Queue()
-        for task in self.plan.tasks:
-            queue.put_nowait(task)
+        if claim is None:
+            queue = collections.deque(self.plan.tasks)
+
+            def claim() -> Sequence[Task] | None:
+                return (queue.popleft(),) if queue else None
 
         async def worker() -> None:
-            while not queue.empty():
-                task = queue.get_nowait()
-                result = await self._run_task(task)
-                if task.output is None:
-                    statuses[result.status] = statuses.get(result.status, 0) + 1
-                if on_progress is not None:
-                    on_progress(task.system.name, result)
+            while (tasks := claim()) is not None:
+                for task in tasks:
+                    result = await self._run_task(task)
+                    if task.output is None:
+                        statuses[result.status] = statuses.get(result.status, 0) + 1
+                    if on_progress is not None:
+                        on_progress(task.system.name, result)
 
         workers = [
             asyncio.create_task(worker())

@@ -2,19 +2,21 @@
 
 `SplitRun.start(plan, store, layer)` forks the worker once the plan is decided, before any
 event loop runs; the worker waits. `SplitRun.execute(...)`, called by the parent once the
-invocation is recorded, lets it go, runs the parent's share, counts the worker's results as
-they are stored (the progress display sees every task), and then runs whatever the worker did
-not store (it failed, or was killed) as a resume would: a task this invocation stored is not
-run again, one it did not store is. A worker told to stop before it went writes nothing.
+invocation is recorded, lets it go; then both take the plan's instances as they come to them
+(`core.fork.Turns`: a process that finds its instances cheaper takes more of them, so both
+end together), the parent counts the worker's results as they are stored (the progress
+display sees every task), and then runs whatever the worker took and did not store (it
+failed, or was killed) as a resume would: a task this invocation stored is not run again,
+one it did not store is. A worker told to stop before it went writes nothing.
 
 Each process runs whole tasks (graph, models, judges, store writes) on its own event loop and
 its own SQLite connection to the run store (the parent forks with none open, and each opens
 one after), into the same image folder; the parent keeps the folder's writer lock. The tasks
-of one instance stay in one process: systems that ask a model the same question about the
-same instance share that call (the later one replays the first), as they do in one process,
-so the store holds the same rows. Each process has its own call cache and the run's
-concurrency: this suits local models bound by the CPU (the demo's symbolic ones), not a hosted
-API, whose rate limits would be met twice.
+of one instance go to one process, and run there one after another in the plan's order:
+systems that ask a model the same question about the same instance share that call (the
+later one replays the first), as they do in one process, so the store holds the same rows.
+Each process has its own call cache and the run's concurrency: this suits local models bound
+by the CPU (the demo's symbolic ones), not a hosted API, whose rate limits would be met twice.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, Pipe
 from multiprocessing.process import BaseProcess
 
-from composer.core.fork import fork_is_safe, start_forked
+from composer.core.fork import Turns, fork_is_safe, start_forked
 from composer.evaluation.calls import CallLayer, CallStats
-from composer.evaluation.execute import Progress, execute
+from composer.evaluation.execute import Claim, Progress, execute
 from composer.evaluation.plan import RunPlan, Task
 from composer.evaluation.store import Result
 from composer.evaluation.store_writer import RunWriter
@@ -46,23 +48,31 @@ def key_of(task: Task) -> TaskKey:
     return task.system.name, task.instance.id, task.seed
 
 
-def share(tasks: Sequence[Task]) -> tuple[tuple[Task, ...], tuple[Task, ...]]:
-    """The tasks in two shares of about the same size, each instance's tasks in one share.
+def instance_groups(tasks: Sequence[Task]) -> tuple[tuple[Task, ...], ...]:
+    """Each instance's tasks in the plan's order; the instances in the order they first appear.
 
-    Instances go, in the order they first appear, to the share with fewer tasks so far; each
-    share keeps the plan's order.
+    One group is what a process takes at a time.
     """
-    counts = [0, 0]
-    side: dict[str, int] = {}
-    per_instance: dict[str, int] = {}
+    groups: dict[str, list[Task]] = {}
     for task in tasks:
-        per_instance[task.instance.id] = per_instance.get(task.instance.id, 0) + 1
-    for instance_id, count in per_instance.items():
-        side[instance_id] = 0 if counts[0] <= counts[1] else 1
-        counts[side[instance_id]] += count
-    first = tuple(t for t in tasks if side[t.instance.id] == 0)
-    second = tuple(t for t in tasks if side[t.instance.id] == 1)
-    return first, second
+        groups.setdefault(task.instance.id, []).append(task)
+    return tuple(tuple(group) for group in groups.values())
+
+
+def claimer(
+    groups: Sequence[tuple[Task, ...]], turns: Turns, taken: list[int] | None = None
+) -> Claim:
+    """`execute`'s claim: the next group no process has taken (its number added to `taken`)."""
+
+    def claim() -> tuple[Task, ...] | None:
+        k = turns.take()
+        if k is None:
+            return None
+        if taken is not None:
+            taken.append(k)
+        return groups[k]
+
+    return claim
 
 
 class SplitRun:
@@ -78,33 +88,43 @@ class SplitRun:
         worker: BaseProcess,
         go: Connection,
         results: Connection,
-        shares: tuple[tuple[Task, ...], tuple[Task, ...]],
+        groups: tuple[tuple[Task, ...], ...],
+        turns: Turns,
     ) -> None:
         """Hold a started worker; use `start` rather than this."""
         self.worker = worker
         self._go = go
         self._results = results
-        self.mine, self.theirs = shares
+        self.groups, self.turns = groups, turns
+        self.mine: list[int] = []
+        """The groups this process has taken, by number."""
         self.worker_stats: CallStats | None = None
         """The worker's call counts, once it has finished."""
 
+    @property
+    def theirs(self) -> tuple[Task, ...]:
+        """The tasks of every group this process has not taken: the worker's, once both ended."""
+        mine = set(self.mine)
+        return tuple(t for k, group in enumerate(self.groups) if k not in mine for t in group)
+
     @classmethod
     def start(cls, plan: RunPlan, store: RunWriter, layer: CallLayer) -> SplitRun | None:
-        """Fork the worker for about half of `plan`'s tasks; None where that cannot be done.
+        """Fork the worker that shares `plan`'s tasks; None where that cannot be done.
 
-        Not done where forking is not safe (`fork_is_safe`) or one share would be empty. The
+        Not done where forking is not safe (`fork_is_safe`) or the plan has one instance. The
         parent's connection to the store is closed for the fork and opened again.
         """
-        shares = share(plan.tasks)
-        if not all(shares) or not fork_is_safe():
+        groups = instance_groups(plan.tasks)
+        if len(groups) < 2 or not fork_is_safe():
             return None
+        turns = Turns(len(groups))
         go_out, go_in = Pipe(duplex=False)
         results_out, results_in = Pipe(duplex=False)
         store.db.close()  # the child's SQLite then starts with no record of this one's locks
         try:
             worker = start_forked(
                 _work,
-                (plan, shares[1], store, layer, go_out, results_in, (go_in, results_out)),
+                (plan, groups, turns, store, layer, go_out, results_in, (go_in, results_out)),
                 "composer-run-worker",
             )
         finally:
@@ -115,7 +135,7 @@ class SplitRun:
             go_in.close()
             results_out.close()
             return None
-        return cls(worker, go_in, results_out, shares)
+        return cls(worker, go_in, results_out, groups, turns)
 
     async def execute(
         self,
@@ -127,12 +147,12 @@ class SplitRun:
     ) -> dict[str, int]:
         """Run the plan in both processes; return the count of new outputs per status.
 
-        The worker's results reach `on_progress` as it stores them; afterwards its tasks that
-        this invocation did not store are run here.
+        The worker's results reach `on_progress` as it stores them; afterwards the tasks it
+        took that this invocation did not store are run here.
         """
         since = time.time()
         statuses: dict[str, int] = {}
-        unconfirmed = {key_of(t): t for t in self.theirs}
+        unconfirmed = {key_of(t): t for t in plan.tasks}  # the worker's, as it says it stored
 
         def count(system: str, result: Result) -> None:
             task = unconfirmed.pop((result.system, result.instance, result.seed), None)
@@ -148,9 +168,8 @@ class SplitRun:
         except OSError:  # it has ended already: its tasks are left to this process
             pass
         try:
-            mine = await execute(
-                dataclasses.replace(plan, tasks=self.mine), store, layer, on_progress=on_progress
-            )
+            claim = claimer(self.groups, self.turns, self.mine)
+            mine = await execute(plan, store, layer, on_progress=on_progress, claim=claim)
             await ended
         finally:
             loop.remove_reader(self._results.fileno())
@@ -244,14 +263,15 @@ def _added(first: dict[str, int], second: dict[str, int]) -> dict[str, int]:
 
 def _work(
     plan: RunPlan,
-    tasks: tuple[Task, ...],
+    groups: tuple[tuple[Task, ...], ...],
+    turns: Turns,
     store: RunWriter,
     layer: CallLayer,
     go: Connection,
     results: Connection,
     parent_ends: tuple[Connection, ...],
 ) -> None:
-    """In the worker: wait for the parent's word, then run `tasks`, reporting each result.
+    """In the worker: wait for the parent's word, then take groups, reporting each result.
 
     Any failure ends the worker quietly with exit code 1: the parent runs what it left and
     reports the error, if it comes again, itself. The parent's writer lock and its note are
@@ -266,24 +286,25 @@ def _work(
         except (EOFError, OSError):  # the parent stopped before the run began: write nothing
             return
         store.reconnect()  # this process's own connection
-        asyncio.run(_worker_run(plan, tasks, store, layer, results))
+        asyncio.run(_worker_run(plan, claimer(groups, turns), store, layer, results))
         store.db.close()
     except BaseException:  # noqa: BLE001 - reported by the parent, which runs what is left
         raise SystemExit(1) from None
 
 
 async def _worker_run(
-    plan: RunPlan, tasks: tuple[Task, ...], store: RunWriter, layer: CallLayer, results: Connection
+    plan: RunPlan, claim: Claim, store: RunWriter, layer: CallLayer, results: Connection
 ) -> None:
-    """The worker's share of the run: its models loaded, its tasks run, then its call counts."""
+    """The worker's share of the run: its models loaded, the tasks it takes run, its counts."""
     needed = [s for name, s in plan.specialists.items() if name in plan.needed]
     await load_all(needed)
     try:
         await execute(
-            dataclasses.replace(plan, tasks=tasks),
+            plan,
             store,
             layer,
             on_progress=lambda _system, result: results.send(result),
+            claim=claim,
         )
     finally:
         for specialist in plan.specialists.values():

@@ -25,13 +25,13 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from composer.core.fork import fork_is_safe, start_forked
+from composer.core.fork import Turns, fork_is_safe, start_forked
 from composer.core.instance import Instance
 from composer.evaluation.store import Result, RunStore
 from composer.report.pages import PAGE_BATCH, PageContext, PageWriter
@@ -52,19 +52,10 @@ class _Runs:
     """The runs of pages, the next one to take and which are written, shared across the fork."""
 
     runs: list[range]
-    taken: Any
-    """A shared counter (`multiprocessing.Value`): the number of runs taken so far."""
+    turns: Turns
+    """Which runs are taken, shared across the fork."""
     done: Any
     """One shared flag per run (`multiprocessing.Array`): set once its pages are written."""
-
-    def take(self) -> int | None:
-        """The next run's number, or None when every run is taken."""
-        with self.taken.get_lock():
-            k = int(self.taken.value)
-            if k >= len(self.runs):
-                return None
-            self.taken.value = k + 1
-        return k
 
 
 @contextmanager
@@ -88,7 +79,7 @@ def read_whole() -> Iterator[None]:
 
 def _write_runs(pages: PageWriter, runs: _Runs) -> None:
     """Take runs of pages and write them until none is left."""
-    while (k := runs.take()) is not None:
+    while (k := runs.turns.take()) is not None:
         pages.write(runs.runs[k])
         runs.done[k] = 1
 
@@ -145,13 +136,13 @@ class PageShares:
         self.children: list[BaseProcess] = []
         gc.freeze()
         if workers < 2 or not fork_is_safe():
-            self.runs = _Runs([range(n)], _Counter(), [0])
+            self.runs = _Runs([range(n)], Turns(1, shared=False), [0])
             return
         shared = multiprocessing.get_context("fork")
         # At least about four runs a process, so that they end together.
         size = min(RUN, max(PAGE_BATCH, n // (4 * workers)))
         spans = [range(k, min(k + size, n)) for k in range(0, n, size)]
-        self.runs = _Runs(spans, shared.Value("q", 0), shared.Array("b", len(spans), lock=False))
+        self.runs = _Runs(spans, Turns(len(spans)), shared.Array("b", len(spans), lock=False))
         for _ in range(workers - 1):
             args = (ctx, store.run_dir, instances, results, self.runs)
             child = start_forked(_child, args, "composer-report-pages")
@@ -181,15 +172,6 @@ class PageShares:
             if not self.runs.done[k]:
                 pages.write(span)
                 self.runs.done[k] = 1
-
-
-class _Counter:
-    """`multiprocessing.Value`'s counter, for one process: nothing shared, no lock to take."""
-
-    value = 0
-
-    def get_lock(self) -> AbstractContextManager[None]:
-        return nullcontext()
 
 
 def _usable_cores() -> int:

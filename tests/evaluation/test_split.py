@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 
 from composer.cli import app
 from composer.evaluation.runner import Runner
-from composer.evaluation.split import key_of, share
+from composer.evaluation.split import instance_groups, key_of
 from composer.evaluation.store_writer import RunWriter
 from composer.synthetic.demo import demo_config
 
 cli = CliRunner()
 
 SPLIT_RUN = """
-import asyncio, json, os, sys
+import asyncio, json, os, sys, time
 from pathlib import Path
 from composer.evaluation import split
 from composer.evaluation.runner import Runner
@@ -33,18 +33,30 @@ from composer.synthetic.demo import demo_config
 run_dir, facts = Path(sys.argv[1]), Path(sys.argv[2])
 parent, in_parent = os.getpid(), []
 real_execute = split.execute
+PARENT_WAITS = {parent_waits}  # at most, for the worker to take an instance before the parent
 
-async def execute(plan, store, layer, **kwargs):
+async def execute(plan, store, layer, claim=None, **kwargs):
     if os.getpid() == parent:
-        in_parent.extend(split.key_of(t) for t in plan.tasks)
-    return await real_execute(plan, store, layer, **kwargs)
+        if claim is None:
+            in_parent.extend(split.key_of(t) for t in plan.tasks)
+        else:
+            taken, deadline = runner.split.turns._taken, time.monotonic() + PARENT_WAITS
+            while taken.value == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            taking = claim
+
+            def claim():
+                group = taking()
+                in_parent.extend(split.key_of(t) for t in group or ())
+                return group
+
+    return await real_execute(plan, store, layer, claim=claim, **kwargs)
 
 split.execute = execute
 {worker}
-runner = Runner(demo_config(n_per_category=1), run_dir, split=True)
+runner = Runner(demo_config(n_per_category={n}), run_dir, split=True)
 assert runner.split is not None, "nothing was forked"
 {before_run}
-worker = [split.key_of(t) for t in runner.split.theirs]
 seen = []
 runner.on_progress = lambda system, result: seen.append(
     (result.system, result.instance, result.seed)
@@ -53,6 +65,7 @@ try:
     summary = asyncio.run(runner.run())
 finally:
     runner.close()
+worker = [split.key_of(t) for t in runner.split.theirs]  # what the parent did not take
 facts.write_text(json.dumps({{
     "tasks": [split.key_of(t) for t in runner.tasks],
     "worker": worker,
@@ -78,18 +91,26 @@ class Unsaid:
     def close(self):
         self.channel.close()
 
-async def dying(plan, tasks, store, layer, results):
-    await real_worker_run(plan, tasks[:3], store, layer, Unsaid(results))
-    os._exit(9)  # killed with most of its share not run
+async def dying(plan, claim, store, layer, results):
+    first = claim()  # it takes one instance, runs its first three tasks and is killed
+    once = [first[:3]]
+    await real_worker_run(plan, lambda: once.pop() if once else None, store, layer, Unsaid(results))
+    os._exit(9)
 
 split._worker_run = dying
 """
 
 
-def _split_run(run_dir: Path, worker: str = "", before_run: str = "") -> dict:
-    """Run the demo at 1 per category split in two, in a fresh interpreter; what it saw."""
+def _split_run(
+    run_dir: Path, worker: str = "", before_run: str = "", parent_waits: float = 10.0, n: int = 1
+) -> dict:
+    """Run the demo at `n` per category split in two, in a fresh interpreter; what it saw.
+
+    The parent takes its first instance once the worker has taken one (at most `parent_waits`
+    seconds later), so that each has a share whatever the machine's load.
+    """
     facts = run_dir.parent / f"{run_dir.name}.json"
-    code = SPLIT_RUN.format(worker=worker, before_run=before_run)
+    code = SPLIT_RUN.format(worker=worker, before_run=before_run, parent_waits=parent_waits, n=n)
     done = subprocess.run(
         [sys.executable, "-c", code, str(run_dir), str(facts)],
         capture_output=True,
@@ -99,8 +120,8 @@ def _split_run(run_dir: Path, worker: str = "", before_run: str = "") -> dict:
     return json.loads(facts.read_text())
 
 
-def _one_process_run(run_dir: Path) -> None:
-    with Runner(demo_config(n_per_category=1), run_dir) as runner:
+def _one_process_run(run_dir: Path, n: int = 1) -> None:
+    with Runner(demo_config(n_per_category=n), run_dir) as runner:
         asyncio.run(runner.run())
 
 
@@ -188,20 +209,43 @@ def test_a_worker_that_dies_leaves_its_tasks_to_the_parent(tmp_path: Path) -> No
     assert _rows(tmp_path / "split") == _rows(tmp_path / "one")  # every task stored once
 
 
-def test_the_tasks_of_one_instance_stay_in_one_share(tmp_path: Path) -> None:
+def test_an_instance_is_taken_whole_with_its_tasks_in_the_plans_order(tmp_path: Path) -> None:
     with Runner(demo_config(n_per_category=2), tmp_path / "run") as runner:
-        first, second = share(runner.tasks)
-    assert sorted(map(key_of, first + second)) == sorted(map(key_of, runner.tasks))
-    assert not {t.instance.id for t in first} & {t.instance.id for t in second}
-    assert abs(len(first) - len(second)) <= 6  # at most one instance's tasks apart
-    assert [t for t in runner.tasks if t in first] == list(first)  # the plan's order kept
+        groups = instance_groups(runner.tasks)
+    assert sorted(key_of(t) for g in groups for t in g) == sorted(map(key_of, runner.tasks))
+    assert all(len({t.instance.id for t in g}) == 1 for g in groups)
+    assert len({g[0].instance.id for g in groups}) == len(groups)  # each instance once
+    for group in groups:  # the plan's order kept within each
+        assert [t for t in runner.tasks if t in group] == list(group)
+    first_seen = list(dict.fromkeys(t.instance.id for t in runner.tasks))
+    assert [g[0].instance.id for g in groups] == first_seen
+
+
+def test_a_slower_process_takes_fewer_instances(tmp_path: Path) -> None:
+    slow_worker = """
+real_worker_run = split._worker_run
+
+async def slow(plan, claim, store, layer, results):
+    def slowly():
+        time.sleep(0.2)  # as if its instances were far more costly
+        return claim()
+    await real_worker_run(plan, slowly, store, layer, results)
+
+split._worker_run = slow
+"""
+    facts = _split_run(tmp_path / "split", worker=slow_worker, parent_waits=0.0, n=2)
+    _one_process_run(tmp_path / "one", n=2)
+    tasks, worker = _keys(facts["tasks"]), _keys(facts["worker"])
+    assert 0 < len(worker) < len(tasks) / 2 < len(facts["in_parent"])  # not a fixed half
+    assert _keys(facts["seen"]) == tasks
+    assert _rows(tmp_path / "split") == _rows(tmp_path / "one")
 
 
 def test_a_worker_gone_before_the_run_began_leaves_every_task_to_the_parent(
     tmp_path: Path,
 ) -> None:
     killed = "runner.split.worker.kill()\nrunner.split.worker.join()"
-    facts = _split_run(tmp_path / "split", before_run=killed)
+    facts = _split_run(tmp_path / "split", before_run=killed, parent_waits=0.0)
     _one_process_run(tmp_path / "one")
     assert sorted(map(tuple, facts["in_parent"])) == _keys(facts["tasks"])
     assert _keys(facts["seen"]) == _keys(facts["tasks"])
