@@ -371,6 +371,18 @@ def all_pairs(
     return rows
 
 
+def bootstrapped(
+    definitions: Mapping[str, SystemDefinition],
+    grouped: Mapping[str, Outcomes],
+    *,
+    parser: Parser = "official",
+    seed: int = 0,
+) -> tuple[list[dict[str, Any]], list[Attribution]]:
+    """The report's bootstrapped parts: `all_pairs` of `definitions` (in order), `attribution`."""
+    pairs = all_pairs(list(definitions), grouped, parser=parser, seed=seed)
+    return [p.as_dict() for p in pairs], attribution(definitions, grouped, parser=parser, seed=seed)
+
+
 def attribution(
     definitions: Mapping[str, SystemDefinition],
     grouped: Mapping[str, Outcomes],

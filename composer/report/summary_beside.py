@@ -11,11 +11,9 @@ that does not deliver leaves its part to this process.
 
 from __future__ import annotations
 
-import sys
-from multiprocessing.connection import Connection, Pipe
-from pathlib import Path
+import os
 
-from composer.core.fork import fork_is_safe, start_forked
+from composer.core.fork import beside
 from composer.core.instance import Parser
 from composer.evaluation.store import RunStore
 from composer.report import judging
@@ -31,44 +29,28 @@ def summarize_beside(
     Their part: each judge's own summary and their agreement (`summary.judge_parts`).
     """
     judges = judging.run_judges(store)
-    if len(judges) < 2 or not fork_is_safe():
+    if len(judges) < 2:
         return summarize(store, parser, judge=judge)
     headline = headline_parser(store, parser)
     latest = store.latest_run()
     seed = int(latest["seed"]) if latest else 0
-    receiving, sending = Pipe(duplex=False)
-    child = start_forked(
-        _judge_parts, (store.run_dir, headline, judges, seed, sending), "composer-summary"
-    )
-    sending.close()
+    parent = os.getpid()
 
-    def judged() -> JudgeParts:
+    def parts() -> JudgeParts:
+        if os.getpid() == parent:  # not forked, or the child did not deliver
+            return judge_parts(store, headline, judges, seed=seed)
+        # In the child, through a store of its own: an SQLite connection never crosses a fork.
+        own = RunStore(store.run_dir)
         try:
-            parts: JudgeParts = receiving.recv()
-        except (EOFError, OSError):  # no child, or it ended without its part: computed here
-            parts = judge_parts(store, headline, judges, seed=seed)
+            return _judge_parts(own, headline, judges, seed)
         finally:
-            receiving.close()
-            if child is not None:
-                child.join()
-        return parts
+            own.close()
 
-    return summarize(store, parser, judge=judge, judged=judged)
+    return summarize(store, parser, judge=judge, judged=beside(parts, "composer-summary"))
 
 
 def _judge_parts(
-    run_dir: Path,
-    headline: Parser,
-    judges: list[tuple[str, str]],
-    seed: int,
-    sending: Connection,
-) -> None:
-    """In the child: each judge's summary and the judges' agreement, sent back."""
-    try:
-        store = RunStore(run_dir)
-        try:
-            sending.send(judge_parts(store, headline, judges, seed=seed))
-        finally:
-            store.close()
-    except Exception:  # noqa: BLE001 - the parent computes this part again and raises there
-        sys.exit(1)
+    store: RunStore, headline: Parser, judges: list[tuple[str, str]], seed: int
+) -> JudgeParts:
+    """In the child: each judge's summary and the judges' agreement."""
+    return judge_parts(store, headline, judges, seed=seed)

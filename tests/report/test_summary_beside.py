@@ -30,7 +30,7 @@ started, start = [], fork.start_forked
 def spy(*args):
     started.append(start(*args))
     return started[-1]
-beside.start_forked = spy
+fork.start_forked = spy
 {before}
 store = RunStore(Path(sys.argv[1]))
 report = beside.summarize_beside(store)
@@ -77,3 +77,52 @@ def test_a_child_that_fails_leaves_its_part_to_the_parent(tmp_path: Path) -> Non
     run_dir = _demo(tmp_path)
     failing = "def broken(*args):\n    raise SystemExit(3)\n\nbeside._judge_parts = broken\n"
     assert _beside(run_dir, tmp_path / "beside.json", failing) == _alone(run_dir)
+
+
+PAIRS = """
+import json, os, sys
+from pathlib import Path
+import composer.core.fork as fork
+import composer.report.noise as noise
+import composer.report.summary as summary
+from composer.evaluation.store import RunStore
+
+names, start = [], fork.start_forked
+def spy(target, args, name):
+    names.append(name)
+    return start(target, args, name)
+fork.start_forked = spy
+summary.BESIDE_FROM = 0  # the demo at 1 per category is far below the size that forks
+parent, real = os.getpid(), noise.bootstrapped
+def bootstrapped(*args, **kwargs):
+    if os.getpid() != parent and {fail}:
+        raise SystemExit(3)
+    return real(*args, **kwargs)
+noise.bootstrapped = bootstrapped
+store = RunStore(Path(sys.argv[1]))
+report = summary.summarize(store)
+store.close()
+assert "composer-pairs" in names, names
+Path(sys.argv[2]).write_text(json.dumps(report, sort_keys=True))
+"""
+
+
+def _pairs_beside(run_dir: Path, out: Path, *, fail: bool) -> dict:
+    code = PAIRS.format(fail=fail)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(run_dir), str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text())
+
+
+def test_the_bootstraps_computed_beside_give_the_summary_computed_alone(tmp_path: Path) -> None:
+    run_dir = _demo(tmp_path)
+    report = _pairs_beside(run_dir, tmp_path / "pairs.json", fail=False)
+    assert report["paired"] and report["attribution"]  # something was computed beside
+    assert report == _alone(run_dir)
+
+
+def test_a_bootstrap_child_that_fails_leaves_them_to_the_parent(tmp_path: Path) -> None:
+    run_dir = _demo(tmp_path)
+    assert _pairs_beside(run_dir, tmp_path / "pairs.json", fail=True) == _alone(run_dir)
