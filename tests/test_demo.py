@@ -322,12 +322,12 @@ def test_a_run_beside_stores_what_the_same_run_in_process_stores(tmp_path: Path)
 def test_the_html_report_written_beside_the_table_is_the_one_written_alone(
     tmp_path: Path,
 ) -> None:
-    from composer.cli.run import _write_html
+    from composer.cli.html_ahead import write_html
 
     run_dir = tmp_path / "run"
     args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
     assert cli.invoke(app, args).exit_code == 0
-    _write_html(run_dir, tmp_path / "alone")
+    write_html(run_dir, tmp_path / "alone")
     _in_a_fresh_process(  # forked there, where nothing else runs
         "from pathlib import Path\n"
         "import composer.core.fork as fork\n"
@@ -345,6 +345,58 @@ def test_the_html_report_written_beside_the_table_is_the_one_written_alone(
             assert (tmp_path / "alone" / name).read_bytes() == (
                 tmp_path / "beside" / name
             ).read_bytes()
+
+
+def test_the_html_writer_forked_ahead_writes_the_report_written_alone(tmp_path: Path) -> None:
+    from composer.cli.html_ahead import write_html
+
+    run_dir = tmp_path / "run"
+    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
+    assert cli.invoke(app, args).exit_code == 0
+    write_html(run_dir, tmp_path / "alone")
+    _in_a_fresh_process(  # forked there, where nothing else runs
+        "from pathlib import Path\n"
+        "from composer.cli.html_ahead import HtmlAhead\n"
+        "from composer.cli.run import _table_and_html\n"
+        "ahead = HtmlAhead.start()\n"
+        "assert ahead is not None, 'nothing was forked'\n"
+        "idle = HtmlAhead.start()\n"  # let go without a report: it writes nothing
+        "idle.cancel()\n"
+        "assert idle.child.exitcode == 0\n"
+        f"folder = Path({str(tmp_path / 'ahead')!r})\n"
+        f"assert _table_and_html(Path({str(run_dir)!r}), folder, ahead) == folder / 'index.html'\n"
+        "assert ahead.child.exitcode == 0, 'the writer did not write it'\n"
+    )
+    alone, ahead = tmp_path / "alone", tmp_path / "ahead"
+    files = sorted(p.relative_to(alone) for p in alone.rglob("*"))
+    assert files == sorted(p.relative_to(ahead) for p in ahead.rglob("*"))
+    for name in files:
+        if (alone / name).is_file():
+            assert (alone / name).read_bytes() == (ahead / name).read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ahead", "alone", "run"]
+
+
+def test_a_failing_html_writer_leaves_the_report_to_the_command(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
+    assert cli.invoke(app, args).exit_code == 0
+    _in_a_fresh_process(
+        "import os\n"
+        "from pathlib import Path\n"
+        "import composer.cli.html_ahead as html_ahead\n"
+        "from composer.cli.run import _table_and_html\n"
+        "parent, real = os.getpid(), html_ahead.write_html\n"
+        "def failing(*args, **kwargs):\n"
+        "    if os.getpid() != parent:\n"
+        "        raise OSError('disk full')\n"
+        "    return real(*args, **kwargs)\n"
+        "html_ahead.write_html = failing\n"
+        "ahead = html_ahead.HtmlAhead.start()\n"
+        f"folder = Path({str(tmp_path / 'report')!r})\n"
+        f"assert _table_and_html(Path({str(run_dir)!r}), folder, ahead) == folder / 'index.html'\n"
+        "assert ahead.child.exitcode == 1\n"
+    )
+    assert (tmp_path / "report" / "index.html").is_file()  # written by the command itself
 
 
 def test_a_refused_demo_starts_no_uni_mmmu_run_beside(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from composer.cli.base import _at_least_one, _check_run, _fail, _seed_list, _writable, app, err, out
+from composer.cli.html_ahead import HtmlAhead
 from composer.cli.run import _print_table, _run, _table_and_html
 from composer.core.errors import ComposerError
 
@@ -277,6 +278,7 @@ def demo(
         cfg = demo_config(n_per_category=n_per_category, seed=seed, seeds=run_seeds)
         fresh = not out_dir.exists() or not any(out_dir.iterdir())  # no run there to refuse
         suite_written = write_suite_ahead(cfg, out_dir)  # meanwhile, import what the run needs
+        html_ahead = HtmlAhead.start()  # it loads the report's modules on the second core too
         _import_for(cfg)
         suite_written()
         second = out_dir / UNIMMMU_FOLDER
@@ -285,7 +287,7 @@ def demo(
         second_done = _run_beside(second_cfg, second) if second_cfg and fresh else None
         # Its tasks on two cores, unless the Uni-MMMU-style run holds the second one.
         summary = _run(cfg, out_dir, quiet=quiet, split=second_done is None)
-        index = _table_and_html(out_dir, out_dir / "report")  # summarized once
+        index = _table_and_html(out_dir, out_dir / "report", html_ahead)  # summarized once
         if second_cfg is not None:
             if second_done is None or not second_done():
                 _run(second_cfg, second, quiet=quiet)  # resumes what the run beside stored

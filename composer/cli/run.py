@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from composer.cli.base import _at_least_one, _check_run, _fail, _writable, app, err, out
+from composer.cli.html_ahead import HtmlAhead, write_html
 from composer.core.errors import ComposerError
 
 if TYPE_CHECKING:
@@ -193,28 +195,29 @@ def _print_summary_table(
     print_failures(out, failures, str(run_dir))
 
 
-def _table_and_html(run_dir: Path, folder: Path) -> Path:
+def _table_and_html(run_dir: Path, folder: Path, ahead: HtmlAhead | None = None) -> Path:
     """Print the run's table and write its HTML report into `folder`; the index's path.
 
-    Both only read the store, from one summary: the report is written in a forked child while
-    this process prints the table, where forking is safe (`composer.core.fork`); one that did
-    not finish is written again here, which raises whatever went wrong. A report large enough
-    to write its pages on every core itself (`report.page_shares`) is written here, after the
-    table: a forked child could not fork its own.
+    Both only read the store, from one summary: the report is written by a forked writer
+    (`ahead`, started earlier so that its imports are loaded; else one forked now, where
+    forking is safe) while this process prints the table; one that did not write it leaves it
+    to this process, which raises whatever went wrong. A report large enough to write its pages
+    on every core itself (`report.page_shares`) is written here, after the table: a forked
+    child could not fork its own.
     """
-    from composer.core.fork import start_forked
     from composer.report.page_shares import FORK_FROM
 
     report, failures = _summary(run_dir)
-    child = None
+    wrote: Callable[[], bool] | None = None
     if _instances_shown(report) < FORK_FROM:
-        child = start_forked(_html_quietly, (run_dir, folder, report), "composer-html")
+        ahead = ahead or HtmlAhead.start()
+        wrote = ahead.write(run_dir, folder, report) if ahead is not None else None
+    elif ahead is not None:
+        ahead.cancel()
     _print_summary_table(run_dir, report, failures)
-    if child is not None:
-        child.join()
-        if child.exitcode == 0:
-            return folder / "index.html"
-    return _write_html(run_dir, folder, report=report)
+    if wrote is not None and wrote():
+        return folder / "index.html"
+    return write_html(run_dir, folder, report=report)
 
 
 def _instances_shown(report: Report) -> int:
@@ -224,14 +227,6 @@ def _instances_shown(report: Report) -> int:
         for entry in report["systems"].values()
     )
     return max(per_system, default=0) // max(1, len(report["seeds"]))
-
-
-def _html_quietly(run_dir: Path, folder: Path, report: Report) -> None:
-    """In a child: the HTML report written; any failure is only the exit code."""
-    try:
-        _write_html(run_dir, folder, report=report)
-    except BaseException:  # noqa: BLE001 - the parent writes it again and reports the error
-        sys.exit(1)
 
 
 @app.command()
@@ -283,7 +278,7 @@ def report(
             _writable("--figures", figures, is_folder=True)
             _write_figures(run_dir, figures, parser, judge)
         if fmt is Format.html:
-            index = _write_html(run_dir, output or run_dir / "report", parser, judge)
+            index = write_html(run_dir, output or run_dir / "report", parser, judge)
             out.print(str(index), highlight=False, soft_wrap=True)
             return
         if fmt is Format.table and output is None:
@@ -322,22 +317,3 @@ def _write_figures(run_dir: Path, folder: Path, parser: str | None, judge: str |
         store.close()
     for path in write_figures(report_data, folder):
         err.print(f"wrote {path}", highlight=False)
-
-
-def _write_html(
-    run_dir: Path,
-    folder: Path,
-    parser: str | None = None,
-    judge: str | None = None,
-    report: Report | None = None,
-) -> Path:
-    from composer.evaluation.store import RunStore
-    from composer.report.html import write_html
-
-    store = RunStore(run_dir)
-    try:
-        return write_html(
-            store, folder, parser=cast("Parser | None", parser), judge=judge, report=report
-        )
-    finally:
-        store.close()

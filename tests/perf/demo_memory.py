@@ -2,11 +2,12 @@
 
 Runs `composer demo --no-uni-mmmu` in a fresh process per size, in which a thread samples the
 resident memory every few milliseconds and notes the main thread's stack at each new peak. The
-demo's phases (the run, the terminal table, the HTML report) are timed apart: before each the
-process's peak is reset (`/proc/self/clear_refs`), so each phase's peak is its own. Prints each
-phase's peak at both sizes and its growth, the stack at the HTML phase's peak (`--stacks`: at
-every phase's), and the whole process's peak ratio (`wait4`'s ru_maxrss, as `commands.py`
-measures it) against the target of 1.2x. Linux only (`/proc`).
+demo's phases (the run; the summary, the terminal table and the HTML report, which a forked
+child writes meanwhile) are timed apart: before each the process's peak is reset
+(`/proc/self/clear_refs`), so each phase's peak is its own. Prints each phase's peak at both
+sizes and its growth, the stack at the report phase's peak (`--stacks`: at every phase's), and
+the whole process's peak ratio (`wait4`'s ru_maxrss, as `commands.py` measures it: the largest
+of the process and its children) against the target of 1.2x. Linux only (`/proc`).
 
     python tests/perf/demo_memory.py [--small 10] [--large 60] [--stacks] [--source DIR]
 
@@ -25,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 TARGET = 1.2
-PHASES = ("_run", "_print_table", "_write_html")
+PHASES = ("_run", "_table_and_html")
 
 CHILD = r"""
 import json, os, sys, threading, time, traceback
@@ -107,7 +108,7 @@ def main() -> None:
             f"phase growth {float(a['peak']) - float(a['start']):+.0f} and "
             f"{float(b['peak']) - float(b['start']):+.0f} MB"
         )
-        if args.stacks or name == "_write_html":
+        if args.stacks or name == "_table_and_html":
             print(f"  stack at its peak at {args.large}: " + " <- ".join(b["stack"]))
     ratio = large_peak / small_peak
     verdict = "met" if ratio <= TARGET else "NOT MET"
