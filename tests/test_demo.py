@@ -360,9 +360,13 @@ def test_the_html_writer_forked_ahead_writes_the_report_written_alone(tmp_path: 
         "from composer.cli.run import _table_and_html\n"
         "ahead = HtmlAhead.start()\n"
         "assert ahead is not None, 'nothing was forked'\n"
-        "idle = HtmlAhead.start()\n"  # let go without a report: it writes nothing
-        "idle.cancel()\n"
+        "idle = HtmlAhead.start()\n"  # its pipe closed without a report: it writes nothing
+        "idle._jobs.close()\n"
+        "idle.child.join(30)\n"
         "assert idle.child.exitcode == 0\n"
+        "stopped = HtmlAhead.start()\n"
+        "stopped.cancel()\n"
+        "assert stopped.child.exitcode is not None\n"
         f"folder = Path({str(tmp_path / 'ahead')!r})\n"
         f"assert _table_and_html(Path({str(run_dir)!r}), folder, ahead) == folder / 'index.html'\n"
         "assert ahead.child.exitcode == 0, 'the writer did not write it'\n"

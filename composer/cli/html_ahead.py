@@ -87,8 +87,13 @@ class HtmlAhead:
         return wrote
 
     def cancel(self) -> None:
-        """Let the writer go without a report: it ends having written nothing."""
+        """Let the writer go without a report: it ends having written nothing.
+
+        It is stopped rather than left to see the pipe close: processes forked after it (the
+        run's worker, a run beside) hold the pipe's end too, until they end.
+        """
         self._jobs.close()
+        self.child.terminate()
         self.child.join()
 
 
