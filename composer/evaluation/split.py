@@ -14,9 +14,11 @@ its own SQLite connection to the run store (the parent forks with none open, and
 one after), into the same image folder; the parent keeps the folder's writer lock. The tasks
 of one instance go to one process, and run there one after another in the plan's order:
 systems that ask a model the same question about the same instance share that call (the
-later one replays the first), as they do in one process, so the store holds the same rows.
-Each process has its own call cache and the run's concurrency: this suits local models bound
-by the CPU (the demo's symbolic ones), not a hosted API, whose rate limits would be met twice.
+later one replays the first), as they do in one process, so the store holds the same rows
+(a split run stopped part-way has whole instances done, every seed of each, where one process
+has whole seeds done). Each process has its own call cache and the run's concurrency: this
+suits local models bound by the CPU (the demo's symbolic ones), not a hosted API, whose rate
+limits would be met twice.
 """
 
 from __future__ import annotations
