@@ -311,8 +311,10 @@ def test_a_run_beside_stores_what_the_same_run_in_process_stores(tmp_path: Path)
         "from pathlib import Path\n"
         "from composer.cli.commands import _run_beside\n"
         "from composer.synthetic.demo import unimmmu_demo_config\n"
-        f"finished = _run_beside(unimmmu_demo_config(), Path({str(tmp_path / 'beside')!r}))\n"
-        "assert finished is not None and finished()\n"
+        f"child = _run_beside(unimmmu_demo_config(), Path({str(tmp_path / 'beside')!r}))\n"
+        "assert child is not None\n"
+        "child.join()\n"
+        "assert child.exitcode == 0\n"
     )
     _run(config, tmp_path / "here", quiet=True)
     beside, here = report_of(tmp_path / "beside"), report_of(tmp_path / "here")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from enum import StrEnum
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -211,28 +211,26 @@ def _import_for(config: Any) -> None:
         provider_class(provider)
 
 
-def _run_beside(config: Any, run_dir: Path) -> Callable[[], bool] | None:
-    """Start `config`'s run into a new `run_dir` in a forked child, quietly; return its wait.
+def _run_beside(config: Any, run_dir: Path) -> BaseProcess | None:
+    """Start `config`'s run into a new `run_dir` in a forked child, quietly; return the child.
 
-    The wait says whether the run finished. A run that did not (an error, Ctrl-C) is run again
-    by the caller, which resumes from what was stored and reports any error itself. None where
-    the run cannot go beside (no `fork`, other threads running, a folder that holds something).
-    The demo starts one only in a fresh output folder, where its first run cannot be refused
-    (a refused run writes nothing, and the run beside would have).
+    Its exit code says whether the run finished. A run that did not (an error, Ctrl-C) is run
+    again by the caller, which resumes from what was stored and reports any error itself. None
+    where the run cannot go beside (no `fork`, other threads running, a folder that holds
+    something). The demo starts one only in a fresh output folder, where its first run cannot
+    be refused (a refused run writes nothing, and the run beside would have).
     """
     from composer.core.fork import start_forked
 
     if run_dir.exists():
         return None
-    child = start_forked(_quiet_run, (config, run_dir), "composer-demo-run")
-    if child is None:
-        return None
+    return start_forked(_quiet_run, (config, run_dir), "composer-demo-run")
 
-    def finished() -> bool:
-        child.join()
-        return child.exitcode == 0
 
-    return finished
+def _finished(child: BaseProcess) -> bool:
+    """Wait for a run beside; whether it finished."""
+    child.join()
+    return child.exitcode == 0
 
 
 def _quiet_run(config: Any, run_dir: Path) -> None:
@@ -284,12 +282,13 @@ def demo(
         second = out_dir / UNIMMMU_FOLDER
         second_cfg = unimmmu_demo_config(seed=seed) if uni_mmmu else None
         # The Uni-MMMU-style run is a run of its own: it goes beside the first, on a second core.
-        second_done = _run_beside(second_cfg, second) if second_cfg and fresh else None
-        # Its tasks on two cores, unless the Uni-MMMU-style run holds the second one.
-        summary = _run(cfg, out_dir, quiet=quiet, split=second_done is None)
+        beside = _run_beside(second_cfg, second) if second_cfg and fresh else None
+        # Its tasks on two cores: where the Uni-MMMU-style run holds the second, from its end.
+        when = beside.sentinel if beside is not None else None
+        summary = _run(cfg, out_dir, quiet=quiet, split=True, split_when=when)
         index = _table_and_html(out_dir, out_dir / "report", html_ahead)  # summarized once
         if second_cfg is not None:
-            if second_done is None or not second_done():
+            if beside is None or not _finished(beside):
                 _run(second_cfg, second, quiet=quiet)  # resumes what the run beside stored
             err.print("Uni-MMMU-style suite (synthetic maze, sliding, jigsaw; release scorers):")
             _print_table(second)

@@ -40,11 +40,14 @@ def _run(
     retry_failed: bool = False,
     rerun: tuple[str, ...] = (),
     split: bool = False,
+    split_when: int | None = None,
 ) -> Any:
     from composer.cli.progress import RunProgress
     from composer.evaluation.runner import Runner
 
-    runner = Runner(config, run_dir, retry_failed=retry_failed, rerun=rerun, split=split)
+    runner = Runner(
+        config, run_dir, retry_failed=retry_failed, rerun=rerun, split=split, split_when=split_when
+    )
     for line in runner.layer.below_the_run():  # a model's own ceiling caps the run: say so
         err.print(f"note: {line}", markup=False, highlight=False)
     progress = RunProgress(runner, err, enabled=not quiet)

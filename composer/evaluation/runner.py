@@ -69,13 +69,15 @@ class Runner:
         retry_failed: bool = False,
         rerun: Sequence[str] = (),
         split: bool = False,
+        split_when: int | None = None,
     ) -> None:
         """Open the run folder and plan the run; raise `ConfigError` before any model call.
 
-        With `split`, about half of the tasks run in a forked worker process, on a second core
+        With `split`, a forked worker process shares the tasks on a second core
         (`composer.evaluation.split`: for local models bound by the CPU; nothing is forked where
         that is not safe). The worker is forked here and waits until `run` records the
-        invocation; `close` stops it.
+        invocation, or later, once `split_when` (a file descriptor, such as the sentinel of a
+        process that holds the second core) is readable; `close` stops it.
         """
         self.config = config
         self.run_dir = Path(run_dir)
@@ -104,7 +106,11 @@ class Runner:
                 retry_failed=retry_failed,
                 rerun=rerun,
             )
-            self.split = SplitRun.start(self.plan, self.store, self.layer) if split else None
+            self.split = (
+                SplitRun.start(self.plan, self.store, self.layer, when=split_when)
+                if split
+                else None
+            )
         except BaseException:
             self.store.close()
             self._created.undo(self.images)

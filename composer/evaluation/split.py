@@ -92,12 +92,14 @@ class SplitRun:
         results: Connection,
         groups: tuple[tuple[Task, ...], ...],
         turns: Turns,
+        when: int | None = None,
     ) -> None:
         """Hold a started worker; use `start` rather than this."""
         self.worker = worker
         self._go = go
+        self._gone = False
         self._results = results
-        self.groups, self.turns = groups, turns
+        self.groups, self.turns, self.when = groups, turns, when
         self.mine: list[int] = []
         """The groups this process has taken, by number."""
         self.worker_stats: CallStats | None = None
@@ -110,11 +112,15 @@ class SplitRun:
         return tuple(t for k, group in enumerate(self.groups) if k not in mine for t in group)
 
     @classmethod
-    def start(cls, plan: RunPlan, store: RunWriter, layer: CallLayer) -> SplitRun | None:
+    def start(
+        cls, plan: RunPlan, store: RunWriter, layer: CallLayer, *, when: int | None = None
+    ) -> SplitRun | None:
         """Fork the worker that shares `plan`'s tasks; None where that cannot be done.
 
         Not done where forking is not safe (`fork_is_safe`) or the plan has one instance. The
-        parent's connection to the store is closed for the fork and opened again.
+        parent's connection to the store is closed for the fork and opened again. With `when`
+        (a file descriptor that becomes readable once the second core is free: the sentinel of
+        a process that holds it), the worker starts then, and takes what the parent has not.
         """
         groups = instance_groups(plan.tasks)
         if len(groups) < 2 or not fork_is_safe():
@@ -137,7 +143,7 @@ class SplitRun:
             go_in.close()
             results_out.close()
             return None
-        return cls(worker, go_in, results_out, groups, turns)
+        return cls(worker, go_in, results_out, groups, turns, when)
 
     async def execute(
         self,
@@ -165,16 +171,20 @@ class SplitRun:
 
         loop = asyncio.get_running_loop()
         ended = self._receive(loop, count)
-        try:
-            self._go.send(_GO)
-        except OSError:  # it has ended already: its tasks are left to this process
-            pass
+        if self.when is None:
+            self._let_go()
+        else:  # the worker joins once the second core is free, and takes what is left then
+            loop.add_reader(self.when, self._let_go, loop)
         try:
             claim = claimer(self.groups, self.turns, self.mine)
             mine = await execute(plan, store, layer, on_progress=on_progress, claim=claim)
+            if not self._gone:  # every instance is taken: it is let go without any
+                self._go.close()
             await ended
         finally:
             loop.remove_reader(self._results.fileno())
+            if self.when is not None:
+                loop.remove_reader(self.when)
             self.stop()
         if self.worker_stats is not None:
             for field in CallStats.model_fields:
@@ -191,6 +201,18 @@ class SplitRun:
             )
             mine = _added(mine, more)
         return _added(mine, statuses)
+
+    def _let_go(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Tell the worker to take instances (once)."""
+        if loop is not None and self.when is not None:
+            loop.remove_reader(self.when)
+        if self._gone or self._go.closed:
+            return
+        self._gone = True
+        try:
+            self._go.send(_GO)
+        except OSError:  # it has ended already: its tasks are left to this process
+            pass
 
     def _receive(
         self, loop: asyncio.AbstractEventLoop, count: Callable[[str, Result], None]

@@ -54,7 +54,7 @@ async def execute(plan, store, layer, claim=None, **kwargs):
 
 split.execute = execute
 {worker}
-runner = Runner(demo_config(n_per_category={n}), run_dir, split=True)
+runner = Runner(demo_config(n_per_category={n}), run_dir, split=True, split_when={when})
 assert runner.split is not None, "nothing was forked"
 {before_run}
 seen = []
@@ -102,7 +102,12 @@ split._worker_run = dying
 
 
 def _split_run(
-    run_dir: Path, worker: str = "", before_run: str = "", parent_waits: float = 10.0, n: int = 1
+    run_dir: Path,
+    worker: str = "",
+    before_run: str = "",
+    parent_waits: float = 10.0,
+    n: int = 1,
+    when: str = "None",
 ) -> dict:
     """Run the demo at `n` per category split in two, in a fresh interpreter; what it saw.
 
@@ -110,7 +115,9 @@ def _split_run(
     seconds later), so that each has a share whatever the machine's load.
     """
     facts = run_dir.parent / f"{run_dir.name}.json"
-    code = SPLIT_RUN.format(worker=worker, before_run=before_run, parent_waits=parent_waits, n=n)
+    code = SPLIT_RUN.format(
+        worker=worker, before_run=before_run, parent_waits=parent_waits, n=n, when=when
+    )
     done = subprocess.run(
         [sys.executable, "-c", code, str(run_dir), str(facts)],
         capture_output=True,
@@ -272,3 +279,32 @@ def test_a_worker_reconnected_after_the_parent_migrated_the_store_writes_without
     assert columns.count("channels") == 1
     worker.close()
     parent.close()
+
+
+HOLDER = """
+import multiprocessing
+forking = multiprocessing.get_context("fork")
+holder = forking.Process(target=time.sleep, args=({seconds},), daemon=True)
+holder.start()
+{wait}
+"""
+
+
+def test_a_worker_told_to_wait_for_a_busy_core_takes_nothing_while_it_is_busy(
+    tmp_path: Path,
+) -> None:
+    busy = HOLDER.format(seconds=120, wait="")  # holds the second core past the run's end
+    facts = _split_run(tmp_path / "split", worker=busy, parent_waits=0.0, when="holder.sentinel")
+    _one_process_run(tmp_path / "one")
+    assert facts["worker"] == []  # it was let go without starting: the parent ran every task
+    assert sorted(map(tuple, facts["in_parent"])) == _keys(facts["tasks"])
+    assert _rows(tmp_path / "split") == _rows(tmp_path / "one")
+
+
+def test_a_worker_told_to_wait_for_a_core_already_free_takes_a_share(tmp_path: Path) -> None:
+    ended = HOLDER.format(seconds=0, wait="holder.join()")
+    facts = _split_run(tmp_path / "split", worker=ended, when="holder.sentinel")
+    _one_process_run(tmp_path / "one")
+    assert 0 < len(facts["worker"]) < len(facts["tasks"])
+    assert _keys(facts["seen"]) == _keys(facts["tasks"])
+    assert _rows(tmp_path / "split") == _rows(tmp_path / "one")
