@@ -321,14 +321,29 @@ def test_a_run_beside_stores_what_the_same_run_in_process_stores(tmp_path: Path)
     assert beside["systems"] and _untimed(beside) == _untimed(here)
 
 
+def _small_demo(tmp_path: Path) -> Path:
+    """The demo at 1 per category without its Uni-MMMU part, in `tmp_path / "run"`."""
+    run_dir = tmp_path / "run"
+    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
+    assert cli.invoke(app, args).exit_code == 0
+    return run_dir
+
+
+def _assert_same_files(first: Path, second: Path) -> None:
+    """The two folders hold the same files, byte for byte."""
+    files = sorted(p.relative_to(first) for p in first.rglob("*"))
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*"))
+    for name in files:
+        if (first / name).is_file():
+            assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
 def test_the_html_report_written_beside_the_table_is_the_one_written_alone(
     tmp_path: Path,
 ) -> None:
     from composer.cli.html_ahead import write_html
 
-    run_dir = tmp_path / "run"
-    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
-    assert cli.invoke(app, args).exit_code == 0
+    run_dir = _small_demo(tmp_path)
     write_html(run_dir, tmp_path / "alone")
     _in_a_fresh_process(  # forked there, where nothing else runs
         "from pathlib import Path\n"
@@ -340,21 +355,13 @@ def test_the_html_report_written_beside_the_table_is_the_one_written_alone(
         f"assert _table_and_html(Path({str(run_dir)!r}), folder) == folder / 'index.html'\n"
         "assert started and started[0] is not None, 'nothing was forked'\n"
     )
-    files = {p.relative_to(tmp_path / "alone") for p in (tmp_path / "alone").rglob("*")}
-    assert files == {p.relative_to(tmp_path / "beside") for p in (tmp_path / "beside").rglob("*")}
-    for name in files:
-        if (tmp_path / "alone" / name).is_file():
-            assert (tmp_path / "alone" / name).read_bytes() == (
-                tmp_path / "beside" / name
-            ).read_bytes()
+    _assert_same_files(tmp_path / "alone", tmp_path / "beside")
 
 
 def test_the_html_writer_forked_ahead_writes_the_report_written_alone(tmp_path: Path) -> None:
     from composer.cli.html_ahead import write_html
 
-    run_dir = tmp_path / "run"
-    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
-    assert cli.invoke(app, args).exit_code == 0
+    run_dir = _small_demo(tmp_path)
     write_html(run_dir, tmp_path / "alone")
     _in_a_fresh_process(  # forked there, where nothing else runs
         "from pathlib import Path\n"
@@ -373,19 +380,12 @@ def test_the_html_writer_forked_ahead_writes_the_report_written_alone(tmp_path: 
         f"assert _table_and_html(Path({str(run_dir)!r}), folder, ahead) == folder / 'index.html'\n"
         "assert ahead.child.exitcode == 0, 'the writer did not write it'\n"
     )
-    alone, ahead = tmp_path / "alone", tmp_path / "ahead"
-    files = sorted(p.relative_to(alone) for p in alone.rglob("*"))
-    assert files == sorted(p.relative_to(ahead) for p in ahead.rglob("*"))
-    for name in files:
-        if (alone / name).is_file():
-            assert (alone / name).read_bytes() == (ahead / name).read_bytes()
+    _assert_same_files(tmp_path / "alone", tmp_path / "ahead")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ahead", "alone", "run"]
 
 
 def test_a_failing_html_writer_leaves_the_report_to_the_command(tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    args = ["demo", "--out", str(run_dir), "--n-per-category", "1", "--quiet", "--no-uni-mmmu"]
-    assert cli.invoke(app, args).exit_code == 0
+    run_dir = _small_demo(tmp_path)
     _in_a_fresh_process(
         "import os\n"
         "from pathlib import Path\n"

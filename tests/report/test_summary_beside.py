@@ -40,13 +40,17 @@ Path(sys.argv[2]).write_text(json.dumps(report, sort_keys=True))
 """
 
 
-def _beside(run_dir: Path, out: Path, before: str = "") -> dict:
-    code = BESIDE.format(before=before)
+def _in_a_fresh_process(code: str, run_dir: Path, out: Path) -> dict:
+    """Run `code` on `run_dir` in a new interpreter; the summary it wrote to `out`."""
     done = subprocess.run(
         [sys.executable, "-c", code, str(run_dir), str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     return json.loads(out.read_text())
+
+
+def _beside(run_dir: Path, out: Path, before: str = "") -> dict:
+    return _in_a_fresh_process(BESIDE.format(before=before), run_dir, out)
 
 
 def _demo(tmp_path: Path) -> Path:
@@ -108,12 +112,7 @@ Path(sys.argv[2]).write_text(json.dumps(report, sort_keys=True))
 
 
 def _pairs_beside(run_dir: Path, out: Path, *, fail: bool) -> dict:
-    code = PAIRS.format(fail=fail)
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(run_dir), str(out)], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(out.read_text())
+    return _in_a_fresh_process(PAIRS.format(fail=fail), run_dir, out)
 
 
 def test_the_bootstraps_computed_beside_give_the_summary_computed_alone(tmp_path: Path) -> None:
