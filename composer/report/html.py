@@ -282,27 +282,18 @@ def write_html(
     with read_whole():
         everything = list(store.results(judge=judge_id, parser=headline))
         all_instances = store.instances()  # read once: the summary's Uni-MMMU part reads them
-    if report is None:
-        report = summarize(store, headline, everything, judge=judge_id, instances=all_instances)
     definitions = store.system_definitions()
-    # Only once the store has read whole: a damaged one leaves no half-made report behind.
-    for folder in ("instances", "thumbs", "charts", "assets"):
-        (out / folder).mkdir(parents=True, exist_ok=True)
-    systems = list(report["systems"])
+    answered = {r.system for r in everything}
+    systems = [name for name in definitions if name in answered]  # the summary's, in order
     ctx = PageContext(
         out,
         ImageStore(store.run_dir / "images", create=False),
         systems,
         definitions,
-        report,
+        judge_id,
         headline,
         list_rows=max(1, list_rows),
     )
-    ctx.judges_disagree = {
-        (d["system"], d["instance"])
-        for pair in (report.get("judges") or {}).get("agreement", [])
-        for d in pair["disagreements"]
-    }
     ctx.stored = ctx.images.digests()
     instances = sorted(
         all_instances.values(),
@@ -314,33 +305,47 @@ def write_html(
     def chart_path(axis: str) -> Path:
         return out / "charts" / f"{axis.lower()}.png"
 
-    # Forked before any thread of the report's starts: a share of the pages per extra core.
-    pages = PageShares(ctx, store, instances, results)
-    # What only this process needs, once the children write pages (a third of a second at
-    # 10,000 x 6 sooner).
-    jobs = _thumb_jobs(ctx, instances, results)
-    drawn = _stored_drawings(definitions, store.system_drawings())
-    with pages, executor(len(jobs) >= PARALLEL_FROM) as pool:
-        # Those in the folder kept, the run's placed, only the rest made: meanwhile, pages.
-        thumbs = Thumbnails(
-            jobs, ctx.images.thumbnails(), out / "thumbs", pool, processes_from=PARALLEL_FROM
-        )
-        charts = [
-            pool.submit(accuracy_chart, report, axis, chart_path(axis)) for axis in ("UEG", "GEU")
-        ]
-        if not pages.children:  # alone: the pages, while the threads make thumbnails
-            pages.write()
-        ctx.thumbs = thumbs.shown()
-        chart_paths = [
-            f"charts/{c.name}"
-            for axis, f in zip(("UEG", "GEU"), charts, strict=True)
-            if (c := outcome_of(f, accuracy_chart, report, axis, chart_path(axis))) is not None
-        ]
-        graphs = _graphs(definitions, systems, drawn)
-        _draw_graphs(out, graphs)
-        index = _write_index(out, store, ctx, instances, results, chart_paths, graphs)
-        if pages.children:  # the index written while they wrote pages; now the runs left
-            pages.write()
+    # Forked before any thread of the report's starts: a share of the pages per extra core,
+    # made while the summary is computed and held until it is (`PageShares.open`).
+    pages = PageShares(ctx, store, instances, results, held=report is None)
+    with pages:
+        if report is None:
+            report = summarize(store, headline, everything, judge=judge_id, instances=all_instances)
+        # Only once the store has read whole and summarized: a damaged one leaves no half-made
+        # report behind.
+        for folder in ("instances", "thumbs", "charts", "assets"):
+            (out / folder).mkdir(parents=True, exist_ok=True)
+        pages.open()
+        ctx.judges_disagree = {
+            (d["system"], d["instance"])
+            for pair in (report.get("judges") or {}).get("agreement", [])
+            for d in pair["disagreements"]
+        }
+        # What only this process needs, once the children write pages.
+        jobs = _thumb_jobs(ctx, instances, results)
+        drawn = _stored_drawings(definitions, store.system_drawings())
+        with executor(len(jobs) >= PARALLEL_FROM) as pool:
+            # Those in the folder kept, the run's placed, only the rest made: meanwhile, pages.
+            thumbs = Thumbnails(
+                jobs, ctx.images.thumbnails(), out / "thumbs", pool, processes_from=PARALLEL_FROM
+            )
+            charts = [
+                pool.submit(accuracy_chart, report, axis, chart_path(axis))
+                for axis in ("UEG", "GEU")
+            ]
+            if not pages.children:  # alone: the pages, while the threads make thumbnails
+                pages.write()
+            ctx.thumbs = thumbs.shown()
+            chart_paths = [
+                f"charts/{c.name}"
+                for axis, f in zip(("UEG", "GEU"), charts, strict=True)
+                if (c := outcome_of(f, accuracy_chart, report, axis, chart_path(axis))) is not None
+            ]
+            graphs = _graphs(definitions, systems, drawn)
+            _draw_graphs(out, graphs)
+            index = _write_index(out, store, ctx, report, instances, results, chart_paths, graphs)
+            if pages.children:  # the index written while they wrote pages; now the runs left
+                pages.write()
     return index
 
 
@@ -380,6 +385,7 @@ def _write_index(
     out: Path,
     store: RunStore,
     ctx: PageContext,
+    report: Report,
     instances: list[Instance],
     results: dict[str, dict[str, Result]],
     chart_paths: list[str],
@@ -390,7 +396,7 @@ def _write_index(
     The index holds the summary tables, the charts, the graphs and the first list page; an
     earlier, longer report's extra list pages in this folder are removed.
     """
-    report, systems, headline = ctx.report, ctx.systems, ctx.parser
+    systems, headline = ctx.systems, ctx.parser
     templates = resources.files("composer.report") / "templates"
     for name in ("style.css", "report.js"):
         (out / "assets" / name).write_text(templates.joinpath(name).read_text("utf-8"), "utf-8")

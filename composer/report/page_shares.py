@@ -12,6 +12,12 @@ path (an SQLite connection is never used across a fork). A page depends only on 
 its results and its place in the whole list, so the pages are byte for byte those one process
 writes.
 
+The children can be forked before the report may write (`held=True`): the summary, whose
+checks refuse a damaged store, is then computed while they make pages. A child holds what it
+makes in memory, up to `HOLD_BYTES`, until `open` is called, then writes it and goes on; where
+the report fails first, the children are stopped and nothing of theirs is written. A run is
+marked done only once its pages are on disk.
+
 Nothing is forked for a small report, where `fork` is not how processes start, beside other
 threads or inside an event loop (`composer.core.fork`): this process then writes every page.
 A child that does not finish leaves no report short of pages: every run not marked done is
@@ -34,7 +40,7 @@ from typing import Any
 from composer.core.fork import Turns, fork_is_safe, start_forked
 from composer.core.instance import Instance
 from composer.evaluation.store import Result, RunStore
-from composer.report.pages import PAGE_BATCH, PageContext, PageWriter
+from composer.report.pages import PAGE_BATCH, PageContext, PageWriter, write_changed
 
 FORK_FROM = 1000
 """Instances from which the pages are shared out. A child costs 0.2 to 0.3 s of CPU before its
@@ -45,6 +51,13 @@ process 0.8 s less (2.7 -> 1.9 s) and the child 0.9 s."""
 RUN = 4 * PAGE_BATCH
 """Pages a process takes at a time, at most (fewer in a smaller report): whole batches of
 `PageWriter`'s queries."""
+
+HOLD_BYTES = 32 * 1024 * 1024
+"""Page bytes a child holds, at most, before the report may write: then it waits. A child
+makes about 1,500 pages of a 10,000 x 6 report (30 MB) while the summary is computed."""
+
+WAIT_S = 0.5
+"""How often a waiting child looks whether the report that forked it still runs."""
 
 
 @dataclass
@@ -84,18 +97,73 @@ def _write_runs(pages: PageWriter, runs: _Runs) -> None:
         runs.done[k] = 1
 
 
+class _Held:
+    """In a child forked before the report may write: the pages it makes, held until `opened`.
+
+    Its `put` stands for `write_changed`; `done` marks a run whose pages were all put: at
+    once where the report may write, else once the held pages are written.
+    """
+
+    def __init__(self, opened: Any, runs: _Runs, parent: int) -> None:
+        self.opened, self.runs, self.parent = opened, runs, parent
+        self.pages: list[tuple[Path, bytes]] | None = None if opened.is_set() else []
+        self.bytes = 0
+        self.held_runs: list[int] = []
+
+    def put(self, path: Path, data: bytes) -> None:
+        if self.pages is None:
+            write_changed(path, data)
+            return
+        self.pages.append((path, data))
+        self.bytes += len(data)
+        if self.bytes >= HOLD_BYTES:
+            self.write_when_open()
+
+    def done(self, k: int) -> None:
+        if self.pages is None:
+            self.runs.done[k] = 1
+            return
+        self.held_runs.append(k)
+        if self.opened.is_set():
+            self.write_when_open()
+
+    def write_when_open(self) -> None:
+        """Wait until the report may write (exit where it is gone), then write what is held."""
+        if self.pages is None:
+            return
+        while not self.opened.wait(WAIT_S):
+            if os.getppid() != self.parent:  # the report ended without opening: write nothing
+                os._exit(0)
+        for path, data in self.pages:
+            write_changed(path, data)
+        for k in self.held_runs:
+            self.runs.done[k] = 1
+        self.pages, self.bytes, self.held_runs = None, 0, []
+
+
 def _child(
     ctx: PageContext,
     run_dir: Path,
     instances: list[Instance],
     results: Mapping[str, Mapping[str, Result]],
     runs: _Runs,
+    opened: Any,
+    parent: int,
 ) -> None:
-    """In a child: write runs of pages through a store of its own; exit 1 on a failure."""
+    """In a child: write runs of pages through a store of its own; exit 1 on a failure.
+
+    Until `opened` is set, the pages are held (`_Held`), and written once it is.
+    """
     try:
         store = RunStore(run_dir)
         try:
-            _write_runs(PageWriter(ctx, store, instances, results), runs)
+            pages = PageWriter(ctx, store, instances, results)
+            held = _Held(opened, runs, parent)
+            pages.put = held.put
+            while (k := runs.turns.take()) is not None:
+                pages.write(runs.runs[k])
+                held.done(k)
+            held.write_when_open()
         finally:
             store.close()
     except Exception:  # noqa: BLE001 - the parent writes the run again and raises there
@@ -121,19 +189,22 @@ class PageShares:
         results: Mapping[str, Mapping[str, Result]],
         *,
         cores: int | None = None,
+        held: bool = False,
     ) -> None:
         """Fork the children now: before any thread of the report's is started.
 
         `cores` (default: the cores this process may use) is how many processes write pages,
-        from `FORK_FROM` instances on. What the store read is frozen (`gc.freeze`) until the
-        end: it lives until the pages are written, and the collector, which walked all of it
-        again and again while the pages made their short-lived objects, leaves it alone (a
-        child then also copies less of it).
+        from `FORK_FROM` instances on. `held`: the children hold the pages they make until
+        `open` is called (the report may not write yet). What the store read is frozen
+        (`gc.freeze`) until the end: it lives until the pages are written, and the collector,
+        which walked all of it again and again while the pages made their short-lived objects,
+        leaves it alone (a child then also copies less of it).
         """
         self.ctx, self.store, self.instances, self.results = ctx, store, instances, results
         n = len(instances)
         workers = (cores if cores is not None else _usable_cores()) if n >= FORK_FROM else 1
         self.children: list[BaseProcess] = []
+        self.opened: Any = None
         gc.freeze()
         if workers < 2 or not fork_is_safe():
             self.runs = _Runs([range(n)], Turns(1, shared=False), [0])
@@ -143,11 +214,19 @@ class PageShares:
         size = min(RUN, max(PAGE_BATCH, n // (4 * workers)))
         spans = [range(k, min(k + size, n)) for k in range(0, n, size)]
         self.runs = _Runs(spans, Turns(len(spans)), shared.Array("b", len(spans), lock=False))
+        self.opened = shared.Event()
+        if not held:
+            self.opened.set()
         for _ in range(workers - 1):
-            args = (ctx, store.run_dir, instances, results, self.runs)
+            args = (ctx, store.run_dir, instances, results, self.runs, self.opened, os.getpid())
             child = start_forked(_child, args, "composer-report-pages")
             if child is not None:
                 self.children.append(child)
+
+    def open(self) -> None:
+        """Let the children write: the pages they held, then the rest as they make them."""
+        if self.opened is not None:
+            self.opened.set()
 
     def __enter__(self) -> PageShares:
         return self

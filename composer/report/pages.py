@@ -28,7 +28,6 @@ from composer.core.instance import STEP, Axis, Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.store import Result, RunStore
 from composer.report import stats
-from composer.report.model import Report
 from composer.report.trace import PageJudgment, PageJudgments, Step, Traces, output_fields
 
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -74,7 +73,8 @@ class PageContext:
     images: ImageStore
     systems: list[str]
     definitions: Mapping[str, SystemDefinition]
-    report: Report
+    judge_id: str | None
+    """The judge whose judgments the pages show (the report's `judge_id`)."""
     parser: Parser
     thumbs: dict[str, str] = field(default_factory=dict)
     """sha256 -> thumbnail file name, for images that need one."""
@@ -171,13 +171,14 @@ def _card(
     esc = ctx.escapes.__getitem__
     definition = ctx.definitions.get(system)
     axis_def = definition.axes.get(result.axis) if definition else None
-    entry = ctx.report["systems"].get(system)
     output = result.output
-    kind = entry["kind"] if entry else definition.kind if definition else ""
+    # What the summary's entry says of the system, from its definition: the pages need no
+    # summary, so they can be made while it is computed.
+    kind, mode = (definition.kind, definition.mode) if definition else ("", "")
     cls = outcome_class(result, ctx.parser)
     out.append(
         f'<article class="card {cls}">\n<h2>{esc(system)}</h2>\n'
-        f'<p class="meta">{esc(kind)} · {esc(entry["mode"] if entry else "")} · '
+        f'<p class="meta">{esc(kind)} · {esc(mode)} · '
         f"{esc(axis_def.graph if axis_def else '')}</p>\n"
         f'<p><span class="badge {cls}">{esc(result.status)}</span> official '
         f"{_verdict_word(result.correct_official)} · strict "
@@ -414,8 +415,10 @@ class PageWriter:
         self.ctx, self.instances, self.results = ctx, instances, results
         base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
         self.image_base = base.as_posix()
-        self.batches = PageJudgments(store, ctx.report.get("judge_id"))
+        self.batches = PageJudgments(store, ctx.judge_id)
         self.traces = Traces(store)
+        self.put: Callable[[Path, bytes], None] = write_changed
+        """What is done with each page made: written (see `write_changed`), or held."""
 
     def write(self, share: range) -> None:
         """Write the pages at these positions of the list."""
@@ -446,10 +449,10 @@ class PageWriter:
                 neighbours,
                 list_page(k, ctx.list_rows),
             )
-            _write_changed(folder / names[at], page.encode("utf-8"))
+            self.put(folder / names[at], page.encode("utf-8"))
 
 
-def _write_changed(path: Path, data: bytes) -> None:
+def write_changed(path: Path, data: bytes) -> None:
     """Write `data` to `path`, unless the file holds exactly `data` already.
 
     The same report written again (a few new results, the same folder) leaves most pages as

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,8 @@ def test_pages_written_by_children_are_those_one_process_writes(
 def test_a_run_a_child_left_half_written_is_written_by_the_parent(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    # Each child writes the first page of its first run cut short, and is killed.
+    # Each child, once the report may write, writes the first page of its first run cut
+    # short, and is killed.
     done = _in_a_fresh_process(
         "import signal\n"
         "from composer.evaluation.store import RunStore\n"
@@ -99,7 +101,8 @@ def test_a_run_a_child_left_half_written_is_written_by_the_parent(
         "    if os.getpid() == parent:\n"
         "        return real(self, share)\n"
         "    name = pages.slug(self.instances[share.start].id) + '.html'\n"
-        "    (self.ctx.out / 'instances' / name).write_text('<!doctype')\n"
+        "    self.put(self.ctx.out / 'instances' / name, b'<!doctype')\n"
+        "    self.put.__self__.write_when_open()\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
         "pages.PageWriter.write = killed\n"
         f"write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
@@ -133,3 +136,102 @@ def test_a_row_a_child_cannot_read_stops_the_report_as_in_one_process(
     assert len(lines) == 1 and "is damaged" in lines[0] and "the calls row" in lines[0], lines
     alone = cli.invoke(app, ["report", str(damaged), "--format", "html", "--output", str(out)])
     assert alone.exit_code == 2 and alone.output.strip() == lines[0]
+
+
+def test_pages_made_while_the_summary_is_computed_are_held_then_written(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    # The summary takes a second: the children make every page meanwhile, and hold them.
+    held = tmp_path / "held"
+    done = _in_a_fresh_process(
+        "import time\n"
+        "from composer.evaluation.store import RunStore\n"
+        "from composer.report import html\n"
+        "real_summarize, real_wait = html.summarize, page_shares._Held.write_when_open\n"
+        "def slow(*a, **k):\n"
+        "    time.sleep(1)\n"
+        "    return real_summarize(*a, **k)\n"
+        "def counted(self):\n"
+        f"    with open({str(held)!r}, 'a') as f:\n"
+        "        f.write(f'{len(self.pages or ())}\\n')\n"
+        "    return real_wait(self)\n"
+        "html.summarize, page_shares._Held.write_when_open = slow, counted\n"
+        f"html.write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
+        "assert [c.exitcode for c in forked] == [0, 0], forked\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert sum(int(n) for n in held.read_text().split()) == 40  # all made before the summary
+    assert _files(tmp_path / "shared") == _in_one_process(run_dir, tmp_path / "one")
+
+
+def test_a_child_that_holds_its_limit_waits_and_writes_the_same_pages(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    done = _in_a_fresh_process(
+        "from composer.evaluation.store import RunStore\n"
+        "from composer.report.html import write_html\n"
+        "page_shares.HOLD_BYTES = 1  # each child waits at its first page\n"
+        f"write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
+        "assert [c.exitcode for c in forked] == [0, 0], forked\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "shared") == _in_one_process(run_dir, tmp_path / "one")
+
+
+def test_damage_the_summary_finds_stops_the_children_before_they_write(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    db = sqlite3.connect(damaged / "run.db")
+    db.execute("UPDATE calls SET cost_usd = 'free' WHERE rowid = 1")
+    db.commit()
+    db.close()
+    out = tmp_path / "h"
+    done = _in_a_fresh_process(
+        "from composer.cli import main\n"
+        f"sys.argv = ['composer', 'report', {str(damaged)!r}, '--format', 'html',"
+        f" '--output', {str(out)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    assert len(forked) == 2 and all(c is not None for c in forked), forked\n"
+        "    assert all(c.exitcode is not None for c in forked), forked\n"
+    )
+    assert done.returncode == 2, done.stderr
+    assert "cost_usd 'free' is not a number" in done.stderr
+    assert not out.exists()
+
+
+def test_children_holding_pages_write_nothing_once_the_report_is_killed(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "h"
+    done = _in_a_fresh_process(
+        "import signal, time\n"
+        "from composer.evaluation.store import RunStore\n"
+        "from composer.report import html\n"
+        "def killed(*a, **k):\n"
+        "    print(' '.join(str(c.pid) for c in forked), flush=True)\n"
+        "    time.sleep(0.5)  # the children make pages meanwhile\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "html.summarize = killed\n"
+        f"html.write_html(RunStore({str(run_dir)!r}), Path({str(out)!r}))\n"
+    )
+    assert done.returncode == -9, done.stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 10
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(p) for p in pids)
+    assert not out.exists()
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` runs (a zombie no one has reaped yet does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
