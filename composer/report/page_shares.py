@@ -14,9 +14,9 @@ writes.
 
 The children can be forked before the report may write (`held=True`): the summary, whose
 checks refuse a damaged store, is then computed while they make pages. A child holds what it
-makes in memory, up to `HOLD_BYTES`, until `open` is called, then writes it and goes on; where
-the report fails first, the children are stopped and nothing of theirs is written. A run is
-marked done only once its pages are on disk.
+makes in memory (`HOLD_BYTES` among them all) until `open` is called, then writes it and goes
+on; where the report fails first, the children are stopped and nothing of theirs is written.
+A run is marked done only once its pages are on disk.
 
 Nothing is forked for a small report, where `fork` is not how processes start, beside other
 threads or inside an event loop (`composer.core.fork`): this process then writes every page.
@@ -53,8 +53,9 @@ RUN = 4 * PAGE_BATCH
 `PageWriter`'s queries."""
 
 HOLD_BYTES = 32 * 1024 * 1024
-"""Page bytes a child holds, at most, before the report may write: then it waits. A child
-makes about 1,500 pages of a 10,000 x 6 report (30 MB) while the summary is computed."""
+"""Page bytes the children hold, at most, before the report may write (each its share of it,
+so that more cores do not hold more): then they wait. On two cores the child makes about 1,500
+pages of a 10,000 x 6 report (30 MB) while the summary is computed."""
 
 WAIT_S = 0.5
 """How often a waiting child looks whether the report that forked it still runs."""
@@ -104,8 +105,8 @@ class _Held:
     once where the report may write, else once the held pages are written.
     """
 
-    def __init__(self, opened: Any, runs: _Runs, parent: int) -> None:
-        self.opened, self.runs, self.parent = opened, runs, parent
+    def __init__(self, opened: Any, runs: _Runs, parent: int, most: int) -> None:
+        self.opened, self.runs, self.parent, self.most = opened, runs, parent, most
         self.pages: list[tuple[Path, bytes]] | None = None if opened.is_set() else []
         self.bytes = 0
         self.held_runs: list[int] = []
@@ -116,7 +117,7 @@ class _Held:
             return
         self.pages.append((path, data))
         self.bytes += len(data)
-        if self.bytes >= HOLD_BYTES:
+        if self.bytes >= self.most:
             self.write_when_open()
 
     def done(self, k: int) -> None:
@@ -149,16 +150,18 @@ def _child(
     runs: _Runs,
     opened: Any,
     parent: int,
+    most: int,
 ) -> None:
     """In a child: write runs of pages through a store of its own; exit 1 on a failure.
 
-    Until `opened` is set, the pages are held (`_Held`), and written once it is.
+    Until `opened` is set, the pages are held (`_Held`, at most `most` bytes), and written
+    once it is.
     """
     try:
         store = RunStore(run_dir)
         try:
             pages = PageWriter(ctx, store, instances, results)
-            held = _Held(opened, runs, parent)
+            held = _Held(opened, runs, parent, most)
             pages.put = held.put
             while (k := runs.turns.take()) is not None:
                 pages.write(runs.runs[k])
@@ -218,7 +221,17 @@ class PageShares:
         if not held:
             self.opened.set()
         for _ in range(workers - 1):
-            args = (ctx, store.run_dir, instances, results, self.runs, self.opened, os.getpid())
+            most = HOLD_BYTES // (workers - 1)
+            args = (
+                ctx,
+                store.run_dir,
+                instances,
+                results,
+                self.runs,
+                self.opened,
+                os.getpid(),
+                most,
+            )
             child = start_forked(_child, args, "composer-report-pages")
             if child is not None:
                 self.children.append(child)

@@ -235,3 +235,15 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_the_children_share_one_hold_whatever_the_cores(run_dir: Path, tmp_path: Path) -> None:
+    done = _in_a_fresh_process(
+        "from composer.evaluation.store import RunStore\n"
+        "from composer.report.html import write_html\n"
+        "most = []\n"
+        "page_shares.start_forked = lambda target, args, name: most.append(args[-1])\n"
+        f"write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'h')!r}))\n"
+        "assert most == [page_shares.HOLD_BYTES // 2] * 2, most\n"
+    )
+    assert done.returncode == 0, done.stderr
