@@ -141,6 +141,31 @@ def test_before_any_answer_a_rate_limit_keeps_the_calls_the_server_let_through()
     assert limit.current == 10 and limit.is_slow_start  # slow start goes on from there
 
 
+async def test_sends_are_paced_from_the_first_429_on_in_slow_start_too() -> None:
+    limit = AdaptiveLimit(ceiling=64, initial=4)
+    for _ in range(2):  # no 429 yet: sent at once, back to back
+        async with limit:
+            pass
+    limit.in_flight = 4  # before any answer, the endpoint refuses one
+    limit.rate_limited(0)
+    limit.in_flight = 0
+    limit.succeeded(0.2)  # the first answer: a round trip of 0.2 s
+    assert limit.is_slow_start and limit.current == 4
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(3):  # three sends, at most 4 per round trip: 0.05 s apart
+        async with limit:
+            pass
+    assert loop.time() - started >= 0.09
+    unpaced = AdaptiveLimit(ceiling=64, initial=4)
+    unpaced.succeeded(0.2)
+    started = loop.time()
+    for _ in range(3):
+        async with unpaced:
+            pass
+    assert loop.time() - started < 0.05
+
+
 async def test_a_model_without_max_concurrency_can_fill_the_whole_run(tmp_path: Path) -> None:
     layer = CallLayer(RunWriter(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
     one = layer.wrap(mock(layer), CallSettings())
