@@ -144,6 +144,13 @@ class AdaptiveLimit:
         """
         self.is_paced = True
         if admitted is not None and admitted < self.epoch:
+            if not self.round_trip_s:
+                # Before any answer, each refusal of the burst that cut the limit is one call
+                # fewer of those still out: what is left when the last is back is what the
+                # server let through (this call leaves the count once this returns). Not a
+                # cut: the epoch stays. Left at the first refusal's cut, the refused calls'
+                # retries went out again into the same empty bucket, wave after wave.
+                self.limit = max(1.0, min(self.limit, self.in_flight - 1.0))
             return
         now = time.monotonic()
         if now - self._last_cut < self.round_trip_s:

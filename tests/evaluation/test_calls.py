@@ -141,6 +141,18 @@ def test_before_any_answer_a_rate_limit_keeps_the_calls_the_server_let_through()
     assert limit.current == 10 and limit.is_slow_start  # slow start goes on from there
 
 
+def test_before_any_answer_the_bursts_refusals_leave_the_limit_at_what_got_through() -> None:
+    limit = AdaptiveLimit(ceiling=64, initial=32)
+    for refused in range(22):  # 10 let through, 22 refused at once, each back in turn
+        limit.in_flight = 32 - refused  # each refused call has left when the next comes back
+        limit.rate_limited(0)
+    assert limit.current == 10  # not 28: the refused calls' retries would meet the same bucket
+    assert limit.epoch == 1 and limit.is_slow_start  # one overload, one cut; slow start goes on
+    limit.in_flight = 10
+    limit.rate_limited(0)  # a late refusal of the burst: the calls still out besides it
+    assert limit.current == 9
+
+
 async def test_sends_are_paced_from_the_first_429_on_in_slow_start_too() -> None:
     limit = AdaptiveLimit(ceiling=64, initial=4)
     for _ in range(2):  # no 429 yet: sent at once, back to back
