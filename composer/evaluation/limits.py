@@ -37,8 +37,9 @@ class AdaptiveLimit:
     a round trip (the recent time of a successful call) has passed since that cut: a server's
     429 comes back at once, and the calls sent right after a cut meet the same empty bucket.
     Before any answer, each 429 of that burst leaves the limit at the calls still out: by its
-    last, those the server let through. From the first rate limit on (in slow start too), calls are also paced: sent at most
-    `limit` per round trip, evenly, not in the bursts in which earlier calls came back.
+    last, those the server let through. From the first rate limit on (in slow start too),
+    calls are also paced: sent at most `limit` per round trip, evenly, not in the bursts in
+    which earlier calls came back.
 
     Example:
         >>> limit = AdaptiveLimit(ceiling=64)
