@@ -61,6 +61,34 @@ def _files(folder: Path) -> dict[Path, bytes]:
     return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+def _damaged_copy(run_dir: Path, tmp_path: Path, statement: str) -> Path:
+    """A copy of the run whose store `statement` (SQL) damaged."""
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    db = sqlite3.connect(damaged / "run.db")
+    db.execute(statement)
+    db.commit()
+    db.close()
+    return damaged
+
+
+def _html_command_in_a_fresh_process(
+    run: Path, out: Path, *checks: str
+) -> subprocess.CompletedProcess[str]:
+    """`composer report RUN --format html --output OUT`, then `checks` (Python lines) however
+    it ended; two children must have been forked."""
+    return _in_a_fresh_process(
+        "from composer.cli import main\n"
+        f"sys.argv = ['composer', 'report', {str(run)!r}, '--format', 'html',"
+        f" '--output', {str(out)!r}]\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    assert len(forked) == 2 and all(c is not None for c in forked), forked\n"
+        + "".join(f"    {check}\n" for check in checks)
+    )
+
+
 def _in_one_process(run_dir: Path, out: Path) -> dict[Path, bytes]:
     store = RunStore(run_dir)  # this process has other threads: nothing is forked here
     try:
@@ -115,22 +143,11 @@ def test_a_run_a_child_left_half_written_is_written_by_the_parent(
 def test_a_row_a_child_cannot_read_stops_the_report_as_in_one_process(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    damaged = tmp_path / "run"
-    shutil.copytree(run_dir, damaged)
-    db = sqlite3.connect(damaged / "run.db")
-    db.execute("UPDATE calls SET request = '{not json' WHERE rowid = 2")
-    db.commit()
-    db.close()
-    out = tmp_path / "h"
-    done = _in_a_fresh_process(
-        "from composer.cli import main\n"
-        f"sys.argv = ['composer', 'report', {str(damaged)!r}, '--format', 'html',"
-        f" '--output', {str(out)!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "finally:\n"
-        "    assert len(forked) == 2 and all(c is not None for c in forked), forked\n"
+    damaged = _damaged_copy(
+        run_dir, tmp_path, "UPDATE calls SET request = '{not json' WHERE rowid = 2"
     )
+    out = tmp_path / "h"
+    done = _html_command_in_a_fresh_process(damaged, out)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "is damaged" in lines[0] and "the calls row" in lines[0], lines
@@ -181,22 +198,10 @@ def test_a_child_that_holds_its_limit_waits_and_writes_the_same_pages(
 def test_damage_the_summary_finds_stops_the_children_before_they_write(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    damaged = tmp_path / "run"
-    shutil.copytree(run_dir, damaged)
-    db = sqlite3.connect(damaged / "run.db")
-    db.execute("UPDATE calls SET cost_usd = 'free' WHERE rowid = 1")
-    db.commit()
-    db.close()
+    damaged = _damaged_copy(run_dir, tmp_path, "UPDATE calls SET cost_usd = 'free' WHERE rowid = 1")
     out = tmp_path / "h"
-    done = _in_a_fresh_process(
-        "from composer.cli import main\n"
-        f"sys.argv = ['composer', 'report', {str(damaged)!r}, '--format', 'html',"
-        f" '--output', {str(out)!r}]\n"
-        "try:\n"
-        "    main()\n"
-        "finally:\n"
-        "    assert len(forked) == 2 and all(c is not None for c in forked), forked\n"
-        "    assert all(c.exitcode is not None for c in forked), forked\n"
+    done = _html_command_in_a_fresh_process(
+        damaged, out, "assert all(c.exitcode is not None for c in forked), forked"
     )
     assert done.returncode == 2, done.stderr
     assert "cost_usd 'free' is not a number" in done.stderr
