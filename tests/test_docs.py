@@ -136,11 +136,16 @@ def test_the_readme_rejudge_steps_run_as_written(
 
 
 def test_ci_installs_and_tests_exactly_as_the_readme_says() -> None:
-    """`.ci/run` runs the README's demo command on the plain install, then its test command."""
+    """`.ci/run` runs the README's demo command on the plain install, then its test command.
+
+    The demo's install is a plain one (a wheel, its modules compiled as pip installs them), so
+    CI runs the demo as a user's install holds it; the tests' is editable.
+    """
     ci = (ROOT / ".ci" / "run").read_text()
     demo = readme_commands("composer demo")[0]
     tests = readme_commands("python -m pytest")[0]
     assert ".[dev]" not in demo and ".[dev]" in tests
+    assert "pip install . " in demo and "pip install -e " in tests
     steps = [part.strip() for part in demo.split("&&")] + [tests]
     where = [ci.find(step.replace(".venv", ".venv-ci")) for step in steps]
     assert all(at >= 0 for at in where), list(zip(steps, where, strict=True))
