@@ -178,14 +178,14 @@ def _card(
     cls = outcome_class(result, ctx.parser)
     out.append(
         f'<article class="card {cls}">\n<h2>{esc(system)}</h2>\n'
-        f'<p class="meta">{esc(kind)} · {esc(mode)} · '
+        f'<p class="meta">{esc(kind)} &middot; {esc(mode)} &middot; '
         f"{esc(axis_def.graph if axis_def else '')}</p>\n"
         f'<p><span class="badge {cls}">{esc(result.status)}</span> official '
-        f"{_verdict_word(result.correct_official)} · strict "
-        f"{_verdict_word(result.correct_strict)} · {result.latency_s:.2f} s"
+        f"{_verdict_word(result.correct_official)} &middot; strict "
+        f"{_verdict_word(result.correct_strict)} &middot; {result.latency_s:.2f} s"
     )
     if result.cost_usd is not None:
-        out.append(f" · ${result.cost_usd:.4f}")
+        out.append(f" &middot; ${result.cost_usd:.4f}")
     out.append("</p>\n")
     if result.error:
         out.append(f'<h3>error</h3><pre class="error">{esc(result.error)}</pre>')
@@ -277,7 +277,7 @@ def _steps(
         options = json.dumps(dict(step.options), ensure_ascii=False) if step.options else ""
         images = "".join(link(uri, "in") for uri in step.images_in)
         if step.images_out:
-            images += " → " + "".join(link(uri, "out") for uri in step.images_out)
+            images += " &rarr; " + "".join(link(uri, "out") for uri in step.images_out)
         latency = "-" if step.latency_s is None else f"{step.latency_s:.2f} s"
         cached = {True: "yes", False: "no", None: "-"}[step.cached]
         out.append(
@@ -358,18 +358,18 @@ def instance_page(
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<link rel="icon" href="data:,">\n<link rel="stylesheet" href="../assets/style.css">\n'
-        f"<title>{title} · composer report</title>\n</head>\n<body>\n"
+        f"<title>{title} &middot; composer report</title>\n</head>\n<body>\n"
         f'<nav class="pager"><a href="../{listed}#instances">index</a>'
     ]
     previous, following = neighbours
     if previous:
-        out.append(f' · <a href="{escape(previous)}" rel="prev">previous</a>')
+        out.append(f' &middot; <a href="{escape(previous)}" rel="prev">previous</a>')
     if following:
-        out.append(f' · <a href="{escape(following)}" rel="next">next</a>')
-    subtask = f" · {escape(instance.subtask)}" if instance.subtask else ""
+        out.append(f' &middot; <a href="{escape(following)}" rel="next">next</a>')
+    subtask = f" &middot; {escape(instance.subtask)}" if instance.subtask else ""
     out.append(
-        f"</nav>\n<h1>{title} <small>{escape(instance.axis.value)} · {escape(instance.category)}"
-        f'{subtask}</small></h1>\n\n<main class="instance-page">\n'
+        f"</nav>\n<h1>{title} <small>{escape(instance.axis.value)} &middot; "
+        f'{escape(instance.category)}{subtask}</small></h1>\n\n<main class="instance-page">\n'
     )
     _input(ctx, instance, base, out)
     out.append('\n<section class="systems">\n')
