@@ -17,9 +17,9 @@ The script says first whether the commands compile composer's modules every time
 install (`pip install -e`) where `PYTHONDONTWRITEBYTECODE` is set keeps no bytecode beside the
 source, and every command compiles its modules again (the demo's 128: 0.2 s of CPU, before
 the run starts; `composer list graphs`' 31: 0.05 s); the README's plain install carries its
-bytecode. `--cached-bytecode` measures an editable
-checkout as the plain install runs: the children may cache their bytecode, in a folder of
-their own (`PYTHONPYCACHEPREFIX`), filled by one run before any is timed.
+bytecode. `--cached-bytecode` measures an editable checkout as the plain install runs: the
+children may cache their bytecode, in a folder of their own (`PYTHONPYCACHEPREFIX`), filled
+by one run before any is timed.
 
     python tests/perf/commands.py [--repeat 3] [--per 60] [--skip-memory] [--baseline DIR]
         [--cached-bytecode]
@@ -153,15 +153,22 @@ def main() -> None:
         "run first), as the README's plain install runs",
     )
     args = parser.parse_args()
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+        if not (args.baseline / "composer" / "__main__.py").is_file():
+            raise SystemExit(
+                f"--baseline: {args.baseline} is not a composer checkout (no "
+                "composer/__main__.py). Make one with `git worktree add /tmp/base <commit>`."
+            )
     with tempfile.TemporaryDirectory() as pycache:
         if args.cached_bytecode:
             ENV.pop("PYTHONDONTWRITEBYTECODE", None)
             ENV["PYTHONPYCACHEPREFIX"] = pycache
             with tempfile.TemporaryDirectory() as warm:
-                for checkout in (HERE, args.baseline):
+                for checkout in (HERE, args.baseline):  # every module the demo imports
                     if checkout is not None:
-                        argv = demo_argv(checkout.resolve(), Path(warm) / "demo", with_unimmmu=True)
-                        timed(argv, checkout.resolve())
+                        argv = demo_argv(checkout, Path(warm) / "demo", with_unimmmu=True)
+                        timed(argv, checkout)
                         shutil.rmtree(Path(warm) / "demo")
         print(bytecode_note())
         measure(args)
@@ -170,12 +177,7 @@ def main() -> None:
 def measure(args: argparse.Namespace) -> None:
     """Each figure, as `main` was asked."""
     if args.baseline is not None:
-        baseline = args.baseline.resolve()
-        if not (baseline / "composer" / "__main__.py").is_file():
-            raise SystemExit(
-                f"--baseline: {baseline} is not a composer checkout (no composer/__main__.py). "
-                "Make one with `git worktree add /tmp/base <commit>`."
-            )
+        baseline = args.baseline
         with tempfile.TemporaryDirectory() as tmp:
             for with_unimmmu in (False, True):
                 ours, theirs, wall = compare_demo(
