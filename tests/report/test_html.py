@@ -45,6 +45,16 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def test_an_instance_page_of_ascii_texts_is_ascii(report_dir: Path) -> None:
+    """The page's own markup is ASCII (entities for its separators and arrows).
+
+    One other character in it made every page a two-byte string, whose joins and UTF-8
+    encoding were a tenth of a large report's page instructions; the fixture's texts are ASCII.
+    """
+    pages = list((report_dir / "instances").glob("*.html"))
+    assert pages and all(page.read_bytes().isascii() for page in pages)
+
+
 def test_the_folder_holds_index_pages_thumbnails_and_charts(report_dir: Path) -> None:
     assert (report_dir / "index.html").stat().st_size > 1000
     assert len(list((report_dir / "instances").glob("*.html"))) == 40
