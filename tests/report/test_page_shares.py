@@ -89,6 +89,22 @@ def _html_command_in_a_fresh_process(
     )
 
 
+def _written_in_a_fresh_process(
+    run_dir: Path, tmp_path: Path, setup: str, *checks: str
+) -> dict[Path, bytes]:
+    """The files `html.write_html` writes into TMP/shared in a fresh process, after `setup`
+    (Python lines: what the test patches) and before `checks`; the process must end well."""
+    done = _in_a_fresh_process(
+        "from composer.evaluation.store import RunStore\n"
+        "from composer.report import html\n"
+        + setup
+        + f"html.write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
+        + "".join(f"{check}\n" for check in checks)
+    )
+    assert done.returncode == 0, done.stderr
+    return _files(tmp_path / "shared")
+
+
 def _in_one_process(run_dir: Path, out: Path) -> dict[Path, bytes]:
     store = RunStore(run_dir)  # this process has other threads: nothing is forked here
     try:
@@ -101,15 +117,13 @@ def _in_one_process(run_dir: Path, out: Path) -> dict[Path, bytes]:
 def test_pages_written_by_children_are_those_one_process_writes(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    done = _in_a_fresh_process(
-        "from composer.evaluation.store import RunStore\n"
-        "from composer.report.html import write_html\n"
-        f"write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
-        "assert len(forked) == 2 and all(c is not None for c in forked), forked\n"
-        "assert [c.exitcode for c in forked] == [0, 0]\n"
+    shared = _written_in_a_fresh_process(
+        run_dir,
+        tmp_path,
+        "",
+        "assert len(forked) == 2 and all(c is not None for c in forked), forked",
+        "assert [c.exitcode for c in forked] == [0, 0]",
     )
-    assert done.returncode == 0, done.stderr
-    shared = _files(tmp_path / "shared")
     assert len([p for p in shared if p.parts[0] == "instances"]) == 40
     assert shared == _in_one_process(run_dir, tmp_path / "one")
 
@@ -119,11 +133,11 @@ def test_a_run_a_child_left_half_written_is_written_by_the_parent(
 ) -> None:
     # Each child, once the report may write, writes the first page of its first run cut
     # short, and is killed.
-    done = _in_a_fresh_process(
+    shared = _written_in_a_fresh_process(
+        run_dir,
+        tmp_path,
         "import signal\n"
-        "from composer.evaluation.store import RunStore\n"
         "from composer.report import pages\n"
-        "from composer.report.html import write_html\n"
         "parent, real = os.getpid(), pages.PageWriter.write\n"
         "def killed(self, share):\n"
         "    if os.getpid() == parent:\n"
@@ -132,12 +146,10 @@ def test_a_run_a_child_left_half_written_is_written_by_the_parent(
         "    self.put(self.ctx.out / 'instances' / name, b'<!doctype')\n"
         "    self.put.__self__.write_when_open()\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        "pages.PageWriter.write = killed\n"
-        f"write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
-        "assert [c.exitcode for c in forked] == [-9, -9], forked\n"
+        "pages.PageWriter.write = killed\n",
+        "assert [c.exitcode for c in forked] == [-9, -9], forked",
     )
-    assert done.returncode == 0, done.stderr
-    assert _files(tmp_path / "shared") == _in_one_process(run_dir, tmp_path / "one")
+    assert shared == _in_one_process(run_dir, tmp_path / "one")
 
 
 def test_a_row_a_child_cannot_read_stops_the_report_as_in_one_process(
@@ -160,10 +172,10 @@ def test_pages_made_while_the_summary_is_computed_are_held_then_written(
 ) -> None:
     # The summary takes a second: the children make every page meanwhile, and hold them.
     held = tmp_path / "held"
-    done = _in_a_fresh_process(
+    shared = _written_in_a_fresh_process(
+        run_dir,
+        tmp_path,
         "import time\n"
-        "from composer.evaluation.store import RunStore\n"
-        "from composer.report import html\n"
         "real_summarize, real_wait = html.summarize, page_shares._Held.write_when_open\n"
         "def slow(*a, **k):\n"
         "    time.sleep(1)\n"
@@ -172,27 +184,23 @@ def test_pages_made_while_the_summary_is_computed_are_held_then_written(
         f"    with open({str(held)!r}, 'a') as f:\n"
         "        f.write(f'{len(self.pages or ())}\\n')\n"
         "    return real_wait(self)\n"
-        "html.summarize, page_shares._Held.write_when_open = slow, counted\n"
-        f"html.write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
-        "assert [c.exitcode for c in forked] == [0, 0], forked\n"
+        "html.summarize, page_shares._Held.write_when_open = slow, counted\n",
+        "assert [c.exitcode for c in forked] == [0, 0], forked",
     )
-    assert done.returncode == 0, done.stderr
     assert sum(int(n) for n in held.read_text().split()) == 40  # all made before the summary
-    assert _files(tmp_path / "shared") == _in_one_process(run_dir, tmp_path / "one")
+    assert shared == _in_one_process(run_dir, tmp_path / "one")
 
 
 def test_a_child_that_holds_its_limit_waits_and_writes_the_same_pages(
     run_dir: Path, tmp_path: Path
 ) -> None:
-    done = _in_a_fresh_process(
-        "from composer.evaluation.store import RunStore\n"
-        "from composer.report.html import write_html\n"
-        "page_shares.HOLD_BYTES = 1  # each child waits at its first page\n"
-        f"write_html(RunStore({str(run_dir)!r}), Path({str(tmp_path / 'shared')!r}))\n"
-        "assert [c.exitcode for c in forked] == [0, 0], forked\n"
+    shared = _written_in_a_fresh_process(
+        run_dir,
+        tmp_path,
+        "page_shares.HOLD_BYTES = 1  # each child waits at its first page\n",
+        "assert [c.exitcode for c in forked] == [0, 0], forked",
     )
-    assert done.returncode == 0, done.stderr
-    assert _files(tmp_path / "shared") == _in_one_process(run_dir, tmp_path / "one")
+    assert shared == _in_one_process(run_dir, tmp_path / "one")
 
 
 def test_damage_the_summary_finds_stops_the_children_before_they_write(
