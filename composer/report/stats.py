@@ -250,6 +250,20 @@ def single_role_swaps(
     return swaps
 
 
+_TASK_SUMS = (
+    "model_s",
+    "calls",
+    "sent",
+    "replayed",
+    "images",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "spent_usd",
+)
+_NODE_SUMS = ("calls", "sent", "model_s", "cost_usd", "spent_usd")
+
+
 def costs(retries: Mapping[str, int], results: Iterable[Result]) -> dict[str, dict[str, Any]]:
     """Calls, model time, tokens, images and cost per system and per graph node.
 
@@ -263,15 +277,12 @@ def costs(retries: Mapping[str, int], results: Iterable[Result]) -> dict[str, di
     (`RunStore.retries_by_system`).
     """
     out: dict[str, dict[str, Any]] = {}
-
-    def add(total: dict[str, Any], key: str, value: Any) -> None:
-        if value is not None:
-            total[key] = (total.get(key) or 0) + value
-
+    # The sums inlined, not a helper called per key: 1,090,000 calls were half of a
+    # 10,000 x 6 report's summary. The same additions in the same order.
     for result in results:
-        entry = out.setdefault(
-            result.system,
-            {
+        entry = out.get(result.system)
+        if entry is None:
+            entry = out[result.system] = {
                 "tasks": 0,
                 "total_latency_s": 0.0,
                 "model_s": 0.0,
@@ -285,30 +296,32 @@ def costs(retries: Mapping[str, int], results: Iterable[Result]) -> dict[str, di
                 "spent_usd": None,
                 "retries": 0,
                 "nodes": {},
-            },
-        )
+            }
         usage = result.usage
         entry["tasks"] += 1
         entry["total_latency_s"] += result.latency_s
-        for key in (
-            "model_s",
-            "calls",
-            "sent",
-            "replayed",
-            "images",
-            "input_tokens",
-            "output_tokens",
-            "cost_usd",
-            "spent_usd",
-        ):
-            add(entry, key, usage.get(key))
-        for name, node_usage in (usage.get("nodes") or {}).items():
-            node = entry["nodes"].setdefault(
-                name or "-",
-                {"calls": 0, "sent": 0, "model_s": 0.0, "cost_usd": None, "spent_usd": None},
-            )
-            for key in ("calls", "sent", "model_s", "cost_usd", "spent_usd"):
-                add(node, key, node_usage.get(key))
+        for key in _TASK_SUMS:
+            value = usage.get(key)
+            if value is not None:
+                entry[key] = (entry[key] or 0) + value
+        nodes = usage.get("nodes")
+        if not nodes:
+            continue
+        entry_nodes = entry["nodes"]
+        for name, node_usage in nodes.items():
+            node = entry_nodes.get(name or "-")
+            if node is None:
+                node = entry_nodes[name or "-"] = {
+                    "calls": 0,
+                    "sent": 0,
+                    "model_s": 0.0,
+                    "cost_usd": None,
+                    "spent_usd": None,
+                }
+            for key in _NODE_SUMS:
+                value = node_usage.get(key)
+                if value is not None:
+                    node[key] = (node[key] or 0) + value
     for system, extra in retries.items():
         if system in out:
             out[system]["retries"] += extra

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from composer.cli import app
 from composer.evaluation.store import RunStore
-from composer.report.trace import BULK_FROM, Traces, steps_of
+from composer.report.trace import BULK_FROM, Step, Traces, steps_of
 
 cli = CliRunner()
 # The unified model's unmatched replies carry a terminal escape sequence and a bell.
@@ -133,6 +134,26 @@ def test_pages_read_steps_a_batch_at_a_time_and_keep_only_that_batch(
             assert set(traces.calls) == read  # every call the batch shows, read with it
     finally:
         store.close()
+
+
+def test_a_step_read_is_the_step_its_fields_build(run: tuple[Path, Path]) -> None:
+    """Steps are made without `Step.__init__` (one assignment, not one per field): each has
+    every field of `Step`, in order, and equals and prints as the `Step` built from its fields,
+    still frozen."""
+    run_dir, _ = run
+    store = RunStore(run_dir)
+    try:
+        steps = [s for r in store.results() for s in steps_of(store, r)]
+    finally:
+        store.close()
+    names = [f.name for f in dataclasses.fields(Step)]
+    assert steps and any(s.images_in for s in steps) and any(s.error for s in steps)
+    for step in steps:
+        assert list(vars(step)) == names
+        built = Step(**{name: getattr(step, name) for name in names})
+        assert step == built and repr(step) == repr(built)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            step.node = "changed"  # type: ignore[misc]
 
 
 def test_stored_json_reads_as_json_loads_reads_it(run: tuple[Path, Path], tmp_path: Path) -> None:
