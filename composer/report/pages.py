@@ -86,6 +86,9 @@ class PageContext:
     """Rows per page of the index's instance list."""
     escapes: Escapes = field(default_factory=Escapes)
     """The texts of the current batch of pages, escaped (see `Escapes`)."""
+    step_links: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """The current batch's step image links, by (image reference, direction, images' path): a
+    page shows its input image in most of its steps."""
 
 
 def slug(instance_id: str) -> str:
@@ -268,10 +271,15 @@ def _steps(
         "<th>latency</th><th>cached</th><th>error</th></tr></thead><tbody>\n"
     )
 
+    links = ctx.step_links
+
     def link(uri: str, direction: str) -> str:
-        # `uri` matched trace.IMAGE_URI: "sha256:" and the digest.
-        src = _sha_src(ctx, uri.removeprefix("sha256:"), base)
-        return _thumb_link(src, f"{direction}: {uri}", esc)
+        shown = links.get((uri, direction, base))
+        if shown is None:
+            # `uri` matched trace.IMAGE_URI: "sha256:" and the digest.
+            src = _sha_src(ctx, uri.removeprefix("sha256:"), base)
+            shown = links[uri, direction, base] = _thumb_link(src, f"{direction}: {uri}", esc)
+        return shown
 
     for k, step in enumerate(steps, 1):
         options = json.dumps(dict(step.options), ensure_ascii=False) if step.options else ""
@@ -279,7 +287,7 @@ def _steps(
         if step.images_out:
             images += " &rarr; " + "".join(link(uri, "out") for uri in step.images_out)
         latency = "-" if step.latency_s is None else f"{step.latency_s:.2f} s"
-        cached = {True: "yes", False: "no", None: "-"}[step.cached]
+        cached = _CACHED[step.cached]
         out.append(
             f'<tr class="{"f" if step.error else ""}"><td>{k}</td><td>{esc(step.node)}</td>'
             f"<td>{esc(step.role)}</td><td>{esc(step.model)}<br><small>{esc(step.method)}</small>"
@@ -290,6 +298,9 @@ def _steps(
             f'<td class="text">{esc(step.error or "")}</td></tr>\n'
         )
     out.append("</tbody></table>\n")
+
+
+_CACHED = {True: "yes", False: "no", None: "-"}
 
 
 def _input(ctx: PageContext, instance: Instance, base: str, out: list[str]) -> None:
@@ -433,6 +444,7 @@ class PageWriter:
                 batch = instances[k : min(k + PAGE_BATCH, share.stop)]
                 traces.prefetch(r for i in batch for r in results[i.id].values())
                 ctx.escapes.clear()
+                ctx.step_links.clear()
                 judgments = self.batches.of(ctx.systems, [i.id for i in batch])
             at = k - first
             neighbours = (

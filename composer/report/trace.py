@@ -62,7 +62,7 @@ def _images(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,) if IMAGE_URI.match(value) else ()
     if isinstance(value, list):
-        return tuple(v for v in value if isinstance(v, str) and IMAGE_URI.match(v))
+        return tuple([v for v in value if isinstance(v, str) and IMAGE_URI.match(v)])
     return ()
 
 
