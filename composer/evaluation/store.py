@@ -29,6 +29,7 @@ from composer.evaluation.store_checks import (
     checked,
     database_error,
     json_object,
+    json_objects,
     known,
     quick_check,
     reading_row,
@@ -256,10 +257,11 @@ class RunStore:
             scores.setdefault((row[0], row[1], row[2]), {})[row[3]] = row[4:]
         query = "SELECT * FROM results" + (" WHERE system = ?" if system else "")
         removed = self.removed_instances()
-        for row in self.db.execute(query + " ORDER BY rowid", (system,) if system else ()):
+        cursor = self.db.execute(query + " ORDER BY rowid", (system,) if system else ())
+        for row, decoded in _with_json(cursor):
             if row[1] in removed:
                 continue
-            fields = self._result_fields(row)
+            fields = self._result_fields(row, decoded)
             if fields["status"] != "ok":
                 yield self._validated(row, fields)
                 continue
@@ -310,13 +312,16 @@ class RunStore:
         """One `results` row as stored (before its scores), or a `DamagedRunError` naming it."""
         return self._validated(row, self._result_fields(row))
 
-    def _result_fields(self, row: tuple[Any, ...]) -> dict[str, Any]:
+    def _result_fields(self, row: tuple[Any, ...], decoded: Decoded = None) -> dict[str, Any]:
         """A `results` row's fields, decoded and checked, for one `Result` once scored.
 
         A `Result` is built once, from every field at hand: each attribute set on a built
-        pydantic model is its own call (five a result, 1.7 s of reading 60,000).
+        pydantic model is its own call (five a result, 1.7 s of reading 60,000). `decoded`:
+        its output and usage, where `_with_json` decoded them.
         """
-        return checked(self.path, lambda: row_name("results", *row[:3]), lambda: _fields(row))
+        return checked(
+            self.path, lambda: row_name("results", *row[:3]), lambda: _fields(row, decoded)
+        )
 
     def _validated(self, row: tuple[Any, ...], fields: dict[str, Any]) -> Result:
         """`fields` as a `Result`, or a `DamagedRunError` naming `row`."""
@@ -536,9 +541,34 @@ class RunStore:
 _AXES = frozenset({"UEG", "GEU"})
 
 
-def _fields(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A `results` row's fields, decoded and checked (a ValueError or TypeError if damaged)."""
-    usage = json_object(row[9] or "{}")
+Decoded = tuple[dict[str, Any], dict[str, Any]] | None
+"""A results row's output and usage, decoded (None: not yet)."""
+
+ROWS_DECODED_TOGETHER = 1000
+"""`results` rows whose JSON `_with_json` decodes together (`json_objects`)."""
+
+
+def _with_json(cursor: sqlite3.Cursor) -> Iterator[tuple[tuple[Any, ...], Decoded]]:
+    """Each `results` row (`SELECT *`) with its output and usage, decoded a chunk at a time.
+
+    A chunk that does not decode together gives None for its rows: each is decoded with its
+    other fields, and the first that does not read is named, as before (`_fields`).
+    """
+    while rows := cursor.fetchmany(ROWS_DECODED_TOGETHER):
+        outputs = json_objects([r[6] for r in rows])
+        usages = json_objects([r[9] or "{}" for r in rows]) if outputs is not None else None
+        if outputs is None or usages is None:
+            yield from ((row, None) for row in rows)
+        else:
+            yield from zip(rows, zip(outputs, usages, strict=True), strict=True)
+
+
+def _fields(row: tuple[Any, ...], decoded: Decoded = None) -> dict[str, Any]:
+    """A `results` row's fields, decoded and checked (a ValueError or TypeError if damaged).
+
+    `decoded`: its output and usage, already decoded (as `json_object` decodes them).
+    """
+    output, usage = decoded if decoded is not None else (None, json_object(row[9] or "{}"))
     cost = usage.get("cost_usd")
     return {
         "system": row[0],
@@ -547,7 +577,7 @@ def _fields(row: tuple[Any, ...]) -> dict[str, Any]:
         "axis": known(row[3], _AXES, "axis"),
         "category": row[4],
         "status": known(row[5], STATUSES),
-        "output": json_object(row[6]),
+        "output": json_object(row[6]) if output is None else output,
         "error": row[7],
         "latency_s": row[8],
         "usage": usage,

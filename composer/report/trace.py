@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from composer.evaluation.store import Result, RunStore
-from composer.evaluation.store_checks import json_object, reading_row, row_name
+from composer.evaluation.store_checks import json_object, json_objects, reading_row, row_name
 
 IMAGE_URI = re.compile(r"^sha256:[0-9a-f]{64}$")
 """A stored image reference (`ImageRef.uri`)."""
@@ -187,7 +187,19 @@ def read_calls(store: RunStore, keys: Iterable[str]) -> dict[str, _CallRecord]:
     What `RunStore.calls_by_key` reads, without a pydantic model per call: a 10,000-instance
     run's pages show about 200,000 calls.
     """
-    rows = store.call_rows_by_key(keys, "key, model, method, request, reply, latency_s")
+    rows = list(store.call_rows_by_key(keys, "key, model, method, request, reply, latency_s"))
+    # The requests and replies decoded together (`json_objects`); else each, the first row
+    # that does not read named.
+    requests = json_objects([r[3] or "{}" for r in rows])
+    replies = json_objects([r[4] or "{}" for r in rows]) if requests is not None else None
+    if requests is not None and replies is not None:
+        try:
+            return {
+                r[0]: _Called(_text(r[1]), _text(r[2]), request, reply, _number(r[5]))
+                for r, request, reply in zip(rows, requests, replies, strict=True)
+            }
+        except TypeError:
+            pass  # a row that does not read: named below
     return {
         row[0]: call
         for row, call in _decoded(store.path, rows, _called, lambda r: f"the calls row {r[0]!r}")

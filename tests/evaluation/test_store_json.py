@@ -1,4 +1,5 @@
-"""A stored JSON object reads as the standard library reads it, whichever decoder reads it."""
+"""A stored JSON object reads as the standard library reads it, whichever decoder reads it, and
+read with others (`json_objects`) as it reads alone."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 
 import pytest
 
-from composer.evaluation.store_checks import json_object
+from composer.evaluation.store_checks import json_object, json_objects
 
 SAME = [
     '{"a": 1, "a": 2}',
@@ -26,6 +27,20 @@ SAME = [
     '{"lone": "\ud800"}',
     b'{"bytes": "\\u00e9"}',
     '{"a": ' + "[" * 50 + "]" * 50 + "}",
+    '{"a":[1,12345678901234567890123]}',
+    '{"a":\t-12345678901234567890123}',
+    '{"d": "sha256:1234567890123456789012ab", "n": 12345678901234567890123}',
+]
+
+DIGEST = "sha256:" + "1234567890123456789" + "ab" * 22 + "1"
+TYPICAL = [
+    # A run's calls and usages: an image reference that starts with 19 digits, a price whose
+    # fraction has 19 digits, digits after a letter, an exponent's digits, text beyond ASCII.
+    json.dumps({"prompt": "Is there a square?", "images": [DIGEST], "options": {"steps": 4}}),
+    json.dumps({"image": DIGEST}),
+    '{"cost_usd": 0.0017661551995745719, "nodes": {"draw": {"calls": 1}}, "steps": []}',
+    '{"id": "run12345678901234567890", "scale": 1e0000000000000000019, "text": "é ✓"}',
+    " {}\n",
 ]
 
 
@@ -54,3 +69,37 @@ def test_what_json_refuses_is_refused(text: str) -> None:
 def test_json_that_is_not_an_object_is_a_type_error(text: str) -> None:
     with pytest.raises(TypeError):
         json_object(text)
+
+
+def test_texts_read_together_read_as_each_reads_alone() -> None:
+    together = json_objects(TYPICAL)
+    assert together is not None  # read together: what a run stores takes the fast path
+    assert repr(together) == repr([json.loads(t) for t in TYPICAL])
+
+
+@pytest.mark.parametrize("text", [t for t in SAME if isinstance(t, str)])
+def test_a_batch_reads_each_text_as_json_reads_it_or_is_sent_back(text: str) -> None:
+    together = json_objects([*TYPICAL, text])
+    if together is not None:
+        assert repr(together) == repr([json.loads(t) for t in [*TYPICAL, text]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"big": 123456789012345678901234567890}',  # past 64 bits: orjson reads a float
+        '{"d": "sha256:1234567890123456789012ab", "n": 12345678901234567890123}',
+        '{"a": NaN}',
+        '{"lone": "\ud800"}',
+        b"{}",
+        None,
+        "[1]",
+        "",
+        '{"a": [1',  # two malformed texts that one JSON array of them all would read
+        "2]}",
+        "{}, {}",
+    ],
+)
+def test_a_text_that_may_not_read_alike_sends_the_batch_back(text: str | bytes | None) -> None:
+    """The caller then decodes each text alone, which reads it or names the row."""
+    assert json_objects([*TYPICAL, text]) is None
