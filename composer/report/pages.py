@@ -282,7 +282,7 @@ def _steps(
         return shown
 
     for k, step in enumerate(steps, 1):
-        options = json.dumps(dict(step.options), ensure_ascii=False) if step.options else ""
+        options = _OPTIONS_JSON.encode(dict(step.options)) if step.options else ""
         images = "".join(link(uri, "in") for uri in step.images_in)
         if step.images_out:
             images += " &rarr; " + "".join(link(uri, "out") for uri in step.images_out)
@@ -301,6 +301,11 @@ def _steps(
 
 
 _CACHED = {True: "yes", False: "no", None: "-"}
+
+
+_OPTIONS_JSON = json.JSONEncoder(ensure_ascii=False)
+"""`json.dumps(..., ensure_ascii=False)`'s encoder, made once: `dumps` with an argument makes
+one per call, most of what a step's options cost."""
 
 
 def _input(ctx: PageContext, instance: Instance, base: str, out: list[str]) -> None:

@@ -269,6 +269,18 @@ class PageJudgment(NamedTuple):
     strict: str | None
 
 
+def _judgment_row(r: Row) -> bool:
+    """Whether a judgments row of `PageJudgments` reads without a check of each field."""
+    return (
+        type(r[2]) is int
+        and type(r[3]) is str
+        and type(r[4]) is str
+        and type(r[5]) is str
+        and (r[6] is None or type(r[6]) is str)
+        and (r[7] is None or type(r[7]) is str)
+    )
+
+
 class PageJudgments:
     """`RunStore.all_judgments(judge)`, read a batch of pages at a time.
 
@@ -306,7 +318,11 @@ class PageJudgments:
                 f" AND instance IN ({', '.join('?' * len(chunk))}) AND seed = ? AND judge = ?"
                 " ORDER BY system, instance, position"
             )
-            rows = self.store.db.execute(query, (*names, *chunk, self.seed, self.judge))
+            rows = self.store.db.execute(query, (*names, *chunk, self.seed, self.judge)).fetchall()
+            if all(_judgment_row(r) for r in rows):  # each field of its type: built at once
+                for r in rows:
+                    found.setdefault((r[0], r[1]), []).append(PageJudgment._make(r[2:]))
+                continue
             for r, judgment in _decoded(
                 self.store.path,
                 rows,

@@ -218,6 +218,8 @@ def test_a_long_instance_list_goes_on_in_pages(
         ("UPDATE calls SET request = '[1]' WHERE rowid = 2", "the calls row"),
         ("UPDATE judgments SET position = 'x' WHERE rowid = 1", "the judgments row of"),
         ("UPDATE judgments SET reply = NULL WHERE rowid = 1", "the judgments row of"),
+        ("UPDATE judgments SET question = x'41' WHERE rowid = 1", "the judgments row of"),
+        ("UPDATE judgments SET official = x'41' WHERE rowid = 1", "the judgments row of"),
     ],
 )
 def test_a_row_the_pages_cannot_read_is_named_in_one_line(
