@@ -107,8 +107,9 @@ def _long_integer(data: bytes) -> bool:
     start = digits.find(_RUN)
     while start != -1:
         before = data[start - 1 : start]
-        prefix = data[max(0, start - 7) : start]
-        if not (before.isalnum() or before == b"." or prefix == b"sha256:"):
+        if not (
+            before.isalnum() or before == b"." or data[max(0, start - 7) : start] == b"sha256:"
+        ):
             return True
         end = digits.find(b" ", start)
         if end == -1:

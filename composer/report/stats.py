@@ -309,9 +309,10 @@ def costs(retries: Mapping[str, int], results: Iterable[Result]) -> dict[str, di
             continue
         entry_nodes = entry["nodes"]
         for name, node_usage in nodes.items():
-            node = entry_nodes.get(name or "-")
+            name = name or "-"
+            node = entry_nodes.get(name)
             if node is None:
-                node = entry_nodes[name or "-"] = {
+                node = entry_nodes[name] = {
                     "calls": 0,
                     "sent": 0,
                     "model_s": 0.0,
