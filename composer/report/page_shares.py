@@ -7,8 +7,9 @@ of `RUN` pages; one child per extra core (forked once the store has been read wh
 holds the results, the instances and the page context already) and this process take the next
 run, write it and mark it done, until none is left. Runs taken as they come, not a half each:
 a UEG page shows twice the calls of a GEU page, and this process also starts the thumbnails and
-charts meanwhile, so fixed halves finish seconds apart. Each child opens its own `RunStore` by
-path (an SQLite connection is never used across a fork). A page depends only on its instance,
+charts meanwhile, so fixed halves finish seconds apart. Each child opens a connection of its
+own (`RunStore.reopened`; an SQLite connection is never used across a fork), without checking
+again every page this process checked and read before the fork. A page depends only on its instance,
 its results and its place in the whole list, so the pages are byte for byte those one process
 writes.
 
@@ -43,8 +44,9 @@ from composer.evaluation.store import Result, RunStore
 from composer.report.pages import PAGE_BATCH, PageContext, PageWriter, write_changed
 
 FORK_FROM = 1000
-"""Instances from which the pages are shared out. A child costs 0.2 to 0.3 s of CPU before its
-first page (the fork, its own store opened and checked): at 400 instances x 6 systems this
+"""Instances from which the pages are shared out. A child cost 0.2 to 0.3 s of CPU before its
+first page (the fork, its own store opened and checked; no longer checked, see `_child`): at
+400 instances x 6 systems this
 process spent 0.1 to 0.2 s less on pages and the child 0.3 to 0.45 s, at 1,000 x 6 this
 process 0.8 s less (2.7 -> 1.9 s) and the child 0.9 s."""
 
@@ -158,7 +160,7 @@ def _child(
     once it is.
     """
     try:
-        store = RunStore(run_dir)
+        store = RunStore.reopened(run_dir)  # checked whole before the fork
         try:
             pages = PageWriter(ctx, store, instances, results)
             held = _Held(opened, runs, parent, most)

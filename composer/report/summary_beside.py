@@ -3,8 +3,9 @@
 With several UEG judges, `summarize` also summarizes the run once per judge (for the headline
 comparisons under each) and measures how far the judges agree: about half of its time on the
 demo. `summarize_beside` forks a child (where `composer.core.fork` allows) that summarizes under
-each judge and measures their agreement, through its own `RunStore` opened by path (an SQLite
-connection is never used across a fork), while this process summarizes the run. The parts are
+each judge and measures their agreement, through a connection of its own
+(`RunStore.reopened`: an SQLite connection is never used across a fork), while this process
+summarizes the run. The parts are
 the same computations on the same store, so the summary is the one `summarize` returns. A child
 that does not deliver leaves its part to this process.
 """
@@ -40,7 +41,7 @@ def summarize_beside(
         if os.getpid() == parent:  # not forked, or the child did not deliver
             return judge_parts(store, headline, judges, seed=seed)
         # In the child, through a store of its own: an SQLite connection never crosses a fork.
-        own = RunStore(store.run_dir)
+        own = RunStore.reopened(store.run_dir)  # checked whole before the fork
         try:
             return _judge_parts(own, headline, judges, seed)
         finally:

@@ -141,3 +141,31 @@ async def test_results_of_one_commit_are_stored_in_the_order_they_were_written(
     }
     assert order == {"results": names, "scores": names, "judgments": names}
     store.close()
+
+
+async def test_a_reopened_store_reads_the_same_rows_without_checking_every_page_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunWriter(tmp_path)
+    for i in range(3):
+        call(store, f"k{i}")
+    await store.aput_result(result("UEG-1"))
+    store.close()
+    checked = RunStore(tmp_path)
+    pages_read: list[str] = []
+    monkeypatch.setattr(
+        "composer.evaluation.store.quick_check", lambda db, path: pages_read.append(str(path))
+    )
+    assert pages_read == []
+    RunStore(tmp_path).close()  # a store opened by path checks every page
+    assert pages_read == [str(tmp_path / "run.db")]
+    # What a forked child opens: its own connection, on rows its parent checked whole.
+    reopened = RunStore.reopened(tmp_path)
+    assert pages_read == [str(tmp_path / "run.db")]
+    assert reopened.db is not checked.db
+    assert [r.model_dump() for r in reopened.results()] == [
+        r.model_dump() for r in checked.results()
+    ]
+    assert reopened.call_rows() == checked.call_rows()
+    reopened.close()
+    checked.close()
