@@ -34,11 +34,15 @@ def write_html(
     judge: str | None = None,
     report: Report | None = None,
 ) -> Path:
-    """The run's HTML report written into `folder`, through a store opened here; its index."""
+    """The run's HTML report written into `folder`, through a store opened here; its index.
+
+    Every page of the store is checked while the report reads its rows (`check_pages_beside`),
+    and before anything is written.
+    """
     from composer.evaluation.store import RunStore
     from composer.report.html import write_html as write
 
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, check_pages_beside=True)
     try:
         chosen = cast("Parser | None", parser)
         return write(store, folder, parser=chosen, judge=judge, report=report)

@@ -24,6 +24,7 @@ from composer.core.instance import Instance, Parser
 from composer.evaluation.headline import headline_scorer, polling_judges
 from composer.evaluation.lock import is_written
 from composer.evaluation.store_checks import (
+    PageCheck,
     check_folder,
     check_store,
     checked,
@@ -74,13 +75,19 @@ class RunStore:
     """
 
     def __init__(
-        self, run_dir: Path | str, *, connection: sqlite3.Connection | None = None
+        self,
+        run_dir: Path | str,
+        *,
+        connection: sqlite3.Connection | None = None,
+        check_pages_beside: bool = False,
     ) -> None:
         """Open the existing `run_dir/run.db` for reading; nothing is created or written.
 
         A folder on a read-only disk (or without write permission) still reads. With
         `connection` (a `RunWriter`'s own, already checked) the store reads through it instead,
-        and `close()` leaves it open.
+        and `close()` leaves it open. `check_pages_beside`: SQLite's check of every page runs
+        in a thread while this one reads (see `PageCheck`), and `wait_for_page_check` raises
+        what it found; the folder, the file's header and the schema are checked here still.
 
         Raises:
             ConfigError: the folder holds an empty run.db, or one of another composer version.
@@ -89,6 +96,7 @@ class RunStore:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / "run.db"
         self._owns = connection is None
+        self._page_check: PageCheck | None = None
         if connection is not None:
             self.db = connection
             return
@@ -96,10 +104,16 @@ class RunStore:
         if self.path.is_file() and not is_written(self.run_dir):  # else a writer is at work
             check_store(self.path)
         try:
-            self.db = self._connect()
+            self.db = self._connect(pages=not check_pages_beside)
+            if check_pages_beside:
+                self._page_check = PageCheck(self._uri(), self.path)
             check_schema(self.db, self.run_dir, self.path, create=False)
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise database_error(self.path, exc) or exc from None
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def reopened(cls, run_dir: Path | str) -> RunStore:
@@ -114,13 +128,14 @@ class RunStore:
         store.run_dir = Path(run_dir)
         store.path = store.run_dir / "run.db"
         store._owns = True
+        store._page_check = None
         try:
             store.db = store._connect(check=False)
         except sqlite3.DatabaseError as exc:
             raise database_error(store.path, exc) or exc from None
         return store
 
-    def _connect(self, *, check: bool = True) -> sqlite3.Connection:
+    def _uri(self) -> str:
         # A read-only connection to a WAL database creates -wal and -shm files and cannot
         # remove them. Where no writer is at work (no writer lock, no -wal file: everything is
         # in the database file) or the folder cannot be written, `immutable` reads the file as
@@ -128,20 +143,42 @@ class RunStore:
         writable = os.access(self.run_dir, os.W_OK) and os.access(self.path, os.W_OK)
         settled = not self.path.with_name("run.db-wal").exists() and not is_written(self.run_dir)
         immutable = settled or not writable
-        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
-        db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        return f"{self.path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+
+    def _connect(self, *, check: bool = True, pages: bool = True) -> sqlite3.Connection:
+        """A connection; `check`: the file checked (`quick_check`; its `pages` too, or not)."""
+        db = sqlite3.connect(self._uri(), uri=True, isolation_level=None, check_same_thread=False)
         if not check:
             return db
         try:
-            quick_check(db, self.path)
+            quick_check(db, self.path, pages=pages)
         except BaseException:
             db.close()
             raise
         return db
 
+    def wait_for_page_check(self) -> None:
+        """Raise what the check of every page found, once it has ended (`check_pages_beside`).
+
+        Returns at once for a store whose pages were checked when it opened, and after the
+        first call.
+
+        Raises:
+            DamagedRunError: SQLite finds damaged pages.
+        """
+        check, self._page_check = self._page_check, None
+        if check is not None:
+            check.wait()
+
     def close(self) -> None:
-        """Close the connection this store opened (a writer's own stays open)."""
-        if self._owns:
+        """Close the connection this store opened (a writer's own stays open).
+
+        A check of the pages still running is waited for, and what it found is dropped.
+        """
+        check, self._page_check = self._page_check, None
+        if check is not None:
+            check.thread.join()
+        if self._owns and hasattr(self, "db"):
             self.db.close()
 
     def latest_run(self) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -286,14 +287,14 @@ def holds_images(run_dir: Path) -> bool:
     return images.is_dir() and any(images.iterdir())
 
 
-def quick_check(db: sqlite3.Connection, path: Path) -> None:
+def quick_check(db: sqlite3.Connection, path: Path, *, pages: bool = True) -> None:
     """SQLite's own check of every page (`PRAGMA quick_check`), as a `DamagedRunError`.
 
     A store with no table beside a folder of images is damaged too (replaced by another,
-    empty, database).
+    empty, database). `pages=False`: only that (the pages are checked beside, `PageCheck`).
     """
     try:
-        found = [row[0] for row in db.execute("PRAGMA quick_check")]
+        found = [row[0] for row in db.execute("PRAGMA quick_check")] if pages else ["ok"]
         empty = db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
     except sqlite3.DatabaseError as exc:
         raise damaged(path, str(exc)) from None
@@ -302,6 +303,43 @@ def quick_check(db: sqlite3.Connection, path: Path) -> None:
     if found != ["ok"]:
         text = " ".join(" ".join(str(f) for f in found[:3]).replace("*", "").split())
         raise damaged(path, f"SQLite finds damaged pages: {text[:200]}")
+
+
+class PageCheck:
+    """`quick_check` of a store through a connection of its own, in a thread.
+
+    SQLite lets go of the GIL while it reads pages, so the check runs on a second core while
+    this process reads the store's rows: at 10,000 x 6 it is 0.2 to 0.4 s of CPU (84,000 page
+    reads) that the HTML report no longer spends before it can share out its pages. `wait`
+    raises what it found; a reader waits before it writes anything or forks (no thread may
+    run at a fork, `composer.core.fork`).
+    """
+
+    def __init__(self, uri: str, path: Path) -> None:
+        """Start checking the store at `uri` (its file: `path`, which errors name)."""
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(
+            target=self._check, args=(uri, path), name="composer-page-check", daemon=True
+        )
+        self.thread.start()
+
+    def _check(self, uri: str, path: Path) -> None:
+        try:
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            try:
+                quick_check(db, path)
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:  # the file could not even be opened
+            self.error = database_error(path, exc) or exc
+        except BaseException as exc:  # noqa: BLE001 - raised in the reader's thread by `wait`
+            self.error = exc
+
+    def wait(self) -> None:
+        """Wait for the check; raise what it found (a `DamagedRunError`)."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def database_error(path: Path, exc: sqlite3.DatabaseError) -> DamagedRunError | None:

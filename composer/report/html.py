@@ -277,11 +277,17 @@ def write_html(
         >>> index = write_html(RunStore("runs/demo"), "runs/demo/report")  # doctest: +SKIP
     """
     out = Path(out_dir)
-    headline = headline_parser(store, parser)
-    judge_id, _ = resolve_judge(store, judge)
-    with read_whole():
-        everything = list(store.results(judge=judge_id, parser=headline))
-        all_instances = store.instances()  # read once: the summary's Uni-MMMU part reads them
+    try:
+        headline = headline_parser(store, parser)
+        judge_id, _ = resolve_judge(store, judge)
+        with read_whole():
+            everything = list(store.results(judge=judge_id, parser=headline))
+            all_instances = store.instances()  # read once: the summary's Uni-MMMU part reads them
+    except BaseException:
+        store.wait_for_page_check()  # damaged pages named first, as when the store opened
+        raise
+    # Where the store's pages were checked beside the reads: before a process is forked.
+    store.wait_for_page_check()
     definitions = store.system_definitions()
     answered = {r.system for r in everything}
     systems = [name for name in definitions if name in answered]  # the summary's, in order

@@ -1,6 +1,7 @@
 """The run store's group commit: ordering, waiting, and what happens when a write fails."""
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,8 @@ async def test_a_reopened_store_reads_the_same_rows_without_checking_every_page_
     checked = RunStore(tmp_path)
     pages_read: list[str] = []
     monkeypatch.setattr(
-        "composer.evaluation.store.quick_check", lambda db, path: pages_read.append(str(path))
+        "composer.evaluation.store.quick_check",
+        lambda db, path, pages=True: pages_read.append(str(path)) if pages else None,
     )
     assert pages_read == []
     RunStore(tmp_path).close()  # a store opened by path checks every page
@@ -169,3 +171,40 @@ async def test_a_reopened_store_reads_the_same_rows_without_checking_every_page_
     assert reopened.call_rows() == checked.call_rows()
     reopened.close()
     checked.close()
+
+
+async def test_pages_checked_beside_the_reads_raise_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from composer.core.errors import DamagedRunError
+    from composer.report.html import write_html
+
+    run = tmp_path / "run"
+    store = RunWriter(run)
+    await store.aput_result(result("UEG-1"))
+    store.close()
+    checking = threading.Event()
+    found = DamagedRunError(str(run / "run.db"), "SQLite finds damaged pages: page 7", "Restore.")
+
+    def damaged_pages(db: object, path: Path, pages: bool = True) -> None:
+        checking.wait(10)  # still checking while the rows are read
+        raise found
+
+    monkeypatch.setattr("composer.evaluation.store_checks.quick_check", damaged_pages)
+    beside = RunStore(run, check_pages_beside=True)  # opens at once: its pages not yet checked
+    assert [r.instance for r in beside.results()] == ["UEG-1"]
+    checking.set()
+    with pytest.raises(DamagedRunError, match="page 7"):
+        beside.wait_for_page_check()
+    beside.wait_for_page_check()  # raised once
+    beside.close()
+
+    # The HTML report raises it before it writes anything, whatever its reads raised first.
+    checking.clear()
+    beside = RunStore(run, check_pages_beside=True)
+    monkeypatch.setattr(RunStore, "instances", lambda self: 1 / 0)
+    threading.Timer(0.2, checking.set).start()
+    with pytest.raises(DamagedRunError, match="page 7"):
+        write_html(beside, tmp_path / "report")
+    beside.close()
+    assert not (tmp_path / "report").exists()
