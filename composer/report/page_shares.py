@@ -9,9 +9,9 @@ run, write it and mark it done, until none is left. Runs taken as they come, not
 a UEG page shows twice the calls of a GEU page, and this process also starts the thumbnails and
 charts meanwhile, so fixed halves finish seconds apart. Each child opens a connection of its
 own (`RunStore.reopened`; an SQLite connection is never used across a fork), without checking
-again every page this process checked and read before the fork. A page depends only on its instance,
-its results and its place in the whole list, so the pages are byte for byte those one process
-writes.
+again the pages this process checked and read before the fork. A page depends only on its
+instance, its results and its place in the whole list, so the pages are byte for byte those
+one process writes.
 
 The children can be forked before the report may write (`held=True`): the summary, whose
 checks refuse a damaged store, is then computed while they make pages. A child holds what it
@@ -45,10 +45,9 @@ from composer.report.pages import PAGE_BATCH, PageContext, PageWriter, write_cha
 
 FORK_FROM = 1000
 """Instances from which the pages are shared out. A child cost 0.2 to 0.3 s of CPU before its
-first page (the fork, its own store opened and checked; no longer checked, see `_child`): at
-400 instances x 6 systems this
-process spent 0.1 to 0.2 s less on pages and the child 0.3 to 0.45 s, at 1,000 x 6 this
-process 0.8 s less (2.7 -> 1.9 s) and the child 0.9 s."""
+first page (the fork, its own store opened and checked; it is no longer checked, see `_child`):
+at 400 instances x 6 systems this process spent 0.1 to 0.2 s less on pages and the child 0.3
+to 0.45 s, at 1,000 x 6 this process 0.8 s less (2.7 -> 1.9 s) and the child 0.9 s."""
 
 RUN = 4 * PAGE_BATCH
 """Pages a process takes at a time, at most (fewer in a smaller report): whole batches of
