@@ -33,6 +33,7 @@ from composer.evaluation.store_checks import (
     json_objects,
     known,
     quick_check,
+    read_connection,
     reading_row,
     row_name,
 )
@@ -104,9 +105,10 @@ class RunStore:
         if self.path.is_file() and not is_written(self.run_dir):  # else a writer is at work
             check_store(self.path)
         try:
-            self.db = self._connect(pages=not check_pages_beside)
+            uri = self._uri()
+            self.db = self._connect(uri, pages=not check_pages_beside)
             if check_pages_beside:
-                self._page_check = PageCheck(self._uri(), self.path)
+                self._page_check = PageCheck(uri, self.path)
             check_schema(self.db, self.run_dir, self.path, create=False)
         except sqlite3.DatabaseError as exc:
             self.close()
@@ -130,7 +132,7 @@ class RunStore:
         store._owns = True
         store._page_check = None
         try:
-            store.db = store._connect(check=False)
+            store.db = read_connection(store._uri())
         except sqlite3.DatabaseError as exc:
             raise database_error(store.path, exc) or exc from None
         return store
@@ -145,11 +147,9 @@ class RunStore:
         immutable = settled or not writable
         return f"{self.path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
 
-    def _connect(self, *, check: bool = True, pages: bool = True) -> sqlite3.Connection:
-        """A connection; `check`: the file checked (`quick_check`; its `pages` too, or not)."""
-        db = sqlite3.connect(self._uri(), uri=True, isolation_level=None, check_same_thread=False)
-        if not check:
-            return db
+    def _connect(self, uri: str, *, pages: bool = True) -> sqlite3.Connection:
+        """A connection to `uri`, the file checked (`quick_check`: its `pages` too, or not)."""
+        db = read_connection(uri)
         try:
             quick_check(db, self.path, pages=pages)
         except BaseException:

@@ -305,6 +305,11 @@ def quick_check(db: sqlite3.Connection, path: Path, *, pages: bool = True) -> No
         raise damaged(path, f"SQLite finds damaged pages: {text[:200]}")
 
 
+def read_connection(uri: str) -> sqlite3.Connection:
+    """A connection to the store at `uri` (read-only, see `RunStore`), usable from any thread."""
+    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+
+
 class PageCheck:
     """`quick_check` of a store through a connection of its own, in a thread.
 
@@ -325,7 +330,7 @@ class PageCheck:
 
     def _check(self, uri: str, path: Path) -> None:
         try:
-            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            db = read_connection(uri)
             try:
                 quick_check(db, path)
             finally:

@@ -283,11 +283,10 @@ def write_html(
         with read_whole():
             everything = list(store.results(judge=judge_id, parser=headline))
             all_instances = store.instances()  # read once: the summary's Uni-MMMU part reads them
-    except BaseException:
-        store.wait_for_page_check()  # damaged pages named first, as when the store opened
-        raise
-    # Where the store's pages were checked beside the reads: before a process is forked.
-    store.wait_for_page_check()
+    finally:
+        # Where the store's pages were checked beside the reads: before a process is forked,
+        # and named first where a read failed, as when the store opened.
+        store.wait_for_page_check()
     definitions = store.system_definitions()
     answered = {r.system for r in everything}
     systems = [name for name in definitions if name in answered]  # the summary's, in order
