@@ -56,6 +56,29 @@ def test_report_formats_to_stdout_and_files(tmp_path: Path) -> None:
     assert table.exit_code == 0 and "uni-direct" in table.stdout
 
 
+def test_a_finished_command_leaves_its_store_closed_and_its_output_whole(tmp_path: Path) -> None:
+    """The console script ends with its heap frozen (no collector pass at teardown): nothing
+    it wrote may depend on that pass. A store still open at exit would leave SQLite's
+    write-ahead log beside run.db; the summary table is printed whole, the exit code kept."""
+    config = tmp_path / "c.toml"
+    config.write_text(config_text(write_fixture(tmp_path / "data")))
+    run_dir = tmp_path / "run"
+    commands = (["run", str(config), "--quiet", "--out", str(run_dir)], ["report", str(run_dir)])
+    for command in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "composer", *command], capture_output=True, text=True
+        )
+        assert done.returncode == (1 if command[0] == "run" else 0), done.stderr  # one fails
+        assert "Traceback" not in done.stderr
+        assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith("run.db")) == [
+            "run.db"
+        ]
+        assert "uni-direct" in done.stdout and "composed" in done.stdout
+    store = RunStore(run_dir)
+    assert sum(1 for _ in store.results()) == 120
+    store.close()
+
+
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path) -> None:
     config = tmp_path / "slow.toml"
     config.write_text(
