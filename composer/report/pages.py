@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +25,7 @@ from composer.core.definition import SystemDefinition
 from composer.core.images import ImageStore
 from composer.core.instance import STEP, Axis, Instance, Parser
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
+from composer.evaluation.json_text import text_encoder
 from composer.evaluation.store import Result, RunStore
 from composer.report import stats
 from composer.report.trace import PageJudgment, PageJudgments, Step, Traces, output_fields
@@ -282,7 +282,7 @@ def _steps(
         return shown
 
     for k, step in enumerate(steps, 1):
-        options = _OPTIONS_JSON.encode(dict(step.options)) if step.options else ""
+        options = _OPTIONS_JSON(dict(step.options)) if step.options else ""
         images = "".join(link(uri, "in") for uri in step.images_in)
         if step.images_out:
             images += " &rarr; " + "".join(link(uri, "out") for uri in step.images_out)
@@ -303,9 +303,9 @@ def _steps(
 _CACHED = {True: "yes", False: "no", None: "-"}
 
 
-_OPTIONS_JSON = json.JSONEncoder(ensure_ascii=False)
-"""`json.dumps(..., ensure_ascii=False)`'s encoder, made once: `dumps` with an argument makes
-one per call, most of what a step's options cost."""
+_OPTIONS_JSON = text_encoder(ensure_ascii=False)
+"""`json.dumps(..., ensure_ascii=False)`'s text from an encoder made once: `dumps` with an
+argument makes one per call, most of what a step's options cost."""
 
 
 def _input(ctx: PageContext, instance: Instance, base: str, out: list[str]) -> None:
