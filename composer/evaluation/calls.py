@@ -9,6 +9,7 @@ concurrency limit per endpoint (both paced as `composer.evaluation.limits` says)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -78,8 +79,13 @@ def _key(identity: str, method: str, request: Mapping[str, Any]) -> str:
     return hashlib.sha256(f"{identity}\n{method}\n{_canonical(request)}".encode()).hexdigest()
 
 
-class CallStats(BaseModel):
-    """Counts for the progress display and the end-of-run summary."""
+@dataclasses.dataclass
+class CallStats:
+    """Counts for the progress display and the end-of-run summary.
+
+    A dataclass: the call layer adds to it on every call, and a pydantic model's assignment
+    is a Python-level `__setattr__`.
+    """
 
     sent: int = 0
     cached: int = 0
@@ -103,7 +109,9 @@ class CallLayer:
         self.set_by: dict[str, str] = {}
         """The model whose `max_concurrency` set each endpoint's ceiling, where one did."""
         self.stats = CallStats()
-        self._in_flight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._in_flight: dict[str, asyncio.Future[dict[str, Any]] | None] = {}
+        """Requests being sent, by key; the future that shares the reply once a second task
+        waits for the same request (None until then)."""
         self._known = store.reader.call_keys()
         self._replies: dict[str, dict[str, Any]] = {}
         """Replies whose rows are queued but not yet committed, by key."""
@@ -179,9 +187,11 @@ class CallLayer:
             self.stats.cached += 1
             site.tally.charge(site.node, cached, sent=False, key=key, role=role)
             return self._replay(cached, key, site.tally)
-        pending = self._in_flight.get(key)
-        if pending is not None:
+        if key in self._in_flight:  # the same request is in flight: share its reply
             self.stats.cached += 1
+            pending = self._in_flight[key]
+            if pending is None:  # the first to wait makes the future the sender will settle
+                pending = self._in_flight[key] = asyncio.get_running_loop().create_future()
             try:
                 shared = await asyncio.shield(pending)
             except Exception as exc:
@@ -189,49 +199,54 @@ class CallLayer:
                 raise
             site.tally.charge(site.node, shared, sent=False, key=key, role=role)
             return self._replay(shared, key, site.tally)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
+        self._in_flight[key] = None  # a future only once another task waits for this reply
         try:
-            reply = await self._send(
-                settings, lambda: self._attempt(specialist, settings, limit, send, check)
-            )
+            try:  # most calls succeed at once: the retry loop is entered only after a fault
+                reply = await self._attempt(specialist, settings, limit, send, check)
+                reply["attempts"] = 1
+            except SpecialistError as exc:
+                if not retryable(exc) or settings.max_attempts == 1:
+                    raise
+                reply = await self._retry(
+                    settings, exc, lambda: self._attempt(specialist, settings, limit, send, check)
+                )
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
+            waiting = self._in_flight.pop(key)
+            if waiting is not None:
+                waiting.set_exception(exc)
+                waiting.exception()  # mark retrieved: waiters re-raise it themselves
             if isinstance(exc, Exception):
                 site.tally.fail(site.node, role, _failed(specialist, method, request), str(exc))
             raise
-        else:
-            future.set_result(reply)
-            usage = reply.get("usage", {})
-            cost = usage.get("cost_usd")
-            site.tally.charge(site.node, reply, sent=True, key=key, role=role)
-            self._known.add(key)
-            self._replies[key] = reply
-            # Queued, not awaited: the caller goes on while the row is written, and the
-            # result that depends on this call commits with it or after it. Until then an
-            # identical request is answered from memory; after, from the store.
-            committed = self.store.queue_call(
-                key,
-                model=specialist.name,
-                method=method,
-                request=_summary(request),
-                reply=reply,
-                usage=usage,
-                latency_s=reply["latency_s"],
-                cost_usd=cost,
-                attempts=reply.get("attempts", 1),
-                site=(site.system, site.instance, site.node),
-            )
-            keys = self._committing.get(committed)
-            if keys is None:
-                keys = self._committing[committed] = []
-                committed.add_done_callback(self._forget_committed)
-            keys.append(key)
-            self._set_aside.discard(key)
-            return self._replay(reply, key, site.tally)
-        finally:
-            del self._in_flight[key]
+        waiting = self._in_flight.pop(key)
+        if waiting is not None:
+            waiting.set_result(reply)
+        usage = reply.get("usage", {})
+        site.tally.charge(site.node, reply, sent=True, key=key, role=role)
+        self._known.add(key)
+        self._replies[key] = reply
+        # Queued, not awaited: the caller goes on while the row is written, and the result
+        # that depends on this call commits with it or after it. Until then an identical
+        # request is answered from memory; after, from the store.
+        committed = self.store.queue_call(
+            key,
+            model=specialist.name,
+            method=method,
+            request=_summary(request),
+            reply=reply,
+            usage=usage,
+            latency_s=reply["latency_s"],
+            cost_usd=usage.get("cost_usd"),
+            attempts=reply["attempts"],
+            site=(site.system, site.instance, site.node),
+        )
+        keys = self._committing.get(committed)
+        if keys is None:
+            keys = self._committing[committed] = []
+            committed.add_done_callback(self._forget_committed)
+        keys.append(key)
+        self._set_aside.discard(key)
+        return self._replay(reply, key, site.tally)
 
     def _forget_committed(self, committed: asyncio.Future[None]) -> None:
         """Drop the replies `committed` stored: from now on the store answers for them."""
@@ -264,20 +279,15 @@ class CallLayer:
             self.store.queue_set_aside(key, reason)
         return len(keys)
 
-    async def _send(
-        self, settings: CallSettings, attempt: Callable[[], Awaitable[dict[str, Any]]]
+    async def _retry(
+        self,
+        settings: CallSettings,
+        first: SpecialistError,
+        attempt: Callable[[], Awaitable[dict[str, Any]]],
     ) -> dict[str, Any]:
-        """`attempt()`, and again after a retryable failure, up to `settings.max_attempts`."""
-        # Most calls succeed at once: tenacity is set up only after a retryable failure.
-        try:
-            reply = await attempt()
-            reply["attempts"] = 1
-            return reply
-        except SpecialistError as exc:
-            if not retryable(exc) or settings.max_attempts == 1:
-                raise
-            wait = RetryWait(settings.retry_initial_s, settings.retry_max_s)
-            await asyncio.sleep(wait.after(exc, attempt=1))
+        """`attempt()` again after its retryable `first` failure, up to `max_attempts` in all."""
+        wait = RetryWait(settings.retry_initial_s, settings.retry_max_s)
+        await asyncio.sleep(wait.after(first, attempt=1))
         retrying = AsyncRetrying(
             stop=stop_after_attempt(settings.max_attempts - 1),
             wait=wait,

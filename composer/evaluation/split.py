@@ -187,9 +187,9 @@ class SplitRun:
                 loop.remove_reader(self.when)
             self.stop()
         if self.worker_stats is not None:
-            for field in CallStats.model_fields:
-                added = getattr(layer.stats, field) + getattr(self.worker_stats, field)
-                setattr(layer.stats, field, added)
+            for field in dataclasses.fields(CallStats):
+                added = getattr(layer.stats, field.name) + getattr(self.worker_stats, field.name)
+                setattr(layer.stats, field.name, added)
         gone = [t for t in self.theirs if key_of(t) in unconfirmed]
         left = tuple(t for t in gone if not _stored(store, t, since))
         for result in _read_back(store, [t for t in gone if t not in left]):

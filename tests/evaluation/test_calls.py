@@ -39,6 +39,28 @@ async def test_same_request_is_sent_once_and_replayed(layer: CallLayer) -> None:
     assert (await tracked.understand("hi")).text == "hello" and len(model.requests) == 1
 
 
+async def test_a_request_in_flight_is_shared_with_its_reply_or_its_failure(
+    layer: CallLayer,
+) -> None:
+    """Identical requests made while the first is still out wait for it: one is sent."""
+    slow = mock(layer, default="late", latency_s=0.05)
+    tracked = layer.wrap(slow, FAST)
+    replies = await asyncio.gather(*(tracked.understand("same") for _ in range(4)))
+    assert [r.text for r in replies] == ["late"] * 4
+    assert len(slow.requests) == 1 and layer.stats.sent == 1 and layer.stats.cached == 3
+
+    failing = mock(layer, fail="doomed", latency_s=0.05)
+    tracked = layer.wrap(failing, FAST)
+    outcomes = await asyncio.gather(
+        *(tracked.understand("doomed") for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(o, SpecialistError) and "scripted" in str(o) for o in outcomes)
+    assert len(failing.requests) == 1
+    with pytest.raises(SpecialistError):  # a failure is not kept: the next one is sent again
+        await tracked.understand("doomed")
+    assert len(failing.requests) == 2
+
+
 async def test_images_are_part_of_the_key_and_survive_as_refs(layer: CallLayer) -> None:
     model = mock(layer)
     tracked = layer.wrap(model, FAST)
