@@ -2,8 +2,9 @@
 
 `overhead.py` gives composer's overhead as one figure; this script splits it. It runs
 `overhead.py`'s composer phase (the same suite, config and mock models) as it is, and again
-with one part swapped for the least that keeps the run working, each variant in the same
-rounds, in a shuffled order, in this one process:
+with one part swapped for the least that keeps the run working. Timed (the default), each
+variant runs beside a run of composer as it is (the pair in a random order; the pairs and the
+baselines shuffled in each round), in this one process, after one untimed run of each:
 
 - `call layer`: a model call goes straight to the model (no cache key, no call row, no tally,
   no adaptive limit, no deadline, no retry); an image's wholeness check is kept;
@@ -22,14 +23,17 @@ The swaps drop features; they measure, they are not a configuration. CPU seconds
 process; ratios hold on a shared machine, times do not.
 
     python tests/perf/overhead_parts.py [--instances 1000] [--rounds 8] [--dir DIR]
-    python tests/perf/overhead_parts.py --instructions [--instances 200]
+    python tests/perf/overhead_parts.py --instructions [--instances 1000]
 
 Times on a shared machine swing by 2x from one minute to the next, and a part of 0.05 ms an
 instance drowns in that. `--instructions` counts instead: each phase (and each variant) runs
 in a process of its own under valgrind's callgrind, once untimed and once counted (counting on
 only while the phase runs, `callgrind_control`), and the instructions are the same from run to
-run, whatever else the machine does. Instructions are not time (a cache miss costs more than
-an add), but what a part removes in instructions it removes in work.
+run within about 0.1%, whatever else the machine does (about 10 minutes at 1,000 instances,
+two processes at a time). It counts `overhead.py`'s plain loop and store floor too, and prints
+`overhead.py`'s ratio in instructions. Instructions are not time (a cache miss or a system
+call costs more than an add; composer's own instructions run slower than LangGraph's, so its
+ratio in CPU time is higher), but what a part removes in instructions it removes in work.
 """
 
 from __future__ import annotations
@@ -58,8 +62,11 @@ from overhead import (
     make_config,
     memory_folder,
     phase,
+    plain_loop,
+    store_floor,
     write_suite,
 )
+from store_floor import record
 
 from composer.core.images import ImageStore
 from composer.evaluation import execute
@@ -143,6 +150,8 @@ def measure(root: Path, name: str, n: int, *, count: bool = False) -> tuple[floa
         work = lambda: graphs_alone(runner)  # noqa: E731
     elif name == "models":
         work = lambda: graphs_with_models(runner, ImageStore(run_dir / "images"))  # noqa: E731
+    elif name == "plain":
+        work = lambda: plain_loop(runner, ImageStore(run_dir / "images"))  # noqa: E731
     elif name == "nothing":  # what counting itself costs: subtracted from every phase
         work = lambda: asyncio.sleep(0, Timed())  # noqa: E731
     else:
@@ -159,12 +168,23 @@ NAMES = ["base", *SWAPS, "graphs", "models"]
 
 
 def count_child(name: str, n: int, folder: Path | None) -> None:
-    """In a process under callgrind: one untimed run of `name`, then one counted."""
+    """In a process under callgrind: one untimed run of `name`, then one counted.
+
+    `floor` is `overhead.py`'s store floor: the rows a composer run stored (recorded from one
+    run, uncounted), written with sqlite3 alone.
+    """
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         root = Path(tmp)
         write_suite(root / "data", n)
-        measure(root, name, n)
-        measure(root, name, n, count=True)
+        if name != "floor":
+            measure(root, name, n)
+            measure(root, name, n, count=True)
+            return
+        transactions = record(Runner(make_config(root), Path(tempfile.mkdtemp(dir=root)) / "run"))
+        for count in (False, True):
+            path = Path(tempfile.mkdtemp(dir=root)) / "floor.db"
+            work = store_floor(path, transactions)
+            phase(lambda: _counted(work) if count else work)  # noqa: B023 - called at once
 
 
 def count_instructions(n: int, folder: Path | None) -> dict[str, float]:
@@ -185,9 +205,10 @@ def count_instructions(n: int, folder: Path | None) -> dict[str, float]:
             print(f"counted {name}", file=sys.stderr, flush=True)
             return float(totals.group(1))
 
+        names = ["nothing", *NAMES, "plain", "floor"]
         with ThreadPoolExecutor(2) as pool:
-            counts = dict(zip(["nothing", *NAMES], pool.map(one, ["nothing", *NAMES]), strict=True))
-    return {name: (counts[name] - counts["nothing"]) / n for name in NAMES}
+            counts = dict(zip(names, pool.map(one, names), strict=True))
+    return {name: (counts[name] - counts["nothing"]) / n for name in names[1:]}
 
 
 def print_instructions(n: int, counts: dict[str, float]) -> None:
@@ -210,6 +231,20 @@ def print_instructions(n: int, counts: dict[str, float]) -> None:
     print(
         f"  left without all four (the runner, the judges, the rows built and encoded): "
         f"{left / 1e6:.3f} M an instance, {left / graphs:.2f}x LangGraph alone"
+    )
+    floor = counts["floor"]
+    plain = counts["plain"]
+    print(
+        f"  the plain asyncio loop {plain / 1e6:.2f} M an instance; overhead.py's ratio, "
+        f"(composer - plain) / LangGraph alone: {(counts['base'] - plain) / graphs:.2f}x; the "
+        f"least a durable harness reads, (LangGraph + models + floor - plain) / LangGraph "
+        f"alone: {(models + floor - plain) / graphs:.2f}x"
+    )
+    print(
+        f"  the store's floor (overhead.py's: the same rows, sqlite3 alone) {floor / 1e6:.3f} M "
+        f"an instance, {floor / graphs:.2f}x LangGraph alone; composer's own share beyond it, "
+        f"1 + (composer - LangGraph + models - floor) / LangGraph alone: "
+        f"{1 + (counts['base'] - models - floor) / graphs:.2f}x"
     )
 
 
