@@ -411,6 +411,7 @@ class TrackedSpecialist:
         """The graph role this view is bound to, recorded with each call's trace step."""
         self.retries_empty = True
         """Whether an empty text reply is asked again here (False: the caller re-asks)."""
+        self._reporting: TrackedSpecialist | None = None
 
     def _view(self, role: str, retries_empty: bool) -> TrackedSpecialist:
         view = TrackedSpecialist(self.layer, self.specialist, self.settings, self.limit)
@@ -423,8 +424,13 @@ class TrackedSpecialist:
         return self._view(role, self.retries_empty)
 
     def reporting_empty(self) -> TrackedSpecialist:
-        """The same model and role, an empty text reply raised at once (`AsksAgainOnEmpty`)."""
-        return self._view(self.role, retries_empty=False)
+        """The same model and role, an empty text reply raised at once (`AsksAgainOnEmpty`).
+
+        Made once per view (the judge asks for it before every question).
+        """
+        if self._reporting is None:
+            self._reporting = self._view(self.role, retries_empty=False)
+        return self._reporting
 
     def supports(self, capability: Capability) -> bool:
         """Whether the wrapped specialist has `capability`."""
