@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from composer.benchmarks.realunify.records import read_stored
 from composer.core.failure import Failure
@@ -34,7 +34,7 @@ class Result(BaseModel):
     status: Status
     seed: int = 0
     """The run seed this output was made under (one of the run file's `seeds`)."""
-    output: dict[str, Any] = {}
+    output: dict[str, Any] = Field(default_factory=dict)
     correct_official: bool | None = None
     correct_strict: bool | None = None
     error: str | None = None
@@ -44,7 +44,7 @@ class Result(BaseModel):
     """Wall time of the task that produced the output, as this run saw it (replays are fast)."""
     cost_usd: float | None = None
     """What the output's model calls cost, sent or replayed: the cost if run alone."""
-    usage: dict[str, Any] = {}
+    usage: dict[str, Any] = Field(default_factory=dict)
     """The task's model calls: counts, sent and replayed, cost if alone and spent, model time,
     tokens and images, and the same per graph node (see `composer.core.callsite.Tally`)."""
     judge: str | None = None
@@ -61,8 +61,8 @@ class Scored(BaseModel):
     correct_official: bool | None = None
     correct_strict: bool | None = None
     error: str | None = None
-    usage: dict[str, Any] = {}
-    channels: dict[str, dict[str, Any]] = {}
+    usage: dict[str, Any] = Field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Named values beyond the headline correctness: channel -> {kind, official, strict[, note]}
     (a Uni-MMMU scorer's frame accuracy, distances, rubric scores)."""
 
