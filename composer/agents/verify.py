@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from composer.core.errors import AgentOutputError, EmptyReplyError
 from composer.core.images import ImageRef
 from composer.core.instance import Check
-from composer.specialists.base import Understander
+from composer.specialists.base import AsksAgainOnEmpty, Understander
 
 DERIVE_CHECKS_PROMPT = (
     "Write verification questions for this image generation prompt: {prompt}\n"
@@ -87,11 +87,8 @@ async def ask_text(
     empty reply is asked again: the script reads a reply of spaces as it is (neither yes nor no).
     """
     request = template.format(question=question)
-    # `AsksAgainOnEmpty` by its one method: a runtime-checkable protocol's `isinstance` walks
-    # the class's members on every call, once per judge question.
-    reporting_empty = getattr(understander, "reporting_empty", None)
-    if reporting_empty is not None:
-        understander = reporting_empty()  # this loop is the re-asking
+    if isinstance(understander, AsksAgainOnEmpty):
+        understander = understander.reporting_empty()  # this loop is the re-asking
     for attempt in range(EMPTY_REPLY_RETRIES):
         options = {"empty_reply_retry": attempt} if attempt else None
         try:
