@@ -34,6 +34,19 @@ two processes at a time). It counts `overhead.py`'s plain loop and store floor t
 `overhead.py`'s ratio in instructions. Instructions are not time (a cache miss or a system
 call costs more than an add; composer's own instructions run slower than LangGraph's, so its
 ratio in CPU time is higher), but what a part removes in instructions it removes in work.
+
+`--caches` says why they are not time. Each phase (composer, LangGraph + models, LangGraph
+alone, the plain loop) runs under callgrind's cache and branch simulation, its last level set to
+this CPU's own L2 (`/sys/devices/system/cpu/cpu0/cache/index2`; 1 MiB, 16-way if absent), and
+the script prints per instance: instructions, L1 and L2 misses (data read, data write,
+instruction), branch mispredictions, and composer's excess over LangGraph + models in each,
+against its excess in instructions; then, for composer and LangGraph + models, the L2 misses by
+the shared object whose code missed (the interpreter, libc, SQLite, ...). An L2 miss costs tens
+of cycles where an instruction costs a fraction of one: an excess of misses out of proportion to
+the excess of instructions is time that instruction counts do not show (about 4 minutes at 200
+instances).
+
+    python tests/perf/overhead_parts.py --instructions --caches [--instances 200]
 """
 
 from __future__ import annotations
@@ -187,28 +200,175 @@ def count_child(name: str, n: int, folder: Path | None) -> None:
             phase(lambda: _counted(work) if count else work)  # noqa: B023 - called at once
 
 
+def _run_counted(
+    name: str, n: int, folder: Path | None, dump: Path, simulate: list[str] | None = None
+) -> dict[str, float]:
+    """`count_child(name)` under callgrind (`simulate`: its cache and branch options); the
+    counted phase's totals by event (`Ir`, and with `simulate` the misses too)."""
+    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", *(simulate or [])]
+    command += [f"--callgrind-out-file={dump}", sys.executable, __file__]
+    command += ["--count-child", name, "--instances", str(n)]
+    if folder is not None:
+        command += ["--dir", str(folder)]
+    subprocess.run(command, check=True, capture_output=True)
+    text = dump.read_text()
+    events = re.search(r"^events: (.+)$", text, re.MULTILINE)
+    totals = re.search(r"^totals: (.+)$", text, re.MULTILINE)
+    assert events is not None and totals is not None, dump
+    print(f"counted {name}", file=sys.stderr, flush=True)
+    return dict(zip(events.group(1).split(), map(float, totals.group(1).split()), strict=False))
+
+
 def count_instructions(n: int, folder: Path | None) -> dict[str, float]:
     """Each phase's instructions an instance, from its own process under callgrind (two at a
     time), less what counting costs."""
     with tempfile.TemporaryDirectory() as out:
 
         def one(name: str) -> float:
-            dump = Path(out) / f"{name}.callgrind"
-            command = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
-            command += [f"--callgrind-out-file={dump}", sys.executable, __file__]
-            command += ["--count-child", name, "--instances", str(n)]
-            if folder is not None:
-                command += ["--dir", str(folder)]
-            subprocess.run(command, check=True, capture_output=True)
-            totals = re.search(r"^totals: (\d+)", dump.read_text(), re.MULTILINE)
-            assert totals is not None, dump
-            print(f"counted {name}", file=sys.stderr, flush=True)
-            return float(totals.group(1))
+            return _run_counted(name, n, folder, Path(out) / f"{name}.callgrind")["Ir"]
 
         names = ["nothing", *NAMES, "plain", "floor"]
         with ThreadPoolExecutor(2) as pool:
             counts = dict(zip(names, pool.map(one, names), strict=True))
     return {name: (counts[name] - counts["nothing"]) / n for name in names[1:]}
+
+
+CACHE_PHASES = ["nothing", "base", "models", "graphs", "plain"]
+"""The phases `--caches` simulates: composer as it is, its three baselines, and counting alone."""
+
+
+def l2_geometry() -> tuple[int, int, int]:
+    """This CPU's L2 cache (bytes, ways, line bytes), from sysfs; 1 MiB, 16-way, 64 if absent."""
+    folder = Path("/sys/devices/system/cpu/cpu0/cache/index2")
+    try:
+        size = (folder / "size").read_text().strip()
+        scale = {"K": 1024, "M": 1024 * 1024}.get(size[-1:], 1)
+        ways = int((folder / "ways_of_associativity").read_text())
+        line = int((folder / "coherency_line_size").read_text())
+        return int(size.rstrip("KM")) * scale, ways, line
+    except (OSError, ValueError):
+        return 1024 * 1024, 16, 64
+
+
+def self_cost_by_object(dump: Path, events: list[str]) -> dict[str, dict[str, float]]:
+    """Each shared object's own cost (not its calls') in a callgrind dump, by event.
+
+    Cost lines follow `ob=` (the object whose code runs) and `fn=`; the cost line right after
+    a `calls=` line is the callee's inclusive cost and is not counted. Names are compressed:
+    `ob=(3) /lib/x.so` (or `cob=`, a callee's) names object 3, a later `ob=(3)` refers to it.
+    """
+    names: dict[str, str] = {}
+    totals: dict[str, dict[str, float]] = {}
+    columns: list[str] = []
+    current, skip = "?", False
+    for line in dump.read_text().splitlines():
+        if line.startswith("events: "):
+            columns = line.split()[1:]
+        elif line.startswith(("ob=", "cob=")):  # a callee's object may be named first
+            ref, _, name = line.partition("=")[2].partition(" ")
+            if name:
+                names[ref] = Path(name).name
+            if line.startswith("ob="):
+                current = names.get(ref, ref)
+        elif line.startswith("calls="):
+            skip = True
+        elif line and (line[0].isdigit() or line[0] in "+-*"):
+            if skip:
+                skip = False
+                continue
+            values = line.split()[1:]
+            mine = totals.setdefault(current, dict.fromkeys(events, 0.0))
+            for event, value in zip(columns, values, strict=False):
+                if event in mine:
+                    mine[event] += float(value)
+    return totals
+
+
+def count_caches(n: int, folder: Path | None) -> None:
+    """`--caches`: each phase under cache and branch simulation, its L2 this CPU's; printed."""
+    size, ways, line = l2_geometry()
+    simulate = ["--cache-sim=yes", "--branch-sim=yes", f"--LL={size},{ways},{line}"]
+    with tempfile.TemporaryDirectory() as out:
+        dumps = {name: Path(out) / f"{name}.callgrind" for name in CACHE_PHASES}
+        with ThreadPoolExecutor(2) as pool:
+            found = list(
+                pool.map(lambda name: _run_counted(name, n, folder, dumps[name], simulate), dumps)
+            )
+        raw = dict(zip(CACHE_PHASES, found, strict=True))
+        counts = {
+            name: {
+                event: (value - raw["nothing"].get(event, 0.0)) / n for event, value in c.items()
+            }
+            for name, c in raw.items()
+            if name != "nothing"
+        }
+        l2 = ["DLmr", "DLmw", "ILmr"]
+        objects = {
+            name: self_cost_by_object(dumps[name], ["Ir", *l2]) for name in ("base", "models")
+        }
+    print_caches(n, (size, ways, line), counts, objects)
+
+
+CACHE_ROWS = [
+    ("instructions", ["Ir"]),
+    ("L1 misses, data read", ["D1mr"]),
+    ("L1 misses, data write", ["D1mw"]),
+    ("L1 misses, instructions", ["I1mr"]),
+    ("L2 misses, data read", ["DLmr"]),
+    ("L2 misses, data write", ["DLmw"]),
+    ("L2 misses, instructions", ["ILmr"]),
+    ("L2 misses, all", ["DLmr", "DLmw", "ILmr"]),
+    ("branches mispredicted", ["Bcm", "Bim"]),
+]
+
+
+def print_caches(
+    n: int,
+    geometry: tuple[int, int, int],
+    counts: dict[str, dict[str, float]],
+    objects: dict[str, dict[str, dict[str, float]]],
+) -> None:
+    """Per instance, each phase's events and composer's excess over LangGraph + models."""
+    size, ways, line = geometry
+    print(
+        f"per instance, {n} instances (callgrind cache and branch simulation; L2 {size // 1024} "
+        f"KiB, {ways}-way, {line} B lines, as this CPU's)"
+    )
+    header = ["composer", "LG + models", "LG alone", "plain loop", "composer - LG+models"]
+    print(f"  {'':<26}" + "".join(f"{h:>14}" for h in header[:4]) + f"{header[4]:>24}")
+    base_ir = counts["base"]["Ir"] - counts["models"]["Ir"]
+    for label, events in CACHE_ROWS:
+        values = [
+            sum(counts[p].get(e, 0.0) for e in events)
+            for p in ("base", "models", "graphs", "plain")
+        ]
+        excess = values[0] - values[1]
+        share = excess / values[1] if values[1] else 0.0
+        print(
+            f"  {label:<26}"
+            + "".join(f"{v:>14,.0f}" for v in values)
+            + f"{excess:>14,.0f} (+{share:.0%})"
+        )
+    print(
+        f"  composer's excess in instructions: +{base_ir / counts['models']['Ir']:.0%}; an excess "
+        "of misses above it is time the instruction count does not show"
+    )
+    print("  L2 misses by the object whose code missed (data read + write + instructions):")
+    both = objects["base"].keys() | objects["models"].keys()
+
+    def misses(phase: str, name: str) -> float:
+        found = objects[phase].get(name, {})
+        return sum(found.get(e, 0.0) for e in ("DLmr", "DLmw", "ILmr")) / n
+
+    ranked = sorted(both, key=lambda name: -misses("base", name))[:8]
+    for name in ranked:
+        base, models = misses("base", name), misses("models", name)
+        ir = objects["base"].get(name, {}).get("Ir", 0.0) / n
+        print(
+            f"    {re.sub(r'[.]cpython-.*', '', name)[:30]:<30} composer {base:>8,.0f}  "
+            f"LG + models {models:>8,.0f}  "
+            f"({ir / 1e3:,.0f} k instructions)"
+        )
 
 
 def print_instructions(n: int, counts: dict[str, float]) -> None:
@@ -259,6 +419,11 @@ def main() -> None:
         action="store_true",
         help="count instructions with callgrind instead of timing (valgrind; no rounds)",
     )
+    parser.add_argument(
+        "--caches",
+        action="store_true",
+        help="with --instructions: simulate the caches and branches too (L2 misses by phase)",
+    )
     parser.add_argument("--count-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if os.environ.get("PYTHONHASHSEED") != "0":  # as overhead.py: fixed dict layouts
@@ -267,6 +432,11 @@ def main() -> None:
     n = args.instances
     if args.count_child is not None:
         count_child(args.count_child, n, args.dir)
+        return
+    if args.caches and not args.instructions:
+        parser.error("--caches simulates under callgrind: use it with --instructions")
+    if args.caches:
+        count_caches(n, args.dir)
         return
     if args.instructions:
         print_instructions(n, count_instructions(n, args.dir))
