@@ -260,10 +260,13 @@ def self_cost_by_object(dump: Path, events: list[str]) -> dict[str, dict[str, fl
     names: dict[str, str] = {}
     totals: dict[str, dict[str, float]] = {}
     columns: list[str] = []
+    positions = 1  # `positions: line` unless the dump says otherwise (`instr line`)
     current, skip = "?", False
     for line in dump.read_text().splitlines():
         if line.startswith("events: "):
             columns = line.split()[1:]
+        elif line.startswith("positions: "):
+            positions = len(line.split()) - 1
         elif line.startswith(("ob=", "cob=")):  # a callee's object may be named first
             ref, _, name = line.partition("=")[2].partition(" ")
             if name:
@@ -276,7 +279,7 @@ def self_cost_by_object(dump: Path, events: list[str]) -> dict[str, dict[str, fl
             if skip:
                 skip = False
                 continue
-            values = line.split()[1:]
+            values = line.split()[positions:]
             mine = totals.setdefault(current, dict.fromkeys(events, 0.0))
             for event, value in zip(columns, values, strict=False):
                 if event in mine:

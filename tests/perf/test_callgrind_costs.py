@@ -51,3 +51,20 @@ def test_each_object_gets_its_own_cost_and_not_its_callees(tmp_path: Path) -> No
     # Every cost line counted once: the objects add up to the dump's own totals.
     totals = [float(v) for v in DUMP.split("totals: ")[1].split()]
     assert [sum(c[e] for c in costs.values()) for e in ("Ir", "DLmr", "DLmw")] == totals
+
+
+def test_a_dump_with_two_position_columns_is_read_the_same(tmp_path: Path) -> None:
+    """`--dump-instr=yes` writes an address before each line number."""
+    lines = []
+    for line in DUMP.splitlines():
+        if line == "positions: line":
+            line = "positions: instr line"
+        elif line and (line[0].isdigit() or line[0] in "+-*"):
+            first, _, rest = line.partition(" ")
+            line = f"0x1 {first} {rest}"
+        lines.append(line)
+    dump = tmp_path / "phase.callgrind"
+    dump.write_text("\n".join(lines))
+    two = self_cost_by_object(dump, ["Ir", "DLmr", "DLmw"])
+    (tmp_path / "one.callgrind").write_text(DUMP)
+    assert two == self_cost_by_object(tmp_path / "one.callgrind", ["Ir", "DLmr", "DLmw"])
