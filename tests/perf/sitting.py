@@ -1,0 +1,251 @@
+"""One sitting: the user-facing figures of `docs/performance.md`'s top table, two commits in turn.
+
+Each commit is exported (`git archive`) into a folder of its own and every command runs from
+outside both, with `PYTHONPATH` at that folder and this interpreter, so the two differ only in
+composer's code. Bytecode is cached for both (in a `PYTHONPYCACHEPREFIX` filled by one untimed
+run of each command first), as the README's plain install runs. Then each measure runs in
+pairs, the before and the after command one right after the other, every output into a new
+folder (a folder deleted just before a run makes the file system's work depend on the last
+one); the figures are medians, and the paired ratio (after / before, per pair, median) is what
+compares across hours. Peak memory is the child's `wait4` `ru_maxrss`.
+
+- `composer list graphs`;
+- `composer demo --quiet` (460 tasks; `--no-uni-mmmu` where the commit has it, so both run
+  the same tasks), wall, CPU and peak memory;
+- peak memory at `--n-per-category 60` against 10 (the same demo; the ratio per commit);
+- `composer report RUN --format html` into a new folder, on a 10,000 x 6 store each commit's
+  own `report_scale.py` builds (the stores' schemas differ between versions).
+
+    python tests/perf/sitting.py [--before 76691d5] [--after HEAD] [--pairs 8]
+        [--memory-pairs 2] [--html-pairs 3] [--html-instances 10000] [--only list,demo,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PYTHON = sys.executable
+REPO = Path(__file__).resolve().parents[2]
+MEASURES = ("list", "demo", "memory", "html")
+
+
+@dataclass
+class Side:
+    """One commit, exported into `tree`."""
+
+    name: str
+    commit: str
+    tree: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    """One command's wall seconds, CPU seconds (its own and its waited-for children's) and peak
+    resident MB (the largest of them)."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+def export(commit: str, into: Path) -> str:
+    """`commit`'s files in `into`; its short hash."""
+    short = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", commit],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    into.mkdir(parents=True)
+    archive = subprocess.Popen(["git", "-C", str(REPO), "archive", short], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(into)], stdin=archive.stdout, check=True)
+    if archive.wait() != 0:
+        raise SystemExit(f"git archive {commit} failed")
+    return short
+
+
+def run(side: Side, args: list[str], cwd: Path) -> Run:
+    """`python -m composer ARGS` (or `python ARGS` when ARGS[0] is a path) as `side` runs it."""
+    argv = (
+        [PYTHON, *args]
+        if args[0].endswith(".py") or args[0] == "-c"
+        else [PYTHON, "-m", "composer", *args]
+    )
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=side.env, cwd=cwd
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    stderr = child.stderr.read().decode() if child.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{side.name} ({side.commit}): {' '.join(argv)} failed:\n{stderr}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def demo_args(side: Side, out: Path, per: int | None = None) -> list[str]:
+    """The 460-task demo as `side` runs it (`--no-uni-mmmu` only where it exists)."""
+    shown = subprocess.run(
+        [PYTHON, "-m", "composer", "demo", "--help"],
+        capture_output=True,
+        text=True,
+        env=side.env,
+        cwd=out.parent,
+    ).stdout
+    extra = ["--no-uni-mmmu"] if "--no-uni-mmmu" in shown else []
+    if per is not None:
+        extra += ["--n-per-category", str(per)]
+    return ["demo", "--quiet", *extra, "--out", str(out)]
+
+
+def pairs(
+    count: int, sides: tuple[Side, Side], command: Callable[[Side, int], Run]
+) -> dict[str, list[Run]]:
+    """`count` pairs, before then after each time."""
+    runs: dict[str, list[Run]] = {side.name: [] for side in sides}
+    for i in range(count):
+        for side in sides:
+            runs[side.name].append(command(side, i))
+    return runs
+
+
+def line(label: str, runs: dict[str, list[Run]], sides: tuple[Side, Side]) -> str:
+    """Medians of each side, the range, and the paired ratio of wall seconds."""
+    before, after = (runs[side.name] for side in sides)
+
+    def summary(found: list[Run]) -> str:
+        walls = [r.wall for r in found]
+        return (
+            f"{statistics.median(walls):.2f} s wall median ({min(walls):.2f} to "
+            f"{max(walls):.2f}), {statistics.median(r.cpu for r in found):.2f} s CPU, "
+            f"{max(r.peak_mb for r in found):.0f} MB"
+        )
+
+    paired = statistics.median(a.wall / b.wall for a, b in zip(after, before, strict=True))
+    return (
+        f"{label}, {len(before)} pairs: {sides[0].name} {sides[0].commit} {summary(before)}; "
+        f"{sides[1].name} {sides[1].commit} {summary(after)}; paired {paired:.2f}x"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default="76691d5", help="the commit before issue 26")
+    parser.add_argument("--after", default="HEAD")
+    parser.add_argument("--pairs", type=int, default=8, help="for list graphs and the demo")
+    parser.add_argument("--memory-pairs", type=int, default=2)
+    parser.add_argument("--html-pairs", type=int, default=3)
+    parser.add_argument("--html-instances", type=int, default=10_000)
+    parser.add_argument("--only", default=",".join(MEASURES), help="measures, comma-separated")
+    args = parser.parse_args()
+    only = [m.strip() for m in args.only.split(",") if m.strip()]
+    unknown = sorted(set(only) - set(MEASURES))
+    if unknown:
+        parser.error(f"--only: no measure {', '.join(unknown)} (there are {', '.join(MEASURES)})")
+    with tempfile.TemporaryDirectory(prefix="sitting-") as work_dir:
+        work = Path(work_dir)
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        base["PYTHONPYCACHEPREFIX"] = str(work / "bytecode")
+        sides: tuple[Side, Side] = tuple(  # type: ignore[assignment]
+            Side(name, "", work / name) for name in ("before", "after")
+        )
+        for side, commit in zip(sides, (args.before, args.after), strict=True):
+            side.commit = export(commit, side.tree)
+            side.env = {**base, "PYTHONPATH": str(side.tree)}
+        outputs = work / "out"
+        outputs.mkdir()
+        made = iter(range(1_000_000))
+
+        def new(name: str) -> Path:
+            return outputs / f"{name}-{next(made)}"
+
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, load average {load}", flush=True)
+        print(f"{time.strftime('%H:%M:%S')} warming the bytecode", file=sys.stderr, flush=True)
+        for side in sides:  # untimed: every module the commands import, compiled once
+            run(side, ["list", "graphs"], work)
+            run(side, demo_args(side, new(f"warm-{side.name}")), work)
+        lines = []
+        if "list" in only:
+            got = pairs(args.pairs, sides, lambda side, i: run(side, ["list", "graphs"], work))
+            lines.append(line("composer list graphs", got, sides))
+            print(lines[-1], flush=True)
+        if "demo" in only:
+            got = pairs(
+                args.pairs,
+                sides,
+                lambda side, i: run(side, demo_args(side, new(f"demo-{side.name}")), work),
+            )
+            lines.append(line("composer demo (460 tasks)", got, sides))
+            print(lines[-1], flush=True)
+        if "memory" in only:
+            peaks: dict[int, dict[str, list[Run]]] = {}
+            for per in (10, 60):
+
+                def demo_at(side: Side, i: int, per: int = per) -> Run:
+                    return run(side, demo_args(side, new(f"mem{per}-{side.name}"), per), work)
+
+                peaks[per] = pairs(args.memory_pairs, sides, demo_at)
+                lines.append(line(f"composer demo --n-per-category {per}", peaks[per], sides))
+                print(lines[-1], flush=True)
+
+            def peak(per: int, side: Side) -> float:
+                return max(r.peak_mb for r in peaks[per][side.name])
+
+            grown = [
+                f"{side.name} {peak(60, side):.0f} MB against {peak(10, side):.0f} MB: "
+                f"{peak(60, side) / peak(10, side):.2f}x"
+                for side in sides
+            ]
+            print(f"peak memory, 60 per category against 10: {'; '.join(grown)}", flush=True)
+        if "html" in only:
+            stores = {}
+            for side in sides:
+                store = work / f"store-{side.name}" / "run"
+                script = (
+                    "import sys; from pathlib import Path; "
+                    f"sys.path.insert(0, {str(side.tree / 'tests' / 'perf')!r}); "
+                    "from report_scale import build; "
+                    f"build(Path({str(store)!r}), {args.html_instances}, 256)"
+                )
+                print(
+                    f"{time.strftime('%H:%M:%S')} building the {side.name} store",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                run(side, ["-c", script], work)
+                stores[side.name] = store
+            got = pairs(
+                args.html_pairs,
+                sides,
+                lambda side, i: run(
+                    side,
+                    ["report", str(stores[side.name]), "--format", "html"]
+                    + ["--output", str(new(f"html-{side.name}"))],
+                    work,
+                ),
+            )
+            lines.append(
+                line(f"composer report --format html ({args.html_instances:,} x 6)", got, sides)
+            )
+            print(lines[-1], flush=True)
+        index = max(outputs.glob("html-after-*"), default=None)
+        if index is not None:
+            size = (index / "index.html").stat().st_size / 1e6
+            print(f"the after side's HTML index: {size:.2f} MB", flush=True)
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"{time.strftime('%H:%M:%S %Z')}, load average {load}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
