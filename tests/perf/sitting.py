@@ -127,7 +127,8 @@ def line(label: str, runs: dict[str, list[Run]], sides: tuple[Side, Side]) -> st
         walls = [r.wall for r in found]
         return (
             f"{statistics.median(walls):.2f} s wall median ({min(walls):.2f} to "
-            f"{max(walls):.2f}), {statistics.median(r.cpu for r in found):.2f} s CPU, "
+            f"{max(walls):.2f}; {' '.join(f'{w:.2f}' for w in walls)}), "
+            f"{statistics.median(r.cpu for r in found):.2f} s CPU, "
             f"{max(r.peak_mb for r in found):.0f} MB"
         )
 
