@@ -60,12 +60,17 @@ class Run:
 
 def export(commit: str, into: Path) -> str:
     """`commit`'s files in `into`; its short hash."""
-    short = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", commit],
-        check=True,
+    found = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "--verify", f"{commit}^{{commit}}"],
         capture_output=True,
         text=True,
-    ).stdout.strip()
+    )
+    if found.returncode != 0:
+        raise SystemExit(
+            f"{commit!r} is not a commit of {REPO}. Pass --before/--after as a hash, tag or "
+            "branch (git log --oneline lists them)."
+        )
+    short = found.stdout.strip()
     into.mkdir(parents=True)
     archive = subprocess.Popen(["git", "-C", str(REPO), "archive", short], stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(into)], stdin=archive.stdout, check=True)
@@ -81,15 +86,17 @@ def run(side: Side, args: list[str], cwd: Path) -> Run:
         if args[0].endswith(".py") or args[0] == "-c"
         else [PYTHON, "-m", "composer", *args]
     )
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=side.env, cwd=cwd
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{side.name} ({side.commit}): {' '.join(argv)} failed:\n{stderr}")
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: nothing can block on it
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=errors, env=side.env, cwd=cwd
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")[-4000:]
+            raise SystemExit(f"{side.name} ({side.commit}): {' '.join(argv)} failed:\n{stderr}")
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
