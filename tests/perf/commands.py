@@ -63,26 +63,38 @@ def bytecode_note() -> str:
     return f"bytecode: cached beside {source.parent}" if cached else "bytecode: written on use"
 
 
-def timed(argv: list[str], checkout: Path | None = None) -> tuple[float, float, float]:
+def run_child(
+    argv: list[str], env: dict[str, str], cwd: Path | str | None = None
+) -> tuple[float, float, float]:
     """Wall seconds, peak resident MB and CPU seconds of one child process running `argv`.
+
+    CPU and memory are `os.wait4`'s: the child's own and those of the processes it forked and
+    waited for. Its stderr goes to a file, not a pipe (a full pipe would block the timed
+    command), and is shown if it fails.
+    """
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env=env, cwd=cwd)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            errors.seek(0)
+            stderr = errors.read().decode(errors="replace")[-4000:]
+            raise SystemExit(f"{' '.join(argv)} failed ({code}):\n{stderr}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss / 1024, cpu  # ru_maxrss is in KiB on Linux
+
+
+def timed(argv: list[str], checkout: Path | None = None) -> tuple[float, float, float]:
+    """`run_child` in this script's environment.
 
     With `checkout`, the child imports composer from there (run from outside any checkout, so
     the current folder's `composer` is not the one imported).
     """
-    env = ENV if checkout is None else {**ENV, "PYTHONPATH": str(checkout)}
-    cwd = None if checkout is None else tempfile.gettempdir()
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    stderr = child.stderr.read().decode() if child.stderr else ""
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({child.returncode}):\n{stderr}")
-    cpu = usage.ru_utime + usage.ru_stime
-    return elapsed, usage.ru_maxrss / 1024, cpu  # ru_maxrss is in KiB on Linux
+    if checkout is None:
+        return run_child(argv, ENV)
+    return run_child(argv, {**ENV, "PYTHONPATH": str(checkout)}, tempfile.gettempdir())
 
 
 def median_of(
@@ -119,7 +131,9 @@ def compare_demo(
 
     Returns (this checkout's CPU, the baseline's CPU, this checkout's wall seconds).
     """
-    ours, theirs, walls = [], [], []
+    ours: list[float] = []
+    theirs: list[float] = []
+    walls: list[float] = []
     for _ in range(repeat):
         for checkout, into in ((HERE, ours), (baseline, theirs)):
             out = tmp / f"demo-{'here' if checkout is HERE else 'base'}"

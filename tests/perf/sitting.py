@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from commands import demo_argv, run_child
+
 PYTHON = sys.executable
 REPO = Path(__file__).resolve().parents[2]
 MEASURES = ("list", "demo", "memory", "html")
@@ -80,39 +82,19 @@ def export(commit: str, into: Path) -> str:
 
 
 def run(side: Side, args: list[str], cwd: Path) -> Run:
-    """`python -m composer ARGS` (or `python ARGS` when ARGS[0] is a path) as `side` runs it."""
-    argv = (
-        [PYTHON, *args]
-        if args[0].endswith(".py") or args[0] == "-c"
-        else [PYTHON, "-m", "composer", *args]
-    )
-    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: nothing can block on it
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=errors, env=side.env, cwd=cwd
-        )
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            errors.seek(0)
-            stderr = errors.read().decode(errors="replace")[-4000:]
-            raise SystemExit(f"{side.name} ({side.commit}): {' '.join(argv)} failed:\n{stderr}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    """`python -m composer ARGS` (or `python ARGS` when ARGS[0] is `-c`) as `side` runs it."""
+    argv = [PYTHON, *args] if args[0] == "-c" else [PYTHON, "-m", "composer", *args]
+    try:
+        wall, peak_mb, cpu = run_child(argv, side.env, cwd)
+    except SystemExit as failed:
+        raise SystemExit(f"{side.name} ({side.commit}): {failed}") from None
+    return Run(wall, cpu, peak_mb)
 
 
 def demo_args(side: Side, out: Path, per: int | None = None) -> list[str]:
-    """The 460-task demo as `side` runs it (`--no-uni-mmmu` only where it exists)."""
-    shown = subprocess.run(
-        [PYTHON, "-m", "composer", "demo", "--help"],
-        capture_output=True,
-        text=True,
-        env=side.env,
-        cwd=out.parent,
-    ).stdout
-    extra = ["--no-uni-mmmu"] if "--no-uni-mmmu" in shown else []
-    if per is not None:
-        extra += ["--n-per-category", str(per)]
-    return ["demo", "--quiet", *extra, "--out", str(out)]
+    """The 460-task demo's arguments as `side` runs it (`--no-uni-mmmu` only where it exists)."""
+    args = demo_argv(side.tree, out, with_unimmmu=False)[3:]  # after `python -m composer`
+    return args if per is None else [*args, "--n-per-category", str(per)]
 
 
 def pairs(
