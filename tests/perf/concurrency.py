@@ -29,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakes import FakeOpenAI, rate_limit  # noqa: E402
+from versions import checks_of, prompt_of  # noqa: E402
 
 from composer.benchmarks.realunify.protocol import (
     judge_request,  # noqa: E402
@@ -125,16 +126,13 @@ async def plain_loop(runner: Runner, url: str) -> float:
 
     async def one(instance: Any) -> None:
         async with instances:
-            rewrite = await call("chat", **chat(refine_request(instance.text)))
+            rewrite = await call("chat", **chat(refine_request(prompt_of(instance))))
             drawn = await call(
                 "image", model="gpt-image-1", prompt=rewrite.choices[0].message.content, n=1
             )
             png = base64.b64decode(drawn.data[0].b64_json)
             await asyncio.gather(
-                *(
-                    call("chat", **chat(judge_request(c.question), png))
-                    for c in instance.references.checks
-                )
+                *(call("chat", **chat(judge_request(c.question), png)) for c in checks_of(instance))
             )
 
     started = time.perf_counter()

@@ -72,7 +72,14 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-from store_floor import Transaction, counts, floor_lines, record, write_floor
+from versions import (
+    answer_prompt,
+    checks_of,
+    edit_prompt,
+    has_store_floor,
+    images_of,
+    rewrite_prompt,
+)
 
 from composer.core.config import parse_config
 from composer.core.images import ImageRef, ImageStore
@@ -80,6 +87,11 @@ from composer.core.outputs import IMAGE
 from composer.evaluation.runner import Runner, instance_seed
 from composer.specialists.base import TextReply
 from composer.specialists.mock import MockSpecialist
+
+if has_store_floor():
+    from store_floor import Transaction, counts, floor_lines, record, write_floor
+else:  # a composer before the store's schema module (`sitting.py`'s before side): no floor
+    Transaction = list  # type: ignore[misc]
 
 CONCURRENCY = 16
 
@@ -160,7 +172,7 @@ def _bare_model(runner: Runner, images: ImageStore) -> MockSpecialist:
     """The mock model alone, on its own store holding the suite's input images."""
     model = MockSpecialist.from_name("m", {"default": "A"}, images=images)
     for instance in runner.instances:
-        for image in instance.images:
+        for image in images_of(instance):
             images.put_png(runner.images.read_bytes(image))
     return model
 
@@ -182,15 +194,13 @@ async def plain_loop(runner: Runner, images: ImageStore) -> Timed:
         seed = instance_seed(0, instance.id)
         async with semaphore:
             if instance.axis.value == "UEG":
-                rewrite = await model.understand(instance.request("step") or instance.text)
+                rewrite = await model.understand(rewrite_prompt(instance))
                 image = await model.generate(rewrite.text, seed=seed)
-                for check in instance.references.checks:
+                for check in checks_of(instance):
                     await model.understand(check.question, [image])
             else:
-                edited = await model.edit(
-                    instance.request("edit") or "", list(instance.images), seed=seed
-                )
-                await model.understand(instance.text, [edited])
+                edited = await model.edit(edit_prompt(instance), images_of(instance), seed=seed)
+                await model.understand(answer_prompt(instance), [edited])
 
     with Timed() as timed:
         await asyncio.gather(*(one(i) for i in runner.instances))
@@ -215,7 +225,7 @@ class _Instant:
 
 async def graphs_alone(runner: Runner) -> Timed:
     """The same graph invocations with instant roles: no call layer, no store, no judge."""
-    image = next(i.images[0] for i in runner.instances if i.images)
+    image = next(images_of(i)[0] for i in runner.instances if images_of(i))
     assert image is not None
     instant = _Instant(image)
     system = runner.systems[0]
@@ -253,7 +263,7 @@ async def graphs_with_models(runner: Runner, images: ImageStore) -> Timed:
                 inputs, context=contexts[instance.axis]
             )
             if instance.axis.value == "UEG":
-                for check in instance.references.checks:
+                for check in checks_of(instance):
                     await model.understand(check.question, [state[IMAGE]])
 
     with Timed() as timed:
@@ -269,8 +279,9 @@ async def store_floor(path: Path, transactions: list[Transaction]) -> Timed:
 
 
 PHASES = ("plain", "graphs", "composer")
-MEASURED = (*PHASES, "models", "floor")
-"""Every phase a round runs: the ratio's three, LangGraph with the models, the store's floor."""
+MEASURED = (*PHASES, "models", "floor") if has_store_floor() else (*PHASES, "models")
+"""Every phase a round runs: the ratio's three, LangGraph with the models, the store's floor
+(where this composer has its schema module to record the rows with)."""
 
 
 def make_config(root: Path) -> Any:
@@ -347,8 +358,9 @@ def measure_round(root: Path, turn: int, transactions: list[Transaction]) -> dic
         "graphs": lambda: graphs_alone(runner),
         "composer": lambda: composer_run(runner),
         "models": lambda: graphs_with_models(runner, ImageStore(run_dir / "graph-images")),
-        "floor": lambda: store_floor(run_dir / "floor.db", transactions),
     }
+    if "floor" in MEASURED:
+        runs["floor"] = lambda: store_floor(run_dir / "floor.db", transactions)
     turn %= len(MEASURED)
     order = MEASURED[turn:] + MEASURED[:turn]
     timed = {name: phase(runs[name]) for name in order}
@@ -357,7 +369,7 @@ def measure_round(root: Path, turn: int, transactions: list[Transaction]) -> dic
     return {
         "order": list(order),
         "calls": timed["composer"].calls,
-        "floor_rows": counts(transactions),
+        **({"floor_rows": counts(transactions)} if "floor" in MEASURED else {}),
         **{name: t.as_dict() for name, t in timed.items()},
     }
 
@@ -368,7 +380,7 @@ def child(root: Path, rounds: int, first_turn: int) -> None:
     First, untimed, one composer run records the rows its store writes: the floor's work.
     """
     recording = Path(tempfile.mkdtemp(dir=root)) / "run"
-    transactions = record(Runner(make_config(root), recording))
+    transactions = record(Runner(make_config(root), recording)) if "floor" in MEASURED else []
     for i in range(rounds):
         print(json.dumps(measure_round(root, first_turn + i, transactions)), flush=True)
 
@@ -398,6 +410,8 @@ def report(rounds: list[dict[str, Any]], n: int, clock: str) -> list[str]:
     kernel = clock == "cpu"
     lines = [f"{clock} ms per instance    min  median   max" + ("  (kernel)" if kernel else "")]
     for name in ("models", "floor"):
+        if name not in rounds[0]:
+            continue
         per[name] = sorted(r[name][clock] / n * 1000 for r in rounds)
     names = {
         "plain": "plain asyncio loop",
@@ -407,6 +421,8 @@ def report(rounds: list[dict[str, Any]], n: int, clock: str) -> list[str]:
         "floor": "store floor",
     }
     for name in MEASURED:
+        if name not in per:
+            continue
         values = per[name]
         system = statistics.median(r[name].get("system", 0.0) / n * 1000 for r in rounds)
         lines.append(
@@ -443,7 +459,7 @@ def report(rounds: list[dict[str, Any]], n: int, clock: str) -> list[str]:
         f"  1 + (composer - LangGraph + models) / LangGraph alone, median of the rounds: "
         f"{statistics.median(beyond):.2f}x (rounds {min(beyond):.2f} to {max(beyond):.2f})",
     ]
-    return lines + floor_lines(rounds, per, clock)
+    return lines + (floor_lines(rounds, per, clock) if "floor" in per else [])
 
 
 def memory_folder() -> Path | None:

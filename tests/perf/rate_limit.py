@@ -29,10 +29,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakes import FakeOpenAI  # noqa: E402
+from versions import run_writer  # noqa: E402
 
 from composer.core.images import ImageStore  # noqa: E402
 from composer.evaluation.calls import CallLayer, CallSettings  # noqa: E402
-from composer.evaluation.store_writer import RunWriter  # noqa: E402
 from composer.specialists.registry import create  # noqa: E402
 
 CONCURRENCY = 64
@@ -90,7 +90,7 @@ async def through_composer(url: str, calls: int, tag: str) -> tuple[float, list[
     """`calls` distinct understand calls through the call layer; seconds and the limit's path."""
     with tempfile.TemporaryDirectory() as tmp:
         images = ImageStore(Path(tmp) / "images")
-        layer = CallLayer(RunWriter(Path(tmp) / "run", lock=True), images)
+        layer = CallLayer(run_writer(Path(tmp) / "run"), images)
         # The ceiling is the run's concurrency, said explicitly so that the same script
         # measures a version whose default was lower.
         model = layer.wrap(

@@ -14,15 +14,26 @@ compares across hours. Peak memory is the child's `wait4` `ru_maxrss`.
   the same tasks), wall, CPU and peak memory;
 - peak memory at `--n-per-category 60` against 10 (the same demo; the ratio per commit);
 - `composer report RUN --format html` into a new folder, on a 10,000 x 6 store each commit's
-  own `report_scale.py` builds (the stores' schemas differ between versions).
+  own `report_scale.py` builds (the stores' schemas differ between versions);
+- `overhead`: this folder's `overhead.py` (orchestration against LangGraph alone, 1,000
+  instances) on each commit in turn, one process of `--overhead-rounds` rounds each time,
+  `--overhead-pairs` times; the ratio from each side's minimums over all its rounds and the
+  median of its rounds' ratios (the store's floor only where the commit has the schema module
+  it records with: not 76691d5);
+- `concurrency` and `rate_limit`: this folder's `concurrency.py` (10% 429s against a plain
+  loop) and `rate_limit.py` (a server that limits its rate) once on each commit, their
+  figures quoted. Today's scripts run on both commits (`versions.py` reads either instance
+  model), so before and after are measured the same way.
 
     python tests/perf/sitting.py [--before 76691d5] [--after HEAD] [--pairs 8]
-        [--memory-pairs 2] [--html-pairs 3] [--html-instances 10000] [--only list,demo,...]
+        [--memory-pairs 2] [--html-pairs 3] [--html-instances 10000]
+        [--overhead-pairs 3] [--overhead-rounds 5] [--only list,demo,...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -32,12 +43,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from commands import demo_argv, run_child
 
 PYTHON = sys.executable
-REPO = Path(__file__).resolve().parents[2]
-MEASURES = ("list", "demo", "memory", "html")
+PERF = Path(__file__).resolve().parent
+REPO = PERF.parents[1]
+OVERHEAD_INSTANCES = 1000
+MEASURES = ("list", "demo", "memory", "html", "overhead", "concurrency", "rate_limit")
 
 
 @dataclass
@@ -91,6 +105,53 @@ def run(side: Side, args: list[str], cwd: Path) -> Run:
     return Run(wall, cpu, peak_mb)
 
 
+def perf_script(side: Side, name: str, args: list[str], cwd: Path) -> str:
+    """This folder's perf script `name` run on `side`'s composer; its standard output."""
+    done = subprocess.run(
+        [PYTHON, str(PERF / f"{name}.py"), *args],
+        env=side.env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{side.name} ({side.commit}): {name}.py failed ({done.returncode}):\n"
+            f"{done.stderr[-4000:]}"
+        )
+    return done.stdout
+
+
+def orchestration(rounds: list[dict[str, Any]]) -> str:
+    """`overhead.py`'s CPU ratios from `rounds` (its --json): minimums, median, own share."""
+    low = {p: min(r[p]["cpu"] for r in rounds) for p in ("plain", "graphs", "composer", "models")}
+    each = [(r["composer"]["cpu"] - r["plain"]["cpu"]) / r["graphs"]["cpu"] for r in rounds]
+    own = [1 + (r["composer"]["cpu"] - r["models"]["cpu"]) / r["graphs"]["cpu"] for r in rounds]
+    n = OVERHEAD_INSTANCES
+    text = (
+        f"{(low['composer'] - low['plain']) / low['graphs']:.2f}x from minimums, "
+        f"{statistics.median(each):.2f}x median (rounds {min(each):.2f} to {max(each):.2f}), "
+        f"own share beyond LangGraph + models {statistics.median(own):.2f}x; per instance at "
+        f"best: composer {low['composer'] / n * 1000:.2f} ms, LangGraph + models "
+        f"{low['models'] / n * 1000:.2f}, LangGraph alone {low['graphs'] / n * 1000:.2f}, "
+        f"plain {low['plain'] / n * 1000:.2f}"
+    )
+    if "floor" in rounds[0]:
+        beyond = [
+            1 + (r["composer"]["cpu"] - r["models"]["cpu"] - r["floor"]["cpu"]) / r["graphs"]["cpu"]
+            for r in rounds
+        ]
+        text += f"; beyond the store's floor too {statistics.median(beyond):.2f}x"
+    return text
+
+
+def quoted(output: str, starts: tuple[str, ...]) -> str:
+    """The lines of a script's `output` that start with one of `starts`, joined."""
+    return " | ".join(
+        " ".join(line.split()) for line in output.splitlines() if line.lstrip().startswith(starts)
+    )
+
+
 def demo_args(side: Side, out: Path, per: int | None = None) -> list[str]:
     """The 460-task demo's arguments as `side` runs it (`--no-uni-mmmu` only where it exists)."""
     args = demo_argv(side.tree, out, with_unimmmu=False)[3:]  # after `python -m composer`
@@ -136,6 +197,8 @@ def main() -> None:
     parser.add_argument("--memory-pairs", type=int, default=2)
     parser.add_argument("--html-pairs", type=int, default=3)
     parser.add_argument("--html-instances", type=int, default=10_000)
+    parser.add_argument("--overhead-pairs", type=int, default=3)
+    parser.add_argument("--overhead-rounds", type=int, default=5, help="rounds in each run")
     parser.add_argument("--only", default=",".join(MEASURES), help="measures, comma-separated")
     args = parser.parse_args()
     only = [m.strip() for m in args.only.split(",") if m.strip()]
@@ -229,6 +292,49 @@ def main() -> None:
                 line(f"composer report --format html ({args.html_instances:,} x 6)", got, sides)
             )
             print(lines[-1], flush=True)
+        if "overhead" in only:
+            found: dict[str, list[dict[str, Any]]] = {side.name: [] for side in sides}
+            for i in range(args.overhead_pairs):
+                for side in sides:
+                    saved = new(f"overhead-{side.name}.json")
+                    perf_script(
+                        side,
+                        "overhead",
+                        ["--instances", str(OVERHEAD_INSTANCES), "--processes", "1"]
+                        + ["--rounds", str(args.overhead_rounds), "--json", str(saved)],
+                        work,
+                    )
+                    rounds = json.loads(saved.read_text())
+                    found[side.name] += rounds
+                    print(
+                        f"{time.strftime('%H:%M:%S')} overhead.py, pair {i + 1}, {side.name}: "
+                        f"{orchestration(rounds)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            for side in sides:
+                lines.append(
+                    f"orchestration (overhead.py, 1,000 instances, {len(found[side.name])} "
+                    f"rounds in {args.overhead_pairs} processes, CPU), {side.name} "
+                    f"{side.commit}: {orchestration(found[side.name])}"
+                )
+                print(lines[-1], flush=True)
+        if "concurrency" in only:
+            for side in sides:
+                output = perf_script(side, "concurrency", [], work)
+                lines.append(
+                    f"concurrency.py, {side.name} {side.commit}: "
+                    + quoted(output, ("[", "ratio composer/plain"))
+                )
+                print(lines[-1], flush=True)
+        if "rate_limit" in only:
+            for side in sides:
+                output = perf_script(side, "rate_limit", [], work)
+                lines.append(
+                    f"rate_limit.py, {side.name} {side.commit}: "
+                    + quoted(output, ("server:", "plain   :", "composer:"))
+                )
+                print(lines[-1], flush=True)
         index = max(outputs.glob("html-after-*"), default=None)
         if index is not None:
             size = (index / "index.html").stat().st_size / 1e6
