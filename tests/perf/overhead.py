@@ -340,6 +340,50 @@ def phase(run: Callable[[], Coroutine[Any, Any, Timed]]) -> Timed:
         gc.unfreeze()
 
 
+def _callgrind(state: str) -> None:
+    """Turn callgrind's counting on or off in this process (which runs under valgrind)."""
+    command = ["callgrind_control", f"--instr={state}", str(os.getpid())]
+    subprocess.run(command, check=True, capture_output=True)
+
+
+async def counted(work: Coroutine[Any, Any, Timed]) -> Timed:
+    """`work`, its instructions counted (only its own: the phase's setup is left out)."""
+    _callgrind("on")
+    try:
+        return await work
+    finally:
+        _callgrind("off")
+
+
+COUNTED = ("nothing", *PHASES, "models")
+"""The phases `--count-phase` runs: the ratio's three, LangGraph + models, and "nothing" (an
+empty phase: what turning the counting on and off costs, subtracted from the others)."""
+
+
+def count_phase(root: Path, name: str) -> None:
+    """One phase on the suite at `root`, in this process (run under callgrind with
+    `--instr-atstart=no`): once uncounted, to warm it, then once counted."""
+    for count in (False, True):
+        run_dir = Path(tempfile.mkdtemp(dir=root))
+        runner = Runner(make_config(root), run_dir / "run")
+        work = _work(name, runner, run_dir)
+        phase(lambda: counted(work) if count else work)  # noqa: B023 - called at once
+        runner.close()
+
+
+def _work(name: str, runner: Runner, run_dir: Path) -> Coroutine[Any, Any, Timed]:
+    """The phase `name` on `runner`'s instances (`nothing`: an empty phase)."""
+    if name == "plain":
+        return plain_loop(runner, ImageStore(run_dir / "plain-images"))
+    if name == "graphs":
+        return graphs_alone(runner)
+    if name == "composer":
+        return composer_run(runner)
+    if name == "models":
+        return graphs_with_models(runner, ImageStore(run_dir / "graph-images"))
+    return asyncio.sleep(0, Timed())
+
+
 async def fixed_work() -> Timed:
     """The same pure-Python work every time: how much the machine itself slows a phase now."""
     with Timed() as timed:
@@ -485,6 +529,13 @@ def main() -> None:
         default=memory_folder(),
         help="where the suite and the run folders go (default: /dev/shm where writable)",
     )
+    parser.add_argument(
+        "--count-phase",
+        choices=COUNTED,
+        help="run this one phase twice, the second time counted by callgrind: run it under "
+        "valgrind --tool=callgrind --instr-atstart=no (tests/perf/sitting.py --only "
+        "instructions does)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--turn", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -492,6 +543,11 @@ def main() -> None:
         child(args.child, args.rounds, args.turn)
         return
     n = args.instances
+    if args.count_phase is not None:
+        with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+            write_suite(Path(tmp) / "data", n)
+            count_phase(Path(tmp), args.count_phase)
+        return
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         root = Path(tmp)
         write_suite(root / "data", n)

@@ -70,6 +70,7 @@ from unittest import mock
 from overhead import (
     Timed,
     composer_run,
+    counted,
     graphs_alone,
     graphs_with_models,
     make_config,
@@ -138,21 +139,6 @@ def swapped(name: str) -> Iterator[None]:
         yield
 
 
-def _callgrind(state: str) -> None:
-    """Turn callgrind's counting on or off in this process (which runs under valgrind)."""
-    command = ["callgrind_control", f"--instr={state}", str(os.getpid())]
-    subprocess.run(command, check=True, capture_output=True)
-
-
-async def _counted(work: Coroutine[Any, Any, Timed]) -> Timed:
-    """`work`, its instructions counted (only its own: the phase's setup is left out)."""
-    _callgrind("on")
-    try:
-        return await work
-    finally:
-        _callgrind("off")
-
-
 def measure(root: Path, name: str, n: int, *, count: bool = False) -> tuple[float, int]:
     """One phase's CPU milliseconds an instance (a variant of composer, or a baseline), and the
     model calls it sent; with `count`, callgrind counts the phase's instructions."""
@@ -171,7 +157,7 @@ def measure(root: Path, name: str, n: int, *, count: bool = False) -> tuple[floa
         work = lambda: composer_run(runner)  # noqa: E731
     try:
         with swapped(name):
-            timed = phase(lambda: _counted(work()) if count else work())
+            timed = phase(lambda: counted(work()) if count else work())
     finally:
         runner.close()
     return timed.cpu / n * 1000, timed.calls
@@ -197,10 +183,10 @@ def count_child(name: str, n: int, folder: Path | None) -> None:
         for count in (False, True):
             path = Path(tempfile.mkdtemp(dir=root)) / "floor.db"
             work = store_floor(path, transactions)
-            phase(lambda: _counted(work) if count else work)  # noqa: B023 - called at once
+            phase(lambda: counted(work) if count else work)  # noqa: B023 - called at once
 
 
-def _run_counted(
+def _runcounted(
     name: str, n: int, folder: Path | None, dump: Path, simulate: list[str] | None = None
 ) -> dict[str, float]:
     """`count_child(name)` under callgrind (`simulate`: its cache and branch options); the
@@ -225,7 +211,7 @@ def count_instructions(n: int, folder: Path | None) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
 
         def one(name: str) -> float:
-            return _run_counted(name, n, folder, Path(out) / f"{name}.callgrind")["Ir"]
+            return _runcounted(name, n, folder, Path(out) / f"{name}.callgrind")["Ir"]
 
         names = ["nothing", *NAMES, "plain", "floor"]
         with ThreadPoolExecutor(2) as pool:
@@ -295,7 +281,7 @@ def count_caches(n: int, folder: Path | None) -> None:
         dumps = {name: Path(out) / f"{name}.callgrind" for name in CACHE_PHASES}
         with ThreadPoolExecutor(2) as pool:
             found = list(
-                pool.map(lambda name: _run_counted(name, n, folder, dumps[name], simulate), dumps)
+                pool.map(lambda name: _runcounted(name, n, folder, dumps[name], simulate), dumps)
             )
         raw = dict(zip(CACHE_PHASES, found, strict=True))
         counts = {

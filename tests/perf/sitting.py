@@ -23,11 +23,16 @@ compares across hours. Peak memory is the child's `wait4` `ru_maxrss`.
 - `concurrency` and `rate_limit`: this folder's `concurrency.py` (10% 429s against a plain
   loop) and `rate_limit.py` (a server that limits its rate) once on each commit, their
   figures quoted. Today's scripts run on both commits (`versions.py` reads either instance
-  model), so before and after are measured the same way.
+  model), so before and after are measured the same way;
+- `instructions`: each of `overhead.py`'s phases on each commit, in a process of its own under
+  valgrind's callgrind (`overhead.py --count-phase`, `--count-instances` instances, two
+  processes at a time): instructions an instance, which do not depend on the machine's load,
+  and `overhead.py`'s ratios counted in them.
 
     python tests/perf/sitting.py [--before 76691d5] [--after HEAD] [--pairs 8]
         [--memory-pairs 2] [--html-pairs 3] [--html-instances 10000]
-        [--overhead-pairs 3] [--overhead-rounds 5] [--only list,demo,...]
+        [--overhead-pairs 3] [--overhead-rounds 5] [--count-instances 200]
+        [--only list,demo,...]
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +58,16 @@ PYTHON = sys.executable
 PERF = Path(__file__).resolve().parent
 REPO = PERF.parents[1]
 OVERHEAD_INSTANCES = 1000
-MEASURES = ("list", "demo", "memory", "html", "overhead", "concurrency", "rate_limit")
+MEASURES = (
+    "list",
+    "demo",
+    "memory",
+    "html",
+    "overhead",
+    "instructions",
+    "concurrency",
+    "rate_limit",
+)
 
 
 @dataclass
@@ -145,6 +161,42 @@ def orchestration(rounds: list[dict[str, Any]]) -> str:
     return text
 
 
+COUNTED = ("nothing", "plain", "graphs", "models", "composer")
+"""`overhead.py --count-phase`'s phases; "nothing" is counting's own cost, subtracted."""
+
+
+def count_phase(side: Side, name: str, n: int, cwd: Path) -> float:
+    """Instructions of `overhead.py`'s phase `name` on `n` instances of `side`'s composer."""
+    dump = cwd / f"{side.name}-{name}.callgrind"
+    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+    command += [f"--callgrind-out-file={dump}", PYTHON, str(PERF / "overhead.py")]
+    command += ["--count-phase", name, "--instances", str(n)]
+    env = {**side.env, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(
+            f"{side.name} ({side.commit}): counting {name} failed ({done.returncode}):\n"
+            f"{done.stderr[-4000:]}"
+        )
+    totals = re.search(r"^totals: (\d+)", dump.read_text(), re.MULTILINE)
+    if totals is None:
+        raise SystemExit(f"{dump} has no totals line: is valgrind's callgrind installed?")
+    return float(totals.group(1))
+
+
+def instructions(counts: dict[str, float], n: int) -> str:
+    """Per-instance instructions of each phase (less counting's cost) and the ratios."""
+    per = {name: (counts[name] - counts["nothing"]) / n / 1e6 for name in COUNTED[1:]}
+    ratio = (per["composer"] - per["plain"]) / per["graphs"]
+    own = 1 + (per["composer"] - per["models"]) / per["graphs"]
+    phases = ", ".join(f"{name} {per[name]:.3f}" for name in COUNTED[1:])
+    return (
+        f"M instructions an instance: {phases}; (composer - plain) / LangGraph alone "
+        f"{ratio:.2f}x, own share beyond LangGraph + models {own:.2f}x (composer - LangGraph + "
+        f"models: {per['composer'] - per['models']:.3f} M)"
+    )
+
+
 def quoted(output: str, starts: tuple[str, ...]) -> str:
     """The lines of a script's `output` that start with one of `starts`, joined."""
     return " | ".join(
@@ -199,6 +251,7 @@ def main() -> None:
     parser.add_argument("--html-instances", type=int, default=10_000)
     parser.add_argument("--overhead-pairs", type=int, default=3)
     parser.add_argument("--overhead-rounds", type=int, default=5, help="rounds in each run")
+    parser.add_argument("--count-instances", type=int, default=200, help="for instructions")
     parser.add_argument("--only", default=",".join(MEASURES), help="measures, comma-separated")
     args = parser.parse_args()
     only = [m.strip() for m in args.only.split(",") if m.strip()]
@@ -317,6 +370,20 @@ def main() -> None:
                     f"orchestration (overhead.py, 1,000 instances, {len(found[side.name])} "
                     f"rounds in {args.overhead_pairs} processes, CPU), {side.name} "
                     f"{side.commit}: {orchestration(found[side.name])}"
+                )
+                print(lines[-1], flush=True)
+        if "instructions" in only:
+            n = args.count_instances
+            jobs = [(side, name) for side in sides for name in COUNTED]
+            with ThreadPoolExecutor(2) as pool:  # counts do not depend on the load
+                totals = list(pool.map(lambda job: count_phase(job[0], job[1], n, work), jobs))
+            for side in sides:
+                counts = {
+                    name: total for (s, name), total in zip(jobs, totals, strict=True) if s is side
+                }
+                lines.append(
+                    f"instructions (callgrind, {n} instances), {side.name} {side.commit}: "
+                    + instructions(counts, n)
                 )
                 print(lines[-1], flush=True)
         if "concurrency" in only:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 import versions
-from sitting import orchestration
+from sitting import instructions, orchestration
 
 from composer.core.images import ImageRef
 from composer.core.instance import (
@@ -90,3 +90,18 @@ def test_the_orchestration_figures_come_from_overhead_rounds() -> None:
     assert "floor" not in text  # the older commit has none
     floored = orchestration([_round(0.5, 1.0, 2.0, 1.6, floor=0.2)])
     assert floored.endswith("beyond the store's floor too 1.20x")
+
+
+def test_the_instruction_figures_are_per_instance_less_counting_s_own_cost() -> None:
+    n = 100
+    counts = {  # totals of each counted process, counting's own cost (nothing) in each
+        "nothing": 5e6,
+        "plain": 5e6 + 2e6 * n,
+        "graphs": 5e6 + 4e6 * n,
+        "models": 5e6 + 6e6 * n,
+        "composer": 5e6 + 8e6 * n,
+    }
+    text = instructions(counts, n)
+    assert "plain 2.000, graphs 4.000, models 6.000, composer 8.000" in text
+    assert "(composer - plain) / LangGraph alone 1.50x" in text  # (8 - 2) / 4
+    assert "own share beyond LangGraph + models 1.50x" in text  # 1 + (8 - 6) / 4
