@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -258,6 +259,12 @@ def main() -> None:
     unknown = sorted(set(only) - set(MEASURES))
     if unknown:
         parser.error(f"--only: no measure {', '.join(unknown)} (there are {', '.join(MEASURES)})")
+    if "instructions" in only and shutil.which("valgrind") is None:
+        parser.error(
+            "the instructions measure runs valgrind's callgrind, which is not installed "
+            "(apt-get install valgrind), or leave it out: --only "
+            + ",".join(m for m in MEASURES if m != "instructions")
+        )
     with tempfile.TemporaryDirectory(prefix="sitting-") as work_dir:
         work = Path(work_dir)
         base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
