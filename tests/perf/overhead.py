@@ -58,6 +58,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -366,12 +367,12 @@ def count_phase(root: Path, name: str) -> None:
     for count in (False, True):
         run_dir = Path(tempfile.mkdtemp(dir=root))
         runner = Runner(make_config(root), run_dir / "run")
-        work = _work(name, runner, run_dir)
+        work = phase_work(name, runner, run_dir)
         phase(lambda: counted(work) if count else work)  # noqa: B023 - called at once
         runner.close()
 
 
-def _work(name: str, runner: Runner, run_dir: Path) -> Coroutine[Any, Any, Timed]:
+def phase_work(name: str, runner: Runner, run_dir: Path) -> Coroutine[Any, Any, Timed]:
     """The phase `name` on `runner`'s instances (`nothing`: an empty phase)."""
     if name == "plain":
         return plain_loop(runner, ImageStore(run_dir / "plain-images"))
@@ -398,10 +399,7 @@ def measure_round(root: Path, turn: int, transactions: list[Transaction]) -> dic
     run_dir = Path(tempfile.mkdtemp(dir=root))
     runner = Runner(make_config(root), run_dir / "run")
     runs: dict[str, Callable[[], Coroutine[Any, Any, Timed]]] = {
-        "plain": lambda: plain_loop(runner, ImageStore(run_dir / "plain-images")),
-        "graphs": lambda: graphs_alone(runner),
-        "composer": lambda: composer_run(runner),
-        "models": lambda: graphs_with_models(runner, ImageStore(run_dir / "graph-images")),
+        name: functools.partial(phase_work, name, runner, run_dir) for name in (*PHASES, "models")
     }
     if "floor" in MEASURED:
         runs["floor"] = lambda: store_floor(run_dir / "floor.db", transactions)

@@ -52,8 +52,8 @@ instances).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import functools
 import os
 import random
 import re
@@ -69,20 +69,16 @@ from unittest import mock
 
 from overhead import (
     Timed,
-    composer_run,
     counted,
-    graphs_alone,
-    graphs_with_models,
     make_config,
     memory_folder,
     phase,
-    plain_loop,
+    phase_work,
     store_floor,
     write_suite,
 )
 from store_floor import record
 
-from composer.core.images import ImageStore
 from composer.evaluation import execute
 from composer.evaluation.calls import CallLayer
 from composer.evaluation.deadlines import Deadlines
@@ -144,17 +140,12 @@ def measure(root: Path, name: str, n: int, *, count: bool = False) -> tuple[floa
     model calls it sent; with `count`, callgrind counts the phase's instructions."""
     run_dir = Path(tempfile.mkdtemp(dir=root))
     runner = Runner(make_config(root), run_dir / "run")
-    work: Callable[[], Coroutine[Any, Any, Timed]]
-    if name == "graphs":
-        work = lambda: graphs_alone(runner)  # noqa: E731
-    elif name == "models":
-        work = lambda: graphs_with_models(runner, ImageStore(run_dir / "images"))  # noqa: E731
-    elif name == "plain":
-        work = lambda: plain_loop(runner, ImageStore(run_dir / "images"))  # noqa: E731
-    elif name == "nothing":  # what counting itself costs: subtracted from every phase
-        work = lambda: asyncio.sleep(0, Timed())  # noqa: E731
-    else:
-        work = lambda: composer_run(runner)  # noqa: E731
+    # A baseline, "nothing" (what counting itself costs: subtracted from every phase), or a
+    # variant of composer (its parts swapped below).
+    baseline = name in ("graphs", "models", "plain", "nothing")
+    work: Callable[[], Coroutine[Any, Any, Timed]] = functools.partial(
+        phase_work, name if baseline else "composer", runner, run_dir
+    )
     try:
         with swapped(name):
             timed = phase(lambda: counted(work()) if count else work())
