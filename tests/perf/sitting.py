@@ -198,6 +198,13 @@ def instructions(counts: dict[str, float], n: int) -> str:
     )
 
 
+QUOTED = {
+    "concurrency": ("[", "ratio composer/plain"),
+    "rate_limit": ("server:", "plain   :", "composer:"),
+}
+"""The scripts run once on each commit, and the starts of the lines quoted from each."""
+
+
 def quoted(output: str, starts: tuple[str, ...]) -> str:
     """The lines of a script's `output` that start with one of `starts`, joined."""
     return " | ".join(
@@ -393,20 +400,13 @@ def main() -> None:
                     + instructions(counts, n)
                 )
                 print(lines[-1], flush=True)
-        if "concurrency" in only:
+        for name in QUOTED:
+            if name not in only:
+                continue
             for side in sides:
-                output = perf_script(side, "concurrency", [], work)
+                output = perf_script(side, name, [], work)
                 lines.append(
-                    f"concurrency.py, {side.name} {side.commit}: "
-                    + quoted(output, ("[", "ratio composer/plain"))
-                )
-                print(lines[-1], flush=True)
-        if "rate_limit" in only:
-            for side in sides:
-                output = perf_script(side, "rate_limit", [], work)
-                lines.append(
-                    f"rate_limit.py, {side.name} {side.commit}: "
-                    + quoted(output, ("server:", "plain   :", "composer:"))
+                    f"{name}.py, {side.name} {side.commit}: " + quoted(output, QUOTED[name])
                 )
                 print(lines[-1], flush=True)
         index = max(outputs.glob("html-after-*"), default=None)

@@ -15,6 +15,8 @@ from sitting import instructions, orchestration
 
 from composer.core.images import ImageRef
 from composer.core.instance import (
+    EDIT,
+    STEP,
     Axis,
     Check,
     ImagePart,
@@ -33,7 +35,7 @@ def test_today_s_instance_is_read_from_its_parts() -> None:
         axis=Axis.UEG,
         category="c",
         context=(TextPart(text="draw two stars"),),
-        requests={"step": "refine: draw two stars"},
+        requests={STEP: "refine: draw two stars"},
         output=OutputSpec(images=1),
         references=References(checks=(Check(question="Two stars?", answer="yes"),)),
     )
@@ -42,7 +44,7 @@ def test_today_s_instance_is_read_from_its_parts() -> None:
         axis=Axis.GEU,
         category="c",
         context=(TextPart(text="Which? A or B"), ImagePart(image=IMAGE)),
-        requests={"edit": "mark the answer"},
+        requests={EDIT: "mark the answer"},
     )
     assert versions.MODERN
     assert versions.rewrite_prompt(ueg) == "refine: draw two stars"

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 MODERN = True
-"""Whether the composer on the path has today's instance model (set on first use)."""
+"""Whether the composer on the path has today's instance model."""
 try:
-    from composer.core.instance import References  # noqa: F401
-except ImportError:  # 76691d5
+    from composer.core.instance import EDIT, STEP
+except ImportError:  # 76691d5: no request kinds
     MODERN = False
 
 
@@ -36,7 +36,7 @@ def prompt_of(instance: Any) -> str:
 def rewrite_prompt(instance: Any) -> str:
     """What a UEG instance's rewrite step is asked."""
     if MODERN:
-        return str(instance.request("step") or instance.text)
+        return str(instance.request(STEP) or instance.text)
     return str(instance.step_prompt or instance.prompt)
 
 
@@ -48,7 +48,7 @@ def checks_of(instance: Any) -> list[Any]:
 def edit_prompt(instance: Any) -> str:
     """What a GEU instance's edit step is asked."""
     if MODERN:
-        return str(instance.request("edit") or "")
+        return str(instance.request(EDIT) or "")
     return str(instance.question)
 
 
