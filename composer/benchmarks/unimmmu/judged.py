@@ -15,8 +15,9 @@ Reading a reply (quirks kept in `official`, fixed in `strict`):
   and text_ok (so "1", 1.0 and true count); one value `int()` rejects zeroes the whole reply
   (the release retries, and greedy decoding answers the same). Strictly the integers 0 and 1.
 - Science: officially read by truthiness (`"0"` counts as 1); strictly the integers 0 and 1.
-- Code: officially the rubric values are `float()`-ed (a value that is not a number stops the
-  release; here it reads 0); the best image by the sum of both scores counts; a case with no
+- Code: officially the rubric values are `float()`-ed (one `float()` rejects makes that
+  image a mismatch scoring 0 and 0, as the release's `except` leaves it); the best image by
+  the sum of both scores counts; a case with no
   reference image scores 0 in the denominator; strictly integers 0..5, and no reference is
   unscored.
 """
@@ -264,11 +265,21 @@ def code_requests(
     return requests
 
 
-def _rubric(data: Mapping[str, Any] | None, key: str) -> float:
+def _image_eval(data: Mapping[str, Any]) -> tuple[float, float, float]:
+    """One image's (match, shape & colour, position) as the release's `_eval_image` keeps it.
+
+    It `float()`s both rubric values inside its `try` (a missing one reads 0): one that
+    `float()` rejects (null, "", "N/A", a list, an integer too large) ends in its `except`,
+    which keeps only `verdict: mismatch`, so that image counts 0 for match and both scores.
+    """
     try:
-        return float((data or {}).get(key, 0) or 0)
-    except (TypeError, ValueError):
-        return 0.0
+        scores = (
+            float(data.get("shape_color_accuracy", 0)),
+            float(data.get("position_accuracy", 0)),
+        )
+    except (TypeError, ValueError, OverflowError):
+        return 0.0, 0.0, 0.0
+    return (1.0 if data.get("verdict") == "match" else 0.0, *scores)
 
 
 def _best(evals: list[tuple[float, float, float]]) -> tuple[float, float, float]:
@@ -284,14 +295,7 @@ def code_channels(replies: Mapping[str, str]) -> Channels:
     images = sorted((k for k in replies if k.startswith("image_")), key=lambda k: int(k[6:]))
     official, strict = [], []
     for key in images:
-        data = read_reply(replies[key], "official") or {}
-        official.append(
-            (
-                1.0 if data.get("verdict") == "match" else 0.0,
-                _rubric(data, "shape_color_accuracy"),
-                _rubric(data, "position_accuracy"),
-            )
-        )
+        official.append(_image_eval(read_reply(replies[key], "official") or {}))
         sdata = read_reply(replies[key], "strict")
         scores = (
             _strict_int(sdata, "shape_color_accuracy", 5),

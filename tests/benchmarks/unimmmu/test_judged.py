@@ -183,6 +183,30 @@ def test_code_best_image_and_readings() -> None:
     assert both(no_code_reference()["position_accuracy"]) == (0.0, None)
 
 
+def test_code_rubric_value_float_rejects_zeroes_that_image() -> None:
+    """The release float()s both rubric values in one try: one it rejects (null, "", "N/A", an
+    integer past float's range) leaves that image `mismatch` with 0 and 0, not just that field,
+    so a later image with lower scores wins "best by sum"."""
+    for bad in ("null", '""', '"N/A"', "[]", "1" + "0" * 400):
+        reply = f'{{"shape_color_accuracy": 4, "position_accuracy": {bad}, "verdict": "match"}}'
+        got = code_channels(
+            {
+                "image_1": reply,
+                "image_2": '{"shape_color_accuracy": 2, "position_accuracy": 1, "verdict": "x"}',
+            }
+        )
+        assert got["shape_color_accuracy"].official == 2.0, bad
+        assert got["position_accuracy"].official == 1.0, bad
+        assert got["image_match"].official == 0.0, bad
+        alone = code_channels({"image_1": reply})
+        assert (alone["shape_color_accuracy"].official, alone["image_match"].official) == (0, 0)
+    # A missing value is float(0), and a numeric string is read as its number.
+    kept = code_channels({"image_1": '{"shape_color_accuracy": "3", "verdict": "match"}'})
+    assert both(kept["shape_color_accuracy"]) == (3.0, None)
+    assert kept["position_accuracy"].official == 0.0
+    assert kept["image_match"].official == 1.0
+
+
 def test_judge_is_injected() -> None:
     """Any async callable JudgeRequest -> str; the replies come back by request key."""
     seen: list[JudgeRequest] = []
