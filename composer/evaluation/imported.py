@@ -54,6 +54,9 @@ class ImportedOutputs:
     """Instance id to a graph-like final state, keyed as `composer.core.outputs` declares."""
     missing: dict[str, str] = field(default_factory=dict)
     """Instance id to why it has no usable output."""
+    scored_as_found: bool = False
+    """Whether an output without what its axis scores (a UEG image) is scored as it is, as the
+    benchmark's own scorer does (Uni-MMMU's gives it 0), instead of being `failed`."""
 
 
 def read_imported(

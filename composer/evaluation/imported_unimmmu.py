@@ -16,8 +16,13 @@ scorer reads it, and its kept text and images become the output state a run syst
   `step0` or `init_png` that names an existing file other than the item's own makes that case
   failed (outputs made for other data), as does a jigsaw `id` that differs.
 
-A case folder that is missing, or a science or code case with no image (its scored output),
-is a `failed` instance with the reason; nothing is dropped silently.
+What the release scores as 0 is scored here too, in its denominator: a science or code case
+with no image (its image channels 0, its text still judged), and a science case with no folder
+at all (the science scorer walks every case of `dim_all.json`, so a missing one reads as no
+text and no image: 0, 0 and 0). These outputs are scored as found (`scored_as_found`), not
+failed for lacking the image a UEG output otherwise must hold. Any other missing case folder
+is a `failed` instance with the reason, as the release leaves it out of its denominator;
+nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from composer.benchmarks.unimmmu.instances import AXIS_OF, BENCHMARK, item_of
+from composer.benchmarks.unimmmu.instances import BENCHMARK, item_of
 from composer.benchmarks.unimmmu.records import (
     OUTPUT_FOLDERS,
     Item,
@@ -38,7 +43,7 @@ from composer.benchmarks.unimmmu.release import CaseOutput, read_case, resolve, 
 from composer.core.errors import ConfigError, DataError
 from composer.core.files import confined_path
 from composer.core.images import ImageRef, ImageStore
-from composer.core.instance import Axis, Instance
+from composer.core.instance import Instance
 from composer.core.outputs import IMAGE, RESPONSE
 from composer.evaluation.imported import ImportedOutputs
 
@@ -119,8 +124,6 @@ def _output(
         text = case.text or ""
         files = case.images
     drawn = [_stored(root, f, images, f"{where}: {f.name}") for f in files]
-    if AXIS_OF[item.task] is Axis.UEG and not drawn:
-        raise _Missing("no model_image_* file (the image this task scores)")
     output: dict[str, Any] = {RESPONSE: text, DRAWN: drawn}
     if drawn:
         output[IMAGE] = drawn[0]
@@ -154,7 +157,7 @@ def read_unimmmu_outputs(
             "instances.",
             '[benchmark] name = "uni-mmmu" (or "uni-mmmu-synthetic") with the same data.',
         )
-    result = ImportedOutputs(root, "step")
+    result = ImportedOutputs(root, "step", scored_as_found=True)
     items = {i.id: item_of(i) for i in mine}
     for instance in mine:
         item = items[instance.id]
@@ -164,7 +167,10 @@ def read_unimmmu_outputs(
             result.axes.add(instance.axis)
         case = folder / item.id
         if not case.is_dir():
-            result.missing[instance.id] = f"{where}: no such case folder."
+            if item.task is Task.SCIENCE and folder.is_dir():
+                result.outputs[instance.id] = {RESPONSE: "", DRAWN: []}  # 0, 0, 0 (docstring)
+            else:
+                result.missing[instance.id] = f"{where}: no such case folder."
             continue
         try:
             result.outputs[instance.id] = _output(root, item, read_case(case), images, where)

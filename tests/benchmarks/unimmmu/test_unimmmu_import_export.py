@@ -11,12 +11,13 @@ import pytest
 from PIL import Image
 from test_unimmmu_report import report_of, synthetic_run
 from typer.testing import CliRunner
+from unimmmu_data import write_data
 
 from composer.benchmarks.unimmmu.folder_scoring import score_maze, score_sliding
-from composer.benchmarks.unimmmu.instances import item_of
+from composer.benchmarks.unimmmu.instances import item_of, load_instances
 from composer.benchmarks.unimmmu.release import write_case, write_summary
 from composer.cli import app
-from composer.core.images import ImageRef
+from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.store import RunStore
 
 cli = CliRunner()
@@ -104,8 +105,6 @@ def pixels(run_dir: Path, uri: str) -> tuple[str, tuple[int, int], bytes]:
 
 
 def store_path(uri: str) -> Path:
-    from composer.core.images import ImageStore
-
     return ImageStore.relative_path(ImageRef.parse(uri))
 
 
@@ -307,3 +306,54 @@ def test_all_six_tasks_round_trip_judged_ones_included(tmp_path: Path) -> None:
         report_of(back)["systems"]["unified"]["tasks"]
         == (report_of(ran)["systems"]["unified"]["tasks"])
     )
+
+
+def test_what_the_release_scores_zero_is_scored_zero_not_failed(tmp_path: Path) -> None:
+    """A science or code case without an image keeps its text judged and scores 0 for the
+    image; a science case without a folder is 0, 0, 0 (the release walks every science case):
+    in the denominator, as the release counts them, not failed and left out."""
+    root = write_data(tmp_path / "release")
+    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["science", "code"])
+    items = {i.id: item_of(i) for i in instances}
+    text = "<RENDER_SUMMARY>a red circle</RENDER_SUMMARY> the ice melts"
+    for item in items.values():
+        write_case(root, "m", item, text, [])  # no image anywhere
+    shutil.rmtree(root / "outputs" / "m" / "science" / "case_02")
+    config = tmp_path / "import.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                "tasks = ['science', 'code']",
+                "[judge]",
+                'model = "mock/judge"',
+                '[models."mock/judge"]',
+                'default = \'{"reasoning_correct": 1, "result_correct": 1, "image_correct": 1, '
+                '"text_semantic_match": 1}\'',
+                "[systems.m]",
+                f'import = "{root}"',
+                'format = "uni-mmmu"',
+                'release_model = "m"',
+            ]
+        )
+    )
+    out = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output  # nothing failed
+    got = {k[1]: {n: c["official"] for n, c in v.items()} for k, v in channels_of(out).items()}
+    # case_01: its text judged (1, 1), its image 0; case_02 (no folder): 0, 0, 0.
+    assert got["science-case_01"] == {
+        "reasoning_correct": 1.0,
+        "result_correct": 1.0,
+        "image_correct": 0.0,
+    }
+    assert set(got["science-case_02"].values()) == {0.0}
+    (code,) = (v for k, v in got.items() if k.startswith("code-"))
+    assert (code["shape_color_accuracy"], code["position_accuracy"]) == (0.0, 0.0)
+    assert code["text_semantic_match"] == 1.0
+    # The science summary divides by both cases, as the release's does.
+    science = report_of(out)["systems"]["m"]["tasks"]["science"]
+    assert science["total_cases"] == 2
+    assert science["text_reasoning_acc"] == 0.5 and science["image_acc"] == 0.0
