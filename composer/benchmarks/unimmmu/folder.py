@@ -28,8 +28,9 @@ class Folder:
     """A release root (`root/data/...`) with the lookups and errors every reader shares."""
 
     def __init__(self, path: Path | str) -> None:
-        """Accept the release root or its `data/` folder."""
-        path = Path(path)
+        """Accept the release root or its `data/` folder (a relative path from the working
+        directory: made absolute, as the lookups under it are confined to the absolute root)."""
+        path = Path(path).absolute()
         if (path / "data").is_dir():
             path = path / "data"
         if not path.is_dir():

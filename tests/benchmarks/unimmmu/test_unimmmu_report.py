@@ -161,3 +161,19 @@ def test_the_unimmmu_report_validates_against_its_declared_types(run_dir: Path) 
 
     report = report_of(run_dir)
     assert TypeAdapter(Report).validate_python(report) == report
+
+
+def test_a_run_folder_given_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`composer demo` (its default --out is relative) and `run --out rel`: the synthetic
+    suite's files are found under the relative folder, not under it twice."""
+    monkeypatch.chdir(tmp_path)
+    Path("run.toml").write_text(
+        RUN_FILE.format(withhold="false", painter="symbolic/painter").replace(
+            "n_per_category = 2", "n_per_category = 1"
+        )
+    )
+    result = cli.invoke(app, ["run", "run.toml", "--out", "rel/run", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert report_of(Path("rel/run"))["systems"]["composed"]["tasks"]
