@@ -12,6 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -432,3 +433,36 @@ def test_synth_writes_the_realunify_files(tmp_path: Path) -> None:
         cli.invoke(app, ["synth", "--out", str(tmp_path / "t"), "--difficulty", "brutal"]).exit_code
         == 2
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo", "--seed", "-1"],
+        ["demo", "--seeds", "0,-1"],
+        ["synth", "--seed", "-3"],
+    ],
+)
+def test_a_negative_seed_is_refused_before_anything_is_written(
+    args: list[str], tmp_path: Path
+) -> None:
+    """A run seed is 0 or more: a negative one used to run, then break every report of it."""
+    result = cli.invoke(app, [*args, "--out", str(tmp_path / "out"), "--n-per-category", "1"])
+    assert result.exit_code == 2, result.output
+    assert "must be 0 or more" in result.output or "0 or more" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_refuses_a_negative_bootstrap_seed(demo_run: Path) -> None:
+    result = cli.invoke(app, ["compare", str(demo_run), "oracle", "naive-stepwise", "--seed", "-3"])
+    assert result.exit_code == 2, result.output
+    assert "--seed: must be 0 or more (got -3)." in result.output
+
+
+def test_a_run_stored_with_a_negative_seed_still_reports() -> None:
+    """Runs stored before seeds had to be 0 or more: the bootstrap takes their seed too."""
+    from composer.report.noise import cluster_replicates
+
+    d = np.array([[[1.0], [1.0]], [[1.0], [0.0]]])
+    assert cluster_replicates(d, seed=-5, resamples=100).shape == (100,)

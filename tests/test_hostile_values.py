@@ -94,6 +94,8 @@ CASES: dict[str, tuple[Callable[[str], str], tuple[str, ...], str]] = {
         (),
         f"key seeds[1]: is too large to store (got {BIG}",
     ),
+    "a negative seed": (_top("seed = -5"), (), "key seed:"),
+    "a negative seed in seeds": (_top("seeds = [0, -1]"), (), "key seeds: takes whole numbers 0"),
     "max_concurrency past 64 bits": (
         _under('[models."mock/vlm"]', f"max_concurrency = {BIG}"),
         (),

@@ -38,6 +38,14 @@ def _at_least_one(option: str, value: int | None) -> None:
         raise ConfigError(option, f"must be 1 or more (got {value}).", "Pass a positive number.")
 
 
+def _seed_option(option: str, value: int | None) -> None:
+    """A seed from the command line: a whole number 0 or more, as a run file's seeds are."""
+    from composer.core.errors import ConfigError
+
+    if value is not None and value < 0:
+        raise ConfigError(option, f"must be 0 or more (got {value}).", "Pass e.g. 0.")
+
+
 def _seed_list(text: str) -> tuple[int, ...]:
     """`--seeds 0,1,2` as a tuple of distinct whole numbers."""
     from composer.core.errors import ConfigError
@@ -47,10 +55,10 @@ def _seed_list(text: str) -> tuple[int, ...]:
         values = tuple(int(p) for p in parts)
     except ValueError:
         values = ()
-    if not values or len(set(values)) != len(values):
+    if not values or len(set(values)) != len(values) or min(values) < 0:
         raise ConfigError(
             "--seeds",
-            f"takes distinct whole numbers separated by commas (got {text!r}).",
+            f"takes distinct whole numbers 0 or more, separated by commas (got {text!r}).",
             "Pass e.g. --seeds 0,1,2.",
         )
     return values

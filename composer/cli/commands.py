@@ -10,7 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-from composer.cli.base import _at_least_one, _check_run, _fail, _seed_list, _writable, app, err, out
+from composer.cli.base import (
+    _at_least_one,
+    _check_run,
+    _fail,
+    _seed_list,
+    _seed_option,
+    _writable,
+    app,
+    err,
+    out,
+)
 from composer.cli.html_ahead import HtmlAhead
 from composer.cli.run import _print_table, _run, _table_and_html
 from composer.core.errors import ComposerError
@@ -185,6 +195,7 @@ def synth(
                 "--difficulty", f"must be easy, medium, hard or mixed (got {difficulty!r})."
             )
         _at_least_one("--n-per-category", n_per_category)
+        _seed_option("--seed", seed)
         _writable("--out", out_dir, is_folder=True)
     except ComposerError as error:
         _fail(error)
@@ -271,6 +282,7 @@ def demo(
 
     try:
         _at_least_one("--n-per-category", n_per_category)
+        _seed_option("--seed", seed)
         _writable("--out", out_dir, is_folder=True)
         run_seeds = _seed_list(seeds) if seeds is not None else None
         cfg = demo_config(n_per_category=n_per_category, seed=seed, seeds=run_seeds)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from composer.cli.base import _check_run, _fail, app, out
+from composer.cli.base import _check_run, _fail, _seed_option, app, out
 from composer.core.errors import ComposerError
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ def compare(
 
     try:
         _check_run(run_dir, parser)
+        _seed_option("--seed", seed)
         if show < 0:
             raise ConfigError(
                 "--show",

@@ -35,7 +35,7 @@ class BenchmarkConfig(_Strict):
     Applied before `limit`; a pattern that matches no instance is an error."""
     n_per_category: int = Field(default=10, ge=1, strict=True)
     """Synthetic suite only, when no `path` is given: instances per category to generate."""
-    seed: int = Field(default=0, strict=True)
+    seed: int = Field(default=0, strict=True, ge=0)
     """Synthetic suite only: the generator seed."""
     difficulty: Literal["easy", "medium", "hard", "mixed"] = "mixed"
     """Synthetic suite only."""
@@ -161,7 +161,7 @@ class SystemConfig(_Strict):
     kind: Literal["composed", "unified", "specialist"] | None = None
     """For an imported system: what produced the outputs (default "unified"); the report's
     composed-vs-unified comparisons use it. A run system's kind follows from its bindings."""
-    seed: int | None = Field(default=None, strict=True)
+    seed: int | None = Field(default=None, strict=True, ge=0)
     """For an imported system: the run seed its folder of outputs stands for (default: the run's
     first seed). One folder is one seed; import each seed's folder as its own system."""
     format: Literal["realunify", "uni-mmmu"] = "realunify"
@@ -241,7 +241,7 @@ class RunConfig(_Strict):
     """
 
     # Numbers are strict: `concurrency = "8"` is a mistake in the file, not an 8.
-    seed: int = Field(default=0, strict=True)
+    seed: int = Field(default=0, strict=True, ge=0)
     """The run seed: each instance's seed is derived from it and the instance id."""
     seeds: tuple[int, ...] | None = None
     """Several run seeds instead of `seed`: every task runs once per seed."""
@@ -262,8 +262,8 @@ class RunConfig(_Strict):
             return None
         if not isinstance(value, list | tuple) or not value:
             raise ValueError("takes a non-empty list of whole numbers, e.g. seeds = [0, 1, 2]")
-        if any(not isinstance(v, int) or isinstance(v, bool) for v in value):
-            raise ValueError("takes whole numbers only, e.g. seeds = [0, 1, 2]")
+        if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in value):
+            raise ValueError("takes whole numbers 0 or more only, e.g. seeds = [0, 1, 2]")
         if len(set(value)) != len(value):
             raise ValueError("repeats a seed: list each seed once")
         return tuple(value)

@@ -221,7 +221,7 @@ def cluster_replicates(
         0.75
     """
     n, s, j = differences.shape
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed % 2**64)  # a seed stored before seeds were >= 0
     # A round draws all of pick_i (r x n), then pick_s, then pick_j, as one call each (`chunk`
     # fixes the rounds, and so the numbers for a seed). Rather than hold them, pick_i and
     # pick_s are drawn once to find where pick_j starts, then drawn again, `step` rows at a
