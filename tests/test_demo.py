@@ -466,3 +466,25 @@ def test_a_run_stored_with_a_negative_seed_still_reports() -> None:
 
     d = np.array([[[1.0], [1.0]], [[1.0], [0.0]]])
     assert cluster_replicates(d, seed=-5, resamples=100).shape == (100,)
+
+
+@pytest.mark.parametrize(
+    ("args", "target"),
+    [
+        (["report", "--format", "json", "--output"], "run.db"),
+        (["report", "--format", "markdown", "--output"], "run.db-wal"),
+        (["report", "--format", "html", "--output"], "images"),
+        (["report", "--format", "html", "--output"], "."),
+        (["report", "--figures"], "images/figures"),
+        (["export", "--output"], "."),
+    ],
+)
+def test_a_report_is_never_written_over_the_runs_own_store(
+    demo_run: Path, args: list[str], target: str
+) -> None:
+    before = {p: p.stat().st_mtime_ns for p in demo_run.rglob("*") if p.is_file()}
+    command, *options = args
+    result = cli.invoke(app, [command, str(demo_run), *options, str(demo_run / target)])
+    assert result.exit_code == 2, result.output
+    assert "would write over the run's own store" in result.output
+    assert {p: p.stat().st_mtime_ns for p in demo_run.rglob("*") if p.is_file()} == before

@@ -86,6 +86,24 @@ def _writable(option: str, path: Path, *, is_folder: bool) -> None:
             break
 
 
+_STORE_PARTS = ("run.db", "run.db-wal", "run.db-shm", "run.db-journal", "images")
+"""What a run folder's results live in: a report written over any of them loses the run."""
+
+
+def _outside_store(option: str, path: Path, run_dir: Path) -> None:
+    """`path` (a report's output) is neither the run folder itself nor any part of its store."""
+    from composer.core.errors import ConfigError
+
+    target, run = path.resolve(), run_dir.resolve()
+    parts = [run / name for name in _STORE_PARTS]
+    if target == run or any(target == p or target.is_relative_to(p) for p in parts):
+        raise ConfigError(
+            f"{option} {str(path)!r}",
+            "would write over the run's own store (its run.db or images), and lose its results.",
+            "Write the report elsewhere, e.g. into a new folder beside the run.",
+        )
+
+
 def _check_run(run_dir: Path, parser: str | None) -> None:
     from composer.core.errors import ConfigError
 

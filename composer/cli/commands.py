@@ -14,6 +14,7 @@ from composer.cli.base import (
     _at_least_one,
     _check_run,
     _fail,
+    _outside_store,
     _seed_list,
     _seed_option,
     _writable,
@@ -64,6 +65,7 @@ def export(
 
     try:
         _check_run(run_dir, None)
+        _outside_store("--output", output, run_dir)
         _writable("--output", output, is_folder=True)
         store = RunStore(run_dir)
         try:

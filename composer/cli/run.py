@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
-from composer.cli.base import _at_least_one, _check_run, _fail, _writable, app, err, out
+from composer.cli.base import (
+    _at_least_one,
+    _check_run,
+    _fail,
+    _outside_store,
+    _writable,
+    app,
+    err,
+    out,
+)
 from composer.cli.html_ahead import HtmlAhead, write_html
 from composer.core.errors import ComposerError
 
@@ -276,8 +285,10 @@ def report(
     try:
         _check_run(run_dir, parser)
         if output is not None:
+            _outside_store("--output", output, run_dir)
             _writable("--output", output, is_folder=fmt is Format.html)
         if figures is not None:
+            _outside_store("--figures", figures, run_dir)
             _writable("--figures", figures, is_folder=True)
             _write_figures(run_dir, figures, parser, judge)
         if fmt is Format.html:
