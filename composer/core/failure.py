@@ -64,10 +64,18 @@ class Failure(BaseModel):
         return cls(
             graph=graph,
             node=node,
-            error=f"{type(exc).__name__}: {exc}",
+            error=f"{type(exc).__name__}: {message_of(exc)}",
             location=location,
             traceback=text,
         )
+
+
+def message_of(exc: BaseException) -> str:
+    """`str(exc)`, or a stand-in when the exception's own `__str__` raises."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - any error of a broken __str__
+        return f"<{type(exc).__name__}: its message could not be made>"
 
 
 def _is_library(filename: str) -> bool:

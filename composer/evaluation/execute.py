@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from composer.core.callsite import CallSite, current_site
 from composer.core.errors import AgentOutputError, ComposerError, RefusalError
-from composer.core.failure import Failure
+from composer.core.failure import Failure, message_of
 from composer.core.images import ImageRef
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import IMAGE, geu_output, ueg_output
@@ -30,7 +30,7 @@ from composer.evaluation.plan import RunPlan, Task, jsonable
 from composer.evaluation.scorers import Scorer
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 from composer.evaluation.store_writer import RunWriter
-from composer.graphs.guard import GraphFailure, stream_strategy
+from composer.graphs.guard import GraphFailure, containing_exits, stream_strategy
 
 
 class MissingOutputError(ComposerError):
@@ -143,7 +143,8 @@ class _Execution:
         threshold = gc.get_threshold()
         gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
         try:
-            await asyncio.gather(*workers)
+            with containing_exits():  # a node's sys.exit() fails its instance, not the run
+                await asyncio.gather(*workers)
         finally:
             gc.set_threshold(*threshold)
             gc.unfreeze()
@@ -192,7 +193,7 @@ class _Execution:
             if isinstance(exc, AgentOutputError):  # a retry must ask again, not replay it
                 self.layer.set_aside(site.tally, exc.raw, error)
         except Exception as exc:  # noqa: BLE001 - a bug in one graph must not end the run
-            error = f"{type(exc).__name__}: {exc}"
+            error = f"{type(exc).__name__}: {message_of(exc)}"
         finally:
             current_site.reset(token)
         latency = time.perf_counter() - started

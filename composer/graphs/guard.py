@@ -2,16 +2,23 @@
 
 `stream_strategy` streams the graph's tasks (LangGraph's `tasks` stream mode: each node's name with
 what it returned or raised) and its state. A node that raises, a node that returns a value the
-run store cannot keep (a PIL image, bytes, an object of its own), and a graph that ends without
-the output its axis is scored on each become one `GraphFailure` naming the graph and the node,
-with the traceback (`composer.core.failure.Failure`). composer's own errors (a refusal, a model
-call that failed, a reply an agent could not parse) pass through unchanged: the runner already
-records them.
+run store cannot keep (a PIL image, bytes, an object of its own, a NaN, a dict that contains
+itself), and a graph that ends without the output its axis is scored on each become one
+`GraphFailure` naming the graph and the node, with the traceback
+(`composer.core.failure.Failure`). composer's own errors (a refusal, a model call that failed, a
+reply an agent could not parse) pass through unchanged: the runner already records them.
+
+A node that calls `sys.exit()` is such a bug too, but asyncio lets a `SystemExit` raised in a
+task out of the event loop, ending every other instance with it: while `containing_exits` is
+in force, each task of the loop turns one into `NodeExit`, an ordinary exception.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,6 +31,42 @@ from composer.core.outputs import geu_output, ueg_output
 
 _INPUTS = ("instance", "seed")
 """Keys the runner puts in; they are not stored with the output."""
+
+
+class NodeExit(Exception):  # noqa: N818 - named for what the node did, as SystemExit is
+    """A node called `sys.exit()` (or raised `SystemExit`): a bug in that instance's graph."""
+
+
+async def _contained(coro: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        return await coro
+    except SystemExit as exc:
+        raise NodeExit(f"called sys.exit({exc.code!r})").with_traceback(exc.__traceback__) from None
+
+
+@contextlib.contextmanager
+def containing_exits() -> Iterator[None]:
+    """While in force, a `SystemExit` raised in any task of the running loop is a `NodeExit`.
+
+    asyncio re-raises a task's `SystemExit` out of the event loop (as it does Ctrl-C's
+    `KeyboardInterrupt`, which is left as it is); wrapped, the task that raised it fails, and
+    the graph around it fails its one instance.
+    """
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+
+    def factory(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+    ) -> asyncio.Future[Any]:
+        if previous is not None:
+            return previous(loop, _contained(coro), **kwargs)
+        return asyncio.Task(_contained(coro), loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        loop.set_task_factory(previous)
 
 
 class GraphFailure(ComposerError):
@@ -63,7 +106,7 @@ async def stream_strategy(
                     _check_storable(graph_name, chunk["name"], chunk.get("result"))
     except ComposerError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit: a node's sys.exit() run in this task
         node = errors.get(id(exc), next(iter(errors.values())) if len(errors) == 1 else "")
         failure = Failure.of_exception(exc, graph=graph_name, node=node)
         at = f" at {failure.location}" if failure.location else ""
@@ -94,14 +137,18 @@ def _check_storable(graph_name: str, node: str, update: Any) -> None:
     for key, value in update.items():
         if key in _INPUTS:
             continue
-        found = _unstorable(value, repr(str(key)))
+        found = _unstorable(value, repr(str(key)), ())
         if found is None:
             continue
         path, bad = found
         kind = f"{type(bad).__module__}.{type(bad).__qualname__}"
+        if isinstance(bad, float):
+            kind = f"the number {bad!r}"
+        elif isinstance(bad, Mapping | list | tuple):
+            kind += " that contains itself"
         what = (
             f"returned {kind} under {path}, which the run store cannot keep (it keeps text, "
-            "numbers, booleans, None, lists, dicts, pydantic models and ImageRefs)."
+            "finite numbers, booleans, None, lists, dicts, pydantic models and ImageRefs)."
         )
         fix = (
             "Return the ImageRef a model gave (generate and edit return one), never pixels."
@@ -112,23 +159,33 @@ def _check_storable(graph_name: str, node: str, update: Any) -> None:
         raise GraphFailure(failure, what, fix)
 
 
-def _unstorable(value: Any, path: str) -> tuple[str, Any] | None:
-    """The path and value of the first part of `value` that is not plain data, or None."""
-    if value is None or isinstance(value, str | int | float | bool | ImageRef):
+def _unstorable(value: Any, path: str, within: tuple[int, ...]) -> tuple[str, Any] | None:
+    """The path and value of the first part of `value` that is not plain data, or None.
+
+    `within`: the ids of the lists and dicts `value` lies in; one met again contains itself.
+    A float that is not finite has no JSON form.
+    """
+    if value is None or isinstance(value, str | int | bool | ImageRef):
         return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, value)
     if isinstance(value, BaseModel):
-        return _unstorable(value.model_dump(), path)
+        return _unstorable(value.model_dump(), path, within)
+    if isinstance(value, Mapping | list | tuple):
+        if id(value) in within:
+            return path, value
+        within = (*within, id(value))
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str | int | float | bool):
                 return f"{path} (a key)", key
-            found = _unstorable(item, f"{path}[{str(key)!r}]")
+            found = _unstorable(item, f"{path}[{str(key)!r}]", within)
             if found is not None:
                 return found
         return None
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            found = _unstorable(item, f"{path}[{i}]")
+            found = _unstorable(item, f"{path}[{i}]", within)
             if found is not None:
                 return found
         return None

@@ -36,6 +36,7 @@ import composer.graphs as cg
 class State(cg.UEGState, total=False):
     prompt: str
     notes: Annotated[list[str], operator.add]
+    found: dict
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,41 @@ async def draw_settings(state: State, runtime: cg.Runtime[Roles]) -> dict:
 async def draw_nothing(state: State, runtime: cg.Runtime[Roles]) -> dict:
     return {"prompt": state["prompt"] + " (not drawn)"}
 """,
+    "exit": """
+async def draw_and_quit(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    import sys
+
+    sys.exit(3)
+""",
+    "cycle": """
+async def draw_loop(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    found = {"shapes": []}
+    found["shapes"].append(found)
+    return {"prompt": state["prompt"], "notes": [], "found": found}
+""",
+    "nan": """
+async def draw_nan(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    return {"prompt": state["prompt"], "notes": [], "found": {"ratio": float("nan")}}
+""",
+    "message": """
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("no message")
+
+
+async def draw_badly(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    raise Unprintable()
+""",
 }
 LAST = {
     "pil": "draw_pixels",
     "raise": "draw_ratio",
     "library": "draw_settings",
     "forget": "draw_nothing",
+    "exit": "draw_and_quit",
+    "cycle": "draw_loop",
+    "nan": "draw_nan",
+    "message": "draw_badly",
 }
 
 RUN_FILE = """
@@ -202,6 +232,41 @@ def test_a_graph_without_its_output_names_the_graph_and_the_key(tmp_path: Path) 
         assert "`image: ImageRef`" in r.error and "holds: notes, prompt" in r.error
         assert "KeyError" not in r.error
         assert r.failure is not None and r.failure.graph == "buggy.py:build"
+
+
+def test_a_node_calling_sys_exit_fails_its_instance_not_the_run(tmp_path: Path) -> None:
+    """asyncio lets a task's SystemExit out of the event loop: it used to end the whole run
+    (exit 3, the other system never run)."""
+    result, run_dir = run_bug(tmp_path, "exit")
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.failure is not None and r.failure.node == "draw"
+        assert r.failure.error == "NodeExit: called sys.exit(3)"
+        assert r.failure.location.startswith("buggy.py:") and "sys.exit(3)" in r.failure.traceback
+
+
+@pytest.mark.parametrize(
+    ("bug", "what"),
+    [
+        ("cycle", "returned builtins.dict that contains itself under 'found'['shapes'][0]"),
+        ("nan", "returned the number nan under 'found'['ratio']"),
+    ],
+)
+def test_a_value_with_no_json_form_fails_its_instance_naming_the_node(
+    tmp_path: Path, bug: str, what: str
+) -> None:
+    """A dict that contains itself (it used to fail with RecursionError, node unnamed) and a
+    NaN (it was stored, and made the jsonl report invalid JSON)."""
+    result, run_dir = run_bug(tmp_path, bug)
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.error.startswith(f"graph 'buggy.py:build', node 'draw': {what}"), r.error
+        assert "nan" not in json.dumps(r.output).lower()
+
+
+def test_an_exception_whose_message_fails_still_names_its_node(tmp_path: Path) -> None:
+    result, run_dir = run_bug(tmp_path, "message")
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.failure is not None and r.failure.node == "draw"
+        assert r.failure.error == "Unprintable: <Unprintable: its message could not be made>"
 
 
 @pytest.mark.parametrize(
