@@ -488,3 +488,26 @@ def test_a_report_is_never_written_over_the_runs_own_store(
     assert result.exit_code == 2, result.output
     assert "would write over the run's own store" in result.output
     assert {p: p.stat().st_mtime_ns for p in demo_run.rglob("*") if p.is_file()} == before
+
+
+def test_a_path_the_disk_refuses_is_one_line_and_exit_2_not_a_traceback(
+    demo_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What the command could not write (a read-only folder, a full disk, a name too long) is
+    an OSError met wherever it is written; the console script says so in one line."""
+    from composer.cli import main
+
+    too_long = tmp_path / ("a" * 300 + ".json")
+    argv = ["composer", "report", str(demo_run), "--format", "json", "--output", str(too_long)]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err + printed.out
+    (line,) = printed.err.strip().splitlines()
+    assert line.startswith(f"error {too_long}: File name too long (OSError).")
+    assert "choose another path (--out, --output)" in line

@@ -8,7 +8,7 @@ import gc
 import io
 import sys
 
-from composer.cli.base import app
+from composer.cli.base import app, os_failure
 
 # isort: off
 from composer.cli import run  # noqa: F401  (run, report)
@@ -25,6 +25,8 @@ def main() -> None:
     degrade_output()
     try:
         app()
+    except OSError as exc:  # a file or folder the command could not write (or read): one line
+        os_failure(exc)
     finally:
         # Everything the command made is written and closed by now. The interpreter's
         # teardown would still run the cyclic collector over every object left (a quarter of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -28,6 +29,25 @@ def _fail(error: ComposerError) -> None:
     # One line, whatever names the message quotes (a line break in a name is shown as \n).
     err.print(f"[bold red]error[/] {literal(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
+
+
+def os_failure(exc: OSError) -> NoReturn:
+    """What a command could not write or read on the disk, as one error line; exit 2.
+
+    Every command checks its paths before it starts; what is left (a folder made read-only,
+    a full disk, a name the file system refuses) surfaces as an `OSError` wherever it is met.
+    What was committed before stays: the run store commits each result as it comes.
+    """
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    err.print(
+        f"[bold red]error[/] {literal(str(where))}: {literal(reason)} "
+        f"({type(exc).__name__}). Make the folder writable, free disk space or choose another "
+        "path (--out, --output), then run the command again.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise SystemExit(2)
 
 
 def _at_least_one(option: str, value: int | None) -> None:

@@ -121,7 +121,14 @@ def write_suite_ahead(config: RunConfig, run_dir: Path) -> Callable[[], None]:
 
 
 def _write_suite(config: RunConfig, run_dir: Path) -> None:
-    """In the child: the run's suite written into `run_dir`, by the loader's own writer."""
+    """In the child: the run's suite written into `run_dir`, by the loader's own writer.
+
+    A failure ends the child quietly (no traceback beside the parent's output): the run
+    writes the suite itself then, and says what stops it there, in one line.
+    """
     from composer.benchmarks.loaders import synthetic_suite
 
-    synthetic_suite(config, run_dir)
+    try:
+        synthetic_suite(config, run_dir)
+    except Exception:  # noqa: BLE001 - the parent meets the same failure and reports it
+        raise SystemExit(1) from None
