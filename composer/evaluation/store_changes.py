@@ -33,9 +33,12 @@ def system_changes(
     prompts that are all unchanged) reads as today's.
 
     Raises:
-        ConfigError: naming the system, what changed, and `--rerun`.
+        ConfigError: naming every changed system with what changed, and the one `--rerun`
+            that takes them all (a refusal per system, one run after another, made a user
+            fixing one strategy file used by several systems go round as many times).
     """
     stored = store.system_definitions()
+    changes: dict[str, str] = {}
     for name, definition in definitions.items():
         if name not in stored or name in rerun:
             continue
@@ -44,13 +47,20 @@ def system_changes(
         if before.get("prompts") in same_prompts:
             before["prompts"] = now.get("prompts")
         if before != now:
-            changed = "; ".join(_differences(before, now)[:6])
-            raise ConfigError(
-                f"system {name!r}",
-                f"differs from the one already run in {store.run_dir} ({changed}).",
-                f"Run it again from scratch with --rerun {name} (unchanged model calls replay "
-                "from the cache), rename the system, or run into a new --out folder.",
-            )
+            changes[name] = "; ".join(_differences(before, now)[:6])
+    if not changes:
+        return
+    names = list(changes)
+    what = "; ".join(f"{name!r}: {changed}" for name, changed in changes.items())
+    plural = len(names) > 1
+    raise ConfigError(
+        f"system{'s' if plural else ''} {', '.join(repr(n) for n in names)}",
+        f"differ{'' if plural else 's'} from the one{'s' if plural else ''} already run in "
+        f"{store.run_dir} ({what}).",
+        f"Run {'them' if plural else 'it'} again from scratch with --rerun {','.join(names)} "
+        "(unchanged model calls replay from the cache), rename, or run into a new --out "
+        "folder.",
+    )
 
 
 def instance_changes(store: RunStore, instances: Sequence[Instance]) -> None:

@@ -113,8 +113,10 @@ async def stream_strategy(
         raise GraphFailure(
             failure,
             f"raised {failure.error}{at}.",
-            "Fix the node, then rerun with --retry-failed; the traceback is stored with the "
-            "result (composer report RUN --format jsonl, or the HTML instance page).",
+            "Fix the node, then rerun the system with --rerun NAME (a changed strategy file is a "
+            "changed system; its unchanged model calls replay from the cache); the traceback is "
+            "stored with the result (composer report RUN --format jsonl, or the HTML instance "
+            "page).",
         ) from exc
     _check_output(graph_name, axis, state)
 

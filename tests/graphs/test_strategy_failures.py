@@ -386,3 +386,25 @@ def test_plain_data_from_a_node_is_stored_as_before(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     mine = stored(run_dir)["mine"]
     assert all(r.failure is None and "fine" in r.output["notes"] for r in mine)
+
+
+def test_fixing_a_strategy_file_reruns_its_systems_in_one_go(tmp_path: Path) -> None:
+    """The stored error says how: --rerun NAME. A fixed file used by two systems is refused
+    once, naming both and the one --rerun that takes both (it was one system per attempt)."""
+    result, run_dir = run_bug(tmp_path, "raise")
+    (failed,) = {r.error for r in check_one_instance_lost(result, run_dir)}
+    assert "rerun the system with --rerun NAME" in failed and "--retry-failed" not in failed
+    twice = RUN_FILE + '[systems.again]\nueg = { graph = "buggy.py:build" }\n'
+    twice += 'roles = { generator = "symbolic/painter" }\n'
+    (tmp_path / "run.toml").write_text(twice)
+    args = ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet"]
+    assert cli.invoke(app, args).exit_code == 1  # `again` runs, with the same bug
+    (tmp_path / "buggy.py").write_text(HEAD + BUILD.replace("{last}", "draw"))  # the fix
+    refused = cli.invoke(app, args)
+    assert refused.exit_code == 2, refused.output
+    assert "systems 'mine', 'again': differ from the ones already run" in refused.output
+    assert "--rerun mine,again " in refused.output
+    fixed = cli.invoke(app, [*args, "--rerun", "mine,again"])
+    assert fixed.exit_code == 0, fixed.output
+    results = stored(run_dir)
+    assert {r.status for s in ("mine", "again", "builtin") for r in results[s]} == {"ok"}

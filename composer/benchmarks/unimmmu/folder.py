@@ -28,8 +28,11 @@ class Folder:
     """A release root (`root/data/...`) with the lookups and errors every reader shares."""
 
     def __init__(self, path: Path | str) -> None:
-        """Accept the release root or its `data/` folder (a relative path from the working
-        directory: made absolute, as the lookups under it are confined to the absolute root)."""
+        """Accept the release root or its `data/` folder.
+
+        A relative path (from the working directory) is made absolute: the lookups under it
+        are confined to the absolute root.
+        """
         path = Path(path).absolute()
         if (path / "data").is_dir():
             path = path / "data"
