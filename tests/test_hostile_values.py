@@ -94,6 +94,21 @@ CASES: dict[str, tuple[Callable[[str], str], tuple[str, ...], str]] = {
         (),
         f"key seeds[1]: is too large to store (got {BIG}",
     ),
+    "a system name with a comma": (
+        lambda text: text.replace("[systems.model]", '[systems."a,b"]', 1),
+        (),
+        "key systems: has a system named 'a,b', with a comma: rename it",
+    ),
+    "a system name with a space around it": (
+        lambda text: text.replace("[systems.model]", '[systems."model "]', 1),
+        (),
+        "key systems: has a system named 'model ', with spaces around it",
+    ),
+    "an empty system name": (
+        lambda text: text.replace("[systems.model]", '[systems.""]', 1),
+        (),
+        "key systems: has a system with an empty name ('')",
+    ),
     "a negative seed": (_top("seed = -5"), (), "key seed:"),
     "a negative seed in seeds": (_top("seeds = [0, -1]"), (), "key seeds: takes whole numbers 0"),
     "max_concurrency past 64 bits": (

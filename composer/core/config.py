@@ -293,6 +293,21 @@ class RunConfig(_Strict):
     def _some_systems(cls, value: dict[str, SystemConfig]) -> dict[str, SystemConfig]:
         if not value:
             raise ValueError("is empty: define at least one [systems.NAME] table")
+        for name in value:
+            # --systems and --rerun take names separated by commas, each stripped: a name they
+            # cannot give back could never be selected or rerun.
+            if not name.strip():
+                raise ValueError(f"has a system with an empty name ({name!r}): name it")
+            if name != name.strip():
+                raise ValueError(
+                    f"has a system named {name!r}, with spaces around it: remove them "
+                    "(--systems and --rerun would name another system, or none)"
+                )
+            if "," in name:
+                raise ValueError(
+                    f"has a system named {name!r}, with a comma: rename it (--systems and "
+                    "--rerun take names separated by commas)"
+                )
         return value
 
     def unused_models(self) -> list[str]:
