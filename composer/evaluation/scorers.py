@@ -213,7 +213,9 @@ class UniMMMUJudged:
     The release's judge calls (its prompts word for word, its image order) go to `model`
     through the call layer, so any provider judges: the release's own judges are
     Qwen2.5-VL-72B and Qwen3-32B, served greedy behind an OpenAI-compatible endpoint
-    (docs/benchmarks.md). A request's system message leads its prompt. Every raw reply is kept
+    (docs/benchmarks.md). The OpenAI-compatible adapter sends each request as the release
+    does (the system message, then the texts and images in order: `JudgeRequest.call_options`);
+    another judge gets the system message leading its prompt. Every raw reply is kept
     as a judgment; the channels are read from them in both readings. Headline: the proof
     (geometry), the final-state image (science), the rendering (code).
     """
@@ -276,13 +278,10 @@ class UniMMMUJudged:
         judgments, replies = [], {}
         for position, (key, request) in enumerate(requests.items()):
             refs = [self.images.put_file(path) for path in request.images]
-            prompt = (
-                request.prompt
-                if request.system is None
-                else (f"{request.system}\n\n{request.prompt}")
-            )
             judge = self.text_model if request.model == TEXT_MODEL and self.text_model else None
-            reply = await (judge or self.model).understand(prompt, refs)
+            reply = await (judge or self.model).understand(
+                request.flat_prompt, refs, options=request.call_options()
+            )
             replies[key] = reply.text
             judgments.append(
                 Judgment(

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from composer.core.errors import ConfigError, RefusalError, SpecialistError
@@ -77,26 +77,51 @@ def to_request(
     max_tokens: int | None = None,
     temperature: float | None = None,
     detail: str | None = None,
+    system: str | None = None,
+    parts: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The chat completions request: one user message, images (as PNG data URLs) first."""
+    """The chat completions request: one user message, images (as PNG data URLs) first.
+
+    A benchmark that sends its own layout (Uni-MMMU's judge: `JudgeRequest.call_options`)
+    gives `system` (a system message before it) and `parts`, the user message's texts and
+    images in order (`{"text": ...}` or `{"image": i}`, i indexing `images`); `prompt` is
+    then not sent.
+    """
+
+    def image(data: bytes) -> dict[str, Any]:
+        url: dict[str, Any] = {"url": png_data_url(data)}
+        if detail is not None:
+            url["detail"] = detail
+        return {"type": "image_url", "image_url": url}
+
     content: str | list[dict[str, Any]]
-    if images:
-        parts: list[dict[str, Any]] = []
-        for data in images:
-            url: dict[str, Any] = {"url": png_data_url(data)}
-            if detail is not None:
-                url["detail"] = detail
-            parts.append({"type": "image_url", "image_url": url})
-        parts.append({"type": "text", "text": prompt})
-        content = parts
+    if parts is not None:
+        content = [_part(part, images, image) for part in parts]
+    elif images:
+        content = [image(data) for data in images] + [{"type": "text", "text": prompt}]
     else:
         content = prompt
-    request: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": content}]}
+    messages: list[dict[str, Any]] = [{"role": "user", "content": content}]
+    if system is not None:
+        messages.insert(0, {"role": "system", "content": system})
+    request: dict[str, Any] = {"model": model, "messages": messages}
     if max_tokens is not None:
         request["max_completion_tokens"] = max_tokens
     if temperature is not None:
         request["temperature"] = temperature
     return request
+
+
+def _part(
+    part: Mapping[str, Any], images: Sequence[bytes], image: Callable[[bytes], dict[str, Any]]
+) -> dict[str, Any]:
+    """One item of a user message laid out by its caller (`to_request`'s `parts`)."""
+    if isinstance(part.get("text"), str):
+        return {"type": "text", "text": part["text"]}
+    index = part.get("image")
+    if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(images):
+        return image(images[index])
+    raise ValueError(f"a message part is neither a text nor one of the call's images: {part!r}")
 
 
 def from_reply(where: str, reply: ChatCompletion) -> TextReply:
@@ -266,6 +291,8 @@ class OpenAISpecialist(HostedSpecialist):
             max_tokens=self.per_call(options, "max_tokens"),
             temperature=self.per_call(options, "temperature"),
             detail=self.opts.detail,
+            system=(options or {}).get("system"),
+            parts=(options or {}).get("parts"),
         )
         with self.sdk_errors():
             reply = await self.client.chat.completions.create(**request)

@@ -358,3 +358,34 @@ async def test_compatible_server_needs_a_base_url_and_gets_no_openai_key(
     await painter.generate("a tree", seed=0)
     assert fake.requests[1].json["response_format"] == "b64_json"
     assert fake.requests[1].headers["authorization"] == f"Bearer {key}"
+
+
+async def test_a_benchmarks_own_layout_goes_out_as_laid_out(
+    fake: FakeOpenAI, store: ImageStore, cat: ImageRef, tmp_path: Path
+) -> None:
+    """Uni-MMMU's judge calls as its release sends them: a system message of their own, then
+    the user message's texts and images in their order (the code summary check is text, image,
+    text), with the release's token limit; the flattened prompt is what other adapters get."""
+    from composer.benchmarks.unimmmu.judged import VL_MODEL, JudgeRequest
+
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(store.read_bytes(cat))
+    request = JudgeRequest(VL_MODEL, "Be strict.", ("Compare:", picture, "Candidate: a cat"), 512)
+    assert request.flat_prompt == "Be strict.\n\nCompare:\n\nCandidate: a cat"
+    gpt = model("openai-compatible/qwen", fake, store)
+    await gpt.understand(request.flat_prompt, [cat], options=request.call_options())
+    sent = fake.requests[0].json
+    assert sent["max_completion_tokens"] == 512
+    system, user = sent["messages"]
+    assert system == {"role": "system", "content": "Be strict."}
+    assert [part["type"] for part in user["content"]] == ["text", "image_url", "text"]
+    assert user["content"][0]["text"] == "Compare:" and user["content"][2]["text"] == (
+        "Candidate: a cat"
+    )
+    assert user["content"][1]["image_url"]["url"].startswith("data:image/png;base64,")
+    # The proof judge's 32767 new tokens are left to the server (it refuses more than its
+    # context); with no system message, none is sent.
+    proof = JudgeRequest(VL_MODEL, None, ("Prove it.",), 32767, thinking=True)
+    assert proof.call_options() == {"parts": [{"text": "Prove it."}]}
+    with pytest.raises(ValueError, match="neither a text nor one of the call's images"):
+        to_request("m", "p", [], parts=[{"image": 0}])

@@ -73,6 +73,38 @@ class JudgeRequest:
         """The user message's images, in order."""
         return tuple(p for p in self.parts if isinstance(p, Path))
 
+    @property
+    def flat_prompt(self) -> str:
+        """One prompt for a judge that takes (prompt, images): the system message leads it."""
+        return self.prompt if self.system is None else f"{self.system}\n\n{self.prompt}"
+
+    def call_options(self) -> dict[str, Any]:
+        """Per-call options that carry the request as the release sends it.
+
+        For an adapter that can (the OpenAI-compatible one): the system message as its own
+        message, the user message's texts and images in their order (`{"text": ...}`,
+        `{"image": i}`, i indexing `images`) and the token limit. Another adapter reads
+        `flat_prompt` and the images, as before.
+
+        The geometry proof's 32767 new tokens are not sent as `max_tokens`: a server refuses
+        a limit past the model's context, and without one it generates to the context's end,
+        which covers the release's limit wherever it fits.
+        """
+        parts: list[dict[str, Any]] = []
+        images = 0
+        for part in self.parts:
+            if isinstance(part, Path):
+                parts.append({"image": images})
+                images += 1
+            else:
+                parts.append({"text": part})
+        options: dict[str, Any] = {"parts": parts}
+        if self.system is not None:
+            options["system"] = self.system
+        if not self.thinking:
+            options["max_tokens"] = self.max_new_tokens
+        return options
+
 
 Judge = Callable[[JudgeRequest], Awaitable[str]]
 """An async judge: the request in, the model's raw reply text out."""
