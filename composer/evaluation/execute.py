@@ -189,7 +189,10 @@ class _Execution:
             status, error = "refused", str(exc)
         except ComposerError as exc:
             error = str(exc)
-            failure = exc.failure if isinstance(exc, GraphFailure) else None
+            if isinstance(exc, GraphFailure):
+                failure = exc.failure
+            elif task.output is None and system.imported is None:  # a call or an agent failed
+                failure = _call_failure(system.graphs[instance.axis].graph, site.tally.steps, error)
             if isinstance(exc, AgentOutputError):  # a retry must ask again, not replay it
                 self.layer.set_aside(site.tally, exc.raw, error)
         except Exception as exc:  # noqa: BLE001 - a bug in one graph must not end the run
@@ -266,6 +269,16 @@ class _Execution:
                 f"imported output of {instance.id}", imported.missing[instance.id]
             )
         return dict(imported.outputs[instance.id])
+
+
+def _call_failure(graph: str, steps: Sequence[Mapping[str, Any]], error: str) -> Failure:
+    """Where a model call that failed (or a reply an agent could not read) stopped a graph.
+
+    The node of the failed call, else of the last call made (whose reply the agent read).
+    """
+    failed = [s for s in steps if "error" in s]
+    last = failed[-1] if failed else steps[-1] if steps else {}
+    return Failure(graph=graph, node=str(last.get("node", "")), error=error)
 
 
 def _check_output(instance: Instance, state: Mapping[str, Any]) -> None:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import math
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -103,7 +105,7 @@ async def stream_strategy(
                 if chunk["error"] is not None:
                     errors[id(chunk["error"])] = chunk["name"]
                 else:
-                    _check_storable(graph_name, chunk["name"], chunk.get("result"))
+                    _check_storable(graph, graph_name, chunk["name"], chunk.get("result"))
     except ComposerError:
         raise
     except (Exception, SystemExit) as exc:  # SystemExit: a node's sys.exit() run in this task
@@ -132,7 +134,18 @@ def _check_output(graph_name: str, axis: Axis, state: Mapping[str, Any]) -> None
         raise GraphFailure(failure, exc.what, exc.fix) from None
 
 
-def _check_storable(graph_name: str, node: str, update: Any) -> None:
+def node_location(graph: Any, node: str) -> str:
+    """`file.py:line` where `node`'s function of the compiled `graph` is defined, or ""."""
+    try:
+        runnable = graph.builder.nodes[node].runnable
+        fn = inspect.unwrap(getattr(runnable, "afunc", None) or runnable.func)
+        code = fn.__code__
+    except (AttributeError, KeyError, TypeError, ValueError):  # not a plain function
+        return ""
+    return f"{Path(code.co_filename).name}:{code.co_firstlineno}"
+
+
+def _check_storable(graph: Any, graph_name: str, node: str, update: Any) -> None:
     """Raise `GraphFailure` if `update` holds a value the run store cannot keep."""
     if not isinstance(update, Mapping):
         return
@@ -157,7 +170,8 @@ def _check_storable(graph_name: str, node: str, update: Any) -> None:
             if kind.startswith("PIL.")
             else "Return plain data."
         )
-        failure = Failure(graph=graph_name, node=node, error=f"{what} {fix}")
+        where = node_location(graph, node)
+        failure = Failure(graph=graph_name, node=node, error=f"{what} {fix}", location=where)
         raise GraphFailure(failure, what, fix)
 
 

@@ -408,3 +408,44 @@ def test_fixing_a_strategy_file_reruns_its_systems_in_one_go(tmp_path: Path) -> 
     assert fixed.exit_code == 0, fixed.output
     results = stored(run_dir)
     assert {r.status for s in ("mine", "again", "builtin") for r in results[s]} == {"ok"}
+
+
+def test_a_model_call_that_fails_inside_a_graph_names_the_node(tmp_path: Path) -> None:
+    """The failure of a call (after its retries) is stored with the graph and the node that
+    made it, as a node's own bug is (it was stored with no failure: only `composer trace`
+    showed the node)."""
+    (tmp_path / "run.toml").write_text(
+        textwrap.dedent(
+            """
+            seed = 0
+            [benchmark]
+            name = "synthetic"
+            n_per_category = 2
+            categories = ["world_knowledge"]
+            [judge]
+            model = "symbolic/reasoner"
+            [systems.comp]
+            ueg = "decompose-then-generate"
+            roles = { reasoner = "mock/reasoner", generator = "symbolic/painter" }
+            [models."mock/reasoner"]
+            fail = "Rewrite"
+            max_attempts = 1
+            """
+        )
+    )
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir)])
+    assert result.exit_code == 1, result.output
+    for r in stored(run_dir)["comp"]:
+        assert r.status == "failed" and r.failure is not None
+        assert (r.failure.graph, r.failure.node) == ("decompose-then-generate", "rewrite")
+        assert r.failure.error == r.error and "mock/reasoner" in r.error
+
+
+def test_an_unstorable_return_is_located_at_its_nodes_function(tmp_path: Path) -> None:
+    result, run_dir = run_bug(tmp_path, "pil")
+    line = (HEAD + BUGS["pil"]).splitlines().index(
+        "async def draw_pixels(state: State, runtime: cg.Runtime[Roles]) -> dict:"
+    )
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.failure is not None and r.failure.location == f"buggy.py:{line + 1}"
