@@ -49,6 +49,26 @@ def describe(result: Result) -> str:
     return f"{failure.where()}{at}: {failure.error.splitlines()[0]}"
 
 
+def markdown_failures(lines: list[FailureLine]) -> list[str]:
+    """The listing as Markdown lines (none when no output failed or was refused)."""
+    from composer.report.safe_text import markdown_text
+
+    found: list[str] = []
+    for status in ("failed", "refused"):
+        group = [line for line in lines if line.status == status]
+        if not group:
+            continue
+        found += ["", f"### {status.capitalize()} outputs ({len(group)})", ""]
+        found += [
+            f"- {markdown_text(line.system)} / {markdown_text(line.instance)} (seed "
+            f"{line.seed}): {markdown_text(line.text)}"
+            for line in group[:LIMIT]
+        ]
+        if len(group) > LIMIT:
+            found.append(f"- and {len(group) - LIMIT} more (every one: `--format jsonl`)")
+    return found
+
+
 def print_failures(console: Console, lines: list[FailureLine], run_dir: str) -> None:
     """Print the listing (nothing when no output failed or was refused)."""
     for status, colour in (("failed", "red"), ("refused", "yellow")):

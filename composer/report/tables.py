@@ -434,6 +434,9 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
         writer = csv.writer(buffer)
         writer.writerow(safe_row(header))  # names from run files: never a formula
         writer.writerows(safe_row(row) for row in rows)
+        # What the numbers were read with, as every other format says it.
+        writer.writerows([[], ["# read with"], ["parser", "UEG judge"]])
+        writer.writerow(safe_row([report["parser"], report["judge"]]))
         for title, (head, body) in csv_sections(report):
             writer.writerows([[], [f"# {title}"], safe_row(head)])
             writer.writerows(safe_row(row) for row in body)
@@ -474,5 +477,9 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
                 lines += ["", f"### {title}", "", *_markdown(head, body)]
         if unimmmu.notes(report):
             lines += ["", *(f"- {markdown_text(line)}" for line in unimmmu.notes(report))]
+        if store is not None:  # which outputs failed or were refused, as the table lists them
+            from composer.report.failures import failure_lines, markdown_failures
+
+            lines += markdown_failures(failure_lines(store, judge=report.get("judge_id")))
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}")

@@ -444,8 +444,32 @@ def test_a_model_call_that_fails_inside_a_graph_names_the_node(tmp_path: Path) -
 
 def test_an_unstorable_return_is_located_at_its_nodes_function(tmp_path: Path) -> None:
     result, run_dir = run_bug(tmp_path, "pil")
-    line = (HEAD + BUGS["pil"]).splitlines().index(
-        "async def draw_pixels(state: State, runtime: cg.Runtime[Roles]) -> dict:"
+    line = (
+        (HEAD + BUGS["pil"])
+        .splitlines()
+        .index("async def draw_pixels(state: State, runtime: cg.Runtime[Roles]) -> dict:")
     )
     for r in check_one_instance_lost(result, run_dir):
         assert r.failure is not None and r.failure.location == f"buggy.py:{line + 1}"
+
+
+def test_markdown_lists_failed_outputs_and_csv_says_what_read_them(tmp_path: Path) -> None:
+    """Every text format says what the terminal table says: the failed outputs (Markdown)
+    and the parser and judge the numbers were read with (CSV)."""
+    result, run_dir = run_bug(tmp_path, "raise")
+    check_one_instance_lost(result, run_dir)
+    markdown = cli.invoke(app, ["report", str(run_dir), "--format", "markdown"]).stdout
+    assert "### Failed outputs (2)" in markdown
+    assert "- mine / UEG-0 (seed 0): graph 'buggy.py:build', node 'draw' at buggy.py:" in markdown
+    for parser in ("official", "strict"):
+        csv_text = cli.invoke(
+            app, ["report", str(run_dir), "--format", "csv", "--parser", parser]
+        ).stdout
+        lines = csv_text.splitlines()
+        at = lines.index("# read with")
+        assert lines[at : at + 3] == [
+            "# read with",
+            "parser,UEG judge",
+            f"{parser},symbolic/reasoner",
+        ]
+        assert lines[at - 1] == "" and lines[0].startswith("system,")
