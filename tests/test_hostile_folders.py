@@ -20,7 +20,7 @@ from realunify_fixture import RUN_SYSTEMS, config, write_realunify
 from typer.testing import CliRunner
 
 from composer.cli import app
-from composer.core.images import MAX_FILE_BYTES
+from composer.core.images import MAX_FILE_BYTES, ImageRef, ImageStore
 from composer.evaluation.store import RunStore
 
 cli = CliRunner()
@@ -232,3 +232,22 @@ def test_csv_report_escapes_formulas_and_keeps_numbers(tmp_path: Path) -> None:
     dangerous = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
     for cell in dangerous:
         float(cell)  # only numbers may start like a formula
+
+
+def test_export_refuses_an_image_damaged_since_it_was_stored(tmp_path: Path) -> None:
+    """A truncated or overwritten image is named as a missing one is (it was copied out as it
+    was: a 0-byte or garbage PNG in the export, exit 0)."""
+    code, output = _run(tmp_path)
+    assert code in (0, 1), output
+    run_dir = tmp_path / "out"
+    store = RunStore(run_dir)
+    try:
+        drawn = next(r.output["image"] for r in store.results() if r.output.get("image"))
+    finally:
+        store.close()
+    image = run_dir / "images" / ImageStore.relative_path(ImageRef.parse(drawn))
+    image.write_bytes(image.read_bytes()[:20])
+    code, text = _invoke("export", str(run_dir), "--output", str(tmp_path / "export"))
+    assert code == 2, text
+    assert "is damaged (its bytes are not the image's)" in text
+    assert "Traceback" not in text

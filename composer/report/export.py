@@ -115,7 +115,8 @@ def image_source(run_dir: Path, uri: Any) -> tuple[Path | None, str | None]:
     """The file in `run_dir/images` of an output's image, or None and why it is not there.
 
     (None, None) when the output names no image (a failed task): nothing is missing. A link
-    that leads out of the image folder is not read through: it counts as missing.
+    that leads out of the image folder is not read through: it counts as missing, as does a
+    file whose bytes are not the ones it is named by (truncated or overwritten since).
     """
     if uri is None:
         return None, None
@@ -132,6 +133,8 @@ def image_source(run_dir: Path, uri: Any) -> tuple[Path | None, str | None]:
         return None, f"{ref.uri[:19]}... is a link out of the run folder, not read"
     if not real.is_file():
         return None, f"{ref.uri[:19]}... is not in {root}"
+    if hashlib.sha256(real.read_bytes()).hexdigest() != ref.sha256:
+        return None, f"{ref.uri[:19]}... in {root} is damaged (its bytes are not the image's)"
     return path, None
 
 

@@ -24,11 +24,10 @@ from pathlib import Path
 from composer.benchmarks.unimmmu.instances import BENCHMARK, item_of
 from composer.benchmarks.unimmmu.records import Item, Task
 from composer.benchmarks.unimmmu.release import CaseOutput, write_case, write_summary
-from composer.core.errors import ConfigError, DataError
-from composer.core.images import ImageRef, ImageStore
+from composer.core.errors import ConfigError
 from composer.core.outputs import RESPONSE
 from composer.evaluation.store import Result, RunStore
-from composer.report.export import _Names, _system_seeds
+from composer.report.export import _Names, _system_seeds, image_source
 
 
 @dataclass
@@ -47,12 +46,11 @@ def _images(store: RunStore, result: Result, where: str, notes: list[str]) -> li
         drawn = [image] if image is not None else []
     found = []
     for position, uri in enumerate(drawn, 1):
-        try:
-            path = store.run_dir / "images" / ImageStore.relative_path(ImageRef.parse(str(uri)))
-        except DataError:
-            path = None
-        if path is None or not path.is_file():
-            notes.append(f"{where}: image {position} ({uri!r}) is not in the run's image store.")
+        path, why = image_source(store.run_dir, str(uri))
+        if path is None:
+            notes.append(
+                f"{where}: image {position} ({uri!r}) is not in the run's image store ({why})."
+            )
             continue
         found.append(path)
     return found
