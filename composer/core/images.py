@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import stat
+import warnings
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -421,12 +422,26 @@ def image_problem(data: bytes) -> str | None:
     return found
 
 
+def _opened(data: bytes) -> Image.Image:
+    """`Image.open` of `data` (lazy: the header only), without Pillow's bomb warning.
+
+    Pillow warns on stderr for an image past `MAX_IMAGE_PIXELS` (and raises past twice
+    that); every caller here checks the size against the same limit itself, right after,
+    and refuses it with composer's own message, so the raw warning would only repeat it.
+    """
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data))
+
+
 def _examined(data: bytes) -> tuple[str | None, Image.Image | None]:
     """`image_problem` of `data`, and the pixels it decoded when there is none."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with _opened(data) as image:
             width, height = image.size
             if width * height > _pixel_limit():
                 return f"{width}x{height} pixels, over the decompression-bomb limit", None
@@ -452,7 +467,7 @@ def _decode(data: bytes, where: str, name: str) -> Image.Image:
 
     limit = _pixel_limit()
     try:
-        image = Image.open(io.BytesIO(data))  # lazy: reads the header only
+        image = _opened(data)  # lazy: reads the header only
         width, height = image.size
         if width * height > limit:
             raise DataError(

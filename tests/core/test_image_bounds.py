@@ -92,3 +92,16 @@ def test_thumbnails_skip_a_bomb_instead_of_crashing(
     Image.new("RGB", (40, 40)).save(tmp_path / "b.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # above 2x: Pillow's own error
     assert make_thumb(tmp_path / "b.png", tmp_path / "t2.jpg") is False
+
+
+def test_an_image_between_the_limit_and_twice_it_gets_composers_message_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Past MAX_IMAGE_PIXELS (not yet twice it) Pillow warns on stderr as it opens the file;
+    composer refuses it right after with its own message, so the raw warning is not shown."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50 * 50)
+    _png_header_only(tmp_path / "big.png", 60, 60)  # 3,600 pixels: a warning, not an error
+    store = ImageStore(tmp_path / "store")
+    with pytest.raises(DataError, match="60x60 pixels, over the limit of 2,500"):
+        store.put_file(tmp_path / "big.png")
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
