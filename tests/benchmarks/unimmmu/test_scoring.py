@@ -276,6 +276,25 @@ def test_jigsaw_unreadable_truth(tmp_path: Path) -> None:
     assert (got["d_mean"].official, got["d_mean"].strict) == (1.0, None)
 
 
+def test_any_failure_inside_the_releases_try_is_the_penalty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The release catches every exception there: a bomb Pillow refuses outright, or a
+    distance that fails in its own way, is the penalty, not a failed scorer."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)
+    Image.new("RGB", (8, 8)).save(tmp_path / "bomb.png")  # 64 pixels: past twice the limit
+    gt = (grey(0), grey(255))
+    got = jigsaw_image_channels([tmp_path / "bomb.png", grey(0)], gt, mean_level_distance)
+    assert (got["d_mean"].official, got["d_mean"].strict) == (1.0, 1.0)
+    assert "read_error" in got["d_mean"].note
+
+    def broken(a: Image.Image, b: Image.Image) -> float:
+        raise KeyError("no such layer")
+
+    got = jigsaw_image_channels([grey(0), grey(0)], gt, broken)
+    assert got["d_mean"].official == 1.0
+
+
 def test_jigsaw_without_dreamsim_is_unscored_not_penalised() -> None:
     """The release refuses to start; composer reports the channel unscored."""
     got = jigsaw_image_channels([grey(0), grey(0)], (grey(0), grey(0)), None)["d_mean"]
