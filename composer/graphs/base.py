@@ -115,8 +115,13 @@ _DECLARED: dict[Build, GraphEntry] = {}
 """What `@register_graph` declared of each build function (a file's too: it is bound by path)."""
 
 
-def register_graph(name: str, *, axes: tuple[Axis, ...]) -> Callable[[Build], Build]:
+def register_graph(
+    name: str, *, axes: tuple[Axis, ...], description: str | None = None
+) -> Callable[[Build], Build]:
     """Register a strategy's `build` under a kebab-case name.
+
+    `composer list graphs` describes it by `description`, else by the first line of its
+    module's docstring (a module that registers two strategies gives each its own).
 
     Example:
         >>> @register_graph("sketch-first", axes=(Axis.UEG,))
@@ -126,7 +131,8 @@ def register_graph(name: str, *, axes: tuple[Axis, ...]) -> Callable[[Build], Bu
 
     def decorate(build: Build) -> Build:
         doc = (sys.modules[build.__module__].__doc__ or "").strip().splitlines()
-        _DECLARED[build] = GraphEntry(name, frozenset(axes), build, doc[0] if doc else "")
+        said = description if description is not None else doc[0] if doc else ""
+        _DECLARED[build] = GraphEntry(name, frozenset(axes), build, said)
         GRAPHS.register(name, build)
         return build
 
@@ -198,11 +204,12 @@ def _declared(module: str) -> list[GraphListing]:
                 continue
             axes = next(k.value for k in call.keywords if k.arg == "axes")
             names = [getattr(e, "attr", "") for e in getattr(axes, "elts", [])]
+            said = next((k.value for k in call.keywords if k.arg == "description"), None)
             found.append(
                 GraphListing(
                     ast.literal_eval(call.args[0]),
                     frozenset(Axis(n) for n in names),
-                    doc[0] if doc else "",
+                    ast.literal_eval(said) if said is not None else doc[0] if doc else "",
                 )
             )
     return found

@@ -185,7 +185,12 @@ def build(axis: Axis, options: Mapping[str, Any]) -> Strategy:
     return _build("interleaved", axis, options, drawing=True)
 
 
-@register_graph("text-only", axes=(Axis.GEU,))
+@register_graph(
+    "text-only",
+    axes=(Axis.GEU,),
+    description="a benchmark's own call sequence without its image calls (it answers "
+    "without drawing).",
+)
 def build_text_only(axis: Axis, options: Mapping[str, Any]) -> Strategy:
     """Build the call loop without its image calls: answer without drawing."""
     return _build("text-only", axis, options, drawing=False)

@@ -27,3 +27,11 @@ def test_listing_imports_no_graph_and_no_langgraph() -> None:
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == "['composer.graphs.base']"
+
+
+def test_each_strategy_of_a_module_has_its_own_description() -> None:
+    """interleaved and text-only share a module: text-only says what it leaves out (it read
+    as interleaved's, word for word)."""
+    listed = graph_listing()
+    assert listed["text-only"].description != listed["interleaved"].description
+    assert "without its image calls" in listed["text-only"].description
