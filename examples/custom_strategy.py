@@ -6,7 +6,8 @@
 The reasoner rewrites the prompt and derives yes/no checks from it; the generator draws `n`
 candidates from the rewrite with different seeds; the reasoner verifies every candidate and
 the one that passes most checks is the output. Bind it with
-`ueg = { graph = "examples/custom_strategy.py:build", n = 4 }`; composer itself is unchanged.
+`ueg = { graph = "custom_strategy.py:build", n = 4 }` in a run file beside it (a path is read
+from the run file's folder), as custom_strategy.toml does; composer itself is unchanged.
 """
 
 from __future__ import annotations
