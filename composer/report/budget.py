@@ -65,13 +65,17 @@ def per_system(
 def spend(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> dict[str, Any]:
     """How differently `a` and `b` spend per instance: {measure: [a, b, a / b]} where they differ.
 
-    Only calls, images and cost per instance; the ratio is None where b spends nothing.
+    Only calls, images and cost per instance; the ratio is None where b spends nothing. A
+    system that made no model call at all (an imported one: its outputs were made elsewhere)
+    spent what composer cannot know, not nothing: no comparison is made with it.
 
     Example:
         >>> spend({"images_per_instance": 4.0}, {"images_per_instance": 1.0})
         {'images_per_instance': [4.0, 1.0, 4.0]}
+        >>> spend({"calls_per_instance": 2.0}, {"calls_per_instance": 0.0})
+        {}
     """
-    if not a or not b:
+    if not a or not b or 0 in (a.get("calls_per_instance"), b.get("calls_per_instance")):
         return {}
     found: dict[str, Any] = {}
     for key in ("images_per_instance", "cost_per_instance", "calls_per_instance"):

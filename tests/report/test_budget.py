@@ -95,3 +95,18 @@ def test_cost_per_instance_of_best_of_n(
     assert "accuracy points per image generated per instance" in text
     bad = cli.invoke(app, ["compare", str(run_dir), "best-of-3", "single", "--per", "token"])
     assert bad.exit_code == 2
+
+
+def test_a_system_without_model_calls_is_not_compared_as_free() -> None:
+    """An imported system made its outputs elsewhere: its spend is unknown to composer, so a
+    pair with it says nothing of spending (it read `images/inst 0 vs 0.6 (0x)`)."""
+    from composer.report.budget import spend
+
+    composed = {"calls_per_instance": 2.0, "images_per_instance": 0.6}
+    imported = {"calls_per_instance": 0.0, "images_per_instance": 0.0}
+    assert spend(imported, composed) == spend(composed, imported) == {}
+    assert spend(composed, {**composed, "images_per_instance": 1.2})["images_per_instance"] == [
+        0.6,
+        1.2,
+        0.5,
+    ]
