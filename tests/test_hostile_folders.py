@@ -251,3 +251,15 @@ def test_export_refuses_an_image_damaged_since_it_was_stored(tmp_path: Path) -> 
     assert code == 2, text
     assert "is damaged (its bytes are not the image's)" in text
     assert "Traceback" not in text
+
+
+def test_a_run_never_writes_into_the_folder_it_reads(tmp_path: Path) -> None:
+    """--out at the benchmark's own folder would put run.db and images/ among its files."""
+    data = write_realunify(tmp_path / "RealUnify")
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    run_file = tmp_path / "run.toml"
+    run_file.write_text(config(data, RUN_SYSTEMS))
+    code, output = _invoke("run", str(run_file), "--out", str(data), "--quiet")
+    assert code == 2, output
+    assert "is the folder [benchmark] path reads" in output and "--out runs/NAME" in output
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before

@@ -25,6 +25,7 @@ from composer.cli.html_ahead import HtmlAhead, write_html
 from composer.core.errors import ComposerError
 
 if TYPE_CHECKING:
+    from composer.core.config import RunConfig
     from composer.core.instance import Parser
     from composer.report.model import Report
 
@@ -117,6 +118,7 @@ def run(
         run_dir = out_dir or Path("runs") / config.stem
         _writable("--out", run_dir, is_folder=True)
         cfg = load_config(config)
+        _apart_from_data(run_dir, cfg)
         if systems is not None:  # `--systems ","` names none: an error, not an empty run
             cfg = cfg.select([s.strip() for s in systems.split(",") if s.strip()])
         if limit is not None:
@@ -317,6 +319,23 @@ def report(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
+
+
+def _apart_from_data(run_dir: Path, cfg: RunConfig) -> None:
+    """The run folder is none of the folders the run reads (its benchmark, an import)."""
+    from composer.core.errors import ConfigError
+
+    read = [("[benchmark] path", cfg.benchmark.path)]
+    read += [(f"[systems.{n}] import", s.import_dir) for n, s in cfg.systems.items()]
+    target = run_dir.resolve()
+    for what, folder in read:
+        if folder is not None and cfg.resolve(folder) == target:
+            raise ConfigError(
+                f"--out {str(run_dir)!r}",
+                f"is the folder {what} reads: the run would write its run.db and images/ "
+                "among that folder's files.",
+                "Give the run a folder of its own, e.g. --out runs/NAME.",
+            )
 
 
 def _write_figures(run_dir: Path, folder: Path, parser: str | None, judge: str | None) -> None:
