@@ -61,8 +61,13 @@ def containing_exits() -> Iterator[None]:
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
         if previous is not None:
-            return previous(loop, _contained(coro), **kwargs)
-        return asyncio.Task(_contained(coro), loop=loop, **kwargs)
+            task = previous(loop, _contained(coro), **kwargs)
+        else:
+            task = asyncio.Task(_contained(coro), loop=loop, **kwargs)
+        # A task cancelled before its first step (Ctrl-C) never starts the wrapper, and so
+        # never awaits `coro`: closed here, it is not reported as "never awaited" at exit.
+        task.add_done_callback(lambda _: coro.close())
+        return task
 
     loop.set_task_factory(factory)  # type: ignore[arg-type]
     try:
