@@ -29,6 +29,7 @@ from composer.report.model import (
     count_cells,
     other_parser,
 )
+from composer.report.numbers import one_decimal
 from composer.report.safe_text import markdown_text
 from composer.report.summary import total_rule, total_under
 
@@ -82,7 +83,7 @@ def _cell(entry: SystemSummary, axis: str, category: str | None, other: Parser |
         if category is None
         else categories_of(summary, other).get(category)
     )
-    return "-" if value is None else f"{value:.1f}"
+    return "-" if value is None else one_decimal(value)
 
 
 def table_rows(report: Report, parser: Parser | None = None) -> tuple[list[str], list[list[str]]]:
@@ -109,7 +110,7 @@ def table_rows(report: Report, parser: Parser | None = None) -> tuple[list[str],
                 entry["kind"],
                 entry["mode"],
                 *[_cell(entry, axis, cat, other) for _, axis, cat in columns],
-                "-" if value is None else f"{value:.1f}",
+                "-" if value is None else one_decimal(value),
                 *count_cells(entry),
             ]
         )
@@ -181,10 +182,10 @@ def mean_sd(mean: float | None, values: Sequence[float]) -> str:
     if mean is None:
         return "-"
     if len(values) < 2:
-        return f"{mean:.1f}"
+        return one_decimal(mean)
     centre = sum(values) / len(values)
     sd = (sum((v - centre) ** 2 for v in values) / (len(values) - 1)) ** 0.5
-    return f"{mean:.1f} ± {sd:.1f}"
+    return f"{one_decimal(mean)} ± {one_decimal(sd)}"
 
 
 def mean_sd_rows(report: Report) -> tuple[list[str], list[list[str]]]:
@@ -242,8 +243,9 @@ def seed_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     rows: list[list[str]] = []
 
     def cells(mean: float | None, by_seed: dict[str, float], sd: float | None) -> list[str]:
-        values = [f"{by_seed[s]:.1f}" if s in by_seed else "-" for s in seeds]
-        return ["-" if mean is None else f"{mean:.1f}", *values, "-" if sd is None else f"{sd:.1f}"]
+        values = [one_decimal(by_seed[s]) if s in by_seed else "-" for s in seeds]
+        shown = "-" if mean is None else one_decimal(mean)
+        return [shown, *values, "-" if sd is None else one_decimal(sd)]
 
     for name, entry in report["systems"].items():
         for axis in ("UEG", "GEU"):

@@ -36,6 +36,7 @@ from composer.report.model import (
     count_cells,
     other_parser,
 )
+from composer.report.numbers import one_decimal
 from composer.report.pairs import p_text, split_pairs
 from composer.report.safe_text import literal, printable
 from composer.report.summary import total_under
@@ -172,7 +173,7 @@ def _present(report: Report, axis: str) -> list[str]:
 
 
 def _value(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+    return "-" if value is None else one_decimal(value)
 
 
 def _axis_grids(
@@ -296,8 +297,8 @@ def paired_grid(
             [
                 f"  {p['scope']}",
                 str(p["n"]),
-                f"{p['accuracy_a']:.1f}",
-                f"{p['accuracy_b']:.1f}",
+                one_decimal(p["accuracy_a"]),
+                one_decimal(p["accuracy_b"]),
                 f"{p['difference']:+.1f}",
                 interval_text(p["ci95"]),
                 *([interval_text(p.get("ci95_all_judges"))] if judged else []),
@@ -476,8 +477,8 @@ def compare_layouts(title: str, rows: Sequence[Any], seed: int) -> list[list[Gri
             str(p.only_a),
             str(p.only_b),
             str(p.neither),
-            f"{p.accuracy_a:.1f}",
-            f"{p.accuracy_b:.1f}",
+            one_decimal(p.accuracy_a),
+            one_decimal(p.accuracy_b),
             f"{p.difference:+.1f}",
             f"[{p.ci_low:+.1f}, {p.ci_high:+.1f}]",
             p_text(p.p_value),

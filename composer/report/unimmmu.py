@@ -38,6 +38,7 @@ from composer.benchmarks.unimmmu.summaries import Reading, summarize
 from composer.core.instance import STOP, Instance
 from composer.evaluation.store import RunStore
 from composer.report.model import Report
+from composer.report.numbers import one_decimal
 
 PROGRAMMATIC = "uni-mmmu-programmatic"
 JUDGED = "uni-mmmu-judged"
@@ -314,8 +315,8 @@ def _text(cell: Any) -> str:
     if cell is None:
         return "-"
     if isinstance(cell, list):
-        return f"{cell[0]:.1f}/{cell[1]:.1f}"
-    return f"{cell:.1f}"
+        return f"{one_decimal(cell[0])}/{one_decimal(cell[1])}"
+    return one_decimal(cell)
 
 
 def leaderboard_rows(report: Report) -> tuple[list[str], list[list[str]]]:
