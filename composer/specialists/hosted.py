@@ -94,27 +94,37 @@ def _missing_key(where: str, names: str) -> str:
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds to wait from a `Retry-After` (seconds or HTTP date) or `retry-after-ms` header."""
+    """Seconds to wait from a `Retry-After` (seconds or HTTP date) or `retry-after-ms` header.
+
+    None where the header gives no wait to keep: absent, unreadable, or not a positive number
+    (0, a negative, NaN, a date already past). The call layer then backs off with jitter, as
+    for a fault without the header; taken as given, such a value sent every retry at once, a
+    server that kept sending it used up `max_attempts` in milliseconds.
+    """
     if not headers:
         return None
     millis = headers.get("retry-after-ms")
     if millis:
         try:
-            return max(0.0, float(millis) / 1000)
+            return _positive(float(millis) / 1000)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return _positive(float(value))
     except ValueError:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return _positive(when.timestamp() - time.time())
+
+
+def _positive(seconds: float) -> float | None:
+    return seconds if seconds > 0 else None  # NaN too: it is not > 0
 
 
 def scrub(text: str, secret: str | None, limit: int = 300) -> str:

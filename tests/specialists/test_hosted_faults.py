@@ -73,3 +73,27 @@ async def test_every_provider_retries_the_same_transient_faults(
     assert (await layer.wrap(model, FAST).understand("q")).text == "fine"
     assert fake.count - before == 2 and layer.stats.retried == 1
     await model.aclose()
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after": "inf"}, float("inf")),  # past max_retry_after_s: the call fails at once
+        ({"retry-after": "0"}, None),
+        ({"retry-after": "-5"}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after-ms": "0"}, None),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),  # a date already past
+        ({"retry-after": "soon, please"}, None),
+    ],
+)
+def test_a_retry_after_that_gives_no_wait_is_no_instruction(
+    headers: dict[str, str], seconds: float | None
+) -> None:
+    """0, a negative, NaN or a past date would send every retry at once (a server that kept
+    sending one used up max_attempts in milliseconds): the call layer's backoff applies."""
+    from composer.specialists.hosted import retry_after_seconds
+
+    assert retry_after_seconds(headers) == seconds
