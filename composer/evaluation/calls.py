@@ -246,7 +246,7 @@ class CallLayer:
             committed.add_done_callback(self._forget_committed)
         keys.append(key)
         self._set_aside.discard(key)
-        return self._replay(reply, key, site.tally)
+        return self._replay(reply, key, site.tally, cached=False)
 
     def _forget_committed(self, committed: asyncio.Future[None]) -> None:
         """Drop the replies `committed` stored: from now on the store answers for them."""
@@ -259,9 +259,15 @@ class CallLayer:
         image = cached.get("image")
         return image is None or ImageRef.parse(image) in self.images
 
-    def _replay(self, reply: dict[str, Any], key: str, tally: Tally) -> dict[str, Any]:
+    def _replay(
+        self, reply: dict[str, Any], key: str, tally: Tally, *, cached: bool = True
+    ) -> dict[str, Any]:
         if reply.get("refused"):
-            raise RefusalError("cached call", str(reply["refused"]))
+            said = str(reply["refused"])  # "model: refused: why", as the refusal said it
+            if cached:
+                raise RefusalError("cached call", said)
+            where, _, what = said.partition(": ")
+            raise RefusalError(where, what) if what else RefusalError("model", said)
         if "text" in reply:
             tally.understood.append((key, reply["text"]))
         return reply

@@ -45,6 +45,8 @@ def test_a_refused_judge_call_makes_the_instance_refused_and_the_run_complete(
     refused = [i for i, row in rows.items() if row["status"] == "refused"]
     assert len(refused) == 1 and rows[refused[0]]["axis"] == "UEG", rows
     assert "refused" in str(rows[refused[0]]["error"])
+    # Sent in this run, not replayed: said as the model's own refusal, not a "cached call".
+    assert str(rows[refused[0]]["error"]).startswith("mock/judge: refused")
     assert not [i for i, row in rows.items() if row["status"] == "failed"]
 
     report = json.loads(
