@@ -14,6 +14,7 @@ import functools
 import hashlib
 import os
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -430,7 +431,8 @@ class PageWriter:
         """The pages of `instances` (in the list's order) with their `results`, from `store`."""
         self.ctx, self.instances, self.results = ctx, instances, results
         base = Path(os.path.relpath(ctx.images.root.resolve(), (ctx.out / "instances").resolve()))
-        self.image_base = base.as_posix()
+        # A URL: a "#", "?", "%" or space in the run folder's path would end or change it.
+        self.image_base = urllib.parse.quote(base.as_posix())
         self.batches = PageJudgments(store, ctx.judge_id)
         self.traces = Traces(store)
         self.put: Callable[[Path, bytes], None] = write_changed
