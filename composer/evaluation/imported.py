@@ -15,9 +15,11 @@ Image paths are relative to the folder and must stay inside it: `../`, an absolu
 elsewhere or a symlink that leads out of the folder is a configuration error, so a shared
 folder cannot make composer copy `/proc/self/environ` or a key file into the run. An image
 file is checked to be an image of bounded size before it is read (`ImageStore.put_file`). A
-record without its output, or whose image is missing or unreadable, makes that instance
+record without its output, or whose scored image is missing or unreadable, makes that instance
 `failed` (counted and shown, never dropped); a file that cannot be read at all is a
-configuration error.
+configuration error. A GEU step record's `edit_image` is not scored (the release reads the
+response alone): one that is missing, unusable or outside the folder is noted with the output
+(`edit_image_note`), never read, and the answer is scored.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from composer.core.instance import Axis, Instance
 from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 
 Mode = Literal["direct", "step"]
+
+EDIT_NOTE = "edit_image_note"
+"""The output key saying why a GEU step record's `edit_image` was not kept."""
 
 RESULT_FILES: dict[tuple[Mode, Axis], str] = {
     ("direct", Axis.UEG): "UEG_direct.json",
@@ -176,5 +181,13 @@ def _output(
         return output
     output = {RESPONSE: _text(record, "response")}
     if mode == "step" and record.get("edit_image"):
-        output[EDITED_IMAGE] = _image(folder, record, "edit_image", images, where)
+        # Shown, never scored: the release scores a GEU answer from its response alone, so
+        # an edit_image that is missing, unusable or outside the folder (an author's absolute
+        # path) is noted and not read, and the instance is scored as the release scores it.
+        try:
+            output[EDITED_IMAGE] = _image(folder, record, "edit_image", images, where)
+        except _Missing as exc:
+            output[EDIT_NOTE] = f"edit_image not kept: {exc}"
+        except DataError as exc:
+            output[EDIT_NOTE] = f"edit_image not kept: {exc.what}"
     return output
