@@ -48,6 +48,7 @@ def test_report_formats_to_stdout_and_files(tmp_path: Path) -> None:
     )
     lines = csv_path.read_text().splitlines()
     assert lines[0].startswith("system,kind,mode,WK") and len(lines) == 4
+    assert lines[0].endswith(",parser,UEG judge")
     strict = json.loads(
         cli.invoke(app, ["report", str(run_dir), "--format", "json", "--parser", "strict"]).stdout
     )

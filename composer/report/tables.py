@@ -434,11 +434,11 @@ def render(report: Report, fmt: str, store: RunStore | None = None) -> str:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(safe_row(header))  # names from run files: never a formula
-        writer.writerows(safe_row(row) for row in rows)
-        # What the numbers were read with, as every other format says it.
-        writer.writerows([[], ["# read with"], ["parser", "UEG judge"]])
-        writer.writerow(safe_row([report["parser"], report["judge"]]))
+        # What the numbers were read with, as every other format says it: two last columns,
+        # so that the table stays one table for a spreadsheet or pandas.
+        read_with = [report["parser"], report["judge"]]
+        writer.writerow(safe_row([*header, "parser", "UEG judge"]))  # never a formula
+        writer.writerows(safe_row([*row, *read_with]) for row in rows)
         for title, (head, body) in csv_sections(report):
             writer.writerows([[], [f"# {title}"], safe_row(head)])
             writer.writerows(safe_row(row) for row in body)
