@@ -351,6 +351,13 @@ def write_html(
             index = _write_index(out, store, ctx, report, instances, results, chart_paths, graphs)
             if pages.children:  # the index written while they wrote pages; now the runs left
                 pages.write()
+    # An earlier report into this folder may have had instances this run no longer holds
+    # (the benchmark changed, `--instances` picked fewer): their pages go, as its extra list
+    # pages do, so the folder holds this report alone.
+    shown = {f"{slug(i.id)}.html" for i in instances}
+    for stale in (out / "instances").glob("*.html"):
+        if stale.name not in shown:
+            stale.unlink()
     return index
 
 

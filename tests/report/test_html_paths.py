@@ -35,3 +35,25 @@ def test_every_local_link_resolves_whatever_the_run_folder_is_called(tmp_path: P
             assert target.exists(), (page.name, link)
             checked += 1
     assert checked
+
+
+def test_a_report_written_again_for_fewer_instances_leaves_no_stale_page(tmp_path: Path) -> None:
+    """The folder holds this report alone: a page of an instance the run no longer shows (an
+    earlier report, a wider selection) is removed, as an earlier report's extra list pages
+    are."""
+    data = write_realunify(tmp_path / "RealUnify")
+    (tmp_path / "run.toml").write_text(config(data, RUN_SYSTEMS))
+    out = tmp_path / "report"
+    pages = []
+    for picked in ("UEG-*", "UEG-0"):
+        run_dir = tmp_path / f"run-{len(pages)}"
+        ran = cli.invoke(
+            app,
+            ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet"]
+            + ["--instances", picked],
+        )
+        assert ran.exit_code in (0, 1), ran.output
+        wrote = cli.invoke(app, ["report", str(run_dir), "--format", "html", "--output", str(out)])
+        assert wrote.exit_code == 0, wrote.output
+        pages.append(sorted(p.name for p in (out / "instances").glob("*.html")))
+    assert len(pages[0]) > 1 and pages[1] == ["UEG-0.html"]
