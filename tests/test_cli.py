@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from mockbench import config_text, write_fixture
 from typer.testing import CliRunner
 
@@ -80,7 +81,14 @@ def test_a_finished_command_leaves_its_store_closed_and_its_output_whole(tmp_pat
     store.close()
 
 
-def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "code", "said"),
+    [(signal.SIGINT, 130, "stopped: "), (signal.SIGTERM, 143, "stopped (SIGTERM): ")],
+)
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
+    tmp_path: Path, stop: signal.Signals, code: int, said: str
+) -> None:
+    """Ctrl-C, and SIGTERM (a scheduler ending the job: it ended the run without a word)."""
     config = tmp_path / "slow.toml"
     config.write_text(
         config_text(write_fixture(tmp_path / "data"), latency_s=0.05).replace(
@@ -111,10 +119,11 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path: Path) -> No
             store.close()
             if done >= 5:
                 break
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
+    assert process.returncode == code, stderr
     assert "Traceback" not in stderr and "Run the same command again to resume" in stderr
+    assert said in stderr
     resumed = subprocess.run(command, capture_output=True, text=True)
     assert resumed.returncode == 1, resumed.stderr  # one instance of the fixture fails by design
     assert "already done" in resumed.stderr

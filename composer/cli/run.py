@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -62,18 +64,39 @@ def _run(
         err.print(f"note: {line}", markup=False, highlight=False)
     progress = RunProgress(runner, err, enabled=not quiet)
     runner.on_progress = progress.advance
+    previous = _stop_on_sigterm()
     try:
         with progress:
             return asyncio.run(runner.run())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         done = sum(1 for _ in runner.store.reader.results())
         err.print(
-            f"\n[yellow]stopped[/]: {done} results are saved in {run_dir}. "
-            "Run the same command again to resume."
+            f"\n[yellow]stopped[/]{' (SIGTERM)' if isinstance(stop, _Terminated) else ''}: "
+            f"{done} results are saved in {run_dir}. Run the same command again to resume."
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if isinstance(stop, _Terminated) else 130) from None
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         runner.close()
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler ending a job, `kill`): the run stops as on Ctrl-C, exit 143."""
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM stop the run as Ctrl-C does (saved results said, then exit 143).
+
+    Returns the handler it replaced, or None where none can be set (not the main thread).
+    """
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, stop)
 
 
 @app.command()
