@@ -179,9 +179,11 @@ def _print_summary(summary: Any, run_dir: Path) -> None:
     """The last lines of a run: what it did, and whether the run is complete (exit 1 if not)."""
     statuses = ", ".join(f"{v} {k}" for k, v in sorted(summary.statuses.items())) or "nothing new"
     rejudged = f", {summary.rejudged} outputs judged again" if summary.rejudged else ""
+    unanswered = summary.requests_unanswered
+    more = f" ({unanswered} more requests got no answer)" if unanswered else ""
     err.print(
         f"{summary.tasks} tasks run ({statuses}){rejudged}, {summary.skipped} already done; "
-        f"{summary.calls_sent} calls sent, {summary.calls_cached} from cache; "
+        f"{summary.calls_sent} calls sent{more}, {summary.calls_cached} from cache; "
         f"{summary.seconds:.1f} s. Run directory: {run_dir}",
         highlight=False,
     )

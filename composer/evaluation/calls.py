@@ -91,6 +91,9 @@ class CallStats:
     cached: int = 0
     retried: int = 0
     failed: int = 0
+    unanswered: int = 0
+    """Requests that got no answer (an error, a 429, a timeout): sent, and perhaps charged,
+    though no call they made was answered; `sent` counts the answered ones."""
 
 
 class CallLayer:
@@ -323,6 +326,7 @@ class CallLayer:
                 with self.deadlines.after(settings.timeout_s):
                     reply = await send()
             except TimeoutError as exc:
+                self.stats.unanswered += 1
                 raise SpecialistError(
                     specialist.name,
                     f"no reply within {settings.timeout_s:g} s.",
@@ -333,6 +337,7 @@ class CallLayer:
                 self.stats.sent += 1
                 return {"refused": str(exc), "latency_s": time.perf_counter() - started}
             except SpecialistError as exc:
+                self.stats.unanswered += 1
                 if exc.is_rate_limit:
                     limit.rate_limited(admitted)
                 if retryable(exc) and (exc.retry_after or 0.0) > settings.max_retry_after_s:

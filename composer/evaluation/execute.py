@@ -52,6 +52,8 @@ class RunSummary(BaseModel):
     complete only when this is 0."""
     calls_sent: int
     calls_cached: int
+    requests_unanswered: int = 0
+    """Requests sent that got no answer (errors, 429s, timeouts), besides `calls_sent`."""
     seconds: float
 
 

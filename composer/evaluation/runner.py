@@ -190,6 +190,7 @@ class Runner:
             failed=self.failed_count(),
             calls_sent=self.layer.stats.sent,
             calls_cached=self.layer.stats.cached,
+            requests_unanswered=self.layer.stats.unanswered,
             seconds=time.perf_counter() - started,
         )
 

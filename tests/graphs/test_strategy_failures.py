@@ -438,6 +438,8 @@ def test_a_model_call_that_fails_inside_a_graph_names_the_node(tmp_path: Path) -
     run_dir = tmp_path / "run"
     result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir)])
     assert result.exit_code == 1, result.output
+    # Sent, unanswered: said beside the answered ones (it read "0 calls sent" alone).
+    assert "0 calls sent (2 more requests got no answer)" in result.output
     for r in stored(run_dir)["comp"]:
         assert r.status == "failed" and r.failure is not None
         assert (r.failure.graph, r.failure.node) == ("decompose-then-generate", "rewrite")
