@@ -130,7 +130,8 @@ def run(
     """Run the systems of CONFIG; rerunning on the same run directory resumes it.
 
     Exit status: 0 when every task ended ok, refused or unscored; 1 when any task failed
-    (rerun with --retry-failed); 2 for a configuration error (nothing written); 130 on Ctrl-C.
+    (rerun with --retry-failed); 2 for a configuration error (nothing written); 130 on Ctrl-C,
+    143 on SIGTERM (what is done is kept).
     """
     from composer.core.config import load_config
     from composer.core.errors import ConfigError
