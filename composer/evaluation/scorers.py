@@ -164,7 +164,8 @@ class UniMMMUProgrammatic:
         return {
             "model": None,
             "method": "uni-mmmu-programmatic",
-            "method_version": code_version(case_scoring, grids, scoring),
+            # The scorer's own reading of the state (which text, which images) counts too.
+            "method_version": code_version(case_scoring, grids, scoring, type(self)),
             "options": {"dreamsim": self.distance is not None},
         }
 
@@ -243,7 +244,8 @@ class UniMMMUJudged:
             "model": self.judge.model,
             "model_options": dict(self.judge.model_options),
             "method": "uni-mmmu-judged",
-            "method_version": code_version(case_scoring, judge_prompts, judged),
+            # The scorer's own reading of the state and asking of the judge count too.
+            "method_version": code_version(case_scoring, judge_prompts, judged, type(self)),
             "options": {"text_model": self.text_model_name} if self.text_model_name else {},
         }
 

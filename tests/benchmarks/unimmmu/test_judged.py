@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -219,3 +220,22 @@ def test_judge_is_injected() -> None:
     replies = asyncio.run(judge_all(requests, judge))
     assert geometry_channels(replies)["overlay_ok"].official == 1.0
     assert [r.model for r in seen] == [TEXT_MODEL, VL_MODEL]
+
+
+def test_a_scorers_version_counts_its_own_code() -> None:
+    """What a Uni-MMMU scorer reads from the output (which text, which images) and how it asks
+    the judge live in its class: a change there is a new version, so stored scores are scored
+    again, as a change of the readers' modules already made them."""
+    from composer.benchmarks.unimmmu import case_scoring, grids, judge_prompts, judged, scoring
+    from composer.evaluation.judges import code_version
+    from composer.evaluation.scorers import UniMMMUJudged, UniMMMUProgrammatic
+
+    programmatic = UniMMMUProgrammatic.definition.__get__(object.__new__(UniMMMUProgrammatic))
+    version = programmatic()["method_version"]
+    assert version == code_version(case_scoring, grids, scoring, UniMMMUProgrammatic)
+    assert version != code_version(case_scoring, grids, scoring)
+    judge = SimpleNamespace(model="m", model_options={})
+    scorer = UniMMMUJudged(judge, model=None, images=None)  # type: ignore[arg-type]
+    version = scorer.definition()["method_version"]
+    assert version == code_version(case_scoring, judge_prompts, judged, UniMMMUJudged)
+    assert version != code_version(case_scoring, judge_prompts, judged)
