@@ -8,6 +8,7 @@ jsonl` and on the HTML instance pages.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -49,15 +50,20 @@ def describe(result: Result) -> str:
     return f"{failure.where()}{at}: {failure.error.splitlines()[0]}"
 
 
+def _groups(lines: list[FailureLine]) -> Iterator[tuple[str, list[FailureLine]]]:
+    """The failed outputs, then the refused ones: (status, lines), each group not empty."""
+    for status in ("failed", "refused"):
+        group = [line for line in lines if line.status == status]
+        if group:
+            yield status, group
+
+
 def markdown_failures(lines: list[FailureLine]) -> list[str]:
     """The listing as Markdown lines (none when no output failed or was refused)."""
     from composer.report.safe_text import markdown_text
 
     found: list[str] = []
-    for status in ("failed", "refused"):
-        group = [line for line in lines if line.status == status]
-        if not group:
-            continue
+    for status, group in _groups(lines):
         found += ["", f"### {status.capitalize()} outputs ({len(group)})", ""]
         found += [
             f"- {markdown_text(line.system)} / {markdown_text(line.instance)} (seed "
@@ -71,10 +77,8 @@ def markdown_failures(lines: list[FailureLine]) -> list[str]:
 
 def print_failures(console: Console, lines: list[FailureLine], run_dir: str) -> None:
     """Print the listing (nothing when no output failed or was refused)."""
-    for status, colour in (("failed", "red"), ("refused", "yellow")):
-        group = [line for line in lines if line.status == status]
-        if not group:
-            continue
+    for status, group in _groups(lines):
+        colour = "red" if status == "failed" else "yellow"
         outputs = "1 output" if len(group) == 1 else f"{len(group)} outputs"
         console.print(f"[bold {colour}]{status}[/]: {outputs}", highlight=False)
         for line in group[:LIMIT]:

@@ -128,7 +128,7 @@ LAST = {
     "message": "draw_badly",
 }
 
-RUN_FILE = """
+RUN_HEAD = """
 seed = 0
 [benchmark]
 name = "synthetic"
@@ -136,13 +136,19 @@ n_per_category = 2
 categories = ["world_knowledge"]
 [judge]
 model = "symbolic/reasoner"
-[systems.mine]
+"""
+"""The run files' benchmark and judge: two world-knowledge instances, judged symbolically."""
+
+RUN_FILE = (
+    RUN_HEAD
+    + """[systems.mine]
 ueg = { graph = "buggy.py:build" }
 roles = { generator = "symbolic/painter" }
 [systems.builtin]
 ueg = "decompose-then-generate"
 roles = { reasoner = "symbolic/reasoner", generator = "symbolic/painter" }
 """
+)
 
 
 def run_bug(tmp_path: Path, bug: str) -> tuple[Any, Path]:
@@ -417,15 +423,9 @@ def test_a_model_call_that_fails_inside_a_graph_names_the_node(tmp_path: Path) -
     made it, as a node's own bug is (it was stored with no failure: only `composer trace`
     showed the node)."""
     (tmp_path / "run.toml").write_text(
-        textwrap.dedent(
+        RUN_HEAD
+        + textwrap.dedent(
             """
-            seed = 0
-            [benchmark]
-            name = "synthetic"
-            n_per_category = 2
-            categories = ["world_knowledge"]
-            [judge]
-            model = "symbolic/reasoner"
             [systems.comp]
             ueg = "decompose-then-generate"
             roles = { reasoner = "mock/reasoner", generator = "symbolic/painter" }
