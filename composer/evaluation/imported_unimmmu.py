@@ -9,7 +9,8 @@ scorer reads it, and its kept text and images become the output state a run syst
 (`response`, `drawn`, `image`), so the same scorers score it:
 
 - the text is `model_text.txt` (maze and sliding: its first candidate, as the strict reading
-  counts it; a missing file reads as no text, as the release reads it);
+  counts it; a missing file is no text, None, which the science scorer does not judge where
+  it judges an empty file, as the release does);
 - the images are the case's `model_image_*.*` files, sorted (maze and sliding: the files of
   its first `cand_*` folder), each checked to stay inside the root and to be an image;
 - `result.json` paths are resolved as the release resolves them, relative to the root: a
@@ -121,7 +122,7 @@ def _output(
         text = case.texts[0] if case.texts else ""
         files: Sequence[Path] = case.candidates[0] if case.candidates else ()
     else:
-        text = case.text or ""
+        text = case.text  # None without the file: the release judges an empty file, not none
         files = case.images
     drawn = [_stored(root, f, images, f"{where}: {f.name}") for f in files]
     output: dict[str, Any] = {RESPONSE: text, DRAWN: drawn}
@@ -168,7 +169,7 @@ def read_unimmmu_outputs(
         case = folder / item.id
         if not case.is_dir():
             if item.task is Task.SCIENCE and folder.is_dir():
-                result.outputs[instance.id] = {RESPONSE: "", DRAWN: []}  # 0, 0, 0 (docstring)
+                result.outputs[instance.id] = {RESPONSE: None, DRAWN: []}  # 0, 0, 0 (docstring)
             else:
                 result.missing[instance.id] = f"{where}: no such case folder."
             continue

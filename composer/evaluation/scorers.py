@@ -272,7 +272,11 @@ class UniMMMUJudged:
         from composer.benchmarks.unimmmu.judged import TEXT_MODEL
 
         item = item_of(instance)
-        text = state.get("response") or state.get("rewrite")
+        # An empty text is judged, as the release judges an empty `model_text.txt`; no text
+        # at all (an imported case without the file) is not.
+        text = state.get("response")
+        if not text and isinstance(state.get("rewrite"), str):
+            text = state["rewrite"]
         drawn = [self.images.path(_ref(uri)) for uri in state.get("drawn", [])]
         if not drawn and state.get("image") is not None:
             drawn = [self.images.path(_ref(state["image"]))]

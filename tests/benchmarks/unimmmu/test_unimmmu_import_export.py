@@ -357,3 +357,38 @@ def test_what_the_release_scores_zero_is_scored_zero_not_failed(tmp_path: Path) 
     science = report_of(out)["systems"]["m"]["tasks"]["science"]
     assert science["total_cases"] == 2
     assert science["text_reasoning_acc"] == 0.5 and science["image_acc"] == 0.0
+
+
+def test_an_empty_science_text_is_judged_and_a_missing_one_is_not(tmp_path: Path) -> None:
+    """The release judges `model_text.txt` when the file exists, even empty; without the file
+    it scores the text 0 unasked. The judge here says 1 to whatever it is asked."""
+    root = write_data(tmp_path / "release")
+    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["science"])
+    first, second = sorted((item_of(i) for i in instances), key=lambda item: item.id)[:2]
+    write_case(root, "m", first, "", [])  # an empty file
+    write_case(root, "m", second, None, [])  # the folder without the file
+    config = tmp_path / "import.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                "tasks = ['science']",
+                "[judge]",
+                'model = "mock/judge"',
+                '[models."mock/judge"]',
+                'default = \'{"reasoning_correct": 1, "result_correct": 1, "image_correct": 1}\'',
+                "[systems.m]",
+                f'import = "{root}"',
+                'format = "uni-mmmu"',
+                'release_model = "m"',
+            ]
+        )
+    )
+    out = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    got = {k[1]: {n: c["official"] for n, c in v.items()} for k, v in channels_of(out).items()}
+    assert got[f"science-{first.id}"]["reasoning_correct"] == 1.0  # judged, as the release does
+    assert got[f"science-{second.id}"]["reasoning_correct"] == 0.0  # not asked
