@@ -17,6 +17,12 @@ scorer reads it, and its kept text and images become the output state a run syst
   `step0` or `init_png` that names an existing file other than the item's own makes that case
   failed (outputs made for other data), as does a jigsaw `id` that differs.
 
+Jigsaw is scored as `JigsawEvaluator` picks its cases: those whose id the task's own
+`summary.json` lists in `per_item`. A listed case without a folder is scored as found (no text,
+no images: 0 and the 1.0 distance penalty); a case folder not listed is scored for the strict
+reading only, its official values None ("not in the run's summary"), as the release leaves it
+out (`UNLISTED`).
+
 What the release scores as 0 is scored here too, in its denominator: a science or code case
 with no image (its image channels 0, its text still judged), and a science case with no folder
 at all (the science scorer walks every case of `dim_all.json`, so a missing one reads as no
@@ -40,7 +46,7 @@ from composer.benchmarks.unimmmu.records import (
     SlidingReferences,
     Task,
 )
-from composer.benchmarks.unimmmu.release import CaseOutput, read_case, resolve, task_dir
+from composer.benchmarks.unimmmu.release import CaseOutput, read_case, resolve, run_ids, task_dir
 from composer.core.errors import ConfigError, DataError
 from composer.core.files import confined_path
 from composer.core.images import ImageRef, ImageStore
@@ -50,6 +56,9 @@ from composer.evaluation.imported import ImportedOutputs
 
 DRAWN = "drawn"
 """The output state's key for every kept image, in call order (as `graphs.interleaved` sets)."""
+
+UNLISTED = "release_unlisted"
+"""Set (True) on a jigsaw case its task's `summary.json` does not list: officially unscored."""
 
 
 class _Missing(Exception):
@@ -160,6 +169,7 @@ def read_unimmmu_outputs(
         )
     result = ImportedOutputs(root, "step", scored_as_found=True)
     items = {i.id: item_of(i) for i in mine}
+    listed = run_ids(root, model)  # the jigsaw cases the release scores, unconverted
     for instance in mine:
         item = items[instance.id]
         folder = task_dir(root, model, item.task)
@@ -167,16 +177,21 @@ def read_unimmmu_outputs(
         if folder.is_dir():
             result.axes.add(instance.axis)
         case = folder / item.id
+        is_listed = item.task is Task.JIGSAW and item.result_fields.get("id") in listed
         if not case.is_dir():
-            if item.task is Task.SCIENCE and folder.is_dir():
-                result.outputs[instance.id] = {RESPONSE: None, DRAWN: []}  # 0, 0, 0 (docstring)
+            if (item.task is Task.SCIENCE and folder.is_dir()) or is_listed:
+                result.outputs[instance.id] = {RESPONSE: None, DRAWN: []}  # 0s (docstring)
             else:
                 result.missing[instance.id] = f"{where}: no such case folder."
             continue
         try:
-            result.outputs[instance.id] = _output(root, item, read_case(case), images, where)
+            output = _output(root, item, read_case(case), images, where)
         except _Missing as missing:
             result.missing[instance.id] = f"{where}: {missing}."
+            continue
+        if item.task is Task.JIGSAW and not is_listed:
+            output[UNLISTED] = True
+        result.outputs[instance.id] = output
     if not result.axes:
         raise ConfigError(
             f"import {str(base)!r}",

@@ -392,3 +392,42 @@ def test_an_empty_science_text_is_judged_and_a_missing_one_is_not(tmp_path: Path
     got = {k[1]: {n: c["official"] for n, c in v.items()} for k, v in channels_of(out).items()}
     assert got[f"science-{first.id}"]["reasoning_correct"] == 1.0  # judged, as the release does
     assert got[f"science-{second.id}"]["reasoning_correct"] == 0.0  # not asked
+
+
+def test_jigsaw_cases_are_the_ones_its_summary_lists(tmp_path: Path) -> None:
+    """`JigsawEvaluator` scores the ids of the task's `summary.json`: a listed case without a
+    folder scores 0, and a folder it does not list is left out officially (strict only)."""
+    root = write_data(tmp_path / "release")
+    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["jigsaw"])
+    listed, unlisted = sorted((item_of(i) for i in instances), key=lambda item: item.id)
+    for item in (listed, unlisted):
+        label = item.references.label  # type: ignore[union-attr]
+        write_case(
+            root, "m", item, f'<FINAL_ANSWER_JSON>{{"choice": {label}}}</FINAL_ANSWER_JSON>', []
+        )
+    shutil.rmtree(root / "outputs" / "m" / "jigsaw" / listed.id)
+    summary = {"per_item": [{"id": listed.result_fields["id"]}]}
+    (root / "outputs" / "m" / "jigsaw" / "summary.json").write_text(json.dumps(summary))
+    config = tmp_path / "import.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                "tasks = ['jigsaw']",
+                "[systems.m]",
+                f'import = "{root}"',
+                'format = "uni-mmmu"',
+                'release_model = "m"',
+            ]
+        )
+    )
+    out = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    got = {k[1]: v["text_correct"] for k, v in channels_of(out).items()}
+    assert got[f"jigsaw-{listed.id}"]["official"] == 0.0  # listed, no folder: no answer
+    left_out = got[f"jigsaw-{unlisted.id}"]
+    assert left_out["official"] is None and left_out["strict"] == 1.0
+    assert left_out["note"] == "not in the run's summary"
