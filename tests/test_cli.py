@@ -148,3 +148,32 @@ def test_a_model_that_holds_the_run_below_its_concurrency_is_said(tmp_path: Path
         result.stderr
     )
     assert "mock/reasoner" not in result.stderr  # no ceiling of its own: the run's 8
+
+
+def test_a_system_that_answers_none_of_the_selection_is_said(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "synthetic"',
+                "n_per_category = 1",
+                'categories = ["WK"]',  # a UEG category only
+                "[judge]",
+                'model = "symbolic/reasoner"',
+                "[systems.ueg-side]",
+                'ueg = "direct"',
+                'roles = { model = "symbolic/naive-unified" }',
+                "[systems.geu-side]",
+                'geu = "direct"',
+                'roles = { model = "symbolic/naive-unified" }',
+            ]
+        )
+    )
+    result = cli.invoke(app, ["run", str(config), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: geu-side answers none of this run's instances (its axes: GEU; the run's: UEG): "
+        "it runs nothing." in result.stderr
+    )
+    assert "ueg-side answers" not in result.stderr

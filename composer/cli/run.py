@@ -62,6 +62,8 @@ def _run(
     )
     for line in runner.layer.below_the_run():  # a model's own ceiling caps the run: say so
         err.print(f"note: {line}", markup=False, highlight=False)
+    for line in runner.plan.idle_systems():
+        err.print(f"note: {line}", markup=False, highlight=False)
     progress = RunProgress(runner, err, enabled=not quiet)
     runner.on_progress = progress.advance
     previous = _stop_on_sigterm()

@@ -84,6 +84,25 @@ class RunPlan:
         """The scorers that score `instance`, the headline one first."""
         return [s for s in self.scorers if s.applies(instance)]
 
+    def idle_systems(self) -> list[str]:
+        """One line per system that answers none of the run's instances (it runs nothing).
+
+        A system declares its axes; a selection of categories (or a benchmark) without them
+        leaves it out of every table, which a user should hear about rather than find out.
+        """
+        present = {instance.axis for instance in self.instances}
+        run_axes = ", ".join(sorted(a.value for a in present)) or "none"
+        lines = []
+        for system in self.systems:
+            if system.axes & present:
+                continue
+            declared = sorted(a.value for a in system.graphs) or ["none found in its import"]
+            lines.append(
+                f"{system.name} answers none of this run's instances (its axes: "
+                f"{', '.join(declared)}; the run's: {run_axes}): it runs nothing."
+            )
+        return lines
+
 
 def plan_run(
     config: RunConfig,
