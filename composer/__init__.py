@@ -13,7 +13,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("Outcome", "Results", "Run", "arun", "config", "open_results", "run")
+_API = ("Outcome", "Results", "Run", "RunNote", "arun", "config", "open_results", "run")
 __all__ = ["__version__", *_API]
 
 

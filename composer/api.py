@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import warnings
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from composer.report.model import Report
     from composer.report.trace import Step
 
-__all__ = ["Outcome", "Results", "Run", "arun", "config", "open_results", "run"]
+__all__ = ["Outcome", "Results", "Run", "RunNote", "arun", "config", "open_results", "run"]
 
 ConfigLike = RunConfig | Mapping[str, Any] | str | Path
 """A `RunConfig`, the tables of a run file as a dict, or the path of a TOML run file."""
@@ -107,6 +108,10 @@ def _blocking(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
+class RunNote(UserWarning):
+    """What a run says before it starts and a user should hear (the CLI prints it as `note:`)."""
+
+
 class Run:
     """The runner as a context manager: validated on entry, the run folder closed on exit.
 
@@ -150,6 +155,10 @@ class Run:
 
         self._runner = Runner(self.config, self.out, **self._options)
         self._runner.on_progress = self._on_progress
+        # What the command line prints as notes before it runs: a model's ceiling below the
+        # run's concurrency, a system that answers none of the instances.
+        for line in [*self._runner.layer.below_the_run(), *self._runner.plan.idle_systems()]:
+            warnings.warn(line, RunNote, stacklevel=2)
         return self
 
     def __exit__(

@@ -76,6 +76,19 @@ def test_the_runner_is_a_context_manager(tmp_path: Path, mock_config: dict[str, 
         composer.Run(mock_config, out).run()
 
 
+def test_what_the_command_line_notes_the_api_warns(tmp_path: Path) -> None:
+    cfg = composer.config(
+        {
+            "benchmark": {"name": "synthetic", "n_per_category": 1, "categories": ["WK"]},
+            "judge": {"model": "symbolic/reasoner"},
+            "systems": {"geu-side": {"geu": "direct", "roles": {"model": "symbolic/reasoner"}}},
+        }
+    )
+    with pytest.warns(composer.RunNote, match="geu-side answers none of this run's instances"):
+        with composer.Run(cfg, tmp_path / "run") as run:
+            assert run.run().tasks == 0
+
+
 def test_the_library_runner_is_a_context_manager_too(
     tmp_path: Path, mock_config: dict[str, Any]
 ) -> None:

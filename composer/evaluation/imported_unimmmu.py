@@ -128,7 +128,7 @@ def _output(
 ) -> dict[str, Any]:
     _check_result(root, item, case)
     if item.task in (Task.MAZE, Task.SLIDING):
-        text = case.texts[0] if case.texts else ""
+        text: str | None = case.texts[0] if case.texts else ""
         files: Sequence[Path] = case.candidates[0] if case.candidates else ()
     else:
         text = case.text  # None without the file: the release judges an empty file, not none
