@@ -2,8 +2,9 @@
 
 The limit finds the concurrency an endpoint sustains and stays near it: it doubles every round
 trip until the first rate limit (slow start), then grows by one call per round trip and, on a
-rate limit, steps down by a tenth, once per signal. The wait before a retry is what the server
-asked for (HTTP Retry-After), else jittered exponential backoff.
+rate limit, steps down by a tenth, once per signal. An endpoint that answers faster than its
+rate limit allows even one call in flight is paced by a rate instead. The wait before a retry
+is what the server asked for (HTTP Retry-After), else jittered exponential backoff.
 `composer.evaluation.calls` applies both to every model call.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 import random
 import time
 from typing import Any
@@ -23,6 +25,19 @@ STEP_DOWN = 0.9
 """What a rate limit leaves of the limit. A server that limits its rate answers at that rate
 whatever the concurrency; halving (TCP's AIMD) left the endpoint idle a quarter of the time
 while the limit crawled back, and a tenth is enough to stop the 429s of a limit just past it."""
+
+RATE_HORIZON_S = 1.0
+"""How far back answers are counted to measure the rate an endpoint answers at (a round trip
+if that is longer): a fast endpoint answers its few calls a second in much less than one."""
+
+RATE_PACED_BELOW = 4.0
+"""Calls in flight under which an endpoint is paced by a rate, not a concurrency: a limit of a
+few calls steps a third or more at a time, and below one it cannot slow a call at all."""
+
+RATE_GROWTH = (1 / 8, 1 / 128)
+"""How much a rate cap grows per answered call: fast while well below the cap a refusal last
+cut (or before any such cut), so that a low first measure is left in a few answers; slowly
+near it, so that a strict token bucket refuses about one call in fifteen answered."""
 
 
 class AdaptiveLimit:
@@ -40,6 +55,21 @@ class AdaptiveLimit:
     last, those the server let through. From the first rate limit on (in slow start too),
     calls are also paced: sent at most `limit` per round trip, evenly, not in the bursts in
     which earlier calls came back.
+
+    A concurrency cannot pace an endpoint that answers faster than it lets calls through (a
+    token bucket of 4 calls a second answering in a millisecond sustains 0.004 calls in
+    flight): even one call at a time is 250 times its rate, and every refused call, told the
+    same next moment by Retry-After, is sent again at that moment with the others, one
+    answered and the rest refused again until their attempts run out; and a limit of one or
+    two calls goes up and down by half or more. So when the rate a cut takes (the answers' over
+    the last `RATE_HORIZON_S`, at most the rate the limit let out less a tenth: a burst's
+    answers come together) would keep fewer than `RATE_PACED_BELOW` calls in flight, sends are
+    paced at that rate instead (`max_rate`, calls a second; as many in flight as that
+    rate keeps busy) and the next goes at the moment a refusal's Retry-After names, which
+    also tells how far past the server's rate the refused send was (`_hinted`). The cap
+    grows by `RATE_GROWTH` per answer and steps down by `STEP_DOWN` on a rate limit, or
+    further where the Retry-After says so; past twice `RATE_PACED_BELOW` calls in flight the
+    concurrency limit takes over again.
 
     Example:
         >>> limit = AdaptiveLimit(ceiling=64)
@@ -61,16 +91,29 @@ class AdaptiveLimit:
         """Sends are spaced evenly over a round trip: from the endpoint's first 429 on."""
         self.round_trip_s = 0.0
         """Recent time of a successful call (a moving average): the least time between cuts."""
+        self.max_rate: float | None = None
+        """Calls a second, where the endpoint sustains fewer than `RATE_PACED_BELOW` in flight."""
+        self._rate_slots = 1
+        """Calls in flight while paced by a rate: what `max_rate` keeps busy, and a quarter."""
+        self._refused_rate: float | None = None
+        """The rate cap when a refusal last cut it: about the endpoint's rate."""
         self._last_cut = float("-inf")
         self._next_send = 0.0
+        self._last_send = float("-inf")
+        """While paced by a rate: when the last call that counts against it was sent."""
+        self._resume_at = 0.0
+        """While paced by a rate, no call is sent before this: a refusal's Retry-After."""
+        self._moved: asyncio.Future[None] | None = None
+        """Set when a refusal makes the next send due sooner than the waiting calls think."""
         self._answered: collections.deque[float] = collections.deque()
-        """When recent calls succeeded: how many the endpoint answers in a round trip."""
+        """When recent calls succeeded (the last round trip or `RATE_HORIZON_S`, the longer):
+        how many the endpoint answers in a round trip, and at what rate."""
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @property
     def current(self) -> int:
         """The limit now, as a whole number of calls."""
-        return max(1, int(self.limit))
+        return self._rate_slots if self.max_rate is not None else max(1, int(self.limit))
 
     async def __aenter__(self) -> None:
         await self._take()
@@ -81,15 +124,39 @@ class AdaptiveLimit:
         # rate (unpaced, the slow start after a 429 met before any answer sent its doubled
         # limit at once: 99 of the 115 refusals of tests/perf/rate_limit.py's run came in its
         # first second). Before any answer there is no round trip to pace by.
-        now = time.monotonic()
-        at = max(now, self._next_send)
-        self._next_send = at + self.round_trip_s / self.limit
-        if at > now:
-            try:
+        try:
+            if self.max_rate is not None:
+                await self._rate_turn()
+                return
+            now = time.monotonic()
+            at = max(now, self._next_send)
+            self._next_send = at + self.round_trip_s / self.limit
+            if at > now:
                 await asyncio.sleep(at - now)
-            except BaseException:
-                await self.__aexit__()
-                raise
+        except BaseException:
+            await self.__aexit__()
+            raise
+
+    async def _rate_turn(self) -> None:
+        """Wait until a send is due at `max_rate`, and not before a refusal's Retry-After.
+
+        Decided when the call wakes, not booked ahead as the concurrency's pacing books it: a
+        cut or a refusal meanwhile moves the next send (few calls wait here: `_rate_slots`),
+        and a refusal that makes it due sooner wakes the waiting calls.
+        """
+        while self.max_rate is not None:
+            now = time.monotonic()
+            at = max(self._last_send + 1.0 / self.max_rate, self._resume_at)
+            if at <= now:
+                self._last_send = now
+                return
+            moved = self._moved
+            if moved is None or moved.done():
+                moved = self._moved = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(moved), at - now)
+            except TimeoutError:
+                pass
 
     async def _take(self) -> None:
         # The event loop runs one task at a time, so check-and-take needs no lock; a caller
@@ -131,20 +198,28 @@ class AdaptiveLimit:
             self.round_trip_s = latency_s
         now = time.monotonic()
         self._answered.append(now)
-        while self._answered[0] < now - self.round_trip_s:
+        while self._answered[0] < now - max(self.round_trip_s, RATE_HORIZON_S):
             self._answered.popleft()
-        step = 1.0 if self.is_slow_start else 1.0 / self.limit
-        self.limit = min(float(self.ceiling), self.limit + step)
+        if self.max_rate is not None:
+            refused = self._refused_rate
+            fast = refused is None or self.max_rate < 0.85 * refused
+            self._pace_at(self.max_rate * (1.0 + RATE_GROWTH[0 if fast else 1]))
+        else:
+            step = 1.0 if self.is_slow_start else 1.0 / self.limit
+            self.limit = min(float(self.ceiling), self.limit + step)
         self._wake()
 
-    def rate_limited(self, admitted: int | None = None) -> None:
+    def rate_limited(self, admitted: int | None = None, retry_after: float | None = None) -> None:
         """Step down after a 429 on a call admitted at epoch `admitted` (None: now).
 
         A 429 on a call admitted before the last cut is the same overload that cut it (the
         calls in flight come back 429 together), and cutting once per call in such a burst would
-        collapse the limit to 1.
+        collapse the limit to 1. `retry_after` is the wait the server asked for: while paced
+        by a rate, no call is sent before it is over.
         """
         self.is_paced = True
+        if self.max_rate is not None and retry_after is not None:
+            self._resume(time.monotonic() + retry_after)
         if admitted is not None and admitted < self.epoch:
             if not self.round_trip_s:
                 # Before any answer, each refusal of the burst that cut the limit is one call
@@ -167,10 +242,79 @@ class AdaptiveLimit:
         self.is_slow_start = False
         # What the endpoint answered in the last round trip is the concurrency it sustains
         # (Little's law): far past it (a burst allowance spent), go straight there.
-        while self._answered and self._answered[0] < now - self.round_trip_s:
-            self._answered.popleft()
-        sustained = len(self._answered) or self.limit
-        self.limit = max(1.0, min(self.limit * STEP_DOWN, float(sustained)))
+        answered = self._answered
+        while answered and answered[0] < now - max(self.round_trip_s, RATE_HORIZON_S):
+            answered.popleft()
+        sustained = sum(1 for at in reversed(answered) if at >= now - self.round_trip_s)
+        # The interval between sends that was refused: the cap's, else the concurrency's.
+        interval = 1.0 / self.max_rate if self.max_rate else self.round_trip_s / self.limit
+        sending = STEP_DOWN / interval  # the rate let out, less a tenth
+        self.limit = max(1.0, min(self.limit * STEP_DOWN, float(sustained or self.limit)))
+        if self.max_rate is not None:
+            # Not down to the rate measured now: that is the rate this cap let out, and each
+            # cut would take it lower still.
+            self._pace_at(_hinted(sending, interval, retry_after))
+            self._refused_rate = _refused(interval, self.max_rate, retry_after)
+            return
+        # The rate the answers came at, unless a burst's answers, come together, make it more
+        # than the rate the limit let out (a bucket's burst allowance, spent at the start).
+        rate = sending
+        if len(answered) > 1 and answered[-1] > answered[0]:
+            rate = min(rate, (len(answered) - 1) / (answered[-1] - answered[0]))
+        rate = _hinted(rate, interval, retry_after)
+        if rate * self.round_trip_s < RATE_PACED_BELOW:
+            self._pace_at(rate)
+            # Grow back slowly towards the rate refused, not fast past it and back to the
+            # concurrency limit that was just refused.
+            self._refused_rate = _refused(interval, self.max_rate, retry_after)
+            if retry_after is not None:
+                self._resume(now + retry_after)
+
+    def _pace_at(self, rate: float) -> None:
+        """Pace sends at `rate` a second, or by the concurrency again if that is fine enough."""
+        in_flight = rate * self.round_trip_s
+        if in_flight >= 2 * RATE_PACED_BELOW:
+            self.limit = min(float(self.ceiling), in_flight)
+            self.max_rate = self._refused_rate = None
+            return
+        self.max_rate = rate
+        self._rate_slots = min(self.ceiling, max(1, math.ceil(1.25 * in_flight)))
+
+    def _resume(self, at: float) -> None:
+        """Send the next call at `at`, when the server said its next call is let through.
+
+        Not later: the refused send counts for nothing, and a whole interval's wait on top of
+        it cost a fifth of the rate of a cap just past the server's.
+        """
+        self._resume_at = max(self._resume_at, at)
+        self._last_send = float("-inf")
+        if self._moved is not None and not self._moved.done():
+            self._moved.set_result(None)  # the calls waiting for their turn look again
+
+
+def _refused(interval: float, rate: float | None, retry_after: float | None) -> float | None:
+    """The rate a refusal says is past the server's, which the cap then grows towards slowly.
+
+    The rate sent at, or (with a Retry-After) about where the new cap was put; None once
+    paced by the concurrency again.
+    """
+    if rate is None:
+        return None
+    sent_at = 1.0 / interval
+    return min(sent_at, rate / STEP_DOWN) if retry_after else sent_at
+
+
+def _hinted(rate: float, interval: float, retry_after: float | None) -> float:
+    """`rate`, or less where the refusal's Retry-After says the server's rate is lower.
+
+    A token bucket refuses a send made `interval` after the one that took its last token
+    with the time to the next token: its rate is about 1 / (interval + retry_after). Heeded
+    down to half of `rate` (a Retry-After need not be a bucket's), it takes a cap far past
+    the server's rate there at the first refusal instead of a tenth a refusal.
+    """
+    if not retry_after:
+        return rate
+    return min(rate, max(1.0 / (interval + retry_after), rate / 2))
 
 
 class RetryWait(wait_base):

@@ -106,9 +106,11 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
     millis = headers.get("retry-after-ms")
     if millis:
         try:
-            return _positive(float(millis) / 1000)
+            seconds = _positive(float(millis) / 1000)
         except ValueError:
-            pass
+            seconds = None
+        if seconds is not None:  # else what `retry-after` says (a server's "0" ms beside "1")
+            return seconds
     value = headers.get("retry-after")
     if not value:
         return None

@@ -274,7 +274,9 @@ class FakeServer:
             with self._lock:
                 self.requests.append(request)
                 self.faults_served["rate_limited"] += 1
-            headers = {"retry-after-ms": f"{wait * 1000:.0f}", "retry-after": f"{math.ceil(wait)}"}
+            # Rounded up: a token not there yet is at least a millisecond away, as a server says.
+            millis = math.ceil(wait * 1000)
+            headers = {"retry-after-ms": f"{millis}", "retry-after": f"{math.ceil(wait)}"}
             return Reply(429, self.error_body(429), headers)
         fault = self._next_fault(request)
         if fault is not None:

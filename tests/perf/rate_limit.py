@@ -3,14 +3,17 @@
 A loopback OpenAI fake (its own process, so its CPU does not slow the client) answers each call
 after `--latency` seconds and at most `--rate` calls a second (a token bucket holding
 `--burst`); a request past the limit is answered at once with a 429 whose `retry-after-ms`
-says when the next token comes. `--calls` distinct chat calls, 64 at a time (the run's
-concurrency), go through the real OpenAI SDK: once through composer's call layer (adaptive
-limit, retries, cache and store writes), once through a plain loop that sends, and on a 429
-waits what the server asked and sends again. Printed for each: answered calls a second against
-the server's limit (target >= 0.9x) and requests sent per call answered (target <= 1.1x), the
-median of `--rounds` rounds, and the limit's path for composer.
+says when the next token comes. `--calls` distinct chat calls, `--concurrency` at a time (the
+run's concurrency, default 64), go through the real OpenAI SDK: once through composer's call
+layer (adaptive limit, retries, cache and store writes), once through a plain loop that sends,
+and on a 429 waits what the server asked and sends again. Printed for each: answered calls a
+second against the server's limit (target >= 0.9x) and requests sent per call answered (target
+<= 1.1x), the median of `--rounds` rounds, the limit's path for composer, and the calls that
+failed after `--max-attempts` attempts each (the plain loop counts its attempts the same way).
 
     python tests/perf/rate_limit.py [--rate 50] [--burst 10] [--latency 0.4] [--calls 800]
+    python tests/perf/rate_limit.py --rate 4 --burst 1 --latency 0 --calls 40 --concurrency 8 \
+        --max-attempts 5    # a fast endpoint: every refused call told the same next moment
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from composer.core.images import ImageStore  # noqa: E402
 from composer.evaluation.calls import CallLayer, CallSettings  # noqa: E402
 from composer.specialists.registry import create  # noqa: E402
 
-CONCURRENCY = 64
 done: list[float] = []
 """When each call was answered, in the round being measured."""
 
@@ -47,6 +49,8 @@ def steady_rate() -> float:
     sustains) are shown in the overall figure; this is the rate a long run keeps.
     """
     times = sorted(done)
+    if len(times) < 4:
+        return float("nan")
     a, b = times[len(times) // 4], times[3 * len(times) // 4]
     return (len(times) // 2) / (b - a)
 
@@ -86,8 +90,13 @@ class RemoteFake:
         self._process.join(5)
 
 
-async def through_composer(url: str, calls: int, tag: str) -> tuple[float, list[int]]:
-    """`calls` distinct understand calls through the call layer; seconds and the limit's path."""
+async def through_composer(
+    url: str, calls: int, tag: str, concurrency: int, attempts: int
+) -> tuple[float, list[int], int]:
+    """`calls` distinct understand calls through the call layer.
+
+    Returns the seconds they took, the limit's path and how many failed.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         images = ImageStore(Path(tmp) / "images")
         layer = CallLayer(run_writer(Path(tmp) / "run"), images)
@@ -95,11 +104,11 @@ async def through_composer(url: str, calls: int, tag: str) -> tuple[float, list[
         # measures a version whose default was lower.
         model = layer.wrap(
             create("openai/gpt-4.1", {"base_url": url}, images=images),
-            CallSettings(max_concurrency=CONCURRENCY, max_attempts=20),
+            CallSettings(max_concurrency=concurrency, max_attempts=attempts),
         )
         limit = next(iter(layer.limits.values()))
         path: list[int] = []
-        tasks = asyncio.Semaphore(CONCURRENCY)
+        tasks = asyncio.Semaphore(concurrency)
         done.clear()
 
         async def one(k: int) -> None:
@@ -114,39 +123,45 @@ async def through_composer(url: str, calls: int, tag: str) -> tuple[float, list[
 
         watcher = asyncio.create_task(watch())
         started = time.perf_counter()
-        await asyncio.gather(*(one(k) for k in range(calls)))
+        results = await asyncio.gather(*(one(k) for k in range(calls)), return_exceptions=True)
         elapsed = time.perf_counter() - started
         watcher.cancel()
         await layer.store.flush()
         layer.store.close()
         await model.specialist.aclose()
-    return elapsed, path
+    return elapsed, path, sum(isinstance(r, Exception) for r in results)
 
 
-async def plain_loop(url: str, calls: int, tag: str) -> float:
-    """The same calls through a bare AsyncOpenAI client that waits Retry-After on a 429."""
+async def plain_loop(
+    url: str, calls: int, tag: str, concurrency: int, attempts: int
+) -> tuple[float, int]:
+    """The same calls through a bare AsyncOpenAI client that waits Retry-After on a 429.
+
+    Returns the seconds they took and how many failed (refused `attempts` times).
+    """
     import openai
 
     client = openai.AsyncOpenAI(base_url=url, max_retries=0, timeout=600.0)
-    tasks = asyncio.Semaphore(CONCURRENCY)
+    tasks = asyncio.Semaphore(concurrency)
     done.clear()
 
-    async def one(k: int) -> None:
+    async def one(k: int) -> bool:
         request = {"role": "user", "content": f"{tag} question {k}: yes?"}
         async with tasks:
-            while True:
+            for _ in range(attempts):
                 try:
                     await client.chat.completions.create(model="gpt-4.1", messages=[request])
                     done.append(time.perf_counter())
-                    return
+                    return True
                 except openai.RateLimitError as exc:
                     await asyncio.sleep(float(exc.response.headers["retry-after-ms"]) / 1000)
+            return False
 
     started = time.perf_counter()
-    await asyncio.gather(*(one(k) for k in range(calls)))
+    answered = await asyncio.gather(*(one(k) for k in range(calls)))
     elapsed = time.perf_counter() - started
     await client.close()
-    return elapsed
+    return elapsed, answered.count(False)
 
 
 def main() -> None:
@@ -157,6 +172,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.4, help="seconds per answer")
     parser.add_argument("--calls", type=int, default=800)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=64, help="calls at a time")
+    parser.add_argument("--max-attempts", type=int, default=20, help="attempts a call")
     args = parser.parse_args()
     os.environ.setdefault("OPENAI_API_KEY", "sk-perf-not-a-real-key")
     fake = RemoteFake(args.latency)
@@ -169,26 +186,29 @@ def main() -> None:
                 before, _ = fake.ask("count")
                 cpu = time.process_time()
                 tag = f"{name}-{r}"
+                how = (fake.url, args.calls, tag, args.concurrency, args.max_attempts)
                 if name == "plain":
-                    elapsed = asyncio.run(plain_loop(fake.url, args.calls, tag))
+                    elapsed, failed = asyncio.run(plain_loop(*how))
                 else:
-                    elapsed, path = asyncio.run(through_composer(fake.url, args.calls, tag))
+                    elapsed, path, failed = asyncio.run(through_composer(*how))
                 cpu = time.process_time() - cpu
                 sent = fake.ask("count")[0] - before
                 steady = steady_rate()
-                figures[name].append((steady / args.rate, sent / args.calls))
+                answered = max(1, args.calls - failed)
+                figures[name].append((steady / args.rate, sent / answered))
                 print(
                     f"round {r + 1} {name:<8}: {elapsed:.2f} s, "
-                    f"{args.calls / elapsed:.1f} calls/s answered ({steady:.1f} in the middle "
-                    f"half), {sent} requests sent, "
-                    f"client CPU {cpu / elapsed:.0%} of a core"
+                    f"{(args.calls - failed) / elapsed:.1f} calls/s answered "
+                    f"({steady:.1f} in the middle half), {sent} requests sent, "
+                    f"{failed} calls failed, client CPU {cpu / elapsed:.0%} of a core"
                     + (f"; limit every 0.25 s: {path}" if name == "composer" else "")
                 )
     finally:
         fake.close()
     print(
         f"server: {args.rate:g} calls/s (burst {args.burst}), {args.latency:g} s a call, so "
-        f"{args.rate * args.latency:g} calls in flight sustain it; {CONCURRENCY} tasks at a time"
+        f"{args.rate * args.latency:g} calls in flight sustain it; "
+        f"{args.concurrency} calls at a time, {args.max_attempts} attempts each"
     )
     for name, rows in figures.items():
         speed = statistics.median(r[0] for r in rows)

@@ -85,6 +85,8 @@ async def test_every_provider_retries_the_same_transient_faults(
         ({"retry-after": "-5"}, None),
         ({"retry-after": "nan"}, None),
         ({"retry-after-ms": "0"}, None),
+        ({"retry-after-ms": "0", "retry-after": "1"}, 1.0),  # the whole seconds, not nothing
+        ({"retry-after-ms": "soon", "retry-after": "3"}, 3.0),
         ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),  # a date already past
         ({"retry-after": "soon, please"}, None),
     ],
