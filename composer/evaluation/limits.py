@@ -34,6 +34,10 @@ RATE_PACED_BELOW = 4.0
 """Calls in flight under which an endpoint is paced by a rate, not a concurrency: a limit of a
 few calls steps a third or more at a time, and below one it cannot slow a call at all."""
 
+RATE_CUT_EVERY = 16
+"""Answers between two cuts of a rate cap by refusals that are not a bucket's: against a tenth
+of calls refused at random, more cuts than growth would take the cap down for good."""
+
 RATE_GROWTH = (1 / 8, 1 / 128)
 """How much a rate cap grows per answered call: fast while well below the cap a refusal last
 cut (or before any such cut), so that a low first measure is left in a few answers; slowly
@@ -95,6 +99,7 @@ class AdaptiveLimit:
         """Calls a second, where the endpoint sustains fewer than `RATE_PACED_BELOW` in flight."""
         self._rate_slots = 1
         """Calls in flight while paced by a rate: what `max_rate` keeps busy, and a quarter."""
+        self._answers_since_cut = 0
         self._refused_rate: float | None = None
         """The rate cap when a refusal last cut it: about the endpoint's rate."""
         self._last_cut = float("-inf")
@@ -200,6 +205,7 @@ class AdaptiveLimit:
         self._answered.append(now)
         while self._answered[0] < now - max(self.round_trip_s, RATE_HORIZON_S):
             self._answered.popleft()
+        self._answers_since_cut += 1
         if self.max_rate is not None:
             refused = self._refused_rate
             fast = refused is None or self.max_rate < 0.85 * refused
@@ -218,8 +224,9 @@ class AdaptiveLimit:
         by a rate, no call is sent before it is over.
         """
         self.is_paced = True
-        if self.max_rate is not None and retry_after is not None:
-            self._resume(time.monotonic() + retry_after)
+        if retry_after is not None and self.max_rate is not None:
+            if _bucket_like(retry_after, 1.0 / self.max_rate):
+                self._resume(time.monotonic() + retry_after)
         if admitted is not None and admitted < self.epoch:
             if not self.round_trip_s:
                 # Before any answer, each refusal of the burst that cut the limit is one call
@@ -232,7 +239,17 @@ class AdaptiveLimit:
         now = time.monotonic()
         if now - self._last_cut < self.round_trip_s:
             return
+        if (
+            self.max_rate is not None
+            and not _bucket_like(retry_after, 1.0 / self.max_rate)
+            and self._answers_since_cut < RATE_CUT_EVERY
+        ):
+            # Not how a bucket refuses (it names its next token, within about one interval):
+            # a refusal at any rate, such as an overloaded server's. Cut for each one and
+            # the cap, growing slowly, would fall for good.
+            return
         self._last_cut = now
+        self._answers_since_cut = 0
         self.epoch += 1
         if not self.round_trip_s:
             # No answer yet: a refusal comes back at once, so the calls still out are the ones
@@ -250,25 +267,27 @@ class AdaptiveLimit:
         interval = 1.0 / self.max_rate if self.max_rate else self.round_trip_s / self.limit
         sending = STEP_DOWN / interval  # the rate let out, less a tenth
         self.limit = max(1.0, min(self.limit * STEP_DOWN, float(sustained or self.limit)))
+        hint = retry_after if _bucket_like(retry_after, interval) else None
         if self.max_rate is not None:
             # Not down to the rate measured now: that is the rate this cap let out, and each
             # cut would take it lower still.
-            self._pace_at(_hinted(sending, interval, retry_after))
-            self._refused_rate = _refused(interval, self.max_rate, retry_after)
+            self._pace_at(_hinted(sending, interval, hint))
+            self._refused_rate = _refused(interval, self.max_rate, hint)
             return
         # The rate the answers came at, unless a burst's answers, come together, make it more
         # than the rate the limit let out (a bucket's burst allowance, spent at the start).
         rate = sending
         if len(answered) > 1 and answered[-1] > answered[0]:
             rate = min(rate, (len(answered) - 1) / (answered[-1] - answered[0]))
-        rate = _hinted(rate, interval, retry_after)
+        rate = _hinted(rate, interval, hint)
         if rate * self.round_trip_s < RATE_PACED_BELOW:
             self._pace_at(rate)
             # Grow back slowly towards the rate refused, not fast past it and back to the
             # concurrency limit that was just refused.
-            self._refused_rate = _refused(interval, self.max_rate, retry_after)
-            if retry_after is not None:
-                self._resume(now + retry_after)
+            self._refused_rate = _refused(interval, self.max_rate, hint)
+            if retry_after is not None and self.max_rate is not None:
+                if _bucket_like(retry_after, 1.0 / self.max_rate):
+                    self._resume(now + retry_after)
 
     def _pace_at(self, rate: float) -> None:
         """Pace sends at `rate` a second, or by the concurrency again if that is fine enough."""
@@ -290,6 +309,16 @@ class AdaptiveLimit:
         self._last_send = float("-inf")
         if self._moved is not None and not self._moved.done():
             self._moved.set_result(None)  # the calls waiting for their turn look again
+
+
+def _bucket_like(retry_after: float | None, interval: float) -> bool:
+    """Whether a refusal's Retry-After is what a token bucket says to sends `interval` apart.
+
+    A bucket names the time to its next token, within about one interval of sends at its
+    rate; a wait far longer (an overloaded server's "retry in 1 s" to calls 10 ms apart)
+    says nothing about the rate, and heeded by every call it would stop the endpoint.
+    """
+    return retry_after is not None and retry_after <= 2.0 * interval
 
 
 def _refused(interval: float, rate: float | None, retry_after: float | None) -> float | None:

@@ -11,7 +11,7 @@ from fakes import FakeOpenAI
 
 from composer.core.images import ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
-from composer.evaluation.limits import AdaptiveLimit
+from composer.evaluation.limits import RATE_CUT_EVERY, AdaptiveLimit
 from composer.evaluation.store_writer import RunWriter
 from composer.specialists import create
 
@@ -93,12 +93,31 @@ async def test_a_refusal_far_past_the_server_takes_the_cap_near_its_rate_at_once
     cap = limit.max_rate
     assert cap is not None and 8 < cap < 11
     await asyncio.sleep(0.02)  # a round trip after the last cut
-    # Refused 0.1 s after the last send, the next token 0.4 s away: about 2 calls a second.
-    limit.rate_limited(limit.epoch, retry_after=0.4)
+    # Refused 0.1 s after the last send, the next token 0.15 s away: 4 calls a second.
+    limit.rate_limited(limit.epoch, retry_after=0.15)
     assert limit.max_rate == pytest.approx(cap * 0.9 / 2)  # at most half, not a tenth off
     await asyncio.sleep(0.02)
     limit.rate_limited(limit.epoch, retry_after=0.01)  # a token 0.01 s away: just past it
     assert limit.max_rate == pytest.approx(cap * 0.9 / 2 * 0.9)  # a tenth off, as ever
+
+
+async def test_refusals_that_are_no_buckets_do_not_stop_the_endpoint_or_sink_the_cap() -> None:
+    limit = await paced_at(10.0)
+    cap = limit.max_rate
+    await asyncio.sleep(0.02)
+    # "Retry in 1 s" to calls 0.1 s apart: an overloaded server's, not a bucket's next token.
+    limit.rate_limited(limit.epoch, retry_after=1.0)
+    assert limit.max_rate == cap  # fewer than RATE_CUT_EVERY answers since the last cut
+    started = time.monotonic()
+    async with limit:  # and the other calls go on at the cap, not a second later
+        pass
+    assert time.monotonic() - started < 0.5
+    for _ in range(RATE_CUT_EVERY):
+        limit.succeeded(0.001)
+    grown = limit.max_rate
+    await asyncio.sleep(0.02)
+    limit.rate_limited(limit.epoch, retry_after=1.0)
+    assert grown is not None and limit.max_rate == pytest.approx(grown * 0.9)  # one a 16
 
 
 async def test_a_refusal_wakes_the_call_waiting_for_its_turn() -> None:
