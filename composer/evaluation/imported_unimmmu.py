@@ -21,7 +21,11 @@ Jigsaw is scored as `JigsawEvaluator` picks its cases: those whose id the task's
 `summary.json` lists in `per_item`. A listed case without a folder is scored as found (no text,
 no images: 0 and the 1.0 distance penalty); a case folder not listed is scored for the strict
 reading only, its official values None ("not in the run's summary"), as the release leaves it
-out (`UNLISTED`).
+out (`LEFT_OUT`). So is a maze or sliding case with no text and no `cand_*` folder (the release
+makes no row of it), and one whose `result.json` names no `step0` / `init_png` is failed (the
+release skips it). A code case's reference is the one its `result.json` names, as
+`CodeSVGEvaluator` reads it (`code_reference`): the PNG, else the SVG rasterised, else none
+(0 in every channel), whatever the metadata says.
 
 What the release scores as 0 is scored here too, in its denominator: a science or code case
 with no image (its image channels 0, its text still judged), and a science case with no folder
@@ -46,7 +50,14 @@ from composer.benchmarks.unimmmu.records import (
     SlidingReferences,
     Task,
 )
-from composer.benchmarks.unimmmu.release import CaseOutput, read_case, resolve, run_ids, task_dir
+from composer.benchmarks.unimmmu.release import (
+    CaseOutput,
+    code_reference,
+    read_case,
+    resolve,
+    run_ids,
+    task_dir,
+)
 from composer.core.errors import ConfigError, DataError
 from composer.core.files import confined_path
 from composer.core.images import ImageRef, ImageStore
@@ -57,8 +68,13 @@ from composer.evaluation.imported import ImportedOutputs
 DRAWN = "drawn"
 """The output state's key for every kept image, in call order (as `graphs.interleaved` sets)."""
 
-UNLISTED = "release_unlisted"
-"""Set (True) on a jigsaw case its task's `summary.json` does not list: officially unscored."""
+LEFT_OUT = "release_left_out"
+"""Why the release makes no row of this case (officially unscored; the strict reading scores
+it): a jigsaw case its `summary.json` does not list, a maze or sliding case with no text and
+no candidate folder."""
+
+CODE_REFERENCE = "code_reference"
+"""A code case's reference as its `result.json` names it: {"png": image ref, "svg": path}."""
 
 
 class _Missing(Exception):
@@ -111,7 +127,9 @@ def _check_result(root: Path, item: Item, case: CaseOutput) -> None:
         named["init_png"] = refs.initial
     for key, own in named.items():
         recorded = case.result.get(key)
-        if isinstance(recorded, str) and recorded:
+        if not recorded:
+            raise _Missing(f"result.json names no {key}, so the release skips the case")
+        if isinstance(recorded, str):
             path = resolve(root, recorded)
             if path.is_file() and not _same_file(path, own):
                 raise _Missing(
@@ -137,6 +155,17 @@ def _output(
     output: dict[str, Any] = {RESPONSE: text, DRAWN: drawn}
     if drawn:
         output[IMAGE] = drawn[0]
+    if item.task in (Task.MAZE, Task.SLIDING) and not (case.texts or case.candidates):
+        output[LEFT_OUT] = "no text and no frames: no row"  # as `folder_scoring` notes it
+    if item.task is Task.CODE:
+        png, svg = code_reference(root, case)
+        if png is not None:
+            png_ref: str | None = str(_stored(root, png, images, f"{where}: result.json png"))
+        else:
+            png_ref = None
+        if svg is not None:
+            svg = confined_path(root, str(svg), where, "svg", "release root")
+        output[CODE_REFERENCE] = {"png": png_ref, "svg": None if svg is None else str(svg)}
     return output
 
 
@@ -190,7 +219,7 @@ def read_unimmmu_outputs(
             result.missing[instance.id] = f"{where}: {missing}."
             continue
         if item.task is Task.JIGSAW and not is_listed:
-            output[UNLISTED] = True
+            output[LEFT_OUT] = "not in the run's summary"  # as `folder_scoring` notes it
         result.outputs[instance.id] = output
     if not result.axes:
         raise ConfigError(

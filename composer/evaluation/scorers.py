@@ -16,8 +16,10 @@ The runner asks every scorer that applies to an instance; it knows no benchmark.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from composer.core.errors import ComposerError
@@ -194,9 +196,9 @@ class UniMMMUProgrammatic:
             frames,
             distance=self.distance,
         )
-        if state.get("release_unlisted"):  # an imported jigsaw case its summary.json lacks
-            note = "not in the run's summary"  # as `folder_scoring.score_jigsaw` notes it
-            channels = {k: replace(c, official=None, note=note) for k, c in channels.items()}
+        left_out = state.get("release_left_out")  # an imported case the release makes no row of
+        if isinstance(left_out, str) and left_out:
+            channels = {k: replace(c, official=None, note=left_out) for k, c in channels.items()}
         head = channels.get(self.HEADLINE[instance.category])
         return (
             Scored(
@@ -272,7 +274,6 @@ class UniMMMUJudged:
         """Ask the release's judge calls about the output; read the channels from the replies."""
         from composer.benchmarks.unimmmu.case_scoring import judge_requests, judged_channels
         from composer.benchmarks.unimmmu.instances import item_of
-        from composer.benchmarks.unimmmu.judged import TEXT_MODEL
 
         item = item_of(instance)
         # An empty text is judged, as the release judges an empty `model_text.txt`; no text
@@ -283,7 +284,32 @@ class UniMMMUJudged:
         drawn = [self.images.path(_ref(uri)) for uri in state.get("drawn", [])]
         if not drawn and state.get("image") is not None:
             drawn = [self.images.path(_ref(state["image"]))]
-        requests = judge_requests(item, text if isinstance(text, str) else None, drawn)
+        with tempfile.TemporaryDirectory() as scratch:
+            reference, has_reference = self._code_reference(item, state, Path(scratch))
+            requests = (
+                judge_requests(
+                    item, text if isinstance(text, str) else None, drawn, reference=reference
+                )
+                if has_reference
+                else {}
+            )
+            judgments, replies = await self._ask(requests)
+        has_reference = bool(requests) or instance.category != "code"
+        channels = judged_channels(item, replies, has_reference=has_reference)
+        head = channels.get(self.HEADLINE[instance.category])
+        scored = Scored(
+            judge=self.id,
+            status="ok",
+            correct_official=_passed(head.official) if head else None,
+            correct_strict=_passed(head.strict) if head else None,
+            channels=_stored(channels),
+        )
+        return scored, judgments
+
+    async def _ask(self, requests: Mapping[str, Any]) -> tuple[list[Judgment], dict[str, str]]:
+        """Send the judge calls in order; every raw reply kept as a judgment."""
+        from composer.benchmarks.unimmmu.judged import TEXT_MODEL
+
         judgments, replies = [], {}
         for position, (key, request) in enumerate(requests.items()):
             refs = [self.images.put_file(path) for path in request.images]
@@ -302,17 +328,34 @@ class UniMMMUJudged:
                     strict=None,
                 )
             )
-        has_reference = bool(requests) or instance.category != "code"
-        channels = judged_channels(item, replies, has_reference=has_reference)
-        head = channels.get(self.HEADLINE[instance.category])
-        scored = Scored(
-            judge=self.id,
-            status="ok",
-            correct_official=_passed(head.official) if head else None,
-            correct_strict=_passed(head.strict) if head else None,
-            channels=_stored(channels),
-        )
-        return scored, judgments
+        return judgments, replies
+
+    def _code_reference(
+        self, item: Any, state: Mapping[str, Any], scratch: Path
+    ) -> tuple[Path | None, bool]:
+        """A code item's reference image, and whether it has one (others: None, True).
+
+        An imported case's `result.json` decides, as `CodeSVGEvaluator` reads it: the PNG,
+        else the SVG rasterised (with cairosvg), else none. A run's item: its PNG, else its
+        SVG rasterised. Without cairosvg an SVG gives none, as the release without it.
+        """
+        from composer.benchmarks.unimmmu.judged import rasterize_svg
+        from composer.benchmarks.unimmmu.records import CodeReferences
+
+        refs = item.references
+        if not isinstance(refs, CodeReferences):
+            return None, True
+        given = state.get("code_reference")
+        if isinstance(given, Mapping):
+            if given.get("png"):
+                return self.images.path(_ref(given["png"])), True
+            svg = given.get("svg")
+        else:
+            if refs.png is not None:
+                return refs.png, True
+            svg = refs.svg
+        drawn = rasterize_svg(Path(svg), scratch / "_ref_from_svg.png") if svg else None
+        return drawn, drawn is not None
 
 
 def _stored(channels: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -96,8 +96,9 @@ def judge_requests(
         item: The item.
         text: The kept text (None: none written).
         images: The output images as files, in order (the judge reads the first; code: all).
-        reference: Code only: the reference image when the item has no PNG (the SVG
-            rasterised with `judged.rasterize_svg`); None with no PNG: no requests.
+        reference: Code only: the reference image, when not the item's PNG (the SVG
+            rasterised with `judged.rasterize_svg`, or what an imported case's `result.json`
+            names); None with no PNG: no requests.
     """
     refs = item.references
     if isinstance(refs, GeometryReferences):
@@ -105,7 +106,7 @@ def judge_requests(
     if isinstance(refs, ScienceReferences):
         return science_requests(refs, text, images)
     if isinstance(refs, CodeReferences):
-        ref = refs.png or reference
+        ref = reference or refs.png
         return {} if ref is None else code_requests(refs, ref, text, images)
     raise ConfigError(
         f"Uni-MMMU item {item.task.value}/{item.id}",

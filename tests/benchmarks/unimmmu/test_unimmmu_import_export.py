@@ -431,3 +431,78 @@ def test_jigsaw_cases_are_the_ones_its_summary_lists(tmp_path: Path) -> None:
     left_out = got[f"jigsaw-{unlisted.id}"]
     assert left_out["official"] is None and left_out["strict"] == 1.0
     assert left_out["note"] == "not in the run's summary"
+
+
+def imported_channels(
+    tmp_path: Path, root: Path, tasks: list[str], *, code: int = 0
+) -> dict[str, Any]:
+    """Import outputs/m/ for `tasks` (judge: 1 and 5 to everything); instance -> channels."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "import.toml"
+    judge = (
+        '{"verdict": "match", "shape_color_accuracy": 5, "position_accuracy": 5, '
+        '"text_semantic_match": 1}'
+    )
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "uni-mmmu"',
+                f'path = "{root}"',
+                f"tasks = {json.dumps(tasks)}",
+                "[judge]",
+                'model = "mock/judge"',
+                '[models."mock/judge"]',
+                f"default = '{judge}'",
+                "[systems.m]",
+                f'import = "{root}"',
+                'format = "uni-mmmu"',
+                'release_model = "m"',
+            ]
+        )
+    )
+    out = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
+    assert result.exit_code == code, result.output
+    return {k[1]: v for k, v in channels_of(out).items()}
+
+
+def test_maze_and_sliding_cases_the_release_skips_or_makes_no_row_of(tmp_path: Path) -> None:
+    """No `step0` / `init_png` in `result.json`: skipped (failed, with the reason); no text and
+    no frames: no row officially, zeros strictly."""
+    root = write_data(tmp_path / "release")
+    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["maze", "sliding"])
+    items = sorted((item_of(i) for i in instances), key=lambda item: (item.task.value, item.id))
+    maze = [i for i in items if i.task.value == "maze"]
+    sliding = [i for i in items if i.task.value == "sliding"]
+    write_case(root, "m", maze[0], '<ANSWER_JSON>["right"]</ANSWER_JSON>', [])
+    (root / "outputs" / "m" / "maze" / maze[0].id / "result.json").write_text("{}")
+    write_case(root, "m", sliding[0], None, [])  # no text, no cand_01
+    got = imported_channels(tmp_path, root, ["maze", "sliding"], code=1)  # one failed
+    assert f"maze-{maze[0].id}" not in got  # failed: the release skips it
+    store = RunStore(tmp_path / "run")
+    (failed,) = [r for r in store.results("m") if r.instance == f"maze-{maze[0].id}"]
+    assert "result.json names no step0" in (failed.error or "")
+    left_out = got[f"sliding-{sliding[0].id}"]
+    assert {c["official"] for c in left_out.values()} == {None}
+    assert {c["note"] for c in left_out.values()} == {"no text and no frames: no row"}
+    assert left_out["text_exact"]["strict"] == 0.0
+
+
+def test_a_code_case_is_judged_against_the_reference_its_result_json_names(
+    tmp_path: Path,
+) -> None:
+    """`CodeSVGEvaluator` reads the reference from the case's `result.json`: without one (and
+    no SVG it can rasterise here: cairosvg absent) every channel is 0, unjudged, whatever
+    the metadata says."""
+    root = write_data(tmp_path / "release")
+    (instance,) = load_instances(root, ImageStore(tmp_path / "images"), tasks=["code"])
+    item = item_of(instance)
+    picture = Image.new("RGB", (8, 8), "#E74C3C")
+    write_case(root, "m", item, "<RENDER_SUMMARY>a red circle</RENDER_SUMMARY>", [picture])
+    got = imported_channels(tmp_path / "a", root, ["code"])
+    assert got[instance.id]["image_match"]["official"] == 1.0  # result.json names a.png
+    (root / "outputs" / "m" / "code" / item.id / "result.json").write_text('{"png": "None"}')
+    got = imported_channels(tmp_path / "b", root, ["code"])
+    assert {c["official"] for c in got[instance.id].values()} == {0.0}
+    assert got[instance.id]["image_match"]["note"] == "no_reference_image"
