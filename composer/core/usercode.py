@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 from composer.core.errors import ConfigError
+from composer.core.failure import message_of
 
 
 def load_user_file(path: Path, module_name: str, where: str) -> ModuleType:
@@ -39,14 +40,19 @@ def load_user_file(path: Path, module_name: str, where: str) -> ModuleType:
             f"{path.name} line {exc.lineno} is not valid Python ({exc.msg}).",
             f"Fix {path}, then run again.",
         ) from None
-    except Exception as exc:  # noqa: BLE001 - any error of the user's file is theirs to fix
+    except KeyboardInterrupt:
+        sys.modules.pop(module_name, None)
+        raise
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() too: the file's own, to fix
         sys.modules.pop(module_name, None)
         line = _line_in(path, exc)
+        what = (
+            f"calls sys.exit({exc.code!r})"
+            if isinstance(exc, SystemExit)
+            else f"fails when imported ({type(exc).__name__}: {message_of(exc)})"
+        )
         raise ConfigError(
-            where,
-            f"{path.name}{f' line {line}' if line else ''} fails when imported "
-            f"({type(exc).__name__}: {exc}).",
-            _fix(exc, path),
+            where, f"{path.name}{f' line {line}' if line else ''} {what}.", _fix(exc, path)
         ) from None
     return module
 
@@ -62,7 +68,7 @@ def _line_in(path: Path, exc: BaseException) -> int | None:
     return lines[-1] if lines else None
 
 
-def _fix(exc: Exception, path: Path) -> str:
+def _fix(exc: BaseException, path: Path) -> str:
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         return f"Install {exc.name!r} into composer's environment, or fix the import in {path}."
     return f"Fix {path}, then run again."

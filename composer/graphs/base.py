@@ -251,9 +251,9 @@ def build_strategy(
         )
     try:
         strategy = entry.build(axis, options)
-    except ComposerError:
+    except (ComposerError, KeyboardInterrupt):
         raise
-    except Exception as exc:  # noqa: BLE001 - a strategy's own bug: one line, not a traceback
+    except BaseException as exc:  # noqa: BLE001 - a strategy's own bug (sys.exit() too): one line
         failure = Failure.of_exception(exc, graph=name)
         at = f" at {failure.location}" if failure.location else ""
         raise ConfigError(

@@ -8,9 +8,11 @@ itself), and a graph that ends without the output its axis is scored on each bec
 (`composer.core.failure.Failure`). composer's own errors (a refusal, a model call that failed, a
 reply an agent could not parse) pass through unchanged: the runner already records them.
 
-A node that calls `sys.exit()` is such a bug too, but asyncio lets a `SystemExit` raised in a
+A node that calls `sys.exit()` (or raises another `BaseException` that is not an `Exception`,
+such as pytest's `fail()`) is such a bug too, but asyncio lets such an exception raised in a
 task out of the event loop, ending every other instance with it: while `containing_exits` is
-in force, each task of the loop turns one into `NodeExit`, an ordinary exception.
+in force, each task of the loop turns one into `NodeExit`, an ordinary exception. Ctrl-C's
+`KeyboardInterrupt` and a task's cancellation are left as they are: they stop the run.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from composer.core.errors import ComposerError
-from composer.core.failure import Failure
+from composer.core.failure import Failure, message_of
 from composer.core.images import ImageRef
 from composer.core.instance import Axis
 from composer.core.outputs import geu_output, ueg_output
@@ -36,14 +38,31 @@ _INPUTS = ("instance", "seed")
 
 
 class NodeExit(Exception):  # noqa: N818 - named for what the node did, as SystemExit is
-    """A node called `sys.exit()` (or raised `SystemExit`): a bug in that instance's graph."""
+    """A node called `sys.exit()` or raised a `BaseException` that stops no run: its bug.
+
+    Not Ctrl-C's `KeyboardInterrupt` or a cancellation (`_STOPS`): those stop the run.
+    """
+
+
+_STOPS = (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit)
+"""BaseExceptions that stop the run (Ctrl-C, a cancelled task), not one instance."""
+
+
+def _as_node_exit(exc: BaseException) -> NodeExit:
+    if isinstance(exc, SystemExit):
+        what = f"called sys.exit({exc.code!r})"
+    else:
+        what = f"raised {type(exc).__name__}({message_of(exc)!r}), a BaseException"
+    return NodeExit(what).with_traceback(exc.__traceback__)
 
 
 async def _contained(coro: Coroutine[Any, Any, Any]) -> Any:
     try:
         return await coro
-    except SystemExit as exc:
-        raise NodeExit(f"called sys.exit({exc.code!r})").with_traceback(exc.__traceback__) from None
+    except (Exception, *_STOPS):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() and the like: this task's bug
+        raise _as_node_exit(exc) from None
 
 
 @contextlib.contextmanager
@@ -111,10 +130,12 @@ async def stream_strategy(
                     errors[id(chunk["error"])] = chunk["name"]
                 else:
                     _check_storable(graph, graph_name, chunk["name"], chunk.get("result"))
-    except ComposerError:
+    except (ComposerError, *_STOPS):
         raise
-    except (Exception, SystemExit) as exc:  # SystemExit: a node's sys.exit() run in this task
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() and the like, run in this task
         node = errors.get(id(exc), next(iter(errors.values())) if len(errors) == 1 else "")
+        if not isinstance(exc, Exception):
+            exc = _as_node_exit(exc)
         failure = Failure.of_exception(exc, graph=graph_name, node=node)
         at = f" at {failure.location}" if failure.location else ""
         raise GraphFailure(

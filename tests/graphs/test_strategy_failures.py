@@ -97,6 +97,14 @@ async def draw_and_quit(state: State, runtime: cg.Runtime[Roles]) -> dict:
 
     sys.exit(3)
 """,
+    "base": """
+class Failed(BaseException):  # as pytest's fail() raises: not an Exception
+    pass
+
+
+async def draw_and_fail(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    raise Failed("not drawn")
+""",
     "cycle": """
 async def draw_loop(state: State, runtime: cg.Runtime[Roles]) -> dict:
     found = {"shapes": []}
@@ -123,6 +131,7 @@ LAST = {
     "library": "draw_settings",
     "forget": "draw_nothing",
     "exit": "draw_and_quit",
+    "base": "draw_and_fail",
     "cycle": "draw_loop",
     "nan": "draw_nan",
     "message": "draw_badly",
@@ -252,6 +261,14 @@ def test_a_node_calling_sys_exit_fails_its_instance_not_the_run(tmp_path: Path) 
         assert r.failure.location.startswith("buggy.py:") and "sys.exit(3)" in r.failure.traceback
 
 
+def test_a_node_raising_a_base_exception_fails_its_instance_not_the_run(tmp_path: Path) -> None:
+    """It used to end the run with a traceback and no result stored."""
+    result, run_dir = run_bug(tmp_path, "base")
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.failure is not None and r.failure.node == "draw"
+        assert r.failure.error == "NodeExit: raised Failed('not drawn'), a BaseException"
+
+
 @pytest.mark.parametrize(
     ("bug", "what"),
     [
@@ -283,6 +300,8 @@ def test_an_exception_whose_message_fails_still_names_its_node(tmp_path: Path) -
         ("import composer.graphs as cg\n\n\ndef build(axis, options:\n    pass\n", 4, "valid"),
         ("import composer.graphs as cg\nimport no_such_module_here\n", 2, "No module named"),
         ("import composer.graphs as cg\n\nLIMIT = 1 / 0\n", 3, "ZeroDivisionError"),
+        ("import sys\n\nsys.exit(5)\n", 3, "calls sys.exit(5)"),  # it used to exit 5, silent
+        ("class Stop(BaseException):\n    pass\n\n\nraise Stop('no')\n", 5, "Stop: no"),
     ],
 )
 def test_a_broken_strategy_file_is_exit_2_with_one_line(
@@ -306,6 +325,7 @@ def test_a_broken_strategy_file_is_exit_2_with_one_line(
     ("body", "line", "what"),
     [
         ("    return 1 / 0\n", 6, "ZeroDivisionError: division by zero"),
+        ("    raise SystemExit(4)\n", 6, "SystemExit: 4"),  # it used to exit 4, silent
         (  # a graph LangGraph refuses to compile: an edge to a node that does not exist
             "    graph = cg.StateGraph(cg.UEGState)\n"
             "    graph.add_edge(cg.START, 'draw')\n"
