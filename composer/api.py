@@ -86,6 +86,11 @@ def _as_config(value: ConfigLike) -> RunConfig:
 def _narrowed(
     cfg: RunConfig, systems: Sequence[str] | None, instances: Sequence[str] | None
 ) -> RunConfig:
+    # One name is a name, not its letters.
+    if isinstance(systems, str):
+        systems = [systems]
+    if isinstance(instances, str):
+        instances = [instances]
     if systems is not None:
         cfg = cfg.select(list(systems))
     if instances is not None:
@@ -156,9 +161,15 @@ class Run:
         self._runner = Runner(self.config, self.out, **self._options)
         self._runner.on_progress = self._on_progress
         # What the command line prints as notes before it runs: a model's ceiling below the
-        # run's concurrency, a system that answers none of the instances.
-        for line in [*self._runner.layer.below_the_run(), *self._runner.plan.idle_systems()]:
-            warnings.warn(line, RunNote, stacklevel=2)
+        # run's concurrency, a system that answers none of the instances. A note made an error
+        # (warnings.simplefilter("error", RunNote)) leaves the folder as it found it.
+        try:
+            for line in [*self._runner.layer.below_the_run(), *self._runner.plan.idle_systems()]:
+                warnings.warn(line, RunNote, stacklevel=2)
+        except BaseException:
+            self._runner.close(discard=True)
+            self._runner = None
+            raise
         return self
 
     def __exit__(

@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +82,30 @@ def test_what_the_command_line_notes_the_api_warns(tmp_path: Path) -> None:
         {
             "benchmark": {"name": "synthetic", "n_per_category": 1, "categories": ["WK"]},
             "judge": {"model": "symbolic/reasoner"},
-            "systems": {"geu-side": {"geu": "direct", "roles": {"model": "symbolic/reasoner"}}},
+            "systems": {
+                "geu-side": {"geu": "direct", "roles": {"model": "symbolic/reasoner"}},
+                "ueg-side": {"ueg": "direct", "roles": {"model": "symbolic/naive-unified"}},
+            },
         }
     )
     with pytest.warns(composer.RunNote, match="geu-side answers none of this run's instances"):
         with composer.Run(cfg, tmp_path / "run") as run:
-            assert run.run().tasks == 0
+            assert run.run().tasks == 1
+    # Made an error, the note stops the script and leaves neither files nor the folder's lock.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", composer.RunNote)
+        with pytest.raises(composer.RunNote):
+            composer.Run(cfg, tmp_path / "stopped").__enter__()
+    assert not (tmp_path / "stopped").exists()
+    with composer.Run(cfg, tmp_path / "stopped"):  # not busy: nothing holds it
+        pass
+
+
+def test_one_system_or_instance_given_as_a_string_is_one_name(
+    tmp_path: Path, mock_config: dict[str, Any]
+) -> None:
+    with composer.Run(mock_config, tmp_path / "run", systems="uni-direct", instances="UEG-0*"):
+        pass  # it used to read "uni-direct" as the systems "u", "n", "i", ...
 
 
 def test_the_library_runner_is_a_context_manager_too(

@@ -177,3 +177,10 @@ def test_a_system_that_answers_none_of_the_selection_is_said(tmp_path: Path) -> 
         "it runs nothing." in result.stderr
     )
     assert "ueg-side answers" not in result.stderr
+    # With no system left that answers anything, nothing could run: refused, nothing written.
+    alone = cli.invoke(
+        app,
+        ["run", str(config), "--out", str(tmp_path / "alone"), "--systems", "geu-side"],
+    )
+    assert alone.exit_code == 2 and "leave nothing to run" in alone.output
+    assert not (tmp_path / "alone").exists()

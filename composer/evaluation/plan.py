@@ -166,6 +166,14 @@ def plan_run(
         rerun=tuple(rerun),
         decisions=_decisions(config, instances, scorers, judges),
     )
+    idle = plan.idle_systems()
+    if systems and len(idle) == len(systems):
+        # Nothing could run: refused before anything is written, not an empty run folder.
+        raise ConfigError(
+            "--systems / --instances",
+            "leave nothing to run: " + " ".join(idle),
+            "Select a system that answers these instances' axes, or other instances.",
+        )
     tasks, skipped = _plan_tasks(plan, store, retry_failed=retry_failed, images=images)
     return dataclasses.replace(plan, tasks=tuple(tasks), skipped=skipped)
 

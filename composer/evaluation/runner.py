@@ -198,11 +198,16 @@ class Runner:
         """Tasks of this run file that stand failed in the store: outputs or judgments."""
         return failed_count(self.plan, self.store.reader)
 
-    def close(self) -> None:
-        """Release the models and close the run store."""
+    def close(self, *, discard: bool = False) -> None:
+        """Release the models and close the run store.
+
+        `discard`: nothing ran, so leave the folder as it was found (what this run created
+        is removed), as when a model cannot load.
+        """
         if self._closed:
             return
         self._closed = True
+        self._discard = self._discard or discard
         if self.split is not None:
             self.split.stop()  # before the store closes: no process writes the folder after
         for specialist in self.plan.specialists.values():

@@ -36,7 +36,10 @@ class Rule(BaseModel):
     @field_validator("match")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        re.compile(value)
+        try:
+            re.compile(value)
+        except re.error as exc:  # not a ValueError: pydantic would let it out as a traceback
+            raise ValueError(f"is not a regular expression ({exc})") from None
         return value
 
 

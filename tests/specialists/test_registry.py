@@ -60,3 +60,32 @@ def test_mock_options_are_strict_and_capabilities_checked(tmp_path: Path) -> Non
         create("mock/m", {"defualt": "x"}, images=ImageStore(tmp_path))
     model = create("mock/m", {"capabilities": ["generate"]}, images=ImageStore(tmp_path))
     assert model.supports(Capability.GENERATE) and not model.supports(Capability.EDIT)
+
+
+def test_a_mock_rule_that_is_no_regular_expression_is_one_line_exit_2(tmp_path: Path) -> None:
+    """re.error is no ValueError: pydantic let it out, and the run ended in a traceback."""
+    from typer.testing import CliRunner
+
+    from composer.cli import app
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[benchmark]",
+                'name = "synthetic"',
+                "n_per_category = 1",
+                "[judge]",
+                'model = "symbolic/reasoner"',
+                "[systems.s]",
+                'ueg = "direct"',
+                'roles = { model = "mock/x" }',
+                '[models."mock/x"]',
+                'rules = [{ match = "([", reply = "B" }]',
+            ]
+        )
+    )
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    assert "is not a regular expression" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
