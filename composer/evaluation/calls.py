@@ -197,6 +197,11 @@ class CallLayer:
                 pending = self._in_flight[key] = asyncio.get_running_loop().create_future()
             try:
                 shared = await asyncio.shield(pending)
+            except _SenderCancelled:  # its sender was cancelled, not this task: send it here
+                self.stats.cached -= 1
+                return await self.call(
+                    specialist, settings, limit, method, request, send, role, check
+                )
             except Exception as exc:
                 site.tally.fail(site.node, role, _failed(specialist, method, request), str(exc))
                 raise
@@ -216,7 +221,9 @@ class CallLayer:
         except BaseException as exc:
             waiting = self._in_flight.pop(key)
             if waiting is not None:
-                waiting.set_exception(exc)
+                # A cancellation is the sender's own: the tasks sharing its request go on.
+                cancelled = isinstance(exc, asyncio.CancelledError)
+                waiting.set_exception(_SenderCancelled() if cancelled else exc)
                 waiting.exception()  # mark retrieved: waiters re-raise it themselves
             if isinstance(exc, Exception):
                 site.tally.fail(site.node, role, _failed(specialist, method, request), str(exc))
@@ -352,6 +359,10 @@ class CallLayer:
         if check is not None:  # not model time, and outside the endpoint's limit
             await check(reply)
         return reply
+
+
+class _SenderCancelled(Exception):  # noqa: N818 - what happened, not an error of the waiter
+    """The task sending a request others wait for was cancelled: one of them sends it."""
 
 
 def _wait_too_long(name: str, exc: SpecialistError, settings: CallSettings) -> SpecialistError:

@@ -34,14 +34,25 @@ RATE_PACED_BELOW = 4.0
 """Calls in flight under which an endpoint is paced by a rate, not a concurrency: a limit of a
 few calls steps a third or more at a time, and below one it cannot slow a call at all."""
 
-RATE_CUT_EVERY = 16
-"""Answers between two cuts of a rate cap by refusals that are not a bucket's: against a tenth
-of calls refused at random, more cuts than growth would take the cap down for good."""
+RATE_CUT_EVERY = 14
+"""Answers between two cuts of a rate cap by a tenth: about the answers the slow growth
+(`RATE_GROWTH`) takes to make a tenth up, so a cap cut just below a bucket's rate is refused
+again about then (one request in fifteen refused), and however often a server refuses at
+random (an overloaded one's "retry in 1 s"), the cuts never outrun the growth."""
+
+RATE_FAR_PAST = 0.5
+"""The share of the recent sends (`RATE_OUTCOMES`, six at least) refused from which the cap is
+far past the server's rate: it goes down to the rate answered at once, not a tenth at a time.
+Past a bucket's rate, a refusal that brings the next send forward to the bucket's next token
+makes every other send refused, whatever the cap: half."""
+
+RATE_OUTCOMES = 16
+"""How many recent sends' outcomes (answered or refused) that share is taken over."""
 
 RATE_GROWTH = (1 / 8, 1 / 128)
-"""How much a rate cap grows per answered call: fast while well below the cap a refusal last
-cut (or before any such cut), so that a low first measure is left in a few answers; slowly
-near it, so that a strict token bucket refuses about one call in fifteen answered."""
+"""How much a rate cap grows per answered call: fast while well below the rate last refused
+(or before any refusal), so that a low first measure is left in a few answers; slowly near
+it, a tenth in `RATE_CUT_EVERY` answers."""
 
 
 class AdaptiveLimit:
@@ -68,12 +79,14 @@ class AdaptiveLimit:
     two calls goes up and down by half or more. So when the rate a cut takes (the answers' over
     the last `RATE_HORIZON_S`, at most the rate the limit let out less a tenth: a burst's
     answers come together) would keep fewer than `RATE_PACED_BELOW` calls in flight, sends are
-    paced at that rate instead (`max_rate`, calls a second; as many in flight as that
-    rate keeps busy) and the next goes at the moment a refusal's Retry-After names, which
-    also tells how far past the server's rate the refused send was (`_hinted`). The cap
-    grows by `RATE_GROWTH` per answer and steps down by `STEP_DOWN` on a rate limit, or
-    further where the Retry-After says so; past twice `RATE_PACED_BELOW` calls in flight the
-    concurrency limit takes over again.
+    paced at that rate instead (`max_rate`, calls a second; as many in flight as that rate
+    keeps busy). A refusal whose Retry-After is sooner than the next send was due brings that
+    send forward to it (a bucket names its next token; the refused send counts for nothing),
+    never later: a long Retry-After (an overloaded server's) delays only the refused call.
+    The cap grows by `RATE_GROWTH` per answer; a refusal cuts it by `STEP_DOWN` at most once
+    per `RATE_CUT_EVERY` answers, or, when most recent sends were refused (`RATE_FAR_PAST`),
+    down to the rate answered. Past twice `RATE_PACED_BELOW` calls in flight the concurrency
+    limit takes over again.
 
     Example:
         >>> limit = AdaptiveLimit(ceiling=64)
@@ -100,6 +113,8 @@ class AdaptiveLimit:
         self._rate_slots = 1
         """Calls in flight while paced by a rate: what `max_rate` keeps busy, and a quarter."""
         self._answers_since_cut = 0
+        self._outcomes: collections.deque[bool] = collections.deque(maxlen=RATE_OUTCOMES)
+        """While paced by a rate: whether each recent send was refused."""
         self._refused_rate: float | None = None
         """The rate cap when a refusal last cut it: about the endpoint's rate."""
         self._last_cut = float("-inf")
@@ -155,9 +170,9 @@ class AdaptiveLimit:
             if at <= now:
                 self._last_send = now
                 return
-            moved = self._moved
-            if moved is None or moved.done():
-                moved = self._moved = asyncio.get_running_loop().create_future()
+            moved, loop = self._moved, asyncio.get_running_loop()
+            if moved is None or moved.done() or moved.get_loop() is not loop:
+                moved = self._moved = loop.create_future()
             try:
                 await asyncio.wait_for(asyncio.shield(moved), at - now)
             except TimeoutError:
@@ -207,6 +222,7 @@ class AdaptiveLimit:
             self._answered.popleft()
         self._answers_since_cut += 1
         if self.max_rate is not None:
+            self._outcomes.append(False)
             refused = self._refused_rate
             fast = refused is None or self.max_rate < 0.85 * refused
             self._pace_at(self.max_rate * (1.0 + RATE_GROWTH[0 if fast else 1]))
@@ -221,12 +237,14 @@ class AdaptiveLimit:
         A 429 on a call admitted before the last cut is the same overload that cut it (the
         calls in flight come back 429 together), and cutting once per call in such a burst would
         collapse the limit to 1. `retry_after` is the wait the server asked for: while paced
-        by a rate, no call is sent before it is over.
+        by a rate, the next send goes then if it was due later.
         """
         self.is_paced = True
-        if retry_after is not None and self.max_rate is not None:
-            if _bucket_like(retry_after, 1.0 / self.max_rate):
-                self._resume(time.monotonic() + retry_after)
+        now = time.monotonic()
+        if self.max_rate is not None:
+            self._outcomes.append(True)
+            if retry_after is not None:
+                self._bring_forward(now + retry_after)
         if admitted is not None and admitted < self.epoch:
             if not self.round_trip_s:
                 # Before any answer, each refusal of the burst that cut the limit is one call
@@ -236,18 +254,12 @@ class AdaptiveLimit:
                 # retries went out again into the same empty bucket, wave after wave.
                 self.limit = max(1.0, min(self.limit, self.in_flight - 1.0))
             return
-        now = time.monotonic()
         if now - self._last_cut < self.round_trip_s:
             return
-        if (
-            self.max_rate is not None
-            and not _bucket_like(retry_after, 1.0 / self.max_rate)
-            and self._answers_since_cut < RATE_CUT_EVERY
-        ):
-            # Not how a bucket refuses (it names its next token, within about one interval):
-            # a refusal at any rate, such as an overloaded server's. Cut for each one and
-            # the cap, growing slowly, would fall for good.
-            return
+        far_past = self.max_rate is not None and self._far_past()
+        if self.max_rate is not None and not far_past:
+            if self._answers_since_cut < RATE_CUT_EVERY:
+                return  # just past the server's rate, cut lately, or refused at random
         self._last_cut = now
         self._answers_since_cut = 0
         self.epoch += 1
@@ -263,31 +275,39 @@ class AdaptiveLimit:
         while answered and answered[0] < now - max(self.round_trip_s, RATE_HORIZON_S):
             answered.popleft()
         sustained = sum(1 for at in reversed(answered) if at >= now - self.round_trip_s)
-        # The interval between sends that was refused: the cap's, else the concurrency's.
-        interval = 1.0 / self.max_rate if self.max_rate else self.round_trip_s / self.limit
-        sending = STEP_DOWN / interval  # the rate let out, less a tenth
-        self.limit = max(1.0, min(self.limit * STEP_DOWN, float(sustained or self.limit)))
-        hint = retry_after if _bucket_like(retry_after, interval) else None
+        measured = None  # the rate the answers came at, when there are two to measure by
+        if len(answered) > 1 and answered[-1] > answered[0]:
+            measured = (len(answered) - 1) / (answered[-1] - answered[0])
         if self.max_rate is not None:
-            # Not down to the rate measured now: that is the rate this cap let out, and each
-            # cut would take it lower still.
-            self._pace_at(_hinted(sending, interval, hint))
-            self._refused_rate = _refused(interval, self.max_rate, hint)
+            self._refused_rate = self.max_rate
+            if far_past:
+                # Half the sends refused: the server answers what it lets through, so its rate
+                # is the rate answered (half the cap where too few answers came to measure it).
+                # A tenth below it, the cap grows back slowly, as after any cut.
+                server = self.max_rate / 2 if measured is None else min(self.max_rate, measured)
+                self._pace_at(STEP_DOWN * server)
+                if self.max_rate is not None:
+                    self._refused_rate = server
+                self._outcomes.clear()
+            else:
+                # Not down to the rate measured: that is the rate this cap let out, and each
+                # cut would take it lower still.
+                self._pace_at(self.max_rate * STEP_DOWN)
             return
+        sending = STEP_DOWN * self.limit / self.round_trip_s  # the rate it let out, less a tenth
+        self.limit = max(1.0, min(self.limit * STEP_DOWN, float(sustained or self.limit)))
         # The rate the answers came at, unless a burst's answers, come together, make it more
         # than the rate the limit let out (a bucket's burst allowance, spent at the start).
-        rate = sending
-        if len(answered) > 1 and answered[-1] > answered[0]:
-            rate = min(rate, (len(answered) - 1) / (answered[-1] - answered[0]))
-        rate = _hinted(rate, interval, hint)
+        rate = sending if measured is None else min(sending, measured)
         if rate * self.round_trip_s < RATE_PACED_BELOW:
             self._pace_at(rate)
-            # Grow back slowly towards the rate refused, not fast past it and back to the
-            # concurrency limit that was just refused.
-            self._refused_rate = _refused(interval, self.max_rate, hint)
-            if retry_after is not None and self.max_rate is not None:
-                if _bucket_like(retry_after, 1.0 / self.max_rate):
-                    self._resume(now + retry_after)
+            self._refused_rate = None  # a low first measure grows fast until refused
+            self._outcomes.clear()
+
+    def _far_past(self) -> bool:
+        """Whether half the recent sends or more were refused: far past the server's rate."""
+        outcomes = self._outcomes
+        return len(outcomes) >= 6 and sum(outcomes) >= RATE_FAR_PAST * len(outcomes)
 
     def _pace_at(self, rate: float) -> None:
         """Pace sends at `rate` a second, or by the concurrency again if that is fine enough."""
@@ -295,55 +315,35 @@ class AdaptiveLimit:
         if in_flight >= 2 * RATE_PACED_BELOW:
             self.limit = min(float(self.ceiling), in_flight)
             self.max_rate = self._refused_rate = None
+            self._outcomes.clear()
             return
         self.max_rate = rate
         self._rate_slots = min(self.ceiling, max(1, math.ceil(1.25 * in_flight)))
 
-    def _resume(self, at: float) -> None:
-        """Send the next call at `at`, when the server said its next call is let through.
+    def _bring_forward(self, at: float) -> None:
+        """Send the next call at `at` if it was due later: a bucket's next token comes then.
 
-        Not later: the refused send counts for nothing, and a whole interval's wait on top of
-        it cost a fifth of the rate of a cap just past the server's.
+        Never later: a Retry-After past the next send's time (an overloaded server's "retry in
+        1 s") says nothing of the rate, and holding every call for it stopped the endpoint. The
+        refused send counts for nothing; waiting a whole interval on top of it cost a fifth of
+        the rate of a cap just past the server's.
         """
-        self._resume_at = max(self._resume_at, at)
+        assert self.max_rate is not None
+        due = max(self._last_send + 1.0 / self.max_rate, self._resume_at)
+        if at >= due:
+            return
+        self._resume_at = at
         self._last_send = float("-inf")
-        if self._moved is not None and not self._moved.done():
-            self._moved.set_result(None)  # the calls waiting for their turn look again
-
-
-def _bucket_like(retry_after: float | None, interval: float) -> bool:
-    """Whether a refusal's Retry-After is what a token bucket says to sends `interval` apart.
-
-    A bucket names the time to its next token, within about one interval of sends at its
-    rate; a wait far longer (an overloaded server's "retry in 1 s" to calls 10 ms apart)
-    says nothing about the rate, and heeded by every call it would stop the endpoint.
-    """
-    return retry_after is not None and retry_after <= 2.0 * interval
-
-
-def _refused(interval: float, rate: float | None, retry_after: float | None) -> float | None:
-    """The rate a refusal says is past the server's, which the cap then grows towards slowly.
-
-    The rate sent at, or (with a Retry-After) about where the new cap was put; None once
-    paced by the concurrency again.
-    """
-    if rate is None:
-        return None
-    sent_at = 1.0 / interval
-    return min(sent_at, rate / STEP_DOWN) if retry_after else sent_at
-
-
-def _hinted(rate: float, interval: float, retry_after: float | None) -> float:
-    """`rate`, or less where the refusal's Retry-After says the server's rate is lower.
-
-    A token bucket refuses a send made `interval` after the one that took its last token
-    with the time to the next token: its rate is about 1 / (interval + retry_after). Heeded
-    down to half of `rate` (a Retry-After need not be a bucket's), it takes a cap far past
-    the server's rate there at the first refusal instead of a tenth a refusal.
-    """
-    if not retry_after:
-        return rate
-    return min(rate, max(1.0 / (interval + retry_after), rate / 2))
+        moved = self._moved
+        if moved is not None and not moved.done():
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if moved.get_loop() is running:
+                moved.set_result(None)  # the calls waiting for their turn look again
+            else:  # an earlier event loop's (Run.run() again): nobody waits on it now
+                self._moved = None
 
 
 class RetryWait(wait_base):

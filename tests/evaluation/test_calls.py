@@ -289,3 +289,16 @@ async def test_calls_are_attributed_to_their_site(layer: CallLayer) -> None:
         "generate",
     )
     assert site.tally.sent == 1
+
+
+async def test_a_cancelled_sender_does_not_cancel_the_tasks_sharing_its_request(
+    layer: CallLayer,
+) -> None:
+    model = layer.wrap(mock(layer, default="ok", latency_s=0.2), CallSettings())
+    sender = asyncio.create_task(model.understand("same"))
+    await asyncio.sleep(0.01)
+    sharing = asyncio.create_task(model.understand("same"))
+    await asyncio.sleep(0.01)
+    sender.cancel()
+    assert (await sharing).text == "ok"  # it used to be cancelled with the sender
+    assert sender.cancelled()

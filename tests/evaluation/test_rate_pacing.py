@@ -50,31 +50,6 @@ async def test_refused_calls_are_not_all_sent_again_at_the_moment_retry_after_na
     assert fake.count <= 2 * calls, fake.count
 
 
-async def test_a_rate_cap_spaces_sends_and_the_next_goes_when_retry_after_says() -> None:
-    limit = AdaptiveLimit(ceiling=8, initial=2)
-    for _ in range(3):  # three answers, 0.1 s apart, each in a millisecond: 10 calls a second
-        async with limit:
-            pass
-        limit.succeeded(0.001)
-        await asyncio.sleep(0.1)
-    limit.rate_limited(limit.epoch, retry_after=0.05)
-    assert limit.max_rate is not None and 8 < limit.max_rate < 11
-    assert limit.current == 1  # one in flight is already 100 times the rate
-    started = time.monotonic()
-    async with limit:  # nothing before the moment the refusal named
-        pass
-    assert time.monotonic() - started > 0.04
-    started = time.monotonic()
-    async with limit:  # then paced at the cap: 0.1 s apart
-        pass
-    assert time.monotonic() - started > 0.08
-    limit.rate_limited(limit.epoch, retry_after=0.02)  # past the server's rate after all
-    started = time.monotonic()
-    async with limit:  # at the moment the refusal named, not a whole interval after the last
-        pass
-    assert time.monotonic() - started < 0.075
-
-
 async def paced_at(rate_per_s: float) -> AdaptiveLimit:
     """A limit paced by a rate: answers 1 / `rate_per_s` apart, a millisecond each; refused."""
     limit = AdaptiveLimit(ceiling=8, initial=2)
@@ -88,26 +63,42 @@ async def paced_at(rate_per_s: float) -> AdaptiveLimit:
     return limit
 
 
-async def test_a_refusal_far_past_the_server_takes_the_cap_near_its_rate_at_once() -> None:
+async def test_a_rate_cap_spaces_sends_and_a_refusal_brings_the_next_forward() -> None:
     limit = await paced_at(10.0)
-    cap = limit.max_rate
-    assert cap is not None and 8 < cap < 11
-    await asyncio.sleep(0.02)  # a round trip after the last cut
-    # Refused 0.1 s after the last send, the next token 0.15 s away: 4 calls a second.
-    limit.rate_limited(limit.epoch, retry_after=0.15)
-    assert limit.max_rate == pytest.approx(cap * 0.9 / 2)  # at most half, not a tenth off
-    await asyncio.sleep(0.02)
-    limit.rate_limited(limit.epoch, retry_after=0.01)  # a token 0.01 s away: just past it
-    assert limit.max_rate == pytest.approx(cap * 0.9 / 2 * 0.9)  # a tenth off, as ever
+    assert limit.max_rate is not None and 8 < limit.max_rate < 11
+    assert limit.current == 1  # one in flight is already 100 times the rate
+    async with limit:
+        pass
+    started = time.monotonic()
+    async with limit:  # paced at the cap: 0.1 s apart
+        pass
+    assert time.monotonic() - started > 0.08
+    limit.rate_limited(limit.epoch, retry_after=0.02)  # refused: the next token in 0.02 s
+    started = time.monotonic()
+    async with limit:  # then, not a whole interval after the last send
+        pass
+    assert time.monotonic() - started < 0.075
 
 
-async def test_refusals_that_are_no_buckets_do_not_stop_the_endpoint_or_sink_the_cap() -> None:
+async def test_a_cap_far_past_the_server_goes_to_the_rate_answered_at_once() -> None:
+    limit = await paced_at(10.0)  # the cap: about 10 a second
+    cap = limit.max_rate
+    assert cap is not None
+    await asyncio.sleep(1.05)  # no answer in the last second: no rate to measure
+    for _ in range(6):  # six sends in a row refused: the server lets far fewer through
+        await asyncio.sleep(0.005)
+        limit.rate_limited(limit.epoch, retry_after=0.2)
+    assert limit.max_rate == pytest.approx(cap / 2 * 0.9)  # halved at once, not a tenth
+
+
+async def test_refusals_at_random_delay_nothing_and_cut_at_most_once_per_8_answers() -> None:
     limit = await paced_at(10.0)
     cap = limit.max_rate
     await asyncio.sleep(0.02)
-    # "Retry in 1 s" to calls 0.1 s apart: an overloaded server's, not a bucket's next token.
+    # "Retry in 1 s" to calls 0.1 s apart (an overloaded server's), among answers.
+    limit.succeeded(0.001)
     limit.rate_limited(limit.epoch, retry_after=1.0)
-    assert limit.max_rate == cap  # fewer than RATE_CUT_EVERY answers since the last cut
+    assert cap is not None and limit.max_rate == pytest.approx(cap * (1 + 1 / 8))  # no cut
     started = time.monotonic()
     async with limit:  # and the other calls go on at the cap, not a second later
         pass
@@ -117,7 +108,11 @@ async def test_refusals_that_are_no_buckets_do_not_stop_the_endpoint_or_sink_the
     grown = limit.max_rate
     await asyncio.sleep(0.02)
     limit.rate_limited(limit.epoch, retry_after=1.0)
-    assert grown is not None and limit.max_rate == pytest.approx(grown * 0.9)  # one a 16
+    assert grown is not None and limit.max_rate == pytest.approx(grown * 0.9)  # a tenth, once
+    for _ in range(RATE_CUT_EVERY - 1):  # a refusal after each answer: no further cut
+        limit.succeeded(0.001)
+        limit.rate_limited(limit.epoch, retry_after=1.0)
+    assert limit.max_rate > grown * 0.9  # grown since, never sunk
 
 
 async def test_a_refusal_wakes_the_call_waiting_for_its_turn() -> None:
@@ -140,3 +135,28 @@ def test_a_slow_endpoint_is_paced_by_its_concurrency_not_a_rate() -> None:
         limit.succeeded(10.0)
     limit.rate_limited(limit.epoch, retry_after=0.05)
     assert limit.max_rate is None and limit.current == 20
+
+
+def test_a_limit_paced_by_a_rate_works_in_a_later_event_loop() -> None:
+    """`Run.run()` again runs a new event loop over the same call layer."""
+
+    async def first() -> AdaptiveLimit:
+        limit = await paced_at(10.0)
+        async with limit:
+            pass
+        async with limit:  # waits its turn: the wake-up future is this loop's
+            pass
+        return limit
+
+    limit = asyncio.run(first())
+
+    async def second() -> None:
+        async with limit:
+            pass
+        await asyncio.sleep(0.02)
+        limit.rate_limited(limit.epoch, retry_after=0.01)
+        async with limit:
+            pass
+
+    asyncio.run(second())  # it used to fail: a future of the closed loop
+    assert limit.in_flight == 0
