@@ -114,6 +114,26 @@ def test_report_never_writes_a_control_sequence(run_dir: Path, fmt: str) -> None
     _no_leak(result.output)
 
 
+def test_the_html_report_shows_controls_as_escapes_and_obeys_no_bidi_override(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """markupsafe escapes markup only: the index held the names' ESC, BEL and U+202E raw."""
+    out = tmp_path / "html"
+    result = cli.invoke(app, ["report", str(run_dir), "--format", "html", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    for page in [out / "index.html", *sorted((out / "instances").glob("*.html"))[:3]]:
+        _no_leak(page.read_text(encoding="utf-8"))
+    assert "evil\\x1b]0;PWNED" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_trace_shows_the_names_controls_as_escapes(run_dir: Path) -> None:
+    result = cli.invoke(app, ["trace", str(run_dir), EVIL, "u0"])
+    assert result.exit_code == 0, result.output
+    _no_leak(result.output)
+    header = result.output.splitlines()[0]
+    assert header.startswith("evil\\x1b]0;PWNED\\x07"), header  # it used to drop them
+
+
 def test_compare_never_writes_a_control_sequence(run_dir: Path) -> None:
     result = cli.invoke(app, ["compare", str(run_dir), EVIL, SPLIT])
     assert result.exit_code == 0, result.output

@@ -19,6 +19,7 @@ import typer
 
 from composer.cli.base import _check_run, _fail, app, out
 from composer.core.errors import ComposerError, ConfigError
+from composer.report.safe_text import printable
 
 if TYPE_CHECKING:
     from composer.evaluation.store import Result, RunStore
@@ -143,8 +144,9 @@ def _header(store: RunStore, result: Result, calls: int) -> list[str]:
     )
     verdict = {True: "right", False: "wrong", None: "-"}
     lines = [
-        clean(
-            f"{result.system} on {result.instance} ({result.axis} · {result.category}), "
+        clean(  # names as the other commands show them: their controls as escapes
+            f"{printable(result.system)} on {printable(result.instance)} "
+            f"({result.axis} · {result.category}), "
             f"{seed_note}: {result.status}, official {verdict[result.correct_official]}, "
             f"strict {verdict[result.correct_strict]}; {result.latency_s:.2f} s; {calls} calls"
         )

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from composer.benchmarks.catalog import CATEGORY_ABBREV, GEU_CATEGORIES, UEG_CATEGORIES
 from composer.core.definition import SystemDefinition
@@ -48,6 +48,7 @@ from composer.report.pages import (
     relative_image,
     slug,
 )
+from composer.report.safe_text import html_escape as escape
 from composer.report.summary import headline_parser, summarize
 from composer.report.tables import (
     attribution_rows,

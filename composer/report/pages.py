@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import escape
-
 from composer.core.definition import SystemDefinition
 from composer.core.images import ImageStore
 from composer.core.instance import STEP, Axis, Instance, Parser
@@ -29,6 +27,8 @@ from composer.core.outputs import EDITED_IMAGE, IMAGE, RESPONSE, REWRITE
 from composer.evaluation.json_text import text_encoder
 from composer.evaluation.store import Result, RunStore
 from composer.report import stats
+from composer.report.safe_text import html_escape as escape
+from composer.report.safe_text import html_shown
 from composer.report.trace import PageJudgment, PageJudgments, Step, Traces, output_fields
 
 _SHA = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -108,6 +108,7 @@ def environment() -> Any:
     return Environment(
         loader=PackageLoader("composer.report", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
+        finalize=html_shown,
         trim_blocks=True,
         lstrip_blocks=True,
     )

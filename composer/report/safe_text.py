@@ -53,6 +53,30 @@ def printable(text: str, *, newlines: bool = False) -> str:
     return pattern.sub(_visible, text)
 
 
+def html_escape(value: object) -> Any:
+    r"""`value` escaped for HTML after `printable` (newlines kept): controls shown, not obeyed.
+
+    An HTML page then shows a name's controls as the other formats do, and never obeys a bidi
+    override in it (markupsafe's `escape` leaves both as they are).
+
+    Example:
+        >>> str(html_escape("a<b>\u202e"))
+        'a&lt;b&gt;\\u202e'
+    """
+    from markupsafe import escape
+
+    if hasattr(value, "__html__"):  # already markup: its own escaping stands
+        return escape(value)
+    return escape(printable(str(value), newlines=True))
+
+
+def html_shown(value: object) -> object:
+    """jinja2's `finalize`: a text made `printable` (newlines kept) before autoescaping."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return printable(value, newlines=True)
+    return value
+
+
 def literal(text: object) -> str:
     r"""`text` as literal console markup on one line: `printable`, then rich's markup escape.
 
