@@ -286,7 +286,12 @@ class Results:
         Raises:
             ConfigError: the folder holds no run.
         """
-        self.run_dir = Path(run_dir)
+        if not isinstance(run_dir, (str, Path)):
+            raise ConfigError(
+                "open_results", f"takes a folder path, not {type(run_dir).__name__}.", ""
+            )
+        # Absolute: the results (and their image paths) stay right after os.chdir.
+        self.run_dir = Path(run_dir).absolute()
         if not (self.run_dir / "run.db").is_file():
             raise ConfigError(
                 str(self.run_dir), "holds no run.db.", "Pass a folder written by a run."
@@ -325,6 +330,12 @@ class Results:
         """The model calls behind one task, in order (see `composer trace`)."""
         from composer.report.trace import steps_of
 
+        if not isinstance(system, str) or not isinstance(instance, str):
+            raise ConfigError(
+                f"steps({system!r}, {instance!r})",
+                "takes a system name and an instance id (strings).",
+                "See Results.frame() for the names the run has.",
+            )
         store = self._store()
         try:
             found = [r for r in store.results(system) if r.instance == instance]

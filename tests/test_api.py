@@ -181,3 +181,15 @@ def test_import_composer_stays_light_with_the_api() -> None:
     assert done.stdout.strip() == ""
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         composer.nonsense  # noqa: B018
+
+
+def test_results_opened_by_a_relative_path_survive_a_chdir(
+    tmp_path: Path, mock_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    composer.run(mock_config, tmp_path / "run", systems=["uni-direct"], instances=["UEG-0"])
+    monkeypatch.chdir(tmp_path)
+    results = composer.open_results("run")
+    monkeypatch.chdir("/")
+    assert len(results.frame()) == 1  # it used to fail: "unable to open database file"
+    with pytest.raises(ConfigError, match="takes a system name and an instance id"):
+        results.steps(None, "UEG-0")  # type: ignore[arg-type]  # it answered another system's
