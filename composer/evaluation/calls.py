@@ -346,7 +346,7 @@ class CallLayer:
             except SpecialistError as exc:
                 self.stats.unanswered += 1
                 if exc.is_rate_limit:
-                    limit.rate_limited(admitted)
+                    limit.rate_limited(admitted, exc.retry_after)
                 if retryable(exc) and (exc.retry_after or 0.0) > settings.max_retry_after_s:
                     self.stats.failed += 1
                     raise _wait_too_long(specialist.name, exc, settings) from exc

@@ -42,8 +42,9 @@ random (an overloaded one's "retry in 1 s"), the cuts never outrun the growth.""
 
 RATE_FAR_PAST = 0.5
 """The share of the recent sends (`RATE_OUTCOMES`, six at least) refused from which the cap is
-far past the server's rate (twice a bucket's refuses every other send): it goes down to the
-rate answered at once, not a tenth at a time."""
+far past the server's rate: it goes down to the rate answered at once, not a tenth at a time.
+Past a bucket's rate, a refusal that brings the next send forward to the bucket's next token
+makes every other send refused, whatever the cap: half."""
 
 RATE_OUTCOMES = 8
 """How many recent sends' outcomes (answered or refused) that share is taken over."""
@@ -79,13 +80,13 @@ class AdaptiveLimit:
     the last `RATE_HORIZON_S`, at most the rate the limit let out less a tenth: a burst's
     answers come together) would keep fewer than `RATE_PACED_BELOW` calls in flight, sends are
     paced at that rate instead (`max_rate`, calls a second; as many in flight as that rate
-    keeps busy). A refusal moves no send: a long Retry-After (an overloaded server's "retry in
-    1 s") delays only the refused call, and a cap just past a bucket's rate, its sends drifting
-    ahead of the tokens, is refused once in many sends (bringing the next send forward to the
-    named token made every other send refused). The cap grows by `RATE_GROWTH` per answer; a
-    refusal cuts it by `STEP_DOWN` at most once per `RATE_CUT_EVERY` answers, or, when half the
-    recent sends were refused (`RATE_FAR_PAST`), down to the rate answered. Past twice
-    `RATE_PACED_BELOW` calls in flight the concurrency limit takes over again.
+    keeps busy). A refusal whose Retry-After is sooner than the next send was due brings that
+    send forward to it (a bucket names its next token; the refused send counts for nothing),
+    never later: a long Retry-After (an overloaded server's) delays only the refused call.
+    The cap grows by `RATE_GROWTH` per answer; a refusal cuts it by `STEP_DOWN` at most once
+    per `RATE_CUT_EVERY` answers, or, when most recent sends were refused (`RATE_FAR_PAST`),
+    down to the rate answered. Past twice `RATE_PACED_BELOW` calls in flight the concurrency
+    limit takes over again.
 
     Example:
         >>> limit = AdaptiveLimit(ceiling=64)
@@ -120,6 +121,10 @@ class AdaptiveLimit:
         self._next_send = 0.0
         self._last_send = float("-inf")
         """While paced by a rate: when the last call that counts against it was sent."""
+        self._resume_at = 0.0
+        """While paced by a rate, no call is sent before this: a refusal's Retry-After."""
+        self._moved: asyncio.Future[None] | None = None
+        """Set when a refusal makes the next send due sooner than the waiting calls think."""
         self._answered: collections.deque[float] = collections.deque()
         """When recent calls succeeded (the last round trip or `RATE_HORIZON_S`, the longer):
         how many the endpoint answers in a round trip, and at what rate."""
@@ -153,19 +158,25 @@ class AdaptiveLimit:
             raise
 
     async def _rate_turn(self) -> None:
-        """Wait until a send is due at `max_rate`.
+        """Wait until a send is due at `max_rate`, and not before a refusal's Retry-After.
 
         Decided when the call wakes, not booked ahead as the concurrency's pacing books it: a
-        cut meanwhile spaces the next send by the new rate (few calls wait here:
-        `_rate_slots`).
+        cut or a refusal meanwhile moves the next send (few calls wait here: `_rate_slots`),
+        and a refusal that makes it due sooner wakes the waiting calls.
         """
         while self.max_rate is not None:
             now = time.monotonic()
-            at = self._last_send + 1.0 / self.max_rate
+            at = max(self._last_send + 1.0 / self.max_rate, self._resume_at)
             if at <= now:
                 self._last_send = now
                 return
-            await asyncio.sleep(at - now)
+            moved, loop = self._moved, asyncio.get_running_loop()
+            if moved is None or moved.done() or moved.get_loop() is not loop:
+                moved = self._moved = loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(moved), at - now)
+            except TimeoutError:
+                pass
 
     async def _take(self) -> None:
         # The event loop runs one task at a time, so check-and-take needs no lock; a caller
@@ -225,13 +236,13 @@ class AdaptiveLimit:
             self.limit = min(float(self.ceiling), self.limit + step)
         self._wake()
 
-    def rate_limited(self, admitted: int | None = None) -> None:
+    def rate_limited(self, admitted: int | None = None, retry_after: float | None = None) -> None:
         """Step down after a 429 on a call admitted at epoch `admitted` (None: now).
 
         A 429 on a call admitted before the last cut is the same overload that cut it (the
         calls in flight come back 429 together), and cutting once per call in such a burst would
-        collapse the limit to 1. The wait the server asked for is the refused call's own (the
-        call layer waits it): it moves no other send.
+        collapse the limit to 1. `retry_after` is the wait the server asked for: while paced
+        by a rate, the next send goes then if it was due later.
         """
         self.is_paced = True
         now = time.monotonic()
@@ -240,6 +251,8 @@ class AdaptiveLimit:
             self._outcomes.append(True)
             if self._refused_rate is None:  # the fast growth ends at its first refusal
                 self._refused_rate = self.max_rate
+            if retry_after is not None:
+                self._bring_forward(now + retry_after)
         if admitted is not None and admitted < self.epoch:
             if not self.round_trip_s:
                 # Before any answer, each refusal of the burst that cut the limit is one call
@@ -314,6 +327,31 @@ class AdaptiveLimit:
             return
         self.max_rate = rate
         self._rate_slots = min(self.ceiling, max(1, math.ceil(1.25 * in_flight)))
+
+    def _bring_forward(self, at: float) -> None:
+        """Send the next call at `at` if it was due later: a bucket's next token comes then.
+
+        Never later: a Retry-After past the next send's time (an overloaded server's "retry in
+        1 s") says nothing of the rate, and holding every call for it stopped the endpoint. The
+        refused send counts for nothing; waiting a whole interval on top of it cost a fifth of
+        the rate of a cap just past the server's.
+        """
+        assert self.max_rate is not None
+        due = max(self._last_send + 1.0 / self.max_rate, self._resume_at)
+        if at >= due:
+            return
+        self._resume_at = at
+        self._last_send = float("-inf")
+        moved = self._moved
+        if moved is not None and not moved.done():
+            try:
+                running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if moved.get_loop() is running:
+                moved.set_result(None)  # the calls waiting for their turn look again
+            else:  # an earlier event loop's (Run.run() again): nobody waits on it now
+                self._moved = None
 
 
 class RetryWait(wait_base):

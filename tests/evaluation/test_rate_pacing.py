@@ -63,7 +63,7 @@ async def paced_at(rate_per_s: float) -> AdaptiveLimit:
     return limit
 
 
-async def test_a_rate_cap_spaces_sends_and_a_refusal_moves_none() -> None:
+async def test_a_rate_cap_spaces_sends_and_a_refusal_brings_the_next_forward() -> None:
     limit = await paced_at(10.0)
     assert limit.max_rate is not None and 8 < limit.max_rate < 11
     assert limit.current == 1  # one in flight is already 100 times the rate
@@ -73,11 +73,11 @@ async def test_a_rate_cap_spaces_sends_and_a_refusal_moves_none() -> None:
     async with limit:  # paced at the cap: 0.1 s apart
         pass
     assert time.monotonic() - started > 0.08
-    limit.rate_limited(limit.epoch)  # refused (once, and soon after the last cut: no cut)
+    limit.rate_limited(limit.epoch, retry_after=0.02)  # refused: the next token in 0.02 s
     started = time.monotonic()
-    async with limit:  # the next still at the cap's pace, neither sooner nor held longer
+    async with limit:  # then, not a whole interval after the last send
         pass
-    assert 0.08 < time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.075
 
 
 async def test_a_cap_far_past_the_server_goes_to_the_rate_answered_at_once() -> None:
@@ -87,17 +87,17 @@ async def test_a_cap_far_past_the_server_goes_to_the_rate_answered_at_once() -> 
     await asyncio.sleep(1.05)  # no answer in the last second: no rate to measure
     for _ in range(6):  # six sends in a row refused: the server lets far fewer through
         await asyncio.sleep(0.005)
-        limit.rate_limited(limit.epoch)
+        limit.rate_limited(limit.epoch, retry_after=0.2)
     assert limit.max_rate == pytest.approx(cap / 2 * 0.9)  # halved at once, not a tenth
 
 
-async def test_refusals_at_random_delay_nothing_and_cut_once_per_so_many_answers() -> None:
+async def test_refusals_at_random_delay_nothing_and_cut_at_most_once_per_8_answers() -> None:
     limit = await paced_at(10.0)
     cap = limit.max_rate
     await asyncio.sleep(0.02)
     # "Retry in 1 s" to calls 0.1 s apart (an overloaded server's), among answers.
     limit.succeeded(0.001)
-    limit.rate_limited(limit.epoch)
+    limit.rate_limited(limit.epoch, retry_after=1.0)
     assert cap is not None and limit.max_rate == pytest.approx(cap * (1 + 1 / 8))  # no cut
     started = time.monotonic()
     async with limit:  # and the other calls go on at the cap, not a second later
@@ -107,19 +107,33 @@ async def test_refusals_at_random_delay_nothing_and_cut_once_per_so_many_answers
         limit.succeeded(0.001)
     grown = limit.max_rate
     await asyncio.sleep(0.02)
-    limit.rate_limited(limit.epoch)
+    limit.rate_limited(limit.epoch, retry_after=1.0)
     assert grown is not None and limit.max_rate == pytest.approx(grown * 0.9)  # a tenth, once
     for _ in range(RATE_CUT_EVERY - 1):  # a refusal after each answer: no further cut
         limit.succeeded(0.001)
-        limit.rate_limited(limit.epoch)
+        limit.rate_limited(limit.epoch, retry_after=1.0)
     assert limit.max_rate > grown * 0.9  # grown since, never sunk
+
+
+async def test_a_refusal_wakes_the_call_waiting_for_its_turn() -> None:
+    limit = await paced_at(5.0)
+    async with limit:  # sent now: the next is due 0.2 s later
+        pass
+    started = time.monotonic()
+    waiting = asyncio.create_task(limit.__aenter__())
+    await asyncio.sleep(0.03)
+    await asyncio.sleep(0.001)  # a round trip after the last cut
+    limit.rate_limited(limit.epoch, retry_after=0.02)  # the last send was refused after all
+    await asyncio.wait_for(waiting, 1)
+    assert time.monotonic() - started < 0.12  # at the refusal's moment, not the 0.2 s booked
+    await limit.__aexit__()
 
 
 def test_a_slow_endpoint_is_paced_by_its_concurrency_not_a_rate() -> None:
     limit = AdaptiveLimit(ceiling=64, initial=40)
     for _ in range(20):
         limit.succeeded(10.0)
-    limit.rate_limited(limit.epoch)
+    limit.rate_limited(limit.epoch, retry_after=0.05)
     assert limit.max_rate is None and limit.current == 20
 
 
@@ -140,7 +154,7 @@ def test_a_limit_paced_by_a_rate_works_in_a_later_event_loop() -> None:
         async with limit:
             pass
         await asyncio.sleep(0.02)
-        limit.rate_limited(limit.epoch)
+        limit.rate_limited(limit.epoch, retry_after=0.01)
         async with limit:
             pass
 
