@@ -148,6 +148,12 @@ class Run:
             rerun: systems to run again from scratch.
             on_progress: called with (system, result) as each task ends.
         """
+        if on_progress is not None and not callable(on_progress):
+            raise ConfigError(
+                "Run(on_progress=...)",
+                f"must be callable (got {type(on_progress).__name__}).",
+                "Pass a function of (system, result), or leave it out.",
+            )
         self.config = _narrowed(_as_config(config), systems, instances)
         self.out = Path(out)
         self._options: dict[str, Any] = {"retry_failed": retry_failed, "rerun": tuple(rerun)}

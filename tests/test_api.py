@@ -193,3 +193,11 @@ def test_results_opened_by_a_relative_path_survive_a_chdir(
     assert len(results.frame()) == 1  # it used to fail: "unable to open database file"
     with pytest.raises(ConfigError, match="takes a system name and an instance id"):
         results.steps(None, "UEG-0")  # type: ignore[arg-type]  # it answered another system's
+
+
+def test_an_on_progress_that_is_not_callable_is_refused_before_anything_is_written(
+    tmp_path: Path, mock_config: dict[str, Any]
+) -> None:
+    with pytest.raises(ConfigError, match="must be callable"):
+        composer.Run(mock_config, tmp_path / "run", on_progress=5)  # type: ignore[arg-type]
+    assert not (tmp_path / "run").exists()

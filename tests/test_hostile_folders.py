@@ -216,6 +216,28 @@ def test_export_output_a_file_is_one_clear_error(tmp_path: Path) -> None:
     assert code == 2 and "which is a file" in output and len(output.strip().splitlines()) == 1
 
 
+def test_export_systems_that_names_none_is_refused_not_every_system(tmp_path: Path) -> None:
+    run_dir = _hostile_run(tmp_path)
+    output = tmp_path / "export"
+    code, text = _invoke("export", str(run_dir), "--output", str(output), "--systems", " ,")
+    assert code == 2 and "--systems" in text and "names no system" in text, text
+    assert not output.exists()
+
+
+def test_a_run_file_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    from composer.core.config import load_config
+
+    plain = tmp_path / "plain.toml"
+    plain.write_text(
+        '[benchmark]\nname = "synthetic"\n[systems.s]\nueg = "direct"\n'
+        'roles = { model = "symbolic/naive-unified" }\n',
+        encoding="utf-8",
+    )
+    marked = tmp_path / "marked.toml"
+    marked.write_text("\ufeff" + plain.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_config(marked).systems == load_config(plain).systems  # not "line 1" invalid
+
+
 # Class D: CSV reports carry no formula.
 
 

@@ -60,6 +60,7 @@ def export(
 
     realunify: RealUnify's result files; uni-mmmu: Uni-MMMU's output folders.
     """
+    from composer.core.errors import ConfigError
     from composer.evaluation.store import RunStore
     from composer.report.export import plan_export, write_export
 
@@ -69,7 +70,16 @@ def export(
         _writable("--output", output, is_folder=True)
         store = RunStore(run_dir)
         try:
-            names = [s.strip() for s in systems.split(",")] if systems else None
+            names = None
+            if systems is not None:  # `--systems ""` names none: an error, not every system
+                names = [s.strip() for s in systems.split(",") if s.strip()]
+                if not names:
+                    raise ConfigError(
+                        "--systems",
+                        "names no system.",
+                        "Pass one or more of the run's systems, separated by commas, or leave "
+                        "the option out to export them all.",
+                    )
             if fmt is ExportFormat.uni_mmmu:
                 _export_unimmmu(store, output, names)
                 return

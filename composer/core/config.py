@@ -372,6 +372,8 @@ def load_config(path: Path | str) -> RunConfig:
     """Read and validate a TOML run file."""
     file = Path(path)
     text = read_text(file, what=".toml run file", error=ConfigError)
+    # A byte-order mark (Windows editors write one) is no TOML: read past it, not "line 1".
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
