@@ -359,89 +359,17 @@ def test_what_the_release_scores_zero_is_scored_zero_not_failed(tmp_path: Path) 
     assert science["text_reasoning_acc"] == 0.5 and science["image_acc"] == 0.0
 
 
-def test_an_empty_science_text_is_judged_and_a_missing_one_is_not(tmp_path: Path) -> None:
-    """The release judges `model_text.txt` when the file exists, even empty; without the file
-    it scores the text 0 unasked. The judge here says 1 to whatever it is asked."""
-    root = write_data(tmp_path / "release")
-    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["science"])
-    first, second = sorted((item_of(i) for i in instances), key=lambda item: item.id)[:2]
-    write_case(root, "m", first, "", [])  # an empty file
-    write_case(root, "m", second, None, [])  # the folder without the file
-    config = tmp_path / "import.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[benchmark]",
-                'name = "uni-mmmu"',
-                f'path = "{root}"',
-                "tasks = ['science']",
-                "[judge]",
-                'model = "mock/judge"',
-                '[models."mock/judge"]',
-                'default = \'{"reasoning_correct": 1, "result_correct": 1, "image_correct": 1}\'',
-                "[systems.m]",
-                f'import = "{root}"',
-                'format = "uni-mmmu"',
-                'release_model = "m"',
-            ]
-        )
-    )
-    out = tmp_path / "run"
-    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    got = {k[1]: {n: c["official"] for n, c in v.items()} for k, v in channels_of(out).items()}
-    assert got[f"science-{first.id}"]["reasoning_correct"] == 1.0  # judged, as the release does
-    assert got[f"science-{second.id}"]["reasoning_correct"] == 0.0  # not asked
-
-
-def test_jigsaw_cases_are_the_ones_its_summary_lists(tmp_path: Path) -> None:
-    """`JigsawEvaluator` scores the ids of the task's `summary.json`: a listed case without a
-    folder scores 0, and a folder it does not list is left out officially (strict only)."""
-    root = write_data(tmp_path / "release")
-    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["jigsaw"])
-    listed, unlisted = sorted((item_of(i) for i in instances), key=lambda item: item.id)
-    for item in (listed, unlisted):
-        label = item.references.label  # type: ignore[union-attr]
-        write_case(
-            root, "m", item, f'<FINAL_ANSWER_JSON>{{"choice": {label}}}</FINAL_ANSWER_JSON>', []
-        )
-    shutil.rmtree(root / "outputs" / "m" / "jigsaw" / listed.id)
-    summary = {"per_item": [{"id": listed.result_fields["id"]}]}
-    (root / "outputs" / "m" / "jigsaw" / "summary.json").write_text(json.dumps(summary))
-    config = tmp_path / "import.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[benchmark]",
-                'name = "uni-mmmu"',
-                f'path = "{root}"',
-                "tasks = ['jigsaw']",
-                "[systems.m]",
-                f'import = "{root}"',
-                'format = "uni-mmmu"',
-                'release_model = "m"',
-            ]
-        )
-    )
-    out = tmp_path / "run"
-    result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
-    assert result.exit_code == 0, result.output
-    got = {k[1]: v["text_correct"] for k, v in channels_of(out).items()}
-    assert got[f"jigsaw-{listed.id}"]["official"] == 0.0  # listed, no folder: no answer
-    left_out = got[f"jigsaw-{unlisted.id}"]
-    assert left_out["official"] is None and left_out["strict"] == 1.0
-    assert left_out["note"] == "not in the run's summary"
-
-
 def imported_channels(
     tmp_path: Path, root: Path, tasks: list[str], *, code: int = 0
 ) -> dict[str, Any]:
-    """Import outputs/m/ for `tasks` (judge: 1 and 5 to everything); instance -> channels."""
+    """Import outputs/m/ for `tasks` (the judge says 1, 5 and match to everything); instance ->
+    channels."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "import.toml"
     judge = (
         '{"verdict": "match", "shape_color_accuracy": 5, "position_accuracy": 5, '
-        '"text_semantic_match": 1}'
+        '"text_semantic_match": 1, "reasoning_correct": 1, "result_correct": 1, '
+        '"image_correct": 1}'
     )
     config.write_text(
         "\n".join(
@@ -465,6 +393,41 @@ def imported_channels(
     result = cli.invoke(app, ["run", str(config), "--out", str(out), "--quiet"])
     assert result.exit_code == code, result.output
     return {k[1]: v for k, v in channels_of(out).items()}
+
+
+def test_an_empty_science_text_is_judged_and_a_missing_one_is_not(tmp_path: Path) -> None:
+    """The release judges `model_text.txt` when the file exists, even empty; without the file
+    it scores the text 0 unasked. The judge here says 1 to whatever it is asked."""
+    root = write_data(tmp_path / "release")
+    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["science"])
+    first, second = sorted((item_of(i) for i in instances), key=lambda item: item.id)[:2]
+    write_case(root, "m", first, "", [])  # an empty file
+    write_case(root, "m", second, None, [])  # the folder without the file
+    got = imported_channels(tmp_path, root, ["science"])
+    got = {k: {n: c["official"] for n, c in v.items()} for k, v in got.items()}
+    assert got[f"science-{first.id}"]["reasoning_correct"] == 1.0  # judged, as the release does
+    assert got[f"science-{second.id}"]["reasoning_correct"] == 0.0  # not asked
+
+
+def test_jigsaw_cases_are_the_ones_its_summary_lists(tmp_path: Path) -> None:
+    """`JigsawEvaluator` scores the ids of the task's `summary.json`: a listed case without a
+    folder scores 0, and a folder it does not list is left out officially (strict only)."""
+    root = write_data(tmp_path / "release")
+    instances = load_instances(root, ImageStore(tmp_path / "images"), tasks=["jigsaw"])
+    listed, unlisted = sorted((item_of(i) for i in instances), key=lambda item: item.id)
+    for item in (listed, unlisted):
+        label = item.references.label  # type: ignore[union-attr]
+        write_case(
+            root, "m", item, f'<FINAL_ANSWER_JSON>{{"choice": {label}}}</FINAL_ANSWER_JSON>', []
+        )
+    shutil.rmtree(root / "outputs" / "m" / "jigsaw" / listed.id)
+    summary = {"per_item": [{"id": listed.result_fields["id"]}]}
+    (root / "outputs" / "m" / "jigsaw" / "summary.json").write_text(json.dumps(summary))
+    got = {k: v["text_correct"] for k, v in imported_channels(tmp_path, root, ["jigsaw"]).items()}
+    assert got[f"jigsaw-{listed.id}"]["official"] == 0.0  # listed, no folder: no answer
+    left_out = got[f"jigsaw-{unlisted.id}"]
+    assert left_out["official"] is None and left_out["strict"] == 1.0
+    assert left_out["note"] == "not in the run's summary"
 
 
 def test_maze_and_sliding_cases_the_release_skips_or_makes_no_row_of(tmp_path: Path) -> None:
