@@ -15,6 +15,7 @@ This module imports nothing heavy: listing names imports no entry.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import hashlib
@@ -237,7 +238,7 @@ class Registry(Generic[T]):
             raise UnknownNameError(
                 where, f"{path.name} has no function {attr!r}.", f"Define {self._define}."
             )
-        return cast(T, found), source
+        return cast(T, found), source + _helper_sources(path)
 
     @contextlib.contextmanager
     def _restored(self) -> Iterator[None]:
@@ -247,6 +248,66 @@ class Registry(Generic[T]):
         finally:
             self._registered.clear()
             self._registered.update(before)
+
+
+def _helper_sources(path: Path) -> bytes:
+    """The files of the modules a user file imports from its own folder, for its digest.
+
+    A strategy's helper module beside it (`from helpers import tidy`) is part of what made its
+    outputs: an edit to it is a new version of the strategy, as an edit to the file is. The
+    imports are read from the source (and the helpers' own, in turn), so the digest does not
+    depend on what else ran first. Empty when it imports none, so a file's digest stays the
+    sha256 of its bytes alone.
+    """
+    folder = path.parent
+    helpers: dict[str, bytes] = {}
+    pending = [path]
+    while pending:
+        for name in _imported_names(pending.pop()):
+            for file in _module_files(name, folder):
+                key = file.relative_to(folder).as_posix()
+                if file != path and key not in helpers:
+                    helpers[key] = file.read_bytes()
+                    pending.append(file)
+    return b"".join(
+        b"\n# composer: helper module " + key.encode() + b"\n" + helpers[key]
+        for key in sorted(helpers)
+    )
+
+
+def _imported_names(path: Path) -> set[str]:
+    """The absolute module names a Python file imports, anywhere in it."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)  # and `from package import submodule`:
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _module_files(name: str, folder: Path) -> list[Path]:
+    """The files in `folder` that importing `name` runs (none where it is not found there).
+
+    Each package's `__init__.py` on the way, then the module's own file.
+    """
+    files: list[Path] = []
+    here = folder
+    for part in name.split("."):
+        if (here / part / "__init__.py").is_file():
+            here = here / part
+            files.append(here / "__init__.py")
+        elif (here / f"{part}.py").is_file():
+            files.append(here / f"{part}.py")
+            break
+        else:
+            break
+    return [f.resolve() for f in files]
 
 
 @functools.cache

@@ -1,7 +1,9 @@
 """Importing a user's Python file (a strategy, a judge): a broken one is one line, not a trace.
 
 A file with a syntax error, an import that fails, or any exception while it runs stops the run
-before anything is written, with a `ConfigError` (exit 2) that names the file and the line.
+before anything is written, with a `ConfigError` (exit 2) that names the file and the line. A
+module beside the file imports as it would were the file run as a script (`from helpers import
+tidy`); the registry counts such helpers in the file's code digest.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ def load_user_file(path: Path, module_name: str, where: str) -> ModuleType:
         raise ConfigError(where, f"{path.name} is not an importable Python file.")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and typing look their module up here
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        # Its helper modules beside it import as they would were the file run as a script;
+        # after the installed packages, so that a helper never shadows what composer imports.
+        sys.path.append(folder)
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:

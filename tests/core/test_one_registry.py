@@ -189,3 +189,30 @@ def test_the_source_digest_follows_a_helper_file_beside_the_notebook(
         digests.append(source_digest(module_from(tmp_path, f"composer_probe_cell_{n}", cell).build))
     assert digests[0] != digests[1]  # the node in the helper file changed
     assert digests[1] == digests[2]
+
+
+def test_a_strategy_file_imports_a_helper_beside_it_and_its_digest_follows_the_helper(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the file's folder is added to it
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    (folder / "strategy.py").write_text(
+        "import composer.graphs as cg\n"
+        "from composer_probe_shapes import SHAPE\n\n"
+        '@cg.register_graph("uses-a-helper", axes=(cg.Axis.UEG,))\n'
+        "def build(axis, options):\n    raise AssertionError(SHAPE)\n"
+    )
+    (folder / "unrelated.py").write_text("X = 1\n")  # beside it, not imported: not counted
+    digests = []
+    for shape in ("a red circle", "a blue square", "a blue square"):
+        (folder / "composer_probe_shapes.py").write_text(f"SHAPE = {shape!r}\n")
+        sys.modules.pop("composer_probe_shapes", None)  # a new process imports it afresh
+        importlib.invalidate_caches()
+        # It failed: "No module named 'composer_probe_shapes'" (its folder was not on the path).
+        digests.append(get_graph("strategies/strategy.py:build", base_dir=tmp_path).code)
+    (folder / "unrelated.py").write_text("X = 2\n")
+    digests.append(get_graph("strategies/strategy.py:build", base_dir=tmp_path).code)
+    sys.modules.pop("composer_probe_shapes", None)
+    assert digests[0] != digests[1]  # an edit to the helper is a new version of the strategy
+    assert digests[1] == digests[2] == digests[3] != sha256_of(folder / "strategy.py")
