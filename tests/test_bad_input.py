@@ -236,6 +236,11 @@ def max_concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file), '[models."mock/vlm"] max_concurrency'
 
 
+def limit_group_as_number(tmp: Path) -> tuple[list[str], str]:
+    _, run_file = _setup(tmp, extra="\nlimit_group = 3\n")  # into [models."mock/vlm"]
+    return _run(tmp, run_file), '[models."mock/vlm"] limit_group'
+
+
 def limit_as_float(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp)
     run_file.write_text(run_file.read_text().replace("[benchmark]", "[benchmark]\nlimit = 2.0"))
@@ -293,6 +298,7 @@ CASES: dict[str, Case] = {
     'seed = "1"': seed_as_text,
     "limit = 2.0": limit_as_float,
     'max_concurrency = "8"': max_concurrency_as_text,
+    "limit_group = 3": limit_group_as_number,
     'latency_s = "0.5" (adapter option)': adapter_option_as_text,
     "api_key written where no setting takes it": _secret_option("api_key"),
     "api_key_file not a text path": _secret_option("api_key_file"),

@@ -52,6 +52,10 @@ class CallSettings(BaseModel):
     initial_concurrency: int | None = Field(default=None, ge=1)
     """Where the adaptive limit starts (default: half the ceiling, at least 1); it doubles
     every round trip until the endpoint's first 429."""
+    limit_group: str | None = Field(default=None, min_length=1)
+    """Models that name the same group share one adaptive limit: two models behind one
+    server, or one account's rate limit, find its rate together instead of half each (and
+    the one left alone keeps all of it). Default: the model's own endpoint."""
     max_attempts: int = Field(default=5, ge=1)
     timeout_s: float = Field(default=300.0, gt=0)
     retry_initial_s: float = Field(default=1.0, ge=0)
@@ -110,6 +114,8 @@ class CallLayer:
         self.concurrency = concurrency
         self.limits: dict[str, AdaptiveLimit] = {}
         self.set_by: dict[str, str] = {}
+        self._groups: dict[str, str] = {}
+        """The limit each model's calls go through, by model name."""
         """The model whose `max_concurrency` set each endpoint's ceiling, where one did."""
         self.stats = CallStats()
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]] | None] = {}
@@ -136,14 +142,23 @@ class CallLayer:
         self._known = self.store.reader.call_keys()
 
     def wrap(self, specialist: Specialist, settings: CallSettings) -> TrackedSpecialist:
-        """A stand-in for `specialist` whose calls go through this layer."""
-        endpoint = specialist.endpoint
-        if endpoint not in self.limits:
+        """A stand-in for `specialist` whose calls go through this layer.
+
+        Its calls share the adaptive limit of its endpoint, or of its `limit_group`.
+        """
+        endpoint = settings.limit_group or specialist.endpoint
+        self._groups[specialist.name] = endpoint
+        limit = self.limits.get(endpoint)
+        if limit is None:
             ceiling = settings.max_concurrency or self.concurrency
-            self.limits[endpoint] = AdaptiveLimit(ceiling, settings.initial_concurrency)
+            limit = self.limits[endpoint] = AdaptiveLimit(ceiling, settings.initial_concurrency)
             if settings.max_concurrency is not None:
                 self.set_by[endpoint] = specialist.name
-        return TrackedSpecialist(self, specialist, settings, self.limits[endpoint])
+        elif settings.max_concurrency is not None and settings.max_concurrency < limit.ceiling:
+            # A group's ceiling is the lowest its models set: what the server behind it takes.
+            limit.lower_ceiling(settings.max_concurrency)
+            self.set_by[endpoint] = specialist.name
+        return TrackedSpecialist(self, specialist, settings, limit)
 
     def below_the_run(self) -> list[str]:
         """One line per endpoint whose settings hold it below the run's concurrency.
@@ -153,11 +168,16 @@ class CallLayer:
         """
         return [
             f"{self.set_by[endpoint]}: at most {limit.ceiling} calls in flight (its "
-            f"max_concurrency), below the run's concurrency of {self.concurrency}. Raise or "
-            f'remove max_concurrency in [models."{self.set_by[endpoint]}"] to use them all.'
+            f"max_concurrency{self._shared(endpoint)}), below the run's concurrency of "
+            f"{self.concurrency}. Raise or remove max_concurrency in "
+            f'[models."{self.set_by[endpoint]}"] to use them all.'
             for endpoint, limit in self.limits.items()
             if endpoint in self.set_by and limit.ceiling < self.concurrency
         ]
+
+    def _shared(self, endpoint: str) -> str:
+        sharing = sum(1 for s in self._groups.values() if s == endpoint)
+        return f', for the {sharing} models of limit_group "{endpoint}"' if sharing > 1 else ""
 
     async def call(
         self,

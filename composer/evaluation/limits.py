@@ -34,11 +34,19 @@ RATE_PACED_BELOW = 4.0
 """Calls in flight under which an endpoint is paced by a rate, not a concurrency: a limit of a
 few calls steps a third or more at a time, and below one it cannot slow a call at all."""
 
+RATE_SLOW_PER_S = 0.25
+"""The most the slow growth adds to a rate cap in a second. Per answer, a fast endpoint's cap
+grew fast in time (a 60-a-second one's by half a second), and a bucket with a burst allowance
+refuses a cap past its rate only once the burst is spent, a second or more later: by then the
+cap was far past, and a cut of a tenth left it past. Much less (a twentieth was tried), and an
+endpoint refusing a tenth of its calls at random stayed paced by a rate it could not grow out
+of (4x a plain loop's time where 3x was)."""
+
 RATE_CUT_EVERY = 14
-"""Answers between two cuts of a rate cap by a tenth: about the answers the slow growth
-(`RATE_GROWTH`) takes to make a tenth up, so a cap cut just below a bucket's rate is refused
-again about then (one request in fifteen refused), and however often a server refuses at
-random (an overloaded one's "retry in 1 s"), the cuts never outrun the growth."""
+"""The fewest answers between two cuts of a rate cap below the rate last refused: what the slow
+growth (`RATE_GROWTH[1]`) takes to make a tenth up (more where `RATE_SLOW_PER_S` slows it), so
+however often a server refuses at random (an overloaded one's "retry in 1 s"), the cuts never
+outrun the growth."""
 
 RATE_FAR_PAST = 0.5
 """The share of the recent sends (`RATE_OUTCOMES`, six at least) refused from which the cap is
@@ -49,10 +57,22 @@ makes every other send refused, whatever the cap: half."""
 RATE_OUTCOMES = 8
 """How many recent sends' outcomes (answered or refused) that share is taken over."""
 
-RATE_GROWTH = (1 / 8, 1 / 128)
+RATE_GROWTH = (1 / 8, 1 / 128, 1 / 1024)
 """How much a rate cap grows per answered call: fast while well below the rate last refused
 (or before any refusal), so that a low first measure is left in a few answers; slowly near
-it, a tenth in `RATE_CUT_EVERY` answers."""
+it, a tenth in about 14 answers; slowest just below it (`RATE_PLATEAU`). The second at most
+`RATE_SLOW_PER_S` a second, the third an eighth of the second.
+Only while the sends go at the cap: a cap the calls do not reach is not tried."""
+
+RATE_PLATEAU = 0.97
+"""From this share of the rate last refused up to that rate, the cap grows by the slowest step
+(`RATE_GROWTH[2]`), as TCP CUBIC's window does near its last loss, while nothing was refused
+since the cut: the server's rate is just below the rate refused, so the cap stays under it
+about 30 answers before it probes past. Growing at one pace, it was past a bucket's rate every
+14 answers, one request in seven refused (1.16 to 1.32 requests an answer on a burst-1
+bucket). A refusal since the cut (at random, or a bucket with a burst found past its rate
+late) ends the plateau until the next cut: growing slowest then, cuts once per
+`RATE_CUT_EVERY` answers would sink the cap."""
 
 
 class AdaptiveLimit:
@@ -83,10 +103,15 @@ class AdaptiveLimit:
     keeps busy). A refusal whose Retry-After is sooner than the next send was due brings that
     send forward to it (a bucket names its next token; the refused send counts for nothing),
     never later: a long Retry-After (an overloaded server's) delays only the refused call.
-    The cap grows by `RATE_GROWTH` per answer; a refusal cuts it by `STEP_DOWN` at most once
-    per `RATE_CUT_EVERY` answers, or, when most recent sends were refused (`RATE_FAR_PAST`),
-    down to the rate answered. Past twice `RATE_PACED_BELOW` calls in flight the concurrency
-    limit takes over again.
+    The first cap is also at most what a bucket's next token allows (one over the time from
+    the last answer to the Retry-After), where that is a plausible rate. The cap grows by
+    `RATE_GROWTH` per answer while the sends go at it, slowest just below the rate last
+    refused (`RATE_PLATEAU`). A refusal cuts it to `STEP_DOWN` of the cap before its last
+    step (the step that went past), at once after a fast step, else at most
+    once per `RATE_CUT_EVERY` answers (an overloaded server's "retry in 1 s" at random never
+    sinks the cap); when most recent sends were refused (`RATE_FAR_PAST`: the server's rate
+    fell), it goes down to the rate answered. Past twice `RATE_PACED_BELOW` calls in flight the
+    concurrency limit takes over again.
 
     Example:
         >>> limit = AdaptiveLimit(ceiling=64)
@@ -112,11 +137,17 @@ class AdaptiveLimit:
         """Calls a second, where the endpoint sustains fewer than `RATE_PACED_BELOW` in flight."""
         self._rate_slots = 1
         """Calls in flight while paced by a rate: what `max_rate` keeps busy, and a quarter."""
-        self._answers_since_cut = 0
         self._outcomes: collections.deque[bool] = collections.deque(maxlen=RATE_OUTCOMES)
         """While paced by a rate: whether each recent send was refused."""
         self._refused_rate: float | None = None
-        """The rate cap when a refusal last cut it: about the endpoint's rate."""
+        """The rate cap before its last step when a refusal last cut it: about the endpoint's
+        rate."""
+        self._last_growth = 0.0
+        """How much the rate cap grew at the last answer (none since a cut)."""
+        self._answers_since_cut = 0
+        self._refused_since_cut = False
+        self._cap_bound = True
+        """Whether the last send went when the rate cap let it (so the cap was tried)."""
         self._last_cut = float("-inf")
         self._next_send = 0.0
         self._last_send = float("-inf")
@@ -129,6 +160,12 @@ class AdaptiveLimit:
         """When recent calls succeeded (the last round trip or `RATE_HORIZON_S`, the longer):
         how many the endpoint answers in a round trip, and at what rate."""
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def lower_ceiling(self, ceiling: int) -> None:
+        """Hold the limit at most at `ceiling` from now on (a model sharing it set a lower one)."""
+        self.ceiling = ceiling
+        self.limit = min(self.limit, float(ceiling))
+        self._rate_slots = min(self._rate_slots, ceiling)
 
     @property
     def current(self) -> int:
@@ -164,12 +201,17 @@ class AdaptiveLimit:
         cut or a refusal meanwhile moves the next send (few calls wait here: `_rate_slots`),
         and a refusal that makes it due sooner wakes the waiting calls.
         """
+        waited = False
         while self.max_rate is not None:
             now = time.monotonic()
             at = max(self._last_send + 1.0 / self.max_rate, self._resume_at)
             if at <= now:
+                # Held by the cap, or sent about when it allowed: the cap sets the rate. A call
+                # that comes much later (too few calls in flight or to send) says nothing of it.
+                self._cap_bound = waited or now - at < 0.25 / self.max_rate
                 self._last_send = now
                 return
+            waited = True
             moved, loop = self._moved, asyncio.get_running_loop()
             if moved is None or moved.done() or moved.get_loop() is not loop:
                 moved = self._moved = loop.create_future()
@@ -218,9 +260,9 @@ class AdaptiveLimit:
             self.round_trip_s = latency_s
         now = time.monotonic()
         self._answered.append(now)
+        self._answers_since_cut += 1
         while self._answered[0] < now - max(self.round_trip_s, RATE_HORIZON_S):
             self._answered.popleft()
-        self._answers_since_cut += 1
         if self.max_rate is not None:
             self._outcomes.append(False)
             refused = self._refused_rate
@@ -229,8 +271,19 @@ class AdaptiveLimit:
                 # lifted, or that refusal was a passing one. Grow fast again, as a probe: past
                 # a bucket's rate, half the sends are soon refused and the cap goes back.
                 refused = self._refused_rate = None
-            fast = refused is None or self.max_rate < 0.85 * refused
-            self._pace_at(self.max_rate * (1.0 + RATE_GROWTH[0 if fast else 1]))
+            if refused is None or self.max_rate < 0.85 * refused:
+                growth = RATE_GROWTH[0]
+            elif RATE_PLATEAU * refused <= self.max_rate < refused and not self._refused_since_cut:
+                growth = self._slow_growth() * RATE_GROWTH[2] / RATE_GROWTH[1]
+            else:
+                growth = self._slow_growth()
+            if not self._cap_bound:
+                # Sent slower than the cap allows, it went unrefused without being tried: grown
+                # meanwhile (one call in flight, answered slower than the cap), it was twice
+                # the server's rate when more calls went out, and refused until cut back.
+                growth = 0.0
+            self._last_growth = growth
+            self._pace_at(self.max_rate * (1.0 + growth))
         else:
             step = 1.0 if self.is_slow_start else 1.0 / self.limit
             self.limit = min(float(self.ceiling), self.limit + step)
@@ -249,8 +302,7 @@ class AdaptiveLimit:
         if self.max_rate is not None and (admitted is None or admitted >= self.epoch):
             # A call sent at this cap (not at one before the last cut) was refused.
             self._outcomes.append(True)
-            if self._refused_rate is None:  # the fast growth ends at its first refusal
-                self._refused_rate = self.max_rate
+            self._refused_since_cut = True
             if retry_after is not None:
                 self._bring_forward(now + retry_after)
         if admitted is not None and admitted < self.epoch:
@@ -266,10 +318,15 @@ class AdaptiveLimit:
             return
         far_past = self.max_rate is not None and self._far_past()
         if self.max_rate is not None and not far_past:
-            if self._answers_since_cut < RATE_CUT_EVERY:
-                return  # just past the server's rate, cut lately, or refused at random
+            past_by_a_fast_step = self._last_growth > RATE_GROWTH[1]
+            if self._answers_since_cut < self._cut_every() and not past_by_a_fast_step:
+                # Cut lately: perhaps at random. (Cut at once whenever the cap was back at the
+                # rate last refused, a 10%-refused endpoint's cap never passed the rate of its
+                # first cut: 4x a plain loop's time instead of 3x.)
+                return
         self._last_cut = now
         self._answers_since_cut = 0
+        self._refused_since_cut = False
         self.epoch += 1
         if not self.round_trip_s:
             # No answer yet: a refusal comes back at once, so the calls still out are the ones
@@ -287,7 +344,8 @@ class AdaptiveLimit:
         if len(answered) > 1 and answered[-1] > answered[0]:
             measured = (len(answered) - 1) / (answered[-1] - answered[0])
         if self.max_rate is not None:
-            self._refused_rate = self.max_rate
+            top = self._refused_rate = self._below_last_step()
+            self._last_growth = 0.0
             if far_past:
                 # Half the sends refused: the server answers what it lets through, so its rate
                 # is the rate answered (half the cap where too few answers came to measure it).
@@ -300,17 +358,53 @@ class AdaptiveLimit:
             else:
                 # Not down to the rate measured: that is the rate this cap let out, and each
                 # cut would take it lower still.
-                self._pace_at(self.max_rate * STEP_DOWN)
+                self._pace_at(top * STEP_DOWN)
             return
         sending = STEP_DOWN * self.limit / self.round_trip_s  # the rate it let out, less a tenth
         self.limit = max(1.0, min(self.limit * STEP_DOWN, float(sustained or self.limit)))
         # The rate the answers came at, unless a burst's answers, come together, make it more
         # than the rate the limit let out (a bucket's burst allowance, spent at the start).
         rate = sending if measured is None else min(sending, measured)
+        token_s = 0.0
+        if retry_after is not None and 0 < retry_after < 1.0 and answered:
+            token_s = now + retry_after - answered[-1]
+        if token_s > 0 and 1.0 / token_s >= len(answered) / RATE_HORIZON_S / 4:
+            # A bucket's next token (the Retry-After) comes at most one interval after the last
+            # call it let through, so its rate is at most one over that time. Left at the rate
+            # sent (one answer to measure by), the cap began five times past a burst-1 bucket's
+            # and took four more refusals to come down; at the rate answered, twice past a
+            # bucket whose burst was answered at once, and 30 refusals brought it down a tenth
+            # at a time. An overloaded server's "retry in 1 s" (whole seconds: not a token's
+            # time), or one that calls answered 40 in the last second belie, says nothing of
+            # the rate: taken for it, a 10%-refused endpoint was paced at 1 call a second.
+            rate = min(rate, STEP_DOWN / token_s)
         if rate * self.round_trip_s < RATE_PACED_BELOW:
             self._pace_at(rate)
             self._refused_rate = None  # a low first measure grows fast until refused
             self._outcomes.clear()
+
+    def _below_last_step(self) -> float:
+        """The cap before it last grew: the step that a refusal says went past the rate.
+
+        A tenth below the cap itself left a cap grown by the fast step (an eighth) still past
+        the rate, refused every other send until half the recent ones were.
+        """
+        assert self.max_rate is not None
+        return self.max_rate / (1.0 + self._last_growth)
+
+    def _slow_growth(self) -> float:
+        """The slow growth per answer: `RATE_GROWTH[1]`, at most `RATE_SLOW_PER_S` a second."""
+        assert self.max_rate is not None
+        return min(RATE_GROWTH[1], RATE_SLOW_PER_S / self.max_rate)
+
+    def _cut_every(self) -> int:
+        """Answers between two cuts below the rate refused: what the slow growth takes back.
+
+        `RATE_CUT_EVERY` up to `RATE_SLOW_PER_S * 128` calls a second, more past that.
+        """
+        return max(
+            RATE_CUT_EVERY, math.ceil(math.log(1 / STEP_DOWN) / math.log1p(self._slow_growth()))
+        )
 
     def _far_past(self) -> bool:
         """Whether half the recent sends or more were refused: far past the server's rate."""

@@ -4,6 +4,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from composer.core.callsite import CallSite, current_site
 from composer.core.errors import RefusalError, SpecialistError
@@ -214,6 +215,25 @@ async def test_a_max_concurrency_below_the_run_is_said(tmp_path: Path) -> None:
     assert tracked.limit.ceiling == 8
     (line,) = layer.below_the_run()
     assert line.startswith("mock/m: at most 8 calls in flight") and "of 64" in line
+
+
+async def test_models_naming_one_limit_group_share_its_limit_and_its_lowest_ceiling(
+    tmp_path: Path,
+) -> None:
+    layer = CallLayer(RunWriter(tmp_path), ImageStore(tmp_path / "images"), concurrency=64)
+    one = layer.wrap(mock(layer), CallSettings(limit_group="server"))
+    other = layer.wrap(
+        MockSpecialist.from_name("n", {}, images=layer.images),
+        CallSettings(limit_group="server", max_concurrency=12),
+    )
+    alone = layer.wrap(MockSpecialist.from_name("p", {}, images=layer.images), CallSettings())
+    assert one.limit is other.limit and alone.limit is not one.limit
+    assert one.limit.ceiling == 12 and one.limit.current <= 12
+    (line,) = layer.below_the_run()
+    assert line.startswith("mock/n: at most 12 calls in flight")
+    assert 'for the 2 models of limit_group "server"' in line
+    with pytest.raises(ValidationError):
+        CallSettings(limit_group="")
 
 
 async def test_adaptive_limit_admits_waiters_in_order_and_skips_cancelled_ones() -> None:

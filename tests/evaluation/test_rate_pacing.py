@@ -11,7 +11,12 @@ from fakes import FakeOpenAI
 
 from composer.core.images import ImageStore
 from composer.evaluation.calls import CallLayer, CallSettings
-from composer.evaluation.limits import RATE_CUT_EVERY, AdaptiveLimit
+from composer.evaluation.limits import (
+    RATE_CUT_EVERY,
+    RATE_GROWTH,
+    STEP_DOWN,
+    AdaptiveLimit,
+)
 from composer.evaluation.store_writer import RunWriter
 from composer.specialists import create
 
@@ -48,6 +53,30 @@ async def test_refused_calls_are_not_all_sent_again_at_the_moment_retry_after_na
     # Paced at the server's rate, few calls are refused beyond the first burst's (sent before
     # any answer); sent again together, the refused calls took four requests each.
     assert fake.count <= 2 * calls, fake.count
+
+
+async def test_two_models_behind_one_bucket_share_its_rate_through_a_limit_group(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    # One server's bucket of 20 calls a second, answered at once, behind two models: with one
+    # limit each, each found half the rate, and the model left alone kept its half.
+    fake.limit_rate(20.0, burst=1)
+    images = ImageStore(tmp_path / "images")
+    layer = CallLayer(RunWriter(tmp_path / "run"), images)
+    settings = CallSettings(max_concurrency=8, max_attempts=4, limit_group="fake")
+    models = [
+        layer.wrap(create(name, {"base_url": fake.url + "/v1"}, images=images), settings)
+        for name in ("openai/gpt-4.1", "openai/gpt-4.1-mini")
+    ]
+    assert models[0].limit is models[1].limit and len(layer.limits) == 1
+    calls = [models[0].understand(f"first {k}") for k in range(8)]
+    calls += [models[1].understand(f"second {k}") for k in range(24)]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    await layer.store.flush()
+    layer.store.close()
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert models[0].limit.max_rate is not None
+    assert fake.count <= 2 * len(calls), fake.count
 
 
 async def paced_at(rate_per_s: float) -> AdaptiveLimit:
@@ -88,31 +117,82 @@ async def test_a_cap_far_past_the_server_goes_to_the_rate_answered_at_once() -> 
     for _ in range(6):  # six sends in a row refused: the server lets far fewer through
         await asyncio.sleep(0.005)
         limit.rate_limited(limit.epoch, retry_after=0.2)
-    assert limit.max_rate == pytest.approx(cap / 2 * 0.9)  # halved at once, not a tenth
+    assert limit.max_rate == pytest.approx(cap / 2 * STEP_DOWN)  # halved at once, not a tenth
 
 
-async def test_refusals_at_random_delay_nothing_and_cut_at_most_once_per_8_answers() -> None:
+async def test_a_refusal_after_a_fast_step_cuts_below_the_cap_before_it() -> None:
     limit = await paced_at(10.0)
     cap = limit.max_rate
     await asyncio.sleep(0.02)
-    # "Retry in 1 s" to calls 0.1 s apart (an overloaded server's), among answers.
+    limit.succeeded(0.001)  # no refusal at this cap yet: it grows fast
+    assert cap is not None and limit.max_rate == pytest.approx(cap * (1 + RATE_GROWTH[0]))
+    limit.rate_limited(limit.epoch, retry_after=0.05)
+    # The step went past the rate: a tenth below the cap before it, not below the cap after
+    # (which left it past the rate, refused every other send).
+    assert limit.max_rate == pytest.approx(cap * STEP_DOWN)
+
+
+async def test_a_cap_the_calls_do_not_reach_does_not_grow() -> None:
+    limit = await paced_at(10.0)  # the cap: about 10 a second, growing fast until refused
+    cap = limit.max_rate
+    for _ in range(3):  # a call every 0.3 s: a third of what the cap lets out
+        await asyncio.sleep(0.3)
+        async with limit:
+            pass
+        limit.succeeded(0.001)
+    # Unrefused because untried: grown meanwhile, it was far past the server's rate once more
+    # calls went out (one call in flight, answered slower than the cap).
+    assert limit.max_rate == cap
+    async with limit:
+        pass
+    async with limit:  # back to back: this one waits for its turn
+        pass
     limit.succeeded(0.001)
+    assert cap is not None and limit.max_rate == pytest.approx(cap * (1 + RATE_GROWTH[0]))
+
+
+async def test_refusals_at_random_below_the_rate_refused_never_sink_the_cap() -> None:
+    limit = await paced_at(10.0)
+    await asyncio.sleep(0.02)
+    limit.succeeded(0.001)  # grown fast, then refused: the rate found, and cut
     limit.rate_limited(limit.epoch, retry_after=1.0)
-    assert cap is not None and limit.max_rate == pytest.approx(cap * (1 + 1 / 8))  # no cut
+    cut, epoch = limit.max_rate, limit.epoch
+    assert epoch == 2
     started = time.monotonic()
-    async with limit:  # and the other calls go on at the cap, not a second later
+    async with limit:  # the other calls go on at the cap, not a second later
         pass
     assert time.monotonic() - started < 0.5
-    for _ in range(RATE_CUT_EVERY):
+    async with limit:  # sent when the cap lets it: the cap is what sets the rate
+        pass
+    # "Retry in 1 s" after every other answer (an overloaded server's, a third of the sends):
+    # a cut at most once per RATE_CUT_EVERY answers, and the cap grows back between cuts.
+    # Growing slowest near the rate refused meanwhile, each cut took it lower.
+    lowest = cut
+    for _ in range(100):
         limit.succeeded(0.001)
-    grown = limit.max_rate
-    await asyncio.sleep(0.02)
-    limit.rate_limited(limit.epoch, retry_after=1.0)
-    assert grown is not None and limit.max_rate == pytest.approx(grown * 0.9)  # a tenth, once
-    for _ in range(RATE_CUT_EVERY - 1):  # a refusal after each answer: no further cut
         limit.succeeded(0.001)
+        await asyncio.sleep(0.001)
         limit.rate_limited(limit.epoch, retry_after=1.0)
-    assert limit.max_rate > grown * 0.9  # grown since, never sunk
+        assert limit.max_rate is not None
+        lowest = min(lowest, limit.max_rate)
+    assert cut is not None and limit.max_rate is not None
+    assert limit.epoch - epoch <= 200 // RATE_CUT_EVERY
+    assert lowest > 0.85 * cut and limit.max_rate > 0.95 * cut, (lowest, limit.max_rate, cut)
+
+
+async def test_just_below_the_rate_refused_the_cap_grows_slowest() -> None:
+    limit = await paced_at(10.0)
+    await asyncio.sleep(0.02)
+    limit.succeeded(0.001)
+    limit.rate_limited(limit.epoch, retry_after=0.05)  # refused past the cap: cut a tenth
+    assert limit.max_rate is not None and limit._refused_rate is not None
+    refused, answers = limit._refused_rate, 0
+    while limit.max_rate < refused:
+        limit.succeeded(0.001)
+        answers += 1
+    # About 10 answers back up to 97% of it, then about 30 more: one probe past a bucket's
+    # rate in some 40 answers, not in 14 as at one pace.
+    assert 35 <= answers <= 50, answers
 
 
 async def test_a_refusal_wakes_the_call_waiting_for_its_turn() -> None:
@@ -127,6 +207,23 @@ async def test_a_refusal_wakes_the_call_waiting_for_its_turn() -> None:
     await asyncio.wait_for(waiting, 1)
     assert time.monotonic() - started < 0.12  # at the refusal's moment, not the 0.2 s booked
     await limit.__aexit__()
+
+
+@pytest.mark.parametrize(("retry_after", "cap_at_most"), [(0.05, 20.0), (1.0, None)])
+def test_the_first_cap_is_at_most_what_a_buckets_next_token_allows(
+    retry_after: float, cap_at_most: float | None
+) -> None:
+    # A bucket's burst of 6 answered at once reads as hundreds of calls a second; its next
+    # token in 0.05 s says 20 at most. "Retry in 1 s" to calls answered that fast is no
+    # token's time (an overloaded server's): it is not taken for the rate.
+    limit = AdaptiveLimit(ceiling=8, initial=8)
+    for _ in range(6):
+        limit.succeeded(0.001)
+    limit.rate_limited(limit.epoch, retry_after=retry_after)
+    if cap_at_most is not None:
+        assert limit.max_rate is not None and limit.max_rate <= STEP_DOWN * cap_at_most
+    else:  # paced by the rate the calls were sent at (here by the concurrency), not 1 a second
+        assert limit.max_rate is None or limit.max_rate > 100
 
 
 def test_a_slow_endpoint_is_paced_by_its_concurrency_not_a_rate() -> None:

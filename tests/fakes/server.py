@@ -80,6 +80,8 @@ class Request:
     form: dict[str, Any] = field(default_factory=dict)
     files: dict[str, list[tuple[str, str, bytes]]] = field(default_factory=dict)
     """Multipart files per field name: (filename, content type, bytes)."""
+    received_at: float = field(default_factory=time.monotonic)
+    """When it arrived (`time.monotonic`: one clock for every process on the machine)."""
 
 
 @dataclass
