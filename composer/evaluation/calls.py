@@ -114,9 +114,10 @@ class CallLayer:
         self.concurrency = concurrency
         self.limits: dict[str, AdaptiveLimit] = {}
         self.set_by: dict[str, str] = {}
-        self._groups: dict[str, str] = {}
-        """The limit each model's calls go through, by model name."""
         """The model whose `max_concurrency` set each endpoint's ceiling, where one did."""
+        self._groups: dict[str, str] = {}
+        """The `limit_group` each model named, by model name (models that named none: not
+        here)."""
         self.stats = CallStats()
         self._in_flight: dict[str, asyncio.Future[dict[str, Any]] | None] = {}
         """Requests being sent, by key; the future that shares the reply once a second task
@@ -147,7 +148,8 @@ class CallLayer:
         Its calls share the adaptive limit of its endpoint, or of its `limit_group`.
         """
         endpoint = settings.limit_group or specialist.endpoint
-        self._groups[specialist.name] = endpoint
+        if settings.limit_group is not None:
+            self._groups[specialist.name] = settings.limit_group
         limit = self.limits.get(endpoint)
         if limit is None:
             ceiling = settings.max_concurrency or self.concurrency
@@ -176,7 +178,7 @@ class CallLayer:
         ]
 
     def _shared(self, endpoint: str) -> str:
-        sharing = sum(1 for s in self._groups.values() if s == endpoint)
+        sharing = sum(1 for group in self._groups.values() if group == endpoint)
         return f', for the {sharing} models of limit_group "{endpoint}"' if sharing > 1 else ""
 
     async def call(
