@@ -3,14 +3,14 @@ attempts (through the real OpenAI SDK against a token-bucket fake)."""
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from fakes import FakeOpenAI
 
 from composer.core.images import ImageStore
-from composer.evaluation.calls import CallLayer, CallSettings
+from composer.evaluation.calls import CallLayer, CallSettings, TrackedSpecialist
 from composer.evaluation.limits import (
     RATE_CUT_EVERY,
     RATE_GROWTH,
@@ -29,6 +29,26 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
         yield server
 
 
+def behind(
+    fake: FakeOpenAI, tmp_path: Path, settings: CallSettings, *names: str
+) -> tuple[CallLayer, list[TrackedSpecialist]]:
+    """A call layer, and the models `names` (default gpt-4.1) wrapped in it behind `fake`."""
+    images = ImageStore(tmp_path / "images")
+    layer = CallLayer(RunWriter(tmp_path / "run"), images)
+    return layer, [
+        layer.wrap(create(name, {"base_url": fake.url + "/v1"}, images=images), settings)
+        for name in names or ("openai/gpt-4.1",)
+    ]
+
+
+async def failures(layer: CallLayer, calls: Sequence[Awaitable[object]]) -> list[BaseException]:
+    """Run `calls` together, store what they wrote; the errors they ended in."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    await layer.store.flush()
+    layer.store.close()
+    return [r for r in results if isinstance(r, BaseException)]
+
+
 async def test_refused_calls_are_not_all_sent_again_at_the_moment_retry_after_names(
     fake: FakeOpenAI, tmp_path: Path
 ) -> None:
@@ -36,19 +56,9 @@ async def test_refused_calls_are_not_all_sent_again_at_the_moment_retry_after_na
     # next moment. Sent again together, one got through and the rest were refused again, so
     # the sixth call in line ran out of its 4 attempts.
     fake.limit_rate(20.0, burst=1)
-    images = ImageStore(tmp_path / "images")
-    layer = CallLayer(RunWriter(tmp_path / "run"), images)
-    model = layer.wrap(
-        create("openai/gpt-4.1", {"base_url": fake.url + "/v1"}, images=images),
-        CallSettings(max_concurrency=8, max_attempts=4),
-    )
+    layer, (model,) = behind(fake, tmp_path, CallSettings(max_concurrency=8, max_attempts=4))
     calls = 16
-    results = await asyncio.gather(
-        *(model.understand(f"question {k}") for k in range(calls)), return_exceptions=True
-    )
-    await layer.store.flush()
-    layer.store.close()
-    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert await failures(layer, [model.understand(f"question {k}") for k in range(calls)]) == []
     assert model.limit.max_rate is not None and model.limit.current == 1
     # Paced at the server's rate, few calls are refused beyond the first burst's (sent before
     # any answer); sent again together, the refused calls took four requests each.
@@ -61,20 +71,12 @@ async def test_two_models_behind_one_bucket_share_its_rate_through_a_limit_group
     # One server's bucket of 20 calls a second, answered at once, behind two models: with one
     # limit each, each found half the rate, and the model left alone kept its half.
     fake.limit_rate(20.0, burst=1)
-    images = ImageStore(tmp_path / "images")
-    layer = CallLayer(RunWriter(tmp_path / "run"), images)
     settings = CallSettings(max_concurrency=8, max_attempts=4, limit_group="fake")
-    models = [
-        layer.wrap(create(name, {"base_url": fake.url + "/v1"}, images=images), settings)
-        for name in ("openai/gpt-4.1", "openai/gpt-4.1-mini")
-    ]
+    layer, models = behind(fake, tmp_path, settings, "openai/gpt-4.1", "openai/gpt-4.1-mini")
     assert models[0].limit is models[1].limit and len(layer.limits) == 1
     calls = [models[0].understand(f"first {k}") for k in range(8)]
     calls += [models[1].understand(f"second {k}") for k in range(24)]
-    results = await asyncio.gather(*calls, return_exceptions=True)
-    await layer.store.flush()
-    layer.store.close()
-    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert await failures(layer, calls) == []
     assert models[0].limit.max_rate is not None
     assert fake.count <= 2 * len(calls), fake.count
 
