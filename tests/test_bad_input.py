@@ -236,6 +236,18 @@ def max_concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file), '[models."mock/vlm"] max_concurrency'
 
 
+def task_timeout_as_text(tmp: Path) -> tuple[list[str], str]:
+    _, run_file = _setup(tmp)
+    run_file.write_text('task_timeout_s = "60"\n' + run_file.read_text())
+    return _run(tmp, run_file), "key task_timeout_s: Input should be a valid number"
+
+
+def task_timeout_zero(tmp: Path) -> tuple[list[str], str]:
+    _, run_file = _setup(tmp)
+    run_file.write_text("task_timeout_s = 0\n" + run_file.read_text())
+    return _run(tmp, run_file), "key task_timeout_s: Input should be greater than 0"
+
+
 def limit_group_as_number(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp, extra="\nlimit_group = 3\n")  # into [models."mock/vlm"]
     return _run(tmp, run_file), '[models."mock/vlm"] limit_group'
@@ -299,6 +311,8 @@ CASES: dict[str, Case] = {
     "limit = 2.0": limit_as_float,
     'max_concurrency = "8"': max_concurrency_as_text,
     "limit_group = 3": limit_group_as_number,
+    'task_timeout_s = "60"': task_timeout_as_text,
+    "task_timeout_s = 0": task_timeout_zero,
     'latency_s = "0.5" (adapter option)': adapter_option_as_text,
     "api_key written where no setting takes it": _secret_option("api_key"),
     "api_key_file not a text path": _secret_option("api_key_file"),

@@ -4,9 +4,12 @@
 commands on import, and `composer --help` lists them in import order (hence `isort: off`).
 """
 
+import atexit
 import gc
 import io
+import os
 import sys
+import threading
 
 from composer.cli.base import app, os_failure
 
@@ -24,9 +27,13 @@ def main() -> None:
     """Entry point of the console script."""
     degrade_output()
     try:
-        app()
-    except OSError as exc:  # a file or folder the command could not write (or read): one line
-        os_failure(exc)
+        try:
+            app()
+        except OSError as exc:  # a file or folder the command could not write (or read)
+            os_failure(exc)
+    except SystemExit as end:
+        _leave_blocked_threads(end.code)
+        raise
     finally:
         # Everything the command made is written and closed by now. The interpreter's
         # teardown would still run the cyclic collector over every object left (a quarter of
@@ -34,6 +41,29 @@ def main() -> None:
         # they are freed without being traversed. Nothing composer writes waits on a
         # collection (stores and files are closed where they are used).
         gc.freeze()
+
+
+def _leave_blocked_threads(code: object) -> None:
+    """Exit now with `code` if a thread would hold the exit: a node the run had to leave.
+
+    A strategy's node that is a plain function runs in a thread, which cannot be stopped: one
+    still blocked after Ctrl-C or past `task_timeout_s` (a `time.sleep`, a read that never
+    returns) would keep the finished command from exiting, as the interpreter waits for every
+    thread. The command's output is written and its stores closed by now; the exit handlers run
+    (Ray's shutdown among them), and the process ends without waiting for that thread.
+    """
+    main_thread = threading.main_thread()
+    if not any(
+        t.is_alive() and not t.daemon and t is not main_thread for t in threading.enumerate()
+    ):
+        return
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 def degrade_output() -> None:

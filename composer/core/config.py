@@ -247,6 +247,10 @@ class RunConfig(_Strict):
     """Several run seeds instead of `seed`: every task runs once per seed."""
     concurrency: int = Field(default=16, ge=1, strict=True)
     """Instances in flight at once (each model's endpoint has its own limit too)."""
+    task_timeout_s: float | None = Field(default=None, gt=0, strict=True)
+    """The most seconds one instance's graph may take: past it the instance fails, naming the
+    node still running, and the run goes on. None (the default): no limit but each model
+    call's own `timeout_s`."""
     benchmark: BenchmarkConfig = BenchmarkConfig()
     judge: JudgeConfig = JudgeConfig()
     systems: dict[str, SystemConfig]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import gc
 import hashlib
 import time
@@ -30,7 +31,7 @@ from composer.evaluation.plan import RunPlan, Task, jsonable
 from composer.evaluation.scorers import Scorer
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 from composer.evaluation.store_writer import RunWriter
-from composer.graphs.guard import GraphFailure, containing_exits, stream_strategy
+from composer.graphs.guard import GraphFailure, TaskTimeout, containing_exits, stream_strategy
 
 
 class MissingOutputError(ComposerError):
@@ -115,6 +116,8 @@ class _Execution:
         self.store = store
         self.layer = layer
         self.scorers = {s.id: s for s in plan.scorers}
+        self.left_running = False
+        """Whether a task timed out: a plain function's thread of it may still be running."""
 
     async def run(self, on_progress: Progress | None, claim: Claim | None) -> dict[str, int]:
         """Work through the tasks (or what `claim` hands out); the statuses of the new outputs."""
@@ -144,14 +147,18 @@ class _Execution:
         gc.freeze()
         threshold = gc.get_threshold()
         gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
+        stopped = True
         try:
             with containing_exits():  # a node's sys.exit() fails its instance, not the run
                 await asyncio.gather(*workers)
+            stopped = False
         finally:
             gc.set_threshold(*threshold)
             gc.unfreeze()
             for w in workers:
                 w.cancel()
+            if stopped or self.left_running:
+                _leave_node_threads()
             await self.store.flush()  # the calls of unfinished tasks are kept for the rerun
         return statuses
 
@@ -184,6 +191,7 @@ class _Execution:
                     system.strategies[instance.axis].graph,
                     inputs,
                     system.contexts[instance.axis],
+                    timeout_s=self.plan.config.task_timeout_s,
                 ):
                     state = chunk
                 status = "ok"  # its output was checked once it ended, by `stream_strategy`
@@ -193,6 +201,8 @@ class _Execution:
             error = str(exc)
             if isinstance(exc, GraphFailure):
                 failure = exc.failure
+                if isinstance(exc, TaskTimeout):
+                    self.left_running = True
             elif task.output is None and system.imported is None:  # a call or an agent failed
                 failure = _call_failure(system.graphs[instance.axis].graph, site.tally.steps, error)
             if isinstance(exc, AgentOutputError):  # a retry must ask again, not replay it
@@ -271,6 +281,21 @@ class _Execution:
                 f"imported output of {instance.id}", imported.missing[instance.id]
             )
         return dict(imported.outputs[instance.id])
+
+
+def _leave_node_threads() -> None:
+    """Give the event loop a fresh default executor; the old one's threads are left running.
+
+    LangGraph runs a node that is a plain function in the loop's default executor, and a
+    thread cannot be stopped: after Ctrl-C, or a task past `task_timeout_s`, one may still be
+    running (a `time.sleep`, a blocking read). `asyncio.run` waits for the default executor's
+    threads when it ends, so the run would not stop until that node returned; the old
+    executor is not shut down, and its threads end as their functions do (the command-line
+    program does not wait for them: `composer.cli.main`).
+    """
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(thread_name_prefix="asyncio")
+    )
 
 
 def _call_failure(graph: str, steps: Sequence[Mapping[str, Any]], error: str) -> Failure:

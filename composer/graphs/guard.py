@@ -105,48 +105,93 @@ class GraphFailure(ComposerError):
 
 
 async def stream_strategy(
-    graph_name: str, axis: Axis, graph: Any, inputs: Mapping[str, Any], context: Any
+    graph_name: str,
+    axis: Axis,
+    graph: Any,
+    inputs: Mapping[str, Any],
+    context: Any,
+    *,
+    timeout_s: float | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Run a compiled graph, yielding its state after each step; see the module docstring.
 
-    The last state yielded before an error is the graph's output so far.
+    The last state yielded before an error is the graph's output so far. With `timeout_s`, a
+    graph still running after that many seconds fails (`TaskTimeout`), naming the nodes it was
+    running: an async node is cancelled; a plain function's thread cannot be stopped, so it is
+    left to finish, its result unused.
 
     Raises:
         GraphFailure: a node raised (not a `ComposerError`) or returned a value the run store
-            cannot keep, or the graph ended without its axis's output.
+            cannot keep, the graph ended without its axis's output, or it ran past `timeout_s`.
         ComposerError: a node raised one of composer's own errors.
     """
     state: dict[str, Any] = dict(inputs)
     errors: dict[int, str] = {}
+    running: dict[str, str] = {}  # task id -> node, for the tasks started and not yet ended
+    deadline = asyncio.timeout(timeout_s)
     try:
-        async for mode, chunk in graph.astream(
-            dict(inputs), context=context, stream_mode=["tasks", "values"]
-        ):
-            if mode == "values":
-                state = chunk
-                yield state
-            elif "error" in chunk:  # a task's result: its node's name with what it gave
-                if chunk["error"] is not None:
-                    errors[id(chunk["error"])] = chunk["name"]
-                else:
-                    _check_storable(graph, graph_name, chunk["name"], chunk.get("result"))
+        async with deadline:
+            async for mode, chunk in graph.astream(
+                dict(inputs), context=context, stream_mode=["tasks", "values"]
+            ):
+                if mode == "values":
+                    state = chunk
+                    yield state
+                elif "error" in chunk:  # a task's result: its node's name with what it gave
+                    running.pop(chunk["id"], None)
+                    if chunk["error"] is not None:
+                        errors[id(chunk["error"])] = chunk["name"]
+                    else:
+                        _check_storable(graph, graph_name, chunk["name"], chunk.get("result"))
+                elif timeout_s is not None:  # a task starts
+                    running[chunk["id"]] = chunk["name"]
+    except TimeoutError as exc:
+        if not deadline.expired():
+            raise _node_failure(graph_name, errors, exc) from exc
+        raise TaskTimeout(graph, graph_name, tuple(running.values()), timeout_s) from None
     except (ComposerError, *_STOPS):
         raise
     except BaseException as exc:  # noqa: BLE001 - sys.exit() and the like, run in this task
-        node = errors.get(id(exc), next(iter(errors.values())) if len(errors) == 1 else "")
-        if not isinstance(exc, Exception):
-            exc = _as_node_exit(exc)
-        failure = Failure.of_exception(exc, graph=graph_name, node=node)
-        at = f" at {failure.location}" if failure.location else ""
-        raise GraphFailure(
-            failure,
-            f"raised {failure.error}{at}.",
-            "Fix the node, then rerun the system with --rerun NAME (a changed strategy file is a "
-            "changed system; its unchanged model calls replay from the cache); the traceback is "
-            "stored with the result (composer report RUN --format jsonl, or the HTML instance "
-            "page).",
-        ) from exc
+        raise _node_failure(graph_name, errors, exc) from exc
     _check_output(graph_name, axis, state)
+
+
+class TaskTimeout(GraphFailure):
+    """A graph still ran when the run's `task_timeout_s` was up: its instance fails."""
+
+    def __init__(self, graph: Any, graph_name: str, nodes: tuple[str, ...], timeout_s: Any) -> None:
+        """Name the nodes still running (the one's definition where there is one)."""
+        node = ", ".join(dict.fromkeys(nodes))
+        location = node_location(graph, nodes[0]) if len(set(nodes)) == 1 else ""
+        still = f", still running {'node' if len(set(nodes)) == 1 else 'nodes'} {node!r}"
+        error = f"TaskTimeout: no output after task_timeout_s = {timeout_s:g} s"
+        failure = Failure(
+            graph=graph_name, node=node, error=error + (still if nodes else ""), location=location
+        )
+        at = f" (defined at {location})" if location else ""
+        super().__init__(
+            failure,
+            f"ran past task_timeout_s = {timeout_s:g} s" + (f"{still}{at}." if nodes else "."),
+            "Raise task_timeout_s in the run file if the graph is just slow, else fix the node; "
+            "then rerun with --retry-failed (its finished model calls replay from the cache).",
+        )
+
+
+def _node_failure(graph_name: str, errors: Mapping[int, str], exc: BaseException) -> GraphFailure:
+    """The failure of a node that raised `exc` (`errors`: each raised error's node)."""
+    node = errors.get(id(exc), next(iter(errors.values())) if len(errors) == 1 else "")
+    if not isinstance(exc, Exception):
+        exc = _as_node_exit(exc)
+    failure = Failure.of_exception(exc, graph=graph_name, node=node)
+    at = f" at {failure.location}" if failure.location else ""
+    return GraphFailure(
+        failure,
+        f"raised {failure.error}{at}.",
+        "Fix the node, then rerun the system with --rerun NAME (a changed strategy file is a "
+        "changed system; its unchanged model calls replay from the cache); the traceback is "
+        "stored with the result (composer report RUN --format jsonl, or the HTML instance "
+        "page).",
+    )
 
 
 def _check_output(graph_name: str, axis: Axis, state: Mapping[str, Any]) -> None:
