@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import threading
@@ -68,7 +69,9 @@ def _run(
     runner.on_progress = progress.advance
     previous = _stop_on_sigterm()
     try:
-        with progress:
+        # The table goes to standard output once the run ends: what a node prints meanwhile
+        # goes to standard error (above the progress display), so `> table.txt` holds the table.
+        with contextlib.redirect_stdout(sys.stderr), progress:
             return asyncio.run(runner.run())
     except KeyboardInterrupt as stop:
         done = sum(1 for _ in runner.store.reader.results())

@@ -11,6 +11,8 @@ import io
 import json
 import re
 import sqlite3
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -492,3 +494,24 @@ def test_markdown_lists_failed_outputs_and_csv_says_what_read_them(tmp_path: Pat
         rows = list(csv.reader(io.StringIO(csv_text)))
         assert rows[0][:1] == ["system"] and rows[0][-2:] == ["parser", "UEG judge"]
         assert rows[1][-2:] == [parser, "symbolic/reasoner"]
+
+
+def test_what_a_node_prints_goes_to_standard_error_not_into_the_table(tmp_path: Path) -> None:
+    """`composer run RUN > table.txt` keeps the table alone; a node's debugging print is still
+    shown, on standard error."""
+    printing = HEAD.replace(
+        'return {"notes": ["fine"]}', 'print("NOTE-FROM-NODE"); return {"notes": ["fine"]}'
+    )
+    assert printing != HEAD
+    (tmp_path / "buggy.py").write_text(printing + BUILD.replace("{last}", "draw"))
+    (tmp_path / "run.toml").write_text(RUN_FILE)
+    command = ["run", str(tmp_path / "run.toml"), "--out", str(tmp_path / "run")]
+    for quiet in ([], ["--quiet"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "composer", *command, *quiet], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        if not quiet:  # the first run ran the node twice; the second finds it all done
+            assert done.stderr.count("NOTE-FROM-NODE") == 2
+        assert "NOTE-FROM-NODE" not in done.stdout
+        assert "builtin" in done.stdout and "mine" in done.stdout
