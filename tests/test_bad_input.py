@@ -236,6 +236,24 @@ def max_concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file), '[models."mock/vlm"] max_concurrency'
 
 
+def demo_huge_n(tmp: Path) -> tuple[list[str], str]:
+    args = ["demo", "--out", str(tmp / "out"), "--n-per-category", "20000000", "--quiet"]
+    return args, "--n-per-category: must be at most 10,000 (got 20,000,000)"
+
+
+def synth_huge_n(tmp: Path) -> tuple[list[str], str]:
+    return ["synth", "--out", str(tmp / "out"), "--n-per-category", "100001"], "at most 10,000"
+
+
+def run_file_huge_n(tmp: Path) -> tuple[list[str], str]:
+    run_file = tmp / "run.toml"
+    run_file.write_text(
+        '[benchmark]\nname = "synthetic"\nn_per_category = 1000000\n'
+        '[systems.a]\nueg = "direct"\nroles = { model = "mock/m" }\n'
+    )
+    return _run(tmp, run_file), "key benchmark.n_per_category: Input should be less than or"
+
+
 def task_timeout_as_text(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp)
     run_file.write_text('task_timeout_s = "60"\n' + run_file.read_text())
@@ -302,6 +320,9 @@ CASES: dict[str, Case] = {
     "--limit zero": zero_limit,
     "synth --n-per-category negative": synth_negative_n,
     "demo --n-per-category negative": demo_negative_n,
+    "demo --n-per-category 20 million": demo_huge_n,
+    "synth --n-per-category 100,001": synth_huge_n,
+    "n_per_category = 1000000": run_file_huge_n,
     "synth --out a file": synth_out_is_a_file,
     "demo --out under a file": demo_out_under_a_file,
     "[models] table no system uses": models_table_typo,

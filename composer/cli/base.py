@@ -58,6 +58,21 @@ def _at_least_one(option: str, value: int | None) -> None:
         raise ConfigError(option, f"must be 1 or more (got {value}).", "Pass a positive number.")
 
 
+def _per_category(option: str, value: int) -> None:
+    """A synthetic suite's size from the command line: 1 to `SYNTHETIC_MOST_PER_CATEGORY`."""
+    from composer.core.config import SYNTHETIC_MOST_PER_CATEGORY
+    from composer.core.errors import ConfigError
+
+    _at_least_one(option, value)
+    if value > SYNTHETIC_MOST_PER_CATEGORY:
+        raise ConfigError(
+            option,
+            f"must be at most {SYNTHETIC_MOST_PER_CATEGORY:,} (got {value:,}): the suite is "
+            "generated whole before anything runs.",
+            "Pass a smaller count; --limit caps a run of a suite you already have.",
+        )
+
+
 def _seed_option(option: str, value: int | None) -> None:
     """A seed from the command line: a whole number 0 or more, as a run file's seeds are."""
     from composer.core.errors import ConfigError

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 import typer
 
 from composer.cli.base import (
-    _at_least_one,
     _check_run,
     _fail,
     _outside_store,
+    _per_category,
     _seed_list,
     _seed_option,
     _writable,
@@ -206,7 +206,7 @@ def synth(
             raise ConfigError(
                 "--difficulty", f"must be easy, medium, hard or mixed (got {difficulty!r})."
             )
-        _at_least_one("--n-per-category", n_per_category)
+        _per_category("--n-per-category", n_per_category)
         _seed_option("--seed", seed)
         _writable("--out", out_dir, is_folder=True)
     except ComposerError as error:
@@ -293,7 +293,7 @@ def demo(
     )
 
     try:
-        _at_least_one("--n-per-category", n_per_category)
+        _per_category("--n-per-category", n_per_category)
         _seed_option("--seed", seed)
         _writable("--out", out_dir, is_folder=True)
         run_seeds = _seed_list(seeds) if seeds is not None else None

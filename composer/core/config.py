@@ -14,6 +14,11 @@ from composer.core.errors import ConfigError, config_error
 from composer.core.files import read_text
 from composer.core.instance import Parser
 
+SYNTHETIC_MOST_PER_CATEGORY = 10_000
+"""The most synthetic instances per category (or Uni-MMMU-style ones per task) composer makes:
+a suite is generated, written and loaded whole before the run, so a mistyped count (a million)
+would fill the disk and the memory before it said anything."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(
@@ -33,7 +38,7 @@ class BenchmarkConfig(_Strict):
     instances: tuple[str, ...] | None = None
     """Only the instances whose id matches one of these: exact ids or glob patterns (`UEG-1*`).
     Applied before `limit`; a pattern that matches no instance is an error."""
-    n_per_category: int = Field(default=10, ge=1, strict=True)
+    n_per_category: int = Field(default=10, ge=1, le=SYNTHETIC_MOST_PER_CATEGORY, strict=True)
     """Synthetic suite only, when no `path` is given: instances per category to generate."""
     seed: int = Field(default=0, strict=True, ge=0)
     """Synthetic suite only: the generator seed."""
