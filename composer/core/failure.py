@@ -21,6 +21,9 @@ _LIBRARY_ROOTS = tuple(
 )
 """Where the standard library and installed packages live (an editable install lives elsewhere)."""
 
+_COMPOSER_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+"""The composer package's folder."""
+
 
 class Failure(BaseModel):
     """Where and why one instance failed inside its graph.
@@ -57,6 +60,10 @@ class Failure(BaseModel):
             if not _is_machinery(frame.filename)
         ]
         own = [frame for frame in frames if not _is_library(frame.filename)] or frames
+        # The strategy's own line, not composer's: a helper or a model call that raised on
+        # what the node gave it is located at the node's call (composer's built-in graphs,
+        # with no frame of the user's, are located in composer).
+        own = [frame for frame in own if not _is_composer(frame.filename)] or own
         location = f"{Path(own[-1].filename).name}:{own[-1].lineno}" if own else ""
         text = "Traceback (most recent call last):\n" if frames else ""
         text += "".join(traceback.format_list(frames))
@@ -82,6 +89,11 @@ def _is_library(filename: str) -> bool:
     """Whether `filename` is the standard library's or an installed package's."""
     path = str(Path(filename).resolve())
     return any(path.startswith(root) for root in _LIBRARY_ROOTS)
+
+
+def _is_composer(filename: str) -> bool:
+    """Whether `filename` is composer's own code (an editable install is no library)."""
+    return str(Path(filename).resolve()).startswith(_COMPOSER_ROOT)
 
 
 def _is_machinery(filename: str) -> bool:

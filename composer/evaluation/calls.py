@@ -434,6 +434,39 @@ def _usage_of(ref: ImageRef) -> Usage | None:
     return ref.usage if isinstance(ref, ImageReply) else None
 
 
+def _check_call(
+    role: str,
+    method: str,
+    prompt: object,
+    images: object = (),
+    seed: object = 0,
+) -> None:
+    """Refuse a call whose arguments are not what the protocol takes, before it is sent.
+
+    A strategy's mistake (a list for the prompt, one image for the list of images) would
+    otherwise fail deep in a model's code, located there; raised here, the failure names the
+    call, and the strategy's own line is where it is located (`composer.core.failure`).
+    """
+    what = None
+    if not isinstance(prompt, str):
+        what = f"takes the prompt as text (a str), not {_shown(prompt)}"
+    elif not isinstance(images, Sequence) or isinstance(images, str | ImageRef):
+        what = f"takes its images as a list of ImageRef, not {_shown(images)}"
+    elif any(not isinstance(i, ImageRef) for i in images):
+        bad = next(i for i in images if not isinstance(i, ImageRef))
+        what = f"takes its images as ImageRef (what a model returned), not {_shown(bad)}"
+    elif not isinstance(seed, int) or isinstance(seed, bool):
+        what = f"takes a whole-number seed (state['seed']), not {_shown(seed)}"
+    if what is not None:
+        raise TypeError(f"{role or 'a model'}.{method}() {what}")
+
+
+def _shown(value: object) -> str:
+    """A wrong argument as an error shows it: its type, and its start."""
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
 def _options(options: CallOptions | None) -> dict[str, Any]:
     return dict(options or {})
 
@@ -504,6 +537,7 @@ class TrackedSpecialist:
         self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None
     ) -> TextReply:
         """Cached, retried, limited `understand`."""
+        _check_call(self.role, "understand", prompt, images)
 
         async def send() -> dict[str, Any]:
             reply = await cast(Understander, self.specialist).understand(
@@ -534,6 +568,7 @@ class TrackedSpecialist:
         self, prompt: str, *, seed: int, options: CallOptions | None = None
     ) -> ImageRef:
         """Cached, retried, limited `generate`."""
+        _check_call(self.role, "generate", prompt, seed=seed)
 
         async def send() -> dict[str, Any]:
             ref = await cast(Generator, self.specialist).generate(
@@ -565,6 +600,7 @@ class TrackedSpecialist:
         options: CallOptions | None = None,
     ) -> ImageRef:
         """Cached, retried, limited `edit`."""
+        _check_call(self.role, "edit", prompt, images, seed)
 
         async def send() -> dict[str, Any]:
             ref = await cast(Editor, self.specialist).edit(

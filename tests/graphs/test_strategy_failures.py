@@ -126,6 +126,16 @@ class Unprintable(Exception):
 async def draw_badly(state: State, runtime: cg.Runtime[Roles]) -> dict:
     raise Unprintable()
 """,
+    "list prompt": """
+async def draw_words(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    words = state["prompt"].split()
+    return {"image": await runtime.context.generator.generate(words, seed=state["seed"])}
+""",
+    "text seed": """
+async def draw_seeded(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    seed = str(state["seed"])
+    return {"image": await runtime.context.generator.generate(state["prompt"], seed=seed)}
+""",
 }
 LAST = {
     "pil": "draw_pixels",
@@ -137,6 +147,8 @@ LAST = {
     "cycle": "draw_loop",
     "nan": "draw_nan",
     "message": "draw_badly",
+    "list prompt": "draw_words",
+    "text seed": "draw_seeded",
 }
 
 RUN_HEAD = """
@@ -287,6 +299,28 @@ def test_a_value_with_no_json_form_fails_its_instance_naming_the_node(
     for r in check_one_instance_lost(result, run_dir):
         assert r.error.startswith(f"graph 'buggy.py:build', node 'draw': {what}"), r.error
         assert "nan" not in json.dumps(r.output).lower()
+
+
+@pytest.mark.parametrize(
+    ("bug", "what"),
+    [
+        ("list prompt", "generator.generate() takes the prompt as text (a str), not list ["),
+        ("text seed", "generator.generate() takes a whole-number seed (state['seed']), not str"),
+    ],
+)
+def test_a_model_call_with_the_wrong_arguments_is_located_at_the_nodes_call(
+    tmp_path: Path, bug: str, what: str
+) -> None:
+    """A list for the prompt reached the symbolic painter, which raised AttributeError located
+    in composer's own vocab.py; a text seed was sent as it was."""
+    result, run_dir = run_bug(tmp_path, bug)
+    source = (tmp_path / "buggy.py").read_text().splitlines()
+    for r in check_one_instance_lost(result, run_dir):
+        assert r.failure is not None and r.failure.node == "draw"
+        assert r.failure.error.startswith(f"TypeError: {what}"), r.failure.error
+        file, line = r.failure.location.split(":")
+        assert file == "buggy.py" and "generator.generate(" in source[int(line) - 1]
+        assert r.usage["calls"] == 0  # refused before anything was sent or cached
 
 
 def test_an_exception_whose_message_fails_still_names_its_node(tmp_path: Path) -> None:
