@@ -7,8 +7,11 @@ first. Nothing here imports torch at module level.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -164,8 +167,10 @@ def _from_hub(where: str, model: str, marker: str, options: LocalOptions) -> str
         raise PrerequisiteError(
             where, "is not in the Hugging Face cache and the hub is off (offline).", download
         )
+    _check_hub_reachable(where, download)
     try:
-        return str(hf_hub_download(model, marker, revision=options.revision, etag_timeout=10))
+        with _hub_warnings_quiet():  # its "Retrying in 4s [Retry 3/5]" lines: the error says it
+            return str(hf_hub_download(model, marker, revision=options.revision, etag_timeout=10))
     except Exception as exc:  # network, gated or missing repository
         raise PrerequisiteError(
             where,
@@ -234,3 +239,43 @@ def describe_local(name: str, options: LocalOptions, **extra: Any) -> dict[str, 
     """The cache identity of a local model: its name and the options that change results."""
     kept = options.model_dump(mode="json", exclude=set(BATCHING_FIELDS))
     return {"name": name, "options": kept, **extra}
+
+
+def _check_hub_reachable(where: str, download: str) -> None:
+    """Stop at once where the hub's name does not resolve (a machine without the internet).
+
+    `hf_hub_download` retries a connection error five times, 23 s of backoff with a warning at
+    each try, before the same error. Behind a proxy the local resolver may not know the hub's
+    name: then the download is left to try.
+    """
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return
+    host = urlsplit(constants.ENDPOINT).hostname
+    if not host:
+        return
+    try:
+        socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise PrerequisiteError(
+            where,
+            f"is not in the Hugging Face cache, and the hub cannot be reached ({host}: {exc}).",
+            download,
+        ) from None
+
+
+@contextlib.contextmanager
+def _hub_warnings_quiet() -> Iterator[None]:
+    """huggingface_hub's warnings held back (its retries'), its errors still shown."""
+    hub = logging.getLogger("huggingface_hub")
+    level = hub.level
+    hub.setLevel(max(logging.ERROR, level))
+    try:
+        yield
+    finally:
+        hub.setLevel(level)

@@ -84,6 +84,27 @@ def test_start_up_errors(tiny, store, tmp_path: Path) -> None:
         create("transformers/nobody/no-vlm", {"local_files_only": True}, images=store)
 
 
+def test_a_model_missing_from_the_cache_stops_at_once_where_the_hub_cannot_be_reached(
+    store: ImageStore, no_network: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the internet, the hub download retried five times (23 s, a "Retrying in 4s"
+    line at each try) before the same advice; the hub's name not resolving says it at once."""
+    import huggingface_hub
+
+    def download(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a download was tried")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    with pytest.raises(PrerequisiteError, match="the hub cannot be reached") as stop:
+        create("transformers/nobody/no-vlm", {}, images=store)
+    assert "hf download nobody/no-vlm" in str(stop.value)
+    assert len(no_network) == 1 and no_network[0].startswith("resolve ")  # the one look-up
+    no_network.clear()
+
+
 async def test_missing_weights_fail_in_load(tiny, store, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(tiny.vlm, broken)
