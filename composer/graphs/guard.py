@@ -161,17 +161,21 @@ class TaskTimeout(GraphFailure):
 
     def __init__(self, graph: Any, graph_name: str, nodes: tuple[str, ...], timeout_s: Any) -> None:
         """Name the nodes still running (the one's definition where there is one)."""
-        node = ", ".join(dict.fromkeys(nodes))
+        node = ", ".join(dict.fromkeys(nodes))  # the failure's place names it (or them)
         location = node_location(graph, nodes[0]) if len(set(nodes)) == 1 else ""
-        still = f", still running {'node' if len(set(nodes)) == 1 else 'nodes'} {node!r}"
-        error = f"TaskTimeout: no output after task_timeout_s = {timeout_s:g} s"
+        still = " (still running)" if nodes else ""
         failure = Failure(
-            graph=graph_name, node=node, error=error + (still if nodes else ""), location=location
+            graph=graph_name,
+            node=node,
+            error=f"TaskTimeout: no output after task_timeout_s = {timeout_s:g} s{still}",
+            location=location,
         )
-        at = f" (defined at {location})" if location else ""
+        at = f" (its function is at {location})" if location else ""
         super().__init__(
             failure,
-            f"ran past task_timeout_s = {timeout_s:g} s" + (f"{still}{at}." if nodes else "."),
+            f"was still running when task_timeout_s = {timeout_s:g} s was up{at}."
+            if nodes
+            else f"had not ended when task_timeout_s = {timeout_s:g} s was up.",
             "Raise task_timeout_s in the run file if the graph is just slow, else fix the node; "
             "then rerun with --retry-failed (its finished model calls replay from the cache).",
         )
