@@ -62,7 +62,6 @@ def _leave_blocked_threads(code: object) -> None:
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
-    gc.freeze()
     os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 

@@ -452,9 +452,8 @@ def _check_call(
         what = f"takes the prompt as text (a str), not {_shown(prompt)}"
     elif not isinstance(images, Sequence) or isinstance(images, str | ImageRef):
         what = f"takes its images as a list of ImageRef, not {_shown(images)}"
-    elif any(not isinstance(i, ImageRef) for i in images):
-        bad = next(i for i in images if not isinstance(i, ImageRef))
-        what = f"takes its images as ImageRef (what a model returned), not {_shown(bad)}"
+    elif bad := [i for i in images if not isinstance(i, ImageRef)]:
+        what = f"takes its images as ImageRef (what a model returned), not {_shown(bad[0])}"
     elif not isinstance(seed, int) or isinstance(seed, bool):
         what = f"takes a whole-number seed (state['seed']), not {_shown(seed)}"
     if what is not None:

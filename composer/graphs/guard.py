@@ -88,17 +88,15 @@ def containing_exits() -> Iterator[None]:
     def factory(
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
-        if getattr(coro, "__qualname__", None) in _RUNS_NO_NODE:
-            if previous is not None:
-                return previous(loop, coro, **kwargs)
-            return asyncio.Task(coro, loop=loop, **kwargs)
+        runs = coro if getattr(coro, "__qualname__", None) in _RUNS_NO_NODE else _contained(coro)
         if previous is not None:
-            task = previous(loop, _contained(coro), **kwargs)
+            task = previous(loop, runs, **kwargs)
         else:
-            task = asyncio.Task(_contained(coro), loop=loop, **kwargs)
-        # A task cancelled before its first step (Ctrl-C) never starts the wrapper, and so
-        # never awaits `coro`: closed here, it is not reported as "never awaited" at exit.
-        task.add_done_callback(lambda _: coro.close())
+            task = asyncio.Task(runs, loop=loop, **kwargs)
+        if runs is not coro:
+            # A task cancelled before its first step (Ctrl-C) never starts the wrapper, and so
+            # never awaits `coro`: closed here, it is not reported as "never awaited" at exit.
+            task.add_done_callback(lambda _: coro.close())
         return task
 
     loop.set_task_factory(factory)  # type: ignore[arg-type]
