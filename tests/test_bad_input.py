@@ -214,18 +214,6 @@ def models_table_typo_with_systems(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file, "--systems", "model"), '[models."mock/typo"]'
 
 
-def concurrency_as_text(tmp: Path) -> tuple[list[str], str]:
-    _, run_file = _setup(tmp)
-    run_file.write_text('concurrency = "8"\n' + run_file.read_text())
-    return _run(tmp, run_file), "key concurrency: Input should be a valid integer (got '8')"
-
-
-def seed_as_text(tmp: Path) -> tuple[list[str], str]:
-    _, run_file = _setup(tmp)
-    run_file.write_text('seed = "1"\n' + run_file.read_text())
-    return _run(tmp, run_file), "key seed: Input should be a valid integer"
-
-
 def adapter_option_as_text(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp, extra='\nlatency_s = "0.5"\n')  # an adapter's own option
     return _run(tmp, run_file), '[models."mock/vlm"] latency_s'
@@ -254,18 +242,6 @@ def run_file_huge_n(tmp: Path) -> tuple[list[str], str]:
     return _run(tmp, run_file), "key benchmark.n_per_category: Input should be less than or"
 
 
-def task_timeout_as_text(tmp: Path) -> tuple[list[str], str]:
-    _, run_file = _setup(tmp)
-    run_file.write_text('task_timeout_s = "60"\n' + run_file.read_text())
-    return _run(tmp, run_file), "key task_timeout_s: Input should be a valid number"
-
-
-def task_timeout_zero(tmp: Path) -> tuple[list[str], str]:
-    _, run_file = _setup(tmp)
-    run_file.write_text("task_timeout_s = 0\n" + run_file.read_text())
-    return _run(tmp, run_file), "key task_timeout_s: Input should be greater than 0"
-
-
 def limit_group_as_number(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp, extra="\nlimit_group = 3\n")  # into [models."mock/vlm"]
     return _run(tmp, run_file), '[models."mock/vlm"] limit_group'
@@ -275,6 +251,17 @@ def limit_as_float(tmp: Path) -> tuple[list[str], str]:
     _, run_file = _setup(tmp)
     run_file.write_text(run_file.read_text().replace("[benchmark]", "[benchmark]\nlimit = 2.0"))
     return _run(tmp, run_file), "key benchmark.limit: Input should be a valid integer"
+
+
+def _top_line(line: str, expected: str) -> Case:
+    """`line` written at the top of a working run file (a top-level key)."""
+
+    def case(tmp: Path) -> tuple[list[str], str]:
+        _, run_file = _setup(tmp)
+        run_file.write_text(f"{line}\n" + run_file.read_text())
+        return _run(tmp, run_file), expected
+
+    return case
 
 
 def _secret_option(option: str) -> Case:
@@ -327,13 +314,19 @@ CASES: dict[str, Case] = {
     "demo --out under a file": demo_out_under_a_file,
     "[models] table no system uses": models_table_typo,
     "[models] typo, --systems picks another": models_table_typo_with_systems,
-    'concurrency = "8"': concurrency_as_text,
-    'seed = "1"': seed_as_text,
+    'concurrency = "8"': _top_line(
+        'concurrency = "8"', "key concurrency: Input should be a valid integer (got '8')"
+    ),
+    'seed = "1"': _top_line('seed = "1"', "key seed: Input should be a valid integer"),
     "limit = 2.0": limit_as_float,
     'max_concurrency = "8"': max_concurrency_as_text,
     "limit_group = 3": limit_group_as_number,
-    'task_timeout_s = "60"': task_timeout_as_text,
-    "task_timeout_s = 0": task_timeout_zero,
+    'task_timeout_s = "60"': _top_line(
+        'task_timeout_s = "60"', "key task_timeout_s: Input should be a valid number"
+    ),
+    "task_timeout_s = 0": _top_line(
+        "task_timeout_s = 0", "key task_timeout_s: Input should be greater than 0"
+    ),
     'latency_s = "0.5" (adapter option)': adapter_option_as_text,
     "api_key written where no setting takes it": _secret_option("api_key"),
     "api_key_file not a text path": _secret_option("api_key_file"),
