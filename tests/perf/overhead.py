@@ -314,6 +314,9 @@ async def composer_run(runner: Runner) -> Timed:
     with Timed() as timed:
         summary = await runner.run()
     assert summary.tasks == len(runner.instances), summary
+    # Every task must succeed: a phase (or an overhead_parts.py variant) whose tasks all fail
+    # early costs little and would read as a saving. Older composers have no `failed`.
+    assert getattr(summary, "failed", 0) == 0, summary
     timed.calls = summary.calls_sent
     return timed
 

@@ -106,7 +106,12 @@ def _no_commit(self: RunWriter) -> None:
 
 
 async def _states_only(
-    graph_name: str, axis: Any, graph: Any, inputs: Mapping[str, Any], context: Any
+    graph_name: str,
+    axis: Any,
+    graph: Any,
+    inputs: Mapping[str, Any],
+    context: Any,
+    **_: Any,  # timeout_s (None here: overhead.py's run file sets no task_timeout_s)
 ) -> AsyncIterator[dict[str, Any]]:
     """`stream_strategy` without task events: the states alone."""
     async for state in graph.astream(dict(inputs), context=context, stream_mode="values"):
