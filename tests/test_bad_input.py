@@ -327,6 +327,12 @@ CASES: dict[str, Case] = {
     "task_timeout_s = 0": _top_line(
         "task_timeout_s = 0", "key task_timeout_s: Input should be greater than 0"
     ),
+    'recursion_limit = "50"': _top_line(
+        'recursion_limit = "50"', "key recursion_limit: Input should be a valid integer"
+    ),
+    "recursion_limit = 0": _top_line(
+        "recursion_limit = 0", "key recursion_limit: Input should be greater than or equal to 1"
+    ),
     'latency_s = "0.5" (adapter option)': adapter_option_as_text,
     "api_key written where no setting takes it": _secret_option("api_key"),
     "api_key_file not a text path": _secret_option("api_key_file"),

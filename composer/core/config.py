@@ -256,6 +256,10 @@ class RunConfig(_Strict):
     """The most seconds one instance's graph may take: past it the instance fails, naming the
     node still running, and the run goes on. None (the default): no limit but each model
     call's own `timeout_s`."""
+    recursion_limit: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+    """The most steps (LangGraph's supersteps) one instance's graph may take: past it the
+    instance fails (`StepLimit`), naming the nodes that ran most. None (the default):
+    LangGraph's own limit (10,007 in LangGraph 1.2)."""
     benchmark: BenchmarkConfig = BenchmarkConfig()
     judge: JudgeConfig = JudgeConfig()
     systems: dict[str, SystemConfig]

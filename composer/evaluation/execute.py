@@ -192,6 +192,7 @@ class _Execution:
                     inputs,
                     system.contexts[instance.axis],
                     timeout_s=self.plan.config.task_timeout_s,
+                    recursion_limit=self.plan.config.recursion_limit,
                 ):
                     state = chunk
                 status = "ok"  # its output was checked once it ended, by `stream_strategy`

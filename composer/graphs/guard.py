@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from langgraph.errors import GraphRecursionError
 from pydantic import BaseModel
 
 from composer.core.errors import ComposerError
@@ -123,33 +124,41 @@ async def stream_strategy(
     context: Any,
     *,
     timeout_s: float | None = None,
+    recursion_limit: int | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     """Run a compiled graph, yielding its state after each step; see the module docstring.
 
     The last state yielded before an error is the graph's output so far. With `timeout_s`, a
     graph still running after that many seconds fails (`TaskTimeout`), naming the nodes it was
     running: an async node is cancelled; a plain function's thread cannot be stopped, so it is
-    left to finish, its result unused.
+    left to finish, its result unused. A graph that takes more steps than `recursion_limit`
+    (None: LangGraph's own limit) fails (`StepLimit`), naming the nodes that ran most.
 
     Raises:
         GraphFailure: a node raised (not a `ComposerError`) or returned a value the run store
-            cannot keep, the graph ended without its axis's output, or it ran past `timeout_s`.
+            cannot keep, the graph ended without its axis's output, it ran past `timeout_s`,
+            or it took more steps than its limit.
         ComposerError: a node raised one of composer's own errors.
     """
     state: dict[str, Any] = dict(inputs)
     errors: dict[int, str] = {}
     running: dict[str, str] = {}  # task id -> node, for the tasks started and not yet ended
+    ran: dict[str, int] = {}  # node -> the tasks of it that ended
+    steps = -1  # the states streamed, less the first (the inputs)
     deadline = asyncio.timeout(timeout_s) if timeout_s is not None else None
+    config = None if recursion_limit is None else {"recursion_limit": recursion_limit}
     try:
         async with deadline or _NO_DEADLINE:
             async for mode, chunk in graph.astream(
-                dict(inputs), context=context, stream_mode=["tasks", "values"]
+                dict(inputs), config, context=context, stream_mode=["tasks", "values"]
             ):
                 if mode == "values":
                     state = chunk
+                    steps += 1
                     yield state
                 elif "error" in chunk:  # a task's result: its node's name with what it gave
                     running.pop(chunk["id"], None)
+                    ran[chunk["name"]] = ran.get(chunk["name"], 0) + 1
                     if chunk["error"] is not None:
                         errors[id(chunk["error"])] = chunk["name"]
                     else:
@@ -160,6 +169,8 @@ async def stream_strategy(
         if deadline is None or not deadline.expired():
             raise _node_failure(graph_name, errors, exc) from exc
         raise TaskTimeout(graph, graph_name, tuple(running.values()), timeout_s) from None
+    except GraphRecursionError:
+        raise StepLimit(graph, graph_name, ran, recursion_limit, steps) from None
     except (ComposerError, *_STOPS):
         raise
     except BaseException as exc:  # noqa: BLE001 - sys.exit() and the like, run in this task
@@ -193,6 +204,40 @@ class TaskTimeout(GraphFailure):
             else f"had not ended when task_timeout_s = {timeout_s:g} s was up.",
             "Raise task_timeout_s in the run file if the graph is just slow, else fix the node; "
             "then rerun with --retry-failed (its finished model calls replay from the cache).",
+        )
+
+
+class StepLimit(GraphFailure):
+    """A graph took more steps than its limit (a loop that never reaches END): it fails."""
+
+    def __init__(
+        self, graph: Any, graph_name: str, ran: Mapping[str, int], limit: int | None, steps: int
+    ) -> None:
+        """Name the nodes that ran most (the one's definition where there is one).
+
+        `limit`: the run file's `recursion_limit` (None: LangGraph's own, after `steps`).
+        """
+        most = sorted(ran.items(), key=lambda item: -item[1])[:3]
+        looped = [node for node, times in most if times > 1] or [node for node, _ in most]
+        location = node_location(graph, looped[0]) if len(looped) == 1 else ""
+        nodes = ", ".join(f"{node!r} {ran[node]} times" for node in looped)
+        bound = f"recursion_limit = {limit}" if limit is not None else f"LangGraph's {steps}"
+        failure = Failure(
+            graph=graph_name,
+            node=", ".join(looped),
+            error=f"StepLimit: no END after {bound} steps" + (f" (ran {nodes})" if nodes else ""),
+            location=location,
+        )
+        at = f" (its function is at {location})" if location else ""
+        super().__init__(
+            failure,
+            f"did not reach END within {bound} steps"
+            + (f": it ran {nodes}{at}." if nodes else "."),
+            "A loop whose conditional edge never routes to END runs until this limit: make it "
+            "end (route to END once done, or count its rounds in the state). If the graph just "
+            "takes that many steps, set recursion_limit in the run file (the most steps an "
+            "instance's graph may take). Then rerun the system with --rerun NAME (after "
+            "raising the limit alone, the failed instances with --retry-failed).",
         )
 
 
