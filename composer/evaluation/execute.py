@@ -31,7 +31,14 @@ from composer.evaluation.plan import RunPlan, Task, jsonable
 from composer.evaluation.scorers import Scorer
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 from composer.evaluation.store_writer import RunWriter
-from composer.graphs.guard import GraphFailure, TaskTimeout, containing_exits, stream_strategy
+from composer.graphs.guard import (
+    GraphFailure,
+    TaskTimeout,
+    containing_exits,
+    storable_copy,
+    stream_strategy,
+    unstorable_state,
+)
 
 
 class MissingOutputError(ComposerError):
@@ -213,7 +220,14 @@ class _Execution:
         finally:
             current_site.reset(token)
         latency = time.perf_counter() - started
-        output = jsonable({k: v for k, v in state.items() if k not in ("instance", "seed")})
+        kept = {k: v for k, v in state.items() if k not in ("instance", "seed")}
+        if task.output is None and system.imported is None:
+            unstorable = unstorable_state(system.graphs[instance.axis].graph, kept)
+            if unstorable is not None:  # kept as far as it can be; the task fails, not the run
+                kept = storable_copy(kept)
+                if failure is None:
+                    status, error, failure = "failed", str(unstorable), unstorable.failure
+        output = jsonable(kept)
         scores: list[tuple[Scored, Sequence[Judgment]]] = []
         if status == "ok":
             scores = await self._score_all(system.name, instance, state, task.judges)

@@ -145,6 +145,7 @@ async def stream_strategy(
     running: dict[str, str] = {}  # task id -> node, for the tasks started and not yet ended
     ran: dict[str, int] = {}  # node -> the tasks of it that ended
     steps = -1  # the states streamed, less the first (the inputs)
+    paused: Any = ()  # what interrupt() asked, once a node called it
     deadline = asyncio.timeout(timeout_s) if timeout_s is not None else None
     config = None if recursion_limit is None else {"recursion_limit": recursion_limit}
     try:
@@ -153,6 +154,9 @@ async def stream_strategy(
                 dict(inputs), config, context=context, stream_mode=["tasks", "values"]
             ):
                 if mode == "values":
+                    if _PAUSED in chunk:  # a node called interrupt(); its result names it
+                        paused = chunk[_PAUSED]
+                        continue
                     state = chunk
                     steps += 1
                     yield state
@@ -161,6 +165,8 @@ async def stream_strategy(
                     ran[chunk["name"]] = ran.get(chunk["name"], 0) + 1
                     if chunk["error"] is not None:
                         errors[id(chunk["error"])] = chunk["name"]
+                    elif paused and chunk.get("interrupts"):
+                        raise Paused(graph, graph_name, chunk["name"], chunk["interrupts"])
                     else:
                         _check_storable(graph, graph_name, chunk["name"], chunk.get("result"))
                 elif timeout_s is not None:  # a task starts
@@ -175,8 +181,13 @@ async def stream_strategy(
         raise
     except BaseException as exc:  # noqa: BLE001 - sys.exit() and the like, run in this task
         raise _node_failure(graph_name, errors, exc) from exc
+    if paused:  # no task result named the node (not so in LangGraph 1.2)
+        raise Paused(graph, graph_name, "", paused)
     _check_output(graph_name, axis, state)
 
+
+_PAUSED = "__interrupt__"
+"""The key under which LangGraph streams what a node's `interrupt()` asked (private to it)."""
 
 _NO_DEADLINE = contextlib.nullcontext()
 """`task_timeout_s` unset: no `asyncio.timeout` (its enter and exit, in Python, each task)."""
@@ -204,6 +215,31 @@ class TaskTimeout(GraphFailure):
             else f"had not ended when task_timeout_s = {timeout_s:g} s was up.",
             "Raise task_timeout_s in the run file if the graph is just slow, else fix the node; "
             "then rerun with --retry-failed (its finished model calls replay from the cache).",
+        )
+
+
+class Paused(GraphFailure):
+    """A node called LangGraph's `interrupt()`: it waits for an answer no run can give."""
+
+    def __init__(self, graph: Any, graph_name: str, node: str, interrupts: Any) -> None:
+        """Name the node and what it asked (the first interrupt's value)."""
+        first = interrupts[0] if interrupts else None
+        asked = first.get("value") if isinstance(first, Mapping) else getattr(first, "value", "")
+        shown = repr(asked) if len(repr(asked)) <= 80 else repr(asked)[:77] + "..."
+        location = node_location(graph, node) if node else ""
+        failure = Failure(
+            graph=graph_name,
+            node=node,
+            error=f"Paused: interrupt({shown}) waits for an answer a run cannot give",
+            location=location,
+        )
+        at = f" (its function is at {location})" if location else ""
+        super().__init__(
+            failure,
+            f"called interrupt({shown}){at}: it waits for a person's answer, and LangGraph "
+            "stops the graph there.",
+            "A benchmark run has no one to answer: let the node decide on its own (or ask a "
+            "model role), then rerun the system with --rerun NAME.",
         )
 
 
@@ -291,11 +327,7 @@ def _check_storable(graph: Any, graph_name: str, node: str, update: Any) -> None
         if found is None:
             continue
         path, bad = found
-        kind = f"{type(bad).__module__}.{type(bad).__qualname__}"
-        if isinstance(bad, float):
-            kind = f"the number {bad!r}"
-        elif isinstance(bad, Mapping | list | tuple):
-            kind += " that contains itself"
+        kind = _kind(bad)
         what = (
             f"returned {kind} under {path}, which the run store cannot keep (it keeps text, "
             "finite numbers, booleans, None, lists, dicts, pydantic models and ImageRefs)."
@@ -308,6 +340,56 @@ def _check_storable(graph: Any, graph_name: str, node: str, update: Any) -> None
         where = node_location(graph, node)
         failure = Failure(graph=graph_name, node=node, error=f"{what} {fix}", location=where)
         raise GraphFailure(failure, what, fix)
+
+
+def unstorable_state(graph_name: str, state: Mapping[str, Any]) -> GraphFailure | None:
+    """The failure of a graph whose final `state` holds what the run store cannot keep, or None.
+
+    Each node's return is checked as it ends (`stream_strategy`); what no node returned can
+    still be there: a reducer's result (a set), or a value a node changed in place.
+    """
+    for key, value in state.items():
+        if key in _INPUTS:
+            continue
+        found = _unstorable(value, repr(str(key)), ())
+        if found is None:
+            continue
+        path, bad = found
+        what = (
+            f"ended with {_kind(bad)} under {path} in its state, which the run store cannot "
+            "keep; no node returned it, so a reducer made it or a node changed the state in "
+            "place."
+        )
+        fix = (
+            "Make reducers return plain data (a list, not a set) and have nodes return their "
+            "changes instead of changing the state; then rerun the system with --rerun NAME."
+        )
+        return GraphFailure(Failure(graph=graph_name, error=f"{what} {fix}"), what, fix)
+    return None
+
+
+def storable_copy(value: Any, within: tuple[int, ...] = ()) -> Any:
+    """`value` with each part the run store cannot keep replaced by a line naming its type."""
+    if _unstorable(value, "", within) is None:
+        return value
+    if isinstance(value, BaseModel):
+        return storable_copy(value.model_dump(), within)
+    if isinstance(value, Mapping | list | tuple) and id(value) not in within:
+        inner = (*within, id(value))
+        if isinstance(value, Mapping):
+            return {str(k): storable_copy(v, inner) for k, v in value.items()}
+        return [storable_copy(v, inner) for v in value]
+    return f"<{_kind(value)}: not stored>"
+
+
+def _kind(bad: Any) -> str:
+    """What an unstorable value is, as a failure names it."""
+    if isinstance(bad, float):
+        return f"the number {bad!r}"
+    kind = f"{type(bad).__module__}.{type(bad).__qualname__}"
+    if isinstance(bad, Mapping | list | tuple):
+        kind += " that contains itself"
+    return kind
 
 
 def _unstorable(value: Any, path: str, within: tuple[int, ...]) -> tuple[str, Any] | None:
