@@ -35,9 +35,8 @@ from composer.graphs.guard import (
     GraphFailure,
     TaskTimeout,
     containing_exits,
-    storable_copy,
+    stored_output,
     stream_strategy,
-    unstorable_state,
 )
 
 
@@ -220,14 +219,12 @@ class _Execution:
         finally:
             current_site.reset(token)
         latency = time.perf_counter() - started
-        kept = {k: v for k, v in state.items() if k not in ("instance", "seed")}
         if task.output is None and system.imported is None:
-            unstorable = unstorable_state(system.graphs[instance.axis].graph, kept)
-            if unstorable is not None:  # kept as far as it can be; the task fails, not the run
-                kept = storable_copy(kept)
-                if failure is None:
-                    status, error, failure = "failed", str(unstorable), unstorable.failure
-        output = jsonable(kept)
+            output, unstorable = stored_output(system.graphs[instance.axis].graph, state)
+            if unstorable is not None and failure is None:  # the task fails, not the run
+                status, error, failure = "failed", str(unstorable), unstorable.failure
+        else:
+            output = jsonable({k: v for k, v in state.items() if k not in ("instance", "seed")})
         scores: list[tuple[Scored, Sequence[Judgment]]] = []
         if status == "ok":
             scores = await self._score_all(system.name, instance, state, task.judges)

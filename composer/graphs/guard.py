@@ -342,19 +342,26 @@ def _check_storable(graph: Any, graph_name: str, node: str, update: Any) -> None
         raise GraphFailure(failure, what, fix)
 
 
-def unstorable_state(graph_name: str, state: Mapping[str, Any]) -> GraphFailure | None:
-    """The failure of a graph whose final `state` holds what the run store cannot keep, or None.
+def stored_output(
+    graph_name: str, state: Mapping[str, Any]
+) -> tuple[dict[str, Any], GraphFailure | None]:
+    """`state` as the run store keeps it, and the failure of a graph whose state it cannot keep.
 
-    Each node's return is checked as it ends (`stream_strategy`); what no node returned can
-    still be there: a reducer's result (a set), or a value a node changed in place.
+    The inputs are left out, image references become their uris and pydantic models dicts
+    (`composer.evaluation.plan.jsonable`); a part the store cannot keep becomes a line naming
+    its type. Each node's return is checked as it ends (`stream_strategy`), but what no node
+    returned can still be there: a reducer's result (a set), a value a node changed in place.
+    One walk: the failure's path is looked for only once something was found.
     """
+    found: list[Any] = []
+    output = {str(k): _stored(v, (), found) for k, v in state.items() if k not in _INPUTS}
+    if not found:
+        return output, None
     for key, value in state.items():
-        if key in _INPUTS:
+        located = None if key in _INPUTS else _unstorable(value, repr(str(key)), ())
+        if located is None:
             continue
-        found = _unstorable(value, repr(str(key)), ())
-        if found is None:
-            continue
-        path, bad = found
+        path, bad = located
         what = (
             f"ended with {_kind(bad)} under {path} in its state, which the run store cannot "
             "keep; no node returned it, so a reducer made it or a node changed the state in "
@@ -364,21 +371,32 @@ def unstorable_state(graph_name: str, state: Mapping[str, Any]) -> GraphFailure 
             "Make reducers return plain data (a list, not a set) and have nodes return their "
             "changes instead of changing the state; then rerun the system with --rerun NAME."
         )
-        return GraphFailure(Failure(graph=graph_name, error=f"{what} {fix}"), what, fix)
-    return None
+        return output, GraphFailure(Failure(graph=graph_name, error=f"{what} {fix}"), what, fix)
+    raise AssertionError(f"unreachable: {found[0]!r} was found unstorable")  # pragma: no cover
 
 
-def storable_copy(value: Any, within: tuple[int, ...] = ()) -> Any:
-    """`value` with each part the run store cannot keep replaced by a line naming its type."""
-    if _unstorable(value, "", within) is None:
+def _stored(value: Any, within: tuple[int, ...], found: list[Any]) -> Any:
+    """`value` as the store keeps it, each part it cannot keep named instead (and in `found`).
+
+    `within`: the ids of the lists and dicts `value` lies in; one met again contains itself.
+    """
+    if value is None or isinstance(value, str | int | bool):
         return value
-    if isinstance(value, BaseModel):
-        return storable_copy(value.model_dump(), within)
-    if isinstance(value, Mapping | list | tuple) and id(value) not in within:
+    if isinstance(value, ImageRef):
+        return value.uri
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+    elif isinstance(value, BaseModel):
+        return _stored(value.model_dump(), within, found)
+    elif isinstance(value, Mapping | list | tuple) and id(value) not in within:
         inner = (*within, id(value))
         if isinstance(value, Mapping):
-            return {str(k): storable_copy(v, inner) for k, v in value.items()}
-        return [storable_copy(v, inner) for v in value]
+            if not all(isinstance(k, str | int | float | bool) for k in value):
+                found.append(value)
+            return {str(k): _stored(v, inner, found) for k, v in value.items()}
+        return [_stored(v, inner, found) for v in value]
+    found.append(value)
     return f"<{_kind(value)}: not stored>"
 
 
