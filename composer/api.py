@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import warnings
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from composer.core.config import RunConfig, load_config, parse_config
-from composer.core.errors import ConfigError, PrerequisiteError
+from composer.core.errors import ConfigError, PrerequisiteError, shown_argument
 
 if TYPE_CHECKING:
     from composer.evaluation.runner import Runner, RunSummary
@@ -83,14 +84,25 @@ def _as_config(value: ConfigLike) -> RunConfig:
     )
 
 
+def _names(arg: str, value: object) -> tuple[str, ...] | None:
+    """`Run`'s `arg`: one name (not its letters), a list of names, or None; else `ConfigError`."""
+    if value is None or isinstance(value, str):
+        return None if value is None else (value,)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        names = tuple(value)
+        if all(isinstance(name, str) for name in names):
+            return names
+        value = next(name for name in names if not isinstance(name, str))
+    raise ConfigError(
+        f"Run({arg}=...)",
+        f"takes a name or a list of names, not {shown_argument(value)}.",
+        f'Pass e.g. {arg}="{"UEG-1*" if arg == "instances" else "oracle"}", or a list of them.',
+    )
+
+
 def _narrowed(
     cfg: RunConfig, systems: Sequence[str] | None, instances: Sequence[str] | None
 ) -> RunConfig:
-    # One name is a name, not its letters.
-    if isinstance(systems, str):
-        systems = [systems]
-    if isinstance(instances, str):
-        instances = [instances]
     if systems is not None:
         cfg = cfg.select(list(systems))
     if instances is not None:
@@ -131,21 +143,21 @@ class Run:
         config: ConfigLike,
         out: Path | str,
         *,
-        systems: Sequence[str] | None = None,
-        instances: Sequence[str] | None = None,
+        systems: Sequence[str] | str | None = None,
+        instances: Sequence[str] | str | None = None,
         retry_failed: bool = False,
-        rerun: Sequence[str] = (),
+        rerun: Sequence[str] | str | None = (),
         on_progress: Callable[[str, Result], None] | None = None,
     ) -> None:
-        """Hold what to run; nothing is checked or written until the run is entered.
+        """Hold what to run; its arguments are checked here, nothing is written until it is entered.
 
         Args:
             config: a `RunConfig`, the run file's tables as a dict, or a TOML path.
             out: the run folder (a rerun on it resumes).
-            systems: run only these systems.
+            systems: run only these systems (a name, or a list of names).
             instances: run only the instances whose id matches one of these (ids or globs).
             retry_failed: run failed tasks again (cached calls replay).
-            rerun: systems to run again from scratch.
+            rerun: systems to run again from scratch (a name, or a list of names).
             on_progress: called with (system, result) as each task ends.
         """
         if on_progress is not None and not callable(on_progress):
@@ -154,9 +166,26 @@ class Run:
                 f"must be callable (got {type(on_progress).__name__}).",
                 "Pass a function of (system, result), or leave it out.",
             )
-        self.config = _narrowed(_as_config(config), systems, instances)
+        if not isinstance(retry_failed, bool):
+            raise ConfigError(
+                "Run(retry_failed=...)",
+                f"must be True or False (got {shown_argument(retry_failed)}).",
+                "Pass retry_failed=True to run the failed tasks again.",
+            )
+        if not isinstance(out, str | os.PathLike):
+            raise ConfigError(
+                "Run(out=...)",
+                f"must be a folder's path (got {shown_argument(out)}).",
+                'Pass a str or a Path, e.g. out="runs/mine".',
+            )
+        self.config = _narrowed(
+            _as_config(config), _names("systems", systems), _names("instances", instances)
+        )
         self.out = Path(out)
-        self._options: dict[str, Any] = {"retry_failed": retry_failed, "rerun": tuple(rerun)}
+        self._options: dict[str, Any] = {
+            "retry_failed": retry_failed,
+            "rerun": _names("rerun", rerun) or (),
+        }
         self._on_progress = on_progress
         self._runner: Runner | None = None
 

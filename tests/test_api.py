@@ -106,6 +106,34 @@ def test_one_system_or_instance_given_as_a_string_is_one_name(
 ) -> None:
     with composer.Run(mock_config, tmp_path / "run", systems="uni-direct", instances="UEG-0*"):
         pass  # it used to read "uni-direct" as the systems "u", "n", "i", ...
+    # So is rerun's: it used to refuse "names no system of the run file ('u', 'n', 'i', ...)".
+    with composer.Run(mock_config, tmp_path / "run", systems="uni-direct", rerun="uni-direct"):
+        pass
+
+
+NOT_NAMES = "takes a name or a list of names, not"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"systems": 3}, f"Run(systems=...): {NOT_NAMES} int 3."),
+        ({"instances": ["UEG-0", 1]}, f"Run(instances=...): {NOT_NAMES} int 1."),
+        ({"rerun": {"uni-direct": True}}, f"Run(rerun=...): {NOT_NAMES} dict"),
+        ({"systems": b"uni-direct"}, f"Run(systems=...): {NOT_NAMES} bytes"),
+        ({"retry_failed": "yes"}, "Run(retry_failed=...): must be True or False (got str 'yes')."),
+    ],
+)
+def test_an_argument_of_the_wrong_type_is_refused_by_name_before_anything_is_written(
+    tmp_path: Path, mock_config: dict[str, Any], options: dict[str, Any], message: str
+) -> None:
+    """Each used to fail deep inside (`'int' object is not iterable`), or pass unchecked."""
+    with pytest.raises(ConfigError) as refused:
+        composer.Run(mock_config, tmp_path / "run", **options)
+    assert str(refused.value).startswith(message)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match=r"Run\(out=...\): must be a folder's path"):
+        composer.Run(mock_config, 3)  # type: ignore[arg-type]
 
 
 def test_the_library_runner_is_a_context_manager_too(

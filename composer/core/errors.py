@@ -117,6 +117,17 @@ _VALIDATOR_TAG = re.compile(r"function-(after|before|wrap|plain)\[.*\]")
 """A pydantic validator's own step in an error location (not a field the user wrote)."""
 
 
+def shown_argument(value: object) -> str:
+    """A wrong argument as an error shows it: its type, and the start of its repr.
+
+    Example:
+        >>> shown_argument(["a", "b"])
+        "list ['a', 'b']"
+    """
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
 def config_error(
     where: str,
     exc: ValidationError,

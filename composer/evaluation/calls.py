@@ -19,7 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from composer.core.callsite import Tally, site_of_call
-from composer.core.errors import EmptyReplyError, RefusalError, SpecialistError
+from composer.core.errors import (
+    EmptyReplyError,
+    RefusalError,
+    SpecialistError,
+    shown_argument,
+)
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.deadlines import Deadlines
 from composer.evaluation.json_text import text_encoder
@@ -449,21 +454,15 @@ def _check_call(
     """
     what = None
     if not isinstance(prompt, str):
-        what = f"takes the prompt as text (a str), not {_shown(prompt)}"
+        what = f"takes the prompt as text (a str), not {shown_argument(prompt)}"
     elif not isinstance(images, Sequence) or isinstance(images, str | ImageRef):
-        what = f"takes its images as a list of ImageRef, not {_shown(images)}"
+        what = f"takes its images as a list of ImageRef, not {shown_argument(images)}"
     elif bad := [i for i in images if not isinstance(i, ImageRef)]:
-        what = f"takes its images as ImageRef (what a model returned), not {_shown(bad[0])}"
+        what = f"takes its images as ImageRef (what a model returned), not {shown_argument(bad[0])}"
     elif not isinstance(seed, int) or isinstance(seed, bool):
-        what = f"takes a whole-number seed (state['seed']), not {_shown(seed)}"
+        what = f"takes a whole-number seed (state['seed']), not {shown_argument(seed)}"
     if what is not None:
         raise TypeError(f"{role or 'a model'}.{method}() {what}")
-
-
-def _shown(value: object) -> str:
-    """A wrong argument as an error shows it: its type, and its start."""
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
 def _options(options: CallOptions | None) -> dict[str, Any]:
