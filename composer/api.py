@@ -371,6 +371,12 @@ class Results:
                 "takes a system name and an instance id (strings).",
                 "See Results.frame() for the names the run has.",
             )
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise ConfigError(
+                f"steps({system!r}, {instance!r}, seed=...)",
+                f"takes a whole-number seed or None, not {shown_argument(seed)}.",
+                "Pass seed=0 (a run seed the run has; see Results.frame()), or leave it out.",
+            )
         store = self._store()
         try:
             found = [r for r in store.results(system) if r.instance == instance]

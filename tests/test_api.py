@@ -221,6 +221,8 @@ def test_results_opened_by_a_relative_path_survive_a_chdir(
     assert len(results.frame()) == 1  # it used to fail: "unable to open database file"
     with pytest.raises(ConfigError, match="takes a system name and an instance id"):
         results.steps(None, "UEG-0")  # type: ignore[arg-type]  # it answered another system's
+    with pytest.raises(ConfigError, match="takes a whole-number seed or None, not str '0'"):
+        results.steps("uni-direct", "UEG-0", seed="0")  # type: ignore[arg-type]
 
 
 def test_an_on_progress_that_is_not_callable_is_refused_before_anything_is_written(
