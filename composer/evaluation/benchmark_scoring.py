@@ -26,7 +26,12 @@ from composer.core.images import ImageStore
 from composer.core.instance import Instance
 from composer.core.registry import BUILTIN_CODE, Registry, code_digest
 from composer.evaluation.judges import Judge
-from composer.evaluation.scorers import Scorer, UniMMMUJudged, UniMMMUProgrammatic
+from composer.evaluation.scorers import (
+    Scorer,
+    UniMMMUJudged,
+    UniMMMUProgrammatic,
+    checked_score,
+)
 from composer.evaluation.store_views import Judgment, Scored
 from composer.specialists.base import Understander
 
@@ -159,8 +164,8 @@ class Versioned:
     async def score(
         self, instance: Instance, state: Mapping[str, Any]
     ) -> tuple[Scored, Sequence[Judgment]]:
-        """The scorer's score, stored under this id."""
-        scored, judgments = await self.scorer.score(instance, state)
+        """The scorer's score (checked under its own id: `checked_score`), stored under this id."""
+        scored, judgments = checked_score(self.scorer.id, await self.scorer.score(instance, state))
         return scored.model_copy(update={"judge": self.id}), judgments
 
 

@@ -28,7 +28,7 @@ from composer.core.outputs import IMAGE, geu_output, ueg_output
 from composer.evaluation.calls import CallLayer
 from composer.evaluation.imported import ImportedOutputs
 from composer.evaluation.plan import RunPlan, Task, jsonable
-from composer.evaluation.scorers import Scorer
+from composer.evaluation.scorers import Scorer, checked_score
 from composer.evaluation.store import Judgment, Result, RunStore, Scored, Status
 from composer.evaluation.store_writer import RunWriter
 from composer.graphs.guard import (
@@ -270,7 +270,7 @@ class _Execution:
         site = CallSite(system, instance.id, "judge")
         token = current_site.set(site)
         try:
-            scored, judgments = await scorer.score(instance, state)
+            scored, judgments = checked_score(scorer.id, await scorer.score(instance, state))
         except RefusalError as exc:  # the judge declined: refused, as a model's refusal is
             refused = Scored(judge=scorer.id, status="refused", error=str(exc))
             return refused.model_copy(update={"usage": site.tally.as_dict()}), []
@@ -278,7 +278,9 @@ class _Execution:
             failed = Scored(judge=scorer.id, status="failed", error=str(exc))
             return failed.model_copy(update={"usage": site.tally.as_dict()}), []
         except Exception as exc:  # noqa: BLE001 - a scorer's bug must not end the run
-            error = f"{type(exc).__name__}: {exc}"
+            raised = Failure.of_exception(exc, graph="")
+            at = f" at {raised.location}" if raised.location else ""
+            error = f"scorer {scorer.id!r} raised {raised.error}{at}"
             return Scored(judge=scorer.id, status="failed", error=error), []
         finally:
             current_site.reset(token)

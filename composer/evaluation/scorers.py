@@ -16,13 +16,15 @@ The runner asks every scorer that applies to an instance; it knows no benchmark.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from composer.core.errors import ComposerError
+from composer.benchmarks.unimmmu.channels import Kind
+from composer.core.errors import ComposerError, shown_argument
 from composer.core.images import ImageRef, ImageStore
 from composer.core.instance import Axis, Instance
 from composer.core.outputs import geu_output, ueg_output
@@ -65,6 +67,90 @@ class Scorer(Protocol):
     ) -> tuple[Scored, Sequence[Judgment]]:
         """Score one output (the graph's final state, or a stored output restored)."""
         ...
+
+
+_RANGES = {
+    Kind.BINARY: (0.0, 1.0),
+    Kind.FRACTION: (0.0, 1.0),
+    Kind.RUBRIC: (0.0, 5.0),
+    Kind.DISTANCE: (0.0, math.inf),
+}
+"""The values each channel kind takes (a binary channel's are 0 and 1 alone)."""
+_CELL_KEYS = frozenset({"kind", "official", "strict", "note"})
+
+
+def checked_score(scorer_id: str, returned: object) -> tuple[Scored, Sequence[Judgment]]:
+    """What `scorer_id`'s `score()` returned, if the store can keep it and the report read it.
+
+    A scorer of a user's own (a benchmark in its own file) is code the run cannot vouch for:
+    its result must be a `(Scored, judgments)` pair under its own id, and each channel a
+    known kind whose readings are finite numbers in the kind's range, or None. Anything else
+    would be stored as it came (a NaN that makes every mean NaN, a "offical" key read as
+    unscored, another scorer's id overwriting its scores) or fail far from its cause.
+
+    Raises:
+        ComposerError: what is wrong, where; the runner fails that one score with it.
+    """
+    where = f"scorer {scorer_id!r}"
+    fix = "Return (Scored(...), judgments) from score(), as examples/custom_benchmark.py does."
+    if not isinstance(returned, tuple | list) or len(returned) != 2:
+        raise ComposerError(
+            where, f"returned {shown_argument(returned)}, not a (Scored, judgments) pair.", fix
+        )
+    scored, judgments = returned
+    if not isinstance(scored, Scored):
+        raise ComposerError(where, f"returned {shown_argument(scored)} for its Scored.", fix)
+    if not isinstance(judgments, Sequence) or isinstance(judgments, str):
+        raise ComposerError(where, f"returned {shown_argument(judgments)} for its judgments.", fix)
+    if any(not isinstance(j, Judgment) for j in judgments):
+        bad = next(j for j in judgments if not isinstance(j, Judgment))
+        raise ComposerError(where, f"returned {shown_argument(bad)} among its judgments.", fix)
+    if scored.judge != scorer_id:
+        raise ComposerError(
+            where,
+            f"scored under the id {scored.judge!r}, not its own: its scores would be stored as "
+            "another scorer's.",
+            f"Build Scored(judge=self.id, ...) (here {scorer_id!r}).",
+        )
+    for name, cell in scored.channels.items():
+        problem = _channel_problem(cell)
+        if problem is not None:
+            raise ComposerError(
+                where,
+                f"channel {name!r}: {problem}",
+                'A channel is {"kind": one of '
+                + ", ".join(repr(str(k)) for k in Kind)
+                + ', "official": value or None, "strict": value or None[, "note": text]}, '
+                "each value a finite number in its kind's range (binary 0 or 1, fraction 0 to "
+                "1, rubric_0_5 0 to 5, distance 0 or more); None leaves the case unscored in "
+                "that reading.",
+            )
+    return scored, judgments
+
+
+def _channel_problem(cell: Mapping[str, Any]) -> str | None:
+    """What is wrong with one channel's cell, or None."""
+    unknown = sorted(set(cell) - _CELL_KEYS)
+    if unknown:
+        return f"has the key {unknown[0]!r}, which no channel has."
+    if cell.get("kind") not in _RANGES:
+        return f"has the kind {cell.get('kind')!r}, which is not one composer compares."
+    kind = Kind(cell["kind"])
+    low, high = _RANGES[kind]
+    for reading in ("official", "strict"):
+        value = cell.get(reading)
+        if value is None:
+            continue
+        if isinstance(value, bool) and kind is not Kind.BINARY:
+            return f"its {reading} reading is {value!r}, a bool: a {kind} channel takes numbers."
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            return f"its {reading} reading is {shown_argument(value)}, not a finite number."
+        if not low <= value <= high or (kind is Kind.BINARY and value not in (0, 1)):
+            span = "0 or 1" if kind is Kind.BINARY else f"{low:g} to {high:g}"
+            return f"its {reading} reading is {value!r}, outside a {kind} channel's range ({span})."
+    if not isinstance(cell.get("note", ""), str):
+        return f"its note is {shown_argument(cell['note'])}, not text."
+    return None
 
 
 @dataclass(frozen=True)

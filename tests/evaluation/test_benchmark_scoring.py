@@ -179,3 +179,102 @@ def test_a_declared_scorer_whose_code_changed_scores_the_stored_outputs_again(
         assert sorted(second) == sorted(round(v / 2, 6) for v in first)
     finally:
         store.close()
+
+
+_INK_SCORE = InkScorer.score
+"""The ink scorer's own score(), which the broken ones below start from."""
+
+
+def _channel(**cell: Any) -> Any:
+    """A result whose one channel is `cell` (the ink scorer's otherwise)."""
+
+    async def score(self: InkScorer, instance: Instance, state: Mapping[str, Any]) -> Any:
+        scored, judgments = await _INK_SCORE(self, instance, state)
+        return scored.model_copy(update={"channels": {"ink": cell}}), judgments
+
+    return score
+
+
+async def _none(self: InkScorer, instance: Instance, state: Mapping[str, Any]) -> Any:
+    return None
+
+
+async def _foreign(self: InkScorer, instance: Instance, state: Mapping[str, Any]) -> Any:
+    scored, judgments = await _INK_SCORE(self, instance, state)
+    return scored.model_copy(update={"judge": "judge-of-another"}), judgments
+
+
+async def _raises(self: InkScorer, instance: Instance, state: Mapping[str, Any]) -> Any:
+    raise ZeroDivisionError("no pixels")
+
+
+@pytest.mark.parametrize(
+    ("score", "error"),
+    [
+        (
+            _channel(kind="fraction", official=float("nan"), strict=0.5),
+            "channel 'ink': its official reading is float nan, not a finite number.",
+        ),
+        (
+            _channel(kind="fraction", official=1.7, strict=1.7),
+            "channel 'ink': its official reading is 1.7, outside a fraction channel's range "
+            "(0 to 1).",
+        ),
+        (
+            _channel(kind="binary", official=1, strict=0.5),
+            "channel 'ink': its strict reading is 0.5, outside a binary channel's range (0 or 1).",
+        ),
+        (
+            _channel(kind="fraction", offical=0.5, strict=0.5),
+            "channel 'ink': has the key 'offical', which no channel has.",
+        ),
+        (
+            _channel(kind="percent", official=50, strict=50),
+            "channel 'ink': has the kind 'percent', which is not one composer compares.",
+        ),
+        (
+            _channel(kind="fraction", official="0.5", strict=0.5),
+            "channel 'ink': its official reading is str '0.5', not a finite number.",
+        ),
+        (_none, "returned NoneType None, not a (Scored, judgments) pair."),
+        (_foreign, "scored under the id 'judge-of-another', not its own"),
+        (_raises, "raised ZeroDivisionError: no pixels at test_benchmark_scoring.py:"),
+    ],
+    ids=[
+        "nan",
+        "above range",
+        "binary half",
+        "misspelt key",
+        "kind",
+        "text",
+        "none",
+        "id",
+        "raises",
+    ],
+)
+def test_a_scorer_result_the_report_cannot_read_fails_that_score_naming_the_scorer(
+    ink: InkScoring,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    score: Any,
+    error: str,
+) -> None:
+    """Each was stored as it came (a NaN made the channel's mean NaN; 1.7 a share above 1; a
+    misspelt key left the case unscored; another id wrote over another scorer's scores) or
+    failed with a bare TypeError naming no scorer."""
+    monkeypatch.setattr(InkScorer, "score", score)
+    config = tmp_path / "ink.toml"
+    config.write_text(CONFIG)
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 1, result.output  # the scores failed; the run went on
+    store = RunStore(run_dir)
+    try:
+        results = list(store.results())
+        assert len(results) == 4 and {r.status for r in results} == {"failed"}
+        for r in results:
+            assert r.error.startswith("scorer 'ink-share-v1"), r.error  # its id (and version)
+            assert error in r.error, r.error
+        assert not any(store.channels().values())  # nothing unreadable was stored
+    finally:
+        store.close()
