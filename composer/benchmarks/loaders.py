@@ -5,12 +5,19 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from composer.core.config import BenchmarkConfig, RunConfig
-from composer.core.errors import ConfigError, DataError, PrerequisiteError
+from composer.core.errors import (
+    ComposerError,
+    ConfigError,
+    DataError,
+    PrerequisiteError,
+    shown_argument,
+)
+from composer.core.failure import Failure
 from composer.core.images import ImageStore
 from composer.core.instance import Instance
 from composer.core.registry import Registry
@@ -238,17 +245,55 @@ def load_benchmark(config: RunConfig, images: ImageStore, run_dir: Path) -> list
     bench = config.benchmark
     if bench.instances is not None:  # select first, then take `limit` per category
         config = config.model_copy(update={"benchmark": bench.model_copy(update={"limit": None})})
-    instances = loader(config, images, run_dir)
+    instances = _loaded(name, loader, config, images, run_dir)
     if bench.instances is not None:
         instances = _selected(name, instances, bench.instances, bench.limit)
-    # Each loader checks its own records; this holds for every loader, a plugin's too: two
-    # instances under one id would become one result in the store, silently.
+    return instances
+
+
+def _loaded(
+    name: str, loader: Loader, config: RunConfig, images: ImageStore, run_dir: Path
+) -> list[Instance]:
+    """What `loader` returned, if it is a list of instances under distinct, printable ids.
+
+    Each loader checks its own records; this holds for every loader, a plugin's and a file's
+    too, whose code the run cannot vouch for: two instances under one id would become one
+    result in the store, silently, and a loader's bug would otherwise end in a traceback.
+
+    Raises:
+        DataError: the loader raised, returned something else, or no instance at all.
+    """
+    where = f"benchmark {name!r}"
+    try:
+        returned = loader(config, images, run_dir)
+    except ComposerError:
+        raise
+    except Exception as exc:
+        raised = Failure.of_exception(exc, graph="")
+        at = f" at {raised.location}" if raised.location else ""
+        raise DataError(
+            where, f"load() raised {raised.error}{at}.", "Fix the loader, then run again."
+        ) from exc
+    fix = "Return a list of Instance (composer.core.instance), one per case."
+    if not isinstance(returned, Iterable) or isinstance(returned, str | bytes | Mapping):
+        raise DataError(where, f"load() returned {shown_argument(returned)}.", fix)
+    instances = list(returned)  # a generator is read once
+    if not instances:
+        raise DataError(where, "load() returned no instances.", f"{fix} Check its data path.")
     seen: dict[str, Instance] = {}
-    for instance in instances:
-        first = seen.setdefault(instance.id, instance)
-        if first is not instance:
+    for i, instance in enumerate(instances):
+        if not isinstance(instance, Instance):
+            raise DataError(where, f"load() returned {shown_argument(instance)} at [{i}].", fix)
+        if not instance.id or not instance.id.isprintable():
             raise DataError(
-                f"benchmark {name!r} instance {instance.id!r}",
+                f"{where} instance [{i}]",
+                f"has the id {instance.id!r}: ids name results, files and table rows.",
+                "Give it an id of printable characters (no line break or tab).",
+            )
+        first = seen.setdefault(instance.id, instance)
+        if len(seen) <= i:  # the id was there before it (the same object counts twice too)
+            raise DataError(
+                f"{where} instance {instance.id!r}",
                 f"is loaded twice (from {first.source or '?'} and {instance.source or '?'}, "
                 f"indexes {first.meta.get('index')!r} and {instance.meta.get('index')!r}).",
                 "Give every record its own index or id.",
