@@ -270,7 +270,7 @@ class _Execution:
         site = CallSite(system, instance.id, "judge")
         token = current_site.set(site)
         try:
-            scored, judgments = checked_score(scorer.id, await scorer.score(instance, state))
+            scored, judgments = checked_score(scorer, await scorer.score(instance, state))
         except RefusalError as exc:  # the judge declined: refused, as a model's refusal is
             refused = Scored(judge=scorer.id, status="refused", error=str(exc))
             return refused.model_copy(update={"usage": site.tally.as_dict()}), []
@@ -280,7 +280,7 @@ class _Execution:
         except Exception as exc:  # noqa: BLE001 - a scorer's bug must not end the run
             raised = Failure.of_exception(exc, graph="")
             at = f" at {raised.location}" if raised.location else ""
-            error = f"scorer {scorer.id!r} raised {raised.error}{at}"
+            error = f"scorer {scorer.label!r} raised {raised.error}{at}"
             return Scored(judge=scorer.id, status="failed", error=error), []
         finally:
             current_site.reset(token)

@@ -79,8 +79,8 @@ _RANGES = {
 _CELL_KEYS = frozenset({"kind", "official", "strict", "note"})
 
 
-def checked_score(scorer_id: str, returned: object) -> tuple[Scored, Sequence[Judgment]]:
-    """What `scorer_id`'s `score()` returned, if the store can keep it and the report read it.
+def checked_score(scorer: Scorer, returned: object) -> tuple[Scored, Sequence[Judgment]]:
+    """What `scorer.score()` returned, if the store can keep it and the report read it.
 
     A scorer of a user's own (a benchmark in its own file) is code the run cannot vouch for:
     its result must be a `(Scored, judgments)` pair under its own id, and each channel a
@@ -91,7 +91,7 @@ def checked_score(scorer_id: str, returned: object) -> tuple[Scored, Sequence[Ju
     Raises:
         ComposerError: what is wrong, where; the runner fails that one score with it.
     """
-    where = f"scorer {scorer_id!r}"
+    where, scorer_id = f"scorer {scorer.label!r}", scorer.id
     fix = "Return (Scored(...), judgments) from score(), as examples/custom_benchmark.py does."
     if not isinstance(returned, tuple | list) or len(returned) != 2:
         raise ComposerError(

@@ -273,7 +273,7 @@ def test_a_scorer_result_the_report_cannot_read_fails_that_score_naming_the_scor
         results = list(store.results())
         assert len(results) == 4 and {r.status for r in results} == {"failed"}
         for r in results:
-            assert r.error.startswith("scorer 'ink-share-v1"), r.error  # its id (and version)
+            assert r.error.startswith("scorer 'ink share'"), r.error  # as reports name it
             assert error in r.error, r.error
         assert not any(store.channels().values())  # nothing unreadable was stored
     finally:
