@@ -25,6 +25,7 @@ from composer.core.errors import (
     SpecialistError,
     shown_argument,
 )
+from composer.core.failure import Failure
 from composer.core.images import ImageRef, ImageStore
 from composer.evaluation.deadlines import Deadlines
 from composer.evaluation.json_text import text_encoder
@@ -380,6 +381,10 @@ class CallLayer:
                 if not retryable(exc):
                     self.stats.failed += 1
                 raise
+            except Exception as exc:  # the adapter's own error, not one it turned into a reply's
+                self.stats.unanswered += 1
+                self.stats.failed += 1
+                raise _adapter_error(specialist, exc) from exc
             self.stats.sent += 1
             reply["latency_s"] = time.perf_counter() - started
             limit.succeeded(reply["latency_s"])
@@ -390,6 +395,41 @@ class CallLayer:
 
 class _SenderCancelled(Exception):  # noqa: N818 - what happened, not an error of the waiter
     """The task sending a request others wait for was cancelled: one of them sends it."""
+
+
+def _adapter_error(specialist: Specialist, exc: Exception) -> SpecialistError:
+    """An exception a model's adapter let out: its model's failure, located, never retried.
+
+    Adapters turn what a provider or library says into `SpecialistError`s (retryable or not);
+    anything else is the adapter's own error (or one it does not know), and blaming the node
+    that made the call would send the user to the wrong file.
+    """
+    raised = Failure.of_exception(exc, graph="")
+    at = f" at {raised.location}" if raised.location else ""
+    adapter = f"{type(specialist).__module__}.{type(specialist).__qualname__}"
+    return SpecialistError(
+        specialist.name,
+        f"its adapter ({adapter}) raised {raised.error}{at}, an error it does not turn into a "
+        "model error.",
+        "If the adapter is yours, raise SpecialistError there (retryable or not); else report "
+        "it with this line. The task failed; --retry-failed sends the call again.",
+    )
+
+
+def _wrong_reply(
+    specialist: Specialist, method: str, reply: object, wanted: str
+) -> SpecialistError:
+    """A reply of the wrong type from a model's adapter: its failure, never retried."""
+    adapter = f"{type(specialist).__module__}.{type(specialist).__qualname__}"
+    fix = f"Return {wanted} from the adapter's {method}() (composer.specialists.base)"
+    if wanted == "an ImageRef":
+        fix += ": put the image into the run's ImageStore (images.put(pil_image)) and return "
+        fix += "the ImageRef it gives"
+    return SpecialistError(
+        specialist.name,
+        f"its adapter ({adapter}) returned {shown_argument(reply)} from {method}(), not {wanted}.",
+        f"{fix}.",
+    )
 
 
 def _wait_too_long(name: str, exc: SpecialistError, settings: CallSettings) -> SpecialistError:
@@ -541,6 +581,8 @@ class TrackedSpecialist:
             reply = await cast(Understander, self.specialist).understand(
                 prompt, images, options=options
             )
+            if not isinstance(reply, TextReply) or not isinstance(reply.text, str | None):
+                raise _wrong_reply(self.specialist, "understand", reply, "a TextReply")
             if not reply.text:
                 # A caller that asks again itself (the judge) gets the empty reply at once.
                 raise _empty(self.name, "text", retry=self.retries_empty)
@@ -573,6 +615,8 @@ class TrackedSpecialist:
                 prompt, seed=seed, options=options
             )
             if not isinstance(ref, ImageRef):
+                if ref is not None:
+                    raise _wrong_reply(self.specialist, "generate", ref, "an ImageRef")
                 raise _empty(self.name, "image")
             return {"image": ref.uri, "usage": _image_usage(_usage_of(ref))}
 
@@ -605,6 +649,8 @@ class TrackedSpecialist:
                 prompt, images, seed=seed, options=options
             )
             if not isinstance(ref, ImageRef):
+                if ref is not None:
+                    raise _wrong_reply(self.specialist, "edit", ref, "an ImageRef")
                 raise _empty(self.name, "image")
             return {"image": ref.uri, "usage": _image_usage(_usage_of(ref))}
 
