@@ -551,6 +551,19 @@ class TrackedSpecialist:
         """Whether the wrapped specialist has `capability`."""
         return capability in self.capabilities
 
+    def _cannot(self, capability: Capability) -> TypeError:
+        """A call the bound model cannot make: the strategy's mistake, located at its call.
+
+        Binding checks each role against the protocol its `Roles` declare; a node may still
+        call another method of the role (`reasoner.generate(...)`), which the model's adapter
+        may not have, or has but does not claim (a symbolic reasoner would draw).
+        """
+        can = ", ".join(sorted(self.capabilities)) or "nothing"
+        return TypeError(
+            f"{self.role or 'a model'}.{capability}(): {self.name} cannot {capability} (it can: "
+            f"{can}). Bind a model that can to this role, or ask a role that can."
+        )
+
     async def _whole(self, reply: dict[str, Any]) -> None:
         """A drawn image must decode whole before it is accepted or cached; else a retry.
 
@@ -575,6 +588,8 @@ class TrackedSpecialist:
         self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None
     ) -> TextReply:
         """Cached, retried, limited `understand`."""
+        if Capability.UNDERSTAND not in self.capabilities:
+            raise self._cannot(Capability.UNDERSTAND)
         _check_call(self.role, "understand", prompt, images)
 
         async def send() -> dict[str, Any]:
@@ -608,6 +623,8 @@ class TrackedSpecialist:
         self, prompt: str, *, seed: int, options: CallOptions | None = None
     ) -> ImageRef:
         """Cached, retried, limited `generate`."""
+        if Capability.GENERATE not in self.capabilities:
+            raise self._cannot(Capability.GENERATE)
         _check_call(self.role, "generate", prompt, seed=seed)
 
         async def send() -> dict[str, Any]:
@@ -642,6 +659,8 @@ class TrackedSpecialist:
         options: CallOptions | None = None,
     ) -> ImageRef:
         """Cached, retried, limited `edit`."""
+        if Capability.EDIT not in self.capabilities:
+            raise self._cannot(Capability.EDIT)
         _check_call(self.role, "edit", prompt, images, seed)
 
         async def send() -> dict[str, Any]:

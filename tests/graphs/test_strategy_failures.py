@@ -136,6 +136,11 @@ async def draw_seeded(state: State, runtime: cg.Runtime[Roles]) -> dict:
     seed = str(state["seed"])
     return {"image": await runtime.context.generator.generate(state["prompt"], seed=seed)}
 """,
+    "cannot": """
+async def draw_asking(state: State, runtime: cg.Runtime[Roles]) -> dict:
+    reply = await runtime.context.generator.understand(state["prompt"])
+    return {"image": await runtime.context.generator.generate(reply.text, seed=state["seed"])}
+""",
 }
 LAST = {
     "pil": "draw_pixels",
@@ -149,6 +154,7 @@ LAST = {
     "message": "draw_badly",
     "list prompt": "draw_words",
     "text seed": "draw_seeded",
+    "cannot": "draw_asking",
 }
 
 RUN_HEAD = """
@@ -306,20 +312,25 @@ def test_a_value_with_no_json_form_fails_its_instance_naming_the_node(
     [
         ("list prompt", "generator.generate() takes the prompt as text (a str), not list ["),
         ("text seed", "generator.generate() takes a whole-number seed (state['seed']), not str"),
+        (
+            "cannot",
+            "generator.understand(): symbolic/painter cannot understand (it can: edit, generate).",
+        ),
     ],
 )
 def test_a_model_call_with_the_wrong_arguments_is_located_at_the_nodes_call(
     tmp_path: Path, bug: str, what: str
 ) -> None:
     """A list for the prompt reached the symbolic painter, which raised AttributeError located
-    in composer's own vocab.py; a text seed was sent as it was."""
+    in composer's own vocab.py; a text seed was sent as it was; a call of a method the role's
+    model does not claim reached its adapter (the symbolic painter answered it)."""
     result, run_dir = run_bug(tmp_path, bug)
     source = (tmp_path / "buggy.py").read_text().splitlines()
     for r in check_one_instance_lost(result, run_dir):
         assert r.failure is not None and r.failure.node == "draw"
         assert r.failure.error.startswith(f"TypeError: {what}"), r.failure.error
         file, line = r.failure.location.split(":")
-        assert file == "buggy.py" and "generator.generate(" in source[int(line) - 1]
+        assert file == "buggy.py" and "await runtime.context.generator." in source[int(line) - 1]
         assert r.usage["calls"] == 0  # refused before anything was sent or cached
 
 
