@@ -521,6 +521,8 @@ class TrackedSpecialist:
         self.settings = settings
         self.limit = limit
         self.capabilities = specialist.capabilities
+        # Looked up once: an enum member's hash is a Python-level call, on every call.
+        self._cannot_do = frozenset(Capability) - set(self.capabilities)
         self.name = specialist.name
         self.role = ""
         """The graph role this view is bound to, recorded with each call's trace step."""
@@ -550,6 +552,10 @@ class TrackedSpecialist:
     def supports(self, capability: Capability) -> bool:
         """Whether the wrapped specialist has `capability`."""
         return capability in self.capabilities
+
+    def _check_can(self, capability: Capability) -> None:
+        if capability in self._cannot_do:
+            raise self._cannot(capability)
 
     def _cannot(self, capability: Capability) -> TypeError:
         """A call the bound model cannot make: the strategy's mistake, located at its call.
@@ -588,8 +594,8 @@ class TrackedSpecialist:
         self, prompt: str, images: Sequence[ImageRef] = (), *, options: CallOptions | None = None
     ) -> TextReply:
         """Cached, retried, limited `understand`."""
-        if Capability.UNDERSTAND not in self.capabilities:
-            raise self._cannot(Capability.UNDERSTAND)
+        if self._cannot_do:
+            self._check_can(Capability.UNDERSTAND)
         _check_call(self.role, "understand", prompt, images)
 
         async def send() -> dict[str, Any]:
@@ -623,8 +629,8 @@ class TrackedSpecialist:
         self, prompt: str, *, seed: int, options: CallOptions | None = None
     ) -> ImageRef:
         """Cached, retried, limited `generate`."""
-        if Capability.GENERATE not in self.capabilities:
-            raise self._cannot(Capability.GENERATE)
+        if self._cannot_do:
+            self._check_can(Capability.GENERATE)
         _check_call(self.role, "generate", prompt, seed=seed)
 
         async def send() -> dict[str, Any]:
@@ -659,8 +665,8 @@ class TrackedSpecialist:
         options: CallOptions | None = None,
     ) -> ImageRef:
         """Cached, retried, limited `edit`."""
-        if Capability.EDIT not in self.capabilities:
-            raise self._cannot(Capability.EDIT)
+        if self._cannot_do:
+            self._check_can(Capability.EDIT)
         _check_call(self.role, "edit", prompt, images, seed)
 
         async def send() -> dict[str, Any]:
