@@ -357,22 +357,19 @@ def stored_output(
     output = {str(k): _stored(v, (), found) for k, v in state.items() if k not in _INPUTS}
     if not found:
         return output, None
-    for key, value in state.items():
-        located = None if key in _INPUTS else _unstorable(value, repr(str(key)), ())
-        if located is None:
-            continue
-        path, bad = located
-        what = (
-            f"ended with {_kind(bad)} under {path} in its state, which the run store cannot "
-            "keep; no node returned it, so a reducer made it or a node changed the state in "
-            "place."
-        )
-        fix = (
-            "Make reducers return plain data (a list, not a set) and have nodes return their "
-            "changes instead of changing the state; then rerun the system with --rerun NAME."
-        )
-        return output, GraphFailure(Failure(graph=graph_name, error=f"{what} {fix}"), what, fix)
-    raise AssertionError(f"unreachable: {found[0]!r} was found unstorable")  # pragma: no cover
+    located = (
+        _unstorable(value, repr(str(key)), ()) for key, value in state.items() if key not in _INPUTS
+    )
+    path, bad = next((place for place in located if place is not None), ("its state", found[0]))
+    what = (
+        f"ended with {_kind(bad)} under {path} in its state, which the run store cannot keep; "
+        "no node returned it, so a reducer made it or a node changed the state in place."
+    )
+    fix = (
+        "Make reducers return plain data (a list, not a set) and have nodes return their "
+        "changes instead of changing the state; then rerun the system with --rerun NAME."
+    )
+    return output, GraphFailure(Failure(graph=graph_name, error=f"{what} {fix}"), what, fix)
 
 
 def _stored(value: Any, within: tuple[int, ...], found: list[Any]) -> Any:
