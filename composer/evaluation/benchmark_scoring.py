@@ -165,7 +165,8 @@ class Versioned:
         self, instance: Instance, state: Mapping[str, Any]
     ) -> tuple[Scored, Sequence[Judgment]]:
         """The scorer's score (checked under its own id: `checked_score`), stored under this id."""
-        scored, judgments = checked_score(self.scorer, await self.scorer.score(instance, state))
+        returned = await self.scorer.score(instance, state)
+        scored, judgments = checked_score(self.scorer, returned, declared=True)
         return scored.model_copy(update={"judge": self.id}), judgments
 
 

@@ -79,14 +79,18 @@ _RANGES = {
 _CELL_KEYS = frozenset({"kind", "official", "strict", "note"})
 
 
-def checked_score(scorer: Scorer, returned: object) -> tuple[Scored, Sequence[Judgment]]:
+def checked_score(
+    scorer: Scorer, returned: object, *, declared: bool = False
+) -> tuple[Scored, Sequence[Judgment]]:
     """What `scorer.score()` returned, if the store can keep it and the report read it.
 
-    A scorer of a user's own (a benchmark in its own file) is code the run cannot vouch for:
-    its result must be a `(Scored, judgments)` pair under its own id, and each channel a
-    known kind whose readings are finite numbers in the kind's range, or None. Anything else
-    would be stored as it came (a NaN that makes every mean NaN, a "offical" key read as
-    unscored, another scorer's id overwriting its scores) or fail far from its cause.
+    Every result must be a `(Scored, judgments)` pair under its scorer's own id. A `declared`
+    scorer (a benchmark's own, from a file or a package) is code the run cannot vouch for:
+    each of its channels must also be a known kind whose readings are finite numbers in the
+    kind's range, or None. Anything else would be stored as it came (a NaN that makes every
+    mean NaN, a "offical" key read as unscored, another scorer's id overwriting its scores) or
+    fail far from its cause. composer's own scorers keep their releases' readings, quirks
+    included (Uni-MMMU's official code rubric is whatever number its judge wrote).
 
     Raises:
         ComposerError: what is wrong, where; the runner fails that one score with it.
@@ -112,7 +116,7 @@ def checked_score(scorer: Scorer, returned: object) -> tuple[Scored, Sequence[Ju
             "another scorer's.",
             f"Build Scored(judge=self.id, ...) (here {scorer_id!r}).",
         )
-    for name, cell in scored.channels.items():
+    for name, cell in scored.channels.items() if declared else ():
         problem = _channel_problem(cell)
         if problem is not None:
             raise ComposerError(

@@ -159,3 +159,34 @@ def test_without_a_path_the_hub_is_asked_and_the_message_says_how_to_get_the_dat
     assert result.exit_code == 2, result.output
     assert "git clone https://huggingface.co/datasets/Vchitect" in result.output
     assert not run_dir.exists()
+
+
+def test_an_official_reading_out_of_its_range_is_kept_as_the_release_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """The release `float()`s a code rubric whatever its value: a judge's 7 on a 0-5 rubric is
+    7.0 officially (strictly unscored). Results of composer's own scorers are not held to the
+    channel ranges a benchmark's own scorer is (`checked_score`), or the official reading would
+    fail where the release counts it."""
+    verdict = {**VERDICT, "shape_color_accuracy": 7}
+    result, run_dir = run_file(
+        tmp_path,
+        ["tasks = ['code']"],
+        "[judge]",
+        'model = "mock/judge"',
+        '[models."mock/judge"]',
+        f"default = {json.dumps(json.dumps(verdict))}",
+        '[models."mock/m"]',
+        'default = "a red square"',
+        "[systems.decomposed]",
+        'ueg = "decompose-then-generate"',
+        'roles = { reasoner = "mock/m", generator = "mock/m" }',
+    )
+    assert result.exit_code == 0, result.output
+    store = RunStore(run_dir)
+    try:
+        ((values,),) = [list(scorers.values()) for scorers in store.channels().values()][:1]
+        assert values["shape_color_accuracy"]["official"] == 7.0
+        assert values["shape_color_accuracy"]["strict"] is None
+    finally:
+        store.close()
