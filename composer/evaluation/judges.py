@@ -244,6 +244,15 @@ class Judge:
                 f"returned {type(score).__name__}, not a Score.",
                 "Return composer.evaluation.judges.Score (see score_verdicts).",
             )
+        if checks and not score.judgments and (score.official or score.strict):
+            # all([]) is True: a method that asked nothing (a loop over the wrong list) would
+            # read every output as correct, with no reply on record to show for it.
+            raise ConfigError(
+                f"[judge] method {self.method.name!r}",
+                f"returned a correct Score with no judgments for {len(checks)} check(s): it "
+                "recorded no question asked, so every output would read correct unseen.",
+                "Return the verdicts the judge gave (score_verdicts(verdicts)), one at least.",
+            )
         return score
 
 

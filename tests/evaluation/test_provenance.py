@@ -268,3 +268,49 @@ async def judge(model, image, checks, options):
     asked = {len(j) for j in store.all_judgments().values()}
     store.close()
     assert asked == {2}
+
+
+def test_a_judging_method_that_asks_nothing_fails_its_scores_instead_of_passing_them(
+    tmp_path: Path,
+) -> None:
+    """`all([])` is True: a method that recorded no judgment (here one told to keep no check)
+    read every output as correct, with nothing on record to show for it."""
+    (tmp_path / "lazy_judge.py").write_text(
+        """
+from composer.evaluation.judges import score_verdicts
+
+
+async def judge(model, image, checks, options):
+    return score_verdicts([])
+"""
+    )
+    config = tmp_path / "lazy.toml"
+    config.write_text(
+        """
+[benchmark]
+name = "synthetic"
+n_per_category = 1
+categories = ["WK"]
+
+[judge]
+model = "symbolic/reasoner"
+method = "lazy_judge.py:judge"
+
+[systems.oracle]
+ueg = "decompose-then-generate"
+roles = { reasoner = "symbolic/reasoner", generator = "symbolic/painter" }
+"""
+    )
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(config), "--out", str(run_dir), "--quiet"])
+    assert result.exit_code == 1, result.output  # the scores failed: the run is incomplete
+    store = RunStore(run_dir)
+    try:
+        results = list(store.results())
+    finally:
+        store.close()
+    assert results and {r.correct_official for r in results} == {None}
+    assert all(
+        "returned a correct Score with no judgments for 3 check(s)" in (r.error or "")
+        for r in results
+    ), [r.error for r in results]
