@@ -233,7 +233,11 @@ def benchmarks() -> dict[str, str]:
     """Every benchmark's name and the first line of its loader's docstring."""
     found = {}
     for name in BENCHMARKS.names():
-        doc = (BENCHMARKS.get(name).__doc__ or "").strip().splitlines()
+        try:
+            doc = (BENCHMARKS.get(name).__doc__ or "").strip().splitlines()
+        except ComposerError as exc:  # a broken package's: listed as such, the rest still are
+            found[name] = f"unavailable: {exc.what}"
+            continue
         found[name] = doc[0].rstrip(".") if doc else ""
     return found
 

@@ -134,9 +134,10 @@ def list_(
 
         for name, entry in sorted(graph_listing().items()):
             axes = ",".join(sorted(a.value for a in entry.axes))
-            out.print(
-                f"{name:<26} {axes:<8} {entry.description.split(': ', 1)[-1]}", highlight=False
-            )
+            said = entry.description
+            if not said.startswith("unavailable: "):  # a broken plug-in's says why, whole
+                said = said.split(": ", 1)[-1]
+            out.print(f"{name:<26} {axes:<8} {said}", highlight=False)
     elif what is ListWhat.providers:
         from composer.specialists.registry import PROVIDER_INFO, providers
 

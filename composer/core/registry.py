@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 from composer.core.errors import ConfigError, PrerequisiteError, UnknownNameError
+from composer.core.failure import Failure
 from composer.core.usercode import load_user_file
 
 T = TypeVar("T")
@@ -205,6 +206,14 @@ class Registry(Generic[T]):
             module = importlib.import_module(module_name)  # lazily: only when a name asks
         except ModuleNotFoundError as exc:
             raise _missing(self.where(name), module_name, exc, self._extras) from exc
+        except Exception as exc:  # a plug-in's module that raises as it is imported
+            raised = Failure.of_exception(exc, graph="")
+            at = f" at {raised.location}" if raised.location else ""
+            raise ConfigError(
+                self.where(name),
+                f"names {target!r}, whose module raised {raised.error}{at} as it was imported.",
+                "Fix or reinstall the package that provides it, or uninstall it.",
+            ) from exc
         try:
             found = functools.reduce(getattr, attr.split("."), module)
         except AttributeError:

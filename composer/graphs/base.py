@@ -171,7 +171,10 @@ def graph_listing() -> dict[str, GraphListing]:
             listed.setdefault(entry.name, entry)
     for name, target in GRAPHS.targets().items():  # a plug-in's: read too, where it can be
         if name not in listed:
-            listed[name] = _plugin_listing(name, target.partition(":")[0])
+            try:
+                listed[name] = _plugin_listing(name, target.partition(":")[0])
+            except ComposerError as exc:  # one broken package hides no other entry
+                listed[name] = GraphListing(name, frozenset(), f"unavailable: {exc.what}")
     return listed
 
 
