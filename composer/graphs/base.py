@@ -26,8 +26,8 @@ from typing import Any, TypedDict, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from composer.core.callsite import CallSite, current_site, name_nodes_with, site_of_call
-from composer.core.errors import ComposerError, ConfigError, config_error
-from composer.core.failure import Failure
+from composer.core.errors import ComposerError, ConfigError, config_error, shown_argument
+from composer.core.failure import Failure, message_of
 from composer.core.images import ImageRef
 from composer.core.instance import EDIT, REWRITE, STEP, Axis, Instance
 from composer.core.outputs import GEUOutput, UEGOutput
@@ -271,8 +271,48 @@ def build_strategy(
             "build() did not return a Strategy.",
             "Return Strategy(name, axis, graph, roles).",
         )
+    _check_roles(name, axis, strategy)
     _check_output(name, axis, strategy.graph)
     return strategy
+
+
+def _check_roles(name: str, axis: Axis, strategy: Strategy) -> None:
+    """Raise `ConfigError` unless `strategy` is for `axis` and its roles are model protocols.
+
+    Binding reads the roles (`Strategy.required_roles`); a roles class that is not a
+    dataclass, or a role typed `str`, failed there with a bare `TypeError` or `KeyError`.
+    """
+    where = f"graph {name!r}"
+    if strategy.axis != axis:
+        raise ConfigError(
+            where,
+            f"build() returned a Strategy for {strategy.axis!s} when asked for {axis.value}.",
+            "Pass on the axis build() is given: Strategy(name, axis, graph, Roles).",
+        )
+    roles = strategy.roles
+    fix = (
+        "Declare the roles as a frozen dataclass whose fields are typed Understander, "
+        "Generator or Editor (from composer.graphs), e.g. `reasoner: cg.Understander`."
+    )
+    if not (isinstance(roles, type) and dataclasses.is_dataclass(roles)):
+        what = (
+            f"the class {roles.__name__}, which is not a dataclass"
+            if isinstance(roles, type)
+            else f"{shown_argument(roles)}, not a dataclass"
+        )
+        raise ConfigError(where, f"declares its roles as {what}.", fix)
+    try:
+        hints = typing.get_type_hints(roles)
+    except Exception as exc:  # noqa: BLE001 - an annotation that names nothing: one line
+        raise ConfigError(
+            where, f"declares roles whose types cannot be read ({message_of(exc)}).", fix
+        ) from None
+    for field in dataclasses.fields(roles):
+        if hints.get(field.name) not in PROTOCOL_CAPABILITY:
+            shown = getattr(hints.get(field.name), "__name__", repr(hints.get(field.name)))
+            raise ConfigError(
+                where, f"declares the role {field.name!r} as {shown}, not a model protocol.", fix
+            )
 
 
 def _check_output(name: str, axis: Axis, graph: Any) -> None:

@@ -399,6 +399,65 @@ def test_a_build_that_raises_is_exit_2_with_one_line(
     assert not run_dir.exists()
 
 
+STRATEGY_OF = """import dataclasses
+import composer.graphs as cg
+
+
+class State(cg.UEGState, total=False):
+    prompt: str
+
+
+{roles}
+
+
+async def draw(state, runtime):
+    return {{}}
+
+
+@cg.register_graph('buggy', axes=(cg.Axis.UEG,))
+def build(axis, options):
+    graph = cg.StateGraph(State).add_node("draw", draw).add_edge(cg.START, "draw")
+    return cg.Strategy('buggy', {axis}, graph.compile(), Roles)
+"""
+
+
+@pytest.mark.parametrize(
+    ("roles", "axis", "what"),
+    [
+        (
+            "class Roles:\n    generator = None",
+            "axis",
+            "declares its roles as the class Roles, which is not a dataclass.",
+        ),
+        (
+            "@dataclasses.dataclass(frozen=True)\nclass Roles:\n    generator: str",
+            "axis",
+            "declares the role 'generator' as str, not a model protocol.",
+        ),
+        (
+            "@dataclasses.dataclass(frozen=True)\nclass Roles:\n    generator: cg.Generator",
+            "cg.Axis.GEU",
+            "build() returned a Strategy for GEU when asked for UEG.",
+        ),
+    ],
+    ids=["roles not a dataclass", "role typed str", "strategy for the other axis"],
+)
+def test_a_strategy_whose_roles_or_axis_are_wrong_is_exit_2_with_one_line(
+    tmp_path: Path, roles: str, axis: str, what: str
+) -> None:
+    """The first two failed while binding, with a bare TypeError or KeyError traceback; the
+    third ran a GEU strategy's graph on UEG instances."""
+    (tmp_path / "buggy.py").write_text(STRATEGY_OF.format(roles=roles, axis=axis))
+    (tmp_path / "run.toml").write_text(RUN_FILE)
+    run_dir = tmp_path / "run"
+    result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert lines[0].startswith(f"error graph 'buggy.py:build': {what}"), lines[0]
+    assert not run_dir.exists()
+
+
 def schema(run_dir: Path) -> str:
     db = sqlite3.connect(run_dir / "run.db")
     try:
