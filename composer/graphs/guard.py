@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import inspect
 import math
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -193,21 +193,26 @@ _NO_DEADLINE = contextlib.nullcontext()
 """`task_timeout_s` unset: no `asyncio.timeout` (its enter and exit, in Python, each task)."""
 
 
+def _at_nodes(graph: Any, graph_name: str, nodes: Sequence[str], error: str) -> tuple[Failure, str]:
+    """The failure `error` of `nodes`, located where there is one, and what a message adds.
+
+    The failure names the nodes joined; the addition is " (its function is at file.py:12)",
+    or "" where no one function is found.
+    """
+    unique = list(dict.fromkeys(nodes))
+    location = node_location(graph, unique[0]) if len(unique) == 1 else ""
+    failure = Failure(graph=graph_name, node=", ".join(unique), error=error, location=location)
+    return failure, f" (its function is at {location})" if location else ""
+
+
 class TaskTimeout(GraphFailure):
     """A graph still ran when the run's `task_timeout_s` was up: its instance fails."""
 
     def __init__(self, graph: Any, graph_name: str, nodes: tuple[str, ...], timeout_s: Any) -> None:
         """Name the nodes still running (the one's definition where there is one)."""
-        node = ", ".join(dict.fromkeys(nodes))  # the failure's place names it (or them)
-        location = node_location(graph, nodes[0]) if len(set(nodes)) == 1 else ""
         still = " (still running)" if nodes else ""
-        failure = Failure(
-            graph=graph_name,
-            node=node,
-            error=f"TaskTimeout: no output after task_timeout_s = {timeout_s:g} s{still}",
-            location=location,
-        )
-        at = f" (its function is at {location})" if location else ""
+        error = f"TaskTimeout: no output after task_timeout_s = {timeout_s:g} s{still}"
+        failure, at = _at_nodes(graph, graph_name, nodes, error)
         super().__init__(
             failure,
             f"was still running when task_timeout_s = {timeout_s:g} s was up{at}."
@@ -225,15 +230,10 @@ class Paused(GraphFailure):
         """Name the node and what it asked (the first interrupt's value)."""
         first = interrupts[0] if interrupts else None
         asked = first.get("value") if isinstance(first, Mapping) else getattr(first, "value", "")
-        shown = repr(asked) if len(repr(asked)) <= 80 else repr(asked)[:77] + "..."
-        location = node_location(graph, node) if node else ""
-        failure = Failure(
-            graph=graph_name,
-            node=node,
-            error=f"Paused: interrupt({shown}) waits for an answer a run cannot give",
-            location=location,
-        )
-        at = f" (its function is at {location})" if location else ""
+        text = repr(asked)
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        error = f"Paused: interrupt({shown}) waits for an answer a run cannot give"
+        failure, at = _at_nodes(graph, graph_name, (node,) if node else (), error)
         super().__init__(
             failure,
             f"called interrupt({shown}){at}: it waits for a person's answer, and LangGraph "
@@ -255,16 +255,10 @@ class StepLimit(GraphFailure):
         """
         most = sorted(ran.items(), key=lambda item: -item[1])[:3]
         looped = [node for node, times in most if times > 1] or [node for node, _ in most]
-        location = node_location(graph, looped[0]) if len(looped) == 1 else ""
         nodes = ", ".join(f"{node!r} {ran[node]} times" for node in looped)
         bound = f"recursion_limit = {limit}" if limit is not None else f"LangGraph's {steps}"
-        failure = Failure(
-            graph=graph_name,
-            node=", ".join(looped),
-            error=f"StepLimit: no END after {bound} steps" + (f" (ran {nodes})" if nodes else ""),
-            location=location,
-        )
-        at = f" (its function is at {location})" if location else ""
+        error = f"StepLimit: no END after {bound} steps" + (f" (ran {nodes})" if nodes else "")
+        failure, at = _at_nodes(graph, graph_name, looped, error)
         super().__init__(
             failure,
             f"did not reach END within {bound} steps"
