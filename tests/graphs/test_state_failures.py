@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from strategy_runs import beside_builtin
 from typer.testing import CliRunner
 
 from composer.cli import app
@@ -67,26 +68,10 @@ def build(axis: cg.Axis, options: dict) -> cg.Strategy:
     return cg.Strategy("unkept", axis, graph.add_edge(cg.START, "plan").compile(), Roles)
 '''
 
-RUN = """
-seed = 0
-[benchmark]
-name = "synthetic"
-n_per_category = 2
-categories = ["world_knowledge"]
-[judge]
-model = "symbolic/reasoner"
-[systems.mine]
-ueg = { graph = "unkept.py:build" }
-roles = { generator = "symbolic/painter" }
-[systems.builtin]
-ueg = "decompose-then-generate"
-roles = { reasoner = "symbolic/reasoner", generator = "symbolic/painter" }
-"""
-
 
 def run(tmp_path: Path, bug: str) -> tuple[Any, list[Any], list[Any]]:
     (tmp_path / "unkept.py").write_text(STRATEGY.format(bug=bug))
-    (tmp_path / "run.toml").write_text(RUN)
+    (tmp_path / "run.toml").write_text(beside_builtin('graph = "unkept.py:build"'))
     run_dir = tmp_path / "run"
     result = cli.invoke(app, ["run", str(tmp_path / "run.toml"), "--out", str(run_dir), "--quiet"])
     store = RunStore(run_dir)

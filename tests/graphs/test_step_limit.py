@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from strategy_runs import beside_builtin
 from typer.testing import CliRunner
 
 from composer.cli import app
@@ -69,28 +70,12 @@ def build(axis: cg.Axis, options: dict) -> cg.Strategy:
     return cg.Strategy("loops", axis, graph.compile(), Roles)
 '''
 
-RUN = """
-seed = 0
-recursion_limit = 40
-[benchmark]
-name = "synthetic"
-n_per_category = 2
-categories = ["world_knowledge"]
-[judge]
-model = "symbolic/reasoner"
-[systems.mine]
-ueg = {{ graph = "loops.py:build", two_nodes = {two_nodes} }}
-roles = {{ generator = "symbolic/painter" }}
-[systems.builtin]
-ueg = "decompose-then-generate"
-roles = {{ reasoner = "symbolic/reasoner", generator = "symbolic/painter" }}
-"""
-
 
 def run(tmp_path: Path, *, two_nodes: bool) -> tuple[Any, dict[tuple[str, str], Any]]:
     (tmp_path / "loops.py").write_text(STRATEGY)
     run_file = tmp_path / "run.toml"
-    run_file.write_text(RUN.format(two_nodes=str(two_nodes).lower()))
+    graph = f'graph = "loops.py:build", two_nodes = {str(two_nodes).lower()}'
+    run_file.write_text(beside_builtin(graph, top="recursion_limit = 40"))
     run_dir = tmp_path / "out"
     result = cli.invoke(app, ["run", str(run_file), "--out", str(run_dir), "--quiet"])
     store = RunStore(run_dir)

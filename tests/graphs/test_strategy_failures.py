@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from strategy_runs import RUN_HEAD as STRATEGY_RUN_HEAD
+from strategy_runs import beside_builtin
 from typer.testing import CliRunner
 
 from composer.cli import app
@@ -157,27 +159,10 @@ LAST = {
     "cannot": "draw_asking",
 }
 
-RUN_HEAD = """
-seed = 0
-[benchmark]
-name = "synthetic"
-n_per_category = 2
-categories = ["world_knowledge"]
-[judge]
-model = "symbolic/reasoner"
-"""
+RUN_HEAD = STRATEGY_RUN_HEAD.format(top="")
 """The run files' benchmark and judge: two world-knowledge instances, judged symbolically."""
 
-RUN_FILE = (
-    RUN_HEAD
-    + """[systems.mine]
-ueg = { graph = "buggy.py:build" }
-roles = { generator = "symbolic/painter" }
-[systems.builtin]
-ueg = "decompose-then-generate"
-roles = { reasoner = "symbolic/reasoner", generator = "symbolic/painter" }
-"""
-)
+RUN_FILE = beside_builtin('graph = "buggy.py:build"')
 
 
 def run_bug(tmp_path: Path, bug: str) -> tuple[Any, Path]:

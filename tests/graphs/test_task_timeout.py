@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from strategy_runs import beside_builtin
 from typer.testing import CliRunner
 
 from composer.cli import app
@@ -77,23 +78,6 @@ def build(axis: cg.Axis, options: dict) -> cg.Strategy:
     return cg.Strategy("stuck", axis, graph.compile(), Roles)
 '''
 
-RUN = """
-seed = 0
-{timeout}
-[benchmark]
-name = "synthetic"
-n_per_category = 2
-categories = ["world_knowledge"]
-[judge]
-model = "symbolic/reasoner"
-[systems.mine]
-ueg = {{ graph = "stuck.py:build", blocking = {blocking} }}
-roles = {{ generator = "symbolic/painter" }}
-[systems.builtin]
-ueg = "decompose-then-generate"
-roles = {{ reasoner = "symbolic/reasoner", generator = "symbolic/painter" }}
-"""
-
 
 def write(tmp_path: Path, *, timeout: str, blocking: bool) -> Path:
     (tmp_path / "stuck.py").write_text(
@@ -104,7 +88,8 @@ def write(tmp_path: Path, *, timeout: str, blocking: bool) -> Path:
         )
     )
     run_file = tmp_path / "run.toml"
-    run_file.write_text(RUN.format(timeout=timeout, blocking=str(blocking).lower()))
+    graph = f'graph = "stuck.py:build", blocking = {str(blocking).lower()}'
+    run_file.write_text(beside_builtin(graph, top=timeout))
     return run_file
 
 
